@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["test/helpers/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Integration tests share one PostgreSQL server and one Redis; each file gets its own
+    // database and key prefix, so files may run in parallel.
+    pool: "forks",
+  },
+});
