@@ -1,0 +1,83 @@
+import { loadRepoConfig } from "../src/config/load.ts";
+import { CONFIG_PATH } from "../src/config/schema.ts";
+import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
+import { upsertRepository } from "../src/db/repositories.ts";
+import { triggerTask, updateTask } from "../src/db/tasks.ts";
+import { taskBranch } from "../src/git/branch.ts";
+import { reply } from "../src/github/comments.ts";
+import { authorise } from "../src/github/people.ts";
+import { renderConfigProblems, renderRefusal, statusViewOf } from "../src/github/render.ts";
+import { publishStatus } from "../src/github/status.ts";
+import { repoRef } from "../src/github/types.ts";
+import { IssueLabeled } from "../src/intake/payloads.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import { scheduleRepository } from "../src/scheduler/schedule.ts";
+import type { JobDeps } from "./deps.ts";
+
+/**
+ * A label was added to an issue. If it is the repository's Drover label and the person who added it may
+ * start work, the issue becomes a ready task, says so on the issue, and is scheduled.
+ */
+export async function startTask(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
+  const delivery = await getDelivery(deps.db, payload.deliveryId);
+  if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
+  if (delivery.processedAt) return;
+  const event = IssueLabeled.parse(delivery.payload);
+  const log = deps.log.child({ deliveryId: delivery.id, repo: event.repository.full_name, issue: event.issue.number });
+  const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
+
+  // 1. Which label starts Drover here, and is the config sound?
+  const repo = repoRef(event.repository.full_name);
+  const octokit = await deps.github.installation(event.installation.id);
+  const config = await loadRepoConfig(octokit, repo);
+  const label = config.ok ? config.config.label : config.label;
+  if (event.label.name !== label) return done("not the drover label");
+  if (event.issue.state !== "open") return done("issue is closed");
+
+  // 2. Only people with write access start work; bots never do.
+  const access = await authorise(octokit, repo, event.sender);
+  if (!access.allowed) {
+    log.info({ sender: event.sender.login, reason: access.reason }, "start refused");
+    await reply(octokit, repo, event.issue.number, renderRefusal({ login: event.sender.login, label, ...access }));
+    return done(`refused: ${access.reason}`);
+  }
+  if (!config.ok) {
+    log.info({ problems: config.problems.length }, "start refused: invalid config");
+    await reply(octokit, repo, event.issue.number, renderConfigProblems(config.problems, CONFIG_PATH));
+    return done("refused: invalid config");
+  }
+
+  // 3. Record the task.
+  const repository = await upsertRepository(deps.db, {
+    id: event.repository.id,
+    installationId: event.installation.id,
+    fullName: event.repository.full_name,
+    cloneUrl: event.repository.clone_url,
+    defaultBranch: event.repository.default_branch,
+  });
+  const trigger = await triggerTask(deps.db, {
+    repoId: repository.id,
+    issueNumber: event.issue.number,
+    title: event.issue.title,
+    createdBy: event.issue.user.login,
+    createdById: event.issue.user.id,
+    triggeredBy: event.sender.login,
+    branch: taskBranch(event.issue.number, event.issue.title),
+    config: config.config,
+  });
+  if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
+
+  // 4. Queue it, then say so on the issue.
+  await scheduleRepository(deps, repository.id, config.config.max_workers);
+  const task = { ...trigger.task, state: trigger.task.state === "ready" ? ("queued" as const) : trigger.task.state };
+  const commentId = await publishStatus(
+    octokit,
+    repo,
+    event.issue.number,
+    statusViewOf({ ...task, state: "queued", stateReason: null }, null, { agent: config.config.agent }),
+    trigger.task.statusCommentId,
+  );
+  await updateTask(deps.db, trigger.task.id, { statusCommentId: commentId });
+  log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
+  await done(trigger.kind);
+}

@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/** The process environment Drover reads, validated once at start. */
+export const DroverEnv = z.object({
+  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/drover"),
+  REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
+  /** Where mirrors, worktrees and agent logs live. */
+  DROVER_HOME: z.string().min(1).default(".drover"),
+  /** Jobs one worker process runs at once. */
+  DROVER_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Comma-separated names of variables passed through to agents (e.g. ANTHROPIC_API_KEY). */
+  DROVER_AGENT_ENV: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((name) => name.trim()).filter(Boolean)),
+  APP_ID: z.string().optional(),
+  PRIVATE_KEY: z.string().optional(),
+  PRIVATE_KEY_PATH: z.string().optional(),
+  WEBHOOK_SECRET: z.string().optional(),
+  /** GitHub's REST base URL: https://api.github.com, or https://HOST/api/v3 for Enterprise (and the sandbox). */
+  GITHUB_API_URL: z.url().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+});
+export type DroverEnv = z.infer<typeof DroverEnv>;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): DroverEnv {
+  const result = DroverEnv.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  throw new Error(`Invalid environment:\n  ${lines.join("\n  ")}\nSee .env.example for every variable.`);
+}

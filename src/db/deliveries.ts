@@ -1,0 +1,30 @@
+import { and, eq, isNull, lt } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { deliveries } from "./schema.ts";
+
+export type Delivery = typeof deliveries.$inferSelect;
+export type NewDelivery = typeof deliveries.$inferInsert;
+
+/** Records a delivery once; false when this delivery id was already recorded. */
+export async function recordDelivery(db: Db, delivery: NewDelivery): Promise<boolean> {
+  const rows = await db.insert(deliveries).values(delivery).onConflictDoNothing().returning({ id: deliveries.id });
+  return rows.length === 1;
+}
+
+export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
+  return db.query.deliveries.findFirst({ where: eq(deliveries.id, id) });
+}
+
+export async function markDeliveryProcessed(db: Db, id: string, outcome: string): Promise<void> {
+  await db.update(deliveries).set({ processedAt: new Date(), outcome }).where(eq(deliveries.id, id));
+}
+
+/** Deliveries recorded but never processed (the queue lost them, or Redis was down when they came). */
+export async function unprocessedDeliveries(db: Db, receivedBefore: Date): Promise<Delivery[]> {
+  return db
+    .select()
+    .from(deliveries)
+    .where(and(isNull(deliveries.processedAt), lt(deliveries.receivedAt, receivedBefore)))
+    .orderBy(deliveries.receivedAt)
+    .limit(500);
+}

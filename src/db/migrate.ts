@@ -1,0 +1,65 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { openDatabase } from "./client.ts";
+import { redactUrl } from "../lib/redact-url.ts";
+
+export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
+
+/** Any fixed number: web and worker processes starting together take turns migrating. */
+const MIGRATION_LOCK = 7_236_001;
+
+export class DatabaseUnreachableError extends Error {
+  override name = "DatabaseUnreachableError";
+}
+
+/**
+ * Creates the database when the server has none of that name (a fresh machine), then applies the
+ * migrations under an advisory lock. Throws DatabaseUnreachableError with a line a person can act on.
+ */
+export async function migrateDatabase(url: string): Promise<void> {
+  await ensureDatabaseExists(url);
+  const { db, sql, close } = openDatabase(url, { max: 1 });
+  try {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`;
+  } finally {
+    await close();
+  }
+}
+
+async function ensureDatabaseExists(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const adminUrl = new URL(url);
+  adminUrl.pathname = "/postgres";
+  const admin = postgres(adminUrl.toString(), { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    const rows = await admin`select 1 from pg_database where datname = ${name}`;
+    if (rows.length === 0) await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+  } catch (error) {
+    if (isConnectionError(error)) {
+      throw new DatabaseUnreachableError(
+        `PostgreSQL is not reachable at ${redactUrl(url)}. Start it (e.g. pg_ctlcluster 15 main start) or set DATABASE_URL.`,
+        { cause: error },
+      );
+    }
+    // No access to the maintenance database (a managed service): the named database must already exist.
+    if (!isPermissionError(error)) throw error;
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "CONNECT_TIMEOUT", "EHOSTUNREACH", "ECONNRESET"].includes(
+    code ?? "",
+  );
+}
+
+function isPermissionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "42501" || code === "3D000" || code === "28000";
+}

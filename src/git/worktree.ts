@@ -1,0 +1,94 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { DROVER_BRANCH_PREFIX, isSafeRefName } from "./branch.ts";
+import { exists } from "./fs-util.ts";
+import { GitError, runGit } from "./run-git.ts";
+
+export interface AddWorktreeOptions {
+  mirror: string;
+  /** Absolute path, under `<home>/worktrees/`, chosen by the caller. */
+  path: string;
+  /** The task's branch, under `drover/`; created or reset to `base`. */
+  branch: string;
+  /** Branch name in the mirror to start from, e.g. `main`. */
+  base: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Checks out `branch`, reset to `base`, in a new worktree of the mirror. A directory left at `path` by
+ * an earlier crashed attempt is removed first.
+ */
+export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string }> {
+  const { mirror, branch, base } = opts;
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  if (!isSafeRefName(branch) || !branch.startsWith(DROVER_BRANCH_PREFIX)) {
+    // Other branches are fetched over by the mirror (see ensureMirror).
+    throw new GitError(
+      `invalid task branch '${branch}': must be a valid name under ${DROVER_BRANCH_PREFIX}`,
+      {
+        subcommand: "worktree",
+      },
+    );
+  }
+  if (!isSafeRefName(base)) {
+    throw new GitError(`invalid base branch name '${base}'`, { subcommand: "worktree" });
+  }
+  if (!path.isAbsolute(opts.path)) {
+    throw new GitError(`worktree path must be absolute: ${opts.path}`, { subcommand: "worktree" });
+  }
+
+  let baseSha: string;
+  try {
+    baseSha = await runGit(
+      ["rev-parse", "--verify", "--quiet", "--end-of-options", `refs/heads/${base}^{commit}`],
+      { cwd: mirror, ...signal },
+    );
+  } catch (error) {
+    throw new GitError(`base branch '${base}' not found in ${repoNameOf(mirror)}`, {
+      subcommand: "rev-parse",
+      cause: error,
+    });
+  }
+
+  if (await exists(opts.path)) await removeWorktree(mirror, opts.path);
+  // Forget worktrees whose directories are gone, so the path and the branch are free again.
+  await runGit(["worktree", "prune"], { cwd: mirror, ...signal });
+  // baseSha, not the branch name: a fetch may move the branch between the two calls.
+  await runGit(
+    [
+      "worktree",
+      "add",
+      "--quiet",
+      "--force",
+      "--no-track",
+      "-B",
+      branch,
+      "--end-of-options",
+      opts.path,
+      baseSha,
+    ],
+    { cwd: mirror, ...signal },
+  );
+  return { baseSha };
+}
+
+/** Removes a worktree and its registration; does nothing when it is already gone. */
+export async function removeWorktree(mirror: string, worktreePath: string): Promise<void> {
+  try {
+    // Twice --force: also removes a locked worktree or one with uncommitted changes.
+    await runGit(["worktree", "remove", "--force", "--force", "--end-of-options", worktreePath], {
+      cwd: mirror,
+    });
+  } catch {
+    // Not (or no longer) a registered worktree, or half-created: fall back to deleting the directory.
+    await rm(worktreePath, { recursive: true, force: true });
+  }
+  if (await exists(mirror)) await runGit(["worktree", "prune"], { cwd: mirror });
+}
+
+/** `owner/name` from `<home>/mirrors/<owner>/<name>.git`. */
+function repoNameOf(mirror: string): string {
+  const name = path.basename(mirror).replace(/\.git$/, "");
+  return `${path.basename(path.dirname(mirror))}/${name}`;
+}

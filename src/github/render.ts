@@ -1,0 +1,178 @@
+import type { ConfigProblem } from "../config/parse.ts";
+import type { TaskState } from "../db/schema.ts";
+import { formatDuration } from "../agent/format-duration.ts";
+
+/** Markdown Drover posts. Pure: everything it shows comes in as data. */
+
+const HEADLINES: Record<TaskState, string> = {
+  waiting: "⏳ Waiting for its blockers",
+  ready: "🟡 Ready: waiting for a worker",
+  queued: "🟡 Queued: waiting for a worker",
+  running: "🔵 Running",
+  review: "✅ Pull request ready for review",
+  done: "🎉 Done",
+  blocked: "🛑 Blocked: the agent needs a person",
+  retrying: "🔁 Retrying",
+  failed: "❌ Failed",
+  cancelled: "⚪ Cancelled",
+  paused: "⏸️ Paused",
+};
+
+export type StatusView = {
+  state: TaskState;
+  branch: string;
+  startedBy: string | null;
+  attempt: number;
+  agent?: string;
+  reason?: string | null;
+  summary?: string | null;
+  pullRequest?: { number: number; url: string } | null;
+  durationMs?: number | null;
+  diffStat?: string | null;
+  logTail?: string | null;
+  completedBy?: string | null;
+};
+
+export function renderStatus(view: StatusView): string {
+  const rows: [string, string][] = [["State", `\`${view.state}\``]];
+  if (view.attempt > 0) rows.push(["Attempt", String(view.attempt)]);
+  if (view.agent) rows.push(["Agent", `\`${view.agent}\``]);
+  rows.push(["Branch", `\`${view.branch}\``]);
+  if (view.pullRequest) rows.push(["Pull request", `#${view.pullRequest.number}`]);
+  if (view.durationMs != null) rows.push(["Duration", formatDuration(view.durationMs)]);
+  if (view.startedBy) rows.push(["Started by", `@${view.startedBy}`]);
+  if (view.completedBy) rows.push(["Completed by", `@${view.completedBy}`]);
+  const parts = [
+    `### Drover: ${HEADLINES[view.state]}`,
+    "",
+    "| | |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n"),
+  ];
+  if (view.reason) parts.push("", `**Why:** ${oneLine(view.reason)}`);
+  if (view.summary) parts.push("", `**Summary:** ${view.summary}`);
+  if (view.diffStat) parts.push("", details("Changes", fence(view.diffStat)));
+  if (view.logTail) parts.push("", details("Log tail", fence(lastLines(view.logTail, 60))));
+  return parts.join("\n");
+}
+
+export function renderRefusal(input: { login: string; reason: "bot" | "permission"; permission: string; label: string }): string {
+  const why =
+    input.reason === "bot"
+      ? `@${input.login} is a bot, and bots cannot start Drover.`
+      : `@${input.login} has \`${input.permission}\` access to this repository.`;
+  return [
+    `Drover did not start: ${why}`,
+    "",
+    `Only people with write, maintain or admin access can start work, by adding the \`${input.label}\` label ` +
+      "(remove and add it again once someone with access agrees).",
+  ].join("\n");
+}
+
+export function renderConfigProblems(problems: readonly ConfigProblem[], path: string): string {
+  const lines = problems.map((p) => {
+    const got = p.value === undefined ? "" : ` (got \`${JSON.stringify(p.value)}\`)`;
+    return `- \`${p.key}\`${got}: ${p.message}`;
+  });
+  return [
+    `Drover did not start: \`${path}\` is not valid.`,
+    "",
+    ...lines,
+    "",
+    "Fix the file on the default branch, then remove and add the label again. The README lists every key.",
+  ].join("\n");
+}
+
+export function renderPullRequestBody(input: {
+  issueNumber: number;
+  summary: string;
+  reason: string;
+  diffStat: string | null;
+  attempt: number;
+}): string {
+  return [
+    `Closes #${input.issueNumber}`,
+    "",
+    "## Summary",
+    "",
+    input.summary || "_The agent gave no summary._",
+    "",
+    `**Verdict:** ${oneLine(input.reason)}`,
+    ...(input.diffStat ? ["", details("Changes", fence(input.diffStat))] : []),
+    "",
+    `<sub>Opened by Drover, attempt ${input.attempt}. Review it like any other pull request; ` +
+      "merging it completes the task.</sub>",
+  ].join("\n");
+}
+
+export function renderCheckSummary(input: {
+  reason: string;
+  summary: string;
+  durationMs: number | null;
+  diffStat: string | null;
+  logTail: string | null;
+}): string {
+  return [
+    `**Verdict:** ${oneLine(input.reason)}`,
+    "",
+    input.summary || "_The agent gave no summary._",
+    ...(input.durationMs != null ? ["", `Duration: ${formatDuration(input.durationMs)}`] : []),
+    ...(input.diffStat ? ["", "### Changes", fence(input.diffStat)] : []),
+    ...(input.logTail ? ["", "### Log tail", fence(lastLines(input.logTail, 100))] : []),
+  ].join("\n");
+}
+
+/** A code fence that the content cannot close early, however many backticks it holds. */
+export function fence(text: string, info = "text"): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = "`".repeat(longest + 1);
+  return `${ticks}${info}\n${text.replace(/\n+$/, "")}\n${ticks}`;
+}
+
+function details(summary: string, body: string): string {
+  return `<details><summary>${summary}</summary>\n\n${body}\n\n</details>`;
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\n+$/, "").split("\n");
+  return lines.slice(-n).join("\n");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** The status view of a task and its latest attempt, as stored. */
+export function statusViewOf(
+  task: {
+    state: TaskState;
+    branch: string;
+    modifiedBy: string | null;
+    attemptCount: number;
+    stateReason: string | null;
+    prNumber: number | null;
+    completedBy: string | null;
+  },
+  attempt?: {
+    summary: string | null;
+    reason: string | null;
+    durationMs: number | null;
+    diffStat: string | null;
+    logTail: string | null;
+  } | null,
+  extra: { agent?: string; prUrl?: string } = {},
+): StatusView {
+  const finished = !["ready", "queued", "running"].includes(task.state);
+  return {
+    state: task.state,
+    branch: task.branch,
+    startedBy: task.modifiedBy,
+    attempt: task.attemptCount,
+    ...(extra.agent ? { agent: extra.agent } : {}),
+    reason: task.stateReason ?? (finished ? attempt?.reason : null) ?? null,
+    summary: finished ? (attempt?.summary ?? null) : null,
+    pullRequest: task.prNumber !== null ? { number: task.prNumber, url: extra.prUrl ?? "" } : null,
+    durationMs: finished ? (attempt?.durationMs ?? null) : null,
+    diffStat: finished ? (attempt?.diffStat ?? null) : null,
+    logTail: finished ? (attempt?.logTail ?? null) : null,
+    completedBy: task.completedBy,
+  };
+}

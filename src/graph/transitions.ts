@@ -1,0 +1,45 @@
+import type { TaskState } from "../db/schema.ts";
+
+/**
+ * Which state a task may move to from which. Pure; the db layer applies a change only when the row is
+ * still in one of the `from` states the caller expects, so two workers racing cannot both win.
+ */
+const ALLOWED: Record<TaskState, readonly TaskState[]> = {
+  waiting: ["ready", "cancelled", "done"],
+  ready: ["queued", "waiting", "cancelled", "paused", "done"],
+  queued: ["running", "ready", "cancelled", "paused", "done"],
+  running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done"],
+  review: ["done", "ready", "cancelled"],
+  blocked: ["ready", "cancelled", "done"],
+  retrying: ["ready", "cancelled", "done"],
+  failed: ["ready", "cancelled", "done"],
+  cancelled: ["ready", "done"],
+  paused: ["ready", "cancelled", "done"],
+  done: ["ready"],
+};
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** The states a task may be in for a move to `to`. */
+export function statesLeadingTo(to: TaskState): TaskState[] {
+  return (Object.keys(ALLOWED) as TaskState[]).filter((from) => ALLOWED[from].includes(to));
+}
+
+/** States in which a new trigger (label, `/drover run`) starts a fresh attempt. */
+export const TRIGGERABLE: readonly TaskState[] = ["failed", "blocked", "cancelled", "done", "review"];
+
+/** States in which Drover is already working on the task: a trigger is acknowledged, nothing more. */
+export const ACTIVE: readonly TaskState[] = ["waiting", "ready", "queued", "running", "retrying", "paused"];
+
+/** The GitHub label mirroring each state, when there is one. */
+export const STATE_LABELS: Partial<Record<TaskState, string>> = {
+  queued: "drover:running",
+  running: "drover:running",
+  review: "drover:review",
+  blocked: "drover:blocked",
+  failed: "drover:failed",
+};
+
+export const ALL_STATE_LABELS = [...new Set(Object.values(STATE_LABELS))];

@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/** The webhook fields Drover reads, validated where they enter. Everything else in a payload is ignored. */
+
+const User = z.object({ login: z.string().min(1), id: z.number().int(), type: z.string().default("User") });
+
+export const Repository = z.object({
+  id: z.number().int(),
+  full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+  clone_url: z.string().min(1),
+  default_branch: z.string().min(1),
+});
+export type Repository = z.infer<typeof Repository>;
+
+const Installation = z.object({ id: z.number().int() });
+
+export const IssueLabeled = z.object({
+  action: z.literal("labeled"),
+  issue: z.object({
+    number: z.number().int().positive(),
+    title: z.string(),
+    user: User,
+    state: z.enum(["open", "closed"]),
+    pull_request: z.unknown().optional(),
+  }),
+  label: z.object({ name: z.string() }),
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type IssueLabeled = z.infer<typeof IssueLabeled>;
+
+export const IssueClosed = z.object({
+  action: z.literal("closed"),
+  issue: z.object({
+    number: z.number().int().positive(),
+    state_reason: z.string().nullish(),
+  }),
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type IssueClosed = z.infer<typeof IssueClosed>;
+
+export const PullRequestClosed = z.object({
+  action: z.literal("closed"),
+  pull_request: z.object({
+    number: z.number().int().positive(),
+    merged: z.boolean().nullish(),
+    merged_by: User.nullish(),
+    head: z.object({ ref: z.string() }),
+  }),
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
+
+export const InstallationEvent = z.object({
+  action: z.string(),
+  installation: z.object({
+    id: z.number().int(),
+    account: z.object({ login: z.string(), type: z.string().default("User") }).nullable(),
+  }),
+});
+export type InstallationEvent = z.infer<typeof InstallationEvent>;
