@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
+import { attempts, events, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
 
 export type Task = typeof tasks.$inferSelect;
@@ -168,12 +168,18 @@ export async function queueReadyTasks(db: Db, repoId: number, limit: number): Pr
   });
 }
 
-/** Repositories with ready tasks: what the scheduler looks at after a restart. */
-export async function repositoriesWithReadyTasks(db: Db): Promise<number[]> {
+/**
+ * Repositories with ready tasks, each with the `max_workers` of its most recently triggered task: what the
+ * scheduler looks at after a restart.
+ */
+export async function repositoriesWithReadyTasks(db: Db): Promise<{ repoId: number; maxWorkers: number }[]> {
   const rows = await db
-    .selectDistinct({ repoId: tasks.repoId })
+    .selectDistinctOn([tasks.repoId], {
+      repoId: tasks.repoId,
+      maxWorkers: sql<number>`coalesce((${tasks.config}->>'max_workers')::int, 2)`,
+    })
     .from(tasks)
-    .innerJoin(repositories, eq(repositories.id, tasks.repoId))
-    .where(eq(tasks.state, "ready"));
-  return rows.map((row) => row.repoId);
+    .where(eq(tasks.state, "ready"))
+    .orderBy(tasks.repoId, sql`${tasks.updatedAt} desc`);
+  return rows;
 }

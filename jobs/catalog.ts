@@ -1,0 +1,38 @@
+import type { z } from "zod";
+import { JOBS, isJobName, type JobName } from "../src/queue/catalog.ts";
+import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
+import { closeTask } from "./close-task.ts";
+import type { JobContext, JobDeps } from "./deps.ts";
+import { publish } from "./publish.ts";
+import { runTask } from "./run-task.ts";
+import { startTask } from "./start-task.ts";
+
+type Handler<N extends JobName> = (
+  deps: JobDeps,
+  payload: z.infer<(typeof JOBS)[N]["payload"]>,
+  context: JobContext,
+) => Promise<void>;
+
+/** Job name → handler. Payload shapes, ids and retry options live with the queue (src/queue/catalog.ts). */
+export const HANDLERS: { [N in JobName]: Handler<N> } = {
+  "start-task": (deps, payload) => startTask(deps, payload),
+  "close-task": (deps, payload) => closeTask(deps, payload),
+  "run-task": runTask,
+  publish: (deps, payload) => publish(deps, payload),
+};
+
+/** The worker's one entry: validate the payload at the boundary, then run the job's handler. */
+export function processJob(deps: JobDeps): ProcessJob {
+  return async (name, data, context) => {
+    if (!isJobName(name)) throw new PermanentJobError(`unknown job "${name}"`);
+    const parsed = JOBS[name].payload.safeParse(data);
+    if (!parsed.success) throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
+    const handler = HANDLERS[name] as Handler<typeof name>;
+    const log = deps.log.child({ job: name, jobId: context.jobId });
+    await handler({ ...deps, log }, parsed.data as never, {
+      jobId: context.jobId,
+      lastTry: context.attemptsMade + 1 >= JOBS[name].options.attempts,
+      signal: context.signal,
+    });
+  };
+}

@@ -1,0 +1,88 @@
+import type { DroverConfig } from "../src/config/schema.ts";
+import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
+import { getRepository } from "../src/db/repositories.ts";
+import type { TaskState } from "../src/db/schema.ts";
+import { findTask, findTaskByPullRequest, transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
+import { statusViewOf } from "../src/github/render.ts";
+import { publishStatus } from "../src/github/status.ts";
+import { repoRef } from "../src/github/types.ts";
+import { statesLeadingTo } from "../src/graph/transitions.ts";
+import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import { scheduleRepository } from "../src/scheduler/schedule.ts";
+import type { JobDeps } from "./deps.ts";
+
+type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
+
+/**
+ * An issue was closed, or a pull request on a Drover branch was closed. A merged PR or an issue closed
+ * as completed makes the task done (crediting who did it); closed as not planned, or a PR closed without
+ * merging, cancels it. The task's state is then shown on the issue.
+ */
+export async function closeTask(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
+  const delivery = await getDelivery(deps.db, payload.deliveryId);
+  if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
+  if (delivery.processedAt) return;
+  const closing = await whatCloses(deps, delivery.event, delivery.payload);
+  if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "no task");
+
+  const { task } = closing;
+  const moved = await transitionTask(
+    deps.db,
+    task.id,
+    statesLeadingTo(closing.to).filter((s) => s !== closing.to),
+    closing.to,
+    closing.to === "done"
+      ? { completedBy: closing.by, doneAt: new Date(), stateReason: closing.reason }
+      : { modifiedBy: closing.by, stateReason: closing.reason },
+    { type: closing.event, actor: closing.by },
+  );
+  if (!moved) return markDeliveryProcessed(deps.db, delivery.id, `already ${task.state}`);
+
+  const repository = await getRepository(deps.db, task.repoId);
+  if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
+  const octokit = await deps.github.installation(repository.installationId);
+  const commentId = await publishStatus(
+    octokit,
+    repoRef(repository.fullName),
+    task.issueNumber,
+    statusViewOf(moved, null),
+    moved.statusCommentId,
+  );
+  if (commentId !== moved.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+  await scheduleRepository(deps, repository.id, (task.config as DroverConfig).max_workers);
+  await markDeliveryProcessed(deps.db, delivery.id, closing.to);
+}
+
+async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promise<Closing | undefined> {
+  if (event === "pull_request") {
+    const p = PullRequestClosed.parse(payload);
+    const task = await findTaskByPullRequest(deps.db, p.repository.id, {
+      number: p.pull_request.number,
+      headRef: p.pull_request.head.ref,
+    });
+    if (!task) return undefined;
+    const n = p.pull_request.number;
+    return p.pull_request.merged
+      ? {
+          task,
+          to: "done",
+          by: p.pull_request.merged_by?.login ?? p.sender.login,
+          reason: `pull request #${n} merged`,
+          event: "pr.merged",
+        }
+      : {
+          task,
+          to: "cancelled",
+          by: p.sender.login,
+          reason: `pull request #${n} was closed without merging; add the label again to retry`,
+          event: "task.cancelled",
+        };
+  }
+  const p = IssueClosed.parse(payload);
+  const task = await findTask(deps.db, p.repository.id, p.issue.number);
+  if (!task) return undefined;
+  return p.issue.state_reason === "not_planned"
+    ? { task, to: "cancelled", by: p.sender.login, reason: "issue closed as not planned", event: "task.cancelled" }
+    : { task, to: "done", by: p.sender.login, reason: "issue closed as completed", event: "task.completed" };
+}

@@ -1,0 +1,85 @@
+import type { DroverConfig } from "../src/config/schema.ts";
+import { getAttempt, getStep, recordEvent, recordStep } from "../src/db/attempts.ts";
+import { getRepository } from "../src/db/repositories.ts";
+import { getTask, updateTask } from "../src/db/tasks.ts";
+import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
+import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
+import { renderCheckSummary, renderPullRequestBody, statusViewOf } from "../src/github/render.ts";
+import { publishStatus } from "../src/github/status.ts";
+import { repoRef } from "../src/github/types.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import type { JobDeps } from "./deps.ts";
+
+/**
+ * Shows a finished attempt on GitHub: the pull request that closes the issue and the `Drover` check run
+ * (when the attempt pushed a passing result), then the status comment and the state label. Each GitHub
+ * object is recorded as a step and never made twice when this job runs again.
+ */
+export async function publish(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
+  const attempt = await getAttempt(deps.db, payload.attemptId);
+  if (!attempt || attempt.state !== "finished") {
+    throw new PermanentJobError(`attempt ${payload.attemptId} is not finished; nothing to publish`);
+  }
+  const task = await getTask(deps.db, attempt.taskId);
+  const repository = task && (await getRepository(deps.db, task.repoId));
+  if (!task || !repository) throw new PermanentJobError(`task of attempt ${attempt.id} is not recorded`);
+  const config = task.config as DroverConfig;
+  const repo = repoRef(repository.fullName);
+  const octokit = await deps.github.installation(repository.installationId);
+  // A later attempt supersedes this one: only the latest attempt speaks for the task.
+  const latest = task.attemptCount === attempt.number;
+
+  let prNumber = task.prNumber;
+  if (latest && attempt.headSha && task.state === "review") {
+    // 1. The pull request.
+    let pr = await getStep<{ number: number; url: string }>(deps.db, attempt.id, "pull-request");
+    if (!pr) {
+      pr = await openOrUpdatePullRequest(octokit, repo, {
+        head: task.branch,
+        base: config.base_branch ?? repository.defaultBranch,
+        title: task.title,
+        body: renderPullRequestBody({
+          issueNumber: task.issueNumber,
+          summary: attempt.summary ?? "",
+          reason: attempt.reason ?? "",
+          diffStat: attempt.diffStat,
+          attempt: attempt.number,
+        }),
+        draft: config.draft_prs,
+      });
+      await recordStep(deps.db, attempt.id, "pull-request", { number: pr.number, url: pr.url });
+      await updateTask(deps.db, task.id, { prNumber: pr.number });
+      await recordEvent(deps.db, { taskId: task.id, type: "pr.opened", data: { number: pr.number } });
+    }
+    prNumber = pr.number;
+
+    // 2. The check run on the pushed commit.
+    if (!(await getStep(deps.db, attempt.id, "check-run"))) {
+      const id = await createCheckRun(octokit, repo, {
+        headSha: attempt.headSha,
+        conclusion: (attempt.conclusion ?? "neutral") as CheckConclusion,
+        title: attempt.reason ?? "Drover",
+        summary: renderCheckSummary({
+          reason: attempt.reason ?? "",
+          summary: attempt.summary ?? "",
+          durationMs: attempt.durationMs,
+          diffStat: attempt.diffStat,
+          logTail: attempt.logTail,
+        }),
+      });
+      await recordStep(deps.db, attempt.id, "check-run", { id });
+    }
+  }
+
+  // 3. The status comment and label, from the task's state now (a merge may already have made it done).
+  if (!latest) return;
+  const current = (await getTask(deps.db, task.id)) ?? task;
+  const commentId = await publishStatus(
+    octokit,
+    repo,
+    task.issueNumber,
+    statusViewOf({ ...current, prNumber }, attempt, { agent: config.agent }),
+    current.statusCommentId,
+  );
+  if (commentId !== current.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+}

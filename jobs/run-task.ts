@@ -1,0 +1,195 @@
+import path from "node:path";
+import { agentEnvironment } from "../src/agent/env.ts";
+import { judge, type Judgement } from "../src/agent/judge.ts";
+import { buildPrompt } from "../src/agent/prompt.ts";
+import { parseArgv } from "../src/agent/parse-argv.ts";
+import { runAgent } from "../src/agent/run-agent.ts";
+import type { DroverConfig } from "../src/config/schema.ts";
+import {
+  claimAttempt,
+  finishAttempt,
+  getStep,
+  leaseHeld,
+  recordStep,
+  type Attempt,
+  type AttemptOutcome,
+  type Lease,
+} from "../src/db/attempts.ts";
+import { getRepository, type Repository } from "../src/db/repositories.ts";
+import { transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
+import { commitAll } from "../src/git/commit.ts";
+import { ensureMirror } from "../src/git/mirror.ts";
+import { pushBranch } from "../src/git/push.ts";
+import { addWorktree, removeWorktree } from "../src/git/worktree.ts";
+import { readIssue } from "../src/github/issues.ts";
+import { noreplyEmail } from "../src/github/people.ts";
+import { statusViewOf } from "../src/github/render.ts";
+import { publishStatus } from "../src/github/status.ts";
+import { repoRef } from "../src/github/types.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import { scheduleRepository } from "../src/scheduler/schedule.ts";
+import type { JobContext, JobDeps } from "./deps.ts";
+
+/**
+ * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
+ * changed, judge the run and, when it passed, push the branch. The result goes to `publish`.
+ */
+export async function runTask(deps: JobDeps, payload: { attemptId: number }, context: JobContext): Promise<void> {
+  const claim = await claimAttempt(deps.db, payload.attemptId, deps.workerId);
+  if (!claim) return; // finished, or the task moved on (closed, cancelled, restarted)
+  const { task, attempt, lease } = claim;
+  const repository = await getRepository(deps.db, task.repoId);
+  if (!repository) throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
+  const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
+
+  try {
+    const outcome = await attemptTask(deps, { task, attempt, lease, repository }, context, log);
+    await conclude(deps, { task, lease, repository }, outcome);
+  } catch (error) {
+    if (!context.lastTry && !(error instanceof PermanentJobError)) throw error;
+    // The queue will not try again: the attempt fails with the reason, instead of the task hanging in `running`.
+    log.error({ err: error }, "attempt failed for good");
+    const reason = `Drover could not run the task: ${error instanceof Error ? error.message : String(error)}`;
+    await conclude(deps, { task, lease, repository }, {
+      judgement: { conclusion: "failure", state: "failed", reason, summary: "" },
+      fields: {},
+    });
+  }
+}
+
+type Outcome = { judgement: Judgement; fields: AttemptOutcome };
+
+async function attemptTask(
+  deps: JobDeps,
+  run: { task: Task; attempt: Attempt; lease: Lease; repository: Repository },
+  context: JobContext,
+  log: JobDeps["log"],
+): Promise<Outcome> {
+  const { task, attempt, lease, repository } = run;
+  const config = task.config as DroverConfig;
+  const repo = repoRef(repository.fullName);
+  const octokit = await deps.github.installation(repository.installationId);
+  const issue = await readIssue(octokit, repo, task.issueNumber);
+
+  // 1. Say it is running.
+  const commentId = await publishStatus(
+    octokit,
+    repo,
+    task.issueNumber,
+    statusViewOf(task, null, { agent: config.agent }),
+    task.statusCommentId,
+  );
+  if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+
+  // 2. A worktree on the task branch, from a fresh mirror of the base branch.
+  const token = await deps.github.token(repository.installationId);
+  const home = path.resolve(deps.env.DROVER_HOME);
+  const signal = context.signal;
+  const mirror = await ensureMirror({
+    home,
+    repoFullName: repository.fullName,
+    cloneUrl: repository.cloneUrl,
+    token,
+    ...(signal ? { signal } : {}),
+  });
+  const base = config.base_branch ?? repository.defaultBranch;
+  const runName = `${repository.id}-${task.issueNumber}-${attempt.number}`;
+  const worktree = path.join(home, "worktrees", runName);
+  const { baseSha } = await addWorktree({ mirror, path: worktree, branch: task.branch, base, ...(signal ? { signal } : {}) });
+
+  try {
+    // 3. The agent.
+    const prompt = buildPrompt({
+      repoFullName: repository.fullName,
+      issue: { number: issue.number, title: issue.title, body: issue.body, author: issue.author.login },
+      branch: task.branch,
+      baseBranch: base,
+      guidelines: config.guidelines,
+    });
+    log.info({ agent: config.agent }, "agent starting");
+    const result = await runAgent({
+      agent: config.agent,
+      agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
+      agentArgs: config.agent_args,
+      prompt,
+      cwd: worktree,
+      workDir: path.join(home, "runs", runName),
+      timeoutMs: config.task_timeout,
+      signal,
+      env: agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV),
+    });
+    log.info({ outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs }, "agent finished");
+
+    // 4. Commit what changed, credited to the issue's author, and judge.
+    const identity = await deps.github.identity(repository.installationId);
+    const commit = await commitAll({
+      worktree,
+      message: `${issue.title} (#${issue.number})`,
+      author: { name: identity.name, email: identity.email },
+      trailers: [
+        `Co-authored-by: ${issue.author.login} <${noreplyEmail(issue.author)}>`,
+        `Drover-Task: ${repository.fullName}#${issue.number}`,
+      ],
+      baseSha,
+      ...(signal ? { signal } : {}),
+    });
+    const judgement = judge({ ...result, changed: commit.changed, timeoutMs: config.task_timeout });
+    const fields: AttemptOutcome = {
+      verdict: result.verdict,
+      logTail: result.logTail,
+      baseSha,
+      durationMs: result.durationMs,
+      costUsd: result.costUsd === undefined ? null : String(result.costUsd),
+      turns: result.turns ?? null,
+      diffStat: commit.changed ? commit.diffStat : null,
+    };
+
+    // 5. Push a passing result with Drover's token, once, and only while this worker holds the lease.
+    if (judgement.state === "review" && commit.changed) {
+      if (!(await leaseHeld(deps.db, lease))) throw new PermanentJobError("lease lost before push");
+      const pushed = await getStep<{ sha: string }>(deps.db, attempt.id, "push");
+      if (pushed?.sha !== commit.sha) {
+        await pushBranch({
+          mirror,
+          cloneUrl: repository.cloneUrl,
+          branch: task.branch,
+          sha: commit.sha,
+          token,
+          ...(signal ? { signal } : {}),
+        });
+        await recordStep(deps.db, attempt.id, "push", { sha: commit.sha, branch: task.branch });
+      }
+      fields.headSha = commit.sha;
+    }
+    return { judgement, fields };
+  } finally {
+    await removeWorktree(mirror, worktree);
+  }
+}
+
+/** Records the outcome (if the lease still holds), moves the task on, and hands over to publish. */
+async function conclude(
+  deps: JobDeps,
+  run: { task: Task; lease: Lease; repository: Repository },
+  outcome: Outcome,
+): Promise<void> {
+  const { judgement, fields } = outcome;
+  const recorded = await finishAttempt(deps.db, run.lease, {
+    ...fields,
+    conclusion: judgement.conclusion,
+    reason: judgement.reason,
+    summary: judgement.summary,
+  });
+  if (!recorded) return; // another worker holds the attempt now; it will conclude it
+  const state = judgement.state === "cancelled" ? "cancelled" : judgement.state;
+  await transitionTask(
+    deps.db,
+    run.task.id,
+    ["running"],
+    state,
+    { stateReason: judgement.reason },
+    { type: `task.${state === "review" ? "completed" : state}`, data: { reason: judgement.reason } },
+  );
+  await deps.enqueue("publish", { attemptId: run.lease.attemptId });
+  await scheduleRepository(deps, run.repository.id, (run.task.config as DroverConfig).max_workers);
+}

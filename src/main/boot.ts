@@ -1,0 +1,175 @@
+import os from "node:os";
+import { getPrivateKey } from "@probot/get-private-key";
+import pino, { type Logger } from "pino";
+import { Probot, Server } from "probot";
+import { processJob } from "../../jobs/catalog.ts";
+import { requeuePending } from "../../jobs/reconcile.ts";
+import { droverApp } from "../app.ts";
+import { readEnv, type DroverEnv } from "../config/env.ts";
+import { openDatabase, type Database } from "../db/client.ts";
+import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
+import { GitHubApp } from "../github/app.ts";
+import { enqueuer, type Enqueue } from "../queue/catalog.ts";
+import { WorkQueue, startWorker } from "../queue/queue.ts";
+import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
+
+/** Wiring shared by the entry points. No decisions about tasks live here. */
+
+export type Services = {
+  env: DroverEnv;
+  log: Logger;
+  database: Database;
+  queue: WorkQueue;
+  enqueue: Enqueue;
+  close: () => Promise<void>;
+};
+
+export function createLogger(): Logger {
+  return pino({ name: "drover", level: process.env.LOG_LEVEL ?? "info" });
+}
+
+/** PostgreSQL (migrated) and Redis (checked), or one line saying what is wrong and exit 1. */
+export async function openServices(env: DroverEnv, log: Logger): Promise<Services> {
+  try {
+    await migrateDatabase(env.DATABASE_URL);
+    await assertRedisUsable(env.REDIS_URL);
+  } catch (error) {
+    if (error instanceof DatabaseUnreachableError || error instanceof RedisUnusableError) exit(error.message);
+    throw error;
+  }
+  const database = openDatabase(env.DATABASE_URL);
+  const redis = connectRedis(env.REDIS_URL);
+  redis.on("error", (error) => log.warn({ err: error.message }, "redis connection error"));
+  const queue = new WorkQueue(redis);
+  return {
+    env,
+    log,
+    database,
+    queue,
+    enqueue: enqueuer(queue),
+    close: async () => {
+      await queue.close();
+      redis.disconnect();
+      await database.close();
+    },
+  };
+}
+
+export type AppCredentials = { appId: string; privateKey: string; secret: string; baseUrl: string };
+
+/** The app's credentials, or null when none are configured (Probot's setup page is shown instead). */
+export function appCredentials(env: DroverEnv): AppCredentials | null {
+  let privateKey: string | null;
+  try {
+    privateKey = getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } });
+  } catch (error) {
+    exit(`PRIVATE_KEY or PRIVATE_KEY_PATH does not hold a private key: ${(error as Error).message}`);
+  }
+  if (!env.APP_ID && !privateKey) return null;
+  if (!env.APP_ID) exit("PRIVATE_KEY is set but APP_ID is not: set APP_ID to your GitHub App's id.");
+  if (!privateKey) exit("APP_ID is set but no private key: set PRIVATE_KEY or PRIVATE_KEY_PATH.");
+  if (!env.WEBHOOK_SECRET) exit("WEBHOOK_SECRET is not set: use the webhook secret of your GitHub App.");
+  return {
+    appId: env.APP_ID,
+    privateKey,
+    secret: env.WEBHOOK_SECRET,
+    baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
+  };
+}
+
+export function createProbot(credentials: AppCredentials, log: Logger): Probot {
+  return new Probot({ ...credentials, log: log.child({ name: "probot" }) });
+}
+
+/** The web process: webhooks into intake, plus health. */
+export async function startWeb(services: Services, credentials: AppCredentials): Promise<Server> {
+  const server = new Server({
+    Probot: Probot.defaults({ ...credentials, log: services.log.child({ name: "probot" }) }),
+    port: services.env.PORT,
+    host: process.env.HOST ?? "0.0.0.0",
+    log: services.log,
+  });
+  await server.load(droverApp({ db: services.database.db, enqueue: services.enqueue, log: services.log }));
+  await server.load((_app, { addHandler }) => {
+    addHandler((req, res) => {
+      if (req.url !== "/healthz") return false;
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      return true;
+    });
+  });
+  await server.start();
+  return server;
+}
+
+/** The worker: requeue what PostgreSQL says is pending, then take jobs. */
+export async function startWorkers(services: Services, credentials: AppCredentials) {
+  const deps = {
+    db: services.database.db,
+    enqueue: services.enqueue,
+    github: new GitHubApp(createProbot(credentials, services.log)),
+    env: services.env,
+    log: services.log,
+    workerId: `${os.hostname()}:${process.pid}`,
+  };
+  await requeuePending(deps);
+  const redis = connectRedis(services.env.REDIS_URL);
+  redis.on("error", (error) => services.log.warn({ err: error.message }, "redis connection error"));
+  const worker = startWorker({
+    connection: redis,
+    concurrency: services.env.DROVER_WORKERS,
+    process: processJob(deps),
+    log: services.log,
+  });
+  services.log.info({ concurrency: services.env.DROVER_WORKERS }, "worker started");
+  return {
+    close: async () => {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Stops on SIGTERM/SIGINT: stop taking jobs, let running ones finish within the grace period. */
+export function onShutdown(log: Logger, steps: (() => Promise<void>)[], graceMs = 10_000): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      log.warn("grace period over; exiting with jobs still running (they resume on another worker)");
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    void (async () => {
+      for (const step of steps) await step().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
+      process.exit(0);
+    })();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+/** One clear line and a non-zero exit: for a person starting Drover, not a stack trace. */
+export function exit(message: string): never {
+  process.stderr.write(`drover: ${message}\n`);
+  process.exit(1);
+}
+
+/** The validated environment, or one line naming what is wrong. */
+export function environment(): DroverEnv {
+  try {
+    return readEnv();
+  } catch (error) {
+    exit((error as Error).message);
+  }
+}
+
+/** Reads `.env` from the working directory when there is one (as Probot does). */
+export function loadDotEnv(): void {
+  try {
+    process.loadEnvFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}

@@ -1,0 +1,10 @@
+// `npm run worker`: queue workers only (scale these out; they share PostgreSQL and Redis). Wiring only.
+import { appCredentials, createLogger, environment, exit, loadDotEnv, onShutdown, openServices, startWorkers } from "./boot.ts";
+
+loadDotEnv();
+const env = environment();
+const log = createLogger();
+const credentials = appCredentials(env) ?? exit("APP_ID and PRIVATE_KEY are required to run workers.");
+const services = await openServices(env, log);
+const worker = await startWorkers(services, credentials);
+onShutdown(log, [worker.close, services.close]);
