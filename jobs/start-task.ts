@@ -67,17 +67,16 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   });
   if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
 
-  // 4. Queue it, then say so on the issue.
-  await scheduleRepository(deps, repository.id, config.config.max_workers);
-  const task = { ...trigger.task, state: trigger.task.state === "ready" ? ("queued" as const) : trigger.task.state };
+  // 4. Say so on the issue, then queue it: the run's own status updates must come after this one.
   const commentId = await publishStatus(
     octokit,
     repo,
     event.issue.number,
-    statusViewOf({ ...task, state: "queued", stateReason: null }, null, { agent: config.config.agent }),
+    statusViewOf({ ...trigger.task, state: "queued", stateReason: null }, null, { agent: config.config.agent }),
     trigger.task.statusCommentId,
   );
   await updateTask(deps.db, trigger.task.id, { statusCommentId: commentId });
+  await scheduleRepository(deps, repository.id, config.config.max_workers);
   log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
   await done(trigger.kind);
 }

@@ -40,6 +40,12 @@ export class WorkQueue {
     return this.#queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
   }
 
+  /** Jobs that failed for good, with the reason: for status output and tests. */
+  async failures(): Promise<{ name: string; id: string; reason: string }[]> {
+    const jobs = await this.#queue.getFailed();
+    return jobs.map((job) => ({ name: job.name, id: job.id ?? "", reason: job.failedReason }));
+  }
+
   async close(): Promise<void> {
     await this.#queue.close();
   }

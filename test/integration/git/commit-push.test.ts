@@ -5,7 +5,7 @@ import { boundDiffStat, commitAll, MAX_DIFF_STAT_CHARS } from "../../../src/git/
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import { pushBranch } from "../../../src/git/push.ts";
 import { addWorktree } from "../../../src/git/worktree.ts";
-import { git, makeGitSandbox, type GitSandbox } from "./sandbox.ts";
+import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
 const BRANCH = "drover/12-fix-the-login-bug";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { assertMirrorUntouched, ensureMirror, mirrorPath } from "../../../src/git/mirror.ts";
 import { GitError } from "../../../src/git/run-git.ts";
-import { git, makeGitSandbox, type GitSandbox } from "./sandbox.ts";
+import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
 const REPO = "octo/widgets";

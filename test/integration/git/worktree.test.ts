@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import { GitError } from "../../../src/git/run-git.ts";
 import { addWorktree, removeWorktree } from "../../../src/git/worktree.ts";
-import { git, makeGitSandbox, type GitSandbox } from "./sandbox.ts";
+import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
 const BRANCH = "drover/12-fix-the-login-bug";

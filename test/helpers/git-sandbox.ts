@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { runGit } from "../../../src/git/run-git.ts";
+import { runGit } from "../../src/git/run-git.ts";
 
 const PERSON = {
   GIT_AUTHOR_NAME: "Origin Person",
