@@ -12,9 +12,7 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: [
-            { name: "nock", message: "Only test/helpers may import nock." },
-          ],
+          paths: [{ name: "nock", message: "Only test/helpers may import nock." }],
         },
       ],
     },

@@ -26,7 +26,8 @@ export function processJob(deps: JobDeps): ProcessJob {
   return async (name, data, context) => {
     if (!isJobName(name)) throw new PermanentJobError(`unknown job "${name}"`);
     const parsed = JOBS[name].payload.safeParse(data);
-    if (!parsed.success) throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
     const handler = HANDLERS[name] as Handler<typeof name>;
     const log = deps.log.child({ job: name, jobId: context.jobId });
     await handler({ ...deps, log }, parsed.data as never, {

@@ -1,4 +1,5 @@
 import type { DroverConfig } from "../src/config/schema.ts";
+import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import type { TaskState } from "../src/db/schema.ts";
@@ -42,11 +43,13 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   const repository = await getRepository(deps.db, task.repoId);
   if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
   const octokit = await deps.github.installation(repository.installationId);
+  // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
+  const attempt = await getAttemptByNumber(deps.db, task.id, moved.attemptCount);
   const commentId = await publishStatus(
     octokit,
     repoRef(repository.fullName),
     task.issueNumber,
-    statusViewOf(moved, null),
+    statusViewOf(moved, attempt ?? null, { agent: (task.config as DroverConfig).agent }),
     moved.statusCommentId,
   );
   if (commentId !== moved.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
@@ -83,6 +86,12 @@ async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promi
   const task = await findTask(deps.db, p.repository.id, p.issue.number);
   if (!task) return undefined;
   return p.issue.state_reason === "not_planned"
-    ? { task, to: "cancelled", by: p.sender.login, reason: "issue closed as not planned", event: "task.cancelled" }
+    ? {
+        task,
+        to: "cancelled",
+        by: p.sender.login,
+        reason: "issue closed as not planned",
+        event: "task.cancelled",
+      }
     : { task, to: "done", by: p.sender.login, reason: "issue closed as completed", event: "task.completed" };
 }

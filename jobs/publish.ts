@@ -81,5 +81,6 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
     statusViewOf({ ...current, prNumber }, attempt, { agent: config.agent }),
     current.statusCommentId,
   );
-  if (commentId !== current.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+  if (commentId !== current.statusCommentId)
+    await updateTask(deps.db, task.id, { statusCommentId: commentId });
 }

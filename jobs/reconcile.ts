@@ -9,7 +9,9 @@ import type { JobDeps } from "./deps.ts";
  * (Redis lost it, or was down when a webhook came) is queued again. Job ids make this a no-op for work
  * the queue still has. The full reconciler (GitHub ⇄ PostgreSQL, expired leases) builds on this.
  */
-export async function requeuePending(deps: Pick<JobDeps, "db" | "enqueue" | "log">): Promise<{ deliveries: number; attempts: number }> {
+export async function requeuePending(
+  deps: Pick<JobDeps, "db" | "enqueue" | "log">,
+): Promise<{ deliveries: number; attempts: number }> {
   const deliveries = await unprocessedDeliveries(deps.db, new Date(Date.now() - 5_000));
   for (const delivery of deliveries) {
     const job = delivery.event === "issues" && delivery.action === "labeled" ? "start-task" : "close-task";

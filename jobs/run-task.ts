@@ -34,12 +34,17 @@ import type { JobContext, JobDeps } from "./deps.ts";
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
  * changed, judge the run and, when it passed, push the branch. The result goes to `publish`.
  */
-export async function runTask(deps: JobDeps, payload: { attemptId: number }, context: JobContext): Promise<void> {
+export async function runTask(
+  deps: JobDeps,
+  payload: { attemptId: number },
+  context: JobContext,
+): Promise<void> {
   const claim = await claimAttempt(deps.db, payload.attemptId, deps.workerId);
   if (!claim) return; // finished, or the task moved on (closed, cancelled, restarted)
   const { task, attempt, lease } = claim;
   const repository = await getRepository(deps.db, task.repoId);
-  if (!repository) throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
+  if (!repository)
+    throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
   const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
 
   try {
@@ -50,10 +55,14 @@ export async function runTask(deps: JobDeps, payload: { attemptId: number }, con
     // The queue will not try again: the attempt fails with the reason, instead of the task hanging in `running`.
     log.error({ err: error }, "attempt failed for good");
     const reason = `Drover could not run the task: ${error instanceof Error ? error.message : String(error)}`;
-    await conclude(deps, { task, lease, repository }, {
-      judgement: { conclusion: "failure", state: "failed", reason, summary: "" },
-      fields: {},
-    });
+    await conclude(
+      deps,
+      { task, lease, repository },
+      {
+        judgement: { conclusion: "failure", state: "failed", reason, summary: "" },
+        fields: {},
+      },
+    );
   }
 }
 
@@ -95,7 +104,13 @@ async function attemptTask(
   const base = config.base_branch ?? repository.defaultBranch;
   const runName = `${repository.id}-${task.issueNumber}-${attempt.number}`;
   const worktree = path.join(home, "worktrees", runName);
-  const { baseSha } = await addWorktree({ mirror, path: worktree, branch: task.branch, base, ...(signal ? { signal } : {}) });
+  const { baseSha } = await addWorktree({
+    mirror,
+    path: worktree,
+    branch: task.branch,
+    base,
+    ...(signal ? { signal } : {}),
+  });
 
   try {
     // 3. The agent.
@@ -146,7 +161,11 @@ async function attemptTask(
 
     // 5. Push a passing result with Drover's token, once, and only while this worker holds the lease.
     if (judgement.state === "review" && commit.changed) {
-      if (!(await leaseHeld(deps.db, lease))) throw new PermanentJobError("lease lost before push");
+      if (!(await leaseHeld(deps.db, lease))) {
+        // Closed, cancelled or restarted while the agent ran, or another worker took over: nothing is pushed.
+        const reason = "the task was stopped while the agent ran; nothing was pushed";
+        return { judgement: { ...judgement, conclusion: "neutral", state: "cancelled", reason }, fields };
+      }
       const pushed = await getStep<{ sha: string }>(deps.db, attempt.id, "push");
       if (pushed?.sha !== commit.sha) {
         await pushBranch({

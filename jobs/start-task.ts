@@ -23,7 +23,11 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
   if (delivery.processedAt) return;
   const event = IssueLabeled.parse(delivery.payload);
-  const log = deps.log.child({ deliveryId: delivery.id, repo: event.repository.full_name, issue: event.issue.number });
+  const log = deps.log.child({
+    deliveryId: delivery.id,
+    repo: event.repository.full_name,
+    issue: event.issue.number,
+  });
   const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
 
   // 1. Which label starts Drover here, and is the config sound?
@@ -38,7 +42,12 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   const access = await authorise(octokit, repo, event.sender);
   if (!access.allowed) {
     log.info({ sender: event.sender.login, reason: access.reason }, "start refused");
-    await reply(octokit, repo, event.issue.number, renderRefusal({ login: event.sender.login, label, ...access }));
+    await reply(
+      octokit,
+      repo,
+      event.issue.number,
+      renderRefusal({ login: event.sender.login, label, ...access }),
+    );
     return done(`refused: ${access.reason}`);
   }
   if (!config.ok) {
@@ -72,7 +81,9 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     octokit,
     repo,
     event.issue.number,
-    statusViewOf({ ...trigger.task, state: "queued", stateReason: null }, null, { agent: config.config.agent }),
+    statusViewOf({ ...trigger.task, state: "queued", stateReason: null }, null, {
+      agent: config.config.agent,
+    }),
     trigger.task.statusCommentId,
   );
   await updateTask(deps.db, trigger.task.id, { statusCommentId: commentId });

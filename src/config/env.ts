@@ -1,9 +1,24 @@
 import { z } from "zod";
 
+/** A connection URL with one of `schemes` and, when `needsPath`, a path (PostgreSQL's database name). */
+const serviceUrl = (schemes: readonly string[], example: string, needsPath = false) =>
+  z.string().refine(
+    (value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      return schemes.includes(url.protocol) && (!needsPath || url.pathname.length > 1);
+    },
+    { message: `must be a URL such as ${example}` },
+  );
+
 /** The process environment Drover reads, validated once at start. */
 export const DroverEnv = z.object({
-  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/drover"),
-  REDIS_URL: z.string().min(1).default("redis://127.0.0.1:6379"),
+  DATABASE_URL: serviceUrl(
+    ["postgres:", "postgresql:"],
+    "postgres://user:password@127.0.0.1:5432/drover",
+    true,
+  ).default("postgres://postgres@127.0.0.1:5432/drover"),
+  REDIS_URL: serviceUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379"),
   /** Where mirrors, worktrees and agent logs live. */
   DROVER_HOME: z.string().min(1).default(".drover"),
   /** Jobs one worker process runs at once. */
@@ -12,7 +27,12 @@ export const DroverEnv = z.object({
   DROVER_AGENT_ENV: z
     .string()
     .default("")
-    .transform((value) => value.split(",").map((name) => name.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
   APP_ID: z.string().optional(),
   PRIVATE_KEY: z.string().optional(),
   PRIVATE_KEY_PATH: z.string().optional(),

@@ -7,8 +7,7 @@ export type ConfigProblem = { key: string; value: unknown; message: string };
  * default), so a person who added that label hears what is wrong instead of silence.
  */
 export type ConfigResult =
-  | { ok: true; config: DroverConfig }
-  | { ok: false; problems: ConfigProblem[]; label: string };
+  { ok: true; config: DroverConfig } | { ok: false; problems: ConfigProblem[]; label: string };
 
 const DEFAULT_LABEL = "drover";
 

@@ -80,14 +80,19 @@ export const DroverConfig = z
     notify: z.array(z.object({ url: z.url() }).loose()).default([]),
   })
   .strict()
-  .superRefine((config, ctx) => {
-    if (config.agent === "command" && config.agent_command === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["agent_command"],
-        message: 'is required when agent is "command", e.g. agent_command: [node, scripts/agent.mjs, "{prompt_file}"]',
-      });
-    }
-  });
+  .superRefine(
+    (config, ctx) => {
+      if (config.agent === "command" && config.agent_command === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["agent_command"],
+          message:
+            'is required when agent is "command", e.g. agent_command: [node, scripts/agent.mjs, "{prompt_file}"]',
+        });
+      }
+    },
+    // Also when another key is wrong, so one edit fixes every problem the file has.
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  );
 
 export type DroverConfig = z.infer<typeof DroverConfig>;

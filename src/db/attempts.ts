@@ -44,24 +44,56 @@ export async function claimAttempt(
       )
       .returning();
     if (!task) {
-      await tx.update(attempts).set({ state: "abandoned", finishedAt: sql`now()` }).where(eq(attempts.id, attemptId));
+      await tx
+        .update(attempts)
+        .set({ state: "abandoned", finishedAt: sql`now()` })
+        .where(eq(attempts.id, attemptId));
       return undefined;
     }
     if (attempt.leaseEpoch === 1) {
       await tx
         .insert(events)
-        .values({ taskId: task.id, type: "task.started", actor: attempt.triggeredBy, data: { attempt: attempt.number } });
+        .values({
+          taskId: task.id,
+          type: "task.started",
+          actor: attempt.triggeredBy,
+          data: { attempt: attempt.number },
+        });
     }
     return { attempt, task, lease: { attemptId, epoch: attempt.leaseEpoch } };
   });
 }
 
-/** True while this lease is still the attempt's current one and the attempt is running. */
-export async function leaseHeld(db: Db, lease: Lease): Promise<boolean> {
-  const row = await db.query.attempts.findFirst({
-    columns: { id: true },
-    where: and(eq(attempts.id, lease.attemptId), eq(attempts.leaseEpoch, lease.epoch), eq(attempts.state, "running")),
+/** The task's attempt numbered `number` (its latest is `task.attemptCount`). */
+export async function getAttemptByNumber(
+  db: Db,
+  taskId: number,
+  number: number,
+): Promise<Attempt | undefined> {
+  return db.query.attempts.findFirst({
+    where: and(eq(attempts.taskId, taskId), eq(attempts.number, number)),
   });
+}
+
+/**
+ * True while this lease is still the attempt's current one, the attempt is running, and its task is still
+ * running this attempt (not closed, cancelled or restarted meanwhile): only then may the worker push.
+ */
+export async function leaseHeld(db: Db, lease: Lease): Promise<boolean> {
+  const [row] = await db
+    .select({ id: attempts.id })
+    .from(attempts)
+    .innerJoin(tasks, eq(tasks.id, attempts.taskId))
+    .where(
+      and(
+        eq(attempts.id, lease.attemptId),
+        eq(attempts.leaseEpoch, lease.epoch),
+        eq(attempts.state, "running"),
+        eq(tasks.state, "running"),
+        eq(tasks.attemptCount, attempts.number),
+      ),
+    )
+    .limit(1);
   return row !== undefined;
 }
 
@@ -88,7 +120,11 @@ export async function finishAttempt(db: Db, lease: Lease, outcome: AttemptOutcom
     .update(attempts)
     .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
     .where(
-      and(eq(attempts.id, lease.attemptId), eq(attempts.leaseEpoch, lease.epoch), eq(attempts.state, "running")),
+      and(
+        eq(attempts.id, lease.attemptId),
+        eq(attempts.leaseEpoch, lease.epoch),
+        eq(attempts.state, "running"),
+      ),
     )
     .returning({ id: attempts.id });
   return rows.length === 1;
@@ -100,7 +136,9 @@ export async function pendingAttempts(db: Db): Promise<Attempt[]> {
 }
 
 export async function getStep<T>(db: Db, attemptId: number, name: string): Promise<T | undefined> {
-  const row = await db.query.steps.findFirst({ where: and(eq(steps.attemptId, attemptId), eq(steps.name, name)) });
+  const row = await db.query.steps.findFirst({
+    where: and(eq(steps.attemptId, attemptId), eq(steps.name, name)),
+  });
   return row?.result as T | undefined;
 }
 

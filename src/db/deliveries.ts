@@ -7,7 +7,11 @@ export type NewDelivery = typeof deliveries.$inferInsert;
 
 /** Records a delivery once; false when this delivery id was already recorded. */
 export async function recordDelivery(db: Db, delivery: NewDelivery): Promise<boolean> {
-  const rows = await db.insert(deliveries).values(delivery).onConflictDoNothing().returning({ id: deliveries.id });
+  const rows = await db
+    .insert(deliveries)
+    .values(delivery)
+    .onConflictDoNothing()
+    .returning({ id: deliveries.id });
   return rows.length === 1;
 }
 

@@ -5,7 +5,10 @@ import postgres from "postgres";
 import { openDatabase } from "./client.ts";
 import { redactUrl } from "../lib/redact-url.ts";
 
-export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
+export const MIGRATIONS_FOLDER = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../migrations",
+);
 
 /** Any fixed number: web and worker processes starting together take turns migrating. */
 const MIGRATION_LOCK = 7_236_001;
@@ -22,7 +25,18 @@ export async function migrateDatabase(url: string): Promise<void> {
   await ensureDatabaseExists(url);
   const { db, sql, close } = openDatabase(url, { max: 1 });
   try {
-    await sql`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    try {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`;
+    } catch (error) {
+      // The first query is where a wrong user, password or database name shows; say so in one line.
+      if (isConnectionError(error) || isPermissionError(error)) {
+        throw new DatabaseUnreachableError(
+          `PostgreSQL at ${redactUrl(url)} refused Drover: ${(error as Error).message}. Check the user, password and database in DATABASE_URL.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
     await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
     await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`;
   } finally {
@@ -61,5 +75,6 @@ function isConnectionError(error: unknown): boolean {
 
 function isPermissionError(error: unknown): boolean {
   const code = (error as { code?: string }).code;
-  return code === "42501" || code === "3D000" || code === "28000";
+  // insufficient_privilege, invalid_catalog_name, invalid_authorization_specification, invalid_password
+  return code === "42501" || code === "3D000" || code === "28000" || code === "28P01";
 }

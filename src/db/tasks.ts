@@ -11,7 +11,9 @@ export async function getTask(db: Db, id: number): Promise<Task | undefined> {
 }
 
 export async function findTask(db: Db, repoId: number, issueNumber: number): Promise<Task | undefined> {
-  return db.query.tasks.findFirst({ where: and(eq(tasks.repoId, repoId), eq(tasks.issueNumber, issueNumber)) });
+  return db.query.tasks.findFirst({
+    where: and(eq(tasks.repoId, repoId), eq(tasks.issueNumber, issueNumber)),
+  });
 }
 
 export async function findTaskByPullRequest(

@@ -10,7 +10,13 @@ const MAX_SUMMARY = 65_000;
 export async function createCheckRun(
   octokit: Octokit,
   repo: RepoRef,
-  check: { headSha: string; conclusion: CheckConclusion; title: string; summary: string; detailsUrl?: string },
+  check: {
+    headSha: string;
+    conclusion: CheckConclusion;
+    title: string;
+    summary: string;
+    detailsUrl?: string;
+  },
 ): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     ...repo,

@@ -24,11 +24,19 @@ export async function upsertStatusComment(
       if ((error as { status?: number }).status !== 404) throw error;
     }
   }
-  const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber, body: text });
+  const { data } = await octokit.rest.issues.createComment({
+    ...repo,
+    issue_number: issueNumber,
+    body: text,
+  });
   return data.id;
 }
 
-async function findStatusComment(octokit: Octokit, repo: RepoRef, issueNumber: number): Promise<number | null> {
+async function findStatusComment(
+  octokit: Octokit,
+  repo: RepoRef,
+  issueNumber: number,
+): Promise<number | null> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, {
     ...repo,
     issue_number: issueNumber,
@@ -39,7 +47,12 @@ async function findStatusComment(octokit: Octokit, repo: RepoRef, issueNumber: n
 }
 
 /** A one-off answer on an issue (a refused request, a config error). */
-export async function reply(octokit: Octokit, repo: RepoRef, issueNumber: number, body: string): Promise<number> {
+export async function reply(
+  octokit: Octokit,
+  repo: RepoRef,
+  issueNumber: number,
+  body: string,
+): Promise<number> {
   const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber, body });
   return data.id;
 }

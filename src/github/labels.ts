@@ -11,7 +11,10 @@ export async function setStateLabel(
   wanted: string | null,
   stateLabels: readonly string[],
 ): Promise<void> {
-  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({ ...repo, issue_number: issueNumber });
+  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({
+    ...repo,
+    issue_number: issueNumber,
+  });
   const names = new Set(current.map((label) => label.name));
   for (const name of stateLabels) {
     if (name === wanted || !names.has(name)) continue;

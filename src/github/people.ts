@@ -16,7 +16,10 @@ export async function authorise(octokit: Octokit, repo: RepoRef, sender: Sender)
   if (sender.type === "Bot" || sender.login.endsWith("[bot]")) {
     return { allowed: false, reason: "bot", permission: "none" };
   }
-  const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: sender.login });
+  const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+    ...repo,
+    username: sender.login,
+  });
   // role_name distinguishes maintain from write; permission folds it into "write".
   const permission = data.role_name || data.permission;
   return WRITERS.has(permission) || WRITERS.has(data.permission)
@@ -36,5 +39,7 @@ export async function botIdentity(appOctokit: Octokit, userOctokit: Octokit): Pr
 
 /** The `Co-authored-by:` address GitHub credits to a user. */
 export function noreplyEmail(user: { login: string; id: number | null }): string {
-  return user.id === null ? `${user.login}@users.noreply.github.com` : `${user.id}+${user.login}@users.noreply.github.com`;
+  return user.id === null
+    ? `${user.login}@users.noreply.github.com`
+    : `${user.id}+${user.login}@users.noreply.github.com`;
 }

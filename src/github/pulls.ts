@@ -19,7 +19,12 @@ export async function openOrUpdatePullRequest(
   });
   const existing = open[0];
   if (existing) {
-    await octokit.rest.pulls.update({ ...repo, pull_number: existing.number, title: pr.title, body: pr.body });
+    await octokit.rest.pulls.update({
+      ...repo,
+      pull_number: existing.number,
+      title: pr.title,
+      body: pr.body,
+    });
     return { number: existing.number, url: existing.html_url, created: false };
   }
   const { data } = await octokit.rest.pulls.create({

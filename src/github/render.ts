@@ -54,7 +54,12 @@ export function renderStatus(view: StatusView): string {
   return parts.join("\n");
 }
 
-export function renderRefusal(input: { login: string; reason: "bot" | "permission"; permission: string; label: string }): string {
+export function renderRefusal(input: {
+  login: string;
+  reason: "bot" | "permission";
+  permission: string;
+  label: string;
+}): string {
   const why =
     input.reason === "bot"
       ? `@${input.login} is a bot, and bots cannot start Drover.`
@@ -152,6 +157,8 @@ export function statusViewOf(
     completedBy: string | null;
   },
   attempt?: {
+    /** Who started this attempt; the task's `modifiedBy` may since be whoever closed or cancelled it. */
+    triggeredBy?: string | null;
     summary: string | null;
     reason: string | null;
     durationMs: number | null;
@@ -164,7 +171,7 @@ export function statusViewOf(
   return {
     state: task.state,
     branch: task.branch,
-    startedBy: task.modifiedBy,
+    startedBy: attempt?.triggeredBy ?? task.modifiedBy,
     attempt: task.attemptCount,
     ...(extra.agent ? { agent: extra.agent } : {}),
     reason: task.stateReason ?? (finished ? attempt?.reason : null) ?? null,

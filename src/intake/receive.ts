@@ -55,7 +55,10 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       try {
         await deps.enqueue(route.job, { deliveryId: delivery.id });
       } catch (error) {
-        log.error({ err: error, job: route.job }, "delivery recorded but not queued; it is queued again at worker start");
+        log.error(
+          { err: error, job: route.job },
+          "delivery recorded but not queued; it is queued again at worker start",
+        );
         return "recorded";
       }
       log.info({ job: route.job, repo: route.repoFullName }, "delivery queued");

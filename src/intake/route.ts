@@ -5,7 +5,12 @@ import { InstallationEvent, IssueClosed, IssueLabeled, PullRequestClosed } from 
 
 /** What a webhook means for Drover, decided from the payload alone (pure, no I/O). */
 export type Route =
-  | { kind: "job"; job: Extract<JobName, "start-task" | "close-task">; repoFullName: string; installationId: number }
+  | {
+      kind: "job";
+      job: Extract<JobName, "start-task" | "close-task">;
+      repoFullName: string;
+      installationId: number;
+    }
   | { kind: "installation"; event: InstallationEvent }
   | { kind: "ignore"; why: string }
   | { kind: "invalid"; why: string };
@@ -27,7 +32,9 @@ export function routeWebhook(name: string, payload: unknown): Route {
       return parse(IssueClosed, payload, (p) => job("close-task", p));
     case "pull_request.closed":
       return parse(PullRequestClosed, payload, (p) =>
-        p.pull_request.head.ref.startsWith("drover/") ? job("close-task", p) : { kind: "ignore", why: "not a Drover branch" },
+        p.pull_request.head.ref.startsWith("drover/")
+          ? job("close-task", p)
+          : { kind: "ignore", why: "not a Drover branch" },
       );
     case "installation.created":
     case "installation.deleted":

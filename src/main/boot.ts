@@ -61,7 +61,9 @@ export type AppCredentials = { appId: string; privateKey: string; secret: string
 export function appCredentials(env: DroverEnv): AppCredentials | null {
   let privateKey: string | null;
   try {
-    privateKey = getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } });
+    privateKey = getPrivateKey({
+      env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH },
+    });
   } catch (error) {
     exit(`PRIVATE_KEY or PRIVATE_KEY_PATH does not hold a private key: ${(error as Error).message}`);
   }
@@ -142,7 +144,8 @@ export function onShutdown(log: Logger, steps: (() => Promise<void>)[], graceMs 
     }, graceMs);
     timer.unref();
     void (async () => {
-      for (const step of steps) await step().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
+      for (const step of steps)
+        await step().catch((error: unknown) => log.error({ err: error }, "shutdown step failed"));
       process.exit(0);
     })();
   };

@@ -1,6 +1,15 @@
 // `npm start`: web and worker in one process. Wiring only.
 import { run } from "probot";
-import { appCredentials, createLogger, environment, loadDotEnv, onShutdown, openServices, startWeb, startWorkers } from "./boot.ts";
+import {
+  appCredentials,
+  createLogger,
+  environment,
+  loadDotEnv,
+  onShutdown,
+  openServices,
+  startWeb,
+  startWorkers,
+} from "./boot.ts";
 
 loadDotEnv();
 const env = environment();

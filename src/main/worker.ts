@@ -1,5 +1,14 @@
 // `npm run worker`: queue workers only (scale these out; they share PostgreSQL and Redis). Wiring only.
-import { appCredentials, createLogger, environment, exit, loadDotEnv, onShutdown, openServices, startWorkers } from "./boot.ts";
+import {
+  appCredentials,
+  createLogger,
+  environment,
+  exit,
+  loadDotEnv,
+  onShutdown,
+  openServices,
+  startWorkers,
+} from "./boot.ts";
 
 loadDotEnv();
 const env = environment();

@@ -1,7 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
-import type nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { attempts, events, tasks } from "../../src/db/schema.ts";
 import { STATUS_MARKER } from "../../src/github/comments.ts";
@@ -9,7 +8,14 @@ import { useTestDatabase } from "../helpers/db.ts";
 import { createHarness, type Harness } from "../helpers/drover.ts";
 import { git, makeGitSandbox, type GitSandbox } from "../helpers/git-sandbox.ts";
 import { mockInstallationToken, useGitHubMock } from "../helpers/github.ts";
-import { AUTHOR, MAINTAINER, OCTO_REPO, issueLabeled, pullRequestClosed, type TestRepo } from "../helpers/payloads.ts";
+import {
+  AUTHOR,
+  MAINTAINER,
+  OCTO_REPO,
+  issueLabeled,
+  pullRequestClosed,
+  type TestRepo,
+} from "../helpers/payloads.ts";
 
 const AGENTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/agents");
 const REPO_PATH = `/repos/${OCTO_REPO.fullName}`;
@@ -39,7 +45,7 @@ describe("a labelled issue becomes a pull request", () => {
     await sandbox.cleanup();
   });
 
-  function mockConfig(scope: nock.Scope, yaml: string) {
+  function mockConfig(scope: ReturnType<typeof github.api>, yaml: string) {
     return scope
       .get(`${REPO_PATH}/contents/${encodeURIComponent(".github/drover.yml")}`)
       .reply(200, yaml, { "content-type": "application/vnd.github.raw; charset=utf-8" });
@@ -50,8 +56,12 @@ describe("a labelled issue becomes a pull request", () => {
   }
 
   it("pushes the agent's commit, opens a PR closing the issue, posts the verdict, and is done when merged", async () => {
-    const sent: { comments: string[]; pr?: Record<string, unknown>; check?: Record<string, unknown>; labels: string[][] } =
-      { comments: [], labels: [] };
+    const sent: {
+      comments: string[];
+      pr?: Record<string, unknown>;
+      check?: Record<string, unknown>;
+      labels: string[][];
+    } = { comments: [], labels: [] };
     const api = github.api();
     mockInstallationToken(github.api().persist(), repo.installationId);
 
@@ -63,9 +73,13 @@ describe("a labelled issue becomes a pull request", () => {
       user: { login: MAINTAINER.login, id: MAINTAINER.id },
     });
     api.get(`${REPO_PATH}/issues/12/comments`).query(true).reply(200, []);
-    api.post(`${REPO_PATH}/issues/12/comments`).reply(201, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
+    api
+      .post(`${REPO_PATH}/issues/12/comments`)
+      .reply(201, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
     api.get(`${REPO_PATH}/issues/12/labels`).reply(200, []);
-    api.post(`${REPO_PATH}/issues/12/labels`).reply(200, (_uri, body) => (sent.labels.push((body as { labels: string[] }).labels), []));
+    api
+      .post(`${REPO_PATH}/issues/12/labels`)
+      .reply(200, (_uri, body) => (sent.labels.push((body as { labels: string[] }).labels), []));
 
     // run-task: the issue, the running status, the bot identity.
     api.get(`${REPO_PATH}/issues/12`).reply(200, {
@@ -76,21 +90,33 @@ describe("a labelled issue becomes a pull request", () => {
       user: { login: AUTHOR.login, id: AUTHOR.id, type: "User" },
       html_url: `https://github.com/${repo.fullName}/issues/12`,
     });
-    api.patch(`${REPO_PATH}/issues/comments/9001`).times(2).reply(200, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
+    api
+      .patch(`${REPO_PATH}/issues/comments/9001`)
+      .times(2)
+      .reply(200, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
     api.get(`${REPO_PATH}/issues/12/labels`).reply(200, [{ name: "drover:running" }]);
     api.get("/app").reply(200, { id: 1, slug: "drover-test", name: "Drover test" });
-    api.get(`/users/${encodeURIComponent("drover-test[bot]")}`).reply(200, { login: "drover-test[bot]", id: 555, type: "Bot" });
+    api
+      .get(`/users/${encodeURIComponent("drover-test[bot]")}`)
+      .reply(200, { login: "drover-test[bot]", id: 555, type: "Bot" });
 
     // publish: PR, check run, status, labels.
-    api.get(`${REPO_PATH}/pulls`).query({ head: `octo-org:${BRANCH}`, state: "open", per_page: 1 }).reply(200, []);
+    api
+      .get(`${REPO_PATH}/pulls`)
+      .query({ head: `octo-org:${BRANCH}`, state: "open", per_page: 1 })
+      .reply(200, []);
     api.post(`${REPO_PATH}/pulls`).reply(201, (_uri, body) => {
       sent.pr = body as Record<string, unknown>;
       return { number: 13, html_url: `https://github.com/${repo.fullName}/pull/13` };
     });
-    api.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => ((sent.check = body as Record<string, unknown>), { id: 31 }));
+    api
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, (_uri, body) => ((sent.check = body as Record<string, unknown>), { id: 31 }));
     api.get(`${REPO_PATH}/issues/12/labels`).reply(200, [{ name: "drover:running" }]);
     api.delete(`${REPO_PATH}/issues/12/labels/${encodeURIComponent("drover:running")}`).reply(200, []);
-    api.post(`${REPO_PATH}/issues/12/labels`).reply(200, (_uri, body) => (sent.labels.push((body as { labels: string[] }).labels), []));
+    api
+      .post(`${REPO_PATH}/issues/12/labels`)
+      .reply(200, (_uri, body) => (sent.labels.push((body as { labels: string[] }).labels), []));
 
     await harness.receive("issues", issueLabeled({ repo, number: 12, title: "Add a changelog" }));
     await harness.drain();
@@ -100,7 +126,9 @@ describe("a labelled issue becomes a pull request", () => {
     expect(await git(sandbox.origin, "show", `${head}:CHANGED.md`)).toBe("the agent was here");
     const message = await git(sandbox.origin, "log", "-1", "--format=%an <%ae>%n%B", head);
     expect(message).toContain("drover-test[bot] <555+drover-test[bot]@users.noreply.github.com>");
-    expect(message).toContain(`Co-authored-by: ${AUTHOR.login} <${AUTHOR.id}+${AUTHOR.login}@users.noreply.github.com>`);
+    expect(message).toContain(
+      `Co-authored-by: ${AUTHOR.login} <${AUTHOR.id}+${AUTHOR.login}@users.noreply.github.com>`,
+    );
     expect(message).toContain(`Drover-Task: ${repo.fullName}#12`);
 
     // The PR closes the issue and carries the agent's summary.
@@ -109,7 +137,12 @@ describe("a labelled issue becomes a pull request", () => {
     expect(String(sent.pr?.body)).toContain("Added CHANGED.md");
 
     // The check run on the pushed commit, and the status comment with verdict, PR, duration, log tail.
-    expect(sent.check).toMatchObject({ name: "Drover", head_sha: head, status: "completed", conclusion: "success" });
+    expect(sent.check).toMatchObject({
+      name: "Drover",
+      head_sha: head,
+      status: "completed",
+      conclusion: "success",
+    });
     const finalStatus = sent.comments.at(-1) ?? "";
     expect(finalStatus.startsWith(STATUS_MARKER)).toBe(true);
     expect(finalStatus).toContain("Pull request ready for review");
@@ -122,15 +155,25 @@ describe("a labelled issue becomes a pull request", () => {
     // The prompt had the issue without its hidden HTML.
     const db = testDb.database().db;
     const [task] = await db.select().from(tasks).where(eq(tasks.issueNumber, 12));
-    expect(task).toMatchObject({ state: "review", prNumber: 13, statusCommentId: 9001, createdBy: AUTHOR.login });
+    expect(task).toMatchObject({
+      state: "review",
+      prNumber: 13,
+      statusCommentId: 9001,
+      createdBy: AUTHOR.login,
+    });
     const [attempt] = await db.select().from(attempts).where(eq(attempts.taskId, task!.id));
     expect(attempt).toMatchObject({ state: "finished", conclusion: "success", headSha: head });
 
     // Merged: the task is done, credited to who merged it; the review label goes.
-    api.patch(`${REPO_PATH}/issues/comments/9001`).reply(200, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
+    api
+      .patch(`${REPO_PATH}/issues/comments/9001`)
+      .reply(200, (_uri, body) => (sent.comments.push((body as { body: string }).body), { id: 9001 }));
     api.get(`${REPO_PATH}/issues/12/labels`).reply(200, [{ name: "drover:review" }]);
     api.delete(`${REPO_PATH}/issues/12/labels/${encodeURIComponent("drover:review")}`).reply(200, []);
-    await harness.receive("pull_request", pullRequestClosed({ repo, number: 13, headRef: BRANCH, merged: true }));
+    await harness.receive(
+      "pull_request",
+      pullRequestClosed({ repo, number: 13, headRef: BRANCH, merged: true }),
+    );
     await harness.drain();
 
     const [done] = await db.select().from(tasks).where(eq(tasks.id, task!.id));

@@ -84,7 +84,13 @@ export function createHarness(options: { database: Database; home: string; agent
     },
     startWorker(concurrency = 2) {
       const workerConnection = connectRedis(TEST_REDIS_URL);
-      const worker = startWorker({ connection: workerConnection, prefix, concurrency, process: processJob(deps), log });
+      const worker = startWorker({
+        connection: workerConnection,
+        prefix,
+        concurrency,
+        process: processJob(deps),
+        log,
+      });
       workers.push({ worker, connection: workerConnection });
       return worker;
     },

@@ -34,13 +34,21 @@ export function useGitHubMock(): { api: () => nock.Scope } {
  * Mocks the installation token exchange Probot makes before acting as an installation. Give it a scope
  * of its own (`api().persist()` persists every interceptor of that scope).
  */
-export function mockInstallationToken(scope: nock.Scope, installationId: number, token = "ghs_test_installation_token") {
-  return scope
-    .post(`/app/installations/${installationId}/access_tokens`)
-    .reply(201, {
-      token,
-      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-      permissions: { issues: "write", contents: "write", pull_requests: "write", checks: "write", metadata: "read" },
-      repository_selection: "all",
-    });
+export function mockInstallationToken(
+  scope: nock.Scope,
+  installationId: number,
+  token = "ghs_test_installation_token",
+) {
+  return scope.post(`/app/installations/${installationId}/access_tokens`).reply(201, {
+    token,
+    expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    permissions: {
+      issues: "write",
+      contents: "write",
+      pull_requests: "write",
+      checks: "write",
+      metadata: "read",
+    },
+    repository_selection: "all",
+  });
 }

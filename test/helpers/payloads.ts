@@ -7,7 +7,13 @@ import examples from "@octokit/webhooks-examples/api.github.com/index.json" with
 
 type Json = Record<string, unknown>;
 
-export type TestRepo = { id: number; fullName: string; cloneUrl: string; defaultBranch: string; installationId: number };
+export type TestRepo = {
+  id: number;
+  fullName: string;
+  cloneUrl: string;
+  defaultBranch: string;
+  installationId: number;
+};
 export type TestUser = { login: string; id: number; type?: "User" | "Bot" };
 
 export const OCTO_REPO: TestRepo = {
@@ -79,7 +85,11 @@ export function issueClosed(input: {
   stateReason: "completed" | "not_planned";
   sender?: TestUser;
 }): Json {
-  const p = issueLabeled({ number: input.number, title: "closed", ...(input.repo ? { repo: input.repo } : {}) });
+  const p = issueLabeled({
+    number: input.number,
+    title: "closed",
+    ...(input.repo ? { repo: input.repo } : {}),
+  });
   delete p.label;
   return {
     ...p,

@@ -1,0 +1,194 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { requeuePending } from "../../jobs/reconcile.ts";
+import { droverApp } from "../../src/app.ts";
+import { getDelivery } from "../../src/db/deliveries.ts";
+import { deliveries } from "../../src/db/schema.ts";
+import { receiveWebhook, type IntakeDeps } from "../../src/intake/receive.ts";
+import { enqueuer, type Enqueue, type JobName } from "../../src/queue/catalog.ts";
+import { WorkQueue } from "../../src/queue/queue.ts";
+import { connectRedis } from "../../src/queue/redis.ts";
+import { useTestDatabase } from "../helpers/db.ts";
+import { TEST_WEBHOOK_SECRET, createHarness, type Harness } from "../helpers/drover.ts";
+import { issueLabeled, pullRequestClosed } from "../helpers/payloads.ts";
+import { TEST_REDIS_URL } from "../helpers/services.ts";
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const newId = () => randomBytes(8).toString("hex");
+
+/** GitHub's X-Hub-Signature-256, computed here rather than by the code under test. */
+function sign(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+describe("webhook intake", () => {
+  const testDb = useTestDatabase();
+  let connection: ReturnType<typeof connectRedis>;
+  let queue: WorkQueue;
+  let queued: { name: JobName; payload: unknown }[];
+  let deps: IntakeDeps;
+
+  beforeAll(() => {
+    connection = connectRedis(TEST_REDIS_URL);
+  });
+  beforeEach(async () => {
+    // A queue of its own per test, so counts start at zero.
+    queue = new WorkQueue(connection, `drover-test-intake-${newId()}`);
+    const enqueue = enqueuer(queue);
+    queued = [];
+    deps = {
+      db: testDb.database().db,
+      log,
+      enqueue: (async (name, payload) => {
+        queued.push({ name, payload });
+        await enqueue(name, payload);
+      }) as Enqueue,
+    };
+    return () => queue.close();
+  });
+  afterAll(() => connection.disconnect());
+
+  it("records a labelled issue and queues one start-task job", async () => {
+    const id = newId();
+    const payload = issueLabeled({ number: 12, title: "Add a changelog" });
+
+    expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("queued");
+
+    expect(await getDelivery(deps.db, id)).toMatchObject({
+      event: "issues",
+      action: "labeled",
+      repoFullName: "octo-org/widgets",
+      installationId: 77,
+      processedAt: null,
+      payload,
+    });
+    expect(queued).toEqual([{ name: "start-task", payload: { deliveryId: id } }]);
+    expect((await queue.counts()).wait).toBe(1);
+  });
+
+  it("treats a redelivery of the same id as a duplicate and queues nothing more", async () => {
+    const id = newId();
+    const payload = issueLabeled({ number: 13, title: "Twice" });
+    expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("queued");
+    expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("duplicate");
+    expect(queued).toHaveLength(1);
+    expect((await queue.counts()).wait).toBe(1);
+  });
+
+  it("queues a close-task job when a Drover pull request is merged", async () => {
+    const id = newId();
+    const payload = pullRequestClosed({ number: 31, headRef: "drover/12-add-a-changelog", merged: true });
+    expect(await receiveWebhook(deps, { id, name: "pull_request", payload })).toBe("queued");
+    expect(queued).toEqual([{ name: "close-task", payload: { deliveryId: id } }]);
+  });
+
+  it.each([
+    ["issues", issueLabeled({ number: 14, title: "t", label: "drover:running" }), "ignored"],
+    ["pull_request", pullRequestClosed({ number: 32, headRef: "feature/x", merged: true }), "ignored"],
+    ["push", { ref: "refs/heads/main" }, "ignored"],
+    ["issues", { ...issueLabeled({ number: 15, title: "t" }), installation: undefined }, "invalid"],
+  ] as const)(
+    "records nothing for a %s event Drover does not act on (%#)",
+    async (name, payload, outcome) => {
+      const id = newId();
+      expect(await receiveWebhook(deps, { id, name, payload })).toBe(outcome);
+      expect(await getDelivery(deps.db, id)).toBeUndefined();
+      expect(queued).toEqual([]);
+      expect((await queue.counts()).wait).toBe(0);
+    },
+  );
+
+  it("keeps the delivery when Redis is down, and the worker's start-up pass queues it", async () => {
+    const id = newId();
+    const down: IntakeDeps = {
+      ...deps,
+      enqueue: () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6379")),
+    };
+    const payload = issueLabeled({ number: 16, title: "While Redis was down" });
+
+    expect(await receiveWebhook(down, { id, name: "issues", payload })).toBe("recorded");
+    expect(await getDelivery(deps.db, id)).toMatchObject({ processedAt: null });
+    expect((await queue.counts()).wait).toBe(0);
+
+    // requeuePending leaves deliveries younger than a few seconds to the intake that is still queueing them.
+    await deps.db
+      .update(deliveries)
+      .set({ receivedAt: new Date(Date.now() - 60_000) })
+      .where(eq(deliveries.id, id));
+    await requeuePending(deps);
+
+    expect(queued).toContainEqual({ name: "start-task", payload: { deliveryId: id } });
+    const waiting = (await queue.counts()).wait;
+    expect(waiting).toBeGreaterThanOrEqual(1);
+
+    // A second worker starting requeues the same delivery: the job id keeps it to one job.
+    await requeuePending(deps);
+    expect(queued.filter((job) => (job.payload as { deliveryId?: string }).deliveryId === id)).toHaveLength(
+      2,
+    );
+    expect((await queue.counts()).wait).toBe(waiting);
+  });
+});
+
+describe("webhook intake through Probot", () => {
+  const testDb = useTestDatabase();
+  let harness: Harness;
+  let home: string;
+
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), "drover-intake-"));
+    harness = createHarness({ database: testDb.database(), home });
+    await harness.probot.load(droverApp({ db: testDb.database().db, enqueue: harness.enqueue, log }));
+  });
+  afterAll(async () => {
+    await harness.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it("records and queues a correctly signed delivery", async () => {
+    const id = newId();
+    const body = JSON.stringify(issueLabeled({ number: 20, title: "Signed" }));
+    await harness.probot.webhooks.verifyAndReceive({
+      id,
+      name: "issues",
+      payload: body,
+      signature: sign(TEST_WEBHOOK_SECRET, body),
+    });
+    expect(await getDelivery(testDb.database().db, id)).toMatchObject({ event: "issues", action: "labeled" });
+    expect((await harness.queue.counts()).wait).toBe(1);
+  });
+
+  it("rejects a delivery signed with another secret and records nothing", async () => {
+    const id = newId();
+    const body = JSON.stringify(issueLabeled({ number: 21, title: "Forged" }));
+    await expect(
+      harness.probot.webhooks.verifyAndReceive({
+        id,
+        name: "issues",
+        payload: body,
+        signature: sign("not-the-secret", body),
+      }),
+    ).rejects.toThrow(/signature does not match/i);
+    expect(await getDelivery(testDb.database().db, id)).toBeUndefined();
+  });
+
+  it("rejects a payload changed after signing", async () => {
+    const id = newId();
+    const body = JSON.stringify(issueLabeled({ number: 22, title: "Original" }));
+    const tampered = body.replace("Original", "Tampered");
+    await expect(
+      harness.probot.webhooks.verifyAndReceive({
+        id,
+        name: "issues",
+        payload: tampered,
+        signature: sign(TEST_WEBHOOK_SECRET, body),
+      }),
+    ).rejects.toThrow();
+    expect(await getDelivery(testDb.database().db, id)).toBeUndefined();
+  });
+});

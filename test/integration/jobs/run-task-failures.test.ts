@@ -1,0 +1,102 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { useTestDatabase } from "../../helpers/db.ts";
+import { createHarness, type Harness } from "../../helpers/drover.ts";
+import { makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
+import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
+import { MAINTAINER, OCTO_REPO, issueLabeled, type TestRepo } from "../../helpers/payloads.ts";
+import {
+  agentConfig,
+  mockAnnounce,
+  mockConfig,
+  mockPermission,
+  isRunning,
+  mockRunThatFails,
+  originBranches,
+  recorder,
+  taskOf,
+  type Sent,
+} from "./flows.ts";
+
+/**
+ * Agent runs that must not become pull requests: a non-zero exit, a timeout, a run that changed nothing.
+ * Each is labelled `drover:failed` with the reason on the status comment, and nothing reaches origin.
+ */
+describe("run-task when the agent fails", () => {
+  const testDb = useTestDatabase();
+  const github = useGitHubMock();
+  let sandbox: GitSandbox;
+  let harness: Harness;
+  let repo: TestRepo;
+
+  beforeAll(async () => {
+    sandbox = await makeGitSandbox();
+    repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
+  });
+  beforeEach(() => {
+    harness = createHarness({ database: testDb.database(), home: sandbox.home });
+    harness.startWorker();
+  });
+  afterEach(async () => {
+    await harness.drain();
+    await harness.close();
+  });
+  afterAll(async () => sandbox.cleanup());
+
+  /** Labels issue `issue` with a config running `yaml`'s agent; the run is expected to fail. */
+  async function runFailing(issue: number, title: string, yaml: string): Promise<Sent> {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, yaml);
+    mockPermission(api, MAINTAINER.login, "write");
+    mockAnnounce(api, sent, issue, 9000 + issue);
+    mockRunThatFails(api, sent, { issue, title, commentId: 9000 + issue });
+    await harness.receive("issues", issueLabeled({ repo, number: issue, title }));
+    await harness.drain();
+    return sent;
+  }
+
+  async function expectFailedWithoutPullRequest(sent: Sent, issue: number): Promise<string> {
+    const { task, attempts } = await taskOf(testDb.database().db, repo, issue);
+    expect(task?.state).toBe("failed");
+    expect(task?.prNumber).toBeNull();
+    expect(attempts).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
+    // No pull request was asked for (an unmocked POST /pulls would fail the test), and origin has no branch.
+    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect(sent.added).toEqual([["drover:running"], ["drover:failed"]]);
+    expect(sent.removed).toEqual(["drover:running"]);
+    const final = sent.comments.at(-1);
+    expect(final?.how).toBe("patch");
+    expect(final?.body).toContain("❌ Failed");
+    return final?.body ?? "";
+  }
+
+  it("fails an agent that exits non-zero, with the code and the log tail", async () => {
+    const sent = await runFailing(11, "Exit three", agentConfig("exit-code.mjs", { args: ["3"] }));
+
+    const status = await expectFailedWithoutPullRequest(sent, 11);
+    expect(status).toContain("**Why:** agent exited with code 3");
+    expect(status).toMatch(/<summary>Log tail<\/summary>[\s\S]*something went badly wrong/);
+  });
+
+  it("stops an agent at task_timeout, killing its whole process tree", async () => {
+    const started = Date.now();
+    const sent = await runFailing(12, "Hangs forever", agentConfig("hang.mjs", { timeout: "2s" }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    const status = await expectFailedWithoutPullRequest(sent, 12);
+    expect(status).toContain("**Why:** agent timed out after 2s");
+    // The hanging agent's own child is gone too.
+    const grandchild = Number(/grandchild-pid=(\d+)/.exec(status)?.[1]);
+    expect(grandchild).toBeGreaterThan(0);
+    await expect.poll(() => isRunning(grandchild), { timeout: 1_000 }).toBe(false);
+  });
+
+  it("fails an agent that says it passed but changed nothing", async () => {
+    const sent = await runFailing(13, "Do nothing", agentConfig("pass-without-changes.mjs"));
+
+    const status = await expectFailedWithoutPullRequest(sent, 13);
+    expect(status).toContain("**Why:** the agent changed nothing");
+    expect(status).toContain("Nothing needed changing");
+  });
+});

@@ -1,0 +1,207 @@
+import { eq } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { deliveries } from "../../../src/db/schema.ts";
+import { STATUS_MARKER } from "../../../src/github/comments.ts";
+import { useTestDatabase } from "../../helpers/db.ts";
+import { createHarness, type Harness } from "../../helpers/drover.ts";
+import { makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
+import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
+import { MAINTAINER, OCTO_REPO, issueLabeled, type TestRepo, type TestUser } from "../../helpers/payloads.ts";
+import {
+  agentConfig,
+  mockAnnounce,
+  mockConfig,
+  mockPermission,
+  mockReply,
+  mockRunThatFails,
+  originBranches,
+  recorder,
+  runDirs,
+  taskOf,
+} from "./flows.ts";
+
+/**
+ * start-task through the real queue: who may start Drover, which label starts it, what a bad drover.yml
+ * says, and a delivery that arrives twice. Each test asserts what shows on the issue and on origin.
+ */
+describe("start-task", () => {
+  const testDb = useTestDatabase();
+  const github = useGitHubMock();
+  let sandbox: GitSandbox;
+  let harness: Harness;
+  let repo: TestRepo;
+  const db = () => testDb.database().db;
+
+  beforeAll(async () => {
+    sandbox = await makeGitSandbox();
+    repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
+  });
+  // A harness per test: each reads the bot identity and the installation token afresh.
+  beforeEach(() => {
+    harness = createHarness({ database: testDb.database(), home: sandbox.home });
+    harness.startWorker();
+  });
+  afterEach(async () => {
+    await harness.drain();
+    await harness.close();
+  });
+  afterAll(async () => sandbox.cleanup());
+
+  async function outcomeOf(deliveryId: string): Promise<string | null | undefined> {
+    const [row] = await db().select().from(deliveries).where(eq(deliveries.id, deliveryId));
+    return row?.outcome;
+  }
+
+  it("refuses a person with read access: one reply naming write access and the label, no task", async () => {
+    const reader: TestUser = { login: "reader", id: 303 };
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, "label: ai-task\n");
+    mockPermission(api, reader.login, "read");
+    mockReply(api, sent, 1);
+
+    await harness.receive(
+      "issues",
+      issueLabeled({ repo, number: 1, title: "Nope", label: "ai-task", sender: reader }),
+      "d-read",
+    );
+    await harness.drain();
+
+    expect(sent.comments).toHaveLength(1);
+    const body = sent.comments[0]?.body ?? "";
+    expect(body).toContain("Drover did not start");
+    expect(body).toContain("@reader has `read` access");
+    expect(body).toMatch(/write, maintain or admin access/);
+    expect(body).toContain("`ai-task` label");
+    expect(body.startsWith(STATUS_MARKER)).toBe(false);
+    expect(await taskOf(db(), repo, 1)).toEqual({ task: undefined, attempts: [] });
+    expect(await runDirs(sandbox.home, repo, 1)).toEqual([]);
+    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect(await outcomeOf("d-read")).toBe("refused: permission");
+  });
+
+  it.each([
+    { what: "a Bot account", sender: { login: "dependabot[bot]", id: 49699333, type: "Bot" as const } },
+    {
+      what: "a [bot] login typed as User",
+      sender: { login: "helper[bot]", id: 49699334, type: "User" as const },
+    },
+  ])("refuses $what without looking up its permission", async ({ sender }) => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, "label: drover\n");
+    // No collaborator-permission mock: a lookup would be an unmatched request and fail the test.
+    mockReply(api, sent, 2);
+
+    await harness.receive("issues", issueLabeled({ repo, number: 2, title: "Bot work", sender }));
+    await harness.drain();
+
+    expect(sent.comments.map((c) => c.body)).toEqual([
+      expect.stringContaining(`@${sender.login} is a bot, and bots cannot start Drover.`),
+    ]);
+    expect((await taskOf(db(), repo, 2)).task).toBeUndefined();
+    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+  });
+
+  it("answers an invalid drover.yml with one comment naming each key, its value and what is allowed", async () => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, "task_timeout: soon\nagent: gpt\nlable: x\n");
+    mockPermission(api, MAINTAINER.login, "write");
+    mockReply(api, sent, 3);
+
+    await harness.receive("issues", issueLabeled({ repo, number: 3, title: "Bad config" }), "d-bad-config");
+    await harness.drain();
+
+    expect(sent.comments).toHaveLength(1);
+    const body = sent.comments[0]?.body ?? "";
+    expect(body).toContain("`.github/drover.yml` is not valid");
+    expect(body).toMatch(/`task_timeout` \(got `"soon"`\): expected a duration such as 90s, 30m or 2h/);
+    expect(body).toMatch(/`agent` \(got `"gpt"`\): .*"claude".*"command"/);
+    expect(body).toMatch(/`lable` \(got `"x"`\): is not a drover\.yml key/);
+    expect((await taskOf(db(), repo, 3)).task).toBeUndefined();
+    expect(await outcomeOf("d-bad-config")).toBe("refused: invalid config");
+  });
+
+  it("says a drover.yml that is not YAML is not valid YAML, and starts nothing", async () => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, "label: [drover\nagent: {{\n");
+    mockPermission(api, MAINTAINER.login, "admin");
+    mockReply(api, sent, 4);
+
+    await harness.receive("issues", issueLabeled({ repo, number: 4, title: "Broken YAML" }));
+    await harness.drain();
+
+    expect(sent.comments).toHaveLength(1);
+    expect(sent.comments[0]?.body).toContain("`.github/drover.yml` is not valid");
+    expect(sent.comments[0]?.body).toMatch(/`\(file\)`: is not valid YAML/);
+    expect((await taskOf(db(), repo, 4)).task).toBeUndefined();
+  });
+
+  it("does nothing at all for a label that is not the configured one", async () => {
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, "label: ai-task\n");
+
+    await harness.receive("issues", issueLabeled({ repo, number: 5, title: "A bug", label: "bug" }), "d-bug");
+    await harness.drain();
+
+    // Only the config was read: no permission lookup, no comment, no label (the mock helper fails on any).
+    expect((await taskOf(db(), repo, 5)).task).toBeUndefined();
+    expect(await outcomeOf("d-bug")).toBe("not the drover label");
+  });
+
+  it("starts a task on the configured custom label", async () => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, agentConfig("exit-code.mjs", { extra: "label: ai-task" }));
+    mockPermission(api, MAINTAINER.login, "maintain");
+    mockAnnounce(api, sent, 6, 8006);
+    mockRunThatFails(api, sent, { issue: 6, title: "Custom label", commentId: 8006 });
+
+    await harness.receive(
+      "issues",
+      issueLabeled({ repo, number: 6, title: "Custom label", label: "ai-task" }),
+    );
+    await harness.drain();
+
+    const { task, attempts } = await taskOf(db(), repo, 6);
+    expect(task).toMatchObject({ branch: "drover/6-custom-label", modifiedBy: MAINTAINER.login });
+    expect(task?.config).toMatchObject({ label: "ai-task" });
+    expect(attempts).toHaveLength(1);
+    expect(sent.comments[0]).toMatchObject({ how: "post", body: expect.stringContaining("Queued") });
+    expect(sent.added[0]).toEqual(["drover:running"]);
+  });
+
+  it("acts once on a delivery that arrives twice at once and again after it was processed", async () => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockConfig(api, agentConfig("exit-code.mjs"));
+    mockPermission(api, MAINTAINER.login, "write");
+    mockAnnounce(api, sent, 7, 8007);
+    mockRunThatFails(api, sent, { issue: 7, title: "Twice", commentId: 8007 });
+
+    const payload = issueLabeled({ repo, number: 7, title: "Twice" });
+    await Promise.all([
+      harness.receive("issues", payload, "d-twice"),
+      harness.receive("issues", payload, "d-twice"),
+    ]);
+    await harness.drain();
+    await harness.receive("issues", payload, "d-twice");
+    await harness.drain();
+
+    const { task, attempts } = await taskOf(db(), repo, 7);
+    expect(task?.state).toBe("failed");
+    expect(attempts).toHaveLength(1);
+    expect(await runDirs(sandbox.home, repo, 7)).toHaveLength(1);
+    expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
+    expect(await db().select().from(deliveries).where(eq(deliveries.id, "d-twice"))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { readEnv } from "../../../src/config/env.ts";
+
+describe("readEnv", () => {
+  it("defaults to local PostgreSQL and Redis", () => {
+    const env = readEnv({});
+    expect(env.DATABASE_URL).toBe("postgres://postgres@127.0.0.1:5432/drover");
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(env.PORT).toBe(3000);
+  });
+
+  it.each([
+    ["DATABASE_URL", "localhost:5432/drover"],
+    ["DATABASE_URL", "postgres://postgres@127.0.0.1:5432"],
+    ["DATABASE_URL", "mysql://127.0.0.1/drover"],
+    ["REDIS_URL", "127.0.0.1:6379"],
+    ["REDIS_URL", ""],
+  ])("refuses %s=%j with the variable's name and an example", (name, value) => {
+    expect(() => readEnv({ [name]: value })).toThrow(new RegExp(`${name}: must be a URL such as \\w+://`));
+  });
+
+  it("accepts postgresql:// and rediss:// URLs", () => {
+    const env = readEnv({
+      DATABASE_URL: "postgresql://u:p@db.example:6543/drover",
+      REDIS_URL: "rediss://cache.example:6380",
+    });
+    expect(env.DATABASE_URL).toBe("postgresql://u:p@db.example:6543/drover");
+    expect(env.REDIS_URL).toBe("rediss://cache.example:6380");
+  });
+
+  it("splits DROVER_AGENT_ENV into names", () => {
+    expect(readEnv({ DROVER_AGENT_ENV: " ANTHROPIC_API_KEY, ,OPENAI_API_KEY" }).DROVER_AGENT_ENV).toEqual([
+      "ANTHROPIC_API_KEY",
+      "OPENAI_API_KEY",
+    ]);
+  });
+});

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig, type ConfigResult } from "../../../src/config/parse.ts";
+import { renderConfigProblems } from "../../../src/github/render.ts";
+
+function problems(result: ConfigResult) {
+  if (result.ok) throw new Error(`expected the config to be refused, got ${JSON.stringify(result.config)}`);
+  return result.problems;
+}
+
+describe("parseConfig", () => {
+  it("gives the documented defaults when the repository has no drover.yml", () => {
+    expect(parseConfig(null)).toEqual({
+      ok: true,
+      config: {
+        label: "drover",
+        agent: "claude",
+        agent_args: [],
+        task_timeout: 30 * 60_000,
+        max_workers: 2,
+        max_attempts: 3,
+        task_context_count: 5,
+        max_description_size: 250_000,
+        max_diff_size: 250_000,
+        max_file_size: 100_000,
+        default_labels: [],
+        checks: [],
+        draft_prs: false,
+        auto_merge: false,
+        notify: [],
+      },
+    });
+    expect(parseConfig(undefined)).toEqual(parseConfig(null));
+    expect(parseConfig({})).toEqual(parseConfig(null));
+  });
+
+  it("reads human units and trims the label", () => {
+    const result = parseConfig({
+      label: "  ai  ",
+      task_timeout: "2h",
+      max_diff_size: "1MiB",
+      max_workers: 4,
+    });
+    expect(result.ok && result.config).toMatchObject({
+      label: "ai",
+      task_timeout: 7_200_000,
+      max_diff_size: 1_048_576,
+      max_workers: 4,
+    });
+  });
+
+  it("accepts agent: command with its command as a list or a string", () => {
+    expect(parseConfig({ agent: "command", agent_command: ["node", "agent.mjs", "{prompt_file}"] }).ok).toBe(
+      true,
+    );
+    expect(parseConfig({ agent: "command", agent_command: "node agent.mjs" }).ok).toBe(true);
+  });
+
+  it("names an unknown key and its value", () => {
+    expect(problems(parseConfig({ max_worker: 3 }))).toEqual([
+      { key: "max_worker", value: 3, message: expect.stringContaining("not a drover.yml key") },
+    ]);
+  });
+
+  it("lists the allowed agents when the agent is not one of them", () => {
+    const [problem, ...rest] = problems(parseConfig({ agent: "codex" }));
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ key: "agent", value: "codex" });
+    expect(problem?.message).toContain('"claude"');
+    expect(problem?.message).toContain('"command"');
+  });
+
+  it.each([
+    ["task_timeout", "soon", "duration"],
+    ["task_timeout", 0, "duration"],
+    ["max_file_size", "1GB", "size"],
+    ["max_workers", "3", "number"],
+    ["max_workers", 0, ">=1"],
+    ["draft_prs", "yes", "boolean"],
+  ])("names %s and the bad value %j", (key, value, hint) => {
+    expect(problems(parseConfig({ [key]: value }))).toEqual([
+      { key, value, message: expect.stringContaining(hint) },
+    ]);
+  });
+
+  it("names the path into a list", () => {
+    expect(problems(parseConfig({ notify: [{ url: "https://ok.example" }, { url: "not a url" }] }))).toEqual([
+      { key: "notify.1.url", value: "not a url", message: expect.any(String) },
+    ]);
+  });
+
+  it("asks for agent_command when agent is command, with an example", () => {
+    const [problem, ...rest] = problems(parseConfig({ agent: "command" }));
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ key: "agent_command", value: undefined });
+    expect(problem?.message).toMatch(/required when agent is "command".*agent_command: \[/);
+  });
+
+  it("reports every problem at once, not just the first", () => {
+    const keys = problems(parseConfig({ agent: "command", mx_workers: 3, task_timeout: "later" })).map(
+      (p) => p.key,
+    );
+    expect(keys.sort()).toEqual(["agent_command", "mx_workers", "task_timeout"]);
+  });
+
+  it.each([
+    ["a YAML list", ["label: drover"]],
+    ["a string", "label: drover"],
+    ["a number", 42],
+    ["false", false],
+  ])("refuses a file that is %s rather than a mapping", (_what, raw) => {
+    expect(problems(parseConfig(raw))).toEqual([
+      { key: "(file)", value: raw, message: "must be a mapping of keys to values" },
+    ]);
+  });
+
+  it("on failure, hints at the label the file means so the person who added it hears why", () => {
+    const refused = (raw: unknown) => {
+      const result = parseConfig(raw);
+      if (result.ok) throw new Error("expected a refusal");
+      return result.label;
+    };
+    expect(refused({ label: " ai-task ", agent: "codex" })).toBe("ai-task");
+    expect(refused({ agent: "codex" })).toBe("drover");
+    expect(refused({ label: 5 })).toBe("drover");
+    expect(refused({ label: "   ", agent: "codex" })).toBe("drover");
+    expect(refused(["a list"])).toBe("drover");
+  });
+});
+
+describe("renderConfigProblems", () => {
+  it("names each key, the value found and how to fix the file", () => {
+    const result = parseConfig({ agent: "codex", task_timeout: "soon", agent_args: "--fast" });
+    const text = renderConfigProblems(problems(result), ".github/drover.yml");
+    expect(text).toContain("`.github/drover.yml` is not valid");
+    expect(text).toMatch(/- `agent` \(got `"codex"`\): .*"claude"/);
+    expect(text).toMatch(/- `task_timeout` \(got `"soon"`\): expected a duration such as 90s, 30m or 2h/);
+    expect(text).toMatch(/- `agent_args` \(got `"--fast"`\): /);
+    expect(text).toContain("Fix the file on the default branch, then remove and add the label again");
+  });
+
+  it("leaves out the value when the key is missing rather than printing undefined", () => {
+    const text = renderConfigProblems(problems(parseConfig({ agent: "command" })), ".github/drover.yml");
+    expect(text).toMatch(/- `agent_command`: is required/);
+    expect(text).not.toContain("undefined");
+  });
+});

@@ -1,0 +1,163 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  fence,
+  renderPullRequestBody,
+  renderRefusal,
+  renderStatus,
+  type StatusView,
+} from "../../../src/github/render.ts";
+
+/**
+ * Reads back the first fenced code block of `markdown` the way CommonMark does for backtick fences: the
+ * opening run's length N, then content up to the first line that is only N or more backticks (up to 3
+ * spaces of indent, trailing spaces allowed). Null when the block is never closed.
+ */
+function readFence(markdown: string): { info: string; content: string } | null {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((line) => /^ {0,3}`{3,}[^`]*$/.test(line));
+  if (start < 0) return null;
+  const open = /^ {0,3}(`{3,})([^`]*)$/.exec(lines[start]!)!;
+  const closing = new RegExp(`^ {0,3}\`{${open[1]!.length},}[ \\t]*$`);
+  const end = lines.findIndex((line, i) => i > start && closing.test(line));
+  if (end < 0) return null;
+  return { info: open[2]!.trim(), content: lines.slice(start + 1, end).join("\n") };
+}
+
+const awkward = fc
+  .array(
+    fc.constantFrom(
+      "`",
+      "``",
+      "```",
+      "````",
+      "`````````",
+      "\n",
+      "\n```\n",
+      "~~~",
+      "   ",
+      "a",
+      "é",
+      "|",
+      "<details>",
+    ),
+    {
+      maxLength: 40,
+    },
+  )
+  .map((parts) => parts.join(""));
+
+describe("fence", () => {
+  it("cannot be closed early by the content, however many backticks it holds", () => {
+    fc.assert(
+      fc.property(fc.oneof(awkward, fc.string({ unit: "grapheme" })), (text) => {
+        const text1 = text.replaceAll("\r", "");
+        const read = readFence(fence(text1));
+        expect(read).toEqual({ info: "text", content: text1.replace(/\n+$/, "") });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("uses a longer fence than the longest backtick run", () => {
+    expect(fence("a ``````` b", "diff")).toBe("````````diff\na ``````` b\n````````");
+    expect(fence("plain")).toBe("```text\nplain\n```");
+  });
+});
+
+const BASE: StatusView = {
+  state: "review",
+  branch: "drover/12-add-a-changelog",
+  startedBy: "mona",
+  attempt: 2,
+};
+
+describe("renderStatus", () => {
+  it("shows the state, pull request, duration and who started it", () => {
+    const text = renderStatus({
+      ...BASE,
+      agent: "claude",
+      pullRequest: { number: 31, url: "https://github.com/octo-org/widgets/pull/31" },
+      durationMs: 65_000,
+      summary: "Added CHANGELOG.md",
+    });
+    expect(text.split("\n")[0]).toBe("### Drover: ✅ Pull request ready for review");
+    expect(text).toContain("| State | `review` |");
+    expect(text).toContain("| Attempt | 2 |");
+    expect(text).toContain("| Pull request | #31 |");
+    expect(text).toContain("| Duration | 1m 05s |");
+    expect(text).toContain("| Started by | @mona |");
+    expect(text).toContain("| Branch | `drover/12-add-a-changelog` |");
+    expect(text).toContain("**Summary:** Added CHANGELOG.md");
+  });
+
+  it("leaves out rows it has nothing for", () => {
+    const text = renderStatus({ ...BASE, state: "queued", attempt: 0, startedBy: null });
+    expect(text).toContain("| State | `queued` |");
+    expect(text).not.toMatch(/Attempt|Pull request|Duration|Started by|Log tail|null|undefined/);
+  });
+
+  it("puts the reason on one line so it cannot break the comment's layout", () => {
+    const text = renderStatus({ ...BASE, state: "failed", reason: "checks failed:\n  npm test\n" });
+    expect(text).toContain("**Why:** checks failed: npm test");
+  });
+
+  it("shows only the last 60 lines of the log, in a fence the log cannot close", () => {
+    const log = Array.from({ length: 100 }, (_, i) => `line ${i + 1}`).join("\n") + "\n````\n\n";
+    const text = renderStatus({ ...BASE, state: "failed", logTail: log });
+    const tail = readFence(text.slice(text.indexOf("<summary>Log tail</summary>")));
+    expect(tail?.content.split("\n")).toEqual([
+      ...Array.from({ length: 59 }, (_, i) => `line ${i + 42}`),
+      "````",
+    ]);
+    expect(text).not.toContain("line 41\n");
+  });
+});
+
+describe("renderRefusal", () => {
+  it("tells a bot that bots cannot start Drover", () => {
+    const text = renderRefusal({
+      login: "dependabot[bot]",
+      reason: "bot",
+      permission: "write",
+      label: "drover",
+    });
+    expect(text).toContain("@dependabot[bot] is a bot, and bots cannot start Drover.");
+    expect(text).toContain("adding the `drover` label");
+  });
+
+  it("tells a person which access they have and which they need", () => {
+    const text = renderRefusal({ login: "visitor", reason: "permission", permission: "read", label: "ai" });
+    expect(text).toContain("@visitor has `read` access to this repository.");
+    expect(text).toContain("write, maintain or admin");
+    expect(text).toContain("adding the `ai` label");
+    expect(text).not.toContain("bot");
+  });
+});
+
+describe("renderPullRequestBody", () => {
+  it("starts with Closes #N so merging closes the issue", () => {
+    const body = renderPullRequestBody({
+      issueNumber: 12,
+      summary: "",
+      reason: "pass",
+      diffStat: null,
+      attempt: 1,
+    });
+    expect(body.split("\n")[0]).toBe("Closes #12");
+    expect(body).toContain("_The agent gave no summary._");
+    expect(body).toContain("attempt 1");
+  });
+
+  it("fences the diff stat", () => {
+    const body = renderPullRequestBody({
+      issueNumber: 7,
+      summary: "Did it",
+      reason: "agent passed\nchecks passed",
+      diffStat: " CHANGELOG.md | 3 +++\n",
+      attempt: 2,
+    });
+    expect(body).toContain("**Verdict:** agent passed checks passed");
+    expect(readFence(body)?.content).toBe(" CHANGELOG.md | 3 +++");
+  });
+});

@@ -1,0 +1,122 @@
+import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
+import { describe, expect, it } from "vitest";
+import { routeWebhook } from "../../../src/intake/route.ts";
+import { OCTO_REPO, issueClosed, issueLabeled, pullRequestClosed } from "../../helpers/payloads.ts";
+
+type Json = Record<string, unknown>;
+
+function githubExample(event: string, action: string): Json {
+  const group = (examples as { name: string; examples: Json[] }[]).find((e) => e.name === event);
+  const found = group?.examples.find((e) => e.action === action);
+  if (!found) throw new Error(`no ${event}.${action} example`);
+  return structuredClone(found);
+}
+
+const TO_JOB = { kind: "job", repoFullName: OCTO_REPO.fullName, installationId: OCTO_REPO.installationId };
+
+describe("routeWebhook", () => {
+  it("starts a task when an issue is labelled", () => {
+    expect(routeWebhook("issues", issueLabeled({ number: 12, title: "Add a changelog" }))).toEqual({
+      ...TO_JOB,
+      job: "start-task",
+    });
+  });
+
+  it.each(["drover:running", "drover:review", "drover:blocked", "drover:failed", "drover:anything-else"])(
+    "ignores Drover's own state label %s",
+    (label) => {
+      expect(routeWebhook("issues", issueLabeled({ number: 12, title: "t", label }))).toMatchObject({
+        kind: "ignore",
+      });
+    },
+  );
+
+  it("ignores a label added to a pull request", () => {
+    const payload = issueLabeled({ number: 12, title: "t" });
+    (payload.issue as Json).pull_request = { url: "https://api.github.com/repos/octo-org/widgets/pulls/12" };
+    expect(routeWebhook("issues", payload)).toEqual({ kind: "ignore", why: "a label on a pull request" });
+  });
+
+  it.each(["completed", "not_planned"] as const)(
+    "finishes the task when an issue is closed (%s)",
+    (stateReason) => {
+      expect(routeWebhook("issues", issueClosed({ number: 12, stateReason }))).toEqual({
+        ...TO_JOB,
+        job: "close-task",
+      });
+    },
+  );
+
+  it("ignores a closed pull request that is not on a Drover branch", () => {
+    const payload = pullRequestClosed({ number: 30, headRef: "feature/drover-ish", merged: true });
+    expect(routeWebhook("pull_request", payload)).toEqual({ kind: "ignore", why: "not a Drover branch" });
+  });
+
+  it.each([true, false])("finishes the task when a Drover pull request closes (merged: %s)", (merged) => {
+    const payload = pullRequestClosed({ number: 30, headRef: "drover/12-add-a-changelog", merged });
+    expect(routeWebhook("pull_request", payload)).toEqual({ ...TO_JOB, job: "close-task" });
+  });
+
+  it.each(["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"])(
+    "records installation.%s with its id and account",
+    (action) => {
+      const payload = githubExample("installation", action);
+      const installation = payload.installation as { id: number; account: { login: string } };
+      expect(routeWebhook("installation", payload)).toEqual({
+        kind: "installation",
+        event: {
+          action,
+          installation: {
+            id: installation.id,
+            account: { login: installation.account.login, type: expect.any(String) },
+          },
+        },
+      });
+    },
+  );
+
+  it.each([
+    ["issues", githubExample("issues", "opened")],
+    ["issues", githubExample("issues", "unlabeled")],
+    ["pull_request", githubExample("pull_request", "opened")],
+    ["pull_request", githubExample("pull_request", "labeled")],
+    ["push", { ref: "refs/heads/main" }],
+    ["ping", { zen: "Design for failure." }],
+    ["installation_repositories", { action: "added" }],
+    ["issues", null],
+  ])("ignores %s events Drover does not act on", (name, payload) => {
+    expect(routeWebhook(name, payload)).toMatchObject({ kind: "ignore", why: expect.stringContaining(name) });
+  });
+
+  it("rejects a labelled issue without an installation, naming the field", () => {
+    const payload = issueLabeled({ number: 12, title: "t" });
+    delete payload.installation;
+    expect(routeWebhook("issues", payload)).toEqual({
+      kind: "invalid",
+      why: expect.stringMatching(/^installation: /),
+    });
+    // GitHub's own example is an org webhook, not an app's: it has no installation either.
+    expect(routeWebhook("issues", githubExample("issues", "labeled"))).toMatchObject({ kind: "invalid" });
+  });
+
+  it.each(["octo-org", "octo-org/widgets/extra", "octo org/widgets", ""])(
+    "rejects a repository full_name of %j, naming the path",
+    (fullName) => {
+      const payload = issueLabeled({ number: 12, title: "t" });
+      (payload.repository as Json).full_name = fullName;
+      expect(routeWebhook("issues", payload)).toEqual({
+        kind: "invalid",
+        why: expect.stringMatching(/^repository\.full_name: /),
+      });
+    },
+  );
+
+  it("rejects a closed Drover pull request without a head ref, naming the path", () => {
+    const payload = pullRequestClosed({ number: 30, headRef: "drover/1-x", merged: true });
+    (payload.pull_request as Json).head = {};
+    expect(routeWebhook("pull_request", payload)).toEqual({
+      kind: "invalid",
+      why: expect.stringMatching(/^pull_request\.head\.ref: /),
+    });
+  });
+});
