@@ -51,14 +51,12 @@ export async function claimAttempt(
       return undefined;
     }
     if (attempt.leaseEpoch === 1) {
-      await tx
-        .insert(events)
-        .values({
-          taskId: task.id,
-          type: "task.started",
-          actor: attempt.triggeredBy,
-          data: { attempt: attempt.number },
-        });
+      await tx.insert(events).values({
+        taskId: task.id,
+        type: "task.started",
+        actor: attempt.triggeredBy,
+        data: { attempt: attempt.number },
+      });
     }
     return { attempt, task, lease: { attemptId, epoch: attempt.leaseEpoch } };
   });
