@@ -2,15 +2,19 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import type { Worker } from "bullmq";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { processJob } from "../../jobs/catalog.ts";
 import type { JobDeps } from "../../jobs/deps.ts";
 import { droverApp } from "../../src/app.ts";
-import type { Database } from "../../src/db/client.ts";
+import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/catalog.ts";
 import { WorkQueue, startWorker } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
-import { GITHUB_API } from "./github.ts";
+import { useTestDatabase } from "./db.ts";
+import { makeGitSandbox, type GitSandbox } from "./git-sandbox.ts";
+import { GITHUB_API, useGitHubMock } from "./github.ts";
+import { OCTO_REPO, type TestRepo } from "./payloads.ts";
 import { TEST_REDIS_URL } from "./services.ts";
 
 export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", {
@@ -118,4 +122,79 @@ export function createHarness(options: { database: Database; home: string; agent
       connection.disconnect();
     },
   };
+}
+
+export type DroverOptions = {
+  /** DROVER_AGENT_ENV of every harness: the variables passed through to agents. */
+  agentEnv?: string[];
+};
+
+/** What `useDrover` gives a test; each accessor throws if used before its hook has run. */
+export type Drover = {
+  database: () => Database;
+  db: () => Db;
+  /** This test's harness, its worker started. */
+  harness: () => Harness;
+  sandbox: () => GitSandbox;
+  /** OCTO_REPO, cloned from the sandbox's origin. */
+  repo: () => TestRepo;
+  /** The GitHub mock: `github.api()` is a nock scope on GitHub's API (see `useGitHubMock`). */
+  github: ReturnType<typeof useGitHubMock>;
+};
+
+/**
+ * Drover for the tests of one describe block: a test database and a git sandbox for the file, the GitHub
+ * mock, and a fresh harness with a started worker per test (each reads the bot identity and the
+ * installation token afresh). After each test the queue is drained, so a failed job fails the test, and
+ * the harness is closed, before the GitHub mock checks that no mock went unused.
+ *
+ * Call it once, at the top of the describe block. Hooks registered before the call run outside these
+ * (a `beforeEach` before the harness is made, an `afterEach` after it is closed); hooks registered after
+ * it run inside them (the sandbox and the database are there in a `beforeAll`).
+ */
+export function useDrover(options: DroverOptions = {}): Drover {
+  const testDb = useTestDatabase();
+  const github = useGitHubMock();
+  let sandbox: GitSandbox | undefined;
+  let harness: Harness | undefined;
+
+  beforeAll(async () => {
+    sandbox = await makeGitSandbox();
+  });
+  beforeEach(() => {
+    harness = createHarness({
+      database: testDb.database(),
+      home: present(sandbox, "sandbox").home,
+      agentEnv: options.agentEnv ?? [],
+    });
+    harness.startWorker();
+  });
+  afterEach(async () => {
+    const done = harness;
+    harness = undefined;
+    try {
+      await done?.drain();
+    } finally {
+      await done?.close();
+    }
+  });
+  afterAll(async () => {
+    await sandbox?.cleanup();
+    sandbox = undefined;
+  });
+
+  const sandboxOf = () => present(sandbox, "sandbox");
+  return {
+    database: testDb.database,
+    db: () => testDb.database().db,
+    harness: () => present(harness, "harness"),
+    sandbox: sandboxOf,
+    repo: () => ({ ...OCTO_REPO, cloneUrl: sandboxOf().origin }),
+    github,
+  };
+}
+
+function present<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`useDrover's ${what} used outside a test`);
+  return value;
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { ensureMirror } from "../../src/git/mirror.ts";
 import { runGit } from "../../src/git/run-git.ts";
 
 const PERSON = {
@@ -44,4 +45,24 @@ export async function makeGitSandbox(): Promise<GitSandbox> {
   await commitToOrigin("README.md", "hello\n");
 
   return { root, home, origin, commitToOrigin, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+export interface MirrorSandbox {
+  box: GitSandbox;
+  /** Drover's mirror of `octo/widgets`, cloned from the sandbox's origin. */
+  mirror: string;
+  /** Where the worktree of task 12's first attempt goes (not made). */
+  worktree: string;
+}
+
+/** A sandbox whose origin Drover has mirrored (as `octo/widgets`, fetched with `token`). */
+export async function makeMirrorSandbox(token: string): Promise<MirrorSandbox> {
+  const box = await makeGitSandbox();
+  const mirror = await ensureMirror({
+    home: box.home,
+    repoFullName: "octo/widgets",
+    cloneUrl: box.origin,
+    token,
+  });
+  return { box, mirror, worktree: path.join(box.home, "worktrees", "octo", "widgets", "12-a1") };
 }

@@ -2,10 +2,9 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { boundDiffStat, commitAll, MAX_DIFF_STAT_CHARS } from "../../../src/git/commit.ts";
-import { ensureMirror } from "../../../src/git/mirror.ts";
 import { pushBranch } from "../../../src/git/push.ts";
 import { addWorktree } from "../../../src/git/worktree.ts";
-import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
+import { git, makeMirrorSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
 const BRANCH = "drover/12-fix-the-login-bug";
@@ -17,14 +16,7 @@ let mirror: string;
 let worktree: string;
 let baseSha: string;
 beforeEach(async () => {
-  box = await makeGitSandbox();
-  mirror = await ensureMirror({
-    home: box.home,
-    repoFullName: "octo/widgets",
-    cloneUrl: box.origin,
-    token: TOKEN,
-  });
-  worktree = path.join(box.home, "worktrees", "octo", "widgets", "12-a1");
+  ({ box, mirror, worktree } = await makeMirrorSandbox(TOKEN));
   ({ baseSha } = await addWorktree({ mirror, path: worktree, branch: BRANCH, base: "main" }));
 });
 afterEach(async () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import { GitError } from "../../../src/git/run-git.ts";
 import { addWorktree, removeWorktree } from "../../../src/git/worktree.ts";
-import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
+import { git, makeMirrorSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
 const BRANCH = "drover/12-fix-the-login-bug";
@@ -13,14 +13,7 @@ let box: GitSandbox;
 let mirror: string;
 let worktree: string;
 beforeEach(async () => {
-  box = await makeGitSandbox();
-  mirror = await ensureMirror({
-    home: box.home,
-    repoFullName: "octo/widgets",
-    cloneUrl: box.origin,
-    token: TOKEN,
-  });
-  worktree = path.join(box.home, "worktrees", "octo", "widgets", "12-a1");
+  ({ box, mirror, worktree } = await makeMirrorSandbox(TOKEN));
 });
 afterEach(async () => {
   await box.cleanup();

@@ -1,17 +1,29 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import { getDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
 import { claimAttempt, finishAttempt } from "../../../src/db/attempts.ts";
 import { queueReadyTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
-import { useTestDatabase } from "../../helpers/db.ts";
-import { createHarness, type Harness } from "../../helpers/drover.ts";
-import { makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
-import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
+import { useDrover } from "../../helpers/drover.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
+import {
+  agentConfig,
+  mockAnnounce,
+  mockClosed,
+  mockConfig,
+  mockIdentity,
+  mockIssue,
+  mockLabels,
+  mockPatch,
+  mockPermission,
+  originBranches,
+  recorder,
+  taskOf,
+} from "../../helpers/github-flows.ts";
 import {
   AUTHOR,
   MAINTAINER,
@@ -20,50 +32,18 @@ import {
   issueLabeled,
   type TestUser,
 } from "../../helpers/payloads.ts";
-import {
-  BOT,
-  REPO_PATH,
-  agentConfig,
-  mockAnnounce,
-  mockClosed,
-  mockConfig,
-  mockPermission,
-  originBranches,
-  recorder,
-  taskOf,
-} from "./flows.ts";
 
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
  * "completed" makes it done and credits the closer; the status comment and the state label follow.
  */
 describe("close-task", () => {
-  const testDb = useTestDatabase();
-  const github = useGitHubMock();
-  let harness: Harness;
-  let sandbox: GitSandbox;
-  const db = () => testDb.database().db;
+  const { db, harness, sandbox, repo, github } = useDrover();
   const closer: TestUser = { login: "closer", id: 404 };
 
   beforeAll(async () => {
-    sandbox = await makeGitSandbox();
-    await upsertRepository(db(), {
-      id: OCTO_REPO.id,
-      installationId: OCTO_REPO.installationId,
-      fullName: OCTO_REPO.fullName,
-      cloneUrl: sandbox.origin,
-      defaultBranch: OCTO_REPO.defaultBranch,
-    });
+    await upsertRepository(db(), repo());
   });
-  beforeEach(() => {
-    harness = createHarness({ database: testDb.database(), home: sandbox.home });
-    harness.startWorker();
-  });
-  afterEach(async () => {
-    await harness.drain();
-    await harness.close();
-  });
-  afterAll(async () => sandbox.cleanup());
 
   /** A task whose pull request is open for review, as run-task and publish leave it. */
   async function taskInReview(issue: number, commentId: number): Promise<number> {
@@ -100,8 +80,11 @@ describe("close-task", () => {
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockClosed(github.api(), sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
 
-    await harness.receive("issues", issueClosed({ number: 21, stateReason: "not_planned", sender: closer }));
-    await harness.drain();
+    await harness().receive(
+      "issues",
+      issueClosed({ number: 21, stateReason: "not_planned", sender: closer }),
+    );
+    await harness().drain();
 
     const { task } = await taskOf(db(), OCTO_REPO, 21);
     expect(task).toMatchObject({ state: "cancelled", modifiedBy: closer.login, completedBy: null });
@@ -124,8 +107,8 @@ describe("close-task", () => {
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockClosed(github.api(), sent, { issue: 22, commentId: 6022, labels: ["drover:review"] });
 
-    await harness.receive("issues", issueClosed({ number: 22, stateReason: "completed", sender: closer }));
-    await harness.drain();
+    await harness().receive("issues", issueClosed({ number: 22, stateReason: "completed", sender: closer }));
+    await harness().drain();
 
     const { task } = await taskOf(db(), OCTO_REPO, 22);
     expect(task).toMatchObject({ state: "done", completedBy: closer.login });
@@ -141,56 +124,35 @@ describe("close-task", () => {
 
   it("does nothing on GitHub when a closed issue was never a task", async () => {
     // No mocks at all: any request to GitHub, even for a token, fails the test.
-    await harness.receive("issues", issueClosed({ number: 23, stateReason: "completed", sender: closer }));
-    await harness.drain();
+    await harness().receive("issues", issueClosed({ number: 23, stateReason: "completed", sender: closer }));
+    await harness().drain();
     expect((await taskOf(db(), OCTO_REPO, 23)).task).toBeUndefined();
   });
 
   it("pushes nothing for a task whose issue was closed while its agent ran", async () => {
-    const repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
-    const go = path.join(sandbox.root, "go-24");
+    const go = path.join(sandbox().root, "go-24");
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     // start-task, then run-task up to the agent.
     mockConfig(api, agentConfig("wait-for-file.mjs", { args: [go] }));
     mockPermission(api, MAINTAINER.login, "write");
     mockAnnounce(api, sent, 24, 6024);
-    api.get(`${REPO_PATH}/issues/24`).reply(200, {
-      number: 24,
-      title: "Closed midway",
-      body: "",
-      state: "open",
-      user: { login: AUTHOR.login, id: AUTHOR.id, type: "User" },
-      html_url: `https://github.com/${repo.fullName}/issues/24`,
-    });
-    api
-      .patch(`${REPO_PATH}/issues/comments/6024`)
-      .times(3)
-      .reply(200, (_uri, body) => {
-        sent.comments.push({ how: "patch", id: 6024, body: (body as { body: string }).body });
-        return { id: 6024 };
-      });
-    api.get(`${REPO_PATH}/issues/24/labels`).reply(200, [{ name: "drover:running" }]);
+    mockIssue(api, 24, "Closed midway", AUTHOR, "");
+    mockPatch(api, sent, 6024, 3);
+    mockLabels(api, sent, 24, ["drover:running"], []);
     // close-task while the agent waits.
-    api.get(`${REPO_PATH}/issues/24/labels`).reply(200, [{ name: "drover:running" }]);
-    api.delete(`${REPO_PATH}/issues/24/labels/${encodeURIComponent("drover:running")}`).reply(200, () => {
-      sent.removed.push("drover:running");
-      return [];
-    });
+    mockLabels(api, sent, 24, ["drover:running"], ["drover:running"]);
     // The rest of run-task (the commit's author) and publish's status; no pull request, no check run.
-    api.get("/app").reply(200, { id: 1, slug: BOT.slug, name: "Drover test" });
-    api
-      .get(`/users/${encodeURIComponent(BOT.login)}`)
-      .reply(200, { login: BOT.login, id: BOT.id, type: "Bot" });
-    api.get(`${REPO_PATH}/issues/24/labels`).reply(200, []);
+    mockIdentity(api);
+    mockLabels(api, sent, 24, [], []);
 
-    await harness.receive("issues", issueLabeled({ repo, number: 24, title: "Closed midway" }));
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 24, title: "Closed midway" }));
     await expect
-      .poll(async () => (await taskOf(db(), repo, 24)).task?.state, { timeout: 10_000 })
+      .poll(async () => (await taskOf(db(), repo(), 24)).task?.state, { timeout: 10_000 })
       .toBe("running");
     await expect.poll(() => sent.comments.length, { timeout: 10_000 }).toBe(2);
-    await harness.receive(
+    await harness().receive(
       "issues",
       issueClosed({ number: 24, stateReason: "not_planned", sender: closer }),
       "d-close-24",
@@ -199,12 +161,12 @@ describe("close-task", () => {
       .poll(async () => (await getDelivery(db(), "d-close-24"))?.processedAt, { timeout: 10_000 })
       .toBeTruthy();
     await writeFile(go, "");
-    await harness.drain();
+    await harness().drain();
 
-    const { task, attempts } = await taskOf(db(), repo, 24);
+    const { task, attempts } = await taskOf(db(), repo(), 24);
     expect(task?.state).toBe("cancelled");
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "neutral", headSha: null }]);
-    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
     expect(sent.removed).toEqual(["drover:running"]);
   });

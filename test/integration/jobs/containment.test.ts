@@ -1,14 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE_AGENT_ENV } from "../../../src/agent/env.ts";
 import { mirrorPath } from "../../../src/git/mirror.ts";
-import { useTestDatabase } from "../../helpers/db.ts";
-import { createHarness, type Harness } from "../../helpers/drover.ts";
-import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
-import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
-import { MAINTAINER, OCTO_REPO, issueLabeled, type TestRepo } from "../../helpers/payloads.ts";
+import { useDrover } from "../../helpers/drover.ts";
+import { git } from "../../helpers/git-sandbox.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
   mockAnnounce,
@@ -17,7 +15,8 @@ import {
   mockRunThatPasses,
   recorder,
   taskOf,
-} from "./flows.ts";
+} from "../../helpers/github-flows.ts";
+import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
 
 const BRANCH = "drover/31-look-around";
 
@@ -27,12 +26,6 @@ const BRANCH = "drover/31-look-around";
  * token must be in none of it, nor anywhere Drover leaves on disk.
  */
 describe("what an agent can see", () => {
-  const testDb = useTestDatabase();
-  const github = useGitHubMock();
-  let sandbox: GitSandbox;
-  let harness: Harness;
-  let repo: TestRepo;
-
   const token = `ghs_${randomBytes(16).toString("hex")}`;
   const secrets: Record<string, string> = {
     PRIVATE_KEY: `-----BEGIN RSA PRIVATE KEY-----marker-${randomBytes(8).toString("hex")}`,
@@ -50,36 +43,26 @@ describe("what an agent can see", () => {
     ...Object.values(secrets),
   ];
 
-  beforeAll(async () => {
-    sandbox = await makeGitSandbox();
-    repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
-  });
+  // Registered before useDrover, so the secrets are set before each harness is made and restored after
+  // it is drained and closed.
   beforeEach(() => {
     for (const [name, value] of Object.entries({ ...secrets, ...passed })) {
       saved.set(name, process.env[name]);
       process.env[name] = value;
     }
-    harness = createHarness({
-      database: testDb.database(),
-      home: sandbox.home,
-      agentEnv: Object.keys(passed),
-    });
-    harness.startWorker();
   });
-  afterEach(async () => {
-    await harness.drain();
-    await harness.close();
+  afterEach(() => {
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
   });
-  afterAll(async () => sandbox.cleanup());
+  const { db, harness, sandbox, repo, github } = useDrover({ agentEnv: Object.keys(passed) });
 
   it("gives the agent no secret, no token and no credentialled remote", async () => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId, token);
+    mockInstallationToken(github.api().persist(), repo().installationId, token);
     mockConfig(api, agentConfig("leak-env.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
     mockAnnounce(api, sent, 31, 8031);
@@ -91,15 +74,15 @@ describe("what an agent can see", () => {
       pr: 32,
     });
 
-    await harness.receive("issues", issueLabeled({ repo, number: 31, title: "Look around" }));
-    await harness.drain();
-    expect((await taskOf(testDb.database().db, repo, 31)).task).toMatchObject({
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 31, title: "Look around" }));
+    await harness().drain();
+    expect((await taskOf(db(), repo(), 31)).task).toMatchObject({
       state: "review",
       prNumber: 32,
     });
 
     // What the agent found, as anyone can read it on the pushed branch.
-    const found = await git(sandbox.origin, "show", `refs/heads/${BRANCH}:LEAKED.json`);
+    const found = await git(sandbox().origin, "show", `refs/heads/${BRANCH}:LEAKED.json`);
     const leaked = JSON.parse(found) as {
       env: Record<string, string>;
       procEnviron: string[];
@@ -116,22 +99,22 @@ describe("what an agent can see", () => {
     // The machine's own /etc/gitconfig and ~/.gitconfig are not Drover's; the mirror's and worktree's are.
     const droverConfig = leaked.gitConfig
       .split("\n")
-      .filter((line) => line.startsWith(`file:${sandbox.home}`));
-    expect(droverConfig).toContainEqual(expect.stringContaining(`remote.origin.url=${sandbox.origin}`));
+      .filter((line) => line.startsWith(`file:${sandbox().home}`));
+    expect(droverConfig).toContainEqual(expect.stringContaining(`remote.origin.url=${sandbox().origin}`));
     expect(droverConfig.join("\n")).not.toMatch(/extraheader|credential|x-access-token/i);
-    expect(leaked.remoteUrl.trim()).toBe(sandbox.origin);
+    expect(leaked.remoteUrl.trim()).toBe(sandbox().origin);
 
     // The mirror's remote has no credentials, and no worktree is left behind.
-    const mirror = mirrorPath(sandbox.home, repo.fullName);
-    expect(await git(mirror, "config", "--get", "remote.origin.url")).toBe(sandbox.origin);
+    const mirror = mirrorPath(sandbox().home, repo().fullName);
+    expect(await git(mirror, "config", "--get", "remote.origin.url")).toBe(sandbox().origin);
     const mirrorConfig = await git(mirror, "config", "--list");
     expect(mirrorConfig).not.toMatch(/extraheader|credential|x-access-token/i);
     expect(await git(mirror, "worktree", "list", "--porcelain")).not.toContain(
-      "worktree " + sandbox.home + "/worktrees",
+      "worktree " + sandbox().home + "/worktrees",
     );
 
     // Nothing Drover wrote in plain text under DROVER_HOME (prompt, agent log, git config) has a secret.
-    for (const file of await filesUnder(sandbox.home)) {
+    for (const file of await filesUnder(sandbox().home)) {
       const text = await readFile(file, "latin1");
       for (const secret of forbidden) expect(text.includes(secret), `${file} holds a secret`).toBe(false);
     }

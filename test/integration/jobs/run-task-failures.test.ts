@@ -1,9 +1,6 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { useTestDatabase } from "../../helpers/db.ts";
-import { createHarness, type Harness } from "../../helpers/drover.ts";
-import { makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
-import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
-import { MAINTAINER, OCTO_REPO, issueLabeled, type TestRepo } from "../../helpers/payloads.ts";
+import { describe, expect, it } from "vitest";
+import { useDrover } from "../../helpers/drover.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
   mockAnnounce,
@@ -15,54 +12,37 @@ import {
   recorder,
   taskOf,
   type Sent,
-} from "./flows.ts";
+} from "../../helpers/github-flows.ts";
+import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
 
 /**
  * Agent runs that must not become pull requests: a non-zero exit, a timeout, a run that changed nothing.
  * Each is labelled `drover:failed` with the reason on the status comment, and nothing reaches origin.
  */
 describe("run-task when the agent fails", () => {
-  const testDb = useTestDatabase();
-  const github = useGitHubMock();
-  let sandbox: GitSandbox;
-  let harness: Harness;
-  let repo: TestRepo;
-
-  beforeAll(async () => {
-    sandbox = await makeGitSandbox();
-    repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
-  });
-  beforeEach(() => {
-    harness = createHarness({ database: testDb.database(), home: sandbox.home });
-    harness.startWorker();
-  });
-  afterEach(async () => {
-    await harness.drain();
-    await harness.close();
-  });
-  afterAll(async () => sandbox.cleanup());
+  const { db, harness, sandbox, repo, github } = useDrover();
 
   /** Labels issue `issue` with a config running `yaml`'s agent; the run is expected to fail. */
   async function runFailing(issue: number, title: string, yaml: string): Promise<Sent> {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, yaml);
     mockPermission(api, MAINTAINER.login, "write");
     mockAnnounce(api, sent, issue, 9000 + issue);
     mockRunThatFails(api, sent, { issue, title, commentId: 9000 + issue });
-    await harness.receive("issues", issueLabeled({ repo, number: issue, title }));
-    await harness.drain();
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: issue, title }));
+    await harness().drain();
     return sent;
   }
 
   async function expectFailedWithoutPullRequest(sent: Sent, issue: number): Promise<string> {
-    const { task, attempts } = await taskOf(testDb.database().db, repo, issue);
+    const { task, attempts } = await taskOf(db(), repo(), issue);
     expect(task?.state).toBe("failed");
     expect(task?.prNumber).toBeNull();
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
     // No pull request was asked for (an unmocked POST /pulls would fail the test), and origin has no branch.
-    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     expect(sent.added).toEqual([["drover:running"], ["drover:failed"]]);
     expect(sent.removed).toEqual(["drover:running"]);
     const final = sent.comments.at(-1);

@@ -1,12 +1,9 @@
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deliveries } from "../../../src/db/schema.ts";
 import { STATUS_MARKER } from "../../../src/github/comments.ts";
-import { useTestDatabase } from "../../helpers/db.ts";
-import { createHarness, type Harness } from "../../helpers/drover.ts";
-import { makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
-import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
-import { MAINTAINER, OCTO_REPO, issueLabeled, type TestRepo, type TestUser } from "../../helpers/payloads.ts";
+import { useDrover } from "../../helpers/drover.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
   mockAnnounce,
@@ -18,34 +15,16 @@ import {
   recorder,
   runDirs,
   taskOf,
-} from "./flows.ts";
+} from "../../helpers/github-flows.ts";
+import { MAINTAINER, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
 
 /**
  * start-task through the real queue: who may start Drover, which label starts it, what a bad drover.yml
  * says, and a delivery that arrives twice. Each test asserts what shows on the issue and on origin.
  */
 describe("start-task", () => {
-  const testDb = useTestDatabase();
-  const github = useGitHubMock();
-  let sandbox: GitSandbox;
-  let harness: Harness;
-  let repo: TestRepo;
-  const db = () => testDb.database().db;
-
-  beforeAll(async () => {
-    sandbox = await makeGitSandbox();
-    repo = { ...OCTO_REPO, cloneUrl: sandbox.origin };
-  });
   // A harness per test: each reads the bot identity and the installation token afresh.
-  beforeEach(() => {
-    harness = createHarness({ database: testDb.database(), home: sandbox.home });
-    harness.startWorker();
-  });
-  afterEach(async () => {
-    await harness.drain();
-    await harness.close();
-  });
-  afterAll(async () => sandbox.cleanup());
+  const { db, harness, sandbox, repo, github } = useDrover();
 
   async function outcomeOf(deliveryId: string): Promise<string | null | undefined> {
     const [row] = await db().select().from(deliveries).where(eq(deliveries.id, deliveryId));
@@ -56,17 +35,17 @@ describe("start-task", () => {
     const reader: TestUser = { login: "reader", id: 303 };
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: ai-task\n");
     mockPermission(api, reader.login, "read");
     mockReply(api, sent, 1);
 
-    await harness.receive(
+    await harness().receive(
       "issues",
-      issueLabeled({ repo, number: 1, title: "Nope", label: "ai-task", sender: reader }),
+      issueLabeled({ repo: repo(), number: 1, title: "Nope", label: "ai-task", sender: reader }),
       "d-read",
     );
-    await harness.drain();
+    await harness().drain();
 
     expect(sent.comments).toHaveLength(1);
     const body = sent.comments[0]?.body ?? "";
@@ -75,9 +54,9 @@ describe("start-task", () => {
     expect(body).toMatch(/write, maintain or admin access/);
     expect(body).toContain("`ai-task` label");
     expect(body.startsWith(STATUS_MARKER)).toBe(false);
-    expect(await taskOf(db(), repo, 1)).toEqual({ task: undefined, attempts: [] });
-    expect(await runDirs(sandbox.home, repo, 1)).toEqual([]);
-    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect(await taskOf(db(), repo(), 1)).toEqual({ task: undefined, attempts: [] });
+    expect(await runDirs(sandbox().home, repo(), 1)).toEqual([]);
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     expect(await outcomeOf("d-read")).toBe("refused: permission");
   });
 
@@ -90,31 +69,35 @@ describe("start-task", () => {
   ])("refuses $what without looking up its permission", async ({ sender }) => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: drover\n");
     // No collaborator-permission mock: a lookup would be an unmatched request and fail the test.
     mockReply(api, sent, 2);
 
-    await harness.receive("issues", issueLabeled({ repo, number: 2, title: "Bot work", sender }));
-    await harness.drain();
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 2, title: "Bot work", sender }));
+    await harness().drain();
 
     expect(sent.comments.map((c) => c.body)).toEqual([
       expect.stringContaining(`@${sender.login} is a bot, and bots cannot start Drover.`),
     ]);
-    expect((await taskOf(db(), repo, 2)).task).toBeUndefined();
-    expect(await originBranches(sandbox.origin)).toEqual(["main"]);
+    expect((await taskOf(db(), repo(), 2)).task).toBeUndefined();
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
   });
 
   it("answers an invalid drover.yml with one comment naming each key, its value and what is allowed", async () => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "task_timeout: soon\nagent: gpt\nlable: x\n");
     mockPermission(api, MAINTAINER.login, "write");
     mockReply(api, sent, 3);
 
-    await harness.receive("issues", issueLabeled({ repo, number: 3, title: "Bad config" }), "d-bad-config");
-    await harness.drain();
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 3, title: "Bad config" }),
+      "d-bad-config",
+    );
+    await harness().drain();
 
     expect(sent.comments).toHaveLength(1);
     const body = sent.comments[0]?.body ?? "";
@@ -122,56 +105,60 @@ describe("start-task", () => {
     expect(body).toMatch(/`task_timeout` \(got `"soon"`\): expected a duration such as 90s, 30m or 2h/);
     expect(body).toMatch(/`agent` \(got `"gpt"`\): .*"claude".*"command"/);
     expect(body).toMatch(/`lable` \(got `"x"`\): is not a drover\.yml key/);
-    expect((await taskOf(db(), repo, 3)).task).toBeUndefined();
+    expect((await taskOf(db(), repo(), 3)).task).toBeUndefined();
     expect(await outcomeOf("d-bad-config")).toBe("refused: invalid config");
   });
 
   it("says a drover.yml that is not YAML is not valid YAML, and starts nothing", async () => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: [drover\nagent: {{\n");
     mockPermission(api, MAINTAINER.login, "admin");
     mockReply(api, sent, 4);
 
-    await harness.receive("issues", issueLabeled({ repo, number: 4, title: "Broken YAML" }));
-    await harness.drain();
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 4, title: "Broken YAML" }));
+    await harness().drain();
 
     expect(sent.comments).toHaveLength(1);
     expect(sent.comments[0]?.body).toContain("`.github/drover.yml` is not valid");
     expect(sent.comments[0]?.body).toMatch(/`\(file\)`: is not valid YAML/);
-    expect((await taskOf(db(), repo, 4)).task).toBeUndefined();
+    expect((await taskOf(db(), repo(), 4)).task).toBeUndefined();
   });
 
   it("does nothing at all for a label that is not the configured one", async () => {
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: ai-task\n");
 
-    await harness.receive("issues", issueLabeled({ repo, number: 5, title: "A bug", label: "bug" }), "d-bug");
-    await harness.drain();
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 5, title: "A bug", label: "bug" }),
+      "d-bug",
+    );
+    await harness().drain();
 
     // Only the config was read: no permission lookup, no comment, no label (the mock helper fails on any).
-    expect((await taskOf(db(), repo, 5)).task).toBeUndefined();
+    expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
     expect(await outcomeOf("d-bug")).toBe("not the drover label");
   });
 
   it("starts a task on the configured custom label", async () => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("exit-code.mjs", { extra: "label: ai-task" }));
     mockPermission(api, MAINTAINER.login, "maintain");
     mockAnnounce(api, sent, 6, 8006);
     mockRunThatFails(api, sent, { issue: 6, title: "Custom label", commentId: 8006 });
 
-    await harness.receive(
+    await harness().receive(
       "issues",
-      issueLabeled({ repo, number: 6, title: "Custom label", label: "ai-task" }),
+      issueLabeled({ repo: repo(), number: 6, title: "Custom label", label: "ai-task" }),
     );
-    await harness.drain();
+    await harness().drain();
 
-    const { task, attempts } = await taskOf(db(), repo, 6);
+    const { task, attempts } = await taskOf(db(), repo(), 6);
     expect(task).toMatchObject({ branch: "drover/6-custom-label", modifiedBy: MAINTAINER.login });
     expect(task?.config).toMatchObject({ label: "ai-task" });
     expect(attempts).toHaveLength(1);
@@ -182,25 +169,25 @@ describe("start-task", () => {
   it("acts once on a delivery that arrives twice at once and again after it was processed", async () => {
     const sent = recorder();
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo.installationId);
+    mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("exit-code.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
     mockAnnounce(api, sent, 7, 8007);
     mockRunThatFails(api, sent, { issue: 7, title: "Twice", commentId: 8007 });
 
-    const payload = issueLabeled({ repo, number: 7, title: "Twice" });
+    const payload = issueLabeled({ repo: repo(), number: 7, title: "Twice" });
     await Promise.all([
-      harness.receive("issues", payload, "d-twice"),
-      harness.receive("issues", payload, "d-twice"),
+      harness().receive("issues", payload, "d-twice"),
+      harness().receive("issues", payload, "d-twice"),
     ]);
-    await harness.drain();
-    await harness.receive("issues", payload, "d-twice");
-    await harness.drain();
+    await harness().drain();
+    await harness().receive("issues", payload, "d-twice");
+    await harness().drain();
 
-    const { task, attempts } = await taskOf(db(), repo, 7);
+    const { task, attempts } = await taskOf(db(), repo(), 7);
     expect(task?.state).toBe("failed");
     expect(attempts).toHaveLength(1);
-    expect(await runDirs(sandbox.home, repo, 7)).toHaveLength(1);
+    expect(await runDirs(sandbox().home, repo(), 7)).toHaveLength(1);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(await db().select().from(deliveries).where(eq(deliveries.id, "d-twice"))).toHaveLength(1);
   });
