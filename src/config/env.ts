@@ -21,7 +21,7 @@ export const DroverEnv = z.object({
   REDIS_URL: serviceUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379"),
   /** Where mirrors, worktrees and agent logs live. */
   DROVER_HOME: z.string().min(1).default(".drover"),
-  /** Jobs one worker process runs at once. */
+  /** Agent runs one worker process takes at once (quick jobs run beside them in a lane of their own). */
   DROVER_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   /** Comma-separated names of variables passed through to agents (e.g. ANTHROPIC_API_KEY). */
   DROVER_AGENT_ENV: z

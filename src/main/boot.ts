@@ -10,7 +10,7 @@ import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { GitHubApp } from "../github/app.ts";
 import { enqueuer, type Enqueue } from "../queue/catalog.ts";
-import { WorkQueue, startWorker } from "../queue/queue.ts";
+import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 
 /** Wiring shared by the entry points. No decisions about tasks live here. */
@@ -116,9 +116,9 @@ export async function startWorkers(services: Services, credentials: AppCredentia
   await requeuePending(deps);
   const redis = connectRedis(services.env.REDIS_URL);
   redis.on("error", (error) => services.log.warn({ err: error.message }, "redis connection error"));
-  const worker = startWorker({
+  const worker = startLaneWorkers({
     connection: redis,
-    concurrency: services.env.DROVER_WORKERS,
+    agents: services.env.DROVER_WORKERS,
     process: processJob(deps),
     log: services.log,
   });

@@ -11,25 +11,25 @@ export const JOBS = {
   "start-task": {
     payload: z.object({ deliveryId: z.string().min(1) }),
     jobId: (p: { deliveryId: string }) => `start-${p.deliveryId}`,
-    options: { attempts: 5, backoffMs: 2_000 },
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
   },
   /** An issue closed or a Drover pull request closed: finish the task. */
   "close-task": {
     payload: z.object({ deliveryId: z.string().min(1) }),
     jobId: (p: { deliveryId: string }) => `close-${p.deliveryId}`,
-    options: { attempts: 5, backoffMs: 2_000 },
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
   },
   /** One attempt: worktree, agent, commit, push. */
   "run-task": {
     payload: z.object({ attemptId: z.number().int().positive() }),
     jobId: (p: { attemptId: number }) => `run-${p.attemptId}`,
-    options: { attempts: 3, backoffMs: 10_000 },
+    options: { lane: "agents", attempts: 3, backoffMs: 10_000 },
   },
   /** The attempt's result on GitHub: pull request, check run, status comment, labels. */
   publish: {
     payload: z.object({ attemptId: z.number().int().positive() }),
     jobId: (p: { attemptId: number }) => `publish-${p.attemptId}`,
-    options: { attempts: 8, backoffMs: 5_000 },
+    options: { lane: "main", attempts: 8, backoffMs: 5_000 },
   },
 } satisfies Record<string, { payload: z.ZodType; jobId: (p: never) => string; options: JobOptions }>;
 

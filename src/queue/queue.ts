@@ -2,10 +2,15 @@ import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
-export const QUEUE_NAME = "drover";
+/**
+ * Two lanes, so that agent runs (minutes each) never hold up the quick jobs (intake, publishing) behind
+ * them: each lane has its own BullMQ queue and its own concurrency in every worker process.
+ */
+export const LANES = { main: "drover", agents: "drover-agents" } as const;
+export type Lane = keyof typeof LANES;
 
-/** How BullMQ retries one kind of job. Job data never holds secrets: only ids that point into PostgreSQL. */
-export type JobOptions = { attempts: number; backoffMs: number };
+/** How BullMQ runs one kind of job. Job data never holds secrets: only ids that point into PostgreSQL. */
+export type JobOptions = { lane: Lane; attempts: number; backoffMs: number };
 
 export type ProcessJob = (
   name: string,
@@ -15,10 +20,13 @@ export type ProcessJob = (
 
 /** The only place Drover puts work on the queue. */
 export class WorkQueue {
-  readonly #queue: Queue;
+  readonly #queues: Record<Lane, Queue>;
 
   constructor(connection: Redis, prefix = "drover") {
-    this.#queue = new Queue(QUEUE_NAME, { connection, prefix });
+    this.#queues = {
+      main: new Queue(LANES.main, { connection, prefix }),
+      agents: new Queue(LANES.agents, { connection, prefix }),
+    };
   }
 
   /**
@@ -26,7 +34,7 @@ export class WorkQueue {
    * what makes enqueueing from a retried webhook or a reconcile pass safe.
    */
   async add(name: string, data: object, jobId: string, options: JobOptions): Promise<void> {
-    await this.#queue.add(name, data, {
+    await this.#queues[options.lane].add(name, data, {
       jobId,
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
@@ -37,17 +45,22 @@ export class WorkQueue {
 
   /** Jobs not yet finished, by state: for status output and tests. */
   async counts(): Promise<Record<string, number>> {
-    return this.#queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
+    const total: Record<string, number> = {};
+    for (const queue of Object.values(this.#queues)) {
+      const counts = await queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
+      for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+    }
+    return total;
   }
 
   /** Jobs that failed for good, with the reason: for status output and tests. */
   async failures(): Promise<{ name: string; id: string; reason: string }[]> {
-    const jobs = await this.#queue.getFailed();
+    const jobs = (await Promise.all(Object.values(this.#queues).map((queue) => queue.getFailed()))).flat();
     return jobs.map((job) => ({ name: job.name, id: job.id ?? "", reason: job.failedReason }));
   }
 
   async close(): Promise<void> {
-    await this.#queue.close();
+    await Promise.all(Object.values(this.#queues).map((queue) => queue.close()));
   }
 }
 
@@ -56,7 +69,31 @@ export class PermanentJobError extends UnrecoverableError {
   override name = "PermanentJobError";
 }
 
-export function startWorker(options: {
+/** Quick jobs (intake, publishing) one worker process runs at once, besides its agent runs. */
+export const MAIN_LANE_CONCURRENCY = 4;
+
+export type LaneWorkers = { workers: Worker[]; close: () => Promise<void> };
+
+/** Starts one BullMQ worker per lane; `agents` is how many agent runs this process takes at once. */
+export function startWorkers(options: {
+  connection: Redis;
+  prefix?: string;
+  agents: number;
+  process: ProcessJob;
+  log: Logger;
+}): LaneWorkers {
+  const workers = (Object.keys(LANES) as Lane[]).map((lane) =>
+    startWorker({
+      ...options,
+      lane,
+      concurrency: lane === "agents" ? options.agents : MAIN_LANE_CONCURRENCY,
+    }),
+  );
+  return { workers, close: async () => void (await Promise.all(workers.map((worker) => worker.close()))) };
+}
+
+function startWorker(options: {
+  lane: Lane;
   connection: Redis;
   prefix?: string;
   concurrency: number;
@@ -64,7 +101,7 @@ export function startWorker(options: {
   log: Logger;
 }): Worker {
   const worker = new Worker(
-    QUEUE_NAME,
+    LANES[options.lane],
     async (job: Job, _token?: string, signal?: AbortSignal) => {
       await options.process(job.name, job.data, {
         jobId: job.id ?? "",

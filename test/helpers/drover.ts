@@ -1,7 +1,6 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import pino from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import type { Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { processJob } from "../../jobs/catalog.ts";
 import type { JobDeps } from "../../jobs/deps.ts";
@@ -9,7 +8,7 @@ import { droverApp } from "../../src/app.ts";
 import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/catalog.ts";
-import { WorkQueue, startWorker } from "../../src/queue/queue.ts";
+import { WorkQueue, startWorkers, type LaneWorkers } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "./db.ts";
 import { makeGitSandbox, type GitSandbox } from "./git-sandbox.ts";
@@ -45,7 +44,8 @@ export type Harness = {
   queue: WorkQueue;
   /** Delivers a webhook as GitHub would (through Probot's receive). */
   receive: (name: string, payload: object, id?: string) => Promise<void>;
-  startWorker: (concurrency?: number) => Worker;
+  /** Starts a worker process's lanes: `agents` agent runs at once, plus the quick-job lane. */
+  startWorker: (agents?: number) => LaneWorkers;
   /** Resolves when the queue has nothing waiting, delayed or running. */
   drain: (timeoutMs?: number) => Promise<void>;
   close: () => Promise<void>;
@@ -74,7 +74,7 @@ export function createHarness(options: { database: Database; home: string; agent
     workerId: `test-${process.pid}`,
   };
   let loaded: Promise<void> | undefined;
-  const workers: { worker: Worker; connection: ReturnType<typeof connectRedis> }[] = [];
+  const workers: { worker: LaneWorkers; connection: ReturnType<typeof connectRedis> }[] = [];
 
   return {
     probot,
@@ -86,12 +86,12 @@ export function createHarness(options: { database: Database; home: string; agent
       await loaded;
       await probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]);
     },
-    startWorker(concurrency = 2) {
+    startWorker(agents = 2) {
       const workerConnection = connectRedis(TEST_REDIS_URL);
-      const worker = startWorker({
+      const worker = startWorkers({
         connection: workerConnection,
         prefix,
-        concurrency,
+        agents,
         process: processJob(deps),
         log,
       });

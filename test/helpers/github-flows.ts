@@ -1,0 +1,225 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../../src/db/client.ts";
+import { attempts, tasks } from "../../src/db/schema.ts";
+import { git } from "./git-sandbox.ts";
+import type { useGitHubMock } from "./github.ts";
+import { AUTHOR, OCTO_REPO, type TestRepo, type TestUser } from "./payloads.ts";
+
+/** GitHub conversations the job and end-to-end tests share: mocks for each stage, and what Drover sent in them. */
+
+export type Scope = ReturnType<ReturnType<typeof useGitHubMock>["api"]>;
+
+export const AGENTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/agents");
+export const REPO_PATH = `/repos/${OCTO_REPO.fullName}`;
+export const BOT = { slug: "drover-test", login: "drover-test[bot]", id: 555 };
+
+/** What Drover wrote to GitHub, in order. */
+export type Sent = {
+  /** Every comment body posted (`post`) or edited (`patch`). */
+  comments: { how: "post" | "patch"; id: number; body: string }[];
+  /** Label sets added, and labels removed. */
+  added: string[][];
+  removed: string[];
+};
+
+/** What Drover wrote to GitHub for a run that passed: also the pull request and the check run it made. */
+export type Published = Sent & { pr?: Record<string, unknown>; check?: Record<string, unknown> };
+
+export function recorder(): Sent {
+  return { comments: [], added: [], removed: [] };
+}
+
+/** drover.yml that runs a fixture agent through the command adapter. */
+export function agentConfig(
+  script: string,
+  options: { args?: string[]; extra?: string; timeout?: string } = {},
+): string {
+  const argv = [process.execPath, path.join(AGENTS, script), ...(options.args ?? []), "{prompt_file}"];
+  return [
+    "agent: command",
+    `agent_command: ${JSON.stringify(argv)}`,
+    `task_timeout: ${options.timeout ?? "60s"}`,
+    options.extra ?? "",
+  ].join("\n");
+}
+
+export function mockConfig(scope: Scope, yaml: string): void {
+  scope
+    .get(`${REPO_PATH}/contents/${encodeURIComponent(".github/drover.yml")}`)
+    .reply(200, yaml, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+}
+
+export function mockPermission(scope: Scope, login: string, permission: string, roleName = permission): void {
+  scope.get(`${REPO_PATH}/collaborators/${encodeURIComponent(login)}/permission`).reply(200, {
+    permission,
+    role_name: roleName,
+    user: { login, id: 1 },
+  });
+}
+
+/** A one-off comment (a refusal, a config error). */
+export function mockReply(scope: Scope, sent: Sent, issue: number, id = 7001): void {
+  scope.post(`${REPO_PATH}/issues/${issue}/comments`).reply(201, (_uri, body) => {
+    sent.comments.push({ how: "post", id, body: (body as { body: string }).body });
+    return { id };
+  });
+}
+
+/** Edits of the status comment `commentId`, `times` of them. */
+export function mockPatch(scope: Scope, sent: Sent, commentId: number, times = 1): void {
+  scope
+    .patch(`${REPO_PATH}/issues/comments/${commentId}`)
+    .times(times)
+    .reply(200, (_uri, body) => {
+      sent.comments.push({ how: "patch", id: commentId, body: (body as { body: string }).body });
+      return { id: commentId };
+    });
+}
+
+/** One read of the issue's labels (it `has` them), the removal of each in `remove`, and an add if `add`. */
+export function mockLabels(
+  scope: Scope,
+  sent: Sent,
+  issue: number,
+  has: string[],
+  remove: string[],
+  add?: string,
+): void {
+  scope.get(`${REPO_PATH}/issues/${issue}/labels`).reply(
+    200,
+    has.map((name) => ({ name })),
+  );
+  for (const name of remove) {
+    scope.delete(`${REPO_PATH}/issues/${issue}/labels/${encodeURIComponent(name)}`).reply(200, () => {
+      sent.removed.push(name);
+      return [];
+    });
+  }
+  if (add) {
+    scope.post(`${REPO_PATH}/issues/${issue}/labels`).reply(200, (_uri, body) => {
+      sent.added.push((body as { labels: string[] }).labels);
+      return [];
+    });
+  }
+}
+
+/** start-task's announcement: no status comment yet, so one is made; the issue gets `drover:running`. */
+export function mockAnnounce(scope: Scope, sent: Sent, issue: number, commentId: number): void {
+  scope.get(`${REPO_PATH}/issues/${issue}/comments`).query(true).reply(200, []);
+  mockReply(scope, sent, issue, commentId);
+  mockLabels(scope, sent, issue, [], [], "drover:running");
+}
+
+/**
+ * run-task up to the commit (issue, running status, the bot identity when this harness has not read it
+ * yet) and publish for an attempt that failed: status edited again, `drover:running` → `drover:failed`.
+ */
+export function mockRunThatFails(
+  scope: Scope,
+  sent: Sent,
+  input: { issue: number; title: string; commentId: number; author?: TestUser; identity?: boolean },
+): void {
+  mockIssue(scope, input.issue, input.title, input.author);
+  mockPatch(scope, sent, input.commentId, 2);
+  mockLabels(scope, sent, input.issue, ["drover:running"], []);
+  if (input.identity !== false) mockIdentity(scope);
+  mockLabels(scope, sent, input.issue, ["drover:running"], ["drover:running"], "drover:failed");
+}
+
+/** run-task and publish for an attempt that passed: PR, check run, status, `drover:running` → `drover:review`. */
+export function mockRunThatPasses(
+  scope: Scope,
+  sent: Published,
+  input: { issue: number; title: string; body?: string; branch: string; commentId: number; pr: number },
+): void {
+  mockIssue(scope, input.issue, input.title, AUTHOR, input.body);
+  mockPatch(scope, sent, input.commentId, 2);
+  mockLabels(scope, sent, input.issue, ["drover:running"], []);
+  mockIdentity(scope);
+  scope
+    .get(`${REPO_PATH}/pulls`)
+    .query({ head: `octo-org:${input.branch}`, state: "open", per_page: 1 })
+    .reply(200, []);
+  scope.post(`${REPO_PATH}/pulls`).reply(201, (_uri, body) => {
+    sent.pr = body as Record<string, unknown>;
+    return { number: input.pr, html_url: `https://github.com/${OCTO_REPO.fullName}/pull/${input.pr}` };
+  });
+  scope.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
+    sent.check = body as Record<string, unknown>;
+    return { id: 31 };
+  });
+  mockLabels(scope, sent, input.issue, ["drover:running"], ["drover:running"], "drover:review");
+}
+
+/** close-task: the status comment edited, every state label the issue has removed. */
+export function mockClosed(
+  scope: Scope,
+  sent: Sent,
+  input: { issue: number; commentId: number; labels: string[] },
+): void {
+  mockPatch(scope, sent, input.commentId);
+  mockLabels(
+    scope,
+    sent,
+    input.issue,
+    input.labels,
+    input.labels.filter((l) => l.startsWith("drover:")),
+  );
+}
+
+/** The issue as run-task reads it, opened by `author`. */
+export function mockIssue(
+  scope: Scope,
+  number: number,
+  title: string,
+  author: TestUser = AUTHOR,
+  body = "Please do the thing.",
+): void {
+  scope.get(`${REPO_PATH}/issues/${number}`).reply(200, {
+    number,
+    title,
+    body,
+    state: "open",
+    user: { login: author.login, id: author.id, type: "User" },
+    html_url: `https://github.com/${OCTO_REPO.fullName}/issues/${number}`,
+  });
+}
+
+/** The app and its bot user, which the commit is authored as. */
+export function mockIdentity(scope: Scope): void {
+  scope.get("/app").reply(200, { id: 1, slug: BOT.slug, name: "Drover test" });
+  scope
+    .get(`/users/${encodeURIComponent(BOT.login)}`)
+    .reply(200, { login: BOT.login, id: BOT.id, type: "Bot" });
+}
+
+/** Branches on the "GitHub" repository. */
+export async function originBranches(origin: string): Promise<string[]> {
+  const out = await git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads/");
+  return out.split("\n").filter(Boolean);
+}
+
+export async function taskOf(db: Db, repo: TestRepo, issue: number) {
+  const [task] = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.repoId, repo.id), eq(tasks.issueNumber, issue)));
+  const runs = task ? await db.select().from(attempts).where(eq(attempts.taskId, task.id)) : [];
+  return { task, attempts: runs };
+}
+
+/** Run directories the agent runner made under DROVER_HOME for this issue (one per agent run). */
+export async function runDirs(home: string, repo: TestRepo, issue: number): Promise<string[]> {
+  const all = await readdir(path.join(home, "runs")).catch(() => [] as string[]);
+  return all.filter((name) => name.startsWith(`${repo.id}-${issue}-`));
+}
+
+/** Whether a process is still running (a zombie waiting for its new parent to reap it is not). */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return stat !== "" && state !== "Z" && state !== "X";
+}
