@@ -6,6 +6,10 @@ import type { JobContext, JobDeps } from "./deps.ts";
 import { publish } from "./publish.ts";
 import { runTask } from "./run-task.ts";
 import { startTask } from "./start-task.ts";
+import { announce } from "./announce.ts";
+import { reconcile } from "./reconcile.ts";
+import { schedule } from "./schedule.ts";
+import { syncIssueJob } from "./sync-issue.ts";
 
 type Handler<N extends JobName> = (
   deps: JobDeps,
@@ -19,6 +23,10 @@ export const HANDLERS: { [N in JobName]: Handler<N> } = {
   "close-task": (deps, payload) => closeTask(deps, payload),
   "run-task": runTask,
   publish: (deps, payload) => publish(deps, payload),
+  "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
+  schedule: (deps) => schedule(deps),
+  announce: (deps, payload) => announce(deps, payload),
+  reconcile: (deps, payload) => reconcile(deps, payload),
 };
 
 /** The worker's one entry: validate the payload at the boundary, then run the job's handler. */

@@ -10,8 +10,8 @@ import { repoRef } from "../src/github/types.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
-import { scheduleRepository } from "../src/scheduler/schedule.ts";
 import type { JobDeps } from "./deps.ts";
+import { requestSchedule } from "./sync-issue.ts";
 
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
 
@@ -53,7 +53,7 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
     moved.statusCommentId,
   );
   if (commentId !== moved.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
-  await scheduleRepository(deps, repository.id, (task.config as DroverConfig).max_workers);
+  await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
 }
 

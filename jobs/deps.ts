@@ -13,6 +13,8 @@ export type JobDeps = {
   log: Logger;
   /** Names this worker process in attempt leases. */
   workerId: string;
+  /** Agent runs the worker pool can take at once (all worker processes together). */
+  capacity: () => Promise<number>;
 };
 
 export type JobContext = {

@@ -1,27 +1,127 @@
+import type { DroverConfig } from "../src/config/schema.ts";
 import { pendingAttempts } from "../src/db/attempts.ts";
-import { unprocessedDeliveries } from "../src/db/deliveries.ts";
-import { repositoriesWithReadyTasks } from "../src/db/tasks.ts";
-import { scheduleRepository } from "../src/scheduler/schedule.ts";
+import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
+import { issuesToResync } from "../src/db/graph.ts";
+import { listRepositories, type Repository } from "../src/db/repositories.ts";
+import { findTask, latestConfigOf } from "../src/db/tasks.ts";
+import { listLabelledIssues, type IssueFacts } from "../src/github/graph.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
+import { dispatchDelivery } from "../src/intake/receive.ts";
+import { routeWebhook } from "../src/intake/route.ts";
 import type { JobDeps } from "./deps.ts";
+import { requestSchedule } from "./sync-issue.ts";
 
 /**
  * PostgreSQL → queue, run at worker start: work that PostgreSQL says is due but the queue may not hold
  * (Redis lost it, or was down when a webhook came) is queued again. Job ids make this a no-op for work
- * the queue still has. The full reconciler (GitHub ⇄ PostgreSQL, expired leases) builds on this.
+ * the queue still has.
  */
 export async function requeuePending(
   deps: Pick<JobDeps, "db" | "enqueue" | "log">,
 ): Promise<{ deliveries: number; attempts: number }> {
-  const deliveries = await unprocessedDeliveries(deps.db, new Date(Date.now() - 5_000));
+  const deliveries = await unfinishedDeliveries(deps.db, new Date(Date.now() - 5_000));
   for (const delivery of deliveries) {
-    const job = delivery.event === "issues" && delivery.action === "labeled" ? "start-task" : "close-task";
-    await deps.enqueue(job, { deliveryId: delivery.id });
+    const route = routeWebhook(delivery.event, delivery.payload);
+    if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
   }
   const attempts = await pendingAttempts(deps.db);
   for (const attempt of attempts) await deps.enqueue("run-task", { attemptId: attempt.id });
-  for (const { repoId, maxWorkers } of await repositoriesWithReadyTasks(deps.db)) {
-    await scheduleRepository(deps, repoId, maxWorkers);
-  }
+  await requestSchedule(deps);
   deps.log.info({ deliveries: deliveries.length, attempts: attempts.length }, "pending work requeued");
   return { deliveries: deliveries.length, attempts: attempts.length };
+}
+
+/** Every this often (and at worker start) GitHub is read again for what webhooks may have missed. */
+export const RECONCILE_EVERY_MS = 10 * 60_000;
+
+/**
+ * GitHub → PostgreSQL, for webhooks GitHub never delivered: each known repository's open issues that
+ * carry its Drover label. An issue with no task is started as if the label event had arrived (the person
+ * who added the label is read from the issue's events, and must have write access as always); every
+ * open task, and every issue in the graph, is synced again.
+ */
+export async function reconcile(deps: JobDeps, _payload: { at: number }): Promise<void> {
+  const cause = `reconcile-${Date.now()}`;
+  for (const repository of await listRepositories(deps.db)) {
+    const label = ((await latestConfigOf(deps.db, repository.id)) as DroverConfig | undefined)?.label ?? "drover";
+    const octokit = await deps.github.installation(repository.installationId);
+    const repo = repoRef(repository.fullName);
+    let labelled;
+    try {
+      labelled = await listLabelledIssues(octokit, repo, label);
+    } catch (error) {
+      deps.log.warn({ err: error, repo: repository.fullName }, "reconcile could not list issues");
+      continue;
+    }
+    for (const issue of labelled) {
+      const task = await findTask(deps.db, repository.id, issue.number);
+      if (task) continue;
+      const labeler = await whoLabelled(octokit, repo, issue.number, label);
+      if (!labeler) continue;
+      // Keyed by GitHub's id for the label event: one start (or one refusal) per labelling, however often
+      // reconcile runs.
+      const deliveryId = `reconcile-${repository.id}-${issue.number}-${labeler.eventId}`;
+      const recorded = await recordDelivery(deps.db, {
+        id: deliveryId,
+        event: "issues",
+        action: "labeled",
+        installationId: repository.installationId,
+        repoFullName: repository.fullName,
+        payload: syntheticLabelEvent(repository, issue, label, {
+        login: labeler.login,
+        id: labeler.id,
+        type: labeler.type,
+      }),
+      });
+      if (recorded) await deps.enqueue("start-task", { deliveryId });
+    }
+  }
+  for (const issue of await issuesToResync(deps.db)) {
+    await deps.enqueue("sync-issue", {
+      installationId: issue.installationId,
+      repoFullName: issue.repoFullName,
+      number: issue.number,
+      links: issue.isTask,
+      cause,
+    });
+  }
+}
+
+async function whoLabelled(
+  octokit: Octokit,
+  repo: { owner: string; repo: string },
+  number: number,
+  label: string,
+): Promise<{ login: string; id: number; type: string; eventId: number } | undefined> {
+  const events = await octokit.paginate(octokit.rest.issues.listEvents, { ...repo, issue_number: number, per_page: 100 });
+  const labelled = events.filter((e) => e.event === "labeled" && (e as { label?: { name?: string } }).label?.name === label);
+  const last = labelled.at(-1);
+  const actor = last?.actor;
+  return last && actor ? { login: actor.login, id: actor.id, type: actor.type ?? "User", eventId: last.id } : undefined;
+}
+
+function syntheticLabelEvent(
+  repository: Repository,
+  issue: IssueFacts,
+  label: string,
+  sender: { login: string; id: number; type: string },
+) {
+  return {
+    action: "labeled",
+    issue: {
+      number: issue.number,
+      title: issue.title,
+      state: issue.state,
+      user: { login: issue.author.login, id: issue.author.id, type: "User" },
+    },
+    label: { name: label },
+    repository: {
+      id: repository.id,
+      full_name: repository.fullName,
+      clone_url: repository.cloneUrl,
+      default_branch: repository.defaultBranch,
+    },
+    sender,
+    installation: { id: repository.installationId },
+  };
 }

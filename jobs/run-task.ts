@@ -27,8 +27,8 @@ import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
-import { scheduleRepository } from "../src/scheduler/schedule.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
+import { requestSchedule } from "./sync-issue.ts";
 
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
@@ -210,5 +210,5 @@ async function conclude(
     { type: `task.${state === "review" ? "completed" : state}`, data: { reason: judgement.reason } },
   );
   await deps.enqueue("publish", { attemptId: run.lease.attemptId });
-  await scheduleRepository(deps, run.repository.id, (run.task.config as DroverConfig).max_workers);
+  await requestSchedule(deps);
 }

@@ -11,8 +11,8 @@ import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
 import { IssueLabeled } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
-import { scheduleRepository } from "../src/scheduler/schedule.ts";
 import type { JobDeps } from "./deps.ts";
+import { requestSchedule, syncIssue } from "./sync-issue.ts";
 
 /**
  * A label was added to an issue. If it is the repository's Drover label and the person who added it may
@@ -76,18 +76,22 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   });
   if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
 
-  // 4. Say so on the issue, then queue it: the run's own status updates must come after this one.
+  // 4. Read its links (blockers, sub-issues, parent), say so on the issue, then let the scheduler decide.
+  await syncIssue(deps, {
+    installationId: event.installation.id,
+    repoFullName: event.repository.full_name,
+    number: event.issue.number,
+    links: true,
+  });
   const commentId = await publishStatus(
     octokit,
     repo,
     event.issue.number,
-    statusViewOf({ ...trigger.task, state: "queued", stateReason: null }, null, {
-      agent: config.config.agent,
-    }),
+    statusViewOf(trigger.task, null, { agent: config.config.agent }),
     trigger.task.statusCommentId,
   );
   await updateTask(deps.db, trigger.task.id, { statusCommentId: commentId });
-  await scheduleRepository(deps, repository.id, config.config.max_workers);
+  await requestSchedule(deps);
   log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
   await done(trigger.kind);
 }

@@ -23,8 +23,20 @@ export async function markDeliveryProcessed(db: Db, id: string, outcome: string)
   await db.update(deliveries).set({ processedAt: new Date(), outcome }).where(eq(deliveries.id, id));
 }
 
-/** Deliveries recorded but never processed (the queue lost them, or Redis was down when they came). */
-export async function unprocessedDeliveries(db: Db, receivedBefore: Date): Promise<Delivery[]> {
+/** Its jobs are queued; `processed` too when no job will act on the delivery itself (graph syncs only). */
+export async function markDeliveryDispatched(db: Db, id: string, processed: boolean): Promise<void> {
+  const now = new Date();
+  await db
+    .update(deliveries)
+    .set(processed ? { dispatchedAt: now, processedAt: now, outcome: "dispatched" } : { dispatchedAt: now })
+    .where(eq(deliveries.id, id));
+}
+
+/**
+ * Deliveries whose jobs may not be on the queue: never dispatched (Redis was down when they came), or
+ * dispatched but not processed (Redis lost the jobs).
+ */
+export async function unfinishedDeliveries(db: Db, receivedBefore: Date): Promise<Delivery[]> {
   return db
     .select()
     .from(deliveries)

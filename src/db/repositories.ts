@@ -55,3 +55,7 @@ export async function setInstallationStatus(
         : { suspendedAt: null, deletedAt: null };
   await db.update(installations).set(fields).where(eq(installations.id, id));
 }
+
+export async function listRepositories(db: Db): Promise<Repository[]> {
+  return db.select().from(repositories).orderBy(repositories.id);
+}

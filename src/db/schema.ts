@@ -1,5 +1,6 @@
 import {
   bigint,
+  boolean,
   bigserial,
   index,
   integer,
@@ -11,6 +12,8 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+
+import type { EdgeSource } from "../graph/model.ts";
 
 const id = (name: string) => bigint(name, { mode: "number" });
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -73,6 +76,8 @@ export const tasks = pgTable(
     branch: text("branch").notNull(),
     prNumber: integer("pr_number"),
     statusCommentId: id("status_comment_id"),
+    /** The cycle last reported on the issue ("a → b → a"), so it is reported once and withdrawn once. */
+    cycle: text("cycle"),
     /** drover.yml as validated when the task was last triggered. */
     config: jsonb("config").notNull(),
     attemptCount: integer("attempt_count").notNull().default(0),
@@ -141,6 +146,9 @@ export const deliveries = pgTable("deliveries", {
   repoFullName: text("repo_full_name"),
   payload: jsonb("payload").notNull(),
   receivedAt: at("received_at").notNull().defaultNow(),
+  /** Its jobs are on the queue. */
+  dispatchedAt: at("dispatched_at"),
+  /** The job that acts on it (start-task, close-task) finished with it. */
   processedAt: at("processed_at"),
   outcome: text("outcome"),
 });
@@ -158,3 +166,54 @@ export const events = pgTable(
   },
   (t) => [index("events_task").on(t.taskId)],
 );
+
+/**
+ * GitHub's view of every issue in a task graph: tasks, their blockers (also in other repositories of the
+ * installation), and story parents. Keyed by "owner/repo#number", the key the pure graph uses.
+ */
+export const issues = pgTable(
+  "issues",
+  {
+    key: text("key").primaryKey(),
+    installationId: id("installation_id").notNull(),
+    repoFullName: text("repo_full_name").notNull(),
+    number: integer("number").notNull(),
+    title: text("title").notNull().default(""),
+    state: text("state").$type<"open" | "closed">().notNull().default("open"),
+    closedAs: text("closed_as").$type<"completed" | "not_planned" | null>(),
+    labels: jsonb("labels").$type<string[]>().notNull().default([]),
+    milestone: text("milestone"),
+    /** The story this issue is a sub-issue of, and its place among the story's sub-issues. */
+    parentKey: text("parent_key"),
+    subOrder: integer("sub_order"),
+    /** False when Drover cannot read the issue (another installation, deleted, no access), with why. */
+    readable: boolean("readable").notNull().default(true),
+    unreadableReason: text("unreadable_reason"),
+    /** The story checklist comment Drover keeps on a parent issue. */
+    storyCommentId: id("story_comment_id"),
+    /** When its links (dependencies, sub-issues, parent) were last read; a task is not ready before. */
+    linksSyncedAt: at("links_synced_at"),
+    githubCreatedAt: at("github_created_at"),
+    syncedAt: at("synced_at").notNull().defaultNow(),
+  },
+  (t) => [index("issues_installation").on(t.installationId), index("issues_parent").on(t.parentKey)],
+);
+
+
+/** "dependent waits for blocker", and where that came from (a native link, the issue text, a sub-issue). */
+export const dependencies = pgTable(
+  "dependencies",
+  {
+    dependent: text("dependent").notNull(),
+    blocker: text("blocker").notNull(),
+    source: text("source").$type<EdgeSource>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.dependent, t.blocker, t.source] }), index("dependencies_blocker").on(t.blocker)],
+);
+
+/** Bumped whenever something may change what is ready; a scheduling pass repeats until it stops moving. */
+export const schedulerState = pgTable("scheduler_state", {
+  id: integer("id").primaryKey(),
+  generation: bigint("generation", { mode: "number" }).notNull().default(0),
+});

@@ -1,6 +1,6 @@
-import { and, count, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { attempts, events, tasks, type TaskState } from "./schema.ts";
+import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
 
 export type Task = typeof tasks.$inferSelect;
@@ -27,6 +27,16 @@ export async function findTaskByPullRequest(
       sql`(${tasks.prNumber} = ${pr.number} or ${tasks.branch} = ${pr.headRef})`,
     ),
   });
+}
+
+/** The task for an issue, by repository name (as GitHub spells it, any case) and number. */
+export async function findTaskByKey(db: Db, repoFullName: string, issueNumber: number): Promise<Task | undefined> {
+  const [row] = await db
+    .select({ task: tasks })
+    .from(tasks)
+    .innerJoin(repositories, eq(repositories.id, tasks.repoId))
+    .where(and(sql`lower(${repositories.fullName}) = lower(${repoFullName})`, eq(tasks.issueNumber, issueNumber)));
+  return row?.task;
 }
 
 export type TriggerResult =
@@ -134,54 +144,38 @@ export async function updateTask(db: Db, id: number, fields: TaskFields): Promis
 export type QueuedAttempt = { taskId: number; attemptId: number; attemptNumber: number };
 
 /**
- * Moves up to (limit − tasks already queued or running) ready tasks of one repository to `queued`, each
- * with a new attempt row, oldest first. Serialised per repository so two schedulers cannot exceed the limit.
+ * Moves the chosen ready tasks to `queued`, each with a new attempt row. A task that is no longer ready
+ * (closed, cancelled meanwhile) is skipped.
  */
-export async function queueReadyTasks(db: Db, repoId: number, limit: number): Promise<QueuedAttempt[]> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${repoId}::bigint)`);
-    const [busy] = await tx
-      .select({ n: count() })
-      .from(tasks)
-      .where(and(eq(tasks.repoId, repoId), inArray(tasks.state, ["queued", "running"])));
-    const room = limit - (busy?.n ?? 0);
-    if (room <= 0) return [];
-    const ready = await tx
-      .select()
-      .from(tasks)
-      .where(and(eq(tasks.repoId, repoId), eq(tasks.state, "ready")))
-      .orderBy(tasks.updatedAt, tasks.id)
-      .limit(room);
-    const queued: QueuedAttempt[] = [];
-    for (const task of ready) {
-      const number = task.attemptCount + 1;
-      await tx
+export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<QueuedAttempt[]> {
+  const queued: QueuedAttempt[] = [];
+  for (const taskId of taskIds) {
+    const attempt = await db.transaction(async (tx) => {
+      const [task] = await tx
         .update(tasks)
-        .set({ state: "queued", attemptCount: number, updatedAt: sql`now()` })
-        .where(eq(tasks.id, task.id));
-      const [attempt] = await tx
+        .set({ state: "queued", attemptCount: sql`${tasks.attemptCount} + 1`, updatedAt: sql`now()` })
+        .where(and(eq(tasks.id, taskId), eq(tasks.state, "ready")))
+        .returning();
+      if (!task) return undefined;
+      const [row] = await tx
         .insert(attempts)
-        .values({ taskId: task.id, number, triggeredBy: task.modifiedBy ?? task.createdBy })
+        .values({ taskId, number: task.attemptCount, triggeredBy: task.modifiedBy ?? task.createdBy })
         .returning({ id: attempts.id });
-      if (!attempt) throw new Error(`attempt ${number} of task ${task.id} was not created`);
-      queued.push({ taskId: task.id, attemptId: attempt.id, attemptNumber: number });
-    }
-    return queued;
-  });
+      if (!row) throw new Error(`attempt ${task.attemptCount} of task ${taskId} was not created`);
+      return { taskId, attemptId: row.id, attemptNumber: task.attemptCount };
+    });
+    if (attempt) queued.push(attempt);
+  }
+  return queued;
 }
 
-/**
- * Repositories with ready tasks, each with the `max_workers` of its most recently triggered task: what the
- * scheduler looks at after a restart.
- */
-export async function repositoriesWithReadyTasks(db: Db): Promise<{ repoId: number; maxWorkers: number }[]> {
-  const rows = await db
-    .selectDistinctOn([tasks.repoId], {
-      repoId: tasks.repoId,
-      maxWorkers: sql<number>`coalesce((${tasks.config}->>'max_workers')::int, 2)`,
-    })
+/** The drover.yml a repository's most recently triggered task ran with. */
+export async function latestConfigOf(db: Db, repoId: number): Promise<unknown> {
+  const [row] = await db
+    .select({ config: tasks.config })
     .from(tasks)
-    .where(eq(tasks.state, "ready"))
-    .orderBy(tasks.repoId, sql`${tasks.updatedAt} desc`);
-  return rows;
+    .where(eq(tasks.repoId, repoId))
+    .orderBy(sql`${tasks.updatedAt} desc`)
+    .limit(1);
+  return row?.config;
 }

@@ -2,6 +2,8 @@ import type { Octokit, RepoRef } from "./types.ts";
 
 /** Marks the one status comment per issue, so it is found again when its id was lost. */
 export const STATUS_MARKER = "<!-- drover:status -->";
+/** Marks the story checklist on a parent issue. */
+export const STORY_MARKER = "<!-- drover:story -->";
 
 /**
  * Creates the issue's status comment or edits it in place. Returns the comment id to remember. When the
@@ -13,9 +15,10 @@ export async function upsertStatusComment(
   issueNumber: number,
   body: string,
   knownId: number | null,
+  marker = STATUS_MARKER,
 ): Promise<number> {
-  const text = `${STATUS_MARKER}\n${body}`;
-  const id = knownId ?? (await findStatusComment(octokit, repo, issueNumber));
+  const text = `${marker}\n${body}`;
+  const id = knownId ?? (await findMarkedComment(octokit, repo, issueNumber, marker));
   if (id !== null) {
     try {
       await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body: text });
@@ -32,17 +35,18 @@ export async function upsertStatusComment(
   return data.id;
 }
 
-async function findStatusComment(
+async function findMarkedComment(
   octokit: Octokit,
   repo: RepoRef,
   issueNumber: number,
+  marker: string,
 ): Promise<number | null> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, {
     ...repo,
     issue_number: issueNumber,
     per_page: 100,
   });
-  const mine = comments.find((c) => c.user?.type === "Bot" && c.body?.startsWith(STATUS_MARKER));
+  const mine = comments.find((c) => c.user?.type === "Bot" && c.body?.startsWith(marker));
   return mine?.id ?? null;
 }
 

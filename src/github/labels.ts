@@ -1,23 +1,21 @@
 import type { Octokit, RepoRef } from "./types.ts";
 
 /**
- * Makes the issue carry exactly `wanted` among Drover's state labels: removes the others it has and adds
- * `wanted` if missing (GitHub creates a label on first use).
+ * Makes the issue carry exactly `wanted` among the labels Drover manages (`managed`): removes the others it
+ * has and adds the wanted ones it lacks (GitHub creates a label on first use). Labels people added are
+ * never touched.
  */
-export async function setStateLabel(
+export async function setManagedLabels(
   octokit: Octokit,
   repo: RepoRef,
   issueNumber: number,
-  wanted: string | null,
-  stateLabels: readonly string[],
+  wanted: readonly string[],
+  managed: readonly string[],
 ): Promise<void> {
-  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({
-    ...repo,
-    issue_number: issueNumber,
-  });
+  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({ ...repo, issue_number: issueNumber });
   const names = new Set(current.map((label) => label.name));
-  for (const name of stateLabels) {
-    if (name === wanted || !names.has(name)) continue;
+  for (const name of managed) {
+    if (wanted.includes(name) || !names.has(name)) continue;
     try {
       await octokit.rest.issues.removeLabel({ ...repo, issue_number: issueNumber, name });
     } catch (error) {
@@ -25,7 +23,6 @@ export async function setStateLabel(
       if ((error as { status?: number }).status !== 404) throw error;
     }
   }
-  if (wanted !== null && !names.has(wanted)) {
-    await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: [wanted] });
-  }
+  const missing = wanted.filter((name) => !names.has(name));
+  if (missing.length > 0) await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: missing });
 }

@@ -31,6 +31,8 @@ export type StatusView = {
   diffStat?: string | null;
   logTail?: string | null;
   completedBy?: string | null;
+  /** The dependency cycle the issue is on ("#4 → #7 → #4"), if any. */
+  cycle?: string | null;
 };
 
 export function renderStatus(view: StatusView): string {
@@ -47,6 +49,12 @@ export function renderStatus(view: StatusView): string {
     "",
     "| | |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n"),
   ];
+  if (view.cycle) {
+    parts.push(
+      "",
+      `**Dependency cycle:** ${view.cycle}. None of these issues runs until one of their links is removed.`,
+    );
+  }
   if (view.reason) parts.push("", `**Why:** ${oneLine(view.reason)}`);
   if (view.summary) parts.push("", `**Summary:** ${view.summary}`);
   if (view.diffStat) parts.push("", details("Changes", fence(view.diffStat)));
@@ -155,6 +163,7 @@ export function statusViewOf(
     stateReason: string | null;
     prNumber: number | null;
     completedBy: string | null;
+    cycle?: string | null;
   },
   attempt?: {
     /** Who started this attempt; the task's `modifiedBy` may since be whoever closed or cancelled it. */
@@ -167,7 +176,7 @@ export function statusViewOf(
   } | null,
   extra: { agent?: string; prUrl?: string } = {},
 ): StatusView {
-  const finished = !["ready", "queued", "running"].includes(task.state);
+  const finished = ["review", "done", "blocked", "failed", "cancelled"].includes(task.state);
   return {
     state: task.state,
     branch: task.branch,
@@ -181,5 +190,24 @@ export function statusViewOf(
     diffStat: finished ? (attempt?.diffStat ?? null) : null,
     logTail: finished ? (attempt?.logTail ?? null) : null,
     completedBy: task.completedBy,
+    cycle: task.cycle ?? null,
   };
+}
+
+export type StoryItem = { number: number; title: string; state: string; done: boolean; isTask: boolean };
+
+/** The checklist a story's parent issue carries: each sub-issue with its state, in GitHub's order. */
+export function renderStory(items: readonly StoryItem[]): string {
+  const done = items.filter((item) => item.done).length;
+  return [
+    `### Drover: story progress, ${done} of ${items.length} sub-issues done`,
+    "",
+    ...items.map(
+      (item) =>
+        `- [${item.done ? "x" : " "}] #${item.number} ${item.title.replace(/\s+/g, " ")}: \`${item.state}\`` +
+        (item.isTask ? "" : " (not a Drover task)"),
+    ),
+    "",
+    "<sub>Sub-issues run first; this issue's own task (if it is labelled) runs when they are all done.</sub>",
+  ].join("\n");
 }

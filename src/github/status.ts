@@ -1,12 +1,14 @@
-import { ALL_STATE_LABELS, STATE_LABELS } from "../graph/transitions.ts";
+import { ALL_STATE_LABELS, CYCLE_LABEL, STATE_LABELS } from "../graph/transitions.ts";
 import { upsertStatusComment } from "./comments.ts";
-import { setStateLabel } from "./labels.ts";
+import { setManagedLabels } from "./labels.ts";
 import { renderStatus, type StatusView } from "./render.ts";
 import type { Octokit, RepoRef } from "./types.ts";
 
+const MANAGED = [...ALL_STATE_LABELS, CYCLE_LABEL];
+
 /**
- * Shows a task's state on its issue: the one status comment (edited in place) and the state label.
- * Returns the status comment's id for the caller to remember.
+ * Shows a task's state on its issue: the one status comment (edited in place), the state label, and
+ * `drover:cycle` while the issue is on a dependency cycle. Returns the status comment's id to remember.
  */
 export async function publishStatus(
   octokit: Octokit,
@@ -16,6 +18,9 @@ export async function publishStatus(
   knownCommentId: number | null,
 ): Promise<number> {
   const commentId = await upsertStatusComment(octokit, repo, issueNumber, renderStatus(view), knownCommentId);
-  await setStateLabel(octokit, repo, issueNumber, STATE_LABELS[view.state] ?? null, ALL_STATE_LABELS);
+  const wanted = [STATE_LABELS[view.state], view.cycle ? CYCLE_LABEL : undefined].filter(
+    (label): label is string => label !== undefined,
+  );
+  await setManagedLabels(octokit, repo, issueNumber, wanted, MANAGED);
   return commentId;
 }

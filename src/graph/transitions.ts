@@ -43,3 +43,6 @@ export const STATE_LABELS: Partial<Record<TaskState, string>> = {
 };
 
 export const ALL_STATE_LABELS = [...new Set(Object.values(STATE_LABELS))];
+
+/** Carried by every issue on a dependency cycle, until the cycle is broken. */
+export const CYCLE_LABEL = "drover:cycle";

@@ -64,3 +64,39 @@ export const InstallationEvent = z.object({
   }),
 });
 export type InstallationEvent = z.infer<typeof InstallationEvent>;
+
+/** Any issues.* event: which issue changed. */
+export const IssueChanged = z.object({
+  action: z.string(),
+  issue: z.object({ number: z.number().int().positive(), pull_request: z.unknown().optional() }),
+  repository: Repository,
+  installation: Installation,
+});
+export type IssueChanged = z.infer<typeof IssueChanged>;
+
+const LinkedIssue = z.object({
+  number: z.number().int().positive(),
+  repository_url: z.string().regex(/\/repos\/[^/]+\/[^/]+$/),
+});
+
+/** issue_dependencies.*: both families (blocked_by_* on the blocked issue, blocking_* on the blocker). */
+export const DependencyChanged = z.object({
+  action: z.string(),
+  blocked_issue: LinkedIssue,
+  blocking_issue: LinkedIssue,
+  installation: Installation,
+});
+export type DependencyChanged = z.infer<typeof DependencyChanged>;
+
+/** sub_issues.*: from the parent's side (sub_issue_*) or the child's (parent_issue_*). */
+export const SubIssueChanged = z.object({
+  action: z.string(),
+  parent_issue: LinkedIssue,
+  sub_issue: LinkedIssue,
+  installation: Installation,
+});
+export type SubIssueChanged = z.infer<typeof SubIssueChanged>;
+
+export function repoOfIssue(issue: { repository_url: string }): string {
+  return issue.repository_url.split("/").slice(-2).join("/");
+}

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
-import { recordDelivery } from "../db/deliveries.ts";
+import { markDeliveryDispatched, recordDelivery } from "../db/deliveries.ts";
 import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
 import type { Enqueue } from "../queue/catalog.ts";
-import { routeWebhook } from "./route.ts";
+import { routeWebhook, type Route } from "./route.ts";
 
 export type IntakeDeps = { db: Db; enqueue: Enqueue; log: Logger };
 export type WebhookDelivery = { id: string; name: string; payload: unknown };
@@ -39,7 +39,7 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       log.info({ installationId: installation.id, action }, "installation recorded");
       return "installation";
     }
-    case "job": {
+    case "dispatch": {
       const fresh = await recordDelivery(deps.db, {
         id: delivery.id,
         event: delivery.name,
@@ -53,16 +53,29 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
         return "duplicate";
       }
       try {
-        await deps.enqueue(route.job, { deliveryId: delivery.id });
+        await dispatchDelivery(deps, delivery.id, route);
       } catch (error) {
-        log.error(
-          { err: error, job: route.job },
-          "delivery recorded but not queued; it is queued again at worker start",
-        );
+        log.error({ err: error }, "delivery recorded but not queued; it is queued again at worker start");
         return "recorded";
       }
-      log.info({ job: route.job, repo: route.repoFullName }, "delivery queued");
+      log.info({ jobs: route.jobs, syncs: route.syncs.length, repo: route.repoFullName }, "delivery queued");
       return "queued";
     }
   }
+}
+
+/**
+ * Queues the jobs a recorded delivery calls for, then marks it dispatched. Job ids come from the delivery
+ * id, so dispatching again (after Redis lost the jobs, or was down) never doubles work.
+ */
+export async function dispatchDelivery(
+  deps: Pick<IntakeDeps, "db" | "enqueue">,
+  deliveryId: string,
+  route: Extract<Route, { kind: "dispatch" }>,
+): Promise<void> {
+  for (const job of route.jobs) await deps.enqueue(job, { deliveryId });
+  for (const [i, target] of route.syncs.entries()) {
+    await deps.enqueue("sync-issue", { installationId: route.installationId, ...target, cause: `${deliveryId}-${i}` });
+  }
+  await markDeliveryDispatched(deps.db, deliveryId, route.jobs.length === 0);
 }

@@ -1,19 +1,48 @@
 import type { z } from "zod";
 import type { JobName } from "../queue/catalog.ts";
 import { ALL_STATE_LABELS } from "../graph/transitions.ts";
-import { InstallationEvent, IssueClosed, IssueLabeled, PullRequestClosed } from "./payloads.ts";
+import {
+  DependencyChanged,
+  InstallationEvent,
+  IssueChanged,
+  IssueClosed,
+  IssueLabeled,
+  PullRequestClosed,
+  SubIssueChanged,
+  repoOfIssue,
+} from "./payloads.ts";
+
+/** An issue to read again from GitHub; `links` also reads its dependencies, sub-issues and parent. */
+export type SyncTarget = { repoFullName: string; number: number; links: boolean };
 
 /** What a webhook means for Drover, decided from the payload alone (pure, no I/O). */
 export type Route =
   | {
-      kind: "job";
-      job: Extract<JobName, "start-task" | "close-task">;
-      repoFullName: string;
+      kind: "dispatch";
       installationId: number;
+      repoFullName: string;
+      /** Jobs that act on the delivery itself (they read its payload from PostgreSQL). */
+      jobs: Extract<JobName, "start-task" | "close-task">[];
+      /** Issues whose place in the task graph may have changed. */
+      syncs: SyncTarget[];
     }
   | { kind: "installation"; event: InstallationEvent }
   | { kind: "ignore"; why: string }
   | { kind: "invalid"; why: string };
+
+/** issues.* actions that can change the task graph (state, labels, text with "blocked by", priority). */
+const GRAPH_ACTIONS = new Set([
+  "opened",
+  "edited",
+  "reopened",
+  "closed",
+  "deleted",
+  "labeled",
+  "unlabeled",
+  "milestoned",
+  "demilestoned",
+  "transferred",
+]);
 
 export function routeWebhook(name: string, payload: unknown): Route {
   const action = (payload as { action?: unknown } | null)?.action;
@@ -26,14 +55,14 @@ export function routeWebhook(name: string, payload: unknown): Route {
           ? { kind: "ignore", why: "a Drover state label" }
           : p.issue.pull_request !== undefined
             ? { kind: "ignore", why: "a label on a pull request" }
-            : job("start-task", p),
+            : dispatch(p, ["start-task"], [self(p, true)]),
       );
     case "issues.closed":
-      return parse(IssueClosed, payload, (p) => job("close-task", p));
+      return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [self(p, false)]));
     case "pull_request.closed":
       return parse(PullRequestClosed, payload, (p) =>
         p.pull_request.head.ref.startsWith("drover/")
-          ? job("close-task", p)
+          ? dispatch(p, ["close-task"], [])
           : { kind: "ignore", why: "not a Drover branch" },
       );
     case "installation.created":
@@ -42,16 +71,47 @@ export function routeWebhook(name: string, payload: unknown): Route {
     case "installation.unsuspend":
     case "installation.new_permissions_accepted":
       return parse(InstallationEvent, payload, (p) => ({ kind: "installation", event: p }));
-    default:
-      return { kind: "ignore", why: `${event} is not an event Drover acts on` };
   }
+  if (name === "issues" && typeof action === "string" && GRAPH_ACTIONS.has(action)) {
+    return parse(IssueChanged, payload, (p) =>
+      p.issue.pull_request !== undefined
+        ? { kind: "ignore", why: "a pull request" }
+        : dispatch(p, [], [self(p, action === "edited" || action === "opened")]),
+    );
+  }
+  if (name === "issue_dependencies") {
+    // One link arrives twice (blocked_by_* and blocking_*); both sync the blocked issue, which is idempotent.
+    return parse(DependencyChanged, payload, (p) => ({
+      kind: "dispatch",
+      installationId: p.installation.id,
+      repoFullName: repoOfIssue(p.blocked_issue),
+      jobs: [],
+      syncs: [{ repoFullName: repoOfIssue(p.blocked_issue), number: p.blocked_issue.number, links: true }],
+    }));
+  }
+  if (name === "sub_issues") {
+    return parse(SubIssueChanged, payload, (p) => ({
+      kind: "dispatch",
+      installationId: p.installation.id,
+      repoFullName: repoOfIssue(p.parent_issue),
+      jobs: [],
+      syncs: [
+        { repoFullName: repoOfIssue(p.parent_issue), number: p.parent_issue.number, links: true },
+        { repoFullName: repoOfIssue(p.sub_issue), number: p.sub_issue.number, links: false },
+      ],
+    }));
+  }
+  return { kind: "ignore", why: `${event} is not an event Drover acts on` };
 }
 
-function job(
-  name: "start-task" | "close-task",
-  p: { repository: { full_name: string }; installation: { id: number } },
-): Route {
-  return { kind: "job", job: name, repoFullName: p.repository.full_name, installationId: p.installation.id };
+type WithRepo = { repository: { full_name: string }; installation: { id: number } };
+
+function dispatch(p: WithRepo, jobs: Extract<JobName, "start-task" | "close-task">[], syncs: SyncTarget[]): Route {
+  return { kind: "dispatch", installationId: p.installation.id, repoFullName: p.repository.full_name, jobs, syncs };
+}
+
+function self(p: WithRepo & { issue: { number: number } }, links: boolean): SyncTarget {
+  return { repoFullName: p.repository.full_name, number: p.issue.number, links };
 }
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown, then: (p: z.infer<S>) => Route): Route {

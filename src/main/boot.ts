@@ -3,13 +3,13 @@ import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
 import { Probot, Server } from "probot";
 import { processJob } from "../../jobs/catalog.ts";
-import { requeuePending } from "../../jobs/reconcile.ts";
+import { RECONCILE_EVERY_MS, requeuePending } from "../../jobs/reconcile.ts";
 import { droverApp } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { GitHubApp } from "../github/app.ts";
-import { enqueuer, type Enqueue } from "../queue/catalog.ts";
+import { enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 
@@ -112,8 +112,10 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     env: services.env,
     log: services.log,
     workerId: `${os.hostname()}:${process.pid}`,
+    capacity: async () => (await services.queue.agentCapacity()) ?? services.env.DROVER_WORKERS,
   };
   await requeuePending(deps);
+  await enqueueEvery(services.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
   const redis = connectRedis(services.env.REDIS_URL);
   redis.on("error", (error) => services.log.warn({ err: error.message }, "redis connection error"));
   const worker = startLaneWorkers({

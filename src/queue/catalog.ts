@@ -31,6 +31,39 @@ export const JOBS = {
     jobId: (p: { attemptId: number }) => `publish-${p.attemptId}`,
     options: { lane: "main", attempts: 8, backoffMs: 5_000 },
   },
+  /** An issue's place in the graph: its state, labels and links, read again from GitHub. */
+  "sync-issue": {
+    payload: z.object({
+      installationId: z.number().int().positive(),
+      repoFullName: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+      number: z.number().int().positive(),
+      /** Also read its dependencies, sub-issues and parent. */
+      links: z.boolean(),
+      /** What asked for it (a delivery id, a reconcile pass): part of the job id. */
+      cause: z.string().min(1),
+    }),
+    jobId: (p: { repoFullName: string; number: number; cause: string }) =>
+      `sync-${p.cause}-${p.repoFullName.replace("/", "-")}-${p.number}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** Readiness, cycles, fair ordering and the start of ready tasks, for every repository at once. */
+  schedule: {
+    payload: z.object({}),
+    jobId: () => "schedule",
+    options: { lane: "main", attempts: 5, backoffMs: 1_000, singleFlight: true },
+  },
+  /** A task's status comment and labels, shown again from PostgreSQL (after readiness or a cycle changed). */
+  announce: {
+    payload: z.object({ taskId: z.number().int().positive(), at: z.number().int() }),
+    jobId: (p: { taskId: number; at: number }) => `announce-${p.taskId}-${p.at}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** GitHub → PostgreSQL: open labelled issues and their links, for whatever webhooks were missed. */
+  reconcile: {
+    payload: z.object({ at: z.number().int() }),
+    jobId: (p: { at: number }) => `reconcile-${p.at}`,
+    options: { lane: "main", attempts: 3, backoffMs: 30_000 },
+  },
 } satisfies Record<string, { payload: z.ZodType; jobId: (p: never) => string; options: JobOptions }>;
 
 export type JobName = keyof typeof JOBS;
@@ -44,6 +77,16 @@ export function enqueuer(queue: WorkQueue): Enqueue {
     const data = job.payload.parse(payload);
     await queue.add(name, data, (job.jobId as (p: typeof data) => string)(data), job.options);
   };
+}
+
+/** Queues a job to run every `everyMs`, and once now. */
+export async function enqueueEvery<N extends JobName>(
+  queue: WorkQueue,
+  name: N,
+  everyMs: number,
+  payload: JobPayload<N>,
+): Promise<void> {
+  await queue.every(`every-${name}`, everyMs, name, JOBS[name].payload.parse(payload), JOBS[name].options);
 }
 
 export function isJobName(name: string): name is JobName {

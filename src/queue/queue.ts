@@ -9,8 +9,12 @@ import type { Logger } from "pino";
 export const LANES = { main: "drover", agents: "drover-agents" } as const;
 export type Lane = keyof typeof LANES;
 
-/** How BullMQ runs one kind of job. Job data never holds secrets: only ids that point into PostgreSQL. */
-export type JobOptions = { lane: Lane; attempts: number; backoffMs: number };
+/**
+ * How BullMQ runs one kind of job. Job data never holds secrets: only ids that point into PostgreSQL.
+ * `singleFlight`: the job id is reused, so at most one such job waits or runs at a time, and a finished
+ * one is removed at once so the next request can queue it again.
+ */
+export type JobOptions = { lane: Lane; attempts: number; backoffMs: number; singleFlight?: boolean };
 
 export type ProcessJob = (
   name: string,
@@ -38,9 +42,18 @@ export class WorkQueue {
       jobId,
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: { age: 24 * 3600 },
+      removeOnComplete: options.singleFlight ? true : { age: 3600, count: 1000 },
+      removeOnFail: options.singleFlight ? true : { age: 24 * 3600 },
     });
+  }
+
+  /** Runs a job every `everyMs` (one schedule per `schedulerId`, however many processes ask). */
+  async every(schedulerId: string, everyMs: number, name: string, data: object, options: JobOptions): Promise<void> {
+    await this.#queues[options.lane].upsertJobScheduler(
+      schedulerId,
+      { every: everyMs },
+      { name, data, opts: { attempts: options.attempts, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } } },
+    );
   }
 
   /** Jobs not yet finished, by state: for status output and tests. */
@@ -51,6 +64,16 @@ export class WorkQueue {
       for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
     }
     return total;
+  }
+
+  /**
+   * Agent runs the connected worker processes can take at once: each names its agents-lane worker after
+   * its concurrency. Undefined when Redis does not report client names (some managed services).
+   */
+  async agentCapacity(): Promise<number | undefined> {
+    const clients = await this.#queues.agents.getWorkers().catch(() => []);
+    const slots = clients.map((client) => /:w:agents-(\d+)$/.exec(client.name ?? "")?.[1]).filter(Boolean);
+    return slots.length === 0 ? undefined : slots.reduce((sum, n) => sum + Number(n), 0);
   }
 
   /** Jobs that failed for good, with the reason: for status output and tests. */
@@ -113,6 +136,7 @@ function startWorker(options: {
       connection: options.connection,
       prefix: options.prefix ?? "drover",
       concurrency: options.concurrency,
+      name: `${options.lane}-${options.concurrency}`,
       // Agent runs are long; the lock is renewed every lockDuration/2 while the process is alive.
       lockDuration: 60_000,
       maxStalledCount: 2,

@@ -72,6 +72,7 @@ export function createHarness(options: { database: Database; home: string; agent
     env: { DROVER_HOME: options.home, DROVER_AGENT_ENV: options.agentEnv ?? [] },
     log,
     workerId: `test-${process.pid}`,
+    capacity: async () => (await queue.agentCapacity()) ?? 2,
   };
   let loaded: Promise<void> | undefined;
   const workers: { worker: LaneWorkers; connection: ReturnType<typeof connectRedis> }[] = [];

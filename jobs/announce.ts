@@ -1,0 +1,71 @@
+import type { DroverConfig } from "../src/config/schema.ts";
+import { getAttemptByNumber } from "../src/db/attempts.ts";
+import { getRepository } from "../src/db/repositories.ts";
+import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph.ts";
+import { findTaskByKey, getTask, updateTask } from "../src/db/tasks.ts";
+import { issueKey } from "../src/graph/model.ts";
+import { STORY_MARKER, upsertStatusComment } from "../src/github/comments.ts";
+import { renderStory, statusViewOf, type StoryItem } from "../src/github/render.ts";
+import { publishStatus } from "../src/github/status.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
+import type { JobDeps } from "./deps.ts";
+
+/** Rounds of "publish, then check nothing moved meanwhile" before leaving it to the next announcement. */
+const ROUNDS = 3;
+
+/**
+ * Shows a task as PostgreSQL has it now: status comment and labels (state, cycle). Other jobs may change
+ * the task while this one writes, so it publishes again until what it showed is still current.
+ */
+export async function announce(deps: JobDeps, payload: { taskId: number }): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    const task = await getTask(deps.db, payload.taskId);
+    if (!task) return;
+    const repository = await getRepository(deps.db, task.repoId);
+    if (!repository) return;
+    const attempt = task.attemptCount > 0 ? await getAttemptByNumber(deps.db, task.id, task.attemptCount) : undefined;
+    const octokit = await deps.github.installation(repository.installationId);
+    const commentId = await publishStatus(
+      octokit,
+      repoRef(repository.fullName),
+      task.issueNumber,
+      statusViewOf(task, attempt ?? null, { agent: (task.config as DroverConfig).agent }),
+      task.statusCommentId,
+    );
+    if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+    const now = await getTask(deps.db, task.id);
+    if (!now || (now.state === task.state && now.cycle === task.cycle && now.stateReason === task.stateReason)) {
+      const issue = await getIssue(deps.db, issueKey(repository.fullName, task.issueNumber));
+      if (issue?.parentKey) await announceStory(deps, octokit, issue.parentKey);
+      return;
+    }
+  }
+}
+
+/** The story checklist on a parent issue, edited in place: each sub-issue with its state. */
+async function announceStory(deps: JobDeps, octokit: Octokit, parentKey: string): Promise<void> {
+  const parent = await getIssue(deps.db, parentKey);
+  if (!parent?.readable) return;
+  const items: StoryItem[] = [];
+  for (const child of await subIssuesOf(deps.db, parentKey)) {
+    const task = await findTaskByKey(deps.db, child.repoFullName, child.number);
+    const closed = child.state === "closed";
+    items.push({
+      number: child.number,
+      title: child.title,
+      state: task?.state ?? (closed ? (child.closedAs === "not_planned" ? "not planned" : "closed") : "open"),
+      done: task ? task.state === "done" : closed && child.closedAs !== "not_planned",
+      isTask: task !== undefined,
+    });
+  }
+  if (items.length === 0) return;
+  const id = await upsertStatusComment(
+    octokit,
+    repoRef(parent.repoFullName),
+    parent.number,
+    renderStory(items),
+    parent.storyCommentId,
+    STORY_MARKER,
+  );
+  if (id !== parent.storyCommentId) await setStoryComment(deps.db, parentKey, id);
+}
