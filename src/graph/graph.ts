@@ -234,12 +234,12 @@ export class TaskGraph {
   // Each change returns the keys whose readiness may have changed.
 
   upsertNode(node: IssueNode): Set<IssueKey> {
-    return this.change(node.key, false, () => this.nodeMap.set(node.key, { ...node }));
+    return this.change(node.key, () => this.nodeMap.set(node.key, { ...node }));
   }
 
   /** The node leaves the graph with its own edges; edges onto it stay, and its dependents see it missing. */
   removeNode(key: IssueKey): Set<IssueKey> {
-    return this.change(key, true, () => {
+    return this.change(key, () => {
       this.nodeMap.delete(key);
       const sources = this.raw.get(key);
       if (sources) for (const source of [...sources.keys()]) this.storeEdges(key, source, []);
@@ -248,7 +248,7 @@ export class TaskGraph {
 
   /** Replaces what `source` says `dependent` is blocked by. */
   setEdges(dependent: IssueKey, source: EdgeSource, blockers: readonly IssueKey[]): Set<IssueKey> {
-    return this.change(dependent, true, () => this.storeEdges(dependent, source, blockers));
+    return this.change(dependent, () => this.storeEdges(dependent, source, blockers));
   }
 
   link(dependent: IssueKey, blocker: IssueKey, source: EdgeSource): Set<IssueKey> {
@@ -314,42 +314,46 @@ export class TaskGraph {
     return node !== undefined && !nodeIsDone(node);
   }
 
-  private change(key: IssueKey, edgesChange: boolean, mutate: () => void): Set<IssueKey> {
+  /**
+   * Applies `mutate` to `key` (its fields or its own edges) and keeps cycles current. Only the component
+   * `key` was in can split (an edge gone, or `key` done), and only a cycle through `key` can form (an edge
+   * added, or `key` no longer done), so nothing else is searched.
+   */
+  private change(key: IssueKey, mutate: () => void): Set<IssueKey> {
     const statusBefore = this.blockerStatus(key);
     const wasActive = this.active(key);
-    const region = new Set(this.components.get(key)?.members ?? [key]);
+    const blockersBefore = new Set(this.blockersOf(key).keys());
+    const component = this.components.get(key);
 
     mutate();
 
     const affected = new Set<IssueKey>([key]);
-    if (edgesChange || wasActive !== this.active(key)) this.refreshCycles(key, region, affected);
+    const isActive = this.active(key);
+    const blockersAfter = this.blockersOf(key);
+    if (component && (!isActive || [...blockersBefore].some((blocker) => !blockersAfter.has(blocker)))) {
+      this.split(component, affected);
+    }
+    const added = [...blockersAfter.keys()].filter((blocker) => !wasActive || !blockersBefore.has(blocker));
+    if (isActive && added.length > 0 && this.closesCycle(key, added)) {
+      for (const member of this.setComponent(this.cycleMembersThrough(key))) affected.add(member);
+    }
     if (this.blockerStatus(key) !== statusBefore) {
       for (const dependent of this.dependentsOf(key)) affected.add(dependent);
     }
     for (const changed of affected) {
-      if (!this.nodeMap.has(changed)) affected.delete(changed);
       this.dirty.add(changed);
+      if (!this.nodeMap.has(changed)) affected.delete(changed);
     }
     return affected;
   }
 
-  /**
-   * `key` changed its edges or whether it is done. Only its old component (`region`) can split, and only a
-   * cycle through `key` can merge other components.
-   */
-  private refreshCycles(key: IssueKey, region: Set<IssueKey>, affected: Set<IssueKey>): void {
-    for (const member of region) {
+  /** Finds what is left of a component's cycles after an edge or a member went. */
+  private split(component: Component, affected: Set<IssueKey>): void {
+    for (const member of component.members) {
       this.components.delete(member);
       affected.add(member);
     }
-    const placed = new Set<IssueKey>();
-    if (this.active(key) && this.onCycle(key)) {
-      for (const member of this.setComponent(this.cycleMembersThrough(key))) {
-        placed.add(member);
-        affected.add(member);
-      }
-    }
-    const rest = new Set([...region].filter((member) => !placed.has(member) && this.active(member)));
+    const rest = new Set([...component.members].filter((member) => this.active(member)));
     for (const members of cyclicComponents(
       rest,
       (member) => this.blockersOf(member).keys(),
@@ -366,11 +370,11 @@ export class TaskGraph {
   }
 
   /**
-   * Whether `key` lies on a cycle: search forward from its blockers and backward from its dependents,
-   * growing the smaller side, until they meet (a cycle) or one side runs out (none). In a DAG one side is
-   * usually small, so this rarely walks far.
+   * Whether one of `key`'s blockers `from` leads back to `key`: search forward from them and backward
+   * from `key`'s dependents, growing the smaller side, until the two meet (a cycle) or one side runs out
+   * (none). In a DAG one side is usually small, so this rarely walks far.
    */
-  private onCycle(key: IssueKey): boolean {
+  private closesCycle(key: IssueKey, from: readonly IssueKey[]): boolean {
     const forward = new Set<IssueKey>();
     const backward = new Set<IssueKey>();
     const forwardQueue: IssueKey[] = [];
@@ -389,7 +393,7 @@ export class TaskGraph {
       backwardQueue.push(next);
       return false;
     };
-    for (const blocker of this.blockersOf(key).keys()) if (meetsForward(blocker)) return true;
+    for (const blocker of from.slice(0, 1)) if (meetsForward(blocker)) return true;
     for (const dependent of this.dependentsOf(key)) if (meetsBackward(dependent)) return true;
     let f = 0;
     let b = 0;

@@ -25,6 +25,7 @@ switch (command) {
     });
     if (!values.repo || !/^[^/\s]+\/[^/\s]+$/.test(values.repo)) exit(`status needs --repo owner/name\n\n${USAGE}`);
     const env = environment();
+    await migrate(env.DATABASE_URL);
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
       const graph = await loadGraph(database.db);
@@ -38,13 +39,8 @@ switch (command) {
     break;
   }
   case "migrate": {
-    try {
-      await migrateDatabase(environment().DATABASE_URL);
-      process.stdout.write("drover: database is up to date\n");
-    } catch (error) {
-      if (error instanceof DatabaseUnreachableError) exit(error.message);
-      throw error;
-    }
+    await migrate(environment().DATABASE_URL);
+    process.stdout.write("drover: database is up to date\n");
     break;
   }
   case "help":
@@ -53,4 +49,13 @@ switch (command) {
     break;
   default:
     exit(`unknown command "${command}"\n\n${USAGE}`);
+}
+
+async function migrate(url: string): Promise<void> {
+  try {
+    await migrateDatabase(url);
+  } catch (error) {
+    if (error instanceof DatabaseUnreachableError) exit(error.message);
+    throw error;
+  }
 }
