@@ -126,7 +126,7 @@ export async function readGeneration(db: Db): Promise<number> {
 /** Tasks moving between waiting and ready, guarded on the state the pass saw. */
 export async function setReadiness(
   db: Db,
-  changes: { id: number; from: "waiting" | "ready"; to: "waiting" | "ready"; reason: string | null }[],
+  changes: { id: number; from: "waiting" | "ready" | "queued"; to: "waiting" | "ready"; reason: string | null }[],
 ): Promise<number[]> {
   const moved: number[] = [];
   for (const change of changes) {

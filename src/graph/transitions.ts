@@ -7,7 +7,7 @@ import type { TaskState } from "../db/schema.ts";
 const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   waiting: ["ready", "cancelled", "done"],
   ready: ["queued", "waiting", "cancelled", "paused", "done"],
-  queued: ["running", "ready", "cancelled", "paused", "done"],
+  queued: ["running", "ready", "waiting", "cancelled", "paused", "done"],
   running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done"],
   review: ["done", "ready", "cancelled"],
   blocked: ["ready", "cancelled", "done"],

@@ -50,12 +50,13 @@ export type PlanInput = {
 };
 
 export type Plan = {
-  readiness: { id: number; from: "waiting" | "ready"; to: "waiting" | "ready"; reason: string | null }[];
+  readiness: { id: number; from: "waiting" | "ready" | "queued"; to: "waiting" | "ready"; reason: string | null }[];
   cycles: { id: number; cycle: string | null }[];
   start: number[];
 };
 
-const WAITING_STATES: readonly TaskState[] = ["waiting", "ready"];
+/** Not started yet: a queued task whose blocker reopened goes back to waiting (its attempt is dropped). */
+const NOT_STARTED: readonly TaskState[] = ["waiting", "ready", "queued"];
 const HOLDING_A_WORKER: readonly TaskState[] = ["queued", "running"];
 const FINISHED: readonly TaskState[] = ["done", "cancelled"];
 
@@ -75,18 +76,22 @@ export function planPass(input: PlanInput): Plan {
     const readiness = graph.readiness(key);
     const cycle = readiness.kind === "cycle" ? describePath(readiness.cycle, task.repoFullName) : null;
     if (cycle !== task.cycle) plan.cycles.push({ id: task.id, cycle });
-    if (!WAITING_STATES.includes(task.state)) continue;
+    if (!NOT_STARTED.includes(task.state)) continue;
 
     const synced = issueByKey.get(key)?.linksSyncedAt != null;
     const to = synced && readiness.kind === "ready" ? "ready" : "waiting";
     const reason = synced ? explain(readiness, task.repoFullName, issueByKey) : "reading its links from GitHub";
-    if (to !== task.state || reason !== task.stateReason) {
-      plan.readiness.push({ id: task.id, from: task.state as "waiting" | "ready", to, reason });
+    const from = task.state as "waiting" | "ready" | "queued";
+    if (from === "queued") {
+      if (to === "waiting") plan.readiness.push({ id: task.id, from, to, reason });
+      continue;
     }
+    if (to !== from || reason !== task.stateReason) plan.readiness.push({ id: task.id, from, to, reason });
     if (to === "ready") ready.push(task);
   }
 
-  const holding = input.tasks.filter((task) => HOLDING_A_WORKER.includes(task.state));
+  const requeued = new Set(plan.readiness.filter((r) => r.from === "queued").map((r) => r.id));
+  const holding = input.tasks.filter((task) => HOLDING_A_WORKER.includes(task.state) && !requeued.has(task.id));
   const nodes = ready.map((task) => graph.node(keyOf(task))).filter((node): node is IssueNode => !!node);
   const ordered = orderReady(nodes, criticalPaths(graph));
   const taskByKey = new Map(ready.map((task) => [keyOf(task), task]));

@@ -165,3 +165,24 @@ describe("planPass", () => {
     expect(result.start).toContain(quiet.id);
   });
 });
+
+describe("planPass: a blocker reopened", () => {
+  it("sends a queued (not yet started) dependent back to waiting and frees its slot", () => {
+    // #1 is an issue, not a task: it was closed, and a person reopened it.
+    const queued = task(2, "queued");
+    const other = task(3, "ready");
+    const result = plan({
+      issues: [issue(1), issue(2), issue(3)],
+      edges: [link(2, 1)],
+      tasks: [queued, other],
+      capacity: 1,
+    });
+    expect(result.readiness).toContainEqual({
+      id: queued.id,
+      from: "queued",
+      to: "waiting",
+      reason: "waiting for #1 (from a blocked-by link) to be done",
+    });
+    expect(result.start).toEqual([other.id]);
+  });
+});
