@@ -7,7 +7,14 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { criticalPaths } from "../src/graph/critical-path.ts";
 import { TaskGraph, type GraphEvent } from "../src/graph/graph.ts";
-import { issueKey, newNode, type Edge, type EdgeSource, type IssueKey, type IssueNode } from "../src/graph/model.ts";
+import {
+  issueKey,
+  newNode,
+  type Edge,
+  type EdgeSource,
+  type IssueKey,
+  type IssueNode,
+} from "../src/graph/model.ts";
 import { integerBelow, percentile, round, seeded } from "./random.ts";
 
 const TASKS = 10_000;
@@ -64,11 +71,18 @@ function generate(random: () => number): { nodes: IssueNode[]; edges: Edge[]; ke
   const sources: EdgeSource[] = ["native", "native", "native", "body", "sub-issue"];
   while (edges.length < EDGES) {
     const dependent = 1 + integerBelow(random, TASKS - 1);
-    const blocker = random() < 0.8 ? Math.max(0, dependent - 1 - integerBelow(random, 200)) : integerBelow(random, dependent);
+    const blocker =
+      random() < 0.8
+        ? Math.max(0, dependent - 1 - integerBelow(random, 200))
+        : integerBelow(random, dependent);
     const id = `${dependent} ${blocker}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    edges.push({ dependent: keys[dependent]!, blocker: keys[blocker]!, source: sources[integerBelow(random, 5)]! });
+    edges.push({
+      dependent: keys[dependent]!,
+      blocker: keys[blocker]!,
+      source: sources[integerBelow(random, 5)]!,
+    });
   }
   return { nodes, edges, keys };
 }
@@ -149,7 +163,16 @@ export function run(): void {
   }
   times.sort((a, b) => a - b);
   const p99ByType = Object.fromEntries(
-    [...byType].map(([type, list]) => [type, round(percentile(list.sort((a, b) => a - b), 99), 3)]),
+    [...byType].map(([type, list]) => [
+      type,
+      round(
+        percentile(
+          list.sort((a, b) => a - b),
+          99,
+        ),
+        3,
+      ),
+    ]),
   );
 
   const cycles = graph.cycles().length;
@@ -167,7 +190,11 @@ export function run(): void {
     },
     meanAffectedPerEvent: round(affected / EVENTS, 2),
     meanChangesPerEvent: round(changes / EVENTS, 2),
-    rebuildMs: { first: round(firstRebuildMs, 1), median: round(rebuilds[2]!, 1), best: round(rebuilds[0]!, 1) },
+    rebuildMs: {
+      first: round(firstRebuildMs, 1),
+      median: round(rebuilds[2]!, 1),
+      best: round(rebuilds[0]!, 1),
+    },
     initialReadinessMs: round(initialReadinessMs, 1),
     initialReadinessNodes: initial.length,
     criticalPathsMs: round(criticalPathsMs, 1),
@@ -175,7 +202,9 @@ export function run(): void {
     heapUsedMb: round(heapMb(), 1),
     targets: { eventP50Ms: 10, rebuildMs: 1000 },
   };
-  console.log(`${figures.tasks} tasks, ${figures.edges} edges, ${cycles} cycles; ${EVENTS} random events`);
+  console.log(
+    `${figures.tasks} tasks, ${figures.edges} edges, ${cyclesAtStart} cycles (${cycles} after); ${EVENTS} random events`,
+  );
   console.log(`event + readiness changes: p50 ${figures.eventMs.p50} ms, p99 ${figures.eventMs.p99} ms`);
   console.log(`rebuild: first ${figures.rebuildMs.first} ms, median of 5 ${figures.rebuildMs.median} ms`);
   console.log(`heap held by the graph: ${figures.graphHeapMb} MB`);

@@ -72,7 +72,9 @@ function fanIn(seed: number, n: number): Workload {
 /** A chain of `length` tasks next to independent ones, the chain the youngest work: age alone starts it last. */
 function chainBesideWork(seed: number, n: number, length: number): Workload {
   const { keys, workload } = tasks(seed, n);
-  const nodes = workload.nodes.map((node, i) => (i < length ? { ...node, createdAt: node.createdAt + n * MINUTE } : node));
+  const nodes = workload.nodes.map((node, i) =>
+    i < length ? { ...node, createdAt: node.createdAt + n * MINUTE } : node,
+  );
   for (let i = 1; i < length; i++) workload.edges.push(edge(keys[i]!, keys[i - 1]!));
   return { ...workload, nodes, name: `chain-${length}-beside-${n - length}` };
 }
@@ -144,7 +146,8 @@ function makespan(workload: Workload, order: Order): number {
     finished += 1;
     learn();
   }
-  if (finished !== workload.nodes.length) throw new Error(`${workload.name}: ${finished} of ${workload.nodes.length} ran`);
+  if (finished !== workload.nodes.length)
+    throw new Error(`${workload.name}: ${finished} of ${workload.nodes.length} ran`);
   return now;
 }
 
@@ -161,10 +164,16 @@ export function run(): void {
     ...[51, 52].map((seed) => layered(seed, 200, 40)),
   ];
 
-  const results: Record<string, { tasks: number; edges: number; boundH: number; drover: number; plain: number }> =
-    {};
-  console.log(`workers: ${WORKERS}; ratio = makespan / max(critical path, total work / workers); target ≤ ${TARGET}`);
-  console.log(["graph".padEnd(30), "tasks", "edges", "bound(h)", "bound is", "drover", "priority+age"].join("\t"));
+  const results: Record<
+    string,
+    { tasks: number; edges: number; boundH: number; drover: number; plain: number }
+  > = {};
+  console.log(
+    `workers: ${WORKERS}; ratio = makespan / max(critical path, total work / workers); target ≤ ${TARGET}`,
+  );
+  console.log(
+    ["graph".padEnd(30), "tasks", "edges", "bound(h)", "bound is", "drover", "priority+age"].join("\t"),
+  );
   for (const workload of workloads) {
     const { criticalPath, totalWork, bound } = lowerBound(workload);
     const drover = makespan(workload, droverOrder) / bound;
@@ -201,7 +210,9 @@ export function run(): void {
       target: TARGET,
       worst: { drover: worstDrover, priorityThenAge: worstPlain },
       overTarget: over,
-      graphs: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, { drover: r.drover, priorityThenAge: r.plain }])),
+      graphs: Object.fromEntries(
+        Object.entries(results).map(([name, r]) => [name, { drover: r.drover, priorityThenAge: r.plain }]),
+      ),
     }),
   );
 }

@@ -42,7 +42,10 @@ export function criticalPaths(graph: TaskGraph): Map<IssueKey, number> {
 }
 
 /** How long a task is expected to take: the median of its last ten attempts, or `fallbackMs` [10 min]. */
-export function expectedDuration(pastDurationsMs: readonly number[], fallbackMs = DEFAULT_EXPECTED_MS): number {
+export function expectedDuration(
+  pastDurationsMs: readonly number[],
+  fallbackMs = DEFAULT_EXPECTED_MS,
+): number {
   const recent = pastDurationsMs.filter((ms) => Number.isFinite(ms) && ms >= 0).slice(-10);
   if (recent.length === 0) return fallbackMs;
   recent.sort((a, b) => a - b);

@@ -149,7 +149,11 @@ export class TaskGraph {
 
   /** The edges into and out of `key`, one per pair of issues, with the strongest source. */
   edgesOf(key: IssueKey): { blockers: Edge[]; dependents: Edge[] } {
-    const blockers = [...this.blockersOf(key)].map(([blocker, source]) => ({ dependent: key, blocker, source }));
+    const blockers = [...this.blockersOf(key)].map(([blocker, source]) => ({
+      dependent: key,
+      blocker,
+      source,
+    }));
     const dependents = [...this.dependentsOf(key)].map((dependent) => ({
       dependent,
       blocker: key,
@@ -393,7 +397,7 @@ export class TaskGraph {
       backwardQueue.push(next);
       return false;
     };
-    for (const blocker of from.slice(0, 1)) if (meetsForward(blocker)) return true;
+    for (const blocker of from) if (meetsForward(blocker)) return true;
     for (const dependent of this.dependentsOf(key)) if (meetsBackward(dependent)) return true;
     let f = 0;
     let b = 0;
@@ -452,9 +456,15 @@ export class TaskGraph {
       const walk: IssueKey[] = [];
       if (key === root) {
         // Any first step, then the shortest way back.
-        const first = [...this.blockersOf(root).keys()].filter((b) => component.members.has(b)).sort(compareKeys)[0]!;
+        const first = [...this.blockersOf(root).keys()]
+          .filter((b) => component.members.has(b))
+          .sort(compareKeys)[0]!;
         walk.push(root);
-        for (let at: IssueKey | undefined = first; at !== root && at !== undefined; at = towardsRoot.get(at)) {
+        for (
+          let at: IssueKey | undefined = first;
+          at !== root && at !== undefined;
+          at = towardsRoot.get(at)
+        ) {
           walk.push(at);
         }
       } else {
@@ -489,7 +499,7 @@ export class TaskGraph {
     if (edgeCount === members.size) {
       // One simple cycle: follow it from the root.
       const only = [root];
-      for (let at = inside(this.blockersOf(root).keys())[0]!; at !== root; ) {
+      for (let at = inside(this.blockersOf(root).keys())[0]!; at !== root;) {
         only.push(at);
         at = inside(this.blockersOf(at).keys())[0]!;
       }

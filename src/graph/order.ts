@@ -5,7 +5,11 @@ import { DEFAULT_PRIORITY, type IssueKey, type IssueNode, type Priority } from "
  * Which ready task goes first: the most urgent priority, then the longest critical path (the work that
  * waits on it), then sub-issues of one parent in GitHub's order, then the oldest, then the key.
  */
-export function compareReady(a: IssueNode, b: IssueNode, criticalPath: ReadonlyMap<IssueKey, number>): number {
+export function compareReady(
+  a: IssueNode,
+  b: IssueNode,
+  criticalPath: ReadonlyMap<IssueKey, number>,
+): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
   const pathA = criticalPath.get(a.key) ?? a.expectedMs;
   const pathB = criticalPath.get(b.key) ?? b.expectedMs;
@@ -63,7 +67,12 @@ export function priorityFromLabels(labels: readonly string[]): Priority {
     const text = label.trim().toLowerCase();
     const named = /^priority\s*:\s*(critical|high|normal|low)$/.exec(text)?.[1];
     const numbered = /^p\s*([0-3])$/.exec(text)?.[1];
-    const priority = named !== undefined ? NAMED[named] : numbered !== undefined ? (Number(numbered) as Priority) : undefined;
+    const priority =
+      named !== undefined
+        ? NAMED[named]
+        : numbered !== undefined
+          ? (Number(numbered) as Priority)
+          : undefined;
     if (priority !== undefined && (best === undefined || priority < best)) best = priority;
   }
   return best ?? DEFAULT_PRIORITY;

@@ -13,7 +13,10 @@ describe("blockers written in the body", () => {
     ["depends on #12 & #13; #14 for the schema #15", ["owner/repo#12", "owner/repo#13", "owner/repo#14"]],
     ["blocked by owner/other#45", ["owner/other#45"]],
     ["depends on https://github.com/Owner/Other/issues/45", ["owner/other#45"]],
-    ["depends on https://github.com/owner/other/issues/45#issuecomment-1, #3", ["owner/other#45", "owner/repo#3"]],
+    [
+      "depends on https://github.com/owner/other/issues/45#issuecomment-1, #3",
+      ["owner/other#45", "owner/repo#3"],
+    ],
     ["**Blocked by:** [#7](https://github.com/owner/repo/issues/7)", ["owner/repo#7"]],
     ["Blocked by #1\nDepends on #2\nblocked by #1", ["owner/repo#1", "owner/repo#2"]],
   ])("%j", (body, expected) => {
@@ -60,7 +63,9 @@ describe("blockers written in the body", () => {
   });
 
   it("says what looked like a blocker but named none", () => {
-    expect(parseBodyLinks("Blocked by the API work.\n## Blocked by\n- [ ] the design\n- [ ] #0", here)).toEqual({
+    expect(
+      parseBodyLinks("Blocked by the API work.\n## Blocked by\n- [ ] the design\n- [ ] #0", here),
+    ).toEqual({
       blockers: [],
       problems: [
         'Line 1: "Blocked by" is not followed by an issue reference.',

@@ -9,7 +9,12 @@ describe("critical paths", () => {
   // 1 blocks 2 and 3; 2 and 3 block 4. Durations 1: 5, 2: 10, 3: 30, 4: 7.
   const diamond = () =>
     TaskGraph.rebuild(
-      [newNode(k(1), { expectedMs: 5 }), newNode(k(2), { expectedMs: 10 }), newNode(k(3), { expectedMs: 30 }), newNode(k(4), { expectedMs: 7 })],
+      [
+        newNode(k(1), { expectedMs: 5 }),
+        newNode(k(2), { expectedMs: 10 }),
+        newNode(k(3), { expectedMs: 30 }),
+        newNode(k(4), { expectedMs: 7 }),
+      ],
       [
         { dependent: k(2), blocker: k(1), source: "native" },
         { dependent: k(3), blocker: k(1), source: "native" },

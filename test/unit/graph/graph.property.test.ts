@@ -41,11 +41,20 @@ const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 2, max: 40 }).chain((
   const index = fc.integer({ min: 1, max: n + 2 });
   const edge = fc.record({ i: index, j: index, source: fc.constantFrom(...SOURCES), downhill: fc.boolean() });
   const step: fc.Arbitrary<Step> = fc.oneof(
-    { arbitrary: fc.record({ type: fc.constantFrom("label", "unlabel", "reopen", "finish", "fail"), i: index }), weight: 3 },
+    {
+      arbitrary: fc.record({
+        type: fc.constantFrom("label", "unlabel", "reopen", "finish", "fail"),
+        i: index,
+      }),
+      weight: 3,
+    },
     { arbitrary: edge.map((e) => ({ ...e, type: "link" as const })), weight: 3 },
     { arbitrary: edge.map((e) => ({ ...e, type: "unlink" as const })), weight: 1 },
     { arbitrary: fc.record({ type: fc.constant("unlink-existing" as const), pick: fc.nat() }), weight: 2 },
-    { arbitrary: fc.record({ type: fc.constant("close" as const), i: index, notPlanned: fc.boolean() }), weight: 2 },
+    {
+      arbitrary: fc.record({ type: fc.constant("close" as const), i: index, notPlanned: fc.boolean() }),
+      weight: 2,
+    },
     {
       arbitrary: fc.record({
         type: fc.constantFrom("sched-start" as const, "sched-finish" as const, "sched-fail" as const),
@@ -60,7 +69,10 @@ const scenario: fc.Arbitrary<Scenario> = fc.integer({ min: 2, max: 40 }).chain((
       fc.record({
         isTask: fc.boolean(),
         issue: fc.constantFrom("open", "open", "open", "completed", "not_planned"),
-        readable: fc.oneof({ arbitrary: fc.constant(true), weight: 9 }, { arbitrary: fc.constant(false), weight: 1 }),
+        readable: fc.oneof(
+          { arbitrary: fc.constant(true), weight: 9 },
+          { arbitrary: fc.constant(false), weight: 1 },
+        ),
       }),
       { minLength: n, maxLength: n },
     ),
@@ -149,7 +161,10 @@ function checkCycle(model: Model, key: IssueKey, cycle: IssueKey[]): void {
   ensure(cycle.includes(key), () => `does not pass through ${shown()}`);
   ensure(new Set(cycle.slice(0, -1)).size === cycle.length - 1, () => `not simple: ${shown()}`);
   for (let i = 0; i + 1 < cycle.length; i++) {
-    ensure(model.hasEdge(cycle[i]!, cycle[i + 1]!), () => `no edge ${cycle[i]} → ${cycle[i + 1]} in ${shown()}`);
+    ensure(
+      model.hasEdge(cycle[i]!, cycle[i + 1]!),
+      () => `no edge ${cycle[i]} → ${cycle[i + 1]} in ${shown()}`,
+    );
     ensure(model.active(cycle[i]!), () => `${cycle[i]} is done or missing in ${shown()}`);
   }
 }
@@ -169,7 +184,10 @@ function run({ n, nodes, edges, steps }: Scenario): void {
     const key = "key" in event ? event.key : event.dependent;
     const current = model.nodes.get(key);
     if (event.type !== "label" && !current) {
-      ensure(graph.apply(event).size === 0, () => `${event.type} on ${key}, not in the graph, changed something`);
+      ensure(
+        graph.apply(event).size === 0,
+        () => `${event.type} on ${key}, not in the graph, changed something`,
+      );
       return;
     }
     const next = change(current ?? newNode(key));
@@ -259,8 +277,13 @@ function run({ n, nodes, edges, steps }: Scenario): void {
       case "label": {
         const current = model.nodes.get(k(step.i));
         // A label on a failed task starts it afresh.
-        const taskState: TaskState | null = current?.taskState === "failed" ? null : (current?.taskState ?? null);
-        apply({ type: "label", key: k(step.i), fields: { taskState } }, (node) => ({ ...node, isTask: true, taskState }));
+        const taskState: TaskState | null =
+          current?.taskState === "failed" ? null : (current?.taskState ?? null);
+        apply({ type: "label", key: k(step.i), fields: { taskState } }, (node) => ({
+          ...node,
+          isTask: true,
+          taskState,
+        }));
         break;
       }
       case "unlabel":
@@ -268,7 +291,11 @@ function run({ n, nodes, edges, steps }: Scenario): void {
         break;
       case "close": {
         const closedAs = step.notPlanned ? "not_planned" : "completed";
-        apply({ type: "close", key: k(step.i), closedAs }, (node) => ({ ...node, issueState: "closed", closedAs }));
+        apply({ type: "close", key: k(step.i), closedAs }, (node) => ({
+          ...node,
+          issueState: "closed",
+          closedAs,
+        }));
         running.delete(k(step.i));
         break;
       }
@@ -300,7 +327,9 @@ function run({ n, nodes, edges, steps }: Scenario): void {
         break;
       }
       case "sched-start": {
-        const ready = keys.filter((key) => startable(model.nodes.get(key)) && known.get(key)?.kind === "ready");
+        const ready = keys.filter(
+          (key) => startable(model.nodes.get(key)) && known.get(key)?.kind === "ready",
+        );
         const key = ready[step.pick % Math.max(1, ready.length)];
         if (key === undefined) break;
         // (a) never before every blocker is done.
@@ -317,7 +346,10 @@ function run({ n, nodes, edges, steps }: Scenario): void {
         if (key === undefined) break;
         running.delete(key);
         const taskState = step.type === "sched-finish" ? "done" : "failed";
-        apply({ type: step.type === "sched-finish" ? "finish" : "fail", key }, (node) => ({ ...node, taskState }));
+        apply({ type: step.type === "sched-finish" ? "finish" : "fail", key }, (node) => ({
+          ...node,
+          taskState,
+        }));
         break;
       }
     }

@@ -5,7 +5,11 @@ import { issueKey, newNode, parseIssueKey, type IssueNode } from "../../../src/g
 const k = (n: number) => issueKey("o/r", n);
 
 /** A graph of open tasks 1..n with `[dependent, blocker]` native edges. */
-function graphOf(n: number, edges: [number, number][], nodes: Partial<Record<number, Partial<IssueNode>>> = {}) {
+function graphOf(
+  n: number,
+  edges: [number, number][],
+  nodes: Partial<Record<number, Partial<IssueNode>>> = {},
+) {
   const graph = new TaskGraph();
   for (let i = 1; i <= n; i++) graph.upsertNode(newNode(k(i), nodes[i] ?? {}));
   for (const [dependent, blocker] of edges) graph.link(k(dependent), k(blocker), "native");
@@ -167,7 +171,10 @@ describe("cycles", () => {
     ]);
     const cycle = [k(1), k(2), k(3), k(1)];
     for (const n of [1, 2, 3]) expect(cycleOf(graph, n)).toEqual({ kind: "cycle", cycle });
-    expect(graph.readiness(k(4))).toEqual({ kind: "waiting", on: [{ blocker: k(1), why: "open", source: "native" }] });
+    expect(graph.readiness(k(4))).toEqual({
+      kind: "waiting",
+      on: [{ blocker: k(1), why: "open", source: "native" }],
+    });
     expect(graph.cycles()).toEqual([cycle]);
   });
 

@@ -31,7 +31,9 @@ describe("picking tasks to start", () => {
   });
 
   it("respects the pool's capacity", () => {
-    expect(pickTasks({ ready: tasks("o/a", 5), running: [], maxWorkers: () => 5, capacity: 2 })).toHaveLength(2);
+    expect(pickTasks({ ready: tasks("o/a", 5), running: [], maxWorkers: () => 5, capacity: 2 })).toHaveLength(
+      2,
+    );
     expect(pickTasks({ ready: tasks("o/a", 5), running: [], maxWorkers: () => 5, capacity: 0 })).toEqual([]);
   });
 
@@ -60,7 +62,12 @@ describe("picking tasks to start", () => {
   });
 
   it("rotates who goes first among equals with the cursor", () => {
-    const input = { ready: [...tasks("o/a", 3), ...tasks("o/b", 3)], running: [], maxWorkers: () => 5, capacity: 1 };
+    const input = {
+      ready: [...tasks("o/a", 3), ...tasks("o/b", 3)],
+      running: [],
+      maxWorkers: () => 5,
+      capacity: 1,
+    };
     expect(pickTasks({ ...input, cursor: 0 })).toEqual(["o/a#1"]);
     expect(pickTasks({ ...input, cursor: 1 })).toEqual(["o/b#1"]);
     expect(pickTasks({ ...input, cursor: 2 })).toEqual(["o/a#1"]);
