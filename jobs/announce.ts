@@ -2,10 +2,16 @@ import type { DroverConfig } from "../src/config/schema.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph.ts";
-import { findTaskByKey, getTask, updateTask } from "../src/db/tasks.ts";
+import { findTaskByKey, getTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { STORY_MARKER, upsertStatusComment } from "../src/github/comments.ts";
-import { renderStory, statusViewOf, type StoryItem } from "../src/github/render.ts";
+import {
+  renderStatus,
+  renderStory,
+  statusViewOf,
+  type StatusView,
+  type StoryItem,
+} from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
@@ -23,23 +29,32 @@ export async function announce(deps: JobDeps, payload: { taskId: number }): Prom
     if (!task) return;
     const repository = await getRepository(deps.db, task.repoId);
     if (!repository) return;
-    const attempt = task.attemptCount > 0 ? await getAttemptByNumber(deps.db, task.id, task.attemptCount) : undefined;
+    const view = await viewOf(deps, task);
     const octokit = await deps.github.installation(repository.installationId);
     const commentId = await publishStatus(
       octokit,
       repoRef(repository.fullName),
       task.issueNumber,
-      statusViewOf(task, attempt ?? null, { agent: (task.config as DroverConfig).agent }),
+      view,
       task.statusCommentId,
     );
-    if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
+    if (commentId !== task.statusCommentId)
+      await updateTask(deps.db, task.id, { statusCommentId: commentId });
+    // Anything the comment or labels show may have moved meanwhile (state, reason, cycle, and also the pull
+    // request or the verdict that publish records): compare all of it.
     const now = await getTask(deps.db, task.id);
-    if (!now || (now.state === task.state && now.cycle === task.cycle && now.stateReason === task.stateReason)) {
+    if (!now || renderStatus(await viewOf(deps, now)) === renderStatus(view)) {
       const issue = await getIssue(deps.db, issueKey(repository.fullName, task.issueNumber));
       if (issue?.parentKey) await announceStory(deps, octokit, issue.parentKey);
       return;
     }
   }
+}
+
+async function viewOf(deps: JobDeps, task: Task): Promise<StatusView> {
+  const attempt =
+    task.attemptCount > 0 ? await getAttemptByNumber(deps.db, task.id, task.attemptCount) : undefined;
+  return statusViewOf(task, attempt ?? null, { agent: (task.config as DroverConfig).agent });
 }
 
 /** The story checklist on a parent issue, edited in place: each sub-issue with its state. */

@@ -43,7 +43,8 @@ export const RECONCILE_EVERY_MS = 10 * 60_000;
 export async function reconcile(deps: JobDeps, _payload: { at: number }): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
   for (const repository of await listRepositories(deps.db)) {
-    const label = ((await latestConfigOf(deps.db, repository.id)) as DroverConfig | undefined)?.label ?? "drover";
+    const label =
+      ((await latestConfigOf(deps.db, repository.id)) as DroverConfig | undefined)?.label ?? "drover";
     const octokit = await deps.github.installation(repository.installationId);
     const repo = repoRef(repository.fullName);
     let labelled;
@@ -68,10 +69,10 @@ export async function reconcile(deps: JobDeps, _payload: { at: number }): Promis
         installationId: repository.installationId,
         repoFullName: repository.fullName,
         payload: syntheticLabelEvent(repository, issue, label, {
-        login: labeler.login,
-        id: labeler.id,
-        type: labeler.type,
-      }),
+          login: labeler.login,
+          id: labeler.id,
+          type: labeler.type,
+        }),
       });
       if (recorded) await deps.enqueue("start-task", { deliveryId });
     }
@@ -93,11 +94,19 @@ async function whoLabelled(
   number: number,
   label: string,
 ): Promise<{ login: string; id: number; type: string; eventId: number } | undefined> {
-  const events = await octokit.paginate(octokit.rest.issues.listEvents, { ...repo, issue_number: number, per_page: 100 });
-  const labelled = events.filter((e) => e.event === "labeled" && (e as { label?: { name?: string } }).label?.name === label);
+  const events = await octokit.paginate(octokit.rest.issues.listEvents, {
+    ...repo,
+    issue_number: number,
+    per_page: 100,
+  });
+  const labelled = events.filter(
+    (e) => e.event === "labeled" && (e as { label?: { name?: string } }).label?.name === label,
+  );
   const last = labelled.at(-1);
   const actor = last?.actor;
-  return last && actor ? { login: actor.login, id: actor.id, type: actor.type ?? "User", eventId: last.id } : undefined;
+  return last && actor
+    ? { login: actor.login, id: actor.id, type: actor.type ?? "User", eventId: last.id }
+    : undefined;
 }
 
 function syntheticLabelEvent(

@@ -2,13 +2,14 @@ import { loadRepoConfig } from "../src/config/load.ts";
 import { CONFIG_PATH } from "../src/config/schema.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { upsertRepository } from "../src/db/repositories.ts";
-import { triggerTask, updateTask } from "../src/db/tasks.ts";
+import { findTask, triggerReason, triggerTask } from "../src/db/tasks.ts";
 import { taskBranch } from "../src/git/branch.ts";
 import { reply } from "../src/github/comments.ts";
 import { authorise } from "../src/github/people.ts";
 import { renderConfigProblems, renderRefusal, statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
+import { ACTIVE } from "../src/graph/transitions.ts";
 import { IssueLabeled } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
@@ -56,7 +57,7 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     return done("refused: invalid config");
   }
 
-  // 3. Record the task.
+  // 3. A task already in progress is left alone.
   const repository = await upsertRepository(deps.db, {
     id: event.repository.id,
     installationId: event.installation.id,
@@ -64,6 +65,40 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     cloneUrl: event.repository.clone_url,
     defaultBranch: event.repository.default_branch,
   });
+  const existing = await findTask(deps.db, repository.id, event.issue.number);
+  if (existing && ACTIVE.includes(existing.state)) return done(`already ${existing.state}`);
+
+  // 4. Read its links (blockers, sub-issues, parent) and say on the issue that it is ready, then record it
+  // as ready with that status comment. In this order no scheduling pass can queue the task (and run-task or
+  // announce show it) before this status is up: nothing later is overwritten by it, and no second status
+  // comment is made for want of the first one's id.
+  await syncIssue(deps, {
+    installationId: event.installation.id,
+    repoFullName: event.repository.full_name,
+    number: event.issue.number,
+    links: true,
+  });
+  const branch = taskBranch(event.issue.number, event.issue.title);
+  const commentId = await publishStatus(
+    octokit,
+    repo,
+    event.issue.number,
+    statusViewOf(
+      {
+        state: "ready",
+        branch,
+        modifiedBy: event.sender.login,
+        attemptCount: existing?.attemptCount ?? 0,
+        stateReason: triggerReason(existing !== undefined, event.sender.login),
+        prNumber: existing?.prNumber ?? null,
+        completedBy: null,
+        cycle: existing?.cycle ?? null,
+      },
+      null,
+      { agent: config.config.agent },
+    ),
+    existing?.statusCommentId ?? null,
+  );
   const trigger = await triggerTask(deps.db, {
     repoId: repository.id,
     issueNumber: event.issue.number,
@@ -71,26 +106,12 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     createdBy: event.issue.user.login,
     createdById: event.issue.user.id,
     triggeredBy: event.sender.login,
-    branch: taskBranch(event.issue.number, event.issue.title),
+    branch,
     config: config.config,
+    statusCommentId: commentId,
   });
+  // Started at the same moment by another delivery: that one's status stands.
   if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
-
-  // 4. Read its links (blockers, sub-issues, parent), say so on the issue, then let the scheduler decide.
-  await syncIssue(deps, {
-    installationId: event.installation.id,
-    repoFullName: event.repository.full_name,
-    number: event.issue.number,
-    links: true,
-  });
-  const commentId = await publishStatus(
-    octokit,
-    repo,
-    event.issue.number,
-    statusViewOf(trigger.task, null, { agent: config.config.agent }),
-    trigger.task.statusCommentId,
-  );
-  await updateTask(deps.db, trigger.task.id, { statusCommentId: commentId });
   await requestSchedule(deps);
   log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
   await done(trigger.kind);

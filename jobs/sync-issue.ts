@@ -1,4 +1,5 @@
 import { getIssue, replaceEdges, detachSubIssues, upsertIssue, bumpGeneration } from "../src/db/graph.ts";
+import { closeDeliveryPending } from "../src/db/deliveries.ts";
 import { findTaskByKey, transitionTask, updateTask } from "../src/db/tasks.ts";
 import type { DroverConfig } from "../src/config/schema.ts";
 import { parseBodyLinks } from "../src/graph/body-links.ts";
@@ -47,40 +48,59 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
   await recordIssue(deps, target.installationId, issue);
 
   if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
-    // The close webhook never came (reconcile found it): finish the task as close-task would have.
-    const done = issue.closedAs !== "not_planned";
-    await transitionTask(
-      deps.db,
-      task.id,
-      statesLeadingTo(done ? "done" : "cancelled").filter((s) => s !== "done" && s !== "cancelled"),
-      done ? "done" : "cancelled",
-      done
-        ? { doneAt: new Date(), stateReason: "issue closed as completed" }
-        : { stateReason: "issue closed as not planned" },
-      { type: done ? "task.completed" : "task.cancelled" },
-    );
-    await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
+    // The close webhook never came (reconcile found it): finish the task as close-task would have. When it
+    // did come and is not processed yet, close-task finishes the task (crediting whoever closed it) and
+    // shows it: finishing it here first would lose that credit.
+    if (!(await closeDeliveryPending(deps.db, target.repoFullName, target.number))) {
+      const done = issue.closedAs !== "not_planned";
+      const moved = await transitionTask(
+        deps.db,
+        task.id,
+        statesLeadingTo(done ? "done" : "cancelled").filter((s) => s !== "done" && s !== "cancelled"),
+        done ? "done" : "cancelled",
+        done
+          ? { doneAt: new Date(), stateReason: "issue closed as completed" }
+          : { stateReason: "issue closed as not planned" },
+        { type: done ? "task.completed" : "task.cancelled" },
+      );
+      if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
+    }
   } else if (task) {
     const label = (task.config as DroverConfig).label;
     if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
     // The label was taken off a task that has not started: it is no longer wanted.
     if (!issue.labels.includes(label) && ["waiting", "ready"].includes(task.state)) {
-      await transitionTask(deps.db, task.id, ["waiting", "ready"], "cancelled", {
-        stateReason: `the \`${label}\` label was removed`,
-      }, { type: "task.cancelled" });
-      await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
+      const moved = await transitionTask(
+        deps.db,
+        task.id,
+        ["waiting", "ready"],
+        "cancelled",
+        {
+          stateReason: `the \`${label}\` label was removed`,
+        },
+        { type: "task.cancelled" },
+      );
+      // `task` was read before GitHub was: announce only a move that happened.
+      if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
     }
   }
 
   if (target.links || task) await syncLinks(deps, octokit, target.installationId, issue);
 }
 
-async function syncLinks(deps: JobDeps, octokit: Octokit, installationId: number, issue: IssueFacts): Promise<void> {
+async function syncLinks(
+  deps: JobDeps,
+  octokit: Octokit,
+  installationId: number,
+  issue: IssueFacts,
+): Promise<void> {
   const links = await readIssueLinks(octokit, repoRef(issue.repoFullName), issue.number);
   const native = links.blockedBy.map((b) => b.key);
   for (const blocker of links.blockedBy) await recordIssue(deps, installationId, blocker);
 
-  const body = parseBodyLinks(issue.body, { repoFullName: issue.repoFullName }).blockers.filter((k) => k !== issue.key);
+  const body = parseBodyLinks(issue.body, { repoFullName: issue.repoFullName }).blockers.filter(
+    (k) => k !== issue.key,
+  );
   for (const blocker of body) await refreshBlocker(deps, octokit, installationId, blocker);
 
   const children = links.subIssues.map((child) => child.key);
@@ -111,7 +131,12 @@ async function syncLinks(deps: JobDeps, octokit: Octokit, installationId: number
 }
 
 /** A blocker named in the text: read it (also in another repository of the installation) unless fresh. */
-async function refreshBlocker(deps: JobDeps, octokit: Octokit, installationId: number, key: IssueKey): Promise<void> {
+async function refreshBlocker(
+  deps: JobDeps,
+  octokit: Octokit,
+  installationId: number,
+  key: IssueKey,
+): Promise<void> {
   const known = await getIssue(deps.db, key);
   if (known && Date.now() - known.syncedAt.getTime() < FRESH_MS) return;
   const ref = parseIssueKey(key);
@@ -119,7 +144,14 @@ async function refreshBlocker(deps: JobDeps, octokit: Octokit, installationId: n
   const { repoFullName, number } = ref;
   const read = await readIssueFacts(octokit, repoRef(repoFullName), number);
   if (read.ok) return recordIssue(deps, installationId, read.issue);
-  await upsertIssue(deps.db, { key, installationId, repoFullName, number, readable: false, unreadableReason: read.reason });
+  await upsertIssue(deps.db, {
+    key,
+    installationId,
+    repoFullName,
+    number,
+    readable: false,
+    unreadableReason: read.reason,
+  });
 }
 
 async function recordIssue(

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt } from "drizzle-orm";
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { deliveries } from "./schema.ts";
 
@@ -43,4 +43,29 @@ export async function unfinishedDeliveries(db: Db, receivedBefore: Date): Promis
     .where(and(isNull(deliveries.processedAt), lt(deliveries.receivedAt, receivedBefore)))
     .orderBy(deliveries.receivedAt)
     .limit(500);
+}
+
+/**
+ * Whether an `issues.closed` delivery for the issue is recorded and not yet processed: close-task will
+ * finish its task (crediting whoever closed it), so nothing else should.
+ */
+export async function closeDeliveryPending(
+  db: Db,
+  repoFullName: string,
+  issueNumber: number,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.event, "issues"),
+        eq(deliveries.action, "closed"),
+        isNull(deliveries.processedAt),
+        sql`lower(${deliveries.repoFullName}) = lower(${repoFullName})`,
+        sql`${deliveries.payload} -> 'issue' ->> 'number' = ${String(issueNumber)}`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

@@ -81,14 +81,22 @@ export async function loadGraph(db: Db): Promise<{
     db.select().from(issues),
     db.select().from(dependencies),
     db
-      .select({ task: tasks, repoFullName: repositories.fullName, installationId: repositories.installationId })
+      .select({
+        task: tasks,
+        repoFullName: repositories.fullName,
+        installationId: repositories.installationId,
+      })
       .from(tasks)
       .innerJoin(repositories, eq(repositories.id, tasks.repoId)),
   ]);
   return {
     issues: issueRows,
     edges: edgeRows,
-    tasks: taskRows.map((row) => ({ ...row.task, repoFullName: row.repoFullName, installationId: row.installationId })),
+    tasks: taskRows.map((row) => ({
+      ...row.task,
+      repoFullName: row.repoFullName,
+      installationId: row.installationId,
+    })),
   };
 }
 
@@ -115,7 +123,10 @@ export async function bumpGeneration(db: Db): Promise<void> {
   await db
     .insert(schedulerState)
     .values({ id: 1, generation: 1 })
-    .onConflictDoUpdate({ target: schedulerState.id, set: { generation: sql`${schedulerState.generation} + 1` } });
+    .onConflictDoUpdate({
+      target: schedulerState.id,
+      set: { generation: sql`${schedulerState.generation} + 1` },
+    });
 }
 
 export async function readGeneration(db: Db): Promise<number> {
@@ -126,7 +137,12 @@ export async function readGeneration(db: Db): Promise<number> {
 /** Tasks moving between waiting and ready, guarded on the state the pass saw. */
 export async function setReadiness(
   db: Db,
-  changes: { id: number; from: "waiting" | "ready" | "queued"; to: "waiting" | "ready"; reason: string | null }[],
+  changes: {
+    id: number;
+    from: "waiting" | "ready" | "queued";
+    to: "waiting" | "ready";
+    reason: string | null;
+  }[],
 ): Promise<number[]> {
   const moved: number[] = [];
   for (const change of changes) {
@@ -141,7 +157,8 @@ export async function setReadiness(
 }
 
 export async function setCycles(db: Db, changes: { id: number; cycle: string | null }[]): Promise<void> {
-  for (const change of changes) await db.update(tasks).set({ cycle: change.cycle }).where(eq(tasks.id, change.id));
+  for (const change of changes)
+    await db.update(tasks).set({ cycle: change.cycle }).where(eq(tasks.id, change.id));
 }
 
 export async function tasksByIds(db: Db, ids: number[]): Promise<(typeof tasks.$inferSelect)[]> {
@@ -157,17 +174,28 @@ export async function issuesToResync(
   db: Db,
 ): Promise<{ installationId: number; repoFullName: string; number: number; isTask: boolean }[]> {
   const taskRows = await db
-    .select({ installationId: repositories.installationId, repoFullName: repositories.fullName, number: tasks.issueNumber })
+    .select({
+      installationId: repositories.installationId,
+      repoFullName: repositories.fullName,
+      number: tasks.issueNumber,
+    })
     .from(tasks)
     .innerJoin(repositories, eq(repositories.id, tasks.repoId))
     .where(notInArray(tasks.state, ["done", "cancelled"]));
   const issueRows = await db
-    .select({ installationId: issues.installationId, repoFullName: issues.repoFullName, number: issues.number })
+    .select({
+      installationId: issues.installationId,
+      repoFullName: issues.repoFullName,
+      number: issues.number,
+    })
     .from(issues)
     .where(eq(issues.state, "open"));
   const seen = new Set<string>();
   const out: { installationId: number; repoFullName: string; number: number; isTask: boolean }[] = [];
-  for (const [rows, isTask] of [[taskRows, true], [issueRows, false]] as const) {
+  for (const [rows, isTask] of [
+    [taskRows, true],
+    [issueRows, false],
+  ] as const) {
     for (const row of rows) {
       const id = `${row.repoFullName.toLowerCase()}#${row.number}`;
       if (seen.has(id)) continue;

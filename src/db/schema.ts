@@ -199,7 +199,6 @@ export const issues = pgTable(
   (t) => [index("issues_installation").on(t.installationId), index("issues_parent").on(t.parentKey)],
 );
 
-
 /** "dependent waits for blocker", and where that came from (a native link, the issue text, a sub-issue). */
 export const dependencies = pgTable(
   "dependencies",
@@ -209,7 +208,10 @@ export const dependencies = pgTable(
     source: text("source").$type<EdgeSource>().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.dependent, t.blocker, t.source] }), index("dependencies_blocker").on(t.blocker)],
+  (t) => [
+    primaryKey({ columns: [t.dependent, t.blocker, t.source] }),
+    index("dependencies_blocker").on(t.blocker),
+  ],
 );
 
 /** Bumped whenever something may change what is ready; a scheduling pass repeats until it stops moving. */

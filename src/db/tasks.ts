@@ -30,13 +30,24 @@ export async function findTaskByPullRequest(
 }
 
 /** The task for an issue, by repository name (as GitHub spells it, any case) and number. */
-export async function findTaskByKey(db: Db, repoFullName: string, issueNumber: number): Promise<Task | undefined> {
+export async function findTaskByKey(
+  db: Db,
+  repoFullName: string,
+  issueNumber: number,
+): Promise<Task | undefined> {
   const [row] = await db
     .select({ task: tasks })
     .from(tasks)
     .innerJoin(repositories, eq(repositories.id, tasks.repoId))
-    .where(and(sql`lower(${repositories.fullName}) = lower(${repoFullName})`, eq(tasks.issueNumber, issueNumber)));
+    .where(
+      and(sql`lower(${repositories.fullName}) = lower(${repoFullName})`, eq(tasks.issueNumber, issueNumber)),
+    );
   return row?.task;
+}
+
+/** What a task that was just (re)started says about itself until the scheduler has looked at it. */
+export function triggerReason(restart: boolean, login: string): string {
+  return `${restart ? "restarted" : "started"} by @${login}`;
 }
 
 export type TriggerResult =
@@ -46,7 +57,8 @@ export type TriggerResult =
 
 /**
  * A person asked for the issue to be worked on. A new task starts `ready`; a task that finished, failed
- * or was cancelled starts over; a task already in progress is left alone.
+ * or was cancelled starts over; a task already in progress is left alone. `statusCommentId`: the status
+ * comment already saying so, recorded with the task so every later publisher edits that one.
  */
 export async function triggerTask(
   db: Db,
@@ -59,6 +71,7 @@ export async function triggerTask(
     triggeredBy: string;
     branch: string;
     config: unknown;
+    statusCommentId?: number | null;
   },
 ): Promise<TriggerResult> {
   return db.transaction(async (tx) => {
@@ -69,12 +82,13 @@ export async function triggerTask(
         issueNumber: input.issueNumber,
         title: input.title,
         state: "ready",
-        stateReason: `started by @${input.triggeredBy}`,
+        stateReason: triggerReason(false, input.triggeredBy),
         createdBy: input.createdBy,
         createdById: input.createdById,
         modifiedBy: input.triggeredBy,
         branch: input.branch,
         config: input.config,
+        statusCommentId: input.statusCommentId ?? null,
       })
       .onConflictDoNothing()
       .returning();
@@ -91,12 +105,13 @@ export async function triggerTask(
       .update(tasks)
       .set({
         state: "ready",
-        stateReason: `restarted by @${input.triggeredBy}`,
+        stateReason: triggerReason(true, input.triggeredBy),
         title: input.title,
         modifiedBy: input.triggeredBy,
         config: input.config,
         completedBy: null,
         doneAt: null,
+        ...(input.statusCommentId != null ? { statusCommentId: input.statusCommentId } : {}),
         updatedAt: sql`now()`,
       })
       .where(and(eq(tasks.id, existing.id), inArray(tasks.state, [...TRIGGERABLE])))

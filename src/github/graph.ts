@@ -54,7 +54,8 @@ export function issueFacts(raw: RawIssue): IssueFacts {
     title: raw.title,
     body: raw.body ?? "",
     state: raw.state === "closed" ? "closed" : "open",
-    closedAs: raw.state_reason === "not_planned" ? "not_planned" : raw.state === "closed" ? "completed" : null,
+    closedAs:
+      raw.state_reason === "not_planned" ? "not_planned" : raw.state === "closed" ? "completed" : null,
     labels: (raw.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
     milestone: raw.milestone?.title ?? null,
     author: { login: raw.user?.login ?? "ghost", id: raw.user?.id ?? 0 },
@@ -118,7 +119,11 @@ async function absentAsEmpty<T>(request: Promise<T[]>): Promise<T[]> {
 }
 
 /** Open issues carrying `label` in one repository: what reconcile compares with PostgreSQL. */
-export async function listLabelledIssues(octokit: Octokit, repo: RepoRef, label: string): Promise<IssueFacts[]> {
+export async function listLabelledIssues(
+  octokit: Octokit,
+  repo: RepoRef,
+  label: string,
+): Promise<IssueFacts[]> {
   const items = await octokit.paginate(octokit.rest.issues.listForRepo, {
     ...repo,
     labels: label,

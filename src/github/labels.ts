@@ -12,7 +12,10 @@ export async function setManagedLabels(
   wanted: readonly string[],
   managed: readonly string[],
 ): Promise<void> {
-  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({ ...repo, issue_number: issueNumber });
+  const { data: current } = await octokit.rest.issues.listLabelsOnIssue({
+    ...repo,
+    issue_number: issueNumber,
+  });
   const names = new Set(current.map((label) => label.name));
   for (const name of managed) {
     if (wanted.includes(name) || !names.has(name)) continue;
@@ -24,5 +27,6 @@ export async function setManagedLabels(
     }
   }
   const missing = wanted.filter((name) => !names.has(name));
-  if (missing.length > 0) await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: missing });
+  if (missing.length > 0)
+    await octokit.rest.issues.addLabels({ ...repo, issue_number: issueNumber, labels: missing });
 }

@@ -75,7 +75,11 @@ export async function dispatchDelivery(
 ): Promise<void> {
   for (const job of route.jobs) await deps.enqueue(job, { deliveryId });
   for (const [i, target] of route.syncs.entries()) {
-    await deps.enqueue("sync-issue", { installationId: route.installationId, ...target, cause: `${deliveryId}-${i}` });
+    await deps.enqueue("sync-issue", {
+      installationId: route.installationId,
+      ...target,
+      cause: `${deliveryId}-${i}`,
+    });
   }
   await markDeliveryDispatched(deps.db, deliveryId, route.jobs.length === 0);
 }

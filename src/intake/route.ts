@@ -106,8 +106,18 @@ export function routeWebhook(name: string, payload: unknown): Route {
 
 type WithRepo = { repository: { full_name: string }; installation: { id: number } };
 
-function dispatch(p: WithRepo, jobs: Extract<JobName, "start-task" | "close-task">[], syncs: SyncTarget[]): Route {
-  return { kind: "dispatch", installationId: p.installation.id, repoFullName: p.repository.full_name, jobs, syncs };
+function dispatch(
+  p: WithRepo,
+  jobs: Extract<JobName, "start-task" | "close-task">[],
+  syncs: SyncTarget[],
+): Route {
+  return {
+    kind: "dispatch",
+    installationId: p.installation.id,
+    repoFullName: p.repository.full_name,
+    jobs,
+    syncs,
+  };
 }
 
 function self(p: WithRepo & { issue: { number: number } }, links: boolean): SyncTarget {

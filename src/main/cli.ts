@@ -23,7 +23,8 @@ switch (command) {
       args: rest,
       options: { repo: { type: "string" }, tree: { type: "boolean", default: false } },
     });
-    if (!values.repo || !/^[^/\s]+\/[^/\s]+$/.test(values.repo)) exit(`status needs --repo owner/name\n\n${USAGE}`);
+    if (!values.repo || !/^[^/\s]+\/[^/\s]+$/.test(values.repo))
+      exit(`status needs --repo owner/name\n\n${USAGE}`);
     const env = environment();
     await migrate(env.DATABASE_URL);
     const database = openDatabase(env.DATABASE_URL, { max: 2 });

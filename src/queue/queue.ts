@@ -48,11 +48,21 @@ export class WorkQueue {
   }
 
   /** Runs a job every `everyMs` (one schedule per `schedulerId`, however many processes ask). */
-  async every(schedulerId: string, everyMs: number, name: string, data: object, options: JobOptions): Promise<void> {
+  async every(
+    schedulerId: string,
+    everyMs: number,
+    name: string,
+    data: object,
+    options: JobOptions,
+  ): Promise<void> {
     await this.#queues[options.lane].upsertJobScheduler(
       schedulerId,
       { every: everyMs },
-      { name, data, opts: { attempts: options.attempts, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } } },
+      {
+        name,
+        data,
+        opts: { attempts: options.attempts, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+      },
     );
   }
 

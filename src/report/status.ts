@@ -55,7 +55,10 @@ export function renderStatusReport(input: {
     return `${describeKey(row.key, here).padEnd(6)} ${label.padEnd(10)} ${row.title}${notes.length ? `  [${notes.join("; ")}]` : ""}`;
   };
 
-  if (!input.tree) return [header, ...tasks.sort((a, b) => a.number - b.number).map((t) => `  ${line(t)}`)].join("\n") + "\n";
+  if (!input.tree)
+    return (
+      [header, ...tasks.sort((a, b) => a.number - b.number).map((t) => `  ${line(t)}`)].join("\n") + "\n"
+    );
 
   // Tree: stories (issues with sub-issues) with their children in GitHub's order; tasks outside stories after.
   const childrenOf = new Map<IssueKey, StatusRow[]>();
@@ -127,5 +130,8 @@ export function statusRows(graph: {
       cycle: task.cycle,
     });
   }
-  return { rows: [...rows.values()], edges: graph.edges.map(({ dependent, blocker, source }) => ({ dependent, blocker, source })) };
+  return {
+    rows: [...rows.values()],
+    edges: graph.edges.map(({ dependent, blocker, source }) => ({ dependent, blocker, source })),
+  };
 }

@@ -80,7 +80,8 @@ export function pickTasks(input: PickInput): IssueKey[] {
       installationRank.get(a.installation)! - installationRank.get(b.installation)!;
     if (byInstallation !== 0) return byInstallation < 0;
     const byRepo =
-      (repoLoad.get(a.repo) ?? 0) - (repoLoad.get(b.repo) ?? 0) || repoRank.get(a.repo)! - repoRank.get(b.repo)!;
+      (repoLoad.get(a.repo) ?? 0) - (repoLoad.get(b.repo) ?? 0) ||
+      repoRank.get(a.repo)! - repoRank.get(b.repo)!;
     return byRepo < 0;
   }
 }

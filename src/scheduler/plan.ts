@@ -1,7 +1,14 @@
 import type { TaskState } from "../db/schema.ts";
 import { criticalPaths, expectedDuration } from "../graph/critical-path.ts";
 import { TaskGraph, type Readiness, type WaitingOn } from "../graph/graph.ts";
-import { issueKey, newNode, parseIssueKey, type Edge, type IssueKey, type IssueNode } from "../graph/model.ts";
+import {
+  issueKey,
+  newNode,
+  parseIssueKey,
+  type Edge,
+  type IssueKey,
+  type IssueNode,
+} from "../graph/model.ts";
 import { orderReady, priorityFromLabels } from "../graph/order.ts";
 import { pickTasks } from "./pick.ts";
 
@@ -50,7 +57,12 @@ export type PlanInput = {
 };
 
 export type Plan = {
-  readiness: { id: number; from: "waiting" | "ready" | "queued"; to: "waiting" | "ready"; reason: string | null }[];
+  readiness: {
+    id: number;
+    from: "waiting" | "ready" | "queued";
+    to: "waiting" | "ready";
+    reason: string | null;
+  }[];
   cycles: { id: number; cycle: string | null }[];
   start: number[];
 };
@@ -80,7 +92,9 @@ export function planPass(input: PlanInput): Plan {
 
     const synced = issueByKey.get(key)?.linksSyncedAt != null;
     const to = synced && readiness.kind === "ready" ? "ready" : "waiting";
-    const reason = synced ? explain(readiness, task.repoFullName, issueByKey) : "reading its links from GitHub";
+    const reason = synced
+      ? explain(readiness, task.repoFullName, issueByKey)
+      : "reading its links from GitHub";
     const from = task.state as "waiting" | "ready" | "queued";
     if (from === "queued") {
       if (to === "waiting") plan.readiness.push({ id: task.id, from, to, reason });
@@ -91,7 +105,9 @@ export function planPass(input: PlanInput): Plan {
   }
 
   const requeued = new Set(plan.readiness.filter((r) => r.from === "queued").map((r) => r.id));
-  const holding = input.tasks.filter((task) => HOLDING_A_WORKER.includes(task.state) && !requeued.has(task.id));
+  const holding = input.tasks.filter(
+    (task) => HOLDING_A_WORKER.includes(task.state) && !requeued.has(task.id),
+  );
   const nodes = ready.map((task) => graph.node(keyOf(task))).filter((node): node is IssueNode => !!node);
   const ordered = orderReady(nodes, criticalPaths(graph));
   const taskByKey = new Map(ready.map((task) => [keyOf(task), task]));
@@ -155,7 +171,11 @@ export function describePath(keys: readonly IssueKey[], here: string): string {
   return keys.map((key) => describeKey(key, here)).join(" → ");
 }
 
-const SOURCE_WORDS = { native: "a blocked-by link", body: "the issue text", "sub-issue": "a sub-issue" } as const;
+const SOURCE_WORDS = {
+  native: "a blocked-by link",
+  body: "the issue text",
+  "sub-issue": "a sub-issue",
+} as const;
 
 function explain(readiness: Readiness, here: string, issues: ReadonlyMap<string, PlanIssue>): string | null {
   switch (readiness.kind) {

@@ -106,38 +106,124 @@ export function mockLabels(
   }
 }
 
-/** start-task's announcement: no status comment yet, so one is made; the issue gets `drover:running`. */
-export function mockAnnounce(scope: Scope, sent: Sent, issue: number, commentId: number): void {
-  scope.get(`${REPO_PATH}/issues/${issue}/comments`).query(true).reply(200, []);
-  mockReply(scope, sent, issue, commentId);
-  mockLabels(scope, sent, issue, [], [], "drover:running");
+/** An issue as a test describes it; what GitHub answers for it is `issueJson`. */
+export type TestIssue = {
+  number: number;
+  title: string;
+  body?: string;
+  author?: TestUser;
+  /** Its labels (names); the trigger label, for an issue Drover is working on. */
+  labels?: string[];
+  state?: "open" | "closed";
+  stateReason?: "completed" | "not_planned" | null;
+};
+
+/** GET /repos/{owner}/{repo}/issues/{number}, as GitHub answers it. */
+export function issueJson(issue: TestIssue): Record<string, unknown> {
+  const author = issue.author ?? AUTHOR;
+  return {
+    number: issue.number,
+    title: issue.title,
+    body: issue.body ?? "Please do the thing.",
+    state: issue.state ?? "open",
+    state_reason: issue.stateReason ?? null,
+    labels: (issue.labels ?? []).map((name) => ({ name })),
+    user: { login: author.login, id: author.id, type: "User" },
+    created_at: "2026-11-01T00:00:00Z",
+    repository_url: `https://api.github.com/repos/${OCTO_REPO.fullName}`,
+    html_url: `https://github.com/${OCTO_REPO.fullName}/issues/${issue.number}`,
+  };
+}
+
+/** The issue read `times` times (sync-issue, run-task). */
+export function mockIssue(scope: Scope, issue: TestIssue, times = 1): void {
+  scope.get(`${REPO_PATH}/issues/${issue.number}`).times(times).reply(200, issueJson(issue));
 }
 
 /**
- * run-task up to the commit (issue, running status, the bot identity when this harness has not read it
- * yet) and publish for an attempt that failed: status edited again, `drover:running` → `drover:failed`.
+ * The issue's place in the graph read `times` times (sync-issue): the issue, no "blocked by" links, no
+ * sub-issues, no parent. A labelled issue is read twice: start-task syncs it before saying it is ready,
+ * and the delivery's own sync-issue job reads it again.
  */
-export function mockRunThatFails(
-  scope: Scope,
-  sent: Sent,
-  input: { issue: number; title: string; commentId: number; author?: TestUser; identity?: boolean },
-): void {
-  mockIssue(scope, input.issue, input.title, input.author);
-  mockPatch(scope, sent, input.commentId, 2);
-  mockLabels(scope, sent, input.issue, ["drover:running"], []);
-  if (input.identity !== false) mockIdentity(scope);
-  mockLabels(scope, sent, input.issue, ["drover:running"], ["drover:running"], "drover:failed");
+export function mockSync(scope: Scope, issue: TestIssue, times = 1): void {
+  mockIssue(scope, issue, times);
+  const path = `${REPO_PATH}/issues/${issue.number}`;
+  scope.get(`${path}/dependencies/blocked_by`).query(true).times(times).reply(200, []);
+  scope.get(`${path}/sub_issues`).query(true).times(times).reply(200, []);
+  scope.get(`${path}/parent`).times(times).reply(404, { message: "Not Found" });
 }
 
-/** run-task and publish for an attempt that passed: PR, check run, status, `drover:running` → `drover:review`. */
+/**
+ * start-task's status, before the task is recorded: no status comment yet, so one is made (`ready`); the
+ * issue has no state label to change.
+ */
+export function mockFirstStatus(scope: Scope, sent: Sent, issue: number, commentId: number): void {
+  scope.get(`${REPO_PATH}/issues/${issue}/comments`).query(true).reply(200, []);
+  mockReply(scope, sent, issue, commentId);
+  mockLabels(scope, sent, issue, [], []);
+}
+
+/**
+ * The status comment `commentId` and the labels of issue `issue`, kept as GitHub keeps them, for when
+ * jobs race to show a task (the scheduler's `announce` beside run-task and publish), so how often each is
+ * written varies. Give it `github.optional()`. Every edit is recorded in `sent.comments`, every label
+ * added in `sent.added` and every label actually removed in `sent.removed` (removing one the issue does
+ * not have answers 404, as GitHub does). Returns the issue's labels, as they end up.
+ */
+export function mockIssueState(
+  scope: Scope,
+  sent: Sent,
+  input: { issue: number; commentId: number; labels?: string[] },
+): Set<string> {
+  const labels = new Set(input.labels ?? []);
+  const path = `${REPO_PATH}/issues/${input.issue}`;
+  const listed = () => [...labels].map((name) => ({ name }));
+  scope.patch(`${REPO_PATH}/issues/comments/${input.commentId}`).reply(200, (_uri, body) => {
+    sent.comments.push({ how: "patch", id: input.commentId, body: (body as { body: string }).body });
+    return { id: input.commentId };
+  });
+  scope.get(`${path}/labels`).reply(200, () => listed());
+  scope.post(`${path}/labels`).reply(200, (_uri, body) => {
+    const added = (body as { labels: string[] }).labels;
+    sent.added.push(added);
+    for (const name of added) labels.add(name);
+    return listed();
+  });
+  scope
+    .delete((uri) => uri.startsWith(`${path}/labels/`))
+    .reply((uri) => {
+      const name = decodeURIComponent(uri.slice(`${path}/labels/`.length));
+      if (!labels.delete(name)) return [404, { message: "Label does not exist" }];
+      sent.removed.push(name);
+      return [200, listed()];
+    });
+  return labels;
+}
+
+/** Labels added, in order, each once (an add that raced another for the same label counts once). */
+export function addedOnce(sent: Sent): string[] {
+  return [...new Set(sent.added.flat())];
+}
+
+/**
+ * run-task up to the commit (the issue, the bot identity when this harness has not read it yet) for an
+ * attempt that fails. Its status edits and labels (running, then failed) are `mockIssueState`'s.
+ */
+export function mockRunThatFails(scope: Scope, input: { issue: TestIssue; identity?: boolean }): void {
+  mockIssue(scope, input.issue);
+  if (input.identity !== false) mockIdentity(scope);
+}
+
+/**
+ * run-task and publish for an attempt that passed: the issue, the bot identity, the pull request and the
+ * check run. Its status edits and labels (running, then review) are `mockIssueState`'s.
+ */
 export function mockRunThatPasses(
   scope: Scope,
   sent: Published,
-  input: { issue: number; title: string; body?: string; branch: string; commentId: number; pr: number },
+  input: { issue: TestIssue; branch: string; pr: number },
 ): void {
-  mockIssue(scope, input.issue, input.title, AUTHOR, input.body);
-  mockPatch(scope, sent, input.commentId, 2);
-  mockLabels(scope, sent, input.issue, ["drover:running"], []);
+  mockIssue(scope, input.issue);
   mockIdentity(scope);
   scope
     .get(`${REPO_PATH}/pulls`)
@@ -151,7 +237,6 @@ export function mockRunThatPasses(
     sent.check = body as Record<string, unknown>;
     return { id: 31 };
   });
-  mockLabels(scope, sent, input.issue, ["drover:running"], ["drover:running"], "drover:review");
 }
 
 /** close-task: the status comment edited, every state label the issue has removed. */
@@ -168,24 +253,6 @@ export function mockClosed(
     input.labels,
     input.labels.filter((l) => l.startsWith("drover:")),
   );
-}
-
-/** The issue as run-task reads it, opened by `author`. */
-export function mockIssue(
-  scope: Scope,
-  number: number,
-  title: string,
-  author: TestUser = AUTHOR,
-  body = "Please do the thing.",
-): void {
-  scope.get(`${REPO_PATH}/issues/${number}`).reply(200, {
-    number,
-    title,
-    body,
-    state: "open",
-    user: { login: author.login, id: author.id, type: "User" },
-    html_url: `https://github.com/${OCTO_REPO.fullName}/issues/${number}`,
-  });
 }
 
 /** The app and its bot user, which the commit is authored as. */

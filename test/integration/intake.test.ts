@@ -15,7 +15,7 @@ import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "../helpers/db.ts";
 import { TEST_WEBHOOK_SECRET, createHarness, type Harness } from "../helpers/drover.ts";
-import { issueLabeled, pullRequestClosed } from "../helpers/payloads.ts";
+import { issueClosed, issueLabeled, pullRequestClosed } from "../helpers/payloads.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -53,7 +53,7 @@ describe("webhook intake", () => {
   });
   afterAll(() => connection.disconnect());
 
-  it("records a labelled issue and queues one start-task job", async () => {
+  it("records a labelled issue and queues start-task and a sync of the issue's links", async () => {
     const id = newId();
     const payload = issueLabeled({ number: 12, title: "Add a changelog" });
 
@@ -64,11 +64,72 @@ describe("webhook intake", () => {
       action: "labeled",
       repoFullName: "octo-org/widgets",
       installationId: 77,
+      dispatchedAt: expect.any(Date),
       processedAt: null,
       payload,
     });
-    expect(queued).toEqual([{ name: "start-task", payload: { deliveryId: id } }]);
-    expect((await queue.counts()).wait).toBe(1);
+    expect(queued).toEqual([
+      { name: "start-task", payload: { deliveryId: id } },
+      {
+        name: "sync-issue",
+        payload: {
+          installationId: 77,
+          repoFullName: "octo-org/widgets",
+          number: 12,
+          links: true,
+          cause: `${id}-0`,
+        },
+      },
+    ]);
+    expect((await queue.counts()).wait).toBe(2);
+  });
+
+  it("queues only a sync for an issue change no job acts on, and marks the delivery processed", async () => {
+    const id = newId();
+    const payload = { ...issueLabeled({ number: 17, title: "Edited" }), action: "edited" };
+
+    expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("queued");
+
+    expect(queued).toEqual([
+      {
+        name: "sync-issue",
+        payload: {
+          installationId: 77,
+          repoFullName: "octo-org/widgets",
+          number: 17,
+          links: true,
+          cause: `${id}-0`,
+        },
+      },
+    ]);
+    expect(await getDelivery(deps.db, id)).toMatchObject({
+      dispatchedAt: expect.any(Date),
+      processedAt: expect.any(Date),
+      outcome: "dispatched",
+    });
+  });
+
+  it("queues close-task and a sync of the issue's state when an issue is closed", async () => {
+    const id = newId();
+    const payload = issueClosed({ number: 18, stateReason: "completed" });
+    expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("queued");
+    expect(queued).toEqual([
+      { name: "close-task", payload: { deliveryId: id } },
+      {
+        name: "sync-issue",
+        payload: {
+          installationId: 77,
+          repoFullName: "octo-org/widgets",
+          number: 18,
+          links: false,
+          cause: `${id}-0`,
+        },
+      },
+    ]);
+    expect(await getDelivery(deps.db, id)).toMatchObject({
+      dispatchedAt: expect.any(Date),
+      processedAt: null,
+    });
   });
 
   it("treats a redelivery of the same id as a duplicate and queues nothing more", async () => {
@@ -76,8 +137,8 @@ describe("webhook intake", () => {
     const payload = issueLabeled({ number: 13, title: "Twice" });
     expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("queued");
     expect(await receiveWebhook(deps, { id, name: "issues", payload })).toBe("duplicate");
-    expect(queued).toHaveLength(1);
-    expect((await queue.counts()).wait).toBe(1);
+    expect(queued.map((job) => job.name)).toEqual(["start-task", "sync-issue"]);
+    expect((await queue.counts()).wait).toBe(2);
   });
 
   it("queues a close-task job when a Drover pull request is merged", async () => {
@@ -112,7 +173,7 @@ describe("webhook intake", () => {
     const payload = issueLabeled({ number: 16, title: "While Redis was down" });
 
     expect(await receiveWebhook(down, { id, name: "issues", payload })).toBe("recorded");
-    expect(await getDelivery(deps.db, id)).toMatchObject({ processedAt: null });
+    expect(await getDelivery(deps.db, id)).toMatchObject({ dispatchedAt: null, processedAt: null });
     expect((await queue.counts()).wait).toBe(0);
 
     // requeuePending leaves deliveries younger than a few seconds to the intake that is still queueing them.
@@ -123,14 +184,29 @@ describe("webhook intake", () => {
     await requeuePending(deps);
 
     expect(queued).toContainEqual({ name: "start-task", payload: { deliveryId: id } });
+    expect(queued).toContainEqual({
+      name: "sync-issue",
+      payload: {
+        installationId: 77,
+        repoFullName: "octo-org/widgets",
+        number: 16,
+        links: true,
+        cause: `${id}-0`,
+      },
+    });
+    expect(await getDelivery(deps.db, id)).toMatchObject({
+      dispatchedAt: expect.any(Date),
+      processedAt: null,
+    });
     const waiting = (await queue.counts()).wait;
     expect(waiting).toBeGreaterThanOrEqual(1);
 
-    // A second worker starting requeues the same delivery: the job id keeps it to one job.
+    // A second worker starting requeues the same delivery: the job ids keep it to one job each.
     await requeuePending(deps);
     expect(queued.filter((job) => (job.payload as { deliveryId?: string }).deliveryId === id)).toHaveLength(
       2,
     );
+    expect(queued.filter((job) => job.name === "sync-issue")).toHaveLength(2);
     expect((await queue.counts()).wait).toBe(waiting);
   });
 });
@@ -160,7 +236,8 @@ describe("webhook intake through Probot", () => {
       signature: sign(TEST_WEBHOOK_SECRET, body),
     });
     expect(await getDelivery(testDb.database().db, id)).toMatchObject({ event: "issues", action: "labeled" });
-    expect((await harness.queue.counts()).wait).toBe(1);
+    // start-task, and the sync of the issue's links.
+    expect((await harness.queue.counts()).wait).toBe(2);
   });
 
   it("rejects a delivery signed with another secret and records nothing", async () => {

@@ -3,23 +3,24 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DroverConfig } from "../../../src/config/schema.ts";
-import { getDelivery } from "../../../src/db/deliveries.ts";
+import { syncIssue } from "../../../jobs/sync-issue.ts";
+import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
 import { claimAttempt, finishAttempt } from "../../../src/db/attempts.ts";
-import { queueReadyTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
-  mockAnnounce,
   mockClosed,
   mockConfig,
+  mockFirstStatus,
   mockIdentity,
   mockIssue,
-  mockLabels,
-  mockPatch,
+  mockIssueState,
   mockPermission,
+  mockSync,
   originBranches,
   recorder,
   taskOf,
@@ -36,6 +37,8 @@ import {
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
  * "completed" makes it done and credits the closer; the status comment and the state label follow.
+ * The delivery also queues a sync-issue job, which reads a task's issue again (`mockSync`) and leaves
+ * finishing the task to close-task.
  */
 describe("close-task", () => {
   const { db, harness, sandbox, repo, github } = useDrover();
@@ -57,7 +60,7 @@ describe("close-task", () => {
       branch: `drover/${issue}-task-${issue}`,
       config: DroverConfig.parse({}),
     });
-    const [queued] = await queueReadyTasks(db(), OCTO_REPO.id, 2);
+    const [queued] = await queueTasks(db(), [trigger.task.id]);
     const claim = queued && (await claimAttempt(db(), queued.attemptId, "earlier-worker"));
     if (!claim) throw new Error("attempt was not claimed");
     await finishAttempt(db(), claim.lease, {
@@ -79,6 +82,13 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockClosed(github.api(), sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
+    mockSync(github.api(), {
+      number: 21,
+      title: "Task 21",
+      labels: ["drover", "drover:review"],
+      state: "closed",
+      stateReason: "not_planned",
+    });
 
     await harness().receive(
       "issues",
@@ -106,6 +116,13 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockClosed(github.api(), sent, { issue: 22, commentId: 6022, labels: ["drover:review"] });
+    mockSync(github.api(), {
+      number: 22,
+      title: "Task 22",
+      labels: ["drover:review"],
+      state: "closed",
+      stateReason: "completed",
+    });
 
     await harness().receive("issues", issueClosed({ number: 22, stateReason: "completed", sender: closer }));
     await harness().drain();
@@ -123,35 +140,112 @@ describe("close-task", () => {
   });
 
   it("does nothing on GitHub when a closed issue was never a task", async () => {
-    // No mocks at all: any request to GitHub, even for a token, fails the test.
+    // No mocks at all: any request to GitHub, even for a token, fails the test (sync-issue does not read
+    // an issue Drover does not know).
     await harness().receive("issues", issueClosed({ number: 23, stateReason: "completed", sender: closer }));
     await harness().drain();
     expect((await taskOf(db(), OCTO_REPO, 23)).task).toBeUndefined();
+  });
+
+  it("leaves a task to close-task when a sync reads its closed issue first, so the closer is credited", async () => {
+    await taskInReview(25, 6025);
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    const closed = issueClosed({ number: 25, stateReason: "completed", sender: closer });
+    await recordDelivery(db(), {
+      id: "d-close-25",
+      event: "issues",
+      action: "closed",
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      payload: closed,
+    });
+    // The delivery's sync-issue job, run before its close-task job.
+    mockSync(github.api(), {
+      number: 25,
+      title: "Task 25",
+      labels: ["drover:review"],
+      state: "closed",
+      stateReason: "completed",
+    });
+    await syncIssue(harness().deps, {
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      number: 25,
+      links: false,
+    });
+    expect((await taskOf(db(), OCTO_REPO, 25)).task?.state).toBe("review");
+
+    mockClosed(github.api(), sent, { issue: 25, commentId: 6025, labels: ["drover:review"] });
+    await harness().enqueue("close-task", { deliveryId: "d-close-25" });
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 25)).task).toMatchObject({
+      state: "done",
+      completedBy: closer.login,
+    });
+    expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("| Completed by | @closer |")]);
+    expect(sent.removed).toEqual(["drover:review"]);
+  });
+
+  it("finishes a task whose close webhook never came when a sync finds its issue closed", async () => {
+    await taskInReview(26, 6026);
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockSync(github.api(), {
+      number: 26,
+      title: "Task 26",
+      labels: ["drover:review"],
+      state: "closed",
+      stateReason: "completed",
+    });
+    // Shown by an announce job: the status comment and the review label gone.
+    mockClosed(github.api(), sent, { issue: 26, commentId: 6026, labels: ["drover:review"] });
+
+    await syncIssue(harness().deps, {
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      number: 26,
+      links: false,
+    });
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 26)).task).toMatchObject({ state: "done" });
+    expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("🎉 Done")]);
+    expect(sent.removed).toEqual(["drover:review"]);
   });
 
   it("pushes nothing for a task whose issue was closed while its agent ran", async () => {
     const go = path.join(sandbox().root, "go-24");
     const sent = recorder();
     const api = github.api();
+    const issue = { number: 24, title: "Closed midway", body: "", labels: ["drover"] };
     mockInstallationToken(github.api().persist(), repo().installationId);
     // start-task, then run-task up to the agent.
     mockConfig(api, agentConfig("wait-for-file.mjs", { args: [go] }));
     mockPermission(api, MAINTAINER.login, "write");
-    mockAnnounce(api, sent, 24, 6024);
-    mockIssue(api, 24, "Closed midway", AUTHOR, "");
-    mockPatch(api, sent, 6024, 3);
-    mockLabels(api, sent, 24, ["drover:running"], []);
-    // close-task while the agent waits.
-    mockLabels(api, sent, 24, ["drover:running"], ["drover:running"]);
-    // The rest of run-task (the commit's author) and publish's status; no pull request, no check run.
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 24, 6024);
+    mockIssue(api, issue);
+    // close-task's sync-issue job reads the closed issue while the agent waits.
+    mockSync(api, { ...issue, state: "closed", stateReason: "not_planned" });
+    // The rest of run-task (the commit's author); no pull request, no check run.
     mockIdentity(api);
-    mockLabels(api, sent, 24, [], []);
+    // Status edits and labels: run-task (running), close-task and publish (cancelled), and the scheduler's
+    // announcement, which may come before or after any of these.
+    const labels = mockIssueState(github.optional(), sent, {
+      issue: 24,
+      commentId: 6024,
+      labels: ["drover"],
+    });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 24, title: "Closed midway" }));
     await expect
       .poll(async () => (await taskOf(db(), repo(), 24)).task?.state, { timeout: 10_000 })
       .toBe("running");
-    await expect.poll(() => sent.comments.length, { timeout: 10_000 }).toBe(2);
+    await expect
+      .poll(() => sent.comments.some((c) => c.body.includes("🔵 Running")), { timeout: 10_000 })
+      .toBe(true);
     await harness().receive(
       "issues",
       issueClosed({ number: 24, stateReason: "not_planned", sender: closer }),
@@ -164,10 +258,13 @@ describe("close-task", () => {
     await harness().drain();
 
     const { task, attempts } = await taskOf(db(), repo(), 24);
-    expect(task?.state).toBe("cancelled");
+    expect(task).toMatchObject({ state: "cancelled", modifiedBy: closer.login });
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "neutral", headSha: null }]);
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
+    expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
-    expect(sent.removed).toEqual(["drover:running"]);
+    expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
+    expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
+    expect([...labels]).toEqual(["drover"]);
   });
 });

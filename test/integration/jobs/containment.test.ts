@@ -9,10 +9,12 @@ import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
-  mockAnnounce,
   mockConfig,
+  mockFirstStatus,
+  mockIssueState,
   mockPermission,
   mockRunThatPasses,
+  mockSync,
   recorder,
   taskOf,
 } from "../../helpers/github-flows.ts";
@@ -65,14 +67,11 @@ describe("what an agent can see", () => {
     mockInstallationToken(github.api().persist(), repo().installationId, token);
     mockConfig(api, agentConfig("leak-env.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
-    mockAnnounce(api, sent, 31, 8031);
-    mockRunThatPasses(api, sent, {
-      issue: 31,
-      title: "Look around",
-      branch: BRANCH,
-      commentId: 8031,
-      pr: 32,
-    });
+    const issue = { number: 31, title: "Look around", labels: ["drover"] };
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 31, 8031);
+    mockRunThatPasses(api, sent, { issue, branch: BRANCH, pr: 32 });
+    mockIssueState(github.optional(), sent, { issue: 31, commentId: 8031, labels: ["drover"] });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 31, title: "Look around" }));
     await harness().drain();

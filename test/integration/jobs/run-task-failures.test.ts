@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
+  addedOnce,
   agentConfig,
-  mockAnnounce,
   mockConfig,
+  mockFirstStatus,
+  mockIssueState,
   mockPermission,
   isRunning,
   mockRunThatFails,
+  mockSync,
   originBranches,
   recorder,
   taskOf,
@@ -22,29 +25,52 @@ import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
 describe("run-task when the agent fails", () => {
   const { db, harness, sandbox, repo, github } = useDrover();
 
-  /** Labels issue `issue` with a config running `yaml`'s agent; the run is expected to fail. */
-  async function runFailing(issue: number, title: string, yaml: string): Promise<Sent> {
+  /**
+   * Labels issue `issue` with a config running `yaml`'s agent; the run is expected to fail. Returns what
+   * was sent, and the labels the issue ended up with.
+   */
+  async function runFailing(
+    issue: number,
+    title: string,
+    yaml: string,
+  ): Promise<Sent & { labels: Set<string> }> {
     const sent = recorder();
     const api = github.api();
+    const testIssue = { number: issue, title, labels: ["drover"] };
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, yaml);
     mockPermission(api, MAINTAINER.login, "write");
-    mockAnnounce(api, sent, issue, 9000 + issue);
-    mockRunThatFails(api, sent, { issue, title, commentId: 9000 + issue });
+    mockSync(api, testIssue, 2);
+    mockFirstStatus(api, sent, issue, 9000 + issue);
+    mockRunThatFails(api, { issue: testIssue });
+    const labels = mockIssueState(github.optional(), sent, {
+      issue,
+      commentId: 9000 + issue,
+      labels: ["drover"],
+    });
     await harness().receive("issues", issueLabeled({ repo: repo(), number: issue, title }));
     await harness().drain();
-    return sent;
+    return { ...sent, labels };
   }
 
-  async function expectFailedWithoutPullRequest(sent: Sent, issue: number): Promise<string> {
+  async function expectFailedWithoutPullRequest(
+    sent: Sent & { labels: Set<string> },
+    issue: number,
+  ): Promise<string> {
     const { task, attempts } = await taskOf(db(), repo(), issue);
     expect(task?.state).toBe("failed");
     expect(task?.prNumber).toBeNull();
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
     // No pull request was asked for (an unmocked POST /pulls would fail the test), and origin has no branch.
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
-    expect(sent.added).toEqual([["drover:running"], ["drover:failed"]]);
-    expect(sent.removed).toEqual(["drover:running"]);
+    // Labelled running while it ran, failed at the end; the trigger label stays.
+    expect(addedOnce(sent)).toEqual(["drover:running", "drover:failed"]);
+    expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
+    expect([...sent.labels].sort()).toEqual(["drover", "drover:failed"]);
+    // One status comment, made when the task started and edited since: running, then failed.
+    expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
+    expect(sent.comments[0]?.body).toContain("Ready: waiting for a worker");
+    expect(sent.comments.some((c) => c.body.includes("🔵 Running"))).toBe(true);
     const final = sent.comments.at(-1);
     expect(final?.how).toBe("patch");
     expect(final?.body).toContain("❌ Failed");

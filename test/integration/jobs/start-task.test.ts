@@ -5,12 +5,15 @@ import { STATUS_MARKER } from "../../../src/github/comments.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
+  addedOnce,
   agentConfig,
-  mockAnnounce,
   mockConfig,
+  mockFirstStatus,
+  mockIssueState,
   mockPermission,
   mockReply,
   mockRunThatFails,
+  mockSync,
   originBranches,
   recorder,
   runDirs,
@@ -21,6 +24,8 @@ import { MAINTAINER, issueLabeled, type TestUser } from "../../helpers/payloads.
 /**
  * start-task through the real queue: who may start Drover, which label starts it, what a bad drover.yml
  * says, and a delivery that arrives twice. Each test asserts what shows on the issue and on origin.
+ * Every `issues.labeled` delivery also queues a sync-issue job, which reads the issue's place in the
+ * graph (`mockSync`) whether or not Drover starts.
  */
 describe("start-task", () => {
   // A harness per test: each reads the bot identity and the installation token afresh.
@@ -39,6 +44,7 @@ describe("start-task", () => {
     mockConfig(api, "label: ai-task\n");
     mockPermission(api, reader.login, "read");
     mockReply(api, sent, 1);
+    mockSync(api, { number: 1, title: "Nope", labels: ["ai-task"] });
 
     await harness().receive(
       "issues",
@@ -73,6 +79,7 @@ describe("start-task", () => {
     mockConfig(api, "label: drover\n");
     // No collaborator-permission mock: a lookup would be an unmatched request and fail the test.
     mockReply(api, sent, 2);
+    mockSync(api, { number: 2, title: "Bot work", labels: ["drover"] });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 2, title: "Bot work", sender }));
     await harness().drain();
@@ -91,6 +98,7 @@ describe("start-task", () => {
     mockConfig(api, "task_timeout: soon\nagent: gpt\nlable: x\n");
     mockPermission(api, MAINTAINER.login, "write");
     mockReply(api, sent, 3);
+    mockSync(api, { number: 3, title: "Bad config", labels: ["drover"] });
 
     await harness().receive(
       "issues",
@@ -116,6 +124,7 @@ describe("start-task", () => {
     mockConfig(api, "label: [drover\nagent: {{\n");
     mockPermission(api, MAINTAINER.login, "admin");
     mockReply(api, sent, 4);
+    mockSync(api, { number: 4, title: "Broken YAML", labels: ["drover"] });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 4, title: "Broken YAML" }));
     await harness().drain();
@@ -130,6 +139,7 @@ describe("start-task", () => {
     const api = github.api();
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: ai-task\n");
+    mockSync(api, { number: 5, title: "A bug", labels: ["bug"] });
 
     await harness().receive(
       "issues",
@@ -138,7 +148,8 @@ describe("start-task", () => {
     );
     await harness().drain();
 
-    // Only the config was read: no permission lookup, no comment, no label (the mock helper fails on any).
+    // Only reads (the config, and the issue's place in the graph): no permission lookup, no comment, no
+    // label (the mock helper fails on any).
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
     expect(await outcomeOf("d-bug")).toBe("not the drover label");
   });
@@ -146,11 +157,18 @@ describe("start-task", () => {
   it("starts a task on the configured custom label", async () => {
     const sent = recorder();
     const api = github.api();
+    const issue = { number: 6, title: "Custom label", labels: ["ai-task"] };
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("exit-code.mjs", { extra: "label: ai-task" }));
     mockPermission(api, MAINTAINER.login, "maintain");
-    mockAnnounce(api, sent, 6, 8006);
-    mockRunThatFails(api, sent, { issue: 6, title: "Custom label", commentId: 8006 });
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 6, 8006);
+    mockRunThatFails(api, { issue });
+    const labels = mockIssueState(github.optional(), sent, {
+      issue: 6,
+      commentId: 8006,
+      labels: ["ai-task"],
+    });
 
     await harness().receive(
       "issues",
@@ -159,21 +177,35 @@ describe("start-task", () => {
     await harness().drain();
 
     const { task, attempts } = await taskOf(db(), repo(), 6);
-    expect(task).toMatchObject({ branch: "drover/6-custom-label", modifiedBy: MAINTAINER.login });
+    expect(task).toMatchObject({
+      branch: "drover/6-custom-label",
+      modifiedBy: MAINTAINER.login,
+      state: "failed",
+    });
     expect(task?.config).toMatchObject({ label: "ai-task" });
     expect(attempts).toHaveLength(1);
-    expect(sent.comments[0]).toMatchObject({ how: "post", body: expect.stringContaining("Queued") });
-    expect(sent.added[0]).toEqual(["drover:running"]);
+    expect(sent.comments[0]).toMatchObject({
+      how: "post",
+      body: expect.stringContaining("Ready: waiting for a worker"),
+    });
+    expect(sent.comments[0]?.body).toContain("**Why:** started by @mona");
+    expect(sent.comments.slice(1).map((c) => c.how)).not.toContain("post");
+    expect(sent.comments.at(-1)?.body).toContain("❌ Failed");
+    expect(addedOnce(sent)).toEqual(["drover:running", "drover:failed"]);
+    expect([...labels].sort()).toEqual(["ai-task", "drover:failed"]);
   });
 
   it("acts once on a delivery that arrives twice at once and again after it was processed", async () => {
     const sent = recorder();
     const api = github.api();
+    const issue = { number: 7, title: "Twice", labels: ["drover"] };
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("exit-code.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
-    mockAnnounce(api, sent, 7, 8007);
-    mockRunThatFails(api, sent, { issue: 7, title: "Twice", commentId: 8007 });
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 7, 8007);
+    mockRunThatFails(api, { issue });
+    mockIssueState(github.optional(), sent, { issue: 7, commentId: 8007, labels: ["drover"] });
 
     const payload = issueLabeled({ repo: repo(), number: 7, title: "Twice" });
     await Promise.all([

@@ -42,17 +42,35 @@ describe("syncIssue", () => {
     mockInstallationToken(github.api().persist(), INSTALLATION);
     const api = github.api();
     const path = (p: string) => `/repos/${REPO}${p}`;
-    api.get(path("/issues/12")).reply(200, rawIssue(12, { body: "Blocked by #5 and other-org/place#45.\n\n```\nblocked by #99\n```" }));
-    api.get(path("/issues/12/dependencies/blocked_by")).query(true).reply(200, [rawIssue(3, { state: "closed", state_reason: "completed" })]);
-    api.get(path("/issues/12/sub_issues")).query(true).reply(200, [rawIssue(21), rawIssue(20)]);
+    api
+      .get(path("/issues/12"))
+      .reply(
+        200,
+        rawIssue(12, { body: "Blocked by #5 and other-org/place#45.\n\n```\nblocked by #99\n```" }),
+      );
+    api
+      .get(path("/issues/12/dependencies/blocked_by"))
+      .query(true)
+      .reply(200, [rawIssue(3, { state: "closed", state_reason: "completed" })]);
+    api
+      .get(path("/issues/12/sub_issues"))
+      .query(true)
+      .reply(200, [rawIssue(21), rawIssue(20)]);
     api.get(path("/issues/12/parent")).reply(200, rawIssue(1, { title: "The story" }));
     api.get(path("/issues/5")).reply(200, rawIssue(5, { state: "closed", state_reason: "not_planned" }));
     api.get("/repos/other-org/place/issues/45").reply(404, { message: "Not Found" });
 
-    await syncIssue(harness.deps, { installationId: INSTALLATION, repoFullName: REPO, number: 12, links: true });
+    await syncIssue(harness.deps, {
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      number: 12,
+      links: true,
+    });
 
     const db = testDb.database().db;
-    const edges = (await db.select().from(dependencies)).map((e) => `${e.dependent} <- ${e.blocker} (${e.source})`);
+    const edges = (await db.select().from(dependencies)).map(
+      (e) => `${e.dependent} <- ${e.blocker} (${e.source})`,
+    );
     expect(edges.sort()).toEqual(
       [
         "octo-org/widgets#12 <- octo-org/widgets#3 (native)",
@@ -84,10 +102,18 @@ describe("syncIssue", () => {
     const path = (p: string) => `/repos/${REPO}${p}`;
     api.get(path("/issues/12")).reply(200, rawIssue(12, { body: "No blockers any more." }));
     api.get(path("/issues/12/dependencies/blocked_by")).query(true).reply(200, []);
-    api.get(path("/issues/12/sub_issues")).query(true).reply(200, [rawIssue(20)]);
+    api
+      .get(path("/issues/12/sub_issues"))
+      .query(true)
+      .reply(200, [rawIssue(20)]);
     api.get(path("/issues/12/parent")).reply(404, { message: "Not Found" });
 
-    await syncIssue(harness.deps, { installationId: INSTALLATION, repoFullName: REPO, number: 12, links: true });
+    await syncIssue(harness.deps, {
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      number: 12,
+      links: true,
+    });
 
     const db = testDb.database().db;
     const edges = (await db.select().from(dependencies)).map((e) => `${e.blocker} (${e.source})`);
@@ -97,7 +123,12 @@ describe("syncIssue", () => {
   });
 
   it("does not call GitHub for an issue Drover knows nothing about", async () => {
-    await syncIssue(harness.deps, { installationId: INSTALLATION, repoFullName: REPO, number: 404, links: false });
+    await syncIssue(harness.deps, {
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      number: 404,
+      links: false,
+    });
     // useGitHubMock fails the test on any request no mock answered.
   });
 });

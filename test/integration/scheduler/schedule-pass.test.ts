@@ -62,7 +62,11 @@ describe("schedulePass", () => {
   const link = (dependent: number, blocker: number) =>
     db()
       .insert(dependencies)
-      .values({ dependent: `${REPO.fullName}#${dependent}`, blocker: `${REPO.fullName}#${blocker}`, source: "native" });
+      .values({
+        dependent: `${REPO.fullName}#${dependent}`,
+        blocker: `${REPO.fullName}#${blocker}`,
+        source: "native",
+      });
   const stateOf = async (id: number) => (await db().select().from(tasks).where(eq(tasks.id, id)))[0]?.state;
 
   it("queues the head of a chain with an attempt and a run-task job, and the rest wait", async () => {
@@ -79,7 +83,9 @@ describe("schedulePass", () => {
     const [attempt] = await db().select().from(attempts).where(eq(attempts.taskId, a.id));
     expect(queued).toContainEqual({ name: "run-task", payload: { attemptId: attempt!.id } });
     // Every task whose state moved is shown again on GitHub.
-    const announced = queued.filter((q) => q.name === "announce").map((q) => (q.payload as { taskId: number }).taskId);
+    const announced = queued
+      .filter((q) => q.name === "announce")
+      .map((q) => (q.payload as { taskId: number }).taskId);
     expect(new Set(announced)).toEqual(new Set([a.id, b.id, c.id]));
   });
 

@@ -12,13 +12,19 @@ function githubExample(event: string, action: string): Json {
   return structuredClone(found);
 }
 
-const TO_JOB = { kind: "job", repoFullName: OCTO_REPO.fullName, installationId: OCTO_REPO.installationId };
+const DISPATCH = {
+  kind: "dispatch",
+  repoFullName: OCTO_REPO.fullName,
+  installationId: OCTO_REPO.installationId,
+};
+const SELF_12 = { repoFullName: OCTO_REPO.fullName, number: 12 };
 
 describe("routeWebhook", () => {
-  it("starts a task when an issue is labelled", () => {
+  it("starts a task when an issue is labelled, and reads the issue's links", () => {
     expect(routeWebhook("issues", issueLabeled({ number: 12, title: "Add a changelog" }))).toEqual({
-      ...TO_JOB,
-      job: "start-task",
+      ...DISPATCH,
+      jobs: ["start-task"],
+      syncs: [{ ...SELF_12, links: true }],
     });
   });
 
@@ -38,11 +44,12 @@ describe("routeWebhook", () => {
   });
 
   it.each(["completed", "not_planned"] as const)(
-    "finishes the task when an issue is closed (%s)",
+    "finishes the task when an issue is closed (%s), and reads the issue's state again",
     (stateReason) => {
       expect(routeWebhook("issues", issueClosed({ number: 12, stateReason }))).toEqual({
-        ...TO_JOB,
-        job: "close-task",
+        ...DISPATCH,
+        jobs: ["close-task"],
+        syncs: [{ ...SELF_12, links: false }],
       });
     },
   );
@@ -54,7 +61,7 @@ describe("routeWebhook", () => {
 
   it.each([true, false])("finishes the task when a Drover pull request closes (merged: %s)", (merged) => {
     const payload = pullRequestClosed({ number: 30, headRef: "drover/12-add-a-changelog", merged });
-    expect(routeWebhook("pull_request", payload)).toEqual({ ...TO_JOB, job: "close-task" });
+    expect(routeWebhook("pull_request", payload)).toEqual({ ...DISPATCH, jobs: ["close-task"], syncs: [] });
   });
 
   it.each(["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"])(
@@ -76,8 +83,26 @@ describe("routeWebhook", () => {
   );
 
   it.each([
-    ["issues", githubExample("issues", "opened")],
-    ["issues", githubExample("issues", "unlabeled")],
+    ["opened", true],
+    ["unlabeled", false],
+  ] as const)("reads the issue again on issues.%s (links: %s), and starts nothing", (action, links) => {
+    const payload = { ...issueLabeled({ number: 12, title: "t" }), action };
+    expect(routeWebhook("issues", payload)).toEqual({
+      ...DISPATCH,
+      jobs: [],
+      syncs: [{ ...SELF_12, links }],
+    });
+  });
+
+  it("rejects GitHub's own issues.opened example, which has no installation (an org webhook's)", () => {
+    expect(routeWebhook("issues", githubExample("issues", "opened"))).toMatchObject({
+      kind: "invalid",
+      why: expect.stringMatching(/^installation: /),
+    });
+  });
+
+  it.each([
+    ["issues", { ...issueLabeled({ number: 12, title: "t" }), action: "assigned" }],
     ["pull_request", githubExample("pull_request", "opened")],
     ["pull_request", githubExample("pull_request", "labeled")],
     ["push", { ref: "refs/heads/main" }],

@@ -57,7 +57,12 @@ describe("planPass", () => {
     const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [a, b] });
     expect(result.start).toEqual([a.id]);
     expect(result.readiness).toEqual([
-      { id: b.id, from: "ready", to: "waiting", reason: "waiting for #1 (from a blocked-by link) to be done" },
+      {
+        id: b.id,
+        from: "ready",
+        to: "waiting",
+        reason: "waiting for #1 (from a blocked-by link) to be done",
+      },
     ]);
   });
 
@@ -77,7 +82,9 @@ describe("planPass", () => {
       tasks: [b],
     });
     expect(result.start).toEqual([]);
-    expect(result.readiness[0]?.reason).toMatch(/#1 \(from the issue text\), which was closed as not planned/);
+    expect(result.readiness[0]?.reason).toMatch(
+      /#1 \(from the issue text\), which was closed as not planned/,
+    );
   });
 
   it("names an unreadable blocker in another repository with the reason it cannot be read", () => {
@@ -96,7 +103,9 @@ describe("planPass", () => {
       edges: [{ dependent: `${REPO}#2`, blocker: "other/place#45", source: "body" }],
       tasks: [b],
     });
-    expect(result.readiness[0]?.reason).toContain("other/place#45 (from the issue text), which Drover cannot read it");
+    expect(result.readiness[0]?.reason).toContain(
+      "other/place#45 (from the issue text), which Drover cannot read it",
+    );
   });
 
   it("does not start a task whose links have not been read yet", () => {
@@ -120,7 +129,10 @@ describe("planPass", () => {
     const broken = plan({
       issues: [issue(4), issue(7)],
       edges: [link(7, 4)],
-      tasks: [{ ...a, cycle: "#4 → #7 → #4" }, { ...b, cycle: "#4 → #7 → #4" }],
+      tasks: [
+        { ...a, cycle: "#4 → #7 → #4" },
+        { ...b, cycle: "#4 → #7 → #4" },
+      ],
     });
     expect(broken.cycles).toEqual([
       { id: a.id, cycle: null },
