@@ -215,16 +215,16 @@ export function mockRunThatFails(scope: Scope, input: { issue: TestIssue; identi
 }
 
 /**
- * run-task and publish for an attempt that passed: the issue, the bot identity, the pull request and the
- * check run. Its status edits and labels (running, then review) are `mockIssueState`'s.
+ * run-task and publish for an attempt that passed: the issue, the bot identity (unless `identity` is
+ * false: this harness has read it already), the pull request and the check run. Its status edits and labels (running, then review) are `mockIssueState`'s.
  */
 export function mockRunThatPasses(
   scope: Scope,
   sent: Published,
-  input: { issue: TestIssue; branch: string; pr: number },
+  input: { issue: TestIssue; branch: string; pr: number; identity?: boolean },
 ): void {
   mockIssue(scope, input.issue);
-  mockIdentity(scope);
+  if (input.identity !== false) mockIdentity(scope);
   scope
     .get(`${REPO_PATH}/pulls`)
     .query({ head: `octo-org:${input.branch}`, state: "open", per_page: 1 })
