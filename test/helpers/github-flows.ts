@@ -116,6 +116,8 @@ export type TestIssue = {
   labels?: string[];
   state?: "open" | "closed";
   stateReason?: "completed" | "not_planned" | null;
+  /** owner/name; the test repository unless given. */
+  repo?: string;
 };
 
 /** GET /repos/{owner}/{repo}/issues/{number}, as GitHub answers it. */
@@ -130,8 +132,8 @@ export function issueJson(issue: TestIssue): Record<string, unknown> {
     labels: (issue.labels ?? []).map((name) => ({ name })),
     user: { login: author.login, id: author.id, type: "User" },
     created_at: "2026-11-01T00:00:00Z",
-    repository_url: `https://api.github.com/repos/${OCTO_REPO.fullName}`,
-    html_url: `https://github.com/${OCTO_REPO.fullName}/issues/${issue.number}`,
+    repository_url: `https://api.github.com/repos/${issue.repo ?? OCTO_REPO.fullName}`,
+    html_url: `https://github.com/${issue.repo ?? OCTO_REPO.fullName}/issues/${issue.number}`,
   };
 }
 

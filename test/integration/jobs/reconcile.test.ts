@@ -6,22 +6,13 @@ import { deliveries, repositories, tasks } from "../../../src/db/schema.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
+import { issueJson } from "../../helpers/github-flows.ts";
 
 const REPO = { id: 5150, fullName: "octo-org/reconciled", installationId: 91 };
 const PATH = `/repos/${REPO.fullName}`;
 
 function rawIssue(number: number) {
-  return {
-    number,
-    title: `Issue ${number}`,
-    body: "",
-    state: "open",
-    state_reason: null,
-    labels: [{ name: "drover" }],
-    user: { login: "hubber", id: 202 },
-    created_at: "2026-11-01T00:00:00Z",
-    repository_url: `https://api.github.com/repos/${REPO.fullName}`,
-  };
+  return issueJson({ number, title: `Issue ${number}`, labels: ["drover"], repo: REPO.fullName });
 }
 
 /** Reconcile: what GitHub shows that webhooks never told Drover. */

@@ -4,24 +4,13 @@ import { dependencies, issues } from "../../../src/db/schema.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
+import { issueJson } from "../../helpers/github-flows.ts";
 
 const REPO = "octo-org/widgets";
 const INSTALLATION = 77;
 
-function rawIssue(number: number, fields: Record<string, unknown> = {}, repo = REPO) {
-  return {
-    number,
-    title: `Issue ${number}`,
-    body: "",
-    state: "open",
-    state_reason: null,
-    labels: [],
-    user: { login: "hubber", id: 202 },
-    created_at: "2026-11-01T00:00:00Z",
-    repository_url: `https://api.github.com/repos/${repo}`,
-    html_url: `https://github.com/${repo}/issues/${number}`,
-    ...fields,
-  };
+function rawIssue(number: number, fields: Record<string, unknown> = {}) {
+  return { ...issueJson({ number, title: `Issue ${number}`, body: "", repo: REPO }), ...fields };
 }
 
 /**
