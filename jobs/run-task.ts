@@ -21,7 +21,7 @@ import { commitAll } from "../src/git/commit.ts";
 import { ensureMirror } from "../src/git/mirror.ts";
 import { pushBranch } from "../src/git/push.ts";
 import { addWorktree, removeWorktree } from "../src/git/worktree.ts";
-import { readIssue } from "../src/github/issues.ts";
+import { readIssueFacts } from "../src/github/graph.ts";
 import { noreplyEmail } from "../src/github/people.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
@@ -78,7 +78,9 @@ async function attemptTask(
   const config = task.config as DroverConfig;
   const repo = repoRef(repository.fullName);
   const octokit = await deps.github.installation(repository.installationId);
-  const issue = await readIssue(octokit, repo, task.issueNumber);
+  const read = await readIssueFacts(octokit, repo, task.issueNumber);
+  if (!read.ok) throw new PermanentJobError(`issue #${task.issueNumber} cannot be read: ${read.reason}`);
+  const issue = read.issue;
 
   // 1. Say it is running.
   const commentId = await publishStatus(

@@ -96,7 +96,3 @@ export const SubIssueChanged = z.object({
   installation: Installation,
 });
 export type SubIssueChanged = z.infer<typeof SubIssueChanged>;
-
-export function repoOfIssue(issue: { repository_url: string }): string {
-  return issue.repository_url.split("/").slice(-2).join("/");
-}

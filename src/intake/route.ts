@@ -9,8 +9,8 @@ import {
   IssueLabeled,
   PullRequestClosed,
   SubIssueChanged,
-  repoOfIssue,
 } from "./payloads.ts";
+import { repoOfUrl } from "../github/graph.ts";
 
 /** An issue to read again from GitHub; `links` also reads its dependencies, sub-issues and parent. */
 export type SyncTarget = { repoFullName: string; number: number; links: boolean };
@@ -84,20 +84,30 @@ export function routeWebhook(name: string, payload: unknown): Route {
     return parse(DependencyChanged, payload, (p) => ({
       kind: "dispatch",
       installationId: p.installation.id,
-      repoFullName: repoOfIssue(p.blocked_issue),
+      repoFullName: repoOfUrl(p.blocked_issue.repository_url),
       jobs: [],
-      syncs: [{ repoFullName: repoOfIssue(p.blocked_issue), number: p.blocked_issue.number, links: true }],
+      syncs: [
+        {
+          repoFullName: repoOfUrl(p.blocked_issue.repository_url),
+          number: p.blocked_issue.number,
+          links: true,
+        },
+      ],
     }));
   }
   if (name === "sub_issues") {
     return parse(SubIssueChanged, payload, (p) => ({
       kind: "dispatch",
       installationId: p.installation.id,
-      repoFullName: repoOfIssue(p.parent_issue),
+      repoFullName: repoOfUrl(p.parent_issue.repository_url),
       jobs: [],
       syncs: [
-        { repoFullName: repoOfIssue(p.parent_issue), number: p.parent_issue.number, links: true },
-        { repoFullName: repoOfIssue(p.sub_issue), number: p.sub_issue.number, links: false },
+        {
+          repoFullName: repoOfUrl(p.parent_issue.repository_url),
+          number: p.parent_issue.number,
+          links: true,
+        },
+        { repoFullName: repoOfUrl(p.sub_issue.repository_url), number: p.sub_issue.number, links: false },
       ],
     }));
   }
