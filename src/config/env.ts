@@ -33,12 +33,19 @@ export const DroverEnv = z.object({
         .map((name) => name.trim())
         .filter(Boolean),
     ),
+  /** Namespace of Drover's queues in Redis; processes that work together share it. */
+  DROVER_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: "must be letters, digits, '.', '_' or '-'" })
+    .default("drover"),
   APP_ID: z.string().optional(),
   PRIVATE_KEY: z.string().optional(),
   PRIVATE_KEY_PATH: z.string().optional(),
   WEBHOOK_SECRET: z.string().optional(),
   /** GitHub's REST base URL: https://api.github.com, or https://HOST/api/v3 for Enterprise (and the sandbox). */
   GITHUB_API_URL: z.url().optional(),
+  /** "off" stops pacing writes to GitHub; only for the sandbox, which has no secondary rate limits. */
+  GITHUB_THROTTLE: z.enum(["on", "off"]).default("on"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
 });
 export type DroverEnv = z.infer<typeof DroverEnv>;

@@ -78,3 +78,24 @@ function isPermissionError(error: unknown): boolean {
   // insufficient_privilege, invalid_catalog_name, invalid_authorization_specification, invalid_password
   return code === "42501" || code === "3D000" || code === "28000" || code === "28P01";
 }
+
+/** Drops the database `url` names (for throwaway databases such as the demo's), closing its connections. */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const adminUrl = new URL(url);
+  adminUrl.pathname = "/postgres";
+  const admin = postgres(adminUrl.toString(), { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name.replaceAll('"', '""')}" with (force)`);
+  } catch (error) {
+    if (isConnectionError(error)) {
+      throw new DatabaseUnreachableError(
+        `PostgreSQL is not reachable at ${redactUrl(url)}. Start it (e.g. pg_ctlcluster 15 main start) or set DATABASE_URL.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}

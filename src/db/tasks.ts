@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
@@ -193,4 +193,58 @@ export async function latestConfigOf(db: Db, repoId: number): Promise<unknown> {
     .orderBy(sql`${tasks.updatedAt} desc`)
     .limit(1);
   return row?.config;
+}
+
+export type TaskSummary = {
+  number: number;
+  title: string;
+  state: TaskState;
+  prNumber: number | null;
+  attempts: number;
+  /** The latest attempt's verdict status (pass, fail, blocked) or its conclusion when it gave none. */
+  verdict: string | null;
+  summary: string | null;
+};
+
+/** Every task of a repository with its latest attempt, for reports (`drover demo`'s summary). */
+export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskSummary[]> {
+  const rows = await db
+    .select({
+      id: tasks.id,
+      number: tasks.issueNumber,
+      title: tasks.title,
+      state: tasks.state,
+      prNumber: tasks.prNumber,
+      attempts: tasks.attemptCount,
+    })
+    .from(tasks)
+    .innerJoin(repositories, eq(repositories.id, tasks.repoId))
+    .where(eq(sql`lower(${repositories.fullName})`, repoFullName.toLowerCase()))
+    .orderBy(tasks.issueNumber);
+  if (rows.length === 0) return [];
+  const latest = await db
+    .selectDistinctOn([attempts.taskId], {
+      taskId: attempts.taskId,
+      verdict: attempts.verdict,
+      conclusion: attempts.conclusion,
+      summary: attempts.summary,
+    })
+    .from(attempts)
+    .where(
+      inArray(
+        attempts.taskId,
+        rows.map((row) => row.id),
+      ),
+    )
+    .orderBy(attempts.taskId, desc(attempts.number));
+  const byTask = new Map(latest.map((row) => [row.taskId, row]));
+  return rows.map(({ id, ...row }) => {
+    const attempt = byTask.get(id);
+    const status = (attempt?.verdict as { status?: string } | null | undefined)?.status;
+    return {
+      ...row,
+      verdict: status ?? attempt?.conclusion ?? null,
+      summary: attempt?.summary ?? null,
+    };
+  });
 }

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
-import { Probot, Server } from "probot";
+import { Probot, ProbotOctokit, Server } from "probot";
 import { processJob } from "../../jobs/catalog.ts";
 import { RECONCILE_EVERY_MS, requeuePending } from "../../jobs/reconcile.ts";
 import { droverApp } from "../app.ts";
@@ -40,7 +40,7 @@ export async function openServices(env: DroverEnv, log: Logger): Promise<Service
   const database = openDatabase(env.DATABASE_URL);
   const redis = connectRedis(env.REDIS_URL);
   redis.on("error", (error) => log.warn({ err: error.message }, "redis connection error"));
-  const queue = new WorkQueue(redis);
+  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX);
   return {
     env,
     log,
@@ -55,7 +55,24 @@ export async function openServices(env: DroverEnv, log: Logger): Promise<Service
   };
 }
 
-export type AppCredentials = { appId: string; privateKey: string; secret: string; baseUrl: string };
+export type AppCredentials = {
+  appId: string;
+  privateKey: string;
+  secret: string;
+  baseUrl: string;
+  /** Probot's Octokit, or one that does not pace writes (GITHUB_THROTTLE=off, for the sandbox). */
+  Octokit: typeof ProbotOctokit;
+};
+
+/**
+ * GitHub asks integrations to space out writes (Probot's throttling: one write a second per process).
+ * The sandbox has no secondary rate limits, so the demo and end-to-end tests turn the pacing off.
+ */
+class UnpacedOctokit extends ProbotOctokit {
+  constructor(options: ConstructorParameters<typeof ProbotOctokit>[0] = {}) {
+    super({ ...options, throttle: { ...options.throttle, enabled: false } });
+  }
+}
 
 /** The app's credentials, or null when none are configured (Probot's setup page is shown instead). */
 export function appCredentials(env: DroverEnv): AppCredentials | null {
@@ -76,6 +93,7 @@ export function appCredentials(env: DroverEnv): AppCredentials | null {
     privateKey,
     secret: env.WEBHOOK_SECRET,
     baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
+    Octokit: env.GITHUB_THROTTLE === "off" ? UnpacedOctokit : ProbotOctokit,
   };
 }
 
@@ -120,6 +138,7 @@ export async function startWorkers(services: Services, credentials: AppCredentia
   redis.on("error", (error) => services.log.warn({ err: error.message }, "redis connection error"));
   const worker = startLaneWorkers({
     connection: redis,
+    prefix: services.env.DROVER_QUEUE_PREFIX,
     agents: services.env.DROVER_WORKERS,
     process: processJob(deps),
     log: services.log,

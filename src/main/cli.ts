@@ -3,7 +3,10 @@ import { parseArgs } from "node:util";
 import { openDatabase } from "../db/client.ts";
 import { loadGraph } from "../db/graph.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
+import { parseArgv } from "../agent/parse-argv.ts";
+import { runDemo } from "../demo/run-demo.ts";
 import { renderStatusReport, statusRows } from "../report/status.ts";
+import { startSandbox } from "../sandbox/server.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
 
 const USAGE = `Usage: drover <command>
@@ -12,6 +15,12 @@ Commands:
   status --repo owner/name [--tree]   the repository's tasks, their states and what they wait for
                                       (--tree: stories with their sub-issues)
   migrate                             create the database if needed and apply migrations
+  demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep]
+                                      the whole loop on this machine against a local stand-in for
+                                      GitHub, with no credentials (needs PostgreSQL and Redis)
+  sandbox [--port N] [--webhook-url URL] [--webhook-secret S]
+                                      run the local stand-in for GitHub; prints one JSON line with
+                                      its URLs, app credentials and seeded users' tokens
   help                                this text
 `;
 
@@ -42,6 +51,69 @@ switch (command) {
   case "migrate": {
     await migrate(environment().DATABASE_URL);
     process.stdout.write("drover: database is up to date\n");
+    break;
+  }
+  case "demo": {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        json: { type: "boolean", default: false },
+        workers: { type: "string", default: "3" },
+        "agent-command": { type: "string" },
+        timeout: { type: "string", default: "300" },
+        keep: { type: "boolean", default: false },
+      },
+    });
+    const workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 16)
+      exit("--workers must be a whole number from 1 to 16");
+    const timeout = Number(values.timeout);
+    if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
+    let agentCommand: string[] | undefined;
+    try {
+      agentCommand = values["agent-command"] === undefined ? undefined : parseArgv(values["agent-command"]);
+    } catch (error) {
+      exit(`--agent-command: ${(error as Error).message}`);
+    }
+    if (agentCommand?.length === 0)
+      exit('--agent-command is empty; give a program, e.g. --agent-command "node my-agent.mjs"');
+    const env = environment();
+    const summary = await runDemo({
+      json: values.json,
+      agentCommand,
+      workers,
+      timeoutMs: timeout * 1000,
+      keep: values.keep,
+      databaseUrl: env.DATABASE_URL,
+      redisUrl: env.REDIS_URL,
+      out: process.stdout,
+    }).catch((error: unknown) => exit((error as Error).message));
+    process.exit(summary.ok ? 0 : 1);
+    break;
+  }
+  case "sandbox": {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        port: { type: "string", default: "0" },
+        "webhook-url": { type: "string", default: "http://127.0.0.1:3000/api/github/webhooks" },
+        "webhook-secret": { type: "string" },
+        quiet: { type: "boolean", default: false },
+      },
+    });
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      exit("--port must be a port number (0 picks a free one)");
+    const sandbox = await startSandbox({
+      port,
+      webhookUrl: values["webhook-url"],
+      ...(values["webhook-secret"] ? { webhookSecret: values["webhook-secret"] } : {}),
+      ...(values.quiet ? {} : { log: (line: string) => process.stderr.write(`sandbox: ${line}\n`) }),
+    }).catch((error: unknown) => exit(`the sandbox could not start: ${(error as Error).message}`));
+    process.stdout.write(`${JSON.stringify({ ...sandbox.describe(), env: sandbox.droverEnv() })}\n`);
+    const stop = () => void sandbox.close().then(() => process.exit(0));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
     break;
   }
   case "help":

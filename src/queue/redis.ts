@@ -56,3 +56,19 @@ async function maxmemoryPolicy(redis: Redis): Promise<string | undefined> {
     return /maxmemory_policy:(\S+)/.exec(info)?.[1];
   }
 }
+
+/** Deletes every key of the queues under `prefix` (a throwaway namespace, such as the demo's). */
+export async function deleteQueueKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}

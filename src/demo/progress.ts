@@ -1,0 +1,125 @@
+import type { TaskSummary } from "../db/tasks.ts";
+import type { DemoIssue } from "./scenario.ts";
+
+/** What the demo shows while it runs and when it ends. Pure. */
+
+export type DemoTask = {
+  number: number;
+  title: string;
+  /** Drover's state, or "not started" before Drover has recorded the task. */
+  state: string;
+  pr: number | null;
+  prUrl: string | null;
+  verdict: string | null;
+  attempts: number;
+};
+
+export function demoTasks(
+  issues: readonly DemoIssue[],
+  summaries: readonly TaskSummary[],
+  prUrl: (pr: number) => string,
+): DemoTask[] {
+  const byNumber = new Map(summaries.map((s) => [s.number, s]));
+  return issues.map((issue) => {
+    const summary = byNumber.get(issue.number);
+    return {
+      number: issue.number,
+      title: issue.title,
+      state: summary?.state ?? "not started",
+      pr: summary?.prNumber ?? null,
+      prUrl: summary?.prNumber ? prUrl(summary.prNumber) : null,
+      verdict: summary?.verdict ?? null,
+      attempts: summary?.attempts ?? 0,
+    };
+  });
+}
+
+const MARK: Record<string, string> = {
+  done: "✔",
+  review: "◆",
+  running: "▶",
+  queued: "…",
+  ready: "○",
+  waiting: "·",
+  blocked: "!",
+  failed: "✖",
+  cancelled: "-",
+};
+
+export function progressBar(done: number, total: number, width = 24): string {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} done`;
+}
+
+export function renderProgress(
+  issues: readonly DemoIssue[],
+  tasks: readonly DemoTask[],
+  elapsedMs: number,
+): string {
+  const done = tasks.filter((task) => task.state === "done").length;
+  const lines = [`${progressBar(done, tasks.length)}  ${(elapsedMs / 1000).toFixed(1)} s`, ""];
+  const byNumber = new Map(issues.map((issue) => [issue.number, issue]));
+  for (const task of tasks) {
+    const issue = byNumber.get(task.number);
+    const links = [
+      ...(issue?.blockedBy.length ? [`after ${issue.blockedBy.map((n) => `#${n}`).join(" ")}`] : []),
+      ...(issue?.subIssues.length ? [`story of ${issue.subIssues.map((n) => `#${n}`).join(" ")}`] : []),
+    ];
+    const pr = task.prUrl ? `  PR ${task.prUrl}` : "";
+    lines.push(
+      `  ${MARK[task.state] ?? " "} #${task.number} ${task.state.padEnd(11)} ${task.title}${links.length ? `  (${links.join("; ")})` : ""}${pr}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+export type DemoSummary = {
+  tasks: number;
+  done: number;
+  startedAt: string;
+  endedAt: string;
+  makespanSeconds: number;
+  ok: boolean;
+};
+
+export function summarise(tasks: readonly DemoTask[], startedAt: number, endedAt: number): DemoSummary {
+  const done = tasks.filter((task) => task.state === "done").length;
+  return {
+    tasks: tasks.length,
+    done,
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: new Date(endedAt).toISOString(),
+    makespanSeconds: Math.round((endedAt - startedAt) / 100) / 10,
+    ok: done === tasks.length,
+  };
+}
+
+/** `--json`: one object per task, then one for the whole run. */
+export function jsonLines(tasks: readonly DemoTask[], summary: DemoSummary): string {
+  const lines = tasks.map((task) =>
+    JSON.stringify({
+      number: task.number,
+      title: task.title,
+      state: task.state,
+      pr: task.pr,
+      verdict: task.verdict,
+      attempts: task.attempts,
+    }),
+  );
+  lines.push(JSON.stringify({ summary }));
+  return lines.join("\n") + "\n";
+}
+
+export function renderSummary(tasks: readonly DemoTask[], summary: DemoSummary): string {
+  const lines = [
+    summary.ok
+      ? `All ${summary.tasks} tasks done in ${summary.makespanSeconds} s.`
+      : `${summary.done} of ${summary.tasks} tasks done after ${summary.makespanSeconds} s.`,
+    "",
+    ...tasks.map(
+      (task) =>
+        `  #${task.number} ${task.state.padEnd(11)} PR ${task.pr === null ? "-" : `#${task.pr}`}  verdict ${task.verdict ?? "-"}  attempts ${task.attempts}  ${task.title}`,
+    ),
+  ];
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,196 @@
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { commitFiles, initBareRepository, readBlob, resolveRef } from "../../git/bare.ts";
+import { actingAccount } from "../auth.ts";
+import type { SandboxContext } from "../context.ts";
+import { announcePush } from "../pushes.ts";
+import { field, requireString, type ApiRequest, type Router } from "../router.ts";
+import { publicUser, user } from "../shapes.ts";
+import { now, SandboxError, type Account, type RepoRecord } from "../world.ts";
+
+/** Repositories (create, get), file contents, collaborator permission, and users. */
+export function repoRoutes(router: Router, ctx: SandboxContext): void {
+  const create = async (owner: Account, creator: Account, body: unknown) => {
+    const name = requireString(body, "name", "Repository");
+    const description = field(body, "description");
+    const repo = ctx.world.addRepo(owner, name, {
+      description: typeof description === "string" ? description : null,
+    });
+    const bare = ctx.barePath(repo);
+    await mkdir(path.dirname(bare), { recursive: true });
+    await initBareRepository(bare, { defaultBranch: repo.defaultBranch });
+    if (field(body, "auto_init") === true) {
+      await commitFiles(bare, {
+        branch: repo.defaultBranch,
+        files: { "README.md": `# ${name}\n${typeof description === "string" ? `\n${description}\n` : ""}` },
+        message: "Initial commit",
+        author: {
+          name: creator.name ?? creator.login,
+          email: `${creator.id}+${creator.login}@users.noreply.sandbox`,
+        },
+      });
+      repo.pushedAt = now();
+    }
+    return { status: 201, body: ctx.repoJson(repo) };
+  };
+
+  router.add("POST", "/user/repos", ({ actor, body }) => {
+    const person = actingAccount(actor);
+    return create(person, person, body);
+  });
+  router.add("POST", "/orgs/{org}/repos", ({ actor, params, body }) => {
+    const person = actingAccount(actor);
+    const org = ctx.world.account(params.org ?? "");
+    if (!org || org.type !== "Organization") throw new SandboxError(404, "Not Found");
+    if (person.permission !== "admin")
+      throw new SandboxError(403, `${person.login} cannot create repositories in ${org.login}: needs admin`);
+    return create(org, person, body);
+  });
+
+  router.add("GET", "/repos/{owner}/{repo}", ({ actor, params }) => {
+    const repo = ctx.visibleRepo(actor, params.owner, params.repo);
+    const perms = permissionsOf(ctx, repo, actor.kind === "person" ? actor.account : null);
+    return {
+      status: 200,
+      body: { ...ctx.repoJson(repo), ...perms, network_count: 0, subscribers_count: 0 },
+    };
+  });
+
+  router.add("GET", "/repos/{owner}/{repo}/contents/{path}", async (request) => {
+    const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
+    const filePath = request.params.path ?? "";
+    const ref = request.query.get("ref") ?? repo.defaultBranch;
+    const data = await readBlob(ctx.barePath(repo), ref, filePath);
+    if (data === null) throw new SandboxError(404, "Not Found");
+    const accept = String(request.headers.accept ?? "");
+    if (/application\/vnd\.github(\.v3)?\.raw/.test(accept)) {
+      return { status: 200, raw: { contentType: "application/vnd.github.raw; charset=utf-8", data } };
+    }
+    return { status: 200, body: contentFile(ctx, repo, filePath, ref, data) };
+  });
+
+  router.add("PUT", "/repos/{owner}/{repo}/contents/{path}", async (request) => {
+    const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
+    const sender = actingAccount(request.actor);
+    ctx.require(repo, sender, "write", "committing files");
+    const filePath = request.params.path ?? "";
+    const message = requireString(request.body, "message", "Commit");
+    const encoded = field(request.body, "content");
+    if (typeof encoded !== "string")
+      throw new SandboxError(
+        422,
+        'Invalid request: "content" is required: the file\'s new content, base64-encoded',
+      );
+    const branchField = field(request.body, "branch");
+    const branch = typeof branchField === "string" ? branchField : repo.defaultBranch;
+    const bare = ctx.barePath(repo);
+    const existing = await readBlob(bare, branch, filePath);
+    const sha = field(request.body, "sha");
+    if (existing !== null && sha !== blobSha(existing)) {
+      throw new SandboxError(
+        409,
+        existing !== null && sha === undefined
+          ? `${filePath} already exists: send its "sha" to replace it`
+          : `${filePath} does not match ${String(sha)}`,
+      );
+    }
+    const content = Buffer.from(encoded, "base64").toString("utf8");
+    const before = await resolveRef(bare, `refs/heads/${branch}`);
+    const commit = await commitFiles(bare, {
+      branch,
+      files: { [filePath]: content },
+      message,
+      author: {
+        name: sender.name ?? sender.login,
+        email: `${sender.id}+${sender.login}@users.noreply.sandbox`,
+      },
+    });
+    repo.pushedAt = now();
+    await announcePush(ctx, repo, sender, [{ ref: `refs/heads/${branch}`, before, after: commit }]);
+    const file = contentFile(ctx, repo, filePath, branch, Buffer.from(content));
+    return {
+      status: existing === null ? 201 : 200,
+      body: {
+        content: { ...file, content: undefined, encoding: undefined },
+        commit: {
+          sha: commit,
+          node_id: Buffer.from(`Commit${commit}`).toString("base64"),
+          url: `${ctx.urls.api}/repos/${repo.fullName}/git/commits/${commit}`,
+          html_url: `${ctx.urls.web}/${repo.fullName}/commit/${commit}`,
+          message,
+        },
+      },
+    };
+  });
+
+  router.add("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", ({ actor, params }) => {
+    const repo = ctx.visibleRepo(actor, params.owner, params.repo);
+    const who = ctx.world.account(params.username ?? "");
+    if (!who) throw new SandboxError(404, `Not Found: ${params.username} is not a user`);
+    const role = ctx.world.permission(repo, who);
+    // `permission` folds maintain into write and triage into read; `role_name` keeps them apart.
+    const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+    return {
+      status: 200,
+      body: {
+        permission,
+        role_name: role,
+        user: { ...user(ctx.urls, who), ...permissionsOf(ctx, repo, who) },
+      },
+    };
+  });
+
+  const userOf = (request: ApiRequest) => {
+    const who = ctx.world.account(request.params.username ?? "");
+    if (!who) throw new SandboxError(404, "Not Found");
+    return who;
+  };
+  router.add("GET", "/users/{username}", (request) => ({
+    status: 200,
+    body: publicUser(ctx.urls, userOf(request)),
+  }));
+  router.add("GET", "/user", ({ actor }) => {
+    if (actor.kind !== "person") throw new SandboxError(403, "Resource not accessible by integration");
+    return { status: 200, body: publicUser(ctx.urls, actor.account) };
+  });
+}
+
+function permissionsOf(ctx: SandboxContext, repo: RepoRecord, who: Account | null) {
+  if (!who) return {};
+  return {
+    permissions: {
+      admin: ctx.has(repo, who, "admin"),
+      maintain: ctx.has(repo, who, "maintain"),
+      push: ctx.has(repo, who, "write"),
+      triage: ctx.has(repo, who, "triage"),
+      pull: ctx.has(repo, who, "read"),
+    },
+  };
+}
+
+/** Git's blob id for content, which the contents API reports as `sha`. */
+function blobSha(data: Buffer): string {
+  return createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex");
+}
+
+function contentFile(ctx: SandboxContext, repo: RepoRecord, filePath: string, ref: string, data: Buffer) {
+  const sha = blobSha(data);
+  const api = `${ctx.urls.api}/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`;
+  const html = `${ctx.urls.web}/${repo.fullName}/blob/${ref}/${filePath}`;
+  const gitUrl = `${ctx.urls.api}/repos/${repo.fullName}/git/blobs/${sha}`;
+  return {
+    type: "file",
+    encoding: "base64",
+    size: data.length,
+    name: path.posix.basename(filePath),
+    path: filePath,
+    content: data.toString("base64"),
+    sha,
+    url: api,
+    git_url: gitUrl,
+    html_url: html,
+    download_url: `${ctx.urls.web}/${repo.fullName}/raw/${ref}/${filePath}`,
+    _links: { self: api, git: gitUrl, html },
+  };
+}

@@ -1,0 +1,83 @@
+import { commitLog, isMergeable, changedFiles } from "../git/bare.ts";
+import type { SandboxContext } from "./context.ts";
+import { pullRequest } from "./shapes.ts";
+import { touch, type Account, type RepoRecord } from "./world.ts";
+
+export type RefUpdate = { ref: string; before: string | null; after: string | null };
+
+const ZERO = "0".repeat(40);
+
+/**
+ * What follows a change of branches, however it came (git push, the contents API, a merge): a `push`
+ * webhook per ref, and `synchronize` for open pull requests whose head branch moved.
+ */
+export async function announcePush(
+  ctx: SandboxContext,
+  repo: RepoRecord,
+  sender: Account,
+  updates: RefUpdate[],
+): Promise<void> {
+  const bare = ctx.barePath(repo);
+  for (const update of updates) {
+    if (!update.ref.startsWith("refs/heads/")) continue;
+    const commits = update.after ? await commitLog(bare, update.before, update.after) : [];
+    const toJson = (c: (typeof commits)[number]) => ({
+      id: c.sha,
+      tree_id: c.tree,
+      distinct: true,
+      message: c.message,
+      timestamp: c.timestamp,
+      url: `${ctx.urls.web}/${repo.fullName}/commit/${c.sha}`,
+      author: { name: c.author.name, email: c.author.email },
+      committer: { name: c.committer.name, email: c.committer.email },
+      added: c.added,
+      removed: c.removed,
+      modified: c.modified,
+    });
+    const head = commits.at(-1);
+    ctx.emit({
+      event: "push",
+      repo,
+      sender,
+      fields: {
+        ref: update.ref,
+        before: update.before ?? ZERO,
+        after: update.after ?? ZERO,
+        created: update.before === null,
+        deleted: update.after === null,
+        forced: false,
+        base_ref: null,
+        compare: `${ctx.urls.web}/${repo.fullName}/compare/${(update.before ?? ZERO).slice(0, 12)}...${(update.after ?? ZERO).slice(0, 12)}`,
+        commits: commits.map(toJson),
+        head_commit: head ? toJson(head) : null,
+        pusher: { name: sender.login, email: `${sender.id}+${sender.login}@users.noreply.sandbox` },
+      },
+    });
+    if (!update.after) continue;
+    const branch = update.ref.slice("refs/heads/".length);
+    for (const issue of repo.issues.values()) {
+      const pull = issue.pull;
+      if (!pull || issue.state !== "open" || pull.head !== branch || pull.headSha === update.after) continue;
+      const before = pull.headSha;
+      pull.headSha = update.after;
+      pull.stats = {
+        ...(await changedFiles(bare, pull.base, pull.head)),
+        commits: pull.stats.commits + commits.length,
+      };
+      pull.mergeable = await isMergeable(bare, pull.base, pull.head);
+      touch(issue);
+      ctx.emit({
+        event: "pull_request",
+        action: "synchronize",
+        repo,
+        sender,
+        fields: {
+          number: issue.number,
+          before,
+          after: update.after,
+          pull_request: pullRequest(ctx.urls, pull, ctx.openIssues(repo)),
+        },
+      });
+    }
+  }
+}

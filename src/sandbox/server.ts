@@ -1,0 +1,276 @@
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { appRoutes } from "./api/app.ts";
+import { checkRoutes } from "./api/checks.ts";
+import { issueRoutes } from "./api/issues.ts";
+import { linkRoutes } from "./api/links.ts";
+import { pullRoutes } from "./api/pulls.ts";
+import { repoRoutes } from "./api/repos.ts";
+import { authenticate, InstallationTokens } from "./auth.ts";
+import { SandboxContext } from "./context.ts";
+import { isGitRequest, serveGitRequest } from "./git-http.ts";
+import { Router, type ApiResponse } from "./router.ts";
+import { seedWorld, type SandboxUser, type Seeded } from "./seed.ts";
+import { WebhookSender, type Delivery } from "./webhooks.ts";
+import { SandboxError, type World } from "./world.ts";
+
+export interface SandboxOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1: the sandbox is for this machine only. */
+  host?: string;
+  /** Where repositories and the app's key live. Default: a new temporary directory, removed on close. */
+  dir?: string;
+  /** Where webhooks go (Drover's `/api/github/webhooks`); null sends none until `setWebhookUrl`. */
+  webhookUrl?: string | null;
+  /** Default: random. */
+  webhookSecret?: string;
+  /** The organisation that owns the repositories and has the app installed. Default `acme`. */
+  organization?: string;
+  /** One line per request and per delivery. */
+  log?: (line: string) => void;
+}
+
+export interface Sandbox {
+  /** `web` (pages and git: `<web>/<owner>/<name>.git`) and `api` (REST: `<web>/api/v3`). */
+  urls: { web: string; api: string };
+  appId: number;
+  appSlug: string;
+  installationId: number;
+  organization: string;
+  privateKey: string;
+  privateKeyPath: string;
+  webhookSecret: string;
+  users: SandboxUser[];
+  world: World;
+  deliveries: Delivery[];
+  /** A seeded person's token. */
+  token(login: string): string;
+  setWebhookUrl(url: string | null): void;
+  /** Resolves once every webhook queued so far has been sent. */
+  webhooksSent(): Promise<void>;
+  /** Sends a past delivery again, with the same delivery id. */
+  redeliver(id: string): void;
+  /** The environment that points Drover at this sandbox. */
+  droverEnv(): Record<string, string>;
+  /** What `drover sandbox` prints. */
+  describe(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+/** Starts the local stand-in for GitHub. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), "drover-sandbox-")));
+  const log = options.log ?? (() => {});
+  const secret = options.webhookSecret ?? randomUUID();
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const web = `http://${host}:${address.port}`;
+  const urls = { web, api: `${web}/api/v3` };
+
+  const seeded: Seeded = await seedWorld({ dir, organization: options.organization ?? "acme" });
+  const hooks = new WebhookSender({
+    url: options.webhookUrl ?? null,
+    secret,
+    hookId: seeded.world.nextId(),
+    onDelivery: (d) =>
+      log(
+        `webhook ${d.event}${d.action ? `.${d.action}` : ""} ${d.id} -> ${d.status ?? d.error} (${d.durationMs} ms)`,
+      ),
+  });
+  const ctx = new SandboxContext(seeded.world, urls, new InstallationTokens(), hooks, path.join(dir, "git"));
+  const router = new Router();
+  for (const routes of [appRoutes, repoRoutes, issueRoutes, linkRoutes, pullRoutes, checkRoutes])
+    routes(router, ctx);
+  const pushLocks = new Map<string, Promise<void>>();
+
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    response.on("finish", () =>
+      log(
+        `${request.method} ${request.url} ${response.statusCode} ${Math.round(performance.now() - started)} ms`,
+      ),
+    );
+    const pathname = new URL(request.url ?? "/", web).pathname;
+    const handled = isGitRequest(pathname)
+      ? serveGitRequest(ctx, request, response, pushLocks)
+      : pathname.startsWith("/api/v3/")
+        ? serveApi(ctx, router, request, response)
+        : Promise.resolve(void notFound(response));
+    handled.catch((error: unknown) => {
+      log(`sandbox error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (!response.headersSent) sendJson(response, 500, { message: "Sandbox error" });
+      else response.destroy();
+    });
+  });
+
+  const { world } = seeded;
+  const app = world.app!;
+  return {
+    urls,
+    appId: app.id,
+    appSlug: app.slug,
+    installationId: seeded.installationId,
+    organization: seeded.organization.login,
+    privateKey: seeded.privateKey,
+    privateKeyPath: seeded.privateKeyPath,
+    webhookSecret: secret,
+    users: seeded.users,
+    world,
+    deliveries: hooks.deliveries,
+    token: (login) => {
+      const found = seeded.users.find((u) => u.login === login);
+      if (!found) throw new Error(`the sandbox has no user ${login}`);
+      return found.token;
+    },
+    setWebhookUrl: (url) => {
+      hooks.url = url;
+    },
+    webhooksSent: () => hooks.idle(),
+    redeliver: (id) => hooks.redeliver(id),
+    droverEnv: () => ({
+      GITHUB_API_URL: urls.api,
+      APP_ID: String(app.id),
+      PRIVATE_KEY_PATH: seeded.privateKeyPath,
+      WEBHOOK_SECRET: secret,
+    }),
+    describe: () => ({
+      apiUrl: urls.api,
+      gitUrl: `${web}/{owner}/{repo}.git`,
+      appId: app.id,
+      appSlug: app.slug,
+      installationId: seeded.installationId,
+      organization: seeded.organization.login,
+      privateKeyPath: seeded.privateKeyPath,
+      webhookSecret: secret,
+      webhookUrl: hooks.url,
+      users: seeded.users.map(({ login, permission, token }) => ({ login, permission, token })),
+    }),
+    close: async () => {
+      await hooks.idle();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function serveApi(
+  ctx: SandboxContext,
+  router: Router,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? "/", ctx.urls.web);
+  const method = request.method ?? "GET";
+  let result: ApiResponse;
+  try {
+    const raw = await readBody(request);
+    let body: unknown = undefined;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw new SandboxError(400, "Problems parsing JSON");
+      }
+    }
+    const { route, params } = router.match(method, url.pathname.slice("/api/v3".length));
+    const actor = authenticate(ctx.world, ctx.tokens, request.headers.authorization);
+    result = await route.handler({
+      method,
+      params,
+      query: url.searchParams,
+      body,
+      actor,
+      headers: request.headers,
+    });
+  } catch (error) {
+    if (!(error instanceof SandboxError)) throw error;
+    result = {
+      status: error.status,
+      body: {
+        message: error.message,
+        ...(error.errors ? { errors: error.errors } : {}),
+        documentation_url: "https://docs.github.com/rest",
+        status: String(error.status),
+      },
+    };
+  }
+  const headers: Record<string, string> = {
+    "x-github-request-id": randomUUID(),
+    "x-github-media-type": "github.v3; format=json",
+    "x-ratelimit-limit": "5000",
+    "x-ratelimit-remaining": "4999",
+    "x-ratelimit-used": "1",
+    "x-ratelimit-resource": "core",
+    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+    ...result.headers,
+  };
+  if (result.raw) {
+    response
+      .writeHead(result.status, { ...headers, "content-type": result.raw.contentType })
+      .end(result.raw.data);
+    return;
+  }
+  if (result.body === undefined) {
+    response.writeHead(result.status, headers).end();
+    return;
+  }
+  const text = JSON.stringify(result.body);
+  if (method === "GET" && result.status === 200) {
+    // Conditional requests, as GitHub answers them: a 304 costs the client no rate limit.
+    const etag = `W/"${createHash("sha256").update(text).digest("hex").slice(0, 40)}"`;
+    headers.etag = etag;
+    if (request.headers["if-none-match"] === etag) {
+      response.writeHead(304, headers).end();
+      return;
+    }
+  }
+  sendJson(response, result.status, text, headers);
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  response
+    .writeHead(status, {
+      ...headers,
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(Buffer.byteLength(text)),
+    })
+    .end(text);
+}
+
+function notFound(response: ServerResponse): void {
+  sendJson(response, 404, {
+    message: "Not Found: the sandbox serves REST under /api/v3 and git at /<owner>/<repo>.git",
+    documentation_url: "https://docs.github.com/rest",
+  });
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new SandboxError(413, "Request body too large");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
