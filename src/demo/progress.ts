@@ -46,6 +46,28 @@ const MARK: Record<string, string> = {
   cancelled: "-",
 };
 
+const STUCK = new Set(["failed", "blocked", "cancelled", "paused"]);
+
+/**
+ * True when nothing more will happen without a person: every task is done, or stuck (failed, blocked,
+ * cancelled, paused), or waiting on a stuck task (through blockers, or a story's sub-issues).
+ */
+export function settled(issues: readonly DemoIssue[], tasks: readonly DemoTask[]): boolean {
+  const state = new Map(tasks.map((task) => [task.number, task.state]));
+  const stuck = new Set(tasks.filter((task) => STUCK.has(task.state)).map((task) => task.number));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const issue of issues) {
+      if (stuck.has(issue.number) || state.get(issue.number) !== "waiting") continue;
+      if ([...issue.blockedBy, ...issue.subIssues].some((n) => stuck.has(n))) {
+        stuck.add(issue.number);
+        grew = true;
+      }
+    }
+  }
+  return tasks.every((task) => task.state === "done" || stuck.has(task.number));
+}
+
 export function progressBar(done: number, total: number, width = 24): string {
   const filled = total === 0 ? width : Math.round((done / total) * width);
   return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} done`;

@@ -1,24 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../db/client.ts";
 import { dropDatabase, migrateDatabase } from "../db/migrate.ts";
 import { taskSummaries } from "../db/tasks.ts";
-import { assertRedisUsable, deleteQueueKeys } from "../queue/redis.ts";
-import { startSandbox, type Sandbox } from "../sandbox/server.ts";
-import { freePort, startDroverProcess, type DroverProcess } from "./drover-process.ts";
+import { assertRedisUsable } from "../queue/redis.ts";
 import { labelAll, mergePassing, personClient, seedRepository } from "./maintainer.ts";
 import {
   demoTasks,
   jsonLines,
   renderProgress,
   renderSummary,
+  settled,
   summarise,
   type DemoSummary,
 } from "./progress.ts";
 import { DEMO_ISSUES } from "./scenario.ts";
+import { startStack, type Stack } from "./stack.ts";
 
 export interface DemoOptions {
   /** Print one JSON object per task and one for the run, instead of live progress. */
@@ -34,6 +34,8 @@ export interface DemoOptions {
   /** PostgreSQL server and Redis to use (the demo makes its own database and queue namespace on them). */
   databaseUrl: string;
   redisUrl: string;
+  /** The throwaway database made on that server (dropped at the end unless `keep`). Default drover_demo. */
+  databaseName?: string;
   out: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -51,39 +53,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (!options.json) options.out.write(text);
   };
   const databaseUrl = new URL(options.databaseUrl);
-  databaseUrl.pathname = "/drover_demo";
-  const prefix = `drover-demo-${randomBytes(4).toString("hex")}`;
-  const processes: DroverProcess[] = [];
-  let sandbox: Sandbox | undefined;
+  databaseUrl.pathname = `/${options.databaseName ?? "drover_demo"}`;
+  let stack: Stack | undefined;
   try {
     await assertRedisUsable(options.redisUrl);
     await dropDatabase(databaseUrl.toString());
     await migrateDatabase(databaseUrl.toString());
-
-    const port = await freePort();
-    sandbox = await startSandbox({
-      dir: path.join(dir, "sandbox"),
-      webhookUrl: `http://127.0.0.1:${port}/api/github/webhooks`,
+    say("Starting a sandbox GitHub, and Drover's web and worker against it...\n");
+    stack = await startStack({
+      dir,
+      databaseUrl: databaseUrl.toString(),
+      redisUrl: options.redisUrl,
+      queuePrefix: `drover-demo-${randomBytes(4).toString("hex")}`,
+      workers: options.workers,
     });
-    say(`Sandbox GitHub at ${sandbox.urls.api}; starting Drover (web and worker)...\n`);
-    const home = path.join(dir, "home");
-    await mkdir(home, { recursive: true });
-    const env = {
-      ...sandbox.droverEnv(),
-      DATABASE_URL: databaseUrl.toString(),
-      REDIS_URL: options.redisUrl,
-      DROVER_QUEUE_PREFIX: prefix,
-      DROVER_HOME: home,
-      DROVER_WORKERS: String(options.workers),
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      GITHUB_THROTTLE: "off",
-    };
-    for (const role of ["web", "worker"] as const) {
-      processes.push(startDroverProcess({ role, env, cwd: dir, logFile: path.join(dir, `${role}.log`) }));
-    }
-    await Promise.all(processes.map((p) => p.ready));
+    const { sandbox } = stack;
+    const processes = [stack.web, ...stack.workers];
 
     const maintainer = personClient(sandbox.urls.api, sandbox.token("maintainer"));
     const agentCommand = options.agentCommand ?? [process.execPath, SCRIPTED_AGENT];
@@ -131,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         if (!live && !options.json && states !== lastStates)
           say(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${states}\n`);
         lastStates = states;
-        if (tasks.every((t) => ["done", "failed", "blocked", "cancelled"].includes(t.state))) break;
+        if (settled(DEMO_ISSUES, tasks)) break;
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     } finally {
@@ -140,12 +125,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const summary = summarise(tasks, startedAt, Date.now());
     if (options.json) options.out.write(jsonLines(tasks, summary));
     else say(`\n${renderSummary(tasks, summary)}`);
-    if (options.keep) say(`Kept: ${dir} (sandbox repositories, Drover's home, web.log, worker.log)\n`);
+    if (options.keep)
+      say(
+        `Kept: ${dir} (sandbox repositories, Drover's home, logs) and database ${databaseUrl.pathname.slice(1)}\n`,
+      );
     return summary;
   } finally {
-    await Promise.all(processes.map((p) => p.stop(5_000)));
-    await sandbox?.close();
-    await deleteQueueKeys(options.redisUrl, prefix).catch(() => {});
-    if (!options.keep) await rm(dir, { recursive: true, force: true });
+    await stack?.stop();
+    if (!options.keep) {
+      await rm(dir, { recursive: true, force: true });
+      await dropDatabase(databaseUrl.toString()).catch(() => {});
+    }
   }
 }

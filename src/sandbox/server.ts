@@ -33,7 +33,11 @@ export interface SandboxOptions {
   organization?: string;
   /** One line per request and per delivery. */
   log?: (line: string) => void;
+  /** Called with every REST answer and the route (GitHub's path template) that gave it; for conformance tests. */
+  onResponse?: (record: ApiRecord) => void;
 }
+
+export type ApiRecord = { method: string; path: string; status: number; body: unknown };
 
 export interface Sandbox {
   /** `web` (pages and git: `<web>/<owner>/<name>.git`) and `api` (REST: `<web>/api/v3`). */
@@ -48,8 +52,12 @@ export interface Sandbox {
   users: SandboxUser[];
   world: World;
   deliveries: Delivery[];
+  /** Every REST operation the sandbox implements, as GitHub's method and path template. */
+  operations: { method: string; path: string }[];
   /** A seeded person's token. */
   token(login: string): string;
+  /** Path of the bare git repository behind `owner/name` (what clones and pushes reach). */
+  bareRepository(owner: string, name: string): string;
   setWebhookUrl(url: string | null): void;
   /** Resolves once every webhook queued so far has been sent. */
   webhooksSent(): Promise<void>;
@@ -107,7 +115,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const handled = isGitRequest(pathname)
       ? serveGitRequest(ctx, request, response, pushLocks)
       : pathname.startsWith("/api/v3/")
-        ? serveApi(ctx, router, request, response)
+        ? serveApi(ctx, router, request, response, options.onResponse)
         : Promise.resolve(void notFound(response));
     handled.catch((error: unknown) => {
       log(`sandbox error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -130,10 +138,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users: seeded.users,
     world,
     deliveries: hooks.deliveries,
+    operations: router.routes.map(({ method, path }) => ({ method, path })),
     token: (login) => {
       const found = seeded.users.find((u) => u.login === login);
       if (!found) throw new Error(`the sandbox has no user ${login}`);
       return found.token;
+    },
+    bareRepository: (owner, name) => {
+      const repo = world.repo(owner, name);
+      if (!repo) throw new Error(`the sandbox has no repository ${owner}/${name}`);
+      return ctx.barePath(repo);
     },
     setWebhookUrl: (url) => {
       hooks.url = url;
@@ -172,10 +186,12 @@ async function serveApi(
   router: Router,
   request: IncomingMessage,
   response: ServerResponse,
+  onResponse: SandboxOptions["onResponse"],
 ): Promise<void> {
   const url = new URL(request.url ?? "/", ctx.urls.web);
   const method = request.method ?? "GET";
   let result: ApiResponse;
+  let template = "(no route)";
   try {
     const raw = await readBody(request);
     let body: unknown = undefined;
@@ -187,6 +203,7 @@ async function serveApi(
       }
     }
     const { route, params } = router.match(method, url.pathname.slice("/api/v3".length));
+    template = route.path;
     const actor = authenticate(ctx.world, ctx.tokens, request.headers.authorization);
     result = await route.handler({
       method,
@@ -208,6 +225,7 @@ async function serveApi(
       },
     };
   }
+  onResponse?.({ method, path: template, status: result.status, body: result.raw ? undefined : result.body });
   const headers: Record<string, string> = {
     "x-github-request-id": randomUUID(),
     "x-github-media-type": "github.v3; format=json",
