@@ -1,0 +1,80 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runChecks } from "../../../src/agent/checks.ts";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "drover-checks-"));
+  await writeFile(path.join(dir, "ok.txt"), "fine\n");
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const env = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+describe("runChecks", () => {
+  it("runs each command in the worktree and reports each outcome with its output", async () => {
+    const results = await runChecks({
+      commands: [
+        "cat ok.txt",
+        "echo broken >&2; exit 3",
+        'test -n "$GITHUB_TOKEN" && echo leaked || echo clean',
+      ],
+      cwd: dir,
+      env,
+      timeoutMs: 10_000,
+    });
+    expect(results.map((r) => [r.outcome, r.exitCode])).toEqual([
+      ["passed", 0],
+      ["failed", 3],
+      ["passed", 0],
+    ]);
+    expect(results[0]?.outputTail).toBe("fine\n");
+    expect(results[1]?.outputTail).toBe("broken\n");
+    // Only the environment given reaches a check.
+    expect(results[2]?.outputTail).toBe("clean\n");
+  });
+
+  it("stops a check that runs over its time, with everything it started", async () => {
+    const marker = path.join(dir, "grandchild-alive");
+    const results = await runChecks({
+      commands: [`(sleep 3; touch ${marker}) & sleep 30`, "echo after"],
+      cwd: dir,
+      env,
+      timeoutMs: 300,
+      killGraceMs: 200,
+    });
+    expect(results[0]).toMatchObject({ outcome: "timed-out", exitCode: null });
+    expect(results[0]!.durationMs).toBeLessThan(5_000);
+    expect(results[1]).toMatchObject({ outcome: "passed", outputTail: "after\n" });
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await expect(import("node:fs/promises").then((fs) => fs.access(marker))).rejects.toThrow();
+  });
+
+  it("keeps only the end of a flood of output", async () => {
+    const [result] = await runChecks({
+      commands: ["head -c 5000000 /dev/zero | tr '\\0' x; echo; echo THE-END"],
+      cwd: dir,
+      env,
+      timeoutMs: 20_000,
+      maxOutputBytes: 1024,
+    });
+    expect(result?.outputTail.length).toBe(1024);
+    expect(result?.outputTail.endsWith("THE-END\n")).toBe(true);
+  });
+
+  it("marks the remaining checks cancelled once the run is cancelled", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const results = await runChecks({
+      commands: ["sleep 20", "echo never"],
+      cwd: dir,
+      env,
+      timeoutMs: 30_000,
+      signal: controller.signal,
+      killGraceMs: 100,
+    });
+    expect(results.map((r) => r.outcome)).toEqual(["cancelled", "cancelled"]);
+  });
+});
