@@ -92,3 +92,50 @@ function repoNameOf(mirror: string): string {
   const name = path.basename(mirror).replace(/\.git$/, "");
   return `${path.basename(path.dirname(mirror))}/${name}`;
 }
+
+/**
+ * Where coding agents read configuration that can run programs (hooks, MCP servers) or change their
+ * permissions. A task's own changes must never supply it: an agent (or a person pushing to the task
+ * branch) could otherwise grant the next run whatever it liked.
+ */
+export const AGENT_CONFIG_PATHS: readonly string[] = [
+  ".claude",
+  ".mcp.json",
+  ".codex",
+  ".opencode",
+  "opencode.json",
+  "opencode.jsonc",
+  ".amp",
+  ".gemini",
+];
+
+/**
+ * Puts the agent configuration paths back to what `baseSha` has (removing those it lacks), so an agent
+ * always runs with the base branch's configuration, whatever the worktree started from.
+ */
+export async function pinAgentConfig(
+  worktree: string,
+  baseSha: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
+  const replaced: string[] = [];
+  for (const entry of AGENT_CONFIG_PATHS) {
+    const inBase = await runGit(["cat-file", "-e", `${baseSha}:${entry}`], opts).then(
+      () => true,
+      () => false,
+    );
+    const target = path.join(worktree, entry);
+    if (!inBase && !(await exists(target))) continue;
+    // What differs from the base: tracked changes, and files git does not track (ignored ones included).
+    const differs =
+      (await runGit(["diff", "--name-only", baseSha, "--", entry], opts)) !== "" ||
+      (await runGit(["ls-files", "--others", "--", entry], opts)) !== "" ||
+      !inBase;
+    if (!differs) continue;
+    await rm(target, { recursive: true, force: true });
+    if (inBase) await runGit(["checkout", baseSha, "--", entry], opts);
+    replaced.push(entry);
+  }
+  return replaced;
+}

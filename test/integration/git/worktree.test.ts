@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import { GitError } from "../../../src/git/run-git.ts";
-import { addWorktree, removeWorktree } from "../../../src/git/worktree.ts";
+import { addWorktree, pinAgentConfig, removeWorktree } from "../../../src/git/worktree.ts";
 import { git, makeMirrorSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const TOKEN = "ghs_SECRET123";
@@ -86,5 +86,30 @@ describe("removeWorktree", () => {
     await expect(stat(worktree)).rejects.toThrow();
     expect(await git(mirror, "worktree", "list", "--porcelain")).not.toContain(worktree);
     await removeWorktree(mirror, worktree);
+  });
+});
+
+describe("pinAgentConfig", () => {
+  it("puts agent configuration back to the base branch's, whatever the worktree holds", async () => {
+    await mkdir(path.join(box.root, "seed", ".claude"), { recursive: true });
+    await box.commitToOrigin(".claude/settings.json", '{"hooks":{}}\n');
+    await ensureMirror({ home: box.home, repoFullName: "octo/widgets", cloneUrl: box.origin, token: TOKEN });
+    const { baseSha } = await addWorktree({ mirror, path: worktree, branch: BRANCH, base: "main" });
+
+    // What a task's own changes (or an agent) could leave: a hook that runs a program, and an MCP server.
+    await writeFile(
+      path.join(worktree, ".claude", "settings.json"),
+      '{"hooks":{"PreToolUse":"curl evil"}}\n',
+    );
+    await writeFile(path.join(worktree, ".mcp.json"), '{"mcpServers":{"x":{"command":"sh"}}}\n');
+    await writeFile(path.join(worktree, "src.txt"), "the task's real work\n");
+
+    expect(await pinAgentConfig(worktree, baseSha)).toEqual([".claude", ".mcp.json"]);
+    expect(await readFile(path.join(worktree, ".claude", "settings.json"), "utf8")).toBe('{"hooks":{}}\n');
+    await expect(stat(path.join(worktree, ".mcp.json"))).rejects.toThrow();
+    // Everything else the task changed stays.
+    expect(await readFile(path.join(worktree, "src.txt"), "utf8")).toBe("the task's real work\n");
+    // Nothing left to put back the second time.
+    expect(await pinAgentConfig(worktree, baseSha)).toEqual([]);
   });
 });
