@@ -118,6 +118,19 @@ export const attempts = pgTable(
     durationMs: integer("duration_ms"),
     costUsd: text("cost_usd"),
     turns: integer("turns"),
+    /** Which agent ran (a failover list moves on when one is unavailable or rate-limited). */
+    agent: text("agent"),
+    /** How the agent's process ended: exited, timed-out, cancelled, unavailable, rate-limited, ... */
+    agentOutcome: text("agent_outcome"),
+    inputTokens: integer("input_tokens"),
+    outputTokens: integer("output_tokens"),
+    sessionId: text("session_id"),
+    /** The repository's checks after the agent: command, outcome, exit code, duration, output tail. */
+    checks: jsonb("checks"),
+    /** Why the agent's verdict block could not be read, when it could not (the verdict is then unknown). */
+    verdictProblem: text("verdict_problem"),
+    /** While running: the lease holds until this time unless the worker renews it. */
+    leaseExpiresAt: at("lease_expires_at"),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("attempts_task_number").on(t.taskId, t.number)],
