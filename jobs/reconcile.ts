@@ -1,5 +1,5 @@
 import type { DroverConfig } from "../src/config/schema.ts";
-import { pendingAttempts } from "../src/db/attempts.ts";
+import { lapsedAttempts, pendingAttempts } from "../src/db/attempts.ts";
 import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
 import { issuesToResync } from "../src/db/graph.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
@@ -11,14 +11,18 @@ import { routeWebhook } from "../src/intake/route.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "./sync-issue.ts";
 
+/** Every this often each worker process requeues what PostgreSQL says is due (see requeuePending). */
+export const WATCHDOG_EVERY_MS = 10_000;
+
 /**
- * PostgreSQL → queue, run at worker start: work that PostgreSQL says is due but the queue may not hold
+ * PostgreSQL → queue, run at worker start and every WATCHDOG_EVERY_MS: work that PostgreSQL says is due but the queue may not hold
  * (Redis lost it, or was down when a webhook came) is queued again. Job ids make this a no-op for work
  * the queue still has.
  */
 export async function requeuePending(
   deps: Pick<JobDeps, "db" | "enqueue" | "log">,
-): Promise<{ deliveries: number; attempts: number }> {
+  { quiet = false } = {},
+): Promise<{ deliveries: number; attempts: number; lapsed: number }> {
   const deliveries = await unfinishedDeliveries(deps.db, new Date(Date.now() - 5_000));
   for (const delivery of deliveries) {
     const route = routeWebhook(delivery.event, delivery.payload);
@@ -26,9 +30,15 @@ export async function requeuePending(
   }
   const attempts = await pendingAttempts(deps.db);
   for (const attempt of attempts) await deps.enqueue("run-task", { attemptId: attempt.id });
+  // A running attempt whose lease lapsed lost its worker (crash, kill -9, lost connection); its job may
+  // be gone with Redis or kept as done, so a job of its own per lease epoch takes it over.
+  const lapsed = await lapsedAttempts(deps.db);
+  for (const attempt of lapsed)
+    await deps.enqueue("run-task", { attemptId: attempt.id, epoch: attempt.leaseEpoch });
   await requestSchedule(deps);
-  deps.log.info({ deliveries: deliveries.length, attempts: attempts.length }, "pending work requeued");
-  return { deliveries: deliveries.length, attempts: attempts.length };
+  const requeued = { deliveries: deliveries.length, attempts: attempts.length, lapsed: lapsed.length };
+  if (!quiet || requeued.deliveries + requeued.lapsed > 0) deps.log.info(requeued, "pending work requeued");
+  return requeued;
 }
 
 /** Every this often (and at worker start) GitHub is read again for what webhooks may have missed. */

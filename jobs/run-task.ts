@@ -5,9 +5,14 @@ import { buildPrompt } from "../src/agent/prompt.ts";
 import { parseArgv } from "../src/agent/parse-argv.ts";
 import { runAgent } from "../src/agent/run-agent.ts";
 import type { DroverConfig } from "../src/config/schema.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   claimAttempt,
   finishAttempt,
+  lapseLease,
+  LEASE_MS,
+  renewLease,
+  type Claim,
   getStep,
   leaseHeld,
   recordStep,
@@ -26,7 +31,7 @@ import { noreplyEmail } from "../src/github/people.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
-import { PermanentJobError } from "../src/queue/queue.ts";
+import { PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { requestSchedule } from "./sync-issue.ts";
 
@@ -39,18 +44,29 @@ export async function runTask(
   payload: { attemptId: number },
   context: JobContext,
 ): Promise<void> {
-  const claim = await claimAttempt(deps.db, payload.attemptId, deps.workerId);
-  if (!claim) return; // finished, or the task moved on (closed, cancelled, restarted)
+  const claim = await claimWhenFree(deps, payload.attemptId, context.signal);
+  if (claim.kind !== "claimed") return; // finished, or the task moved on (closed, cancelled, restarted)
   const { task, attempt, lease } = claim;
   const repository = await getRepository(deps.db, task.repoId);
   if (!repository)
     throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
   const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
 
+  // While this runs, the lease is renewed; if it is lost (another worker took over after this one
+  // stalled, or the task was stopped), the agent and git calls are cancelled and nothing is written.
+  const holding = holdLease(deps, lease, log);
+  const signal = context.signal ? AbortSignal.any([context.signal, holding.lost]) : holding.lost;
   try {
-    const outcome = await attemptTask(deps, { task, attempt, lease, repository }, context, log);
+    const outcome = await attemptTask(
+      deps,
+      { task, attempt, lease, repository },
+      { ...context, signal },
+      log,
+    );
+    if (await interrupted(deps, lease, context, log)) return;
     await conclude(deps, { task, lease, repository }, outcome);
   } catch (error) {
+    if (await interrupted(deps, lease, context, log)) return;
     if (!context.lastTry && !(error instanceof PermanentJobError)) throw error;
     // The queue will not try again: the attempt fails with the reason, instead of the task hanging in `running`.
     log.error({ err: error }, "attempt failed for good");
@@ -63,7 +79,55 @@ export async function runTask(
         fields: {},
       },
     );
+  } finally {
+    holding.release();
   }
+}
+
+/**
+ * The worker is shutting down (SIGTERM): the agent was stopped, and the attempt is handed back (its
+ * lease lapses now) instead of being judged, so another worker, or this one restarted, runs it again.
+ */
+async function interrupted(deps: JobDeps, lease: Lease, context: JobContext, log: JobDeps["log"]) {
+  if (context.signal?.reason !== SHUTDOWN) return false;
+  await lapseLease(deps.db, lease);
+  log.info("worker shutting down: attempt handed back to run again");
+  return true;
+}
+
+/**
+ * Claims the attempt, waiting (bounded) while another worker's live lease on it runs out: a job
+ * delivered twice, or requeued after a crash before the dead worker's lease lapsed.
+ */
+async function claimWhenFree(
+  deps: JobDeps,
+  attemptId: number,
+  signal: AbortSignal | undefined,
+): Promise<Claim> {
+  const deadline = Date.now() + 3 * LEASE_MS;
+  for (;;) {
+    const claim = await claimAttempt(deps.db, attemptId, deps.workerId);
+    if (claim.kind !== "busy" || Date.now() + claim.retryInMs > deadline || signal?.aborted) return claim;
+    await sleep(claim.retryInMs, undefined, signal ? { signal } : {}).catch(() => undefined);
+  }
+}
+
+/** Renews the lease every third of its length until `release`; `lost` aborts once renewal fails. */
+function holdLease(deps: JobDeps, lease: Lease, log: JobDeps["log"]) {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    renewLease(deps.db, lease).then(
+      (held) => {
+        if (held) return;
+        log.warn("lease lost: another worker took the attempt over, or the task was stopped");
+        controller.abort(new Error("lease lost"));
+        clearInterval(timer);
+      },
+      (error: unknown) => log.warn({ err: error }, "lease renewal failed; trying again"),
+    );
+  }, LEASE_MS / 3);
+  timer.unref();
+  return { lost: controller.signal, release: () => clearInterval(timer) };
 }
 
 type Outcome = { judgement: Judgement; fields: AttemptOutcome };

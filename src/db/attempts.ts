@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, events, steps, tasks } from "./schema.ts";
 import type { Task } from "./tasks.ts";
@@ -10,16 +10,28 @@ export async function getAttempt(db: Db, id: number): Promise<Attempt | undefine
   return db.query.attempts.findFirst({ where: eq(attempts.id, id) });
 }
 
+/** How long a lease holds without renewal; a worker renews it every third of this while it runs. */
+export const LEASE_MS = 30_000;
+
+export type Claim =
+  | { kind: "claimed"; attempt: Attempt; task: Task; lease: Lease }
+  /** Another worker holds a live lease (it is running the agent now); retry after `retryInMs`. */
+  | { kind: "busy"; retryInMs: number }
+  /** Finished, or the task moved on (cancelled, closed, superseded): nothing to do. */
+  | { kind: "gone" };
+
 /**
- * Takes the lease on a queued (or abandoned-by-a-crash running) attempt: bumps its epoch so any earlier
- * holder is fenced off, and moves the task to `running`. Undefined when the attempt is finished or the task
- * has moved on (cancelled, closed, superseded): the job has nothing to do.
+ * Takes the lease on a queued attempt, or on a running one whose lease lapsed (its worker crashed or
+ * lost its connection): bumps the epoch so any earlier holder is fenced off, sets the lease's expiry,
+ * and moves the task to `running`. A running attempt with a live lease is left to its holder, so a
+ * job delivered twice never runs the agent twice at once.
  */
 export async function claimAttempt(
   db: Db,
   attemptId: number,
   owner: string,
-): Promise<{ attempt: Attempt; task: Task; lease: Lease } | undefined> {
+  leaseMs: number = LEASE_MS,
+): Promise<Claim> {
   return db.transaction(async (tx) => {
     const [attempt] = await tx
       .update(attempts)
@@ -27,11 +39,34 @@ export async function claimAttempt(
         state: "running",
         leaseEpoch: sql`${attempts.leaseEpoch} + 1`,
         leaseOwner: owner,
+        leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
         startedAt: sql`coalesce(${attempts.startedAt}, now())`,
       })
-      .where(and(eq(attempts.id, attemptId), inArray(attempts.state, ["queued", "running"])))
+      .where(
+        and(
+          eq(attempts.id, attemptId),
+          or(
+            eq(attempts.state, "queued"),
+            and(
+              eq(attempts.state, "running"),
+              or(isNull(attempts.leaseExpiresAt), lt(attempts.leaseExpiresAt, sql`now()`)),
+            ),
+          ),
+        ),
+      )
       .returning();
-    if (!attempt) return undefined;
+    if (!attempt) {
+      const [held] = await tx
+        .select({
+          state: attempts.state,
+          remainingMs: sql<number>`greatest(0, extract(epoch from (${attempts.leaseExpiresAt} - now())) * 1000)::int`,
+        })
+        .from(attempts)
+        .where(eq(attempts.id, attemptId));
+      return held?.state === "running"
+        ? { kind: "busy", retryInMs: held.remainingMs + 250 }
+        : { kind: "gone" };
+    }
     const [task] = await tx
       .update(tasks)
       .set({ state: "running", stateReason: null, updatedAt: sql`now()` })
@@ -48,7 +83,7 @@ export async function claimAttempt(
         .update(attempts)
         .set({ state: "abandoned", finishedAt: sql`now()` })
         .where(eq(attempts.id, attemptId));
-      return undefined;
+      return { kind: "gone" };
     }
     if (attempt.leaseEpoch === 1) {
       await tx.insert(events).values({
@@ -58,8 +93,57 @@ export async function claimAttempt(
         data: { attempt: attempt.number },
       });
     }
-    return { attempt, task, lease: { attemptId, epoch: attempt.leaseEpoch } };
+    return { kind: "claimed", attempt, task, lease: { attemptId, epoch: attempt.leaseEpoch } };
   });
+}
+
+/** Extends a lease this worker still holds; false once it is lost (taken over, finished, or the task moved on). */
+export async function renewLease(db: Db, lease: Lease, leaseMs: number = LEASE_MS): Promise<boolean> {
+  const rows = await db
+    .update(attempts)
+    .set({ leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+    .where(
+      and(
+        eq(attempts.id, lease.attemptId),
+        eq(attempts.leaseEpoch, lease.epoch),
+        eq(attempts.state, "running"),
+      ),
+    )
+    .returning({ id: attempts.id });
+  return rows.length === 1;
+}
+
+/**
+ * Gives the lease up at once, leaving the attempt running (for its worker's shutdown): the next
+ * watchdog pass of any worker sees it lapsed and hands it to a new job. False when it was not held.
+ */
+export async function lapseLease(db: Db, lease: Lease): Promise<boolean> {
+  const rows = await db
+    .update(attempts)
+    .set({ leaseExpiresAt: sql`now()` })
+    .where(
+      and(
+        eq(attempts.id, lease.attemptId),
+        eq(attempts.leaseEpoch, lease.epoch),
+        eq(attempts.state, "running"),
+      ),
+    )
+    .returning({ id: attempts.id, taskId: attempts.taskId });
+  if (rows[0]) {
+    await db
+      .insert(events)
+      .values({ taskId: rows[0].taskId, type: "task.interrupted", data: { reason: "shutdown" } });
+  }
+  return rows.length === 1;
+}
+
+/** Running attempts whose lease lapsed: their worker is gone, and their jobs may be gone too. */
+export async function lapsedAttempts(db: Db): Promise<Attempt[]> {
+  return db
+    .select()
+    .from(attempts)
+    .where(and(eq(attempts.state, "running"), lt(attempts.leaseExpiresAt, sql`now()`)))
+    .limit(1000);
 }
 
 /** The task's attempt numbered `number` (its latest is `task.attemptCount`). */
@@ -109,6 +193,13 @@ export type AttemptOutcome = Partial<
     | "durationMs"
     | "costUsd"
     | "turns"
+    | "agent"
+    | "agentOutcome"
+    | "inputTokens"
+    | "outputTokens"
+    | "sessionId"
+    | "checks"
+    | "verdictProblem"
   >
 >;
 

@@ -3,7 +3,7 @@ import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
 import { Probot, ProbotOctokit, Server } from "probot";
 import { processJob } from "../../jobs/catalog.ts";
-import { RECONCILE_EVERY_MS, requeuePending } from "../../jobs/reconcile.ts";
+import { RECONCILE_EVERY_MS, requeuePending, WATCHDOG_EVERY_MS } from "../../jobs/reconcile.ts";
 import { droverApp } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
@@ -143,9 +143,26 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     process: processJob(deps),
     log: services.log,
   });
+  // The queue is rebuildable from PostgreSQL: after Redis lost its data (a flush, a restart without
+  // persistence) or a worker died mid-job, this puts back what is due within seconds.
+  let watching = false;
+  const watchdog = setInterval(() => {
+    if (watching) return;
+    watching = true;
+    void (async () => {
+      await requeuePending(deps, { quiet: true });
+      await enqueueEvery(services.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
+    })()
+      .catch((error: unknown) => services.log.warn({ err: error }, "watchdog pass failed; retrying"))
+      .finally(() => {
+        watching = false;
+      });
+  }, WATCHDOG_EVERY_MS);
+  watchdog.unref();
   services.log.info({ concurrency: services.env.DROVER_WORKERS }, "worker started");
   return {
     close: async () => {
+      clearInterval(watchdog);
       await worker.close();
       redis.disconnect();
     },

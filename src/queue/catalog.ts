@@ -21,8 +21,13 @@ export const JOBS = {
   },
   /** One attempt: worktree, agent, commit, push. */
   "run-task": {
-    payload: z.object({ attemptId: z.number().int().positive() }),
-    jobId: (p: { attemptId: number }) => `run-${p.attemptId}`,
+    payload: z.object({
+      attemptId: z.number().int().positive(),
+      /** Set when a lapsed lease is taken over: a new job, since the first one's id may still be kept. */
+      epoch: z.number().int().positive().optional(),
+    }),
+    jobId: (p: { attemptId: number; epoch?: number | undefined }) =>
+      p.epoch === undefined ? `run-${p.attemptId}` : `run-${p.attemptId}-e${p.epoch}`,
     options: { lane: "agents", attempts: 3, backoffMs: 10_000 },
   },
   /** The attempt's result on GitHub: pull request, check run, status comment, labels. */

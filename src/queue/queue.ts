@@ -105,7 +105,16 @@ export class PermanentJobError extends UnrecoverableError {
 /** Quick jobs (intake, publishing) one worker process runs at once, besides its agent runs. */
 export const MAIN_LANE_CONCURRENCY = 4;
 
-export type LaneWorkers = { workers: Worker[]; close: () => Promise<void> };
+/** The reason a job's signal carries when its worker process is shutting down (SIGTERM). */
+export const SHUTDOWN = "shutdown";
+/** The reason a job's signal carries when its worker lost the job's lock (it stalled past lockDuration). */
+export const LOCK_LOST = "lock lost";
+
+export type LaneWorkers = {
+  workers: Worker[];
+  /** Stops taking jobs, cancels the running ones (their signals abort with SHUTDOWN) and waits for them. */
+  close: () => Promise<void>;
+};
 
 /** Starts one BullMQ worker per lane; `agents` is how many agent runs this process takes at once. */
 export function startWorkers(options: {
@@ -122,7 +131,14 @@ export function startWorkers(options: {
       concurrency: lane === "agents" ? options.agents : MAIN_LANE_CONCURRENCY,
     }),
   );
-  return { workers, close: async () => void (await Promise.all(workers.map((worker) => worker.close()))) };
+  return {
+    workers,
+    close: async () => {
+      const closing = workers.map((worker) => worker.close());
+      for (const worker of workers) worker.cancelAllJobs(SHUTDOWN);
+      await Promise.all(closing);
+    },
+  };
 }
 
 function startWorker(options: {
@@ -147,11 +163,17 @@ function startWorker(options: {
       prefix: options.prefix ?? "drover",
       concurrency: options.concurrency,
       name: `${options.lane}-${options.concurrency}`,
-      // Agent runs are long; the lock is renewed every lockDuration/2 while the process is alive.
-      lockDuration: 60_000,
+      // The lock is renewed every lockDuration/2 while the process lives; a killed worker's job is found
+      // stalled within lockDuration + stalledInterval (45 s) and handed to another worker. PostgreSQL's
+      // lease (attempts.lease_expires_at) decides who may act; this only decides who gets the job.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
       maxStalledCount: 2,
     },
   );
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const id of jobIds) worker.cancelJob(id, LOCK_LOST);
+  });
   worker.on("failed", (job, error) => {
     options.log.warn({ jobId: job?.id, job: job?.name, err: error }, "job failed");
   });

@@ -62,7 +62,7 @@ describe("close-task", () => {
     });
     const [queued] = await queueTasks(db(), [trigger.task.id]);
     const claim = queued && (await claimAttempt(db(), queued.attemptId, "earlier-worker"));
-    if (!claim) throw new Error("attempt was not claimed");
+    if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
     await finishAttempt(db(), claim.lease, {
       conclusion: "success",
       reason: "the agent reported success",
