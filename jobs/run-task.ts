@@ -168,7 +168,8 @@ async function attemptTask(
     ...(signal ? { signal } : {}),
   });
   const base = config.base_branch ?? repository.defaultBranch;
-  const runName = `${repository.id}-${task.issueNumber}-${attempt.number}`;
+  // Per lease epoch: an agent orphaned by a crashed worker never shares a directory with its successor.
+  const runName = `${repository.id}-${task.issueNumber}-${attempt.number}-${lease.epoch}`;
   const worktree = path.join(home, "worktrees", runName);
   const { baseSha } = await addWorktree({
     mirror,

@@ -1,0 +1,135 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteQueueKeys } from "../../src/queue/redis.ts";
+import type { IssueRecord } from "../../src/sandbox/world.ts";
+import { TEST_REDIS_URL } from "../helpers/services.ts";
+import { eventually, useStack } from "../helpers/stack.ts";
+
+/**
+ * Durability with real processes: a worker killed (-9) or stopped (SIGTERM) in the middle of an agent
+ * run, and a queue that lost everything. Each time the task still ends with exactly one pull request,
+ * one status comment and one push of its branch.
+ */
+
+const BOT = "drover-sandbox[bot]";
+const SLOW_AGENT = new URL("../fixtures/agents/slow-edit.mjs", import.meta.url).pathname;
+
+const drover = useStack({ workers: 2 });
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), "drover-crash-"));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+/** A repository whose agent records each start in `runs.log` and takes `ms` to finish. */
+async function slowRepo(name: string, ms: number) {
+  const runLog = path.join(scratch, `${name}.runs.log`);
+  const maintainer = drover.as("maintainer");
+  await maintainer.rest.repos.createInOrg({ org: "acme", name });
+  const repo = { owner: "acme", repo: name };
+  const config = `agent: command\nagent_command: ${JSON.stringify([process.execPath, SLOW_AGENT, runLog, String(ms)])}\n`;
+  await maintainer.rest.repos.createOrUpdateFileContents({
+    ...repo,
+    path: ".github/drover.yml",
+    message: "Configure Drover",
+    content: Buffer.from(config).toString("base64"),
+  });
+  const runs = async () => (await readFile(runLog, "utf8").catch(() => "")).split("\n").filter(Boolean);
+  return { repo, runs };
+}
+
+async function labelNew(repo: { owner: string; repo: string }, title: string) {
+  const maintainer = drover.as("maintainer");
+  const { data } = await maintainer.rest.issues.create({ ...repo, title });
+  await maintainer.rest.issues.addLabels({ ...repo, issue_number: data.number, labels: ["drover"] });
+  return data.number;
+}
+
+function world(repo: { repo: string }) {
+  return drover.stack().sandbox.world.repo("acme", repo.repo)!;
+}
+
+function pullsFor(repo: { repo: string }, number: number): IssueRecord[] {
+  return [...world(repo).issues.values()].filter(
+    (issue) => issue.pull && issue.user.login === BOT && issue.body?.includes(`Closes #${number}`),
+  );
+}
+
+/** What the task left on GitHub: pull requests, status comments, pushes of its branch. */
+function footprint(repo: { repo: string }, number: number) {
+  const pulls = pullsFor(repo, number);
+  const statusComments = (world(repo).issues.get(number)?.comments ?? []).filter(
+    (c) => c.user.login === BOT && c.body.includes("<!-- drover:status -->"),
+  );
+  const branch = pulls[0]?.pull?.head;
+  const pushes = drover
+    .stack()
+    .sandbox.deliveries.filter(
+      (d) =>
+        d.event === "push" &&
+        (d.payload.repository as { name: string }).name === repo.repo &&
+        branch !== undefined &&
+        d.payload.ref === `refs/heads/${branch}`,
+    );
+  return { pulls: pulls.length, statusComments: statusComments.length, pushes: pushes.length };
+}
+
+describe("crashes and restarts", () => {
+  it("finishes a task whose worker was killed (-9) mid-run, once", async () => {
+    const { repo, runs } = await slowRepo("killed", 4_000);
+    const number = await labelNew(repo, "Survive a crash");
+    await eventually("the agent to start", async () => (await runs()).length === 1);
+
+    const killedAt = Date.now();
+    await drover.stack().workers[0]!.kill();
+    await drover.stack().startWorker();
+    await eventually("a pull request after the crash", () => pullsFor(repo, number).length > 0, 120_000);
+    const recoverySeconds = (Date.now() - killedAt) / 1000;
+    console.log(`recovery after kill -9: ${recoverySeconds.toFixed(1)} s`);
+
+    await drover.stack().sandbox.webhooksSent();
+    expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
+    expect((await runs()).length).toBe(2); // the killed run, and the one that finished
+    expect(recoverySeconds).toBeLessThan(60);
+  }, 150_000);
+
+  it("hands a task back on SIGTERM, exits within the grace period, and finishes it after a restart", async () => {
+    const { repo, runs } = await slowRepo("stopped", 4_000);
+    const number = await labelNew(repo, "Survive a deploy");
+    await eventually("the agent to start", async () => (await runs()).length === 1);
+
+    const worker = drover.stack().workers.at(-1)!;
+    const stoppedAt = Date.now();
+    await worker.stop(15_000);
+    const exit = await worker.exited;
+    expect((Date.now() - stoppedAt) / 1000).toBeLessThan(10);
+    expect(exit.exitCode).toBe(0);
+    expect(pullsFor(repo, number)).toHaveLength(0);
+
+    await drover.stack().startWorker();
+    await eventually("a pull request after the restart", () => pullsFor(repo, number).length > 0, 60_000);
+    await drover.stack().sandbox.webhooksSent();
+    expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
+    expect((await runs()).length).toBe(2);
+  }, 120_000);
+
+  it("rebuilds a lost queue from PostgreSQL, and runs nothing twice at once", async () => {
+    const { repo, runs } = await slowRepo("flushed", 3_000);
+    const first = await labelNew(repo, "Queued before the flush");
+    const second = await labelNew(repo, "Also queued before the flush");
+    await eventually("an agent to start", async () => (await runs()).length >= 1);
+
+    // Everything the queue held is gone, as after FLUSHALL or a Redis restart without persistence.
+    await deleteQueueKeys(TEST_REDIS_URL, drover.stack().env.DROVER_QUEUE_PREFIX!);
+    for (const number of [first, second])
+      await eventually(`a pull request for #${number}`, () => pullsFor(repo, number).length > 0, 90_000);
+
+    await drover.stack().sandbox.webhooksSent();
+    for (const number of [first, second])
+      expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
+    // Each agent started once: the running one kept its lease, the queued one was queued again.
+    expect((await runs()).length).toBe(2);
+  }, 120_000);
+});
