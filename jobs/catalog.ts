@@ -27,6 +27,7 @@ export const HANDLERS: { [N in JobName]: Handler<N> } = {
   schedule: (deps) => schedule(deps),
   announce: (deps, payload) => announce(deps, payload),
   reconcile: (deps, payload) => reconcile(deps, payload),
+  canary: async () => {},
 };
 
 /** The worker's one entry: validate the payload at the boundary, then run the job's handler. */

@@ -9,7 +9,7 @@ import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { GitHubApp } from "../github/app.ts";
-import { enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
+import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 
@@ -112,14 +112,47 @@ export async function startWeb(services: Services, credentials: AppCredentials):
   await server.load(droverApp({ db: services.database.db, enqueue: services.enqueue, log: services.log }));
   await server.load((_app, { addHandler }) => {
     addHandler((req, res) => {
-      if (req.url !== "/healthz") return false;
-      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      if (req.url === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+        return true;
+      }
+      if (req.url !== "/readyz") return false;
+      void readiness(services).then(({ ready, ...detail }) => {
+        res
+          .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
+          .end(JSON.stringify({ status: ready ? "ready" : "not ready", ...detail }));
+      });
       return true;
     });
   });
   await server.start();
   return server;
 }
+
+/** Ready means PostgreSQL answers and a worker takes a job from the queue (a canary round trip). */
+async function readiness(services: Services) {
+  const detail: { ready: boolean; database: string; queue: string; roundTripMs?: number } = {
+    ready: false,
+    database: "unknown",
+    queue: "unknown",
+  };
+  try {
+    await services.database.sql`select 1`;
+    detail.database = "ok";
+  } catch (error) {
+    detail.database = (error as Error).message;
+  }
+  try {
+    detail.roundTripMs = await canaryRoundTrip(services.queue, READY_TIMEOUT_MS);
+    detail.queue = "ok";
+  } catch (error) {
+    detail.queue = (error as Error).message;
+  }
+  detail.ready = detail.database === "ok" && detail.queue === "ok";
+  return detail;
+}
+
+const READY_TIMEOUT_MS = 5_000;
 
 /** The worker: requeue what PostgreSQL says is pending, then take jobs. */
 export async function startWorkers(services: Services, credentials: AppCredentials) {

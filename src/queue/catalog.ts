@@ -69,6 +69,12 @@ export const JOBS = {
     jobId: (p: { at: number }) => `reconcile-${p.at}`,
     options: { lane: "main", attempts: 3, backoffMs: 30_000 },
   },
+  /** `/readyz`: a job that does nothing, to prove workers take jobs from the queue. */
+  canary: {
+    payload: z.object({ id: z.string().min(1) }),
+    jobId: (p: { id: string }) => `canary-${p.id}`,
+    options: { lane: "main", attempts: 1, backoffMs: 1_000 },
+  },
 } satisfies Record<string, { payload: z.ZodType; jobId: (p: never) => string; options: JobOptions }>;
 
 export type JobName = keyof typeof JOBS;
@@ -96,4 +102,27 @@ export async function enqueueEvery<N extends JobName>(
 
 export function isJobName(name: string): name is JobName {
   return Object.hasOwn(JOBS, name);
+}
+
+/**
+ * Queues a canary job and waits for a worker to complete it: readiness means the queue is consumed, not
+ * just that Redis answers. Resolves with the round trip in ms, or rejects naming what did not happen.
+ */
+export async function canaryRoundTrip(queue: WorkQueue, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  const payload = { id: `${Date.now()}-${Math.random().toString(36).slice(2, 10)}` };
+  const jobId = JOBS.canary.jobId(payload);
+  await queue.add("canary", payload, jobId, { ...JOBS.canary.options, keep: true });
+  try {
+    for (;;) {
+      const state = await queue.state(JOBS.canary.options.lane, jobId);
+      if (state === "completed") return Math.round(performance.now() - started);
+      if (state === "failed") throw new Error("the canary job failed");
+      if (performance.now() - started > timeoutMs)
+        throw new Error(`no worker took the canary job within ${timeoutMs} ms (state: ${state})`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await queue.remove(JOBS.canary.options.lane, jobId).catch(() => {});
+  }
 }

@@ -14,7 +14,14 @@ export type Lane = keyof typeof LANES;
  * `singleFlight`: the job id is reused, so at most one such job waits or runs at a time, and a finished
  * one is removed at once so the next request can queue it again.
  */
-export type JobOptions = { lane: Lane; attempts: number; backoffMs: number; singleFlight?: boolean };
+export type JobOptions = {
+  lane: Lane;
+  attempts: number;
+  backoffMs: number;
+  singleFlight?: boolean;
+  /** Keep the job when it completes until it is removed (for the readiness canary). */
+  keep?: boolean;
+};
 
 export type ProcessJob = (
   name: string,
@@ -42,7 +49,7 @@ export class WorkQueue {
       jobId,
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
-      removeOnComplete: options.singleFlight ? true : { age: 3600, count: 1000 },
+      removeOnComplete: options.keep ? false : options.singleFlight ? true : { age: 3600, count: 1000 },
       removeOnFail: options.singleFlight ? true : { age: 24 * 3600 },
     });
   }
@@ -64,6 +71,15 @@ export class WorkQueue {
         opts: { attempts: options.attempts, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
       },
     );
+  }
+
+  /** A job's state ("waiting", "active", "completed", "failed", ... or "unknown" when there is none). */
+  async state(lane: Lane, jobId: string): Promise<string> {
+    return this.#queues[lane].getJobState(jobId);
+  }
+
+  async remove(lane: Lane, jobId: string): Promise<void> {
+    await this.#queues[lane].remove(jobId);
   }
 
   /** Jobs not yet finished, by state: for status output and tests. */

@@ -132,4 +132,23 @@ describe("crashes and restarts", () => {
     // Each agent started once: the running one kept its lease, the queued one was queued again.
     expect((await runs()).length).toBe(2);
   }, 120_000);
+
+  it("is ready only while a worker takes jobs from the queue", async () => {
+    const readyz = async () => {
+      const response = await fetch(`http://127.0.0.1:${drover.stack().env.PORT}/readyz`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const ready = await readyz();
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: "ready", database: "ok", queue: "ok" });
+    expect(ready.body.roundTripMs).toEqual(expect.any(Number));
+
+    for (const worker of drover.stack().workers) if (!worker.exitedEarly) await worker.stop(10_000);
+    const stalled = await readyz();
+    expect(stalled.status).toBe(503);
+    expect(String(stalled.body.queue)).toContain("no worker took the canary job");
+
+    await drover.stack().startWorker();
+    expect((await readyz()).status).toBe(200);
+  }, 60_000);
 });
