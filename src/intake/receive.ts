@@ -5,14 +5,36 @@ import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts
 import type { Enqueue } from "../queue/catalog.ts";
 import { routeWebhook, type Route } from "./route.ts";
 
-export type IntakeDeps = { db: Db; enqueue: Enqueue; log: Logger };
+export type IntakeDeps = {
+  db: Db;
+  enqueue: Enqueue;
+  log: Logger;
+  /** How long intake waits for Redis before answering anyway. Default 2 s. */
+  dispatchTimeoutMs?: number;
+};
+
+/**
+ * A Redis that is down or restarting makes queue writes wait (the client queues them offline), but
+ * GitHub gives up on a webhook after 10 s: past this, intake answers with the delivery recorded, and
+ * the workers' watchdog queues it (job ids make a late second dispatch harmless).
+ */
+const DISPATCH_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the queue did not answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => {}); // a late failure after the timeout is the watchdog's to mend
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 export type WebhookDelivery = { id: string; name: string; payload: unknown };
 export type IntakeOutcome = "queued" | "recorded" | "duplicate" | "ignored" | "invalid" | "installation";
 
 /**
  * Webhook → record → enqueue, and nothing slow: the delivery is stored in PostgreSQL first (its id makes
  * a redelivery a no-op), then a job is queued. When Redis is down the delivery stays recorded and
- * unprocessed, and the worker's start-up pass queues it; GitHub still gets its 2xx.
+ * unprocessed, and the workers' watchdog (every 10 s) queues it; GitHub still gets its 2xx.
  */
 export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery): Promise<IntakeOutcome> {
   const log = deps.log.child({ deliveryId: delivery.id, event: delivery.name });
@@ -53,9 +75,12 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
         return "duplicate";
       }
       try {
-        await dispatchDelivery(deps, delivery.id, route);
+        await withTimeout(
+          dispatchDelivery(deps, delivery.id, route),
+          deps.dispatchTimeoutMs ?? DISPATCH_TIMEOUT_MS,
+        );
       } catch (error) {
-        log.error({ err: error }, "delivery recorded but not queued; it is queued again at worker start");
+        log.error({ err: error }, "delivery recorded but not queued; the workers' watchdog queues it");
         return "recorded";
       }
       log.info({ jobs: route.jobs, syncs: route.syncs.length, repo: route.repoFullName }, "delivery queued");

@@ -164,6 +164,16 @@ describe("webhook intake", () => {
     },
   );
 
+  it("answers within its limit when Redis hangs, with the delivery recorded", async () => {
+    const id = newId();
+    const hanging: IntakeDeps = { ...deps, enqueue: () => new Promise(() => {}), dispatchTimeoutMs: 200 };
+    const started = Date.now();
+    const payload = issueLabeled({ number: 17, title: "While Redis hung" });
+    expect(await receiveWebhook(hanging, { id, name: "issues", payload })).toBe("recorded");
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await getDelivery(deps.db, id)).toMatchObject({ dispatchedAt: null, processedAt: null });
+  });
+
   it("keeps the delivery when Redis is down, and the worker's start-up pass queues it", async () => {
     const id = newId();
     const down: IntakeDeps = {
