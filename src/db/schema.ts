@@ -81,6 +81,8 @@ export const tasks = pgTable(
     /** drover.yml as validated when the task was last triggered. */
     config: jsonb("config").notNull(),
     attemptCount: integer("attempt_count").notNull().default(0),
+    /** While `retrying`: when the next attempt may start. */
+    nextAttemptAt: at("next_attempt_at"),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
     doneAt: at("done_at"),

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
@@ -247,4 +247,14 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
       summary: attempt?.summary ?? null,
     };
   });
+}
+
+/** Retrying tasks whose time has come, moved back to `ready` for the scheduler; returns their ids. */
+export async function releaseDueRetries(db: Db): Promise<number[]> {
+  const rows = await db
+    .update(tasks)
+    .set({ state: "ready", nextAttemptAt: null, stateReason: null, updatedAt: sql`now()` })
+    .where(and(eq(tasks.state, "retrying"), lte(tasks.nextAttemptAt, sql`now()`)))
+    .returning({ id: tasks.id });
+  return rows.map((row) => row.id);
 }

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { DroverConfig } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
 import { loadGraph, readGeneration, recentDurations, setCycles, setReadiness } from "../db/graph.ts";
-import { queueTasks } from "../db/tasks.ts";
+import { queueTasks, releaseDueRetries } from "../db/tasks.ts";
 import type { Enqueue } from "../queue/catalog.ts";
 import { planPass } from "./plan.ts";
 
@@ -30,6 +30,8 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
   const result: PassResult = { rounds: 0, started: [], changed: [] };
   while (result.rounds < MAX_ROUNDS) {
     result.rounds += 1;
+    // Failed attempts whose backoff is over become ready again (the watchdog asks for a pass every 10 s).
+    if (result.rounds === 1) await releaseDueRetries(deps.db);
     const generation = await readGeneration(deps.db);
     const [graph, durations, capacity] = await Promise.all([
       loadGraph(deps.db),
