@@ -1,7 +1,13 @@
 import { formatDuration } from "./format-duration.ts";
 import type { AgentVerdict } from "./verdict.ts";
 
-export type AgentOutcome = "exited" | "timed-out" | "cancelled" | "spawn-failed";
+/**
+ * How an agent run ended. `unavailable` (its program is missing, it is not logged in, it has no credit)
+ * and `rate-limited` (usage limits, HTTP 429, overloaded) are the agent's trouble, not the task's: a
+ * failover list gives the next attempt to its next agent.
+ */
+export type AgentOutcome =
+  "exited" | "timed-out" | "cancelled" | "spawn-failed" | "unavailable" | "rate-limited";
 
 export interface JudgeInput {
   outcome: AgentOutcome;
@@ -14,8 +20,16 @@ export interface JudgeInput {
   /** Whether the agent left any change in the worktree. */
   changed: boolean;
   timeoutMs: number;
-  /** The spawn error, for `spawn-failed`. */
+  /** Why, for `spawn-failed`, `unavailable` and `rate-limited`. */
   error?: string | undefined;
+  /** The agent said its run ended in an error (Claude Code's `is_error`, an OpenCode error event). */
+  isError?: boolean | undefined;
+  /** What the agent said went wrong. */
+  agentError?: string | undefined;
+  /** The agent that ran. */
+  agent?: string | undefined;
+  /** The agent the next attempt would use (`agentForAttempt`), when this one could not work. */
+  nextAgent?: string | undefined;
 }
 
 export interface Judgement {
@@ -27,6 +41,12 @@ export interface Judgement {
   reason: string;
   /** What the agent said it did, or a stand-in when it said nothing usable. */
   summary: string;
+  /**
+   * Set when the agent could not work (unavailable, rate-limited) and another agent of the failover list
+   * can take the next attempt: the agent to retry with. `state` stays `failed`; retrying (within
+   * `max_attempts`) is the caller's decision.
+   */
+  failoverTo?: string;
 }
 
 /**
@@ -48,6 +68,18 @@ export function judge(input: JudgeInput): Judgement {
         `agent timed out after ${formatDuration(input.timeoutMs)}`,
         summary("The agent ran out of time."),
       );
+    case "unavailable":
+    case "rate-limited": {
+      const fallback =
+        input.outcome === "unavailable" ? "the agent is unavailable" : "the agent is rate-limited";
+      const judgement = failed(
+        input.error ?? fallback,
+        input.outcome === "unavailable" ? "The agent could not run." : "The agent hit a usage or rate limit.",
+      );
+      const next = input.nextAgent;
+      if (next === undefined || next === input.agent) return judgement;
+      return { ...judgement, reason: `${judgement.reason}; the next attempt uses ${next}`, failoverTo: next };
+    }
     case "cancelled":
       return {
         conclusion: "neutral",
@@ -64,7 +96,13 @@ export function judge(input: JudgeInput): Judgement {
       input.exitCode === null && input.signal
         ? `was killed by ${input.signal}`
         : `exited with code ${input.exitCode ?? "unknown"}`;
-    return failed(`agent ${how}`, summary("The agent failed."));
+    return failed(`agent ${how}${errorSuffix(input.agentError)}`, summary("The agent failed."));
+  }
+  if (input.isError) {
+    return failed(
+      `the agent reported an error${errorSuffix(input.agentError)}`,
+      summary("The agent failed."),
+    );
   }
 
   if (input.verdict?.status === "blocked") {
@@ -97,6 +135,13 @@ export function judge(input: JudgeInput): Judgement {
     reason: `no verdict block: judged by exit status and changes${problem}`,
     summary: "The agent exited cleanly with changes but gave no verdict.",
   };
+}
+
+/** The agent's own error, first line and short, to end a one-line reason with. */
+function errorSuffix(error: string | undefined): string {
+  const line = error?.trim().split("\n")[0]?.trim();
+  if (!line) return "";
+  return `: ${line.length <= 200 ? line : `${line.slice(0, 199)}…`}`;
 }
 
 function failed(reason: string, summary: string): Judgement {

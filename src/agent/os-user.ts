@@ -27,14 +27,19 @@ export async function resolveAgentUser(spec: string): Promise<AgentUser> {
     const result = await execa("getent", ["passwd", spec], { reject: false, timeout: 5_000 });
     const fields = result.exitCode === 0 ? String(result.stdout).split(":") : [];
     if (fields.length < 4)
-      throw new AgentUserError(`DROVER_AGENT_USER=${spec}: no such user on this machine (create it, e.g. useradd --system ${spec})`);
+      throw new AgentUserError(
+        `DROVER_AGENT_USER=${spec}: no such user on this machine (create it, e.g. useradd --system ${spec})`,
+      );
     user = { name: spec, uid: Number(fields[2]), gid: Number(fields[3]) };
   }
-  if (user.uid === 0) throw new AgentUserError("DROVER_AGENT_USER must not be root: agents would see everything");
+  if (user.uid === 0)
+    throw new AgentUserError("DROVER_AGENT_USER must not be root: agents would see everything");
   if (process.getuid?.() === user.uid)
     throw new AgentUserError(`DROVER_AGENT_USER=${spec} is the worker's own user; name another user`);
   if (process.getuid?.() !== 0)
-    throw new AgentUserError(`DROVER_AGENT_USER=${spec} needs the worker to run as root (or with CAP_SETUID and CAP_SETGID)`);
+    throw new AgentUserError(
+      `DROVER_AGENT_USER=${spec} needs the worker to run as root (or with CAP_SETUID and CAP_SETGID)`,
+    );
   return user;
 }
 

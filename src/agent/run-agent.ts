@@ -4,15 +4,31 @@ import { isAbsolute, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { execa } from "execa";
-import { agentNames, getAdapter, type AgentAdapter, type AgentReport } from "./adapters/index.ts";
+import {
+  agentNames,
+  getAdapter,
+  type AgentAdapter,
+  type AgentReport,
+  type ClassifyInput,
+  type ExitClassification,
+} from "./adapters/index.ts";
+import { agentForAttempt, FAILOVER_OUTCOMES, type PreviousAttempt } from "./failover.ts";
 import type { AgentOutcome } from "./judge.ts";
 import { TailBuffer } from "./tail-buffer.ts";
 import { parseVerdict, type AgentVerdict } from "./verdict.ts";
 
 export interface AgentRunInput {
-  /** Adapter name from drover.yml `agent` (claude, command). */
-  agent: string;
-  /** drover.yml `agent_command`, as argv. */
+  /**
+   * drover.yml `agent`: an adapter name (claude, codex, amp, opencode, command), or the failover list,
+   * from which `previousAttempts` picks the agent (`agentForAttempt`).
+   */
+  agent: string | readonly string[];
+  /** The task's earlier attempts, in order: which agent ran each and its outcome. Default none. */
+  previousAttempts?: readonly PreviousAttempt[] | undefined;
+  /**
+   * drover.yml `agent_command`, as argv. With a list of several agents it belongs to `command` alone;
+   * the other agents run their CLI by its usual name.
+   */
   agentCommand?: readonly string[] | undefined;
   /** drover.yml `agent_args`. */
   agentArgs?: readonly string[] | undefined;
@@ -36,6 +52,8 @@ export interface AgentRunInput {
 }
 
 export interface AgentRunResult {
+  /** The agent that ran (or was to run). */
+  agent: string;
   outcome: AgentOutcome;
   exitCode: number | null;
   signal: string | null;
@@ -49,16 +67,27 @@ export interface AgentRunResult {
   costUsd?: number;
   turns?: number;
   sessionId?: string;
+  inputTokens?: number;
+  outputTokens?: number;
   /** The agent reported an error of its own (Claude Code's `is_error`). */
   isError?: boolean;
-  /** Why the agent could not start. */
+  /** What the agent said went wrong, when it said. */
+  agentError?: string;
+  /** Why the agent could not start, or why it is unavailable or rate-limited (with what to do about it). */
   error?: string;
+  /**
+   * For an unavailable or rate-limited agent of a failover list: the agent the next attempt would use,
+   * when that is another one.
+   */
+  nextAgent?: string;
 }
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 /** The adapter parses the end of stdout; a Claude Code JSON result fits well within this. */
 const STDOUT_TAIL_BYTES = MIB;
+/** Enough for the error a CLI prints when it gives up. */
+const STDERR_TAIL_BYTES = 64 * KIB;
 
 /**
  * Runs one agent in a worktree and reports what happened. Agent misbehaviour (not found, non-zero
@@ -78,7 +107,11 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const logFile = join(input.workDir, "agent.log");
   await writeFile(promptFile, input.prompt);
 
+  const agents = typeof input.agent === "string" ? [input.agent] : input.agent;
+  const agent = agents.length === 0 ? "" : agentForAttempt(agents, input.previousAttempts ?? []);
+
   const notStarted = (outcome: AgentOutcome, error?: string): AgentRunResult => ({
+    agent,
     outcome,
     exitCode: null,
     signal: null,
@@ -91,11 +124,11 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     ...(error === undefined ? {} : { error }),
   });
 
-  const adapter = getAdapter(input.agent);
+  const adapter = getAdapter(agent);
   if (!adapter) {
     return notStarted(
       "spawn-failed",
-      `unknown agent ${JSON.stringify(input.agent)}; use one of ${agentNames.join(", ")}`,
+      `unknown agent ${JSON.stringify(agent)}; use one of ${agentNames.join(", ")}`,
     );
   }
   let invocation;
@@ -103,7 +136,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     invocation = adapter.build({
       prompt: input.prompt,
       promptFile,
-      agentCommand: input.agentCommand,
+      agentCommand: agents.length === 1 || agent === "command" ? input.agentCommand : undefined,
       agentArgs: input.agentArgs ?? [],
     });
   } catch (error) {
@@ -114,6 +147,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const log = new CappedLog(logFile, input.maxLogFileBytes ?? 10 * MIB);
   const combined = new TailBuffer(input.maxLogBytes ?? 64 * KIB);
   const stdoutTail = new TailBuffer(STDOUT_TAIL_BYTES);
+  const stderrTail = new TailBuffer(STDERR_TAIL_BYTES);
   let outputError: unknown;
 
   const subprocess = execa(invocation.file, invocation.args, {
@@ -143,7 +177,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     stream?.on("data", (data: Buffer | string) => {
       const chunk = typeof data === "string" ? Buffer.from(data) : data;
       combined.push(chunk);
-      if (isStdout) stdoutTail.push(chunk);
+      (isStdout ? stdoutTail : stderrTail).push(chunk);
       log.write(chunk);
       emit(decoder.write(chunk));
     });
@@ -177,10 +211,18 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   if (outputError !== undefined) throw outputError;
 
   if (pid === undefined) {
-    return {
-      ...notStarted("spawn-failed", spawnError(adapter, input.agent, invocation.file, result)),
-      logTail: combined.toString(),
-    };
+    const missing = result.code === "ENOENT";
+    return withFailover(
+      {
+        ...notStarted(
+          missing ? "unavailable" : "spawn-failed",
+          spawnError(adapter, agent, invocation.file, result),
+        ),
+        logTail: combined.toString(),
+      },
+      agents,
+      input.previousAttempts,
+    );
   }
 
   const stdout = stdoutTail.toString();
@@ -191,9 +233,17 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     if (fallback.verdict !== null) parsed = fallback;
   }
 
+  const exitCode = result.exitCode ?? null;
+  // A run Drover stopped is judged by why it stopped, whatever it printed on the way out.
+  const ended = stoppedFor
+    ? undefined
+    : safeClassify(adapter, { exitCode, stdoutTail: stdout, stderrTail: stderrTail.toString(), report });
+  const gaveUp = ended?.exit === "unavailable" || ended?.exit === "rate-limited" ? ended.exit : undefined;
+
   const run: AgentRunResult = {
-    outcome: stoppedFor ?? "exited",
-    exitCode: result.exitCode ?? null,
+    agent,
+    outcome: stoppedFor ?? gaveUp ?? "exited",
+    exitCode,
     signal: result.signal ?? null,
     durationMs: elapsed(),
     logTail: combined.toString(),
@@ -205,8 +255,30 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   if (report.costUsd !== undefined) run.costUsd = report.costUsd;
   if (report.turns !== undefined) run.turns = report.turns;
   if (report.sessionId !== undefined) run.sessionId = report.sessionId;
+  if (report.inputTokens !== undefined) run.inputTokens = report.inputTokens;
+  if (report.outputTokens !== undefined) run.outputTokens = report.outputTokens;
   if (report.isError !== undefined) run.isError = report.isError;
-  return run;
+  if (report.error !== undefined) run.agentError = report.error;
+  if (gaveUp && ended) run.error = gaveUpError(adapter, agent, ended);
+  return withFailover(run, agents, input.previousAttempts);
+}
+
+/** Names the agent the next attempt would use, when this one could not work and another can. */
+function withFailover(
+  run: AgentRunResult,
+  agents: readonly string[],
+  previous: readonly PreviousAttempt[] = [],
+): AgentRunResult {
+  if (!FAILOVER_OUTCOMES.includes(run.outcome)) return run;
+  const next = agentForAttempt(agents, [...previous, { agent: run.agent, outcome: run.outcome }]);
+  return next === run.agent ? run : { ...run, nextAgent: next };
+}
+
+function gaveUpError(adapter: AgentAdapter, agent: string, ended: ExitClassification): string {
+  const detail = ended.detail ? ` (${ended.detail})` : "";
+  if (ended.exit === "rate-limited") return `agent ${agent} is rate-limited${detail}`;
+  const hint = adapter.authHint ? `; ${adapter.authHint}` : "";
+  return `agent ${agent} is unavailable${detail}${hint}`;
 }
 
 async function assertInput(input: AgentRunInput): Promise<void> {
@@ -235,6 +307,14 @@ function safeParse(adapter: AgentAdapter, stdout: string): AgentReport {
   }
 }
 
+function safeClassify(adapter: AgentAdapter, run: ClassifyInput): ExitClassification {
+  try {
+    return adapter.classify(run);
+  } catch {
+    return { exit: run.exitCode === 0 ? "ok" : "failed" };
+  }
+}
+
 function spawnError(
   adapter: AgentAdapter,
   agent: string,
@@ -243,8 +323,8 @@ function spawnError(
 ): string {
   const hint = adapter.installHint ? `; ${adapter.installHint}` : "";
   const where = file.includes("/") ? "" : " on PATH";
-  if (result.code === "ENOENT") return `agent ${agent}: program '${file}' was not found${where}${hint}`;
-  if (result.code === "EACCES") return `agent ${agent}: program '${file}' is not executable${hint}`;
+  if (result.code === "ENOENT") return `agent ${agent}: \`${file}\` was not found${where}${hint}`;
+  if (result.code === "EACCES") return `agent ${agent}: \`${file}\` is not executable${hint}`;
   return `agent ${agent}: could not start '${file}': ${result.message ?? result.code ?? "unknown error"}`;
 }
 

@@ -32,7 +32,42 @@ const size = (fallback: string) =>
 
 const argv = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 
-export const AGENTS = ["claude", "command"] as const;
+/** The adapters in src/agent/adapters (a unit test keeps the two lists equal). */
+export const AGENTS = ["claude", "codex", "amp", "opencode", "command"] as const;
+export type AgentName = (typeof AGENTS)[number];
+
+const AGENT_CHOICES = AGENTS.map((name) => JSON.stringify(name)).join(", ");
+
+function isAgentName(name: string): name is AgentName {
+  return (AGENTS as readonly string[]).includes(name);
+}
+
+/** `agent`: one name, or a failover list (`[claude, codex]`), read as a list either way. */
+const agents = z
+  .union([z.string(), z.array(z.string())], {
+    error: `expected an agent name or a list of them (failover), e.g. claude or [claude, codex]; agents are ${AGENT_CHOICES}`,
+  })
+  .default("claude")
+  .transform((value, ctx): AgentName[] => {
+    const names = typeof value === "string" ? [value] : value;
+    if (names.length === 0) {
+      ctx.addIssue({ code: "custom", message: "lists no agent; name at least one, e.g. agent: claude" });
+      return z.NEVER;
+    }
+    names.forEach((name, index) => {
+      const path = typeof value === "string" ? [] : [index];
+      if (!isAgentName(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `${JSON.stringify(name)} is not an agent Drover knows; expected one of ${AGENT_CHOICES}`,
+        });
+      } else if (names.indexOf(name) !== index) {
+        ctx.addIssue({ code: "custom", path, message: `lists ${name} twice` });
+      }
+    });
+    return names as AgentName[];
+  });
 
 /**
  * `.github/drover.yml`. Every key is optional; defaults are safe. Keys that later capabilities read are
@@ -43,11 +78,17 @@ export const DroverConfig = z
   .object({
     /** The label that makes an issue a task. [drover] */
     label: z.string().trim().min(1).max(50).default("drover"),
-    /** Which agent runs tasks. [claude] */
-    agent: z.enum(AGENTS).default("claude"),
-    /** The program for `agent: command`, as an argv list or a string split like a shell would (no expansion). `{prompt_file}` names the prompt file. */
+    /**
+     * Which agent runs tasks, or a failover list: an attempt whose agent is unavailable or rate-limited is
+     * followed by one with the next agent (see `agentForAttempt`). Read as a list. [claude]
+     */
+    agent: agents,
+    /**
+     * The program for `agent: command`, as an argv list or a string split like a shell would (no expansion).
+     * `{prompt_file}` names the prompt file. With one other agent, that agent's program (e.g. its path).
+     */
     agent_command: argv.optional(),
-    /** Extra arguments appended to the agent's command line. */
+    /** Extra arguments appended to the agent's command line; only with a single agent. */
     agent_args: z.array(z.string()).default([]),
     /** Branch the task branches start from and PRs target. [the repository's default branch] */
     base_branch: z.string().trim().min(1).optional(),
@@ -82,13 +123,34 @@ export const DroverConfig = z
   .strict()
   .superRefine(
     (config, ctx) => {
-      if (config.agent === "command" && config.agent_command === undefined) {
+      // Another key may have failed, so `agent` is not necessarily the parsed list here.
+      const listed: unknown = config.agent;
+      const names: unknown[] = Array.isArray(listed) ? listed : [listed];
+      if (names.includes("command") && config.agent_command === undefined) {
         ctx.addIssue({
           code: "custom",
           path: ["agent_command"],
           message:
             'is required when agent is "command", e.g. agent_command: [node, scripts/agent.mjs, "{prompt_file}"]',
         });
+      }
+      if (names.length > 1) {
+        // One agent's flags or program handed to another CLI would fail every failover attempt.
+        if (config.agent_command !== undefined && !names.includes("command")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["agent_command"],
+            message:
+              "names one program, so with several agents it is only for command; put the other agents' CLIs on the worker's PATH",
+          });
+        }
+        if (Array.isArray(config.agent_args) && config.agent_args.length > 0) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["agent_args"],
+            message: "are for one agent's CLI; with several agents (failover) leave them out",
+          });
+        }
       }
     },
     // Also when another key is wrong, so one edit fixes every problem the file has.

@@ -174,7 +174,8 @@ export function statusViewOf(
     diffStat: string | null;
     logTail: string | null;
   } | null,
-  extra: { agent?: string; prUrl?: string } = {},
+  // drover.yml `agent`: a failover list, or one name in configs recorded before lists existed.
+  extra: { agent?: string | readonly string[]; prUrl?: string } = {},
 ): StatusView {
   const finished = ["review", "done", "blocked", "failed", "cancelled"].includes(task.state);
   return {
@@ -182,7 +183,9 @@ export function statusViewOf(
     branch: task.branch,
     startedBy: attempt?.triggeredBy ?? task.modifiedBy,
     attempt: task.attemptCount,
-    ...(extra.agent ? { agent: extra.agent } : {}),
+    ...(extra.agent?.length
+      ? { agent: typeof extra.agent === "string" ? extra.agent : extra.agent.join(", ") }
+      : {}),
     reason: task.stateReason ?? (finished ? attempt?.reason : null) ?? null,
     summary: finished ? (attempt?.summary ?? null) : null,
     pullRequest: task.prNumber !== null ? { number: task.prNumber, url: extra.prUrl ?? "" } : null,

@@ -91,7 +91,12 @@ function verifyAppJwt(world: World, jwt: string): AppRecord {
       401,
       "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
     );
-  if (typeof claims.iat !== "number" || claims.exp - claims.iat > 600 + 60)
+  if (typeof claims.iat !== "number" || claims.iat > seconds + 60)
+    throw new SandboxError(
+      401,
+      "'Issued at' claim ('iat') must be an Integer representing a time in the past",
+    );
+  if (claims.exp - claims.iat > 600 + 60)
     throw new SandboxError(401, "'Expiration time' claim ('exp') is too far in the future");
   return app;
 }

@@ -31,8 +31,27 @@ function issueEvent(ctx: SandboxContext, issue: IssueRecord, sender: Account, ac
   }
 }
 
-export function announceOpened(ctx: SandboxContext, issue: IssueRecord, sender: Account): void {
+/**
+ * A new issue: `opened` with the labels it was created with already on it, then `labeled` for each, as
+ * GitHub sends them.
+ */
+export function announceOpened(
+  ctx: SandboxContext,
+  issue: IssueRecord,
+  sender: Account,
+  labelNames: string[] = [],
+): void {
+  const added: LabelRecord[] = [];
+  for (const name of labelNames) {
+    const label = ctx.world.label(issue.repo, name);
+    if (issue.labels.includes(label)) continue;
+    issue.labels.push(label);
+    added.push(label);
+    ctx.world.recordEvent(issue, sender, "labeled", label);
+  }
   issueEvent(ctx, issue, sender, "opened");
+  for (const label of added)
+    issueEvent(ctx, issue, sender, "labeled", { label: labelJson(ctx.urls, issue.repo, label) });
 }
 
 export function addLabel(ctx: SandboxContext, issue: IssueRecord, name: string, sender: Account): void {

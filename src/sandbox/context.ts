@@ -36,9 +36,10 @@ export class SandboxContext {
     return path.join(this.gitRoot, repo.owner.login, `${repo.name}.git`);
   }
 
+  /** What GitHub reports as `open_issues_count`: open issues and open pull requests. */
   openIssues(repo: RepoRecord): number {
     let count = 0;
-    for (const issue of repo.issues.values()) if (issue.state === "open" && !issue.pull) count++;
+    for (const issue of repo.issues.values()) if (issue.state === "open") count++;
     return count;
   }
 

@@ -1,7 +1,7 @@
-import { commitLog, isMergeable, changedFiles } from "../git/bare.ts";
+import { changedFiles, commitLog, isMergeable, resolveRef } from "../git/bare.ts";
 import type { SandboxContext } from "./context.ts";
 import { pullRequest } from "./shapes.ts";
-import { touch, type Account, type RepoRecord } from "./world.ts";
+import { touch, type Account, type PullRecord, type RepoRecord } from "./world.ts";
 
 export type RefUpdate = { ref: string; before: string | null; after: string | null };
 
@@ -57,14 +57,13 @@ export async function announcePush(
     const branch = update.ref.slice("refs/heads/".length);
     for (const issue of repo.issues.values()) {
       const pull = issue.pull;
-      if (!pull || issue.state !== "open" || pull.head !== branch || pull.headSha === update.after) continue;
+      if (!pull || issue.state !== "open") continue;
+      // A pull request into the branch that moved may now conflict (GitHub recomputes it, silently).
+      if (pull.base === branch) await refreshPull(bare, pull);
+      if (pull.head !== branch || pull.headSha === update.after) continue;
       const before = pull.headSha;
       pull.headSha = update.after;
-      pull.stats = {
-        ...(await changedFiles(bare, pull.base, pull.head)),
-        commits: pull.stats.commits + commits.length,
-      };
-      pull.mergeable = await isMergeable(bare, pull.base, pull.head);
+      await refreshPull(bare, pull);
       touch(issue);
       ctx.emit({
         event: "pull_request",
@@ -80,4 +79,23 @@ export async function announcePush(
       });
     }
   }
+}
+
+/**
+ * A pull request's numbers and mergeability from its branches as they are now: the commits on head that
+ * base lacks, the diff from their merge base, and whether head merges cleanly.
+ */
+async function refreshPull(bare: string, pull: PullRecord): Promise<void> {
+  const [base, head] = await Promise.all([
+    resolveRef(bare, `refs/heads/${pull.base}`),
+    resolveRef(bare, `refs/heads/${pull.head}`),
+  ]);
+  if (base === null || head === null) return;
+  const [diff, commits, mergeable] = await Promise.all([
+    changedFiles(bare, base, head),
+    commitLog(bare, base, head),
+    isMergeable(bare, pull.base, pull.head),
+  ]);
+  pull.stats = { ...diff, commits: commits.length };
+  pull.mergeable = mergeable;
 }

@@ -87,6 +87,17 @@ export function requireNumber(body: unknown, name: string, resource: string): nu
   return value;
 }
 
+/** A PATCH body's `state`: undefined, "open" or "closed"; anything else answers 422 naming the field. */
+export function stateField(body: unknown, resource: string): "open" | "closed" | undefined {
+  const state = field(body, "state");
+  if (state === undefined || state === "open" || state === "closed") return state;
+  throw new SandboxError(
+    422,
+    `Invalid request: state must be "open" or "closed", not ${JSON.stringify(state)}`,
+    [{ resource, field: "state", code: "invalid" }],
+  );
+}
+
 export function positiveInt(value: string | undefined, what: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new SandboxError(404, `Not Found: ${what} '${value}'`);

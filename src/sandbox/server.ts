@@ -152,7 +152,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     setWebhookUrl: (url) => {
       hooks.url = url;
     },
-    webhooksSent: () => hooks.idle(),
+    webhooksSent: async () => {
+      // A push's webhooks are queued after git has answered the pusher; wait for pushes in flight first.
+      await Promise.all(pushLocks.values());
+      await hooks.idle();
+    },
     redeliver: (id) => hooks.redeliver(id),
     droverEnv: () => ({
       GITHUB_API_URL: urls.api,

@@ -444,7 +444,15 @@ export const APP_EVENTS = [
 export function installation(urls: Urls, appRecord: AppRecord, record: InstallationRecord): Json {
   return {
     id: record.id,
-    account: user(urls, record.account),
+    // GET /app/installations describes the account as a user *and* an enterprise (allOf), so it
+    // carries the enterprise's required fields too.
+    account: {
+      ...user(urls, record.account),
+      name: record.account.name,
+      slug: record.account.login,
+      created_at: record.createdAt,
+      updated_at: record.createdAt,
+    },
     repository_selection: "all",
     access_tokens_url: `${urls.api}/app/installations/${record.id}/access_tokens`,
     repositories_url: `${urls.api}/installation/repositories`,

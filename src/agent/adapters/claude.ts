@@ -1,7 +1,25 @@
 import { z } from "zod";
-import type { AdapterBuildInput, AdapterInvocation, AgentAdapter, AgentReport } from "./types.ts";
+import { classifyFailure, withPatterns } from "./classify-exit.ts";
+import { addCounts, tryJson } from "./json-lines.ts";
+import type {
+  AdapterBuildInput,
+  AdapterInvocation,
+  AgentAdapter,
+  AgentReport,
+  ClassifyInput,
+  ExitClassification,
+} from "./types.ts";
 
-// Flags and result fields per Claude Code's headless mode docs (docs.claude.com/en/docs/claude-code/headless).
+// Flags and result fields per Claude Code's headless mode docs
+// (https://docs.claude.com/en/docs/claude-code/headless,
+// https://docs.claude.com/en/docs/claude-code/cli-reference).
+const Usage = z.object({
+  input_tokens: z.number().optional(),
+  cache_creation_input_tokens: z.number().optional(),
+  cache_read_input_tokens: z.number().optional(),
+  output_tokens: z.number().optional(),
+});
+
 const ClaudeResult = z.object({
   type: z.literal("result"),
   subtype: z.string().optional(),
@@ -12,8 +30,19 @@ const ClaudeResult = z.object({
   total_cost_usd: z.number().optional(),
   // Older releases named the cost field cost_usd.
   cost_usd: z.number().optional(),
+  usage: Usage.optional(),
 });
 type ClaudeResult = z.infer<typeof ClaudeResult>;
+
+/**
+ * "Claude AI usage limit reached|<epoch>" on subscription plans, and API errors printed as
+ * "API Error: 429 {...rate_limit_error...}" / "529 {...overloaded_error...}"; a rate-limited run may even
+ * exit 0 with `is_error: true` (https://github.com/anthropics/claude-code/issues/79500), so the result's
+ * own error flag counts as much as the exit status.
+ */
+const PATTERNS = withPatterns({
+  unavailable: [/\/login\b/i, /ANTHROPIC_API_KEY/],
+});
 
 /**
  * Claude Code in print mode: the prompt on stdin, one JSON result object on stdout.
@@ -26,7 +55,10 @@ type ClaudeResult = z.infer<typeof ClaudeResult>;
  */
 export const claudeAdapter: AgentAdapter = {
   name: "claude",
-  installHint: "install Claude Code (npm i -g @anthropic-ai/claude-code) or set agent: command",
+  installHint:
+    "install Claude Code on the worker (npm i -g @anthropic-ai/claude-code) or set agent_command to its path",
+  authHint:
+    "pass ANTHROPIC_API_KEY to agents with DROVER_AGENT_ENV, or log in with `claude` as the worker's user",
   build(input: AdapterBuildInput): AdapterInvocation {
     // agent_command, when set, names the claude program (e.g. an absolute path) and any leading args.
     const [file = "claude", ...prefix] = input.agentCommand?.length ? input.agentCommand : ["claude"];
@@ -56,8 +88,24 @@ export const claudeAdapter: AgentAdapter = {
     if (cost !== undefined) report.costUsd = cost;
     if (result.num_turns !== undefined) report.turns = result.num_turns;
     if (result.session_id !== undefined) report.sessionId = result.session_id;
+    const usage = result.usage;
+    const input = addCounts(
+      undefined,
+      usage?.input_tokens,
+      usage?.cache_creation_input_tokens,
+      usage?.cache_read_input_tokens,
+    );
+    if (input !== undefined) report.inputTokens = input;
+    if (usage?.output_tokens !== undefined) report.outputTokens = usage.output_tokens;
     if (result.is_error !== undefined) report.isError = result.is_error;
+    if (result.is_error) report.error = report.finalMessage;
     return report;
+  },
+  classify(run: ClassifyInput): ExitClassification {
+    if (run.exitCode === 0 && run.report.isError !== true) return { exit: "ok" };
+    // Without a result object (an error before the run began) stdout holds Claude Code's message.
+    const unparsed = run.report.isError === undefined ? run.stdoutTail : undefined;
+    return classifyFailure([run.report.error, run.stderrTail, unparsed], PATTERNS);
   },
 };
 
@@ -85,13 +133,4 @@ function findResult(stdout: string): ClaudeResult | undefined {
     if (parsed.success) return parsed.data;
   }
   return undefined;
-}
-
-function tryJson(text: string): unknown {
-  if (text === "") return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

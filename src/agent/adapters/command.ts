@@ -1,10 +1,20 @@
-import type { AdapterBuildInput, AdapterInvocation, AgentAdapter, AgentReport } from "./types.ts";
+import type {
+  AdapterBuildInput,
+  AdapterInvocation,
+  AgentAdapter,
+  AgentReport,
+  ClassifyInput,
+  ExitClassification,
+} from "./types.ts";
 
 const PROMPT_FILE = "{prompt_file}";
 
 /**
  * Runs any program: `agent_command` as argv, with `{prompt_file}` replaced by the prompt file's path in
  * every argument, and the prompt on stdin as well. This is also how tests run fake agents.
+ *
+ * Its output means nothing in particular, so only its exit status counts: it is never taken for
+ * rate-limited, and is unavailable only when its program is missing.
  */
 export const commandAdapter: AgentAdapter = {
   name: "command",
@@ -21,5 +31,8 @@ export const commandAdapter: AgentAdapter = {
   },
   parse(stdout: string): AgentReport {
     return { finalMessage: stdout };
+  },
+  classify(run: ClassifyInput): ExitClassification {
+    return { exit: run.exitCode === 0 ? "ok" : "failed" };
   },
 };

@@ -1,12 +1,26 @@
+import { ampAdapter } from "./amp.ts";
 import { claudeAdapter } from "./claude.ts";
+import { codexAdapter } from "./codex.ts";
 import { commandAdapter } from "./command.ts";
+import { opencodeAdapter } from "./opencode.ts";
 import type { AgentAdapter } from "./types.ts";
 
-export type { AdapterBuildInput, AdapterInvocation, AgentAdapter, AgentReport } from "./types.ts";
+export type {
+  AdapterBuildInput,
+  AdapterInvocation,
+  AgentAdapter,
+  AgentExit,
+  AgentReport,
+  ClassifyInput,
+  ExitClassification,
+} from "./types.ts";
 export { parseArgv } from "../parse-argv.ts";
 
 const adapters: ReadonlyMap<string, AgentAdapter> = new Map(
-  [claudeAdapter, commandAdapter].map((adapter) => [adapter.name, adapter]),
+  [claudeAdapter, codexAdapter, ampAdapter, opencodeAdapter, commandAdapter].map((adapter) => [
+    adapter.name,
+    adapter,
+  ]),
 );
 
 /** Names accepted by `agent:` in drover.yml. */

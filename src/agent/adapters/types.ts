@@ -21,16 +21,51 @@ export interface AgentReport {
   costUsd?: number;
   turns?: number;
   sessionId?: string;
+  /**
+   * Tokens the model read over the whole run, cached or not (Anthropic-style counts add cache reads and
+   * writes to `input_tokens`; OpenAI-style counts already include them).
+   */
+  inputTokens?: number;
+  /** Tokens the model wrote over the whole run, reasoning included. */
+  outputTokens?: number;
   /** The agent reported an error of its own (e.g. Claude Code's `is_error`). */
   isError?: boolean;
+  /** What the agent said went wrong, when it said (Claude Code's error result, Codex's `turn.failed`). */
+  error?: string;
 }
 
-/** One coding-agent CLI: how to start it and how to read what it printed. */
+/**
+ * How a finished agent process ended, as its CLI tells it: `unavailable` (not installed, not logged in,
+ * no credit) and `rate-limited` (usage limits, HTTP 429, overloaded) say nothing about the task, so a
+ * failover list moves on to its next agent.
+ */
+export type AgentExit = "ok" | "failed" | "unavailable" | "rate-limited";
+
+export interface ExitClassification {
+  exit: AgentExit;
+  /** The line that told, for `unavailable` and `rate-limited`. */
+  detail?: string;
+}
+
+export interface ClassifyInput {
+  exitCode: number | null;
+  /** The end of stdout (what `parse` read). */
+  stdoutTail: string;
+  /** The end of stderr. */
+  stderrTail: string;
+  report: AgentReport;
+}
+
+/** One coding-agent CLI: how to start it, how to read what it printed and how it ended. */
 export interface AgentAdapter {
   name: string;
   /** Said when the program is not found, e.g. how to install it. */
   installHint?: string;
+  /** Said when the agent is not logged in or has no key. */
+  authHint?: string;
   build(input: AdapterBuildInput): AdapterInvocation;
   /** Reads the tail of stdout the runner kept. Never throws. */
   parse(stdout: string): AgentReport;
+  /** Maps a process that exited (not one stopped by a timeout or cancel) to how it ended. Never throws. */
+  classify(run: ClassifyInput): ExitClassification;
 }

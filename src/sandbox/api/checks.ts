@@ -1,5 +1,6 @@
+import { resolveRef } from "../../git/bare.ts";
 import type { SandboxContext } from "../context.ts";
-import { field, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
+import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
 import { checkRun } from "../shapes.ts";
 import { now, SandboxError, type CheckRunRecord } from "../world.ts";
 
@@ -63,11 +64,13 @@ export function checkRoutes(router: Router, ctx: SandboxContext): void {
     if (typeof externalId === "string") record.externalId = externalId;
   };
 
-  router.add("POST", "/repos/{owner}/{repo}/check-runs", (request) => {
+  router.add("POST", "/repos/{owner}/{repo}/check-runs", async (request) => {
     const { repo, app } = appOnly(request);
     const headSha = requireString(request.body, "head_sha", "CheckRun");
-    if (!/^[0-9a-f]{40}$/.test(headSha))
-      throw new SandboxError(422, "Invalid request: head_sha must be a commit sha");
+    if (!/^[0-9a-f]{40}$/.test(headSha) || (await resolveRef(ctx.barePath(repo), headSha)) === null)
+      throw new SandboxError(422, `No commit found for SHA: ${headSha}`, [
+        { resource: "CheckRun", field: "head_sha", code: "invalid" },
+      ]);
     const record: CheckRunRecord = {
       id: ctx.world.nextId(),
       repo,
@@ -104,13 +107,31 @@ export function checkRoutes(router: Router, ctx: SandboxContext): void {
     if (!record || !ctx.world.app) throw new SandboxError(404, "Not Found");
     return { status: 200, body: checkRun(ctx.urls, ctx.world.app, record) };
   });
-  router.add("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs", (request) => {
+  router.add("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs", async (request) => {
     const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
     const app = ctx.world.app;
-    const runs = app ? repo.checkRuns.filter((run) => run.headSha === request.params.ref) : [];
+    // The ref may be a sha, a branch or a tag name, as on GitHub.
+    const ref = request.params.ref ?? "";
+    const sha = await resolveRef(ctx.barePath(repo), ref).catch(() => null);
+    if (sha === null) throw new SandboxError(422, `No commit found for SHA: ${ref}`);
+    const name = request.query.get("check_name");
+    const status = request.query.get("status");
+    const runs = repo.checkRuns
+      .filter((run) => run.headSha === sha)
+      .filter((run) => name === null || run.name === name)
+      .filter((run) => status === null || run.status === status);
+    const { page, headers } = paginate(
+      runs,
+      request.query,
+      `${ctx.urls.api}/repos/${repo.fullName}/commits/${encodeURIComponent(ref)}/check-runs`,
+    );
     return {
       status: 200,
-      body: { total_count: runs.length, check_runs: runs.map((run) => checkRun(ctx.urls, app!, run)) },
+      body: {
+        total_count: runs.length,
+        check_runs: app ? page.map((run) => checkRun(ctx.urls, app, run)) : [],
+      },
+      headers,
     };
   });
 }

@@ -10,7 +10,15 @@ import {
   setLabels,
 } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";
-import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
+import {
+  field,
+  paginate,
+  positiveInt,
+  requireString,
+  stateField,
+  type ApiRequest,
+  type Router,
+} from "../router.ts";
 import {
   comment as commentJson,
   issue as issueJson,
@@ -61,15 +69,14 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
     const author = actingAccount(actor);
     const title = requireString(body, "title", "Issue");
     const text = field(body, "body");
+    const labels = field(body, "labels");
+    const names = Array.isArray(labels) ? labelNames(labels) : [];
     const issue = ctx.world.createIssue(repo, author, {
       title,
       body: typeof text === "string" ? text : null,
     });
-    announceOpened(ctx, issue, author);
     // As on GitHub, labels from someone who may not triage are dropped without an error.
-    const labels = field(body, "labels");
-    if (Array.isArray(labels) && ctx.has(repo, author, "triage"))
-      for (const name of labelNames(labels)) addLabel(ctx, issue, name, author);
+    announceOpened(ctx, issue, author, ctx.has(repo, author, "triage") ? names : []);
     return { status: 201, body: issueJson(ctx.urls, issue) };
   });
 
@@ -84,6 +91,17 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
     const { body } = request;
     const own = issue.user.id === sender.id;
     if (!own) ctx.require(issue.repo, sender, "triage", "editing someone else's issue");
+    // Everything is checked before anything changes: a refused edit changes nothing.
+    const state = stateField(body, "Issue");
+    const reason = field(body, "state_reason");
+    if (reason !== undefined && reason !== null && !STATE_REASONS.has(reason as StateReason)) {
+      throw new SandboxError(
+        422,
+        `Invalid request: state_reason ${JSON.stringify(reason)} is not one of ${[...STATE_REASONS].join(", ")}`,
+      );
+    }
+    const labels = field(body, "labels");
+    const names = Array.isArray(labels) ? labelNames(labels) : null;
     const title = field(body, "title");
     const text = field(body, "body");
     editIssue(
@@ -95,23 +113,7 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
       },
       sender,
     );
-    const labels = field(body, "labels");
-    if (Array.isArray(labels) && ctx.has(issue.repo, sender, "triage"))
-      setLabels(ctx, issue, labelNames(labels), sender);
-    const state = field(body, "state");
-    if (state !== undefined && state !== "open" && state !== "closed") {
-      throw new SandboxError(
-        422,
-        `Invalid request: state must be "open" or "closed", not ${JSON.stringify(state)}`,
-      );
-    }
-    const reason = field(body, "state_reason");
-    if (reason !== undefined && reason !== null && !STATE_REASONS.has(reason as StateReason)) {
-      throw new SandboxError(
-        422,
-        `Invalid request: state_reason ${JSON.stringify(reason)} is not one of ${[...STATE_REASONS].join(", ")}`,
-      );
-    }
+    if (names && ctx.has(issue.repo, sender, "triage")) setLabels(ctx, issue, names, sender);
     if (state === "closed") closeIssue(ctx, issue, sender, (reason as StateReason | null) ?? "completed");
     if (state === "open") reopenIssue(ctx, issue, sender);
     return { status: 200, body: issueJson(ctx.urls, issue) };

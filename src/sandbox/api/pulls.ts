@@ -1,9 +1,17 @@
-import { changedFiles, isMergeable, mergeBranches, resolveRef } from "../../git/bare.ts";
+import { changedFiles, commitLog, isMergeable, mergeBranches, resolveRef } from "../../git/bare.ts";
 import { actingAccount } from "../auth.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";
 import { announcePush } from "../pushes.ts";
-import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
+import {
+  field,
+  paginate,
+  positiveInt,
+  requireString,
+  stateField,
+  type ApiRequest,
+  type Router,
+} from "../router.ts";
 import { pullRequest, review as reviewJson } from "../shapes.ts";
 import { now, SandboxError, touch, type IssueRecord, type PullRecord } from "../world.ts";
 
@@ -77,9 +85,11 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       (i) => i.pull && i.state === "open" && i.pull.head === head && i.pull.base === base,
     );
     if (open) throw invalid("head", `A pull request already exists for ${repo.owner.login}:${head}.`);
-    const stats = await changedFiles(bare, base, head);
-    if (stats.changedFiles === 0 && headSha === baseSha)
-      throw invalid("head", `No commits between ${base} and ${head}`);
+    const [stats, commits] = await Promise.all([
+      changedFiles(bare, baseSha, headSha),
+      commitLog(bare, baseSha, headSha),
+    ]);
+    if (commits.length === 0) throw invalid("head", `No commits between ${base} and ${head}`);
     const text = field(body, "body");
     const issue = ctx.world.createIssue(repo, author, {
       title,
@@ -98,7 +108,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       mergeCommitSha: null,
       reviews: [],
       mergeable: await isMergeable(bare, base, head),
-      stats: { ...stats, commits: 1 },
+      stats: { ...stats, commits: commits.length },
     };
     emitPull(issue.pull, "opened", author);
     return {
@@ -118,6 +128,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     const sender = actingAccount(request.actor);
     if (pull.issue.user.id !== sender.id)
       ctx.require(pull.issue.repo, sender, "write", "editing a pull request");
+    const state = stateField(request.body, "PullRequest");
     const title = field(request.body, "title");
     const text = field(request.body, "body");
     editIssue(
@@ -129,7 +140,6 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       },
       sender,
     );
-    const state = field(request.body, "state");
     if (state === "closed" && !pull.merged) closeIssue(ctx, pull.issue, sender);
     if (state === "open" && !pull.merged) reopenIssue(ctx, pull.issue, sender);
     return { status: 200, body: json(pull) };

@@ -32,7 +32,7 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
       });
       repo.pushedAt = now();
     }
-    return { status: 201, body: ctx.repoJson(repo) };
+    return { status: 201, body: fullRepository(ctx, repo, creator) };
   };
 
   router.add("POST", "/user/repos", ({ actor, body }) => {
@@ -50,10 +50,9 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
 
   router.add("GET", "/repos/{owner}/{repo}", ({ actor, params }) => {
     const repo = ctx.visibleRepo(actor, params.owner, params.repo);
-    const perms = permissionsOf(ctx, repo, actor.kind === "person" ? actor.account : null);
     return {
       status: 200,
-      body: { ...ctx.repoJson(repo), ...perms, network_count: 0, subscribers_count: 0 },
+      body: fullRepository(ctx, repo, actor.kind === "person" ? actor.account : null),
     };
   });
 
@@ -87,14 +86,14 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
     const bare = ctx.barePath(repo);
     const existing = await readBlob(bare, branch, filePath);
     const sha = field(request.body, "sha");
-    if (existing !== null && sha !== blobSha(existing)) {
-      throw new SandboxError(
-        409,
-        existing !== null && sha === undefined
-          ? `${filePath} already exists: send its "sha" to replace it`
-          : `${filePath} does not match ${String(sha)}`,
-      );
+    // As on GitHub: replacing a file without its sha is invalid (422), with a stale one a conflict (409).
+    if (existing !== null && sha === undefined) {
+      throw new SandboxError(422, `Invalid request.\n\n"sha" wasn't supplied.`, [
+        { resource: "Content", field: "sha", code: "missing_field" },
+      ]);
     }
+    if (existing !== null && sha !== blobSha(existing))
+      throw new SandboxError(409, `${filePath} does not match ${String(sha)}`);
     const content = Buffer.from(encoded, "base64").toString("utf8");
     const before = await resolveRef(bare, `refs/heads/${branch}`);
     const commit = await commitFiles(bare, {
@@ -136,7 +135,7 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
       body: {
         permission,
         role_name: role,
-        user: { ...user(ctx.urls, who), ...permissionsOf(ctx, repo, who) },
+        user: { ...user(ctx.urls, who), ...permissionsOf(ctx, repo, who), role_name: role },
       },
     };
   });
@@ -151,9 +150,15 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
     body: publicUser(ctx.urls, userOf(request)),
   }));
   router.add("GET", "/user", ({ actor }) => {
+    if (actor.kind === "anonymous") throw new SandboxError(401, "Requires authentication");
     if (actor.kind !== "person") throw new SandboxError(403, "Resource not accessible by integration");
     return { status: 200, body: publicUser(ctx.urls, actor.account) };
   });
+}
+
+/** GET a repository and the answer to creating one: with the caller's permissions and network counts. */
+function fullRepository(ctx: SandboxContext, repo: RepoRecord, who: Account | null) {
+  return { ...ctx.repoJson(repo), ...permissionsOf(ctx, repo, who), network_count: 0, subscribers_count: 0 };
 }
 
 function permissionsOf(ctx: SandboxContext, repo: RepoRecord, who: Account | null) {

@@ -293,16 +293,16 @@ describe("runAgent with the claude adapter", () => {
       timeoutMs: 10_000,
       env: { PATH: emptyBin, HOME: root },
     });
-    expect(result.outcome).toBe("spawn-failed");
+    expect(result).toMatchObject({ agent: "claude", outcome: "unavailable" });
     expect(result.error).toBe(
-      "agent claude: program 'claude' was not found on PATH; install Claude Code (npm i -g @anthropic-ai/claude-code) or set agent: command",
+      "agent claude: `claude` was not found on PATH; install Claude Code on the worker (npm i -g @anthropic-ai/claude-code) or set agent_command to its path",
     );
   });
 
   it("reports a missing command program by path", async () => {
     const result = await runAgent({ ...nodeAgent("fail.mjs"), agentCommand: [join(root, "no-such-agent")] });
-    expect(result.outcome).toBe("spawn-failed");
-    expect(result.error).toMatch(/^agent command: program '.*no-such-agent' was not found;/);
+    expect(result.outcome).toBe("unavailable");
+    expect(result.error).toMatch(/^agent command: `.*no-such-agent` was not found; check agent_command/);
   });
 });
 

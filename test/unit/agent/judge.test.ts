@@ -110,4 +110,74 @@ describe("judge", () => {
       reason: "the agent changed nothing",
     });
   });
+
+  it("fails an agent that exited non-zero and names what it said went wrong", () => {
+    const result = judge({
+      ...base,
+      exitCode: 1,
+      verdict: null,
+      agentError: "stream disconnected before completion\nCaused by: timeout",
+    });
+    expect(result.reason).toBe("agent exited with code 1: stream disconnected before completion");
+  });
+
+  it("fails a clean exit when the agent reported an error of its own", () => {
+    const result = judge({ ...base, isError: true, agentError: "Claude Code ended with error_max_turns" });
+    expect(result).toMatchObject({
+      conclusion: "failure",
+      state: "failed",
+      reason: "the agent reported an error: Claude Code ended with error_max_turns",
+    });
+    expect(judge({ ...base, isError: true }).reason).toBe("the agent reported an error");
+    expect(judge({ ...base, isError: false }).state).toBe("review");
+  });
+
+  const unavailable: JudgeInput = {
+    ...base,
+    outcome: "unavailable",
+    exitCode: null,
+    verdict: null,
+    changed: false,
+    agent: "codex",
+    error:
+      "agent codex: `codex` was not found on PATH; install Codex CLI on the worker (npm i -g @openai/codex) or set agent_command to its path",
+  };
+
+  it("fails an unavailable agent with the reason and no failover when no other agent can take over", () => {
+    expect(judge(unavailable)).toEqual({
+      conclusion: "failure",
+      state: "failed",
+      reason: unavailable.error,
+      summary: "The agent could not run.",
+    });
+    expect(judge({ ...unavailable, nextAgent: "codex" }).failoverTo).toBeUndefined();
+  });
+
+  it("names the agent a failover list moves on to", () => {
+    const result = judge({
+      ...unavailable,
+      outcome: "rate-limited",
+      agent: "claude",
+      error: "agent claude is rate-limited (API Error: Rate limit reached)",
+      nextAgent: "codex",
+    });
+    expect(result).toEqual({
+      conclusion: "failure",
+      state: "failed",
+      reason: "agent claude is rate-limited (API Error: Rate limit reached); the next attempt uses codex",
+      summary: "The agent hit a usage or rate limit.",
+      failoverTo: "codex",
+    });
+  });
+
+  it("has a stand-in reason when the runner gave none", () => {
+    expect(judge({ ...unavailable, outcome: "rate-limited", error: undefined }).reason).toBe(
+      "the agent is rate-limited",
+    );
+    expect(judge({ ...unavailable, error: undefined }).reason).toBe("the agent is unavailable");
+  });
+
+  it("never fails over from a run that failed for the task's sake", () => {
+    expect(judge({ ...base, exitCode: 1, nextAgent: "codex" }).failoverTo).toBeUndefined();
+  });
 });

@@ -13,7 +13,7 @@ describe("parseConfig", () => {
       ok: true,
       config: {
         label: "drover",
-        agent: "claude",
+        agent: ["claude"],
         agent_args: [],
         task_timeout: 30 * 60_000,
         max_workers: 2,
@@ -62,11 +62,79 @@ describe("parseConfig", () => {
   });
 
   it("lists the allowed agents when the agent is not one of them", () => {
-    const [problem, ...rest] = problems(parseConfig({ agent: "codex" }));
+    const [problem, ...rest] = problems(parseConfig({ agent: "gemini" }));
     expect(rest).toEqual([]);
-    expect(problem).toMatchObject({ key: "agent", value: "codex" });
-    expect(problem?.message).toContain('"claude"');
-    expect(problem?.message).toContain('"command"');
+    expect(problem).toMatchObject({ key: "agent", value: "gemini" });
+    expect(problem?.message).toBe(
+      '"gemini" is not an agent Drover knows; expected one of "claude", "codex", "amp", "opencode", "command"',
+    );
+  });
+
+  it.each(["claude", "codex", "amp", "opencode"])("accepts agent: %s, read as a list of one", (agent) => {
+    expect(parseConfig({ agent })).toMatchObject({ ok: true, config: { agent: [agent] } });
+  });
+
+  it("reads a failover list in its order", () => {
+    expect(parseConfig({ agent: ["codex", "claude", "opencode"] })).toMatchObject({
+      ok: true,
+      config: { agent: ["codex", "claude", "opencode"] },
+    });
+  });
+
+  it("names an unknown agent in a list by its place", () => {
+    expect(problems(parseConfig({ agent: ["claude", "gemni", "codx"] }))).toEqual([
+      {
+        key: "agent.1",
+        value: "gemni",
+        message: expect.stringContaining('expected one of "claude", "codex"'),
+      },
+      { key: "agent.2", value: "codx", message: expect.stringContaining("is not an agent Drover knows") },
+    ]);
+  });
+
+  it.each([
+    [[], "lists no agent; name at least one, e.g. agent: claude"],
+    [5, "expected an agent name or a list of them (failover), e.g. claude or [claude, codex]"],
+    [{ name: "claude" }, "expected an agent name or a list of them"],
+  ])("refuses agent: %j", (agent, message) => {
+    expect(problems(parseConfig({ agent }))).toEqual([
+      { key: "agent", value: agent, message: expect.stringContaining(message) },
+    ]);
+  });
+
+  it("refuses an agent listed twice", () => {
+    expect(problems(parseConfig({ agent: ["claude", "codex", "claude"] }))).toEqual([
+      { key: "agent.2", value: "claude", message: "lists claude twice" },
+    ]);
+  });
+
+  it("keeps agent_command for command alone in a failover list", () => {
+    expect(parseConfig({ agent: ["claude", "command"], agent_command: ["node", "agent.mjs"] }).ok).toBe(true);
+    expect(parseConfig({ agent: ["claude"], agent_command: "/opt/claude/bin/claude" }).ok).toBe(true);
+    expect(
+      problems(parseConfig({ agent: ["claude", "codex"], agent_command: "/opt/claude/bin/claude" })),
+    ).toEqual([
+      {
+        key: "agent_command",
+        value: "/opt/claude/bin/claude",
+        message: expect.stringContaining("with several agents it is only for command"),
+      },
+    ]);
+    expect(problems(parseConfig({ agent: ["claude", "command"] }))).toEqual([
+      {
+        key: "agent_command",
+        value: undefined,
+        message: expect.stringContaining('required when agent is "command"'),
+      },
+    ]);
+  });
+
+  it("refuses agent_args with several agents, where one CLI's flags would break the next", () => {
+    expect(parseConfig({ agent: ["claude"], agent_args: ["--model", "opus"] }).ok).toBe(true);
+    expect(problems(parseConfig({ agent: ["claude", "codex"], agent_args: ["--model", "opus"] }))).toEqual([
+      { key: "agent_args", value: ["--model", "opus"], message: expect.stringContaining("leave them out") },
+    ]);
+    expect(parseConfig({ agent: ["claude", "codex"], agent_args: [] }).ok).toBe(true);
   });
 
   it.each([
@@ -119,20 +187,20 @@ describe("parseConfig", () => {
       if (result.ok) throw new Error("expected a refusal");
       return result.label;
     };
-    expect(refused({ label: " ai-task ", agent: "codex" })).toBe("ai-task");
-    expect(refused({ agent: "codex" })).toBe("drover");
+    expect(refused({ label: " ai-task ", agent: "gemini" })).toBe("ai-task");
+    expect(refused({ agent: "gemini" })).toBe("drover");
     expect(refused({ label: 5 })).toBe("drover");
-    expect(refused({ label: "   ", agent: "codex" })).toBe("drover");
+    expect(refused({ label: "   ", agent: "gemini" })).toBe("drover");
     expect(refused(["a list"])).toBe("drover");
   });
 });
 
 describe("renderConfigProblems", () => {
   it("names each key, the value found and how to fix the file", () => {
-    const result = parseConfig({ agent: "codex", task_timeout: "soon", agent_args: "--fast" });
+    const result = parseConfig({ agent: "gemini", task_timeout: "soon", agent_args: "--fast" });
     const text = renderConfigProblems(problems(result), ".github/drover.yml");
     expect(text).toContain("`.github/drover.yml` is not valid");
-    expect(text).toMatch(/- `agent` \(got `"codex"`\): .*"claude"/);
+    expect(text).toMatch(/- `agent` \(got `"gemini"`\): .*"claude"/);
     expect(text).toMatch(/- `task_timeout` \(got `"soon"`\): expected a duration such as 90s, 30m or 2h/);
     expect(text).toMatch(/- `agent_args` \(got `"--fast"`\): /);
     expect(text).toContain("Fix the file on the default branch, then remove and add the label again");

@@ -1,0 +1,134 @@
+import { and, desc, eq, inArray, ne, sql, type SQLWrapper } from "drizzle-orm";
+import type { Db } from "./client.ts";
+import { attempts, dependencies, issues, repositories, tasks, type TaskState } from "./schema.ts";
+
+/** What the prompt tells an agent about the work around its task: recent tasks and its blockers. */
+
+/** Finished tasks whose outcome says something: merged or in review, failed, or waiting for a person. */
+const FINISHED: TaskState[] = ["done", "review", "failed", "blocked"];
+
+export type RecentTaskRow = {
+  number: number;
+  title: string;
+  /** The latest attempt's verdict status (pass, fail, blocked), or its conclusion when it gave none. */
+  verdict: string | null;
+  summary: string | null;
+  /** When it was merged or closed, or else when its latest attempt finished. */
+  completedAt: Date;
+  prNumber: number | null;
+};
+
+/**
+ * The `limit` tasks of a repository that finished most recently, newest first, each with its latest
+ * finished attempt's verdict and summary. `exceptTaskId`: the task being run, which is not its own context.
+ */
+export async function recentTasks(
+  db: Db,
+  input: { repoId: number; exceptTaskId: number; limit: number },
+): Promise<RecentTaskRow[]> {
+  if (input.limit <= 0) return [];
+  const latest = latestFinishedAttempts(
+    db,
+    db.select({ id: tasks.id }).from(tasks).where(eq(tasks.repoId, input.repoId)),
+  ).as("latest");
+  const completedAt = sql<Date>`coalesce(${tasks.doneAt}, ${latest.finishedAt})`.mapWith(tasks.doneAt);
+  const rows = await db
+    .select({
+      number: tasks.issueNumber,
+      title: tasks.title,
+      prNumber: tasks.prNumber,
+      verdict: latest.verdict,
+      conclusion: latest.conclusion,
+      summary: latest.summary,
+      completedAt,
+    })
+    .from(tasks)
+    .innerJoin(latest, eq(latest.taskId, tasks.id))
+    .where(
+      and(eq(tasks.repoId, input.repoId), ne(tasks.id, input.exceptTaskId), inArray(tasks.state, FINISHED)),
+    )
+    .orderBy(desc(completedAt), desc(tasks.issueNumber))
+    .limit(input.limit);
+  return rows.map(({ verdict, conclusion, ...row }) => ({ ...row, verdict: verdictOf(verdict, conclusion) }));
+}
+
+export type BlockerRow = {
+  repoFullName: string;
+  number: number;
+  title: string;
+  /** The blocker's task state when it is a Drover task; else its issue's state ("closed", "open"). */
+  state: string;
+  prNumber: number | null;
+  verdict: string | null;
+  summary: string | null;
+  /** The commits its latest finished attempt made (base and head), with their `git diff --stat`. */
+  baseSha: string | null;
+  headSha: string | null;
+  diffStat: string | null;
+};
+
+/**
+ * What `dependentKey` ("owner/repo#12") waits for, by any source (links, text, sub-issues), each once, with
+ * its task's pull request and latest finished attempt when it is a Drover task.
+ */
+export async function blockersOf(db: Db, dependentKey: string): Promise<BlockerRow[]> {
+  const blockerKeys = db
+    .selectDistinct({ key: dependencies.blocker })
+    .from(dependencies)
+    .where(eq(dependencies.dependent, dependentKey));
+  const issueRows = await db
+    .select({
+      key: issues.key,
+      repoFullName: issues.repoFullName,
+      number: issues.number,
+      title: issues.title,
+      issueState: issues.state,
+      task: { id: tasks.id, title: tasks.title, state: tasks.state, prNumber: tasks.prNumber },
+    })
+    .from(issues)
+    .leftJoin(repositories, sql`lower(${repositories.fullName}) = lower(${issues.repoFullName})`)
+    .leftJoin(tasks, and(eq(tasks.repoId, repositories.id), eq(tasks.issueNumber, issues.number)))
+    .where(inArray(issues.key, blockerKeys))
+    .orderBy(issues.repoFullName, issues.number);
+  const taskIds = issueRows.flatMap((row) => (row.task ? [row.task.id] : []));
+  const latest = taskIds.length === 0 ? [] : await latestFinishedAttempts(db, taskIds);
+  const byTask = new Map(latest.map((row) => [row.taskId, row]));
+  return issueRows.map((row) => {
+    const attempt = row.task ? byTask.get(row.task.id) : undefined;
+    return {
+      repoFullName: row.repoFullName,
+      number: row.number,
+      title: row.title || row.task?.title || "",
+      state: row.task?.state ?? row.issueState,
+      prNumber: row.task?.prNumber ?? null,
+      verdict: attempt ? verdictOf(attempt.verdict, attempt.conclusion) : null,
+      summary: attempt?.summary ?? null,
+      baseSha: attempt?.baseSha ?? null,
+      headSha: attempt?.headSha ?? null,
+      diffStat: attempt?.diffStat ?? null,
+    };
+  });
+}
+
+/** Per task (of those given, as ids or a subquery), its finished attempt with the highest number. */
+function latestFinishedAttempts(db: Db, taskIds: number[] | SQLWrapper) {
+  return db
+    .selectDistinctOn([attempts.taskId], {
+      taskId: attempts.taskId,
+      verdict: attempts.verdict,
+      conclusion: attempts.conclusion,
+      summary: attempts.summary,
+      baseSha: attempts.baseSha,
+      headSha: attempts.headSha,
+      diffStat: attempts.diffStat,
+      finishedAt: attempts.finishedAt,
+    })
+    .from(attempts)
+    .where(and(inArray(attempts.taskId, taskIds), eq(attempts.state, "finished")))
+    .orderBy(attempts.taskId, desc(attempts.number));
+}
+
+function verdictOf(verdict: unknown, conclusion: string | null): string | null {
+  const status = (verdict as { status?: unknown } | null)?.status;
+  return typeof status === "string" ? status : conclusion;
+}
