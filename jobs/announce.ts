@@ -54,7 +54,10 @@ export async function announce(deps: JobDeps, payload: { taskId: number }): Prom
 async function viewOf(deps: JobDeps, task: Task): Promise<StatusView> {
   const attempt =
     task.attemptCount > 0 ? await getAttemptByNumber(deps.db, task.id, task.attemptCount) : undefined;
-  return statusViewOf(task, attempt ?? null, { agent: (task.config as DroverConfig).agent });
+  return statusViewOf(task, attempt ?? null, {
+    agent: (task.config as DroverConfig).agent,
+    maxAttempts: (task.config as DroverConfig).max_attempts,
+  });
 }
 
 /** The story checklist on a parent issue, edited in place: each sub-issue with its state. */

@@ -49,7 +49,10 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
     octokit,
     repoRef(repository.fullName),
     task.issueNumber,
-    statusViewOf(moved, attempt ?? null, { agent: (task.config as DroverConfig).agent }),
+    statusViewOf(moved, attempt ?? null, {
+      agent: (task.config as DroverConfig).agent,
+      maxAttempts: (task.config as DroverConfig).max_attempts,
+    }),
     moved.statusCommentId,
   );
   if (commentId !== moved.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });

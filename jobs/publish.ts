@@ -4,7 +4,7 @@ import { getRepository } from "../src/db/repositories.ts";
 import { getTask, updateTask } from "../src/db/tasks.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
-import { renderCheckSummary, renderPullRequestBody, statusViewOf } from "../src/github/render.ts";
+import { renderCheckSummary, renderPullRequestBody, runFactsOf, statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
@@ -65,6 +65,7 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
           durationMs: attempt.durationMs,
           diffStat: attempt.diffStat,
           logTail: attempt.logTail,
+          ...runFactsOf(attempt),
         }),
       });
       await recordStep(deps.db, attempt.id, "check-run", { id });
@@ -78,7 +79,10 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
     octokit,
     repo,
     task.issueNumber,
-    statusViewOf({ ...current, prNumber }, attempt, { agent: config.agent }),
+    statusViewOf({ ...current, prNumber }, attempt, {
+      agent: config.agent,
+      maxAttempts: config.max_attempts,
+    }),
     current.statusCommentId,
   );
   if (commentId !== current.statusCommentId)

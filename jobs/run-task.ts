@@ -1,13 +1,21 @@
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { agentEnvironment } from "../src/agent/env.ts";
-import { judge, type Judgement } from "../src/agent/judge.ts";
-import { buildPrompt } from "../src/agent/prompt.ts";
-import { parseArgv } from "../src/agent/parse-argv.ts";
-import { runAgent } from "../src/agent/run-agent.ts";
-import type { DroverConfig } from "../src/config/schema.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { remainingBudget, spentSoFar } from "../src/agent/budget.ts";
+import { runChecks, type CheckResult } from "../src/agent/checks.ts";
+import { agentEnvironment } from "../src/agent/env.ts";
+import { formatDuration } from "../src/agent/format-duration.ts";
+import { judge, withChecks, type AgentOutcome, type Judgement } from "../src/agent/judge.ts";
+import { chownTree, resolveAgentUser, type AgentUser } from "../src/agent/os-user.ts";
+import { parseArgv } from "../src/agent/parse-argv.ts";
+import { buildPrompt } from "../src/agent/prompt.ts";
+import { runAgent, type AgentRunResult } from "../src/agent/run-agent.ts";
+import { scrubSecrets, secretValues } from "../src/agent/scrub.ts";
+import { checkCommands, type DroverConfig } from "../src/config/schema.ts";
 import {
   claimAttempt,
+  earlierAttempts,
   finishAttempt,
   lapseLease,
   LEASE_MS,
@@ -25,14 +33,16 @@ import { transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { commitAll } from "../src/git/commit.ts";
 import { ensureMirror } from "../src/git/mirror.ts";
 import { pushBranch } from "../src/git/push.ts";
-import { addWorktree, removeWorktree } from "../src/git/worktree.ts";
+import { addWorktree, pinAgentConfig, removeWorktree } from "../src/git/worktree.ts";
 import { readIssueFacts } from "../src/github/graph.ts";
 import { noreplyEmail } from "../src/github/people.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
 import { PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
+import { retryDecision } from "../src/scheduler/retry.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
+import { gatherPromptInput } from "./prompt-context.ts";
 import { requestSchedule } from "./sync-issue.ts";
 
 /**
@@ -51,6 +61,20 @@ export async function runTask(
   if (!repository)
     throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
   const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
+  if (lease.epoch > 1) await stopOrphans(deps, attempt.id, lease.epoch, log);
+  if (lease.epoch > MAX_CLAIMS) {
+    // Its workers keep dying (the agent exhausts the machine, or a bug kills the process): never a loop.
+    const reason = `the worker running this attempt stopped ${lease.epoch - 1} times (a crash, a kill or a restart each time)`;
+    await conclude(
+      deps,
+      { task, lease, repository },
+      {
+        judgement: { conclusion: "failure", state: "failed", reason, summary: "" },
+        fields: {},
+      },
+    );
+    return;
+  }
 
   // While this runs, the lease is renewed; if it is lost (another worker took over after this one
   // stalled, or the task was stopped), the agent and git calls are cancelled and nothing is written.
@@ -67,7 +91,11 @@ export async function runTask(
     await conclude(deps, { task, lease, repository }, outcome);
   } catch (error) {
     if (await interrupted(deps, lease, context, log)) return;
-    if (!context.lastTry && !(error instanceof PermanentJobError)) throw error;
+    if (!context.lastTry && !(error instanceof PermanentJobError)) {
+      // The queue retries this job: let its next try take the attempt at once.
+      await lapseLease(deps.db, lease, "error").catch(() => {});
+      throw error;
+    }
     // The queue will not try again: the attempt fails with the reason, instead of the task hanging in `running`.
     log.error({ err: error }, "attempt failed for good");
     const reason = `Drover could not run the task: ${error instanceof Error ? error.message : String(error)}`;
@@ -83,6 +111,9 @@ export async function runTask(
     holding.release();
   }
 }
+
+/** An attempt is taken up at most this many times; a worker dying each time fails it. */
+const MAX_CLAIMS = 5;
 
 /**
  * The worker is shutting down (SIGTERM): the agent was stopped, and the attempt is handed back (its
@@ -130,7 +161,8 @@ function holdLease(deps: JobDeps, lease: Lease, log: JobDeps["log"]) {
   return { lost: controller.signal, release: () => clearInterval(timer) };
 }
 
-type Outcome = { judgement: Judgement; fields: AttemptOutcome };
+/** `final`: no retry, whatever the policy says (the budget is spent). */
+type Outcome = { judgement: Judgement; fields: AttemptOutcome; final?: boolean };
 
 async function attemptTask(
   deps: JobDeps,
@@ -151,7 +183,7 @@ async function attemptTask(
     octokit,
     repo,
     task.issueNumber,
-    statusViewOf(task, null, { agent: config.agent }),
+    statusViewOf(task, null, { agent: config.agent, maxAttempts: config.max_attempts }),
     task.statusCommentId,
   );
   if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
@@ -180,29 +212,63 @@ async function attemptTask(
   });
 
   try {
-    // 3. The agent.
-    const prompt = buildPrompt({
-      repoFullName: repository.fullName,
-      issue: { number: issue.number, title: issue.title, body: issue.body, author: issue.author.login },
-      branch: task.branch,
-      baseBranch: base,
-      guidelines: config.guidelines,
-    });
-    log.info({ agent: config.agent }, "agent starting");
-    const result = await runAgent({
+    // 3. The agent, briefed, with the base branch's agent configuration, its own HOME, and no secrets.
+    await pinAgentConfig(worktree, baseSha, signal);
+    const earlier = await earlierAttempts(deps.db, task.id, attempt.number);
+    const budget = remainingBudget(config.budget, spentSoFar(earlier));
+    if (budget.exhausted) {
+      return {
+        judgement: {
+          conclusion: "failure",
+          state: "failed",
+          reason: budget.why,
+          summary: "The agent did not run.",
+        },
+        fields: { baseSha },
+        final: true,
+      };
+    }
+    const prompt = buildPrompt(
+      await gatherPromptInput(deps, { task, attempt, repository, issue, config, octokit }),
+    );
+    const workDir = path.join(home, "runs", runName);
+    const agentHome = path.join(workDir, "home");
+    await mkdir(agentHome, { recursive: true });
+    const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
+    const runAs = await agentUser(deps);
+    if (runAs) {
+      await chownTree(worktree, runAs.uid, runAs.gid);
+      await chownTree(workDir, runAs.uid, runAs.gid);
+    }
+    const timeoutMs = Math.min(config.task_timeout, budget.timeMs ?? Infinity);
+    log.info({ agents: config.agent, timeoutMs }, "agent starting");
+    let result = await runAgent({
       agent: config.agent,
+      previousAttempts: earlier.flatMap((a) =>
+        a.agent && a.agentOutcome ? [{ agent: a.agent, outcome: a.agentOutcome as AgentOutcome }] : [],
+      ),
       agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
       agentArgs: config.agent_args,
       prompt,
       cwd: worktree,
-      workDir: path.join(home, "runs", runName),
-      timeoutMs: config.task_timeout,
+      workDir,
+      timeoutMs,
       signal,
-      env: agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV),
+      env,
+      runAs,
+      onSpawn: (pid) =>
+        void recordStep(deps.db, attempt.id, `agent-process-e${lease.epoch}`, {
+          host: os.hostname(),
+          pid,
+        }).catch(() => {}),
     });
-    log.info({ outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs }, "agent finished");
+    log.info(
+      { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },
+      "agent finished",
+    );
 
-    // 4. Commit what changed, credited to the issue's author, and judge.
+    // 4. Commit what changed, credited to the issue's author.
+    if (runAs) await chownTree(worktree, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
     const identity = await deps.github.identity(repository.installationId);
     const commit = await commitAll({
       worktree,
@@ -215,19 +281,55 @@ async function attemptTask(
       baseSha,
       ...(signal ? { signal } : {}),
     });
-    const judgement = judge({ ...result, changed: commit.changed, timeoutMs: config.task_timeout });
+
+    // 5. Judge: the agent's run, then the repository's checks (run only on a run that would pass).
+    result = scrubRun(result, [token, ...secretValues(process.env), ...secretValues(env)]);
+    let judgement = judge({ ...result, changed: commit.changed, timeoutMs });
+    let checks: CheckResult[] = [];
+    if (judgement.state === "review" && checkCommands(config).length > 0) {
+      if (runAs) await chownTree(worktree, runAs.uid, runAs.gid);
+      checks = [];
+      for (const { command, timeoutMs: limit } of checkCommands(config)) {
+        const [one] = await runChecks({
+          commands: [command],
+          cwd: worktree,
+          env,
+          timeoutMs: limit,
+          signal,
+          runAs,
+        });
+        if (one) checks.push({ ...one, outputTail: scrubSecrets(one.outputTail, [token]) });
+      }
+      if (runAs) await chownTree(worktree, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      judgement = withChecks(judgement, checks);
+    }
+    if (budget.timeMs !== undefined && result.outcome === "timed-out" && timeoutMs < config.task_timeout) {
+      judgement = {
+        ...judgement,
+        reason: `the task's time budget ran out (${formatDuration(budget.timeMs)} left for this attempt)`,
+      };
+    }
     const fields: AttemptOutcome = {
       verdict: result.verdict,
+      verdictProblem: result.verdict ? null : (result.verdictProblem ?? "no drover-verdict block"),
       logTail: result.logTail,
       baseSha,
       durationMs: result.durationMs,
       costUsd: result.costUsd === undefined ? null : String(result.costUsd),
       turns: result.turns ?? null,
+      inputTokens: result.inputTokens ?? null,
+      outputTokens: result.outputTokens ?? null,
+      sessionId: result.sessionId ?? null,
+      agent: result.agent,
+      agentOutcome: result.outcome,
+      checks,
       diffStat: commit.changed ? commit.diffStat : null,
     };
 
-    // 5. Push a passing result with Drover's token, once, and only while this worker holds the lease.
-    if (judgement.state === "review" && commit.changed) {
+    // 6. Push, with Drover's token, once, and only while this worker holds the lease: a passing result
+    // for review, or the partial work of a run stopped by its time limit or budget.
+    const partial = commit.changed && result.outcome === "timed-out";
+    if ((judgement.state === "review" || partial) && commit.changed) {
       if (!(await leaseHeld(deps.db, lease))) {
         // Closed, cancelled or restarted while the agent ran, or another worker took over: nothing is pushed.
         const reason = "the task was stopped while the agent ran; nothing was pushed";
@@ -245,11 +347,71 @@ async function attemptTask(
         });
         await recordStep(deps.db, attempt.id, "push", { sha: commit.sha, branch: task.branch });
       }
-      fields.headSha = commit.sha;
+      if (judgement.state === "review") fields.headSha = commit.sha;
+      else
+        judgement = {
+          ...judgement,
+          reason: `${judgement.reason}; its partial work is on \`${task.branch}\` at ${commit.sha.slice(0, 12)}`,
+        };
     }
-    return { judgement, fields };
+    const final =
+      result.outcome === "timed-out" && budget.timeMs !== undefined && timeoutMs < config.task_timeout;
+    return { judgement, fields, ...(final ? { final } : {}) };
   } finally {
     await removeWorktree(mirror, worktree);
+  }
+}
+
+let cachedAgentUser: Promise<AgentUser | undefined> | undefined;
+
+/** DROVER_AGENT_USER, resolved once per process; a bad value fails the attempt with what to fix. */
+async function agentUser(deps: JobDeps): Promise<AgentUser | undefined> {
+  const spec = deps.env.DROVER_AGENT_USER;
+  if (!spec) return undefined;
+  cachedAgentUser ??= resolveAgentUser(spec);
+  try {
+    return await cachedAgentUser;
+  } catch (error) {
+    cachedAgentUser = undefined;
+    throw new PermanentJobError((error as Error).message);
+  }
+}
+
+/** Secrets out of everything of the run that is stored, logged or posted. */
+function scrubRun(result: AgentRunResult, known: string[]): AgentRunResult {
+  const clean = (text: string) => scrubSecrets(text, known);
+  return {
+    ...result,
+    logTail: clean(result.logTail),
+    finalMessage: clean(result.finalMessage),
+    ...(result.agentError === undefined ? {} : { agentError: clean(result.agentError) }),
+    ...(result.error === undefined ? {} : { error: clean(result.error) }),
+    verdict: result.verdict && {
+      ...result.verdict,
+      summary: clean(result.verdict.summary),
+      ...(result.verdict.blocker === undefined ? {} : { blocker: clean(result.verdict.blocker) }),
+    },
+  };
+}
+
+/**
+ * After a crash, the agent the dead worker started may still be running on this machine (it leads its
+ * own process group, so it outlived its parent): stop it before running the attempt again.
+ */
+async function stopOrphans(deps: JobDeps, attemptId: number, epoch: number, log: JobDeps["log"]) {
+  for (let earlier = 1; earlier < epoch; earlier++) {
+    const spawned = await getStep<{ host: string; pid: number }>(
+      deps.db,
+      attemptId,
+      `agent-process-e${earlier}`,
+    );
+    if (!spawned || spawned.host !== os.hostname()) continue;
+    try {
+      process.kill(-spawned.pid, "SIGKILL");
+      log.warn({ pid: spawned.pid, epoch: earlier }, "stopped an agent left running by a crashed worker");
+    } catch {
+      // Already gone.
+    }
   }
 }
 
@@ -267,15 +429,47 @@ async function conclude(
     summary: judgement.summary,
   });
   if (!recorded) return; // another worker holds the attempt now; it will conclude it
-  const state = judgement.state === "cancelled" ? "cancelled" : judgement.state;
-  await transitionTask(
-    deps.db,
-    run.task.id,
-    ["running"],
-    state,
-    { stateReason: judgement.reason },
-    { type: `task.${state === "review" ? "completed" : state}`, data: { reason: judgement.reason } },
-  );
+  const config = run.task.config as DroverConfig;
+  const retry = retryDecision({
+    attemptNumber: run.task.attemptCount,
+    maxAttempts: config.max_attempts,
+    state: judgement.state,
+    // Another agent of the failover list can start at once; the same one waits out its backoff.
+    baseDelayMs: judgement.failoverTo ? 0 : (config.retry_delay ?? 60_000),
+    now: Date.now(),
+    random: Math.random(),
+  });
+  if (retry.retry && !outcome.final) {
+    await transitionTask(
+      deps.db,
+      run.task.id,
+      ["running"],
+      "retrying",
+      { stateReason: judgement.reason, nextAttemptAt: retry.nextAttemptAt },
+      {
+        type: "task.retrying",
+        data: {
+          reason: judgement.reason,
+          attempt: run.task.attemptCount,
+          nextAttemptAt: retry.nextAttemptAt,
+        },
+      },
+    );
+  } else {
+    const state = judgement.state;
+    const reason =
+      state === "failed" && run.task.attemptCount > 1
+        ? `${judgement.reason} (attempt ${run.task.attemptCount} of ${config.max_attempts}; no tries left)`
+        : judgement.reason;
+    await transitionTask(
+      deps.db,
+      run.task.id,
+      ["running"],
+      state,
+      { stateReason: reason, nextAttemptAt: null },
+      { type: `task.${state === "review" ? "completed" : state}`, data: { reason } },
+    );
+  }
   await deps.enqueue("publish", { attemptId: run.lease.attemptId });
   await requestSchedule(deps);
 }

@@ -29,6 +29,8 @@ export interface RunChecksInput {
   maxOutputBytes?: number;
   /** Between SIGTERM and SIGKILL to the group. Default 5 s. */
   killGraceMs?: number;
+  /** Run as this operating-system user, as the agent ran (DROVER_AGENT_USER). */
+  runAs?: { uid: number; gid: number } | undefined;
 }
 
 /** Runs every check in order (all of them, so the table shows each), stopping only when cancelled. */
@@ -57,6 +59,7 @@ async function runCheck(command: string, input: RunChecksInput): Promise<CheckRe
     stderr: "pipe",
     buffer: false,
     reject: false,
+    ...(input.runAs ? { uid: input.runAs.uid, gid: input.runAs.gid } : {}),
   });
   for (const stream of [subprocess.stdout, subprocess.stderr])
     stream?.on("data", (chunk: Buffer) => tail.push(chunk));

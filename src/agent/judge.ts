@@ -147,3 +147,48 @@ function errorSuffix(error: string | undefined): string {
 function failed(reason: string, summary: string): Judgement {
   return { conclusion: "failure", state: "failed", reason, summary };
 }
+
+/** A repository check's result, as judged (see src/agent/checks.ts). */
+export type CheckVerdict = {
+  command: string;
+  outcome: "passed" | "failed" | "timed-out" | "cancelled";
+  exitCode: number | null;
+};
+
+/**
+ * The final judgement: the agent's, then the repository's checks. A passing run whose checks do not all
+ * pass fails, naming the first check that did not; any other judgement stands (the checks are shown).
+ */
+export function withChecks(judgement: Judgement, checks: readonly CheckVerdict[]): Judgement {
+  if (judgement.state !== "review") return judgement;
+  const bad = checks.filter((check) => check.outcome !== "passed");
+  if (bad.length === 0) {
+    return checks.length === 0
+      ? judgement
+      : {
+          ...judgement,
+          reason: `${judgement.reason}; ${checks.length === 1 ? "the check passed" : `all ${checks.length} checks passed`}`,
+        };
+  }
+  const first = bad[0] as CheckVerdict;
+  const how =
+    first.outcome === "timed-out"
+      ? "ran out of time"
+      : first.outcome === "cancelled"
+        ? "was cancelled"
+        : `failed (exit ${first.exitCode ?? "unknown"})`;
+  const more = bad.length > 1 ? ` and ${bad.length - 1} more` : "";
+  return {
+    ...judgement,
+    conclusion: "failure",
+    state: "failed",
+    reason: `check \`${first.command}\` ${how}${more}`,
+  };
+}
+
+/** What the agent itself said: its verdict block's status, or `unknown` when it gave none that could be read. */
+export function agentWord(verdict: { status: string } | null): "pass" | "fail" | "blocked" | "unknown" {
+  return verdict?.status === "pass" || verdict?.status === "fail" || verdict?.status === "blocked"
+    ? verdict.status
+    : "unknown";
+}

@@ -49,6 +49,10 @@ export interface AgentRunInput {
   killGraceMs?: number | undefined;
   /** Live output (stdout and stderr, decoded), e.g. for the events stream. */
   onOutput?: ((chunk: string) => void) | undefined;
+  /** Run the agent as this operating-system user (DROVER_AGENT_USER); the caller hands it the files. */
+  runAs?: { uid: number; gid: number } | undefined;
+  /** Told the agent's process id (it leads its own process group) once it has started. */
+  onSpawn?: ((pid: number) => void) | undefined;
 }
 
 export interface AgentRunResult {
@@ -160,7 +164,9 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     stderr: "pipe",
     buffer: false,
     reject: false,
+    ...(input.runAs ? { uid: input.runAs.uid, gid: input.runAs.gid } : {}),
   });
+  if (subprocess.pid !== undefined) input.onSpawn?.(subprocess.pid);
 
   const emit = (text: string): void => {
     if (!input.onOutput || text === "" || outputError !== undefined) return;

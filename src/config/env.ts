@@ -33,6 +33,11 @@ export const DroverEnv = z.object({
         .map((name) => name.trim())
         .filter(Boolean),
     ),
+  /**
+   * Run agents (and checks) as this operating-system user (a name or uid[:gid]): they then cannot read the
+   * worker's environment or key file. Needs a worker running as root. Unset: agents run as the worker's user.
+   */
+  DROVER_AGENT_USER: z.string().min(1).optional(),
   /** Namespace of Drover's queues in Redis; processes that work together share it. */
   DROVER_QUEUE_PREFIX: z
     .string()

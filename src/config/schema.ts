@@ -30,6 +30,55 @@ const size = (fallback: string) =>
       return bytes;
     });
 
+/** `budget`: a time (`2h`), or `{ time: 2h, cost_usd: 5 }`; over all of a task's attempts. */
+const budget = z
+  .union([
+    z.string(),
+    z.number(),
+    z
+      .object({
+        time: z.union([z.string(), z.number()]).optional(),
+        cost_usd: z.number().positive().optional(),
+      })
+      .strict(),
+  ])
+  .optional()
+  .transform((value, ctx): { timeMs?: number; costUsd?: number } | undefined => {
+    if (value === undefined) return undefined;
+    const spec = typeof value === "object" ? value : { time: value };
+    const out: { timeMs?: number; costUsd?: number } = {};
+    if (spec.time !== undefined) {
+      const ms = parseDuration(spec.time);
+      if (ms === null) {
+        ctx.addIssue({
+          code: "custom",
+          path: typeof value === "object" ? ["time"] : [],
+          message: "expected a duration such as 45m or 2h, or { time: 2h, cost_usd: 5 }",
+        });
+        return z.NEVER;
+      }
+      out.timeMs = ms;
+    }
+    if (typeof value === "object" && value.cost_usd !== undefined) out.costUsd = value.cost_usd;
+    return out;
+  });
+
+/** A check: a shell command, or `{ run: command, timeout: 5m }`. */
+const check = z.union([
+  z.string().trim().min(1),
+  z
+    .object({
+      run: z.string().trim().min(1),
+      timeout: z
+        .union([z.string(), z.number()])
+        .optional()
+        .refine((value) => value === undefined || parseDuration(value) !== null, {
+          message: "expected a duration such as 90s or 5m",
+        }),
+    })
+    .strict(),
+]);
+
 const argv = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 
 /** The adapters in src/agent/adapters (a unit test keeps the two lists equal). */
@@ -107,16 +156,23 @@ export const DroverConfig = z
     guidelines: z.string().optional(),
     /** Labels added to Drover's pull requests. */
     default_labels: z.array(z.string()).default([]),
-    /** Commands run in the worktree after the agent, each must pass. */
-    checks: z.array(z.string()).default([]),
+    /** Commands run in the worktree after the agent, each must pass (`{ run, timeout }` for its own limit). */
+    checks: z.array(check).default([]),
+    /** How long each check may run. [10m] */
+    check_timeout: duration("10m"),
+    /** The first retry of a failed attempt waits about this long; each later one twice as long. [1m] */
+    retry_delay: duration("1m"),
     /** Install command for warm worktrees. */
     setup: z.string().optional(),
     /** Open pull requests as drafts. [false] */
     draft_prs: z.boolean().default(false),
     /** Merge passing pull requests automatically. [false] */
     auto_merge: z.boolean().default(false),
-    /** Time budget per task. */
-    budget: z.union([z.string(), z.number()]).optional(),
+    /**
+     * What a task may spend over all its attempts: agent time (`2h`), and cost where the agent reports it
+     * (`{ time: 2h, cost_usd: 5 }`). Reaching it stops the agent, keeps its partial work, and ends retries.
+     */
+    budget,
     /** Outgoing webhooks. */
     notify: z.array(z.object({ url: z.url() }).loose()).default([]),
   })
@@ -158,3 +214,12 @@ export const DroverConfig = z
   );
 
 export type DroverConfig = z.infer<typeof DroverConfig>;
+
+/** The checks as commands with their limits (a check's own `timeout`, else `check_timeout`). */
+export function checkCommands(config: DroverConfig): { command: string; timeoutMs: number }[] {
+  return config.checks.map((entry) => {
+    if (typeof entry === "string") return { command: entry, timeoutMs: config.check_timeout };
+    const own = entry.timeout === undefined ? null : parseDuration(entry.timeout);
+    return { command: entry.run, timeoutMs: own ?? config.check_timeout };
+  });
+}

@@ -114,10 +114,11 @@ export async function renewLease(db: Db, lease: Lease, leaseMs: number = LEASE_M
 }
 
 /**
- * Gives the lease up at once, leaving the attempt running (for its worker's shutdown): the next
- * watchdog pass of any worker sees it lapsed and hands it to a new job. False when it was not held.
+ * Gives the lease up at once, leaving the attempt running (its worker is shutting down, or its job
+ * failed and will be retried): the job's retry, or the next watchdog pass, takes it over without
+ * waiting for the lease to run out. False when it was not held.
  */
-export async function lapseLease(db: Db, lease: Lease): Promise<boolean> {
+export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Promise<boolean> {
   const rows = await db
     .update(attempts)
     .set({ leaseExpiresAt: sql`now()` })
@@ -130,9 +131,7 @@ export async function lapseLease(db: Db, lease: Lease): Promise<boolean> {
     )
     .returning({ id: attempts.id, taskId: attempts.taskId });
   if (rows[0]) {
-    await db
-      .insert(events)
-      .values({ taskId: rows[0].taskId, type: "task.interrupted", data: { reason: "shutdown" } });
+    await db.insert(events).values({ taskId: rows[0].taskId, type: "task.interrupted", data: { reason } });
   }
   return rows.length === 1;
 }
@@ -245,4 +244,23 @@ export async function recordEvent(
   await db
     .insert(events)
     .values({ taskId: event.taskId, type: event.type, actor: event.actor ?? null, data: event.data ?? {} });
+}
+
+/** The task's finished attempts before `number`, oldest first: for failover and the budget. */
+export async function earlierAttempts(
+  db: Db,
+  taskId: number,
+  number: number,
+): Promise<Pick<Attempt, "number" | "agent" | "agentOutcome" | "durationMs" | "costUsd">[]> {
+  return db
+    .select({
+      number: attempts.number,
+      agent: attempts.agent,
+      agentOutcome: attempts.agentOutcome,
+      durationMs: attempts.durationMs,
+      costUsd: attempts.costUsd,
+    })
+    .from(attempts)
+    .where(and(eq(attempts.taskId, taskId), lt(attempts.number, number), eq(attempts.state, "finished")))
+    .orderBy(attempts.number);
 }

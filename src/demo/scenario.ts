@@ -114,6 +114,7 @@ export function demoConfig(opts: { agentCommand: string[]; workers: number }): s
     `agent_command: ${JSON.stringify(opts.agentCommand)}`,
     `max_workers: ${opts.workers}`,
     "task_timeout: 2m",
+    "retry_delay: 1s",
     "",
   ].join("\n");
 }

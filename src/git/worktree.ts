@@ -54,6 +54,13 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
   if (await exists(opts.path)) await removeWorktree(mirror, opts.path);
   // Forget worktrees whose directories are gone, so the path and the branch are free again.
   await runGit(["worktree", "prune"], { cwd: mirror, ...signal });
+  // A crashed worker's worktree (an earlier lease epoch, another path) may still hold the branch.
+  const listing = await runGit(["worktree", "list", "--porcelain"], { cwd: mirror, ...signal });
+  for (const entry of listing.split("\n\n")) {
+    const at = /^worktree (.+)$/m.exec(entry)?.[1];
+    const holds = entry.split("\n").includes(`branch refs/heads/${branch}`);
+    if (at && holds) await removeWorktree(mirror, at);
+  }
   // baseSha, not the branch name: a fetch may move the branch between the two calls.
   await runGit(
     [

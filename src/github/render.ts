@@ -33,11 +33,28 @@ export type StatusView = {
   completedBy?: string | null;
   /** The dependency cycle the issue is on ("#4 → #7 → #4"), if any. */
   cycle?: string | null;
+  /** drover.yml `max_attempts`, to say "attempt 2 of 3". */
+  maxAttempts?: number;
+  /** While retrying: when the next attempt starts. */
+  nextAttemptAt?: Date | null;
+  facts?: RunFacts | null;
 };
 
 export function renderStatus(view: StatusView): string {
   const rows: [string, string][] = [["State", `\`${view.state}\``]];
-  if (view.attempt > 0) rows.push(["Attempt", String(view.attempt)]);
+  if (view.attempt > 0)
+    rows.push([
+      "Attempt",
+      view.maxAttempts ? `${view.attempt} of ${view.maxAttempts}` : String(view.attempt),
+    ]);
+  if (view.state === "retrying" && view.nextAttemptAt)
+    rows.push([
+      "Next try",
+      `${view.nextAttemptAt
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z")
+        .replace("T", " ")} (attempt ${view.attempt + 1})`,
+    ]);
   if (view.agent) rows.push(["Agent", `\`${view.agent}\``]);
   rows.push(["Branch", `\`${view.branch}\``]);
   if (view.pullRequest) rows.push(["Pull request", `#${view.pullRequest.number}`]);
@@ -57,6 +74,8 @@ export function renderStatus(view: StatusView): string {
   }
   if (view.reason) parts.push("", `**Why:** ${oneLine(view.reason)}`);
   if (view.summary) parts.push("", `**Summary:** ${view.summary}`);
+  const facts = view.facts ? renderRunFacts(view.facts) : [];
+  if (facts.length > 0) parts.push("", ...facts);
   if (view.diffStat) parts.push("", details("Changes", fence(view.diffStat)));
   if (view.logTail) parts.push("", details("Log tail", fence(lastLines(view.logTail, 60))));
   return parts.join("\n");
@@ -116,21 +135,84 @@ export function renderPullRequestBody(input: {
   ].join("\n");
 }
 
-export function renderCheckSummary(input: {
-  reason: string;
-  summary: string;
-  durationMs: number | null;
-  diffStat: string | null;
-  logTail: string | null;
-}): string {
+export function renderCheckSummary(
+  input: {
+    reason: string;
+    summary: string;
+    durationMs: number | null;
+    diffStat: string | null;
+    logTail: string | null;
+  } & RunFacts,
+): string {
+  const facts = renderRunFacts(input);
   return [
     `**Verdict:** ${oneLine(input.reason)}`,
     "",
     input.summary || "_The agent gave no summary._",
+    ...(facts.length > 0 ? ["", ...facts] : []),
     ...(input.durationMs != null ? ["", `Duration: ${formatDuration(input.durationMs)}`] : []),
     ...(input.diffStat ? ["", "### Changes", fence(input.diffStat)] : []),
     ...(input.logTail ? ["", "### Log tail", fence(lastLines(input.logTail, 100))] : []),
   ].join("\n");
+}
+
+/** What an attempt's run produced beyond its verdict line: shown in the check run and the status comment. */
+export type RunFacts = {
+  agent?: string | null;
+  /** The agent's own verdict block status; `unknown` when it gave none that could be read. */
+  agentWord?: "pass" | "fail" | "blocked" | "unknown" | null;
+  verdictProblem?: string | null;
+  checks?:
+    | readonly {
+        command: string;
+        outcome: string;
+        exitCode: number | null;
+        durationMs: number;
+        outputTail: string;
+      }[]
+    | null;
+  costUsd?: string | null;
+  turns?: number | null;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+};
+
+const CHECK_MARK: Record<string, string> = { passed: "✅", failed: "❌", "timed-out": "⏱️", cancelled: "⚪" };
+
+/** The agent's word, the checks table and what the run cost, as Markdown lines. */
+export function renderRunFacts(facts: RunFacts): string[] {
+  const out: string[] = [];
+  const usage = [
+    facts.agent ? `agent \`${facts.agent}\`` : null,
+    facts.costUsd != null ? `cost $${Number(facts.costUsd).toFixed(2)}` : null,
+    facts.turns != null ? `${facts.turns} turns` : null,
+    facts.inputTokens != null || facts.outputTokens != null
+      ? `${facts.inputTokens ?? 0} tokens in, ${facts.outputTokens ?? 0} out`
+      : null,
+  ].filter(Boolean);
+  if (facts.agentWord) {
+    out.push(
+      facts.agentWord === "unknown"
+        ? `**Agent's verdict:** unknown ⚠️ (${oneLine(facts.verdictProblem ?? "no drover-verdict block")}); judged by its exit, the changes and the checks`
+        : `**Agent's verdict:** \`${facts.agentWord}\``,
+    );
+  }
+  if (usage.length > 0) out.push(`**Run:** ${usage.join(", ")}`);
+  if (facts.checks && facts.checks.length > 0) {
+    const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/`/g, "'");
+    out.push(
+      "",
+      "| check | result | time |",
+      "|---|---|---|",
+      ...facts.checks.map(
+        (c) =>
+          `| \`${cell(c.command)}\` | ${CHECK_MARK[c.outcome] ?? ""} ${c.outcome}${c.exitCode != null && c.outcome === "failed" ? ` (exit ${c.exitCode})` : ""} | ${formatDuration(c.durationMs)} |`,
+      ),
+    );
+    for (const c of facts.checks.filter((c) => c.outcome !== "passed" && c.outputTail.trim() !== ""))
+      out.push("", details(`Output of \`${cell(c.command)}\``, fence(lastLines(c.outputTail, 60))));
+  }
+  return out;
 }
 
 /** A code fence that the content cannot close early, however many backticks it holds. */
@@ -164,6 +246,7 @@ export function statusViewOf(
     prNumber: number | null;
     completedBy: string | null;
     cycle?: string | null;
+    nextAttemptAt?: Date | null;
   },
   attempt?: {
     /** Who started this attempt; the task's `modifiedBy` may since be whoever closed or cancelled it. */
@@ -173,11 +256,19 @@ export function statusViewOf(
     durationMs: number | null;
     diffStat: string | null;
     logTail: string | null;
+    agent?: string | null;
+    verdict?: unknown;
+    verdictProblem?: string | null;
+    checks?: unknown;
+    costUsd?: string | null;
+    turns?: number | null;
+    inputTokens?: number | null;
+    outputTokens?: number | null;
   } | null,
   // drover.yml `agent`: a failover list, or one name in configs recorded before lists existed.
-  extra: { agent?: string | readonly string[]; prUrl?: string } = {},
+  extra: { agent?: string | readonly string[]; prUrl?: string; maxAttempts?: number } = {},
 ): StatusView {
-  const finished = ["review", "done", "blocked", "failed", "cancelled"].includes(task.state);
+  const finished = ["review", "done", "blocked", "failed", "cancelled", "retrying"].includes(task.state);
   return {
     state: task.state,
     branch: task.branch,
@@ -194,6 +285,38 @@ export function statusViewOf(
     logTail: finished ? (attempt?.logTail ?? null) : null,
     completedBy: task.completedBy,
     cycle: task.cycle ?? null,
+    ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}),
+    nextAttemptAt: task.nextAttemptAt ?? null,
+    facts: finished && attempt ? runFactsOf(attempt) : null,
+  };
+}
+
+/** The facts of a stored attempt (its `verdict` and `checks` columns are JSON). */
+export function runFactsOf(attempt: {
+  agent?: string | null;
+  verdict?: unknown;
+  verdictProblem?: string | null;
+  checks?: unknown;
+  costUsd?: string | null;
+  turns?: number | null;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+}): RunFacts {
+  const status = (attempt.verdict as { status?: string } | null | undefined)?.status;
+  const recorded = attempt.agent !== undefined && attempt.agent !== null;
+  return {
+    agent: attempt.agent ?? null,
+    agentWord: !recorded
+      ? null
+      : status === "pass" || status === "fail" || status === "blocked"
+        ? status
+        : "unknown",
+    verdictProblem: attempt.verdictProblem ?? null,
+    checks: Array.isArray(attempt.checks) ? (attempt.checks as NonNullable<RunFacts["checks"]>) : null,
+    costUsd: attempt.costUsd ?? null,
+    turns: attempt.turns ?? null,
+    inputTokens: attempt.inputTokens ?? null,
+    outputTokens: attempt.outputTokens ?? null,
   };
 }
 

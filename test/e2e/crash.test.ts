@@ -85,7 +85,14 @@ describe("crashes and restarts", () => {
     const killedAt = Date.now();
     await drover.stack().workers[0]!.kill();
     await drover.stack().startWorker();
-    await eventually("a pull request after the crash", () => pullsFor(repo, number).length > 0, 120_000);
+    await eventually(
+      "a pull request after the crash",
+      () => pullsFor(repo, number).length > 0,
+      120_000,
+    ).catch((error: unknown) => {
+      const logs = drover.stack().workers.map((w) => w.output().slice(-4000));
+      throw new Error(`${(error as Error).message}\nworkers said:\n${logs.join("\n---\n")}`);
+    });
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     console.log(`recovery after kill -9: ${recoverySeconds.toFixed(1)} s`);
 

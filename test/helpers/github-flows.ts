@@ -35,13 +35,15 @@ export function recorder(): Sent {
 /** drover.yml that runs a fixture agent through the command adapter. */
 export function agentConfig(
   script: string,
-  options: { args?: string[]; extra?: string; timeout?: string } = {},
+  options: { args?: string[]; extra?: string; timeout?: string; attempts?: number } = {},
 ): string {
   const argv = [process.execPath, path.join(AGENTS, script), ...(options.args ?? []), "{prompt_file}"];
   return [
     "agent: command",
     `agent_command: ${JSON.stringify(argv)}`,
     `task_timeout: ${options.timeout ?? "60s"}`,
+    // One attempt unless a test is about retries: a failure is then final.
+    `max_attempts: ${options.attempts ?? 1}`,
     options.extra ?? "",
   ].join("\n");
 }
@@ -207,12 +209,18 @@ export function addedOnce(sent: Sent): string[] {
   return [...new Set(sent.added.flat())];
 }
 
+/** The issue's comments, read for the agent's prompt: none. */
+export function mockDiscussion(scope: Scope, issue: number): void {
+  scope.get(`${REPO_PATH}/issues/${issue}/comments`).query(true).reply(200, []);
+}
+
 /**
  * run-task up to the commit (the issue, the bot identity when this harness has not read it yet) for an
  * attempt that fails. Its status edits and labels (running, then failed) are `mockIssueState`'s.
  */
 export function mockRunThatFails(scope: Scope, input: { issue: TestIssue; identity?: boolean }): void {
   mockIssue(scope, input.issue);
+  mockDiscussion(scope, input.issue.number);
   if (input.identity !== false) mockIdentity(scope);
 }
 
@@ -226,6 +234,7 @@ export function mockRunThatPasses(
   input: { issue: TestIssue; branch: string; pr: number; identity?: boolean },
 ): void {
   mockIssue(scope, input.issue);
+  mockDiscussion(scope, input.issue.number);
   if (input.identity !== false) mockIdentity(scope);
   scope
     .get(`${REPO_PATH}/pulls`)

@@ -16,6 +16,7 @@ import {
   mockClosed,
   mockConfig,
   mockFirstStatus,
+  mockDiscussion,
   mockIdentity,
   mockIssue,
   mockIssueState,
@@ -227,6 +228,7 @@ describe("close-task", () => {
     mockSync(api, issue, 2);
     mockFirstStatus(api, sent, 24, 6024);
     mockIssue(api, issue);
+    mockDiscussion(api, 24);
     // close-task's sync-issue job reads the closed issue while the agent waits.
     mockSync(api, { ...issue, state: "closed", stateReason: "not_planned" });
     // The rest of run-task (the commit's author); no pull request, no check run.

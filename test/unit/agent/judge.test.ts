@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judge, type JudgeInput } from "../../../src/agent/judge.ts";
+import { agentWord, judge, withChecks, type JudgeInput } from "../../../src/agent/judge.ts";
 
 const base: JudgeInput = {
   outcome: "exited",
@@ -179,5 +179,51 @@ describe("judge", () => {
 
   it("never fails over from a run that failed for the task's sake", () => {
     expect(judge({ ...base, exitCode: 1, nextAgent: "codex" }).failoverTo).toBeUndefined();
+  });
+});
+
+describe("withChecks", () => {
+  const passing = {
+    conclusion: "success",
+    state: "review",
+    reason: "the agent reported success",
+    summary: "Did it.",
+  } as const;
+
+  it("keeps a pass when every check passes, and says so", () => {
+    const out = withChecks(passing, [
+      { command: "npm test", outcome: "passed", exitCode: 0 },
+      { command: "npm run lint", outcome: "passed", exitCode: 0 },
+    ]);
+    expect(out).toMatchObject({ state: "review", conclusion: "success" });
+    expect(out.reason).toBe("the agent reported success; all 2 checks passed");
+  });
+
+  it("fails a pass when a check fails or runs out of time, naming the first", () => {
+    expect(withChecks(passing, [{ command: "npm test", outcome: "failed", exitCode: 1 }])).toMatchObject({
+      state: "failed",
+      conclusion: "failure",
+      reason: "check `npm test` failed (exit 1)",
+      summary: "Did it.",
+    });
+    expect(
+      withChecks(passing, [
+        { command: "npm test", outcome: "timed-out", exitCode: null },
+        { command: "npm run lint", outcome: "failed", exitCode: 2 },
+      ]).reason,
+    ).toBe("check `npm test` ran out of time and 1 more");
+  });
+
+  it("leaves other judgements as they are", () => {
+    const blocked = { conclusion: "neutral", state: "blocked", reason: "needs a key", summary: "" } as const;
+    expect(withChecks(blocked, [{ command: "x", outcome: "failed", exitCode: 1 }])).toBe(blocked);
+  });
+});
+
+describe("agentWord", () => {
+  it("is the verdict's status, or unknown", () => {
+    expect(agentWord({ status: "pass" })).toBe("pass");
+    expect(agentWord({ status: "blocked" })).toBe("blocked");
+    expect(agentWord(null)).toBe("unknown");
   });
 });

@@ -18,6 +18,8 @@ describe("parseConfig", () => {
         task_timeout: 30 * 60_000,
         max_workers: 2,
         max_attempts: 3,
+        retry_delay: 60_000,
+        check_timeout: 600_000,
         task_context_count: 5,
         max_description_size: 250_000,
         max_diff_size: 250_000,
