@@ -136,4 +136,22 @@ describe("verdicts on GitHub", () => {
     expect((await readBlob(bare, `refs/heads/${sha![1]}`, "PARTIAL.md"))?.toString()).toBe("half done\n");
     expect(await stateOf("budgeted", number)).toMatchObject({ state: "failed", attempts: 1 });
   }, 60_000);
+
+  it("fails over to the next agent at once when one is not installed", async () => {
+    const argv = JSON.stringify([process.execPath, path.join(AGENTS, "edit-and-pass.mjs")]);
+    const { number } = await taskIn(
+      "failover",
+      `agent: [claude, command]\nagent_command: ${argv}\nretry_delay: 1h\n`,
+    );
+    // retry_delay is an hour: only a failover starts the second attempt this soon.
+    await eventually("a pull request from the second agent", () => pullFor("failover", number), 45_000);
+    const attempts = await drover.database()
+      .sql`select a.number, a.agent, a.agent_outcome, a.reason from attempts a
+        join tasks t on t.id = a.task_id join repositories r on r.id = t.repo_id
+        where r.full_name = 'acme/failover' order by a.number desc`;
+    const [second, first] = attempts as unknown as { agent: string; agent_outcome: string; reason: string }[];
+    expect(first).toMatchObject({ agent: "claude", agent_outcome: "unavailable" });
+    expect(first?.reason).toContain("the next attempt uses command");
+    expect(second).toMatchObject({ agent: "command", agent_outcome: "exited" });
+  }, 60_000);
 });
