@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { JOBS, isJobName, type JobName } from "../src/queue/catalog.ts";
+import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
@@ -39,10 +40,18 @@ export function processJob(deps: JobDeps): ProcessJob {
       throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
     const handler = HANDLERS[name] as Handler<typeof name>;
     const log = deps.log.child({ job: name, jobId: context.jobId });
-    await handler({ ...deps, log }, parsed.data as never, {
-      jobId: context.jobId,
-      lastTry: context.attemptsMade + 1 >= JOBS[name].options.attempts,
-      signal: context.signal,
-    });
+    try {
+      await handler({ ...deps, log }, parsed.data as never, {
+        jobId: context.jobId,
+        lastTry: context.attemptsMade + 1 >= JOBS[name].options.attempts,
+        signal: context.signal,
+      });
+    } catch (error) {
+      // GitHub asked us to wait: the job waits, it does not fail (and the wait costs it no try).
+      const waitMs = rateLimitDelay(error);
+      if (waitMs === null) throw error;
+      log.warn({ waitMs, err: (error as Error).message }, "rate-limited by GitHub; the job waits");
+      await context.delay(waitMs);
+    }
   };
 }

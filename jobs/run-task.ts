@@ -38,6 +38,7 @@ import { readIssueFacts } from "../src/github/graph.ts";
 import { noreplyEmail } from "../src/github/people.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
+import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { repoRef } from "../src/github/types.ts";
 import { PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
 import { retryDecision } from "../src/scheduler/retry.ts";
@@ -91,7 +92,7 @@ export async function runTask(
     await conclude(deps, { task, lease, repository }, outcome);
   } catch (error) {
     if (await interrupted(deps, lease, context, log)) return;
-    if (!context.lastTry && !(error instanceof PermanentJobError)) {
+    if (rateLimitDelay(error) !== null || (!context.lastTry && !(error instanceof PermanentJobError))) {
       // The queue retries this job: let its next try take the attempt at once.
       await lapseLease(deps.db, lease, "error").catch(() => {});
       throw error;

@@ -64,13 +64,39 @@ export type AppCredentials = {
   Octokit: typeof ProbotOctokit;
 };
 
+type ThrottleHandler = (retryAfter: number, options: { request: { retryCount: number } }) => boolean;
+
 /**
- * GitHub asks integrations to space out writes (Probot's throttling: one write a second per process).
- * The sandbox has no secondary rate limits, so the demo and end-to-end tests turn the pacing off.
+ * Hitting a limit (primary or secondary), a request waits what GitHub says and tries again, twice, when
+ * that is a minute or less; past that the request fails and its job waits instead (see processJob),
+ * so a rate-limited task is delayed, never failed. (Probot's own handler gives up on secondary limits.)
  */
+const waitBriefly: ThrottleHandler = (retryAfter, options) =>
+  retryAfter <= 60 && options.request.retryCount < 2;
+
+function withLimits(options: ConstructorParameters<typeof ProbotOctokit>[0] = {}, pace: boolean) {
+  return {
+    ...options,
+    throttle: {
+      ...options.throttle,
+      enabled: pace,
+      onRateLimit: waitBriefly,
+      onSecondaryRateLimit: waitBriefly,
+    },
+  };
+}
+
+/** Probot's Octokit (writes paced one a second per process, as GitHub asks) with Drover's limit handling. */
+class DroverOctokit extends ProbotOctokit {
+  constructor(options?: ConstructorParameters<typeof ProbotOctokit>[0]) {
+    super(withLimits(options, true));
+  }
+}
+
+/** The same without pacing: the sandbox has no secondary rate limits (GITHUB_THROTTLE=off). */
 class UnpacedOctokit extends ProbotOctokit {
-  constructor(options: ConstructorParameters<typeof ProbotOctokit>[0] = {}) {
-    super({ ...options, throttle: { ...options.throttle, enabled: false } });
+  constructor(options?: ConstructorParameters<typeof ProbotOctokit>[0]) {
+    super(withLimits(options, false));
   }
 }
 
@@ -93,7 +119,7 @@ export function appCredentials(env: DroverEnv): AppCredentials | null {
     privateKey,
     secret: env.WEBHOOK_SECRET,
     baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
-    Octokit: env.GITHUB_THROTTLE === "off" ? UnpacedOctokit : ProbotOctokit,
+    Octokit: env.GITHUB_THROTTLE === "off" ? UnpacedOctokit : DroverOctokit,
   };
 }
 

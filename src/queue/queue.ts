@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -26,7 +26,13 @@ export type JobOptions = {
 export type ProcessJob = (
   name: string,
   data: unknown,
-  context: { jobId: string; attemptsMade: number; signal: AbortSignal | undefined },
+  context: {
+    jobId: string;
+    attemptsMade: number;
+    signal: AbortSignal | undefined;
+    /** Puts the job back to run again after `ms`, without counting a try (e.g. GitHub said to wait). */
+    delay: (ms: number) => Promise<never>;
+  },
 ) => Promise<void>;
 
 /** The only place Drover puts work on the queue. */
@@ -167,11 +173,15 @@ function startWorker(options: {
 }): Worker {
   const worker = new Worker(
     LANES[options.lane],
-    async (job: Job, _token?: string, signal?: AbortSignal) => {
+    async (job: Job, token?: string, signal?: AbortSignal) => {
       await options.process(job.name, job.data, {
         jobId: job.id ?? "",
         attemptsMade: job.attemptsMade,
         signal,
+        delay: async (ms) => {
+          await job.moveToDelayed(Date.now() + ms, token);
+          throw new DelayedError();
+        },
       });
     },
     {

@@ -18,6 +18,7 @@ import {
   recorder,
   runDirs,
   taskOf,
+  REPO_PATH,
 } from "../../helpers/github-flows.ts";
 import { MAINTAINER, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
 
@@ -64,6 +65,43 @@ describe("start-task", () => {
     expect(await runDirs(sandbox().home, repo(), 1)).toEqual([]);
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     expect(await outcomeOf("d-read")).toBe("refused: permission");
+  });
+
+  it("waits out GitHub's secondary rate limit instead of failing, then answers", async () => {
+    const reader: TestUser = { login: "reader", id: 303 };
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    // Rate-limited five times (GitHub says: wait a second), as many as start-task's tries: a retry would
+    // have used them all up and failed the job; waiting costs none.
+    for (let i = 0; i < 5; i++) mockConfig(api, "label: drover\n");
+    api
+      .get(`${REPO_PATH}/collaborators/reader/permission`)
+      .times(5)
+      .reply(
+        403,
+        {
+          message:
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        },
+        { "retry-after": "1" },
+      );
+    mockConfig(api, "label: drover\n");
+    mockPermission(api, reader.login, "read");
+    mockReply(api, sent, 2);
+    mockSync(api, { number: 2, title: "Later", labels: ["drover"] });
+
+    const started = Date.now();
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 2, title: "Later", sender: reader }),
+      "d-limited",
+    );
+    await harness().drain();
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
+    expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("@reader has `read` access")]);
+    expect(await outcomeOf("d-limited")).toBe("refused: permission");
   });
 
   it.each([
