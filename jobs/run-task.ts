@@ -40,7 +40,7 @@ import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { repoRef } from "../src/github/types.ts";
-import { PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
+import { LOCK_LOST, PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
 import { retryDecision } from "../src/scheduler/retry.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { gatherPromptInput } from "./prompt-context.ts";
@@ -117,13 +117,15 @@ export async function runTask(
 const MAX_CLAIMS = 5;
 
 /**
- * The worker is shutting down (SIGTERM): the agent was stopped, and the attempt is handed back (its
+ * The worker is shutting down (SIGTERM), or lost the job's lock (it stalled, and the queue gives the job
+ * to another worker): the agent was stopped, and the attempt is handed back (its
  * lease lapses now) instead of being judged, so another worker, or this one restarted, runs it again.
  */
 async function interrupted(deps: JobDeps, lease: Lease, context: JobContext, log: JobDeps["log"]) {
-  if (context.signal?.reason !== SHUTDOWN) return false;
-  await lapseLease(deps.db, lease);
-  log.info("worker shutting down: attempt handed back to run again");
+  const reason = context.signal?.reason;
+  if (reason !== SHUTDOWN && reason !== LOCK_LOST) return false;
+  await lapseLease(deps.db, lease, reason);
+  log.info({ reason }, "attempt handed back to run again");
   return true;
 }
 
@@ -179,7 +181,9 @@ async function attemptTask(
   if (!read.ok) throw new PermanentJobError(`issue #${task.issueNumber} cannot be read: ${read.reason}`);
   const issue = read.issue;
 
-  // 1. Say it is running.
+  // 1. Say it is running (only while the lease is ours: a worker that lost it writes nothing).
+  if (!(await leaseHeld(deps.db, lease)))
+    throw new PermanentJobError("the lease was lost before the run began");
   const commentId = await publishStatus(
     octokit,
     repo,
