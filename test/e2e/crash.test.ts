@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteQueueKeys } from "../../src/queue/redis.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
-import { eventually, useStack } from "../helpers/stack.ts";
+import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * Durability with real processes: a worker killed (-9) or stopped (SIGTERM) in the middle of an agent
@@ -26,16 +26,8 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 /** A repository whose agent records each start in `runs.log` and takes `ms` to finish. */
 async function slowRepo(name: string, ms: number) {
   const runLog = path.join(scratch, `${name}.runs.log`);
-  const maintainer = drover.as("maintainer");
-  await maintainer.rest.repos.createInOrg({ org: "acme", name });
-  const repo = { owner: "acme", repo: name };
   const config = `agent: command\nagent_command: ${JSON.stringify([process.execPath, SLOW_AGENT, runLog, String(ms)])}\n`;
-  await maintainer.rest.repos.createOrUpdateFileContents({
-    ...repo,
-    path: ".github/drover.yml",
-    message: "Configure Drover",
-    content: Buffer.from(config).toString("base64"),
-  });
+  const repo = await repoWithConfig(drover.as("maintainer"), name, config);
   const runs = async () => (await readFile(runLog, "utf8").catch(() => "")).split("\n").filter(Boolean);
   return { repo, runs };
 }

@@ -5,7 +5,7 @@ import { demoConfig } from "../../src/demo/scenario.ts";
 import { readBlob } from "../../src/git/bare.ts";
 import type { Person } from "../../src/demo/maintainer.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { eventually, useStack } from "../helpers/stack.ts";
+import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * Drover as it runs in production: web and worker as separate processes, PostgreSQL and Redis, and the
@@ -18,18 +18,7 @@ const fileBlock = (path: string, text: string) => `\`\`\`js file=${path}\n${text
 
 const drover = useStack({ workers: 2 });
 
-async function makeRepo(name: string, config: string): Promise<{ owner: string; repo: string }> {
-  const maintainer = drover.as("maintainer");
-  await maintainer.rest.repos.createInOrg({ org: "acme", name });
-  const repo = { owner: "acme", repo: name };
-  await maintainer.rest.repos.createOrUpdateFileContents({
-    ...repo,
-    path: ".github/drover.yml",
-    message: "Configure Drover",
-    content: Buffer.from(config).toString("base64"),
-  });
-  return repo;
-}
+const makeRepo = (name: string, config: string) => repoWithConfig(drover.as("maintainer"), name, config);
 
 async function openIssue(person: Person, repo: { owner: string; repo: string }, title: string, body: string) {
   const { data } = await person.rest.issues.create({ ...repo, title, body });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { readBlob } from "../../src/git/bare.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { eventually, useStack } from "../helpers/stack.ts";
+import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * How an attempt is judged, as a user sees it on GitHub: the agent's word, the repository's checks,
@@ -26,14 +26,7 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 async function taskIn(name: string, config: string, title = "Do the thing") {
   const maintainer = drover.as("maintainer");
-  await maintainer.rest.repos.createInOrg({ org: "acme", name });
-  const repo = { owner: "acme", repo: name };
-  await maintainer.rest.repos.createOrUpdateFileContents({
-    ...repo,
-    path: ".github/drover.yml",
-    message: "Configure Drover",
-    content: Buffer.from(config).toString("base64"),
-  });
+  const repo = await repoWithConfig(maintainer, name, config);
   const { data } = await maintainer.rest.issues.create({ ...repo, title });
   await maintainer.rest.issues.addLabels({ ...repo, issue_number: data.number, labels: ["drover"] });
   return { repo, number: data.number };

@@ -66,3 +66,20 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }
+
+/** A new repository in the sandbox's organisation with `.github/drover.yml` holding `config`. */
+export async function repoWithConfig(
+  person: Person,
+  name: string,
+  config: string,
+): Promise<{ owner: string; repo: string }> {
+  await person.rest.repos.createInOrg({ org: "acme", name });
+  const repo = { owner: "acme", repo: name };
+  await person.rest.repos.createOrUpdateFileContents({
+    ...repo,
+    path: ".github/drover.yml",
+    message: "Configure Drover",
+    content: Buffer.from(config).toString("base64"),
+  });
+  return repo;
+}

@@ -75,17 +75,13 @@ describe("start-task", () => {
     // Rate-limited five times (GitHub says: wait a second), as many as start-task's tries: a retry would
     // have used them all up and failed the job; waiting costs none.
     for (let i = 0; i < 5; i++) mockConfig(api, "label: drover\n");
-    api
-      .get(`${REPO_PATH}/collaborators/reader/permission`)
-      .times(5)
-      .reply(
-        403,
-        {
-          message:
-            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-        },
-        { "retry-after": "1" },
-      );
+    api.get(`${REPO_PATH}/collaborators/reader/permission`).times(5).reply(
+      403,
+      {
+        message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+      },
+      { "retry-after": "1" },
+    );
     mockConfig(api, "label: drover\n");
     mockPermission(api, reader.login, "read");
     mockReply(api, sent, 2);
