@@ -201,12 +201,12 @@ describe("runAgent with the command adapter", () => {
     expect(await waitForDeath(grandchildPid(result.logTail), 1000)).toBe(true);
   });
 
-  it("bounds memory and agent.log when the agent floods its output", async () => {
+  it("bounds memory and agent.log when the agent floods 100 MB of output", async () => {
     const maxLogBytes = 32 * 1024;
     const maxLogFileBytes = 2 * 1024 * 1024;
     let streamed = 0;
     const result = await runAgent(
-      nodeAgent("flood.mjs", ["50"], {
+      nodeAgent("flood.mjs", ["100"], {
         maxLogBytes,
         maxLogFileBytes,
         onOutput: (chunk) => {
@@ -220,7 +220,7 @@ describe("runAgent with the command adapter", () => {
     expect(Buffer.byteLength(result.logTail)).toBeLessThanOrEqual(maxLogBytes);
     expect(result.logTail).toContain("drover-verdict");
     expect(result.verdict).toEqual({ status: "pass", summary: "flooded" });
-    expect(streamed).toBeGreaterThan(50 * 1024 * 1024);
+    expect(streamed).toBeGreaterThan(100 * 1024 * 1024);
     const log = await readFile(result.logFile, "utf8");
     expect(log.length).toBeLessThan(maxLogFileBytes + 200);
     expect(log).toMatch(
