@@ -41,6 +41,7 @@ const MARK: Record<string, string> = {
   queued: "…",
   ready: "○",
   waiting: "·",
+  retrying: "↻",
   blocked: "!",
   failed: "✖",
   cancelled: "-",

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,7 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const processes = [stack.web, ...stack.workers];
 
     const maintainer = personClient(sandbox.urls.api, sandbox.token("maintainer"));
-    const agentCommand = options.agentCommand ?? [process.execPath, SCRIPTED_AGENT];
+    const agentState = path.join(dir, "agent-state");
+    await mkdir(agentState, { recursive: true });
+    const agentCommand = options.agentCommand ?? [process.execPath, SCRIPTED_AGENT, agentState];
     const { repo } = await seedRepository(maintainer, sandbox.organization, {
       agentCommand,
       workers: options.workers,

@@ -79,7 +79,7 @@ export const DEMO_ISSUES: DemoIssue[] = [
     title: "Collect tags from front matter",
     blockedBy: [4],
     subIssues: [],
-    body: `The comma-separated \`tags\` field from #4, trimmed and lower-cased.\n\n${code(
+    body: `The comma-separated \`tags\` field from #4, trimmed and lower-cased. (The demo's agent fails on its first try at this one, to show Drover retrying.)\n\n${code(
       "src/tags.js",
       'import { parseFrontMatter } from "./front-matter.js";\n\nexport function tagsOf(text) {\n  const tags = parseFrontMatter(text).fields.tags ?? "";\n  return tags.split(",").map((tag) => tag.trim().toLowerCase()).filter(Boolean);\n}',
     )}`,
