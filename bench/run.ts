@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> | void }>> = {
   schedule: () => import("./schedule.ts"),
   graph: () => import("./graph.ts"),
+  intake: () => import("./intake.ts"),
 };
 
 const names = process.argv.slice(2);

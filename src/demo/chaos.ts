@@ -18,7 +18,7 @@ import type { DroverProcess } from "./drover-process.ts";
 import { labelAll, mergePassing, personClient, seedRepository, type Person } from "./maintainer.ts";
 import { demoTasks, settled, type DemoTask } from "./progress.ts";
 import { SCRIPTED_AGENT } from "./run-demo.ts";
-import { DEMO_ISSUES, DEMO_REPO } from "./scenario.ts";
+import { DEMO_ISSUES } from "./scenario.ts";
 import { startStack, type Stack } from "./stack.ts";
 
 /**
@@ -96,6 +96,7 @@ const STATUS_MARKER = "<!-- drover:status -->";
 const ZERO_SHA = "0".repeat(40);
 /** Faults land within this long of the labelling: the scenario alone takes about ten seconds. */
 const FAULT_WINDOW_MS = 8_000;
+const REPLACEMENT_TRIES = 20;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const seed = options.seed ?? randomBytes(4).readUInt32BE();
@@ -150,6 +151,7 @@ async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult>
   let stack: Stack | undefined;
   let relay: Relay | undefined;
   let database: Database | undefined;
+  let keepLogs = false;
   try {
     await dropDatabase(databaseUrl);
     await migrateDatabase(databaseUrl);
@@ -195,12 +197,16 @@ async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult>
       choose,
       startedAt,
       notes: [],
+      live: new Set(stack.workers),
+      replacements: [],
       say: (line) => options.log(`  +${seconds(Date.now() - startedAt)} s ${line}`),
     };
     const { tasks, recoveries } = await drive(run, plan, maintainer, repo, options.timeoutMs);
     const makespanMs = Date.now() - startedAt;
     for (const fault of plan.filter((f) => !f.done))
-      run.notes.push(`${fault.kind} not injected: the run settled before its moment`);
+      run.notes.push(
+        `${fault.kind} planned at ${seconds(fault.atMs)} s was not injected: the run ended first`,
+      );
 
     await stack.sandbox.webhooksSent();
     await relay.sender.idle();
@@ -210,13 +216,20 @@ async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult>
         `Drover's web refused ${refused.length} deliveries (GitHub would not send them again): ` +
           refused.map((d) => `${d.event}.${d.action ?? ""} ${d.status ?? d.error}`).join(", "),
       );
+    for (const task of tasks.filter((t) => t.state !== "done"))
+      run.notes.push(
+        `#${task.number} ended ${task.state}: ${onGitHub(stack.sandbox, run.repoFullName, task.number)}`,
+      );
     const counts = await footprints(run.db, stack.sandbox, run.repoFullName);
-    return { tasks, makespanMs, ...counts, recoveries, reorders, notes: run.notes };
+    const result = { tasks, makespanMs, ...counts, recoveries, reorders, notes: run.notes };
+    keepLogs = !held(result);
+    if (keepLogs) run.notes.push(`the processes' logs and the sandbox's repositories are kept in ${dir}`);
+    return result;
   } finally {
     await relay?.close().catch(() => {});
     await stack?.stop();
     await database?.close();
-    await rm(dir, { recursive: true, force: true });
+    if (!keepLogs) await rm(dir, { recursive: true, force: true });
     await dropDatabase(databaseUrl).catch(() => {});
   }
 }
@@ -232,6 +245,10 @@ type RunContext = {
   choose: () => number;
   startedAt: number;
   notes: string[];
+  /** Worker processes started and not killed or exited (a killed one's leases outlive it until they lapse). */
+  live: Set<DroverProcess>;
+  /** Replacement workers starting. */
+  replacements: Promise<void>[];
   say: (line: string) => void;
 };
 
@@ -249,27 +266,26 @@ async function drive(
   let tasks = await read();
   const open: OpenFault[] = [];
   const recoveries: Recovery[] = [];
-  const seenExits = new Set<DroverProcess>();
-  const replacements: Promise<unknown>[] = [];
   let mergeTrouble = false;
   let ended: "settled" | "timeout" = "timeout";
 
   while (Date.now() - run.startedAt < timeoutMs) {
     if (stack.web.exitedEarly)
       throw new Error(`drover web stopped unexpectedly:\n${stack.web.output().slice(-4000)}`);
-    for (const worker of stack.workers) {
-      if (!worker.exitedEarly || seenExits.has(worker)) continue;
-      seenExits.add(worker);
-      run.notes.push(`worker ${worker.pid} exited by itself: ${lastLogLine(worker)}`);
+    for (const worker of run.live) {
+      if (!worker.exitedEarly) continue;
+      run.live.delete(worker);
+      run.notes.push(`worker ${worker.pid} exited by itself:\n    ${lastWords(worker)}`);
       run.say(`worker ${worker.pid} exited by itself; starting a replacement`);
-      replacements.push(stack.startWorker());
+      replaceWorker(run);
     }
 
     const elapsed = Date.now() - run.startedAt;
     for (const fault of plan) {
       if (fault.done || fault.atMs > elapsed) continue;
       const before = await read().catch(() => tasks);
-      const injected = await inject(run, fault.kind, before, replacements).catch((error: unknown) => {
+      const atMs = Date.now() - run.startedAt;
+      const injected = await inject(run, fault.kind, before).catch((error: unknown) => {
         run.say(`${fault.kind} failed to inject (trying again): ${(error as Error).message}`);
         return undefined;
       });
@@ -278,7 +294,7 @@ async function drive(
       if (injected === "skipped") continue;
       open.push({
         kind: fault.kind,
-        atMs: Date.now() - run.startedAt,
+        atMs,
         waitFor: injected.waitFor,
         before: new Map(before.map((task) => [task.number, task.state])),
       });
@@ -319,10 +335,7 @@ async function drive(
       recovered: ended === "settled",
     });
   if (ended === "timeout") run.notes.push(`timed out after ${seconds(timeoutMs)} s`);
-  for (const result of await Promise.allSettled(replacements)) {
-    if (result.status === "rejected")
-      run.notes.push(`a replacement worker did not start: ${(result.reason as Error).message}`);
-  }
+  await Promise.all(run.replacements);
   return { tasks, recoveries };
 }
 
@@ -342,7 +355,6 @@ async function inject(
   run: RunContext,
   kind: Planned["kind"],
   tasks: readonly DemoTask[],
-  replacements: Promise<unknown>[],
 ): Promise<{ waitFor: Set<number> | null } | "skipped" | undefined> {
   const { stack, options } = run;
   switch (kind) {
@@ -352,11 +364,12 @@ async function inject(
       const victims = [...running.keys()];
       const victim = victims[Math.floor(run.choose() * victims.length)]!;
       const hit = running.get(victim)!;
+      run.live.delete(victim);
       await victim.kill();
       run.say(
         `kill -9 worker ${victim.pid} (running ${hit.map((n) => `#${n}`).join(", ")}); starting another`,
       );
-      replacements.push(stack.startWorker());
+      replaceWorker(run);
       return { waitFor: new Set(hit) };
     }
     case "queue-flush":
@@ -387,6 +400,28 @@ async function inject(
   }
 }
 
+/**
+ * Starts a worker in place of one that is gone, as a supervisor would: again a second later when it
+ * exits before it is ready (as it does while PostgreSQL restarts).
+ */
+function replaceWorker(run: RunContext): void {
+  const starting = (async () => {
+    for (let tries = 1; ; tries++) {
+      try {
+        run.live.add(await run.stack.startWorker());
+        return;
+      } catch (error) {
+        if (tries === REPLACEMENT_TRIES) {
+          run.notes.push(`no replacement worker started in ${tries} tries: ${(error as Error).message}`);
+          return;
+        }
+        await sleep(1_000);
+      }
+    }
+  })();
+  run.replacements.push(starting);
+}
+
 /** Live worker processes holding the lease of a running task's attempt, with those tasks' numbers. */
 async function runningBy(run: RunContext, tasks: readonly DemoTask[]): Promise<Map<DroverProcess, number[]>> {
   const byOwner = new Map<string, number[]>();
@@ -397,10 +432,10 @@ async function runningBy(run: RunContext, tasks: readonly DemoTask[]): Promise<M
     byOwner.set(attempt.leaseOwner, [...(byOwner.get(attempt.leaseOwner) ?? []), number]);
   }
   const running = new Map<DroverProcess, number[]>();
-  for (const worker of run.stack.workers) {
+  for (const worker of run.live) {
     // Workers name themselves `host:pid` when they take a lease.
     const numbers = byOwner.get(`${os.hostname()}:${worker.pid}`);
-    if (numbers && worker.pid !== undefined && !worker.exitedEarly) running.set(worker, numbers);
+    if (numbers && !worker.exitedEarly) running.set(worker, numbers);
   }
   return running;
 }
@@ -456,6 +491,24 @@ async function footprints(db: Db, sandbox: Sandbox, repoFullName: string) {
     duplicatePushes += Math.max(0, pushes.size - pushingAttempts);
   }
   return { duplicatePRs, duplicateComments, duplicatePushes };
+}
+
+/** An unfinished task's pull request as GitHub (the sandbox) has it: what a person would look at. */
+function onGitHub(sandbox: Sandbox, repoFullName: string, number: number): string {
+  const [owner = "", name = ""] = repoFullName.split("/");
+  const world = sandbox.world.repo(owner, name);
+  const bot = sandbox.world.app?.bot.login;
+  const closes = new RegExp(`Closes #${number}\\b`);
+  const pull = [...(world?.issues.values() ?? [])].find(
+    (issue) => issue.pull && issue.user.login === bot && closes.test(issue.body ?? ""),
+  );
+  if (!pull?.pull) return `no pull request; issue ${world?.issues.get(number)?.state ?? "missing"}`;
+  const headSha = pull.pull.headSha;
+  const check = world?.checkRuns.find((run) => run.name === "Drover" && run.headSha === headSha);
+  return (
+    `pull request #${pull.number} ${pull.pull.merged ? "merged" : pull.state}, ` +
+    `check run ${check ? (check.conclusion ?? check.status) : "missing"}; issue ${world?.issues.get(number)?.state}`
+  );
 }
 
 /** The faults of one run, each at a moment drawn from `random`; kills then wait for a running agent. */
@@ -550,6 +603,8 @@ async function restartPostgres(databaseUrl: string): Promise<string | undefined>
   const result = await execa("pg_ctlcluster", ["--skip-systemctl-redirect", version, name, "restart"], {
     reject: false,
     timeout: 60_000,
+    // Were chaos itself to stop mid-restart, the restart still finishes: never a server left down.
+    cleanup: false,
   });
   if (result.failed)
     return `pg_ctlcluster ${version} ${name} restart failed: ${result.stderr || result.message}`;
@@ -578,17 +633,21 @@ function summarise(seed: number, results: readonly RunResult[]): ChaosReport {
     seed,
     faults,
   };
-  const ok =
-    report.lostTasks === 0 &&
-    report.duplicatePRs + report.duplicateComments + report.duplicatePushes === 0 &&
-    recoveries.every((r) => r.recovered) &&
-    report.longestRecoverySeconds <= MAX_RECOVERY_SECONDS;
-  return { ...report, ok };
+  return { ...report, ok: results.every(held) };
+}
+
+/** Every task done, nothing made twice, every fault recovered from in time. */
+function held(result: RunResult): boolean {
+  return (
+    result.tasks.every((t) => t.state === "done") &&
+    result.duplicatePRs + result.duplicateComments + result.duplicatePushes === 0 &&
+    result.recoveries.every((r) => r.recovered && r.recoveryMs <= MAX_RECOVERY_SECONDS * 1000)
+  );
 }
 
 function describeRun(result: RunResult): string {
   const done = result.tasks.filter((t) => t.state === "done").length;
-  const faults = result.recoveries
+  const faults = [...result.recoveries]
     .sort((a, b) => a.atMs - b.atMs)
     .map(
       (r) =>
@@ -604,8 +663,11 @@ function describeRun(result: RunResult): string {
   ].join("\n");
 }
 
-function lastLogLine(worker: DroverProcess): string {
-  return worker.output().trim().split("\n").at(-1)?.slice(0, 300) ?? "(no output)";
+/** What a worker printed as it died: its last lines that are not its JSON log (a crash's stack trace). */
+function lastWords(worker: DroverProcess): string {
+  const lines = worker.output().trim().split("\n");
+  const plain = lines.filter((line) => !line.startsWith("{")).slice(-12);
+  return (plain.length > 0 ? plain : lines.slice(-1)).join("\n    ");
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);

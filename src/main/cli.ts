@@ -4,6 +4,7 @@ import { openDatabase } from "../db/client.ts";
 import { loadGraph } from "../db/graph.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { parseArgv } from "../agent/parse-argv.ts";
+import { DEFAULT_FAULTS, runChaos } from "../demo/chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
 import { renderStatusReport, statusRows } from "../report/status.ts";
 import { startSandbox } from "../sandbox/server.ts";
@@ -18,6 +19,10 @@ Commands:
   demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep]
                                       the whole loop on this machine against a local stand-in for
                                       GitHub, with no credentials (needs PostgreSQL and Redis)
+  chaos [--runs N] [--seed S] [--flushall] [--pg-restart] [--timeout SECONDS]
+                                      the demo under random faults (workers killed, queue emptied,
+                                      webhooks duplicated and reordered); one JSON line of what was
+                                      lost or made twice (needs PostgreSQL and Redis)
   sandbox [--port N] [--webhook-url URL] [--webhook-secret S]
                                       run the local stand-in for GitHub; prints one JSON line with
                                       its URLs, app credentials and seeded users' tokens
@@ -89,6 +94,38 @@ switch (command) {
       out: process.stdout,
     }).catch((error: unknown) => exit((error as Error).message));
     process.exit(summary.ok ? 0 : 1);
+    break;
+  }
+  case "chaos": {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        runs: { type: "string", default: "1" },
+        seed: { type: "string" },
+        flushall: { type: "boolean", default: false },
+        "pg-restart": { type: "boolean", default: false },
+        timeout: { type: "string", default: "180" },
+      },
+    });
+    const runs = Number(values.runs);
+    if (!Number.isInteger(runs) || runs < 1) exit("--runs must be a whole number above 0");
+    const seed = values.seed === undefined ? undefined : Number(values.seed);
+    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32))
+      exit("--seed must be a whole number from 0 to 4294967295");
+    const timeout = Number(values.timeout);
+    if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
+    const env = environment();
+    const report = await runChaos({
+      runs,
+      seed,
+      databaseUrl: env.DATABASE_URL,
+      redisUrl: env.REDIS_URL,
+      faults: { ...DEFAULT_FAULTS, flushAll: values.flushall, pgRestarts: values["pg-restart"] ? 1 : 0 },
+      timeoutMs: timeout * 1000,
+      out: process.stdout,
+      log: (line) => process.stderr.write(`${line}\n`),
+    }).catch((error: unknown) => exit((error as Error).message));
+    process.exit(report.ok ? 0 : 1);
     break;
   }
   case "sandbox": {

@@ -32,7 +32,8 @@ export class WebhookSender {
   #onDelivery: ((delivery: Delivery) => void) | undefined;
   #holdBack: ((event: string, payload: Record<string, unknown>) => boolean) | undefined;
   #holdMs: number;
-  #held: { delivery: Queued; timer: NodeJS.Timeout; released: Promise<void>; resolve: () => void } | undefined;
+  #held:
+    { delivery: Queued; timer: NodeJS.Timeout; released: Promise<void>; resolve: () => void } | undefined;
 
   constructor(opts: {
     url: string | null;
