@@ -1,12 +1,13 @@
 import type { DroverConfig } from "../src/config/schema.ts";
-import { getAttempt, getStep, recordEvent, recordStep } from "../src/db/attempts.ts";
+import { getAttempt, getStep, PUBLISHED, recordEvent, recordStep, type Attempt } from "../src/db/attempts.ts";
+import { failpoint } from "../src/lib/failpoint.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import { getTask, updateTask } from "../src/db/tasks.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
 import { renderCheckSummary, renderPullRequestBody, runFactsOf, statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
-import { repoRef } from "../src/github/types.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 
@@ -47,6 +48,7 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
         }),
         draft: config.draft_prs,
       });
+      failpoint("after-pull-request", repository.fullName);
       await recordStep(deps.db, attempt.id, "pull-request", { number: pr.number, url: pr.url });
       await updateTask(deps.db, task.id, { prNumber: pr.number });
       await recordEvent(deps.db, { taskId: task.id, type: "pr.opened", data: { number: pr.number } });
@@ -68,23 +70,40 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
           ...runFactsOf(attempt),
         }),
       });
+      failpoint("after-check-run", repository.fullName);
       await recordStep(deps.db, attempt.id, "check-run", { id });
     }
   }
 
-  // 3. The status comment and label, from the task's state now (a merge may already have made it done).
-  if (!latest) return;
-  const current = (await getTask(deps.db, task.id)) ?? task;
+  // 3. The status comment and label.
+  if (latest) await showStatus(deps, { attempt, prNumber, config, octokit, repo });
+  // Last: until this is recorded, the watchdog queues this job again (it may have been lost).
+  await recordStep(deps.db, attempt.id, PUBLISHED, {});
+}
+
+/** The status comment and label, from the task's state now (a merge may already have made it done). */
+async function showStatus(
+  deps: JobDeps,
+  run: {
+    attempt: Attempt;
+    prNumber: number | null;
+    config: DroverConfig;
+    octokit: Octokit;
+    repo: { owner: string; repo: string };
+  },
+) {
+  const { attempt, prNumber, config, octokit, repo } = run;
+  const task = await getTask(deps.db, attempt.taskId);
+  if (!task) return;
   const commentId = await publishStatus(
     octokit,
     repo,
     task.issueNumber,
-    statusViewOf({ ...current, prNumber }, attempt, {
+    statusViewOf({ ...task, prNumber }, attempt, {
       agent: config.agent,
       maxAttempts: config.max_attempts,
     }),
-    current.statusCommentId,
+    task.statusCommentId,
   );
-  if (commentId !== current.statusCommentId)
-    await updateTask(deps.db, task.id, { statusCommentId: commentId });
+  if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
 }

@@ -1,5 +1,5 @@
 import type { DroverConfig } from "../src/config/schema.ts";
-import { lapsedAttempts, pendingAttempts } from "../src/db/attempts.ts";
+import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../src/db/attempts.ts";
 import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
 import { issuesToResync } from "../src/db/graph.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
@@ -22,7 +22,7 @@ export const WATCHDOG_EVERY_MS = 10_000;
 export async function requeuePending(
   deps: Pick<JobDeps, "db" | "enqueue" | "log">,
   { quiet = false } = {},
-): Promise<{ deliveries: number; attempts: number; lapsed: number }> {
+): Promise<{ deliveries: number; attempts: number; lapsed: number; unpublished: number }> {
   const deliveries = await unfinishedDeliveries(deps.db, new Date(Date.now() - 5_000));
   for (const delivery of deliveries) {
     const route = routeWebhook(delivery.event, delivery.payload);
@@ -35,9 +35,18 @@ export async function requeuePending(
   const lapsed = await lapsedAttempts(deps.db);
   for (const attempt of lapsed)
     await deps.enqueue("run-task", { attemptId: attempt.id, epoch: attempt.leaseEpoch });
+  // A finished attempt not yet shown on GitHub lost its publish job (same job id: a no-op while it waits).
+  const unpublished = await unpublishedAttempts(deps.db);
+  for (const attempt of unpublished) await deps.enqueue("publish", { attemptId: attempt.id });
   await requestSchedule(deps);
-  const requeued = { deliveries: deliveries.length, attempts: attempts.length, lapsed: lapsed.length };
-  if (!quiet || requeued.deliveries + requeued.lapsed > 0) deps.log.info(requeued, "pending work requeued");
+  const requeued = {
+    deliveries: deliveries.length,
+    attempts: attempts.length,
+    lapsed: lapsed.length,
+    unpublished: unpublished.length,
+  };
+  if (!quiet || requeued.deliveries + requeued.lapsed + requeued.unpublished > 0)
+    deps.log.info(requeued, "pending work requeued");
   return requeued;
 }
 

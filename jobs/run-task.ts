@@ -16,7 +16,7 @@ import { checkCommands, type DroverConfig } from "../src/config/schema.ts";
 import {
   claimAttempt,
   earlierAttempts,
-  finishAttempt,
+  concludeAttempt,
   lapseLease,
   LEASE_MS,
   renewLease,
@@ -24,15 +24,17 @@ import {
   getStep,
   leaseHeld,
   recordStep,
+  recordStepUnderLease,
   type Attempt,
   type AttemptOutcome,
   type Lease,
+  type TaskMove,
 } from "../src/db/attempts.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
-import { transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
+import { updateTask, type Task } from "../src/db/tasks.ts";
 import { commitAll } from "../src/git/commit.ts";
 import { ensureMirror } from "../src/git/mirror.ts";
-import { pushBranch } from "../src/git/push.ts";
+import { pushBranch, remoteBranchSha } from "../src/git/push.ts";
 import { addWorktree, pinAgentConfig, removeWorktree } from "../src/git/worktree.ts";
 import { readIssueFacts } from "../src/github/graph.ts";
 import { noreplyEmail } from "../src/github/people.ts";
@@ -40,6 +42,7 @@ import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { repoRef } from "../src/github/types.ts";
+import { failpoint } from "../src/lib/failpoint.ts";
 import { LOCK_LOST, PermanentJobError, SHUTDOWN } from "../src/queue/queue.ts";
 import { retryDecision } from "../src/scheduler/retry.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
@@ -82,12 +85,10 @@ export async function runTask(
   const holding = holdLease(deps, lease, log);
   const signal = context.signal ? AbortSignal.any([context.signal, holding.lost]) : holding.lost;
   try {
-    const outcome = await attemptTask(
-      deps,
-      { task, attempt, lease, repository },
-      { ...context, signal },
-      log,
-    );
+    const judged = lease.epoch > 1 ? await getStep<Judged>(deps.db, attempt.id, JUDGED) : undefined;
+    const outcome =
+      (judged && (await resumeJudged(deps, { task, attempt, repository }, judged, signal, log))) ??
+      (await attemptTask(deps, { task, attempt, lease, repository }, { ...context, signal }, log));
     if (await interrupted(deps, lease, context, log)) return;
     await conclude(deps, { task, lease, repository }, outcome);
   } catch (error) {
@@ -215,6 +216,7 @@ async function attemptTask(
     base,
     ...(signal ? { signal } : {}),
   });
+  failpoint("after-worktree", repository.fullName);
 
   try {
     // 3. The agent, briefed, with the base branch's agent configuration, its own HOME, and no secrets.
@@ -271,6 +273,7 @@ async function attemptTask(
       { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },
       "agent finished",
     );
+    failpoint("after-agent", repository.fullName);
 
     // 4. Commit what changed, credited to the issue's author.
     if (runAs) await chownTree(worktree, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
@@ -331,40 +334,92 @@ async function attemptTask(
       diffStat: commit.changed ? commit.diffStat : null,
     };
 
-    // 6. Push, with Drover's token, once, and only while this worker holds the lease: a passing result
-    // for review, or the partial work of a run stopped by its time limit or budget.
+    // 6. The judgement is recorded (under the lease) before anything is pushed: a worker taking over after
+    // a crash concludes from it instead of running the agent again and pushing a second commit.
     const partial = commit.changed && result.outcome === "timed-out";
-    if ((judgement.state === "review" || partial) && commit.changed) {
-      if (!(await leaseHeld(deps.db, lease))) {
-        // Closed, cancelled or restarted while the agent ran, or another worker took over: nothing is pushed.
-        const reason = "the task was stopped while the agent ran; nothing was pushed";
-        return { judgement: { ...judgement, conclusion: "neutral", state: "cancelled", reason }, fields };
-      }
-      const pushed = await getStep<{ sha: string }>(deps.db, attempt.id, "push");
-      if (pushed?.sha !== commit.sha) {
-        await pushBranch({
-          mirror,
-          cloneUrl: repository.cloneUrl,
-          branch: task.branch,
-          sha: commit.sha,
-          token,
-          ...(signal ? { signal } : {}),
-        });
-        await recordStep(deps.db, attempt.id, "push", { sha: commit.sha, branch: task.branch });
-      }
-      if (judgement.state === "review") fields.headSha = commit.sha;
-      else
-        judgement = {
-          ...judgement,
-          reason: `${judgement.reason}; its partial work is on \`${task.branch}\` at ${commit.sha.slice(0, 12)}`,
-        };
-    }
+    const pushing = commit.changed && (judgement.state === "review" || partial);
+    if (pushing && judgement.state === "review") fields.headSha = commit.sha;
+    else if (pushing)
+      judgement = {
+        ...judgement,
+        reason: `${judgement.reason}; its partial work is on \`${task.branch}\` at ${commit.sha.slice(0, 12)}`,
+      };
     const final =
       result.outcome === "timed-out" && budget.timeMs !== undefined && timeoutMs < config.task_timeout;
-    return { judgement, fields, ...(final ? { final } : {}) };
+    const outcome: Outcome = { judgement, fields, ...(final ? { final } : {}) };
+    const judged: Judged = { outcome, push: pushing ? { sha: commit.sha } : null };
+    if (!(await recordStepUnderLease(deps.db, lease, JUDGED, judged))) return stopped(outcome);
+    failpoint("after-judge", repository.fullName);
+
+    // 7. Push, with Drover's token, once, and only while this worker holds the lease: a passing result
+    // for review, or the partial work of a run stopped by its time limit or budget.
+    if (pushing) {
+      if (!(await leaseHeld(deps.db, lease))) return stopped(outcome);
+      await pushBranch({
+        mirror,
+        cloneUrl: repository.cloneUrl,
+        branch: task.branch,
+        sha: commit.sha,
+        token,
+        ...(signal ? { signal } : {}),
+      });
+      await recordStep(deps.db, attempt.id, "push", { sha: commit.sha, branch: task.branch });
+      failpoint("after-push", repository.fullName);
+    }
+    return outcome;
   } finally {
     await removeWorktree(mirror, worktree);
   }
+}
+
+/** The step recorded once an attempt is judged: its outcome, and the commit it is about to push. */
+const JUDGED = "judged";
+type Judged = { outcome: Outcome; push: { sha: string } | null };
+
+/** Closed, cancelled or restarted while the agent ran, or another worker took over: nothing is pushed. */
+function stopped({ judgement, fields }: Outcome): Outcome {
+  const reason = "the task was stopped while the agent ran; nothing was pushed";
+  return {
+    judgement: { ...judgement, conclusion: "neutral", state: "cancelled", reason },
+    fields: { ...fields, headSha: null },
+  };
+}
+
+/**
+ * The outcome a crashed worker recorded before it died, when nothing is left to do but push (if it had not
+ * yet) and conclude; undefined when its push never reached the remote, so the attempt runs again.
+ */
+async function resumeJudged(
+  deps: JobDeps,
+  run: { task: Task; attempt: Attempt; repository: Repository },
+  judged: Judged,
+  signal: AbortSignal | undefined,
+  log: JobDeps["log"],
+): Promise<Outcome | undefined> {
+  const { task, attempt, repository } = run;
+  const sha = judged.push?.sha;
+  if (sha !== undefined && (await getStep<{ sha: string }>(deps.db, attempt.id, "push"))?.sha !== sha) {
+    // The worker may have died between pushing and recording it: ask the remote.
+    const token = await deps.github.token(repository.installationId);
+    const mirror = await ensureMirror({
+      home: path.resolve(deps.env.DROVER_HOME),
+      repoFullName: repository.fullName,
+      cloneUrl: repository.cloneUrl,
+      token,
+      ...(signal ? { signal } : {}),
+    });
+    const remote = await remoteBranchSha({
+      mirror,
+      cloneUrl: repository.cloneUrl,
+      branch: task.branch,
+      token,
+      ...(signal ? { signal } : {}),
+    });
+    if (remote !== sha) return undefined;
+    await recordStep(deps.db, attempt.id, "push", { sha, branch: task.branch });
+  }
+  log.info({ sha }, "concluding from the judgement recorded before the worker stopped");
+  return judged.outcome;
 }
 
 let cachedAgentUser: Promise<AgentUser | undefined> | undefined;
@@ -420,20 +475,16 @@ async function stopOrphans(deps: JobDeps, attemptId: number, epoch: number, log:
   }
 }
 
-/** Records the outcome (if the lease still holds), moves the task on, and hands over to publish. */
+/**
+ * Records the outcome and moves the task on (one transaction, only if the lease still holds), then hands
+ * over to publish. Should this worker die before queueing publish, the watchdog queues it.
+ */
 async function conclude(
   deps: JobDeps,
   run: { task: Task; lease: Lease; repository: Repository },
   outcome: Outcome,
 ): Promise<void> {
   const { judgement, fields } = outcome;
-  const recorded = await finishAttempt(deps.db, run.lease, {
-    ...fields,
-    conclusion: judgement.conclusion,
-    reason: judgement.reason,
-    summary: judgement.summary,
-  });
-  if (!recorded) return; // another worker holds the attempt now; it will conclude it
   const config = run.task.config as DroverConfig;
   const retry = retryDecision({
     attemptNumber: run.task.attemptCount,
@@ -444,14 +495,13 @@ async function conclude(
     now: Date.now(),
     random: Math.random(),
   });
+  let move: TaskMove;
   if (retry.retry && !outcome.final) {
-    await transitionTask(
-      deps.db,
-      run.task.id,
-      ["running"],
-      "retrying",
-      { stateReason: judgement.reason, nextAttemptAt: retry.nextAttemptAt },
-      {
+    move = {
+      from: ["running"],
+      to: "retrying",
+      fields: { stateReason: judgement.reason, nextAttemptAt: retry.nextAttemptAt },
+      event: {
         type: "task.retrying",
         data: {
           reason: judgement.reason,
@@ -459,22 +509,28 @@ async function conclude(
           nextAttemptAt: retry.nextAttemptAt,
         },
       },
-    );
+    };
   } else {
     const state = judgement.state;
     const reason =
       state === "failed" && run.task.attemptCount > 1
         ? `${judgement.reason} (attempt ${run.task.attemptCount} of ${config.max_attempts}; no tries left)`
         : judgement.reason;
-    await transitionTask(
-      deps.db,
-      run.task.id,
-      ["running"],
-      state,
-      { stateReason: reason, nextAttemptAt: null },
-      { type: `task.${state === "review" ? "completed" : state}`, data: { reason } },
-    );
+    move = {
+      from: ["running"],
+      to: state,
+      fields: { stateReason: reason, nextAttemptAt: null },
+      event: { type: `task.${state === "review" ? "completed" : state}`, data: { reason } },
+    };
   }
+  const recorded = await concludeAttempt(
+    deps.db,
+    run.lease,
+    { ...fields, conclusion: judgement.conclusion, reason: judgement.reason, summary: judgement.summary },
+    move,
+  );
+  if (!recorded) return; // another worker holds the attempt now; it will conclude it
+  failpoint("after-conclude", run.repository.fullName);
   await deps.enqueue("publish", { attemptId: run.lease.attemptId });
   await requestSchedule(deps);
 }

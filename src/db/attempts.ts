@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { attempts, events, steps, tasks } from "./schema.ts";
+import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
 
 export type Attempt = typeof attempts.$inferSelect;
@@ -11,7 +11,7 @@ export async function getAttempt(db: Db, id: number): Promise<Attempt | undefine
 }
 
 /** How long a lease holds without renewal; a worker renews it every third of this while it runs. */
-export const LEASE_MS = 30_000;
+export const LEASE_MS = 15_000;
 
 export type Claim =
   | { kind: "claimed"; attempt: Attempt; task: Task; lease: Lease }
@@ -216,6 +216,105 @@ export async function finishAttempt(db: Db, lease: Lease, outcome: AttemptOutcom
     )
     .returning({ id: attempts.id });
   return rows.length === 1;
+}
+
+/** How a concluded attempt moves its task on: from the states it may be in, to the next, with why. */
+export type TaskMove = {
+  from: readonly TaskState[];
+  to: TaskState;
+  fields: Partial<typeof tasks.$inferInsert>;
+  event: { type: string; data: Record<string, unknown> };
+};
+
+/**
+ * Records the attempt's outcome and moves its task on in one transaction, if the lease still holds:
+ * a worker dying in between can leave neither a finished attempt under a task still `running` nor
+ * the reverse. False when another worker took the attempt over (it concludes it).
+ */
+export async function concludeAttempt(
+  db: Db,
+  lease: Lease,
+  outcome: AttemptOutcome,
+  move: TaskMove,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [attempt] = await tx
+      .update(attempts)
+      .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
+      .where(
+        and(
+          eq(attempts.id, lease.attemptId),
+          eq(attempts.leaseEpoch, lease.epoch),
+          eq(attempts.state, "running"),
+        ),
+      )
+      .returning({ taskId: attempts.taskId });
+    if (!attempt) return false;
+    const [task] = await tx
+      .update(tasks)
+      .set({ ...move.fields, state: move.to, updatedAt: sql`now()` })
+      .where(and(eq(tasks.id, attempt.taskId), inArray(tasks.state, [...move.from])))
+      .returning({ id: tasks.id });
+    if (task) await tx.insert(events).values({ taskId: task.id, ...move.event });
+    return true;
+  });
+}
+
+/**
+ * Records a step only while `lease` is the attempt's current one and its task still runs this attempt
+ * (the row is locked meanwhile, so no takeover slips in between). False when the lease is lost: a
+ * worker that was paused past its lease writes nothing.
+ */
+export async function recordStepUnderLease(
+  db: Db,
+  lease: Lease,
+  name: string,
+  result: unknown,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [held] = await tx
+      .select({ id: attempts.id })
+      .from(attempts)
+      .innerJoin(tasks, eq(tasks.id, attempts.taskId))
+      .where(
+        and(
+          eq(attempts.id, lease.attemptId),
+          eq(attempts.leaseEpoch, lease.epoch),
+          eq(attempts.state, "running"),
+          eq(tasks.state, "running"),
+          eq(tasks.attemptCount, attempts.number),
+        ),
+      )
+      .for("update");
+    if (!held) return false;
+    await tx
+      .insert(steps)
+      .values({ attemptId: lease.attemptId, name, result })
+      .onConflictDoUpdate({ target: [steps.attemptId, steps.name], set: { result, doneAt: sql`now()` } });
+    return true;
+  });
+}
+
+/** The step `publish` records last: the attempt is shown on GitHub. */
+export const PUBLISHED = "published";
+
+/**
+ * Finished attempts not yet shown on GitHub some seconds after they finished: their publish job was lost
+ * (Redis lost it, or the worker died between concluding and queueing it). The watchdog queues them again.
+ */
+export async function unpublishedAttempts(db: Db, olderThanMs = 10_000): Promise<{ id: number }[]> {
+  return db
+    .select({ id: attempts.id })
+    .from(attempts)
+    .where(
+      and(
+        eq(attempts.state, "finished"),
+        lt(attempts.finishedAt, sql`now() - ${`${olderThanMs} milliseconds`}::interval`),
+        sql`not exists (select 1 from ${steps} where ${steps.attemptId} = ${attempts.id} and ${steps.name} = ${PUBLISHED})`,
+      ),
+    )
+    .orderBy(attempts.finishedAt)
+    .limit(100);
 }
 
 /** Attempts waiting for a worker: after Redis lost its jobs they are enqueued again (same job id). */

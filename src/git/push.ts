@@ -47,3 +47,26 @@ export async function pushBranch(opts: PushBranchOptions): Promise<void> {
     },
   );
 }
+
+/**
+ * The commit `refs/heads/<branch>` points at on `cloneUrl`, or null when there is no such branch: after a
+ * crash, whether the dead worker's push reached the remote. Run from the mirror, with Drover's token.
+ */
+export async function remoteBranchSha(
+  opts: Pick<PushBranchOptions, "mirror" | "cloneUrl" | "branch" | "token" | "signal">,
+): Promise<string | null> {
+  if (!isSafeRefName(opts.branch)) {
+    throw new GitError(`invalid branch name '${opts.branch}'`, { subcommand: "ls-remote" });
+  }
+  assertCredentialFreeUrl(opts.cloneUrl);
+  const out = await runGit(
+    [...TOKEN_SAFE_FLAGS, "ls-remote", "--end-of-options", opts.cloneUrl, `refs/heads/${opts.branch}`],
+    {
+      cwd: opts.mirror,
+      env: credentialEnv(opts.token),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
+  const sha = out.split(/\s+/)[0] ?? "";
+  return SHA.test(sha) ? sha : null;
+}

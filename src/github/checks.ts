@@ -7,6 +7,11 @@ export type CheckConclusion = "success" | "failure" | "neutral";
 /** GitHub caps a check run's summary at 65535 characters. */
 const MAX_SUMMARY = 65_000;
 
+/**
+ * The `Drover` check run on `headSha`: the one already there (made by a worker that died before recording
+ * it), or a new one. GitHub has no idempotency keys; the commit is Drover's own, so a check of this name
+ * on it is Drover's.
+ */
 export async function createCheckRun(
   octokit: Octokit,
   repo: RepoRef,
@@ -18,6 +23,14 @@ export async function createCheckRun(
     detailsUrl?: string;
   },
 ): Promise<number> {
+  const { data: existing } = await octokit.rest.checks.listForRef({
+    ...repo,
+    ref: check.headSha,
+    check_name: CHECK_NAME,
+    filter: "all",
+  });
+  const made = existing.check_runs.find((run) => run.head_sha === check.headSha);
+  if (made) return made.id;
   const { data } = await octokit.rest.checks.create({
     ...repo,
     name: CHECK_NAME,

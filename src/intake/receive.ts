@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { markDeliveryDispatched, recordDelivery } from "../db/deliveries.ts";
 import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
+import { retryTransient } from "../db/transient.ts";
 import type { Enqueue } from "../queue/catalog.ts";
 import { routeWebhook, type Route } from "./route.ts";
 
@@ -11,6 +12,8 @@ export type IntakeDeps = {
   log: Logger;
   /** How long intake waits for Redis before answering anyway. Default 2 s. */
   dispatchTimeoutMs?: number;
+  /** How long intake keeps trying to record a delivery while PostgreSQL is out of reach. Default 5 s. */
+  databaseWaitMs?: number;
 };
 
 /**
@@ -19,6 +22,9 @@ export type IntakeDeps = {
  * the workers' watchdog queues it (job ids make a late second dispatch harmless).
  */
 const DISPATCH_TIMEOUT_MS = 2_000;
+
+/** With the dispatch timeout, still well inside GitHub's 10 s. */
+const DATABASE_WAIT_MS = 5_000;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,27 +55,34 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
     case "installation": {
       const { installation, action } = route.event;
       if (action === "created" || action === "new_permissions_accepted") {
-        await upsertInstallation(deps.db, {
-          id: installation.id,
-          accountLogin: installation.account?.login ?? "unknown",
-          accountType: installation.account?.type ?? "User",
-        });
+        await retryTransient(() =>
+          upsertInstallation(deps.db, {
+            id: installation.id,
+            accountLogin: installation.account?.login ?? "unknown",
+            accountType: installation.account?.type ?? "User",
+          }),
+        );
       } else {
         const status = action === "deleted" ? "deleted" : action === "suspend" ? "suspended" : "active";
-        await setInstallationStatus(deps.db, installation.id, status);
+        await retryTransient(() => setInstallationStatus(deps.db, installation.id, status));
       }
       log.info({ installationId: installation.id, action }, "installation recorded");
       return "installation";
     }
     case "dispatch": {
-      const fresh = await recordDelivery(deps.db, {
-        id: delivery.id,
-        event: delivery.name,
-        action: (delivery.payload as { action: string }).action,
-        installationId: route.installationId,
-        repoFullName: route.repoFullName,
-        payload: delivery.payload,
-      });
+      // PostgreSQL restarting (a second or two) delays the answer rather than failing it: GitHub waits 10 s.
+      const fresh = await retryTransient(
+        () =>
+          recordDelivery(deps.db, {
+            id: delivery.id,
+            event: delivery.name,
+            action: (delivery.payload as { action: string }).action,
+            installationId: route.installationId,
+            repoFullName: route.repoFullName,
+            payload: delivery.payload,
+          }),
+        { forMs: deps.databaseWaitMs ?? DATABASE_WAIT_MS },
+      );
       if (!fresh) {
         log.info("duplicate delivery ignored");
         return "duplicate";

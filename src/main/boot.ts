@@ -8,6 +8,7 @@ import { droverApp } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
+import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
 import { GitHubApp } from "../github/app.ts";
 import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
@@ -30,6 +31,7 @@ export function createLogger(): Logger {
 
 /** PostgreSQL (migrated) and Redis (checked), or one line saying what is wrong and exit 1. */
 export async function openServices(env: DroverEnv, log: Logger): Promise<Services> {
+  surviveDatabaseRestarts(log);
   try {
     await migrateDatabase(env.DATABASE_URL);
     await assertRedisUsable(env.REDIS_URL);
@@ -53,6 +55,35 @@ export async function openServices(env: DroverEnv, log: Logger): Promise<Service
       await database.close();
     },
   };
+}
+
+let guarded = false;
+
+/**
+ * PostgreSQL restarting must not end the process: a query in flight fails (its job is retried), and the
+ * pool reconnects. Two things the driver does on a dropped connection would otherwise kill it: a
+ * rejection nobody awaited (the connection's own), and a TypeError thrown from one of its timers. Any other
+ * uncaught error is logged and ends the process, as Node would.
+ */
+function surviveDatabaseRestarts(log: Logger): void {
+  if (guarded) return;
+  guarded = true;
+  process.on("unhandledRejection", (reason) => {
+    if (isTransientDbError(reason)) {
+      log.warn({ err: reason }, "PostgreSQL connection lost; reconnecting");
+      return;
+    }
+    log.fatal({ err: reason }, "unhandled promise rejection; exiting");
+    process.exit(1);
+  });
+  process.on("uncaughtException", (error) => {
+    if (isPostgresDriverGlitch(error) || isTransientDbError(error)) {
+      log.warn({ err: error }, "PostgreSQL connection lost mid-write; reconnecting");
+      return;
+    }
+    log.fatal({ err: error }, "uncaught exception; exiting");
+    process.exit(1);
+  });
 }
 
 export type AppCredentials = {

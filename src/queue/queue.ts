@@ -190,10 +190,10 @@ function startWorker(options: {
       concurrency: options.concurrency,
       name: `${options.lane}-${options.concurrency}`,
       // The lock is renewed every lockDuration/2 while the process lives; a killed worker's job is found
-      // stalled within lockDuration + stalledInterval (45 s) and handed to another worker. PostgreSQL's
+      // stalled within lockDuration + stalledInterval (30 s) and handed to another worker. PostgreSQL's
       // lease (attempts.lease_expires_at) decides who may act; this only decides who gets the job.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: 20_000,
+      stalledInterval: 10_000,
       maxStalledCount: 2,
     },
   );

@@ -72,7 +72,9 @@ describe("verdicts on GitHub", () => {
     expect(body).toContain("lint says no");
     expect(body).toContain("**Agent's verdict:** `pass`");
     expect(pullFor("checked", number)).toBeUndefined();
-    expect(issueOf("checked", number).labels.map((l) => l.name)).toContain("drover:failed");
+    await eventually("the failed label", () =>
+      issueOf("checked", number).labels.some((l) => l.name === "drover:failed"),
+    );
   }, 60_000);
 
   it("labels a blocked task and quotes what the agent needs", async () => {

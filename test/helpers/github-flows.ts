@@ -244,6 +244,10 @@ export function mockRunThatPasses(
     sent.pr = body as Record<string, unknown>;
     return { number: input.pr, html_url: `https://github.com/${OCTO_REPO.fullName}/pull/${input.pr}` };
   });
+  scope
+    .get(new RegExp(`^${REPO_PATH}/commits/[0-9a-f]{40}/check-runs`))
+    .query(true)
+    .reply(200, { total_count: 0, check_runs: [] });
   scope.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
     sent.check = body as Record<string, unknown>;
     return { id: 31 };
