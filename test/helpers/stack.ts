@@ -20,7 +20,12 @@ export type StackHandle = {
  * against them (started before the tests, stopped after). On failure, the processes' output is in
  * the thrown error or in `stack().web.output()`.
  */
-export function useStack(options: Partial<Pick<StackOptions, "workers" | "workerProcesses" | "env">> = {}) {
+export function useStack(
+  options: Partial<Pick<StackOptions, "workers" | "workerProcesses" | "env">> & {
+    /** The URL Drover's processes reach the test database by (e.g. through a proxy); default as is. */
+    databaseUrl?: (url: string) => string;
+  } = {},
+) {
   const db = useTestDatabase();
   let stack: Stack | undefined;
   let dir: string | undefined;
@@ -28,7 +33,7 @@ export function useStack(options: Partial<Pick<StackOptions, "workers" | "worker
     dir = await mkdtemp(path.join(os.tmpdir(), "drover-e2e-"));
     stack = await startStack({
       dir,
-      databaseUrl: db.url(),
+      databaseUrl: options.databaseUrl ? options.databaseUrl(db.url()) : db.url(),
       redisUrl: TEST_REDIS_URL,
       queuePrefix: `drover-e2e-${randomBytes(4).toString("hex")}`,
       workers: options.workers ?? 2,
