@@ -238,7 +238,9 @@ describe("serveGit", () => {
     const sha = await commitIn(ann, "blob.bin", data);
     await git(ann, ...WITH_AUTH, "push", "--quiet", "origin", "main");
     expect((await listRefs(bare)).get("refs/heads/main")).toBe(sha);
-    expect((await readBlob(bare, "main", "blob.bin"))?.equals(data)).toBe(true);
+    const stored = await readBlob(bare, "main", "blob.bin");
+    expect(stored?.length).toBe(data.length);
+    expect(stored?.equals(data)).toBe(true);
     // Larger than http.postBuffer: git sent the pack chunked, without a Content-Length.
     const pack = served.find(
       (s) => s.url.endsWith("/git-receive-pack") && s.headers["content-length"] === undefined,
