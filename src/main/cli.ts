@@ -19,7 +19,7 @@ Commands:
   demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep]
                                       the whole loop on this machine against a local stand-in for
                                       GitHub, with no credentials (needs PostgreSQL and Redis)
-  chaos [--runs N] [--seed S] [--flushall] [--pg-restart] [--timeout SECONDS]
+  chaos [--runs N] [--seed S] [--kills N] [--flushall] [--pg-restart] [--timeout SECONDS]
                                       the demo under random faults (workers killed, queue emptied,
                                       webhooks duplicated and reordered); one JSON line of what was
                                       lost or made twice (needs PostgreSQL and Redis)
@@ -104,6 +104,7 @@ switch (command) {
         seed: { type: "string" },
         flushall: { type: "boolean", default: false },
         "pg-restart": { type: "boolean", default: false },
+        kills: { type: "string", default: String(DEFAULT_FAULTS.kills) },
         timeout: { type: "string", default: "180" },
       },
     });
@@ -114,13 +115,20 @@ switch (command) {
       exit("--seed must be a whole number from 0 to 4294967295");
     const timeout = Number(values.timeout);
     if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
+    const kills = Number(values.kills);
+    if (!Number.isInteger(kills) || kills < 0) exit("--kills must be a whole number (0 or more)");
     const env = environment();
     const report = await runChaos({
       runs,
       seed,
       databaseUrl: env.DATABASE_URL,
       redisUrl: env.REDIS_URL,
-      faults: { ...DEFAULT_FAULTS, flushAll: values.flushall, pgRestarts: values["pg-restart"] ? 1 : 0 },
+      faults: {
+        ...DEFAULT_FAULTS,
+        kills,
+        flushAll: values.flushall,
+        pgRestarts: values["pg-restart"] ? 1 : 0,
+      },
       timeoutMs: timeout * 1000,
       out: process.stdout,
       log: (line) => process.stderr.write(`${line}\n`),
