@@ -10,6 +10,7 @@ import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
 import { GitHubApp } from "../github/app.ts";
+import { droverOctokit } from "../github/octokit.ts";
 import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
@@ -91,45 +92,9 @@ export type AppCredentials = {
   privateKey: string;
   secret: string;
   baseUrl: string;
-  /** Probot's Octokit, or one that does not pace writes (GITHUB_THROTTLE=off, for the sandbox). */
+  /** Probot's Octokit pacing writes per installation across processes, or not at all (GITHUB_THROTTLE=off). */
   Octokit: typeof ProbotOctokit;
 };
-
-type ThrottleHandler = (retryAfter: number, options: { request: { retryCount: number } }) => boolean;
-
-/**
- * Hitting a limit (primary or secondary), a request waits what GitHub says and tries again, twice, when
- * that is a minute or less; past that the request fails and its job waits instead (see processJob),
- * so a rate-limited task is delayed, never failed. (Probot's own handler gives up on secondary limits.)
- */
-const waitBriefly: ThrottleHandler = (retryAfter, options) =>
-  retryAfter <= 60 && options.request.retryCount < 2;
-
-function withLimits(options: ConstructorParameters<typeof ProbotOctokit>[0] = {}, pace: boolean) {
-  return {
-    ...options,
-    throttle: {
-      ...options.throttle,
-      enabled: pace,
-      onRateLimit: waitBriefly,
-      onSecondaryRateLimit: waitBriefly,
-    },
-  };
-}
-
-/** Probot's Octokit (writes paced one a second per process, as GitHub asks) with Drover's limit handling. */
-class DroverOctokit extends ProbotOctokit {
-  constructor(options?: ConstructorParameters<typeof ProbotOctokit>[0]) {
-    super(withLimits(options, true));
-  }
-}
-
-/** The same without pacing: the sandbox has no secondary rate limits (GITHUB_THROTTLE=off). */
-class UnpacedOctokit extends ProbotOctokit {
-  constructor(options?: ConstructorParameters<typeof ProbotOctokit>[0]) {
-    super(withLimits(options, false));
-  }
-}
 
 /** The app's credentials, or null when none are configured (Probot's setup page is shown instead). */
 export function appCredentials(env: DroverEnv): AppCredentials | null {
@@ -150,7 +115,7 @@ export function appCredentials(env: DroverEnv): AppCredentials | null {
     privateKey,
     secret: env.WEBHOOK_SECRET,
     baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
-    Octokit: env.GITHUB_THROTTLE === "off" ? UnpacedOctokit : DroverOctokit,
+    Octokit: droverOctokit({ pace: env.GITHUB_THROTTLE !== "off", redisUrl: env.REDIS_URL }),
   };
 }
 

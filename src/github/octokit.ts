@@ -1,0 +1,45 @@
+import Bottleneck from "bottleneck";
+import { Redis } from "ioredis";
+import { ProbotOctokit } from "probot";
+
+type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
+type ThrottleHandler = (retryAfter: number, options: { request: { retryCount: number } }) => boolean;
+
+/**
+ * Hitting a limit (primary or secondary), a request waits what GitHub says and tries again, twice, when
+ * that is a minute or less; past that the request fails and its job waits instead (see processJob),
+ * so a rate-limited task is delayed, never failed. (Probot's own handler gives up on secondary limits.)
+ */
+const waitBriefly: ThrottleHandler = (retryAfter, options) =>
+  retryAfter <= 60 && options.request.retryCount < 2;
+
+/**
+ * Probot's Octokit with Drover's limit handling. With `pace`, writes are made one at a time, a second
+ * apart, per installation (Probot keys the throttle by installation id), as GitHub asks; with `redisUrl`
+ * that holds across every Drover process sharing that Redis, not just within one. Without `pace` (the
+ * sandbox, GITHUB_THROTTLE=off) nothing is paced.
+ */
+export function droverOctokit(options: { pace: boolean; redisUrl?: string }): typeof ProbotOctokit {
+  let connection: Bottleneck.IORedisConnection | undefined;
+  const cluster = () => {
+    if (!options.pace || !options.redisUrl) return {};
+    connection ??= new Bottleneck.IORedisConnection({
+      client: new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }),
+    });
+    return { Bottleneck, connection };
+  };
+  return class DroverOctokit extends ProbotOctokit {
+    constructor(given: OctokitOptions = {}) {
+      super({
+        ...given,
+        throttle: {
+          ...given.throttle,
+          ...cluster(),
+          enabled: options.pace,
+          onRateLimit: waitBriefly,
+          onSecondaryRateLimit: waitBriefly,
+        },
+      });
+    }
+  };
+}
