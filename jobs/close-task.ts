@@ -3,7 +3,14 @@ import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import type { TaskState } from "../src/db/schema.ts";
-import { findTask, findTaskByPullRequest, transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
+import {
+  findTask,
+  findTaskByPullRequest,
+  getTask,
+  transitionTask,
+  updateTask,
+  type Task,
+} from "../src/db/tasks.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
@@ -28,16 +35,21 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "no task");
 
   const { task } = closing;
-  const moved = await transitionTask(
-    deps.db,
-    task.id,
-    statesLeadingTo(closing.to).filter((s) => s !== closing.to),
-    closing.to,
-    closing.to === "done"
-      ? { completedBy: closing.by, doneAt: new Date(), stateReason: closing.reason }
-      : { modifiedBy: closing.by, stateReason: closing.reason },
-    { type: closing.event, actor: closing.by },
-  );
+  // The state change and the delivery's claim are one transaction. An earlier run that made the change
+  // and stopped before showing it leaves only the showing to do.
+  const moved = delivery.appliedAt
+    ? await getTask(deps.db, task.id)
+    : await transitionTask(
+        deps.db,
+        task.id,
+        statesLeadingTo(closing.to).filter((s) => s !== closing.to),
+        closing.to,
+        closing.to === "done"
+          ? { completedBy: closing.by, doneAt: new Date(), stateReason: closing.reason }
+          : { modifiedBy: closing.by, stateReason: closing.reason },
+        { type: closing.event, actor: closing.by },
+        delivery.id,
+      );
   if (!moved) return markDeliveryProcessed(deps.db, delivery.id, `already ${task.state}`);
 
   const repository = await getRepository(deps.db, task.repoId);

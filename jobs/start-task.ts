@@ -24,12 +24,17 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
   if (delivery.processedAt) return;
   const event = IssueLabeled.parse(delivery.payload);
+  const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
+  if (delivery.appliedAt) {
+    // An earlier run recorded the task and stopped before it finished: only what follows is left.
+    await requestSchedule(deps);
+    return done("applied before");
+  }
   const log = deps.log.child({
     deliveryId: delivery.id,
     repo: event.repository.full_name,
     issue: event.issue.number,
   });
-  const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
 
   // 1. Which label starts Drover here, and is the config sound?
   const repo = repoRef(event.repository.full_name);
@@ -109,7 +114,10 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     branch,
     config: config.config,
     statusCommentId: commentId,
+    deliveryId: delivery.id,
   });
+  // The same delivery run twice at once: the other run applied it.
+  if (trigger.kind === "applied-before") return;
   // Started at the same moment by another delivery: that one's status stands.
   if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
   await requestSchedule(deps);

@@ -19,6 +19,22 @@ export async function getDelivery(db: Db, id: string): Promise<Delivery | undefi
   return db.query.deliveries.findFirst({ where: eq(deliveries.id, id) });
 }
 
+/** A transaction of `db`: the claim below runs inside the one making the state change. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/**
+ * Claims delivery `id` for the state change being made in `tx`; false when it was claimed before (the
+ * change was made by an earlier run of its job, or by a duplicate running at the same time).
+ */
+export async function claimDelivery(tx: Tx, id: string): Promise<boolean> {
+  const rows = await tx
+    .update(deliveries)
+    .set({ appliedAt: sql`now()` })
+    .where(and(eq(deliveries.id, id), isNull(deliveries.appliedAt)))
+    .returning({ id: deliveries.id });
+  return rows.length === 1;
+}
+
 export async function markDeliveryProcessed(db: Db, id: string, outcome: string): Promise<void> {
   await db.update(deliveries).set({ processedAt: new Date(), outcome }).where(eq(deliveries.id, id));
 }

@@ -163,6 +163,11 @@ export const deliveries = pgTable("deliveries", {
   receivedAt: at("received_at").notNull().defaultNow(),
   /** Its jobs are on the queue. */
   dispatchedAt: at("dispatched_at"),
+  /**
+   * The state change it asks for was made, in the same transaction (so a delivery run again, after a
+   * crash or a day later, never changes state twice; what follows the change is still done).
+   */
+  appliedAt: at("applied_at"),
   /** The job that acts on it (start-task, close-task) finished with it. */
   processedAt: at("processed_at"),
   outcome: text("outcome"),

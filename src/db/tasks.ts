@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { claimDelivery } from "./deliveries.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
 
@@ -51,6 +52,8 @@ export function triggerReason(restart: boolean, login: string): string {
 }
 
 export type TriggerResult =
+  /** The delivery asking for it was applied before (by an earlier run of its job): nothing changed. */
+  | { kind: "applied-before" }
   | { kind: "created"; task: Task }
   | { kind: "restarted"; task: Task; previous: TaskState }
   | { kind: "already-active"; task: Task };
@@ -72,9 +75,13 @@ export async function triggerTask(
     branch: string;
     config: unknown;
     statusCommentId?: number | null;
+    /** The webhook delivery asking for it: claimed in the same transaction, so it triggers once. */
+    deliveryId?: string;
   },
 ): Promise<TriggerResult> {
   return db.transaction(async (tx) => {
+    if (input.deliveryId !== undefined && !(await claimDelivery(tx, input.deliveryId)))
+      return { kind: "applied-before" };
     const [inserted] = await tx
       .insert(tasks)
       .values({
@@ -133,8 +140,11 @@ export async function transitionTask(
   to: TaskState,
   fields: TaskFields = {},
   event?: { type: string; actor?: string | null; data?: Record<string, unknown> },
+  /** The webhook delivery asking for it: claimed in the same transaction; nothing moves if it was before. */
+  deliveryId?: string,
 ): Promise<Task | undefined> {
   return db.transaction(async (tx) => {
+    if (deliveryId !== undefined && !(await claimDelivery(tx, deliveryId))) return undefined;
     const [row] = await tx
       .update(tasks)
       .set({ ...fields, state: to, updatedAt: sql`now()` })

@@ -73,6 +73,7 @@ describe("attempt leases", () => {
       branch: `drover/${issue}-task-${issue}`,
       config: DroverConfig.parse({}),
     });
+    if (trigger.kind === "applied-before") throw new Error("no delivery was given");
     const [queued] = await queueTasks(db(), [trigger.task.id]);
     const claim = queued && (await claimAttempt(db(), queued.attemptId, "first-worker"));
     if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
