@@ -1,8 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DroverConfig } from "../../../src/config/schema.ts";
+import { closeTask } from "../../../jobs/close-task.ts";
 import { syncIssue } from "../../../jobs/sync-issue.ts";
 import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
@@ -20,6 +21,8 @@ import {
   mockIdentity,
   mockIssue,
   mockIssueState,
+  mockLabels,
+  mockPatch,
   mockPermission,
   mockSync,
   originBranches,
@@ -77,6 +80,38 @@ describe("close-task", () => {
     });
     if (!moved) throw new Error("task did not move to review");
     return moved.id;
+  }
+
+  /** An `issues.closed` delivery for `issue`, recorded as the webhook handler records it. */
+  async function recordClose(id: string, issue: number, stateReason: "completed" | "not_planned") {
+    await recordDelivery(db(), {
+      id,
+      event: "issues",
+      action: "closed",
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      payload: issueClosed({ number: issue, stateReason, sender: closer }),
+    });
+  }
+
+  /** The issue-close change as close-task makes it, claimed with delivery `deliveryId`. */
+  async function closeAsCompleted(taskId: number, deliveryId: string) {
+    return transitionTask(
+      db(),
+      taskId,
+      ["review"],
+      "done",
+      { completedBy: closer.login, doneAt: new Date(), stateReason: "issue closed as completed" },
+      { type: "task.completed", actor: closer.login },
+      deliveryId,
+    );
+  }
+
+  async function eventsOf(taskId: number, type: string) {
+    return db()
+      .select()
+      .from(events)
+      .where(and(eq(events.taskId, taskId), eq(events.type, type)));
   }
 
   it("cancels a task in review when its issue is closed as not planned", async () => {
@@ -215,6 +250,82 @@ describe("close-task", () => {
     expect((await taskOf(db(), OCTO_REPO, 26)).task).toMatchObject({ state: "done" });
     expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("🎉 Done")]);
     expect(sent.removed).toEqual(["drover:review"]);
+  });
+
+  it("an issue close whose state change was made by a run that stopped before showing it is shown, not applied twice", async () => {
+    const id = await taskInReview(27, 6027);
+    await recordClose("d-close-27", 27, "completed");
+    // The earlier run of close-task made the change, then stopped before the status comment.
+    expect((await closeAsCompleted(id, "d-close-27"))?.state).toBe("done");
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockClosed(github.api(), sent, { issue: 27, commentId: 6027, labels: ["drover:review"] });
+
+    await harness().enqueue("close-task", { deliveryId: "d-close-27" });
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 27)).task).toMatchObject({
+      state: "done",
+      completedBy: closer.login,
+    });
+    expect(sent.comments).toHaveLength(1);
+    expect(sent.comments[0]).toMatchObject({ how: "patch", id: 6027 });
+    expect(sent.comments[0]?.body).toContain("🎉 Done");
+    expect(sent.comments[0]?.body).toContain("| Completed by | @closer |");
+    expect(sent.removed).toEqual(["drover:review"]);
+    expect(await eventsOf(id, "task.completed")).toHaveLength(1);
+    expect(await getDelivery(db(), "d-close-27")).toMatchObject({ outcome: "done" });
+    expect((await getDelivery(db(), "d-close-27"))?.processedAt).toBeInstanceOf(Date);
+  });
+
+  it("does not finish the restarted work when an old issue close is run again", async () => {
+    const id = await taskInReview(28, 6028);
+    await recordClose("d-close-28", 28, "completed");
+    // The earlier run finished the task and stopped before the status comment; the issue was then
+    // reopened and labelled again, and the new attempt's pull request is in review.
+    await closeAsCompleted(id, "d-close-28");
+    expect(await taskInReview(28, 6028)).toBe(id);
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockPatch(github.api(), sent, 6028);
+    mockLabels(github.api(), sent, 28, ["drover", "drover:review"], []);
+
+    await harness().enqueue("close-task", { deliveryId: "d-close-28" });
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 28)).task).toMatchObject({
+      state: "review",
+      attemptCount: 2,
+      prNumber: 29,
+    });
+    expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("✅ Pull request ready")]);
+    expect(sent.removed).toEqual([]);
+    expect(sent.added).toEqual([]);
+    expect(await eventsOf(id, "task.completed")).toHaveLength(1);
+    expect((await getDelivery(db(), "d-close-28"))?.processedAt).toBeInstanceOf(Date);
+  });
+
+  it("closes a task once when the same close delivery is run twice at once", async () => {
+    const id = await taskInReview(29, 6029);
+    await recordClose("d-close-29", 29, "not_planned");
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockClosed(github.api(), sent, { issue: 29, commentId: 6029, labels: ["drover:review"] });
+
+    await Promise.all([
+      closeTask(harness().deps, { deliveryId: "d-close-29" }),
+      closeTask(harness().deps, { deliveryId: "d-close-29" }),
+    ]);
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 29)).task).toMatchObject({
+      state: "cancelled",
+      modifiedBy: closer.login,
+    });
+    expect(await eventsOf(id, "task.cancelled")).toHaveLength(1);
+    expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("⚪ Cancelled")]);
+    expect(sent.removed).toEqual(["drover:review"]);
+    expect((await getDelivery(db(), "d-close-29"))?.processedAt).toBeInstanceOf(Date);
   });
 
   it("pushes nothing for a task whose issue was closed while its agent ran", async () => {

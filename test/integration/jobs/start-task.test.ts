@@ -1,6 +1,8 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deliveries } from "../../../src/db/schema.ts";
+import { startTask } from "../../../jobs/start-task.ts";
+import { deliveries, events } from "../../../src/db/schema.ts";
+import { updateTask } from "../../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../../src/github/comments.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -256,5 +258,56 @@ describe("start-task", () => {
     expect(await runDirs(sandbox().home, repo(), 7)).toHaveLength(1);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(await db().select().from(deliveries).where(eq(deliveries.id, "d-twice"))).toHaveLength(1);
+  });
+
+  it("a label delivery run again after its task finished does not start the task again", async () => {
+    const sent = recorder();
+    const api = github.api();
+    const issue = { number: 8, title: "Once", labels: ["drover"] };
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    mockConfig(api, agentConfig("exit-code.mjs"));
+    mockPermission(api, MAINTAINER.login, "write");
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 8, 8008);
+    mockRunThatFails(api, { issue });
+    const labels = mockIssueState(github.optional(), sent, { issue: 8, commentId: 8008, labels: ["drover"] });
+
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 8, title: "Once" }), "d-once");
+    await harness().drain();
+    const { task: started } = await taskOf(db(), repo(), 8);
+    if (!started) throw new Error("the label did not start a task");
+    expect(await outcomeOf("d-once")).toBe("created");
+
+    // The run that started it died before marking the delivery processed, and the job comes back after
+    // the task's work was finished.
+    await db()
+      .update(deliveries)
+      .set({ processedAt: null, outcome: null })
+      .where(eq(deliveries.id, "d-once"));
+    await updateTask(db(), started.id, { state: "done", completedBy: MAINTAINER.login, doneAt: new Date() });
+    const readyEvents = () =>
+      db()
+        .select()
+        .from(events)
+        .where(and(eq(events.taskId, started.id), eq(events.type, "task.ready")));
+    expect(await readyEvents()).toHaveLength(1);
+    const shown = structuredClone(sent);
+    const labelsBefore = [...labels];
+
+    // Every strict mock is used up: a config read, a permission lookup or an issue read by this run would
+    // be unmatched and fail the test; its comment and label writes would show in `sent`.
+    await startTask(harness().deps, { deliveryId: "d-once" });
+    await harness().drain();
+
+    const { task, attempts } = await taskOf(db(), repo(), 8);
+    expect(task).toMatchObject({ state: "done", completedBy: MAINTAINER.login });
+    expect(attempts).toHaveLength(1);
+    expect(await runDirs(sandbox().home, repo(), 8)).toHaveLength(1);
+    expect(await readyEvents()).toHaveLength(1);
+    expect(sent).toEqual(shown);
+    expect([...labels]).toEqual(labelsBefore);
+    expect(await outcomeOf("d-once")).toBe("applied before");
+    const [delivery] = await db().select().from(deliveries).where(eq(deliveries.id, "d-once"));
+    expect(delivery?.processedAt).toBeInstanceOf(Date);
   });
 });
