@@ -1,14 +1,15 @@
 import { loadRepoConfig } from "../src/config/load.ts";
-import { CONFIG_PATH } from "../src/config/schema.ts";
+import { CONFIG_PATH, type DroverConfig } from "../src/config/schema.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
 import { upsertRepository } from "../src/db/repositories.ts";
-import { findTask, triggerReason, triggerTask } from "../src/db/tasks.ts";
+import { findTask, triggerReason, triggerTask, type TriggerResult } from "../src/db/tasks.ts";
 import { taskBranch } from "../src/git/branch.ts";
 import { reply } from "../src/github/comments.ts";
 import { authorise } from "../src/github/people.ts";
 import { renderConfigProblems, renderRefusal, statusViewOf } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/status.ts";
-import { repoRef } from "../src/github/types.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
 import { ACTIVE } from "../src/graph/transitions.ts";
 import { IssueLabeled } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
@@ -62,7 +63,7 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     return done("refused: invalid config");
   }
 
-  // 3. A task already in progress is left alone.
+  // 3. Record it and say so, one job per issue at a time.
   const repository = await upsertRepository(deps.db, {
     id: event.repository.id,
     installationId: event.installation.id,
@@ -70,13 +71,38 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     cloneUrl: event.repository.clone_url,
     defaultBranch: event.repository.default_branch,
   });
-  const existing = await findTask(deps.db, repository.id, event.issue.number);
-  if (existing && ACTIVE.includes(existing.state)) return done(`already ${existing.state}`);
+  const trigger = await withIssueLock(deps.db, repository.id, event.issue.number, () =>
+    showAndTrigger(deps, {
+      event,
+      repoId: repository.id,
+      octokit,
+      config: config.config,
+      deliveryId: delivery.id,
+    }),
+  );
+  // The same delivery run twice at once: the other run applied it.
+  if (trigger.kind === "applied-before") return;
+  // Already in progress (started by another delivery, perhaps at this very moment): its status stands.
+  if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
+  await requestSchedule(deps);
+  log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
+  await done(trigger.kind);
+}
 
-  // 4. Read its links (blockers, sub-issues, parent) and say on the issue that it is ready, then record it
-  // as ready with that status comment. In this order no scheduling pass can queue the task (and run-task or
-  // announce show it) before this status is up: nothing later is overwritten by it, and no second status
-  // comment is made for want of the first one's id.
+/**
+ * Reads the issue's links (blockers, sub-issues, parent), says on the issue that it is ready, then records
+ * the task as ready with that status comment. In this order no scheduling pass can queue the task (and
+ * run-task or announce show it) before this status is up: nothing later is overwritten by it. Run under the
+ * issue's lock: a label event and reconcile's copy of it (or the label removed and added again) started
+ * together would otherwise each find no task and each make a status comment.
+ */
+async function showAndTrigger(
+  deps: JobDeps,
+  input: { event: IssueLabeled; repoId: number; octokit: Octokit; config: DroverConfig; deliveryId: string },
+): Promise<TriggerResult> {
+  const { event, repoId, octokit, config } = input;
+  const existing = await findTask(deps.db, repoId, event.issue.number);
+  if (existing && ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
   await syncIssue(deps, {
     installationId: event.installation.id,
     repoFullName: event.repository.full_name,
@@ -86,7 +112,7 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   const branch = taskBranch(event.issue.number, event.issue.title);
   const commentId = await publishStatus(
     octokit,
-    repo,
+    repoRef(event.repository.full_name),
     event.issue.number,
     statusViewOf(
       {
@@ -100,27 +126,20 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
         cycle: existing?.cycle ?? null,
       },
       null,
-      { agent: config.config.agent },
+      { agent: config.agent },
     ),
     existing?.statusCommentId ?? null,
   );
-  const trigger = await triggerTask(deps.db, {
-    repoId: repository.id,
+  return triggerTask(deps.db, {
+    repoId,
     issueNumber: event.issue.number,
     title: event.issue.title,
     createdBy: event.issue.user.login,
     createdById: event.issue.user.id,
     triggeredBy: event.sender.login,
     branch,
-    config: config.config,
+    config,
     statusCommentId: commentId,
-    deliveryId: delivery.id,
+    deliveryId: input.deliveryId,
   });
-  // The same delivery run twice at once: the other run applied it.
-  if (trigger.kind === "applied-before") return;
-  // Started at the same moment by another delivery: that one's status stands.
-  if (trigger.kind === "already-active") return done(`already ${trigger.task.state}`);
-  await requestSchedule(deps);
-  log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
-  await done(trigger.kind);
 }

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { startTask } from "../../../jobs/start-task.ts";
+import { recordDelivery } from "../../../src/db/deliveries.ts";
 import { deliveries, events } from "../../../src/db/schema.ts";
 import { updateTask } from "../../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../../src/github/comments.ts";
@@ -309,5 +310,48 @@ describe("start-task", () => {
     expect(await outcomeOf("d-once")).toBe("applied before");
     const [delivery] = await db().select().from(deliveries).where(eq(deliveries.id, "d-once"));
     expect(delivery?.processedAt).toBeInstanceOf(Date);
+  });
+
+  it("starts one task with one status comment when the label event and reconcile's copy of it run at once", async () => {
+    const sent = recorder();
+    const api = github.api();
+    const optional = github.optional();
+    const issue = { number: 9, title: "Both", labels: ["drover"] };
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    mockFirstStatus(api, sent, 9, 8009);
+    mockRunThatFails(api, { issue });
+    // Each run reads the config and the labeller's permission; how far the second gets depends on the race.
+    mockConfig(optional, agentConfig("exit-code.mjs"));
+    mockPermission(optional, MAINTAINER.login, "write");
+    mockSync(optional, issue);
+    // A second run that also found no status comment would post its own: recorded, so the test can see it.
+    optional.get(`${REPO_PATH}/issues/9/comments`).query(true).reply(200, []);
+    mockReply(optional, sent, 9, 8010);
+    mockIssueState(optional, sent, { issue: 9, commentId: 8009, labels: ["drover"] });
+    const payload = issueLabeled({ repo: repo(), number: 9, title: "Both" });
+    for (const id of ["d-label", `reconcile-${repo().id}-9-1`]) {
+      await recordDelivery(db(), {
+        id,
+        event: "issues",
+        action: "labeled",
+        installationId: repo().installationId,
+        repoFullName: repo().fullName,
+        payload,
+      });
+    }
+
+    await Promise.all([
+      startTask(harness().deps, { deliveryId: "d-label" }),
+      startTask(harness().deps, { deliveryId: `reconcile-${repo().id}-9-1` }),
+    ]);
+    await harness().drain();
+
+    expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
+    expect(sent.comments.map((c) => c.id)).not.toContain(8010);
+    const { task, attempts } = await taskOf(db(), repo(), 9);
+    expect(task).toMatchObject({ state: "failed", statusCommentId: 8009 });
+    expect(attempts).toHaveLength(1);
+    const outcomes = [await outcomeOf("d-label"), await outcomeOf(`reconcile-${repo().id}-9-1`)].sort();
+    expect(outcomes).toEqual([expect.stringMatching(/^already (ready|queued|running)$/), "created"]);
   });
 });

@@ -1,0 +1,79 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../../src/db/client.ts";
+import { IssueBusyError, withIssueLock } from "../../../src/db/issue-lock.ts";
+import { useTestDatabase } from "../../helpers/db.ts";
+
+/** What one piece of locked work saw: when it ran, by the clock. */
+type Span = { start: number; end: number };
+
+async function timed(ms: number): Promise<Span> {
+  const start = performance.now();
+  await sleep(ms);
+  return { start, end: performance.now() };
+}
+
+function overlap(a: Span, b: Span): boolean {
+  return a.start < b.end && b.start < a.end;
+}
+
+describe("withIssueLock", () => {
+  const { database, url } = useTestDatabase();
+  const db = () => database().db;
+
+  it("runs work for the same issue one at a time, from separate pools as from separate processes", async () => {
+    const other = openDatabase(url(), { max: 2 });
+    try {
+      const [a, b] = await Promise.all([
+        withIssueLock(db(), 1, 7, () => timed(300)),
+        withIssueLock(other.db, 1, 7, () => timed(300)),
+      ]);
+      expect(overlap(a, b)).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("lets work for different issues, or the same number in another repository, run at once", async () => {
+    const [a, b, c] = await Promise.all([
+      withIssueLock(db(), 1, 7, () => timed(300)),
+      withIssueLock(db(), 1, 8, () => timed(300)),
+      withIssueLock(db(), 2, 7, () => timed(300)),
+    ]);
+    expect(overlap(a, b)).toBe(true);
+    expect(overlap(a, c)).toBe(true);
+  });
+
+  it("gives up after the wait, naming the issue, so the job is tried again later", async () => {
+    let release = () => {};
+    const held = withIssueLock(db(), 1, 9, () => new Promise<void>((resolve) => (release = resolve)));
+    await sleep(100);
+    const error = await withIssueLock(db(), 1, 9, async () => "ran", 400).catch((e: unknown) => e);
+    release();
+    await held;
+    expect(error).toBeInstanceOf(IssueBusyError);
+    expect(String(error)).toMatch(/issue #9 of repository 1 was still being worked on .* tried again/);
+    expect(await withIssueLock(db(), 1, 9, async () => "ran", 400)).toBe("ran");
+  });
+
+  it("is free again when the work throws", async () => {
+    await expect(
+      withIssueLock(db(), 1, 10, async () => {
+        throw new Error("GitHub said no");
+      }),
+    ).rejects.toThrow("GitHub said no");
+    expect(await withIssueLock(db(), 1, 10, async () => "next", 200)).toBe("next");
+  });
+
+  it("is free again when the process holding it loses its connection (a crash never leaves it held)", async () => {
+    const doomed = openDatabase(url(), { max: 2 });
+    const held = withIssueLock(doomed.db, 1, 11, () => new Promise<never>(() => {})).catch((e: unknown) => e);
+    await sleep(200);
+    expect(
+      await withIssueLock(db(), 1, 11, async () => "busy?", 300).catch((e: unknown) => e),
+    ).toBeInstanceOf(IssueBusyError);
+    await doomed.sql.end({ timeout: 0 });
+    expect(await withIssueLock(db(), 1, 11, async () => "taken over", 2_000)).toBe("taken over");
+    void held;
+  });
+});
