@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
@@ -102,13 +102,7 @@ export async function renewLease(db: Db, lease: Lease, leaseMs: number = LEASE_M
   const rows = await db
     .update(attempts)
     .set({ leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
-    .where(
-      and(
-        eq(attempts.id, lease.attemptId),
-        eq(attempts.leaseEpoch, lease.epoch),
-        eq(attempts.state, "running"),
-      ),
-    )
+    .where(runningUnder(lease))
     .returning({ id: attempts.id });
   return rows.length === 1;
 }
@@ -122,13 +116,7 @@ export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Pro
   const rows = await db
     .update(attempts)
     .set({ leaseExpiresAt: sql`now()` })
-    .where(
-      and(
-        eq(attempts.id, lease.attemptId),
-        eq(attempts.leaseEpoch, lease.epoch),
-        eq(attempts.state, "running"),
-      ),
-    )
+    .where(runningUnder(lease))
     .returning({ id: attempts.id, taskId: attempts.taskId });
   if (rows[0]) {
     await db.insert(events).values({ taskId: rows[0].taskId, type: "task.interrupted", data: { reason } });
@@ -156,6 +144,20 @@ export async function getAttemptByNumber(
   });
 }
 
+/** The attempt of `lease`, while it runs under that lease (no other worker took it over). */
+function runningUnder(lease: Lease): SQL | undefined {
+  return and(
+    eq(attempts.id, lease.attemptId),
+    eq(attempts.leaseEpoch, lease.epoch),
+    eq(attempts.state, "running"),
+  );
+}
+
+/** Rows of attempts joined with tasks where `lease` is still the one allowed to write. */
+function heldBy(lease: Lease): SQL | undefined {
+  return and(runningUnder(lease), eq(tasks.state, "running"), eq(tasks.attemptCount, attempts.number));
+}
+
 /**
  * True while this lease is still the attempt's current one, the attempt is running, and its task is still
  * running this attempt (not closed, cancelled or restarted meanwhile): only then may the worker push.
@@ -165,15 +167,7 @@ export async function leaseHeld(db: Db, lease: Lease): Promise<boolean> {
     .select({ id: attempts.id })
     .from(attempts)
     .innerJoin(tasks, eq(tasks.id, attempts.taskId))
-    .where(
-      and(
-        eq(attempts.id, lease.attemptId),
-        eq(attempts.leaseEpoch, lease.epoch),
-        eq(attempts.state, "running"),
-        eq(tasks.state, "running"),
-        eq(tasks.attemptCount, attempts.number),
-      ),
-    )
+    .where(heldBy(lease))
     .limit(1);
   return row !== undefined;
 }
@@ -207,13 +201,7 @@ export async function finishAttempt(db: Db, lease: Lease, outcome: AttemptOutcom
   const rows = await db
     .update(attempts)
     .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
-    .where(
-      and(
-        eq(attempts.id, lease.attemptId),
-        eq(attempts.leaseEpoch, lease.epoch),
-        eq(attempts.state, "running"),
-      ),
-    )
+    .where(runningUnder(lease))
     .returning({ id: attempts.id });
   return rows.length === 1;
 }
@@ -241,13 +229,7 @@ export async function concludeAttempt(
     const [attempt] = await tx
       .update(attempts)
       .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
-      .where(
-        and(
-          eq(attempts.id, lease.attemptId),
-          eq(attempts.leaseEpoch, lease.epoch),
-          eq(attempts.state, "running"),
-        ),
-      )
+      .where(runningUnder(lease))
       .returning({ taskId: attempts.taskId });
     if (!attempt) return false;
     const [task] = await tx
@@ -276,15 +258,7 @@ export async function recordStepUnderLease(
       .select({ id: attempts.id })
       .from(attempts)
       .innerJoin(tasks, eq(tasks.id, attempts.taskId))
-      .where(
-        and(
-          eq(attempts.id, lease.attemptId),
-          eq(attempts.leaseEpoch, lease.epoch),
-          eq(attempts.state, "running"),
-          eq(tasks.state, "running"),
-          eq(tasks.attemptCount, attempts.number),
-        ),
-      )
+      .where(heldBy(lease))
       .for("update");
     if (!held) return false;
     await tx
