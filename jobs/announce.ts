@@ -2,7 +2,7 @@ import type { DroverConfig } from "../src/config/schema.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph.ts";
-import { findTaskByKey, getTask, updateTask, type Task } from "../src/db/tasks.ts";
+import { findTaskByKey, getTask, type Task } from "../src/db/tasks.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { STORY_MARKER, upsertStatusComment } from "../src/github/comments.ts";
 import {
@@ -12,9 +12,9 @@ import {
   type StatusView,
   type StoryItem,
 } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
+import { showStatus } from "./show-status.ts";
 
 /** Rounds of "publish, then check nothing moved meanwhile" before leaving it to the next announcement. */
 const ROUNDS = 3;
@@ -31,15 +31,7 @@ export async function announce(deps: JobDeps, payload: { taskId: number }): Prom
     if (!repository) return;
     const view = await viewOf(deps, task);
     const octokit = await deps.github.installation(repository.installationId);
-    const commentId = await publishStatus(
-      octokit,
-      repoRef(repository.fullName),
-      task.issueNumber,
-      view,
-      task.statusCommentId,
-    );
-    if (commentId !== task.statusCommentId)
-      await updateTask(deps.db, task.id, { statusCommentId: commentId });
+    await showStatus(deps.db, octokit, repoRef(repository.fullName), task, view);
     // Anything the comment or labels show may have moved meanwhile (state, reason, cycle, and also the pull
     // request or the verdict that publish records): compare all of it.
     const now = await getTask(deps.db, task.id);

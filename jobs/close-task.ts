@@ -3,22 +3,15 @@ import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import type { TaskState } from "../src/db/schema.ts";
-import {
-  findTask,
-  findTaskByPullRequest,
-  getTask,
-  transitionTask,
-  updateTask,
-  type Task,
-} from "../src/db/tasks.ts";
+import { findTask, findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
 import { statusViewOf } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
 import { repoRef } from "../src/github/types.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "./sync-issue.ts";
+import { showStatus } from "./show-status.ts";
 
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
 
@@ -57,17 +50,16 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   const octokit = await deps.github.installation(repository.installationId);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
   const attempt = await getAttemptByNumber(deps.db, task.id, moved.attemptCount);
-  const commentId = await publishStatus(
+  await showStatus(
+    deps.db,
     octokit,
     repoRef(repository.fullName),
-    task.issueNumber,
+    moved,
     statusViewOf(moved, attempt ?? null, {
       agent: (task.config as DroverConfig).agent,
       maxAttempts: (task.config as DroverConfig).max_attempts,
     }),
-    moved.statusCommentId,
   );
-  if (commentId !== moved.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
   await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
 }

@@ -6,10 +6,10 @@ import { getTask, updateTask } from "../src/db/tasks.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
 import { renderCheckSummary, renderPullRequestBody, runFactsOf, statusViewOf } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
+import { showStatus } from "./show-status.ts";
 
 /**
  * Shows a finished attempt on GitHub: the pull request that closes the issue and the `Drover` check run
@@ -76,13 +76,13 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
   }
 
   // 3. The status comment and label.
-  if (latest) await showStatus(deps, { attempt, prNumber, config, octokit, repo });
+  if (latest) await showCurrentStatus(deps, { attempt, prNumber, config, octokit, repo });
   // Last: until this is recorded, the watchdog queues this job again (it may have been lost).
   await recordStep(deps.db, attempt.id, PUBLISHED, {});
 }
 
 /** The status comment and label, from the task's state now (a merge may already have made it done). */
-async function showStatus(
+async function showCurrentStatus(
   deps: JobDeps,
   run: {
     attempt: Attempt;
@@ -95,15 +95,11 @@ async function showStatus(
   const { attempt, prNumber, config, octokit, repo } = run;
   const task = await getTask(deps.db, attempt.taskId);
   if (!task) return;
-  const commentId = await publishStatus(
+  await showStatus(
+    deps.db,
     octokit,
     repo,
-    task.issueNumber,
-    statusViewOf({ ...task, prNumber }, attempt, {
-      agent: config.agent,
-      maxAttempts: config.max_attempts,
-    }),
-    task.statusCommentId,
+    task,
+    statusViewOf({ ...task, prNumber }, attempt, { agent: config.agent, maxAttempts: config.max_attempts }),
   );
-  if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
 }

@@ -31,7 +31,7 @@ import {
   type TaskMove,
 } from "../src/db/attempts.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
-import { updateTask, type Task } from "../src/db/tasks.ts";
+import type { Task } from "../src/db/tasks.ts";
 import { commitAll } from "../src/git/commit.ts";
 import { ensureMirror } from "../src/git/mirror.ts";
 import { pushBranch, remoteBranchSha } from "../src/git/push.ts";
@@ -39,7 +39,6 @@ import { addWorktree, pinAgentConfig, removeWorktree } from "../src/git/worktree
 import { readIssueFacts } from "../src/github/graph.ts";
 import { noreplyEmail } from "../src/github/people.ts";
 import { statusViewOf } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
 import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { repoRef } from "../src/github/types.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
@@ -48,6 +47,7 @@ import { retryDecision } from "../src/scheduler/retry.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { gatherPromptInput } from "./prompt-context.ts";
 import { requestSchedule } from "./sync-issue.ts";
+import { showStatus } from "./show-status.ts";
 
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
@@ -185,14 +185,13 @@ async function attemptTask(
   // 1. Say it is running (only while the lease is ours: a worker that lost it writes nothing).
   if (!(await leaseHeld(deps.db, lease)))
     throw new PermanentJobError("the lease was lost before the run began");
-  const commentId = await publishStatus(
+  await showStatus(
+    deps.db,
     octokit,
     repo,
-    task.issueNumber,
+    task,
     statusViewOf(task, null, { agent: config.agent, maxAttempts: config.max_attempts }),
-    task.statusCommentId,
   );
-  if (commentId !== task.statusCommentId) await updateTask(deps.db, task.id, { statusCommentId: commentId });
 
   // 2. A worktree on the task branch, from a fresh mirror of the base branch.
   const token = await deps.github.token(repository.installationId);
