@@ -67,14 +67,18 @@ export async function runTask(
   const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
   if (lease.epoch > 1) await stopOrphans(deps, attempt.id, lease.epoch, log);
   if (lease.epoch > MAX_CLAIMS) {
-    // Its workers keep dying (the agent exhausts the machine, or a bug kills the process): never a loop.
-    const reason = `the worker running this attempt stopped ${lease.epoch - 1} times (a crash, a kill or a restart each time)`;
+    // Its workers keep dying (the agent exhausts the machine, or a bug kills the process): never a loop,
+    // and no new attempt either, which would take down as many workers again.
+    const reason =
+      `the worker running this attempt stopped ${lease.epoch - 1} times (a crash, a kill or a restart ` +
+      "each time), so Drover gave up on it; see the workers' logs, then remove and add the label to try again";
     await conclude(
       deps,
       { task, lease, repository },
       {
         judgement: { conclusion: "failure", state: "failed", reason, summary: "" },
         fields: {},
+        final: true,
       },
     );
     return;

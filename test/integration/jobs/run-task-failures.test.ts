@@ -1,4 +1,10 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { DroverConfig } from "../../../src/config/schema.ts";
+import { upsertRepository } from "../../../src/db/repositories.ts";
+import { attempts, tasks } from "../../../src/db/schema.ts";
+import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
@@ -13,6 +19,7 @@ import {
   mockSync,
   originBranches,
   recorder,
+  runDirs,
   taskOf,
   type Sent,
 } from "../../helpers/github-flows.ts";
@@ -104,5 +111,56 @@ describe("run-task when the agent fails", () => {
     const status = await expectFailedWithoutPullRequest(sent, 13);
     expect(status).toContain("**Why:** the agent changed nothing");
     expect(status).toContain("Nothing needed changing");
+  });
+});
+
+describe("run-task when its workers keep dying", () => {
+  const { db, harness, sandbox, repo, github } = useDrover();
+
+  it("fails an attempt whose worker stopped five times, saying so, without running the agent or retrying", async () => {
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    const labels = mockIssueState(github.optional(), sent, {
+      issue: 21,
+      commentId: 9021,
+      labels: ["drover", "drover:running"],
+    });
+    await upsertRepository(db(), repo());
+    const config = DroverConfig.parse(parse(agentConfig("exit-code.mjs", { attempts: 3 })));
+    const trigger = await triggerTask(db(), {
+      repoId: repo().id,
+      issueNumber: 21,
+      title: "Kills its worker",
+      createdBy: MAINTAINER.login,
+      createdById: MAINTAINER.id,
+      triggeredBy: MAINTAINER.login,
+      branch: "drover/21-kills-its-worker",
+      config,
+      statusCommentId: 9021,
+    });
+    if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
+    const [queued] = await queueTasks(db(), [trigger.task.id]);
+    if (!queued) throw new Error("attempt not queued");
+    // Five workers took the attempt up in turn and died with it: the lease is at epoch 5, and lapsed.
+    await db()
+      .update(attempts)
+      .set({ state: "running", leaseEpoch: 5, leaseOwner: "dead-worker", leaseExpiresAt: new Date(0) })
+      .where(eq(attempts.id, queued.attemptId));
+    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, trigger.task.id));
+
+    await harness().enqueue("run-task", { attemptId: queued.attemptId });
+    await harness().drain();
+
+    const { task, attempts: tried } = await taskOf(db(), repo(), 21);
+    expect(task).toMatchObject({ state: "failed", attemptCount: 1, nextAttemptAt: null });
+    expect(task?.stateReason).toContain("the worker running this attempt stopped 5 times");
+    expect(tried).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
+    expect(await runDirs(sandbox().home, repo(), 21)).toEqual([]);
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
+    const final = sent.comments.at(-1)?.body ?? "";
+    expect(final).toContain("❌ Failed");
+    expect(final).toContain("stopped 5 times (a crash, a kill or a restart each time)");
+    expect(final).toContain("remove and add the label to try again");
+    expect([...labels].sort()).toEqual(["drover", "drover:failed"]);
   });
 });
