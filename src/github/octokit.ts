@@ -32,6 +32,7 @@ export function droverOctokit(options: { pace: boolean; redisUrl?: string }): ty
     constructor(given: OctokitOptions = {}) {
       super({
         ...given,
+        ...authAtBaseUrl(given),
         throttle: {
           ...given.throttle,
           ...cluster(),
@@ -42,4 +43,19 @@ export function droverOctokit(options: { pace: boolean; redisUrl?: string }): ty
       });
     }
   };
+}
+
+/**
+ * Probot gives the app's auth strategy a `request` for api.github.com whatever its `baseUrl`. Requests
+ * made through the client are unaffected (the strategy's hook takes their base URL), but a token asked
+ * for directly (`octokit.auth({ type: "installation" })`, as git's token is) would be asked of github.com
+ * when no request had cached one yet: on GitHub Enterprise Server or the sandbox, every fresh worker's
+ * first push check failed. Here the strategy's `request` is given the client's base URL.
+ */
+function authAtBaseUrl(given: OctokitOptions): Pick<OctokitOptions, "auth"> {
+  const auth = given.auth as { request?: { defaults?: unknown } } | undefined;
+  const request = auth?.request;
+  if (!given.baseUrl || typeof request?.defaults !== "function") return {};
+  const defaults = request.defaults as (options: { baseUrl: string }) => unknown;
+  return { auth: { ...auth, request: defaults.call(request, { baseUrl: given.baseUrl }) } };
 }
