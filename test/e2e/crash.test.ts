@@ -39,6 +39,15 @@ async function labelNew(repo: { owner: string; repo: string }, title: string) {
   return data.number;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function world(repo: { repo: string }) {
   return drover.stack().sandbox.world.repo("acme", repo.repo)!;
 }
@@ -113,6 +122,40 @@ describe("crashes and restarts", () => {
     expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
     expect((await runs()).length).toBe(2);
   }, 120_000);
+
+  it("lets a worker paused past its lease write nothing when it wakes, while another finishes the task", async () => {
+    const { repo, runs } = await slowRepo("paused", 6_000);
+    const number = await labelNew(repo, "Survive a pause");
+    await eventually("the agent to start", async () => (await runs()).length === 1);
+
+    // Every worker freezes (a VM paused, a process stopped in a debugger); its agent runs on meanwhile.
+    const frozen = drover.stack().workers.filter((w) => w.pid !== undefined && alive(w.pid));
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const worker of frozen) process.kill(worker.pid!, "SIGSTOP");
+    try {
+      await drover.stack().startWorker();
+      await eventually("a pull request from the new worker", () => pullsFor(repo, number).length > 0, 90_000);
+    } finally {
+      for (const worker of frozen) process.kill(worker.pid!, "SIGCONT");
+    }
+    // Awake again, the old worker finds its lease gone and stops there.
+    await eventually(
+      "the woken worker to notice it lost the lease",
+      () => frozen.some((w) => w.output().includes("lease lost")),
+      30_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    await drover.stack().sandbox.webhooksSent();
+    expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
+    expect((await runs()).length).toBe(2);
+    const pull = pullsFor(repo, number)[0]!;
+    const body =
+      world(repo)
+        .issues.get(number)
+        ?.comments.find((c) => c.user.login === BOT)?.body ?? "";
+    expect(body).toContain(`#${pull.number}`);
+  }, 150_000);
 
   it("rebuilds a lost queue from PostgreSQL, and runs nothing twice at once", async () => {
     const { repo, runs } = await slowRepo("flushed", 3_000);
