@@ -115,12 +115,14 @@ export function createHarness(options: { database: Database; home: string; agent
       }
     },
     async close() {
+      // QUIT, not a disconnect: a command still in flight (BullMQ's own bookkeeping) gets its answer
+      // instead of a "Connection is closed" rejection nobody is waiting for.
       for (const { worker, connection: c } of workers) {
         await worker.close();
-        c.disconnect();
+        await c.quit().catch(() => c.disconnect());
       }
       await queue.close();
-      connection.disconnect();
+      await connection.quit().catch(() => connection.disconnect());
     },
   };
 }
