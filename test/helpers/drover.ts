@@ -1,12 +1,13 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import pino from "pino";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { processJob } from "../../jobs/catalog.ts";
 import type { JobDeps } from "../../jobs/deps.ts";
 import { droverApp } from "../../src/app.ts";
 import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
+import { droverOctokit } from "../../src/github/octokit.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/catalog.ts";
 import { WorkQueue, startWorkers, type LaneWorkers } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
@@ -24,14 +25,11 @@ export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", {
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
 
 /**
- * GitHub asks for a second between writes and Probot's throttling honours it; tests against nock need not
- * wait. (Probot sets `throttle` after any `.defaults()`, so the override sits in the constructor.)
+ * Drover's own Octokit, as the sandbox runs it (GITHUB_THROTTLE=off): GitHub asks for a second between
+ * writes, but tests against nock need not wait. Everything else is production's: 5xx answers retried,
+ * rate limits handled as Drover handles them.
  */
-class UnthrottledOctokit extends ProbotOctokit {
-  constructor(options: ConstructorParameters<typeof ProbotOctokit>[0] = {}) {
-    super({ ...options, throttle: { ...options.throttle, enabled: false }, retry: { enabled: false } });
-  }
-}
+const TestOctokit = droverOctokit({ pace: false });
 
 /**
  * Drover in one process for tests: Probot (webhooks in), the real queue on Redis under a prefix of its
@@ -63,7 +61,7 @@ export function createHarness(options: { database: Database; home: string; agent
     secret: TEST_WEBHOOK_SECRET,
     baseUrl: GITHUB_API,
     log,
-    Octokit: UnthrottledOctokit,
+    Octokit: TestOctokit,
   });
   const deps: JobDeps = {
     db: options.database.db,

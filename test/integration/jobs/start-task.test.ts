@@ -354,4 +354,37 @@ describe("start-task", () => {
     const outcomes = [await outcomeOf("d-label"), await outcomeOf(`reconcile-${repo().id}-9-1`)].sort();
     expect(outcomes).toEqual([expect.stringMatching(/^already (ready|queued|running)$/), "created"]);
   });
+
+  it("tries again when GitHub answers with a server error (502, 503), and starts the task", async () => {
+    const sent = recorder();
+    const api = github.api();
+    const issue = { number: 10, title: "Flaky GitHub", labels: ["drover"] };
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    api
+      .get(`${REPO_PATH}/contents/${encodeURIComponent(".github/drover.yml")}`)
+      .reply(502, { message: "Server Error" });
+    mockConfig(api, agentConfig("exit-code.mjs"));
+    api
+      .get(`${REPO_PATH}/collaborators/${MAINTAINER.login}/permission`)
+      .reply(503, { message: "Service Unavailable" });
+    mockPermission(api, MAINTAINER.login, "write");
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 10, 8010);
+    mockRunThatFails(api, { issue });
+    mockIssueState(github.optional(), sent, { issue: 10, commentId: 8010, labels: ["drover"] });
+
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 10, title: "Flaky GitHub" }),
+      "d-5xx",
+    );
+    await harness().drain();
+
+    expect(await outcomeOf("d-5xx")).toBe("created");
+    const { task, attempts } = await taskOf(db(), repo(), 10);
+    expect(task?.state).toBe("failed");
+    expect(attempts).toHaveLength(1);
+    expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
+    expect(sent.comments[0]?.body).toContain("Ready: waiting for a worker");
+  });
 });
