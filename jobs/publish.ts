@@ -1,6 +1,7 @@
 import type { DroverConfig } from "../src/config/schema.ts";
 import { getAttempt, getStep, PUBLISHED, recordEvent, recordStep, type Attempt } from "../src/db/attempts.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import { getTask, updateTask } from "../src/db/tasks.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
@@ -17,6 +18,15 @@ import { showStatus } from "./show-status.ts";
  * object is recorded as a step and never made twice when this job runs again.
  */
 export async function publish(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
+  const attempt = await getAttempt(deps.db, payload.attemptId);
+  const task = attempt && (await getTask(deps.db, attempt.taskId));
+  // One publisher per issue at a time: the same job delivered twice (a stalled job run again beside the
+  // original) would otherwise both find no pull request step and both make one.
+  if (task) return withIssueLock(deps.db, task.repoId, task.issueNumber, () => publishAttempt(deps, payload));
+  return publishAttempt(deps, payload);
+}
+
+async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
   const attempt = await getAttempt(deps.db, payload.attemptId);
   if (!attempt || attempt.state !== "finished") {
     throw new PermanentJobError(`attempt ${payload.attemptId} is not finished; nothing to publish`);

@@ -1,0 +1,82 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { publish } from "../../../jobs/publish.ts";
+import { steps } from "../../../src/db/schema.ts";
+import { useDrover } from "../../helpers/drover.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
+import {
+  agentConfig,
+  mockConfig,
+  mockFirstStatus,
+  mockIssueState,
+  mockPermission,
+  mockRunThatPasses,
+  mockSync,
+  recorder,
+  taskOf,
+  REPO_PATH,
+} from "../../helpers/github-flows.ts";
+import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
+
+const BRANCH = "drover/41-publish-me";
+
+/**
+ * publish run more than once for one attempt: BullMQ delivers at least once, so a job whose lock lapsed
+ * runs again beside the original. The issue still gets one pull request and one check run.
+ */
+describe("publish", () => {
+  const { db, harness, repo, github } = useDrover();
+
+  it("makes one pull request and one check run when the same attempt is published twice at once", async () => {
+    const sent = recorder();
+    const api = github.api();
+    const issue = { number: 41, title: "Publish me", labels: ["drover"] };
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    mockConfig(api, agentConfig("edit-and-pass.mjs"));
+    mockPermission(api, MAINTAINER.login, "write");
+    mockSync(api, issue, 2);
+    mockFirstStatus(api, sent, 41, 8041);
+    mockRunThatPasses(api, sent, { issue, branch: BRANCH, pr: 42 });
+    mockIssueState(github.optional(), sent, { issue: 41, commentId: 8041, labels: ["drover"] });
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 41, title: "Publish me" }));
+    await harness().drain();
+    const { task, attempts } = await taskOf(db(), repo(), 41);
+    expect(task).toMatchObject({ state: "review", prNumber: 42 });
+    const attemptId = attempts[0]!.id;
+
+    // As if the first publish had died before recording anything, and GitHub shows nothing yet: each run
+    // that finds no step asks GitHub and, finding nothing, makes the pull request and the check run.
+    await db()
+      .delete(steps)
+      .where(
+        and(eq(steps.attemptId, attemptId), inArray(steps.name, ["pull-request", "check-run", "published"])),
+      );
+    const made = { pulls: 0, checks: 0 };
+    const optional = github.optional();
+    optional.get(`${REPO_PATH}/pulls`).query(true).reply(200, []);
+    optional.post(`${REPO_PATH}/pulls`).reply(201, () => {
+      made.pulls++;
+      return {
+        number: 42 + made.pulls,
+        html_url: `https://github.com/${repo().fullName}/pull/${42 + made.pulls}`,
+      };
+    });
+    optional
+      .get(new RegExp(`^${REPO_PATH}/commits/[0-9a-f]{40}/check-runs`))
+      .query(true)
+      .reply(200, { total_count: 0, check_runs: [] });
+    optional.post(`${REPO_PATH}/check-runs`).reply(201, () => {
+      made.checks++;
+      return { id: 40 + made.checks };
+    });
+
+    await Promise.all([publish(harness().deps, { attemptId }), publish(harness().deps, { attemptId })]);
+    await harness().drain();
+
+    expect(made).toEqual({ pulls: 1, checks: 1 });
+    const recorded = await db().select().from(steps).where(eq(steps.attemptId, attemptId));
+    expect(recorded.map((s) => s.name)).toEqual(
+      expect.arrayContaining(["pull-request", "check-run", "published"]),
+    );
+  });
+});
