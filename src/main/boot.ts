@@ -43,7 +43,9 @@ export async function openServices(env: DroverEnv, log: Logger): Promise<Service
   const database = openDatabase(env.DATABASE_URL);
   const redis = connectRedis(env.REDIS_URL);
   redis.on("error", (error) => log.warn({ err: error.message }, "redis connection error"));
-  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX);
+  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
+    log.warn({ err: error.message }, "queue error"),
+  );
   return {
     env,
     log,

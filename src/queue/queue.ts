@@ -39,11 +39,16 @@ export type ProcessJob = (
 export class WorkQueue {
   readonly #queues: Record<Lane, Queue>;
 
-  constructor(connection: Redis, prefix = "drover") {
+  /**
+   * `onError`: what the queues report of their own (a Redis error while they start, say). A queue with no
+   * listener would throw it from inside BullMQ, where nothing catches it.
+   */
+  constructor(connection: Redis, prefix: string, onError: (error: Error) => void) {
     this.#queues = {
       main: new Queue(LANES.main, { connection, prefix }),
       agents: new Queue(LANES.agents, { connection, prefix }),
     };
+    for (const queue of Object.values(this.#queues)) queue.on("error", onError);
   }
 
   /**
@@ -114,8 +119,18 @@ export class WorkQueue {
     return jobs.map((job) => ({ name: job.name, id: job.id ?? "", reason: job.failedReason }));
   }
 
-  async close(): Promise<void> {
-    await Promise.all(Object.values(this.#queues).map((queue) => queue.close()));
+  /**
+   * Closes the queues. One closed while its connection is still starting leaves BullMQ's start-up to
+   * fail where nothing observes it (an unhandled rejection), so each is given up to `readyMs` to finish
+   * starting first.
+   */
+  async close(readyMs = 2_000): Promise<void> {
+    const queues = Object.values(this.#queues);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, readyMs)));
+    await Promise.race([Promise.all(queues.map((queue) => queue.waitUntilReady().catch(() => {}))), late]);
+    clearTimeout(timer);
+    await Promise.all(queues.map((queue) => queue.close()));
   }
 }
 

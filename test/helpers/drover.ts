@@ -53,7 +53,10 @@ export function createHarness(options: { database: Database; home: string; agent
   const prefix = `drover-test-${randomBytes(4).toString("hex")}`;
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const connection = connectRedis(TEST_REDIS_URL);
-  const queue = new WorkQueue(connection, prefix);
+  // Errors of the connection and the queues go to the log: a harness closed while BullMQ is still
+  // starting up (a test that never used the queue) must not fail the run with an unhandled rejection.
+  connection.on("error", (error) => log.debug({ err: error }, "redis connection error"));
+  const queue = new WorkQueue(connection, prefix, (error) => log.debug({ err: error }, "queue error"));
   const enqueue = enqueuer(queue);
   const probot = new Probot({
     appId: 1,

@@ -38,7 +38,9 @@ describe("webhook intake", () => {
   });
   beforeEach(async () => {
     // A queue of its own per test, so counts start at zero.
-    queue = new WorkQueue(connection, `drover-test-intake-${newId()}`);
+    queue = new WorkQueue(connection, `drover-test-intake-${newId()}`, (error) =>
+      log.debug({ err: error }, "queue error"),
+    );
     const enqueue = enqueuer(queue);
     queued = [];
     deps = {
