@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { JOBS, isJobName, type JobName } from "../src/queue/catalog.ts";
+import { IssueBusyError } from "../src/db/issue-lock.ts";
 import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
@@ -31,6 +32,9 @@ export const HANDLERS: { [N in JobName]: Handler<N> } = {
   canary: async () => {},
 };
 
+/** How long a job that found its issue busy waits before it tries the lock again. */
+const ISSUE_BUSY_RETRY_MS = 5_000;
+
 /** The worker's one entry: validate the payload at the boundary, then run the job's handler. */
 export function processJob(deps: JobDeps): ProcessJob {
   return async (name, data, context) => {
@@ -47,6 +51,11 @@ export function processJob(deps: JobDeps): ProcessJob {
         signal: context.signal,
       });
     } catch (error) {
+      // Another job is working on the same issue: this one waits its turn, at no cost of a try.
+      if (error instanceof IssueBusyError) {
+        log.info({ waitMs: ISSUE_BUSY_RETRY_MS }, "issue busy; the job waits");
+        await context.delay(ISSUE_BUSY_RETRY_MS);
+      }
       // GitHub asked us to wait: the job waits, it does not fail (and the wait costs it no try).
       const waitMs = rateLimitDelay(error);
       if (waitMs === null) throw error;

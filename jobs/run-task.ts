@@ -19,6 +19,7 @@ import {
   concludeAttempt,
   lapseLease,
   LEASE_MS,
+  lostLeases,
   renewLease,
   type Claim,
   getStep,
@@ -66,12 +67,13 @@ export async function runTask(
     throw new PermanentJobError(`repository ${task.repoId} of task ${task.id} is not recorded`);
   const log = deps.log.child({ taskId: task.id, attempt: attempt.number, repo: repository.fullName });
   if (lease.epoch > 1) await stopOrphans(deps, attempt.id, lease.epoch, log);
-  if (lease.epoch > MAX_CLAIMS) {
+  const lost = lease.epoch > MAX_LOST_LEASES ? await lostLeases(deps.db, lease) : 0;
+  if (lost >= MAX_LOST_LEASES) {
     // Its workers keep dying (the agent exhausts the machine, or a bug kills the process): never a loop,
     // and no new attempt either, which would take down as many workers again.
     const reason =
-      `the worker running this attempt stopped ${lease.epoch - 1} times (a crash, a kill or a restart ` +
-      "each time), so Drover gave up on it; see the workers' logs, then remove and add the label to try again";
+      `the worker running this attempt stopped ${lost} times without handing it back (a crash, a kill or ` +
+      "a freeze each time), so Drover gave up on it; see the workers' logs, then remove and add the label to try again";
     await conclude(
       deps,
       { task, lease, repository },
@@ -118,8 +120,11 @@ export async function runTask(
   }
 }
 
-/** An attempt is taken up at most this many times; a worker dying each time fails it. */
-const MAX_CLAIMS = 5;
+/**
+ * An attempt whose workers died this many times under it fails for good. Hand-backs (a shutdown, a job
+ * retry) do not count: a long run may outlive several deploys.
+ */
+const MAX_LOST_LEASES = 5;
 
 /**
  * The worker is shutting down (SIGTERM), or lost the job's lock (it stalled, and the queue gives the job
@@ -516,7 +521,7 @@ async function conclude(
   } else {
     const state = judgement.state;
     const reason =
-      state === "failed" && run.task.attemptCount > 1
+      state === "failed" && run.task.attemptCount > 1 && !outcome.final
         ? `${judgement.reason} (attempt ${run.task.attemptCount} of ${config.max_attempts}; no tries left)`
         : judgement.reason;
     move = {

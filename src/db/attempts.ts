@@ -119,9 +119,31 @@ export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Pro
     .where(runningUnder(lease))
     .returning({ id: attempts.id, taskId: attempts.taskId });
   if (rows[0]) {
-    await db.insert(events).values({ taskId: rows[0].taskId, type: "task.interrupted", data: { reason } });
+    await db.insert(events).values({
+      taskId: rows[0].taskId,
+      type: "task.interrupted",
+      data: { reason, attemptId: lease.attemptId, epoch: lease.epoch },
+    });
   }
   return rows.length === 1;
+}
+
+/**
+ * How many times the attempt's worker stopped without handing it back: leases taken over after they
+ * ran out (a crash, a kill, a freeze), not the ones given up on purpose (a shutdown, a job retry).
+ */
+export async function lostLeases(db: Db, lease: Lease): Promise<number> {
+  const [row] = await db
+    .select({ handedBack: sql<number>`count(*)::int` })
+    .from(events)
+    .where(
+      and(
+        eq(events.type, "task.interrupted"),
+        sql`${events.data}->>'attemptId' = ${String(lease.attemptId)}`,
+        sql`(${events.data}->>'epoch')::int < ${lease.epoch}`,
+      ),
+    );
+  return lease.epoch - 1 - (row?.handedBack ?? 0);
 }
 
 /** Running attempts whose lease lapsed: their worker is gone, and their jobs may be gone too. */

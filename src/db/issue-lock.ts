@@ -10,7 +10,7 @@ export class IssueBusyError extends Error {
   constructor(repoId: number, issueNumber: number, waitedMs: number) {
     super(
       `issue #${issueNumber} of repository ${repoId} was still being worked on by another job after ` +
-        `${waitedMs} ms; this job will be tried again`,
+        `${waitedMs} ms; this job waits and tries again`,
     );
     this.name = "IssueBusyError";
   }
@@ -19,12 +19,15 @@ export class IssueBusyError extends Error {
 /**
  * Runs `work` while no other process runs work for the same issue, by a PostgreSQL advisory lock held
  * for the length of `work` (a transaction left open on one connection; ended by commit, or by the
- * connection dropping when the process dies, so a crash never leaves it held). For work that reads
+ * connection dropping when the process dies; a machine that vanishes is found out by TCP keepalives
+ * within about a minute). For work that reads
  * GitHub and PostgreSQL, writes to GitHub, then records what it wrote: without the lock, two jobs can
  * both read "nothing yet" and both write.
  *
  * A waiter polls with `pg_try_advisory_xact_lock` and holds no connection while it sleeps, so waiters can
- * never take every connection of the pool from the holder. `work` uses `db` as usual, not the lock's
+ * never take every connection of the pool from the holder. A holder keeps one connection and its work
+ * needs others: keep the jobs that can hold it at once in one process (the main lane's concurrency, 4)
+ * well below the pool's size (10). `work` uses `db` as usual, not the lock's
  * transaction.
  */
 export async function withIssueLock<T>(
@@ -37,13 +40,31 @@ export async function withIssueLock<T>(
   const key = `drover:issue:${repoId}#${issueNumber}`;
   const started = Date.now();
   for (;;) {
-    const outcome = await db.transaction(async (tx) => {
-      const [row] = await tx.execute<{ locked: boolean }>(
-        sql`select pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) as locked`,
-      );
-      if (!row?.locked) return undefined;
-      return { value: await work() };
-    });
+    // The work's own error is kept apart: a lock connection that died meanwhile must not replace it
+    // with a failed ROLLBACK's (a permanent error would be retried, a rate limit would cost a try).
+    let failure: { error: unknown } | undefined;
+    let outcome: { value: T } | undefined;
+    try {
+      outcome = await db.transaction(async (tx) => {
+        // A holder whose machine vanished (power, network) is noticed in about a minute, not TCP's two hours.
+        const [row] = await tx.execute<{ locked: boolean }>(
+          sql`select set_config('tcp_keepalives_idle', '30', true),
+                     set_config('tcp_keepalives_interval', '10', true),
+                     set_config('tcp_keepalives_count', '3', true),
+                     pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) as locked`,
+        );
+        if (!row?.locked) return undefined;
+        try {
+          return { value: await work() };
+        } catch (error) {
+          failure = { error };
+          return undefined;
+        }
+      });
+    } catch (error) {
+      if (!failure) throw error;
+    }
+    if (failure) throw failure.error;
     if (outcome) return outcome.value;
     const waited = Date.now() - started;
     if (waited >= waitMs) throw new IssueBusyError(repoId, issueNumber, waited);

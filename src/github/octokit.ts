@@ -19,7 +19,12 @@ const waitBriefly: ThrottleHandler = (retryAfter, options) =>
  * that holds across every Drover process sharing that Redis, not just within one. Without `pace` (the
  * sandbox, GITHUB_THROTTLE=off) nothing is paced.
  */
-export function droverOctokit(options: { pace: boolean; redisUrl?: string }): typeof ProbotOctokit {
+export function droverOctokit(options: {
+  pace: boolean;
+  redisUrl?: string;
+  /** Base of the wait before retrying a 5xx answer (Octokit's default: 1 s, then 4 s, then 9 s). */
+  retryAfterBaseMs?: number;
+}): typeof ProbotOctokit {
   let connection: Bottleneck.IORedisConnection | undefined;
   const cluster = () => {
     if (!options.pace || !options.redisUrl) return {};
@@ -33,6 +38,9 @@ export function droverOctokit(options: { pace: boolean; redisUrl?: string }): ty
       super({
         ...given,
         ...authAtBaseUrl(given),
+        ...(options.retryAfterBaseMs === undefined
+          ? {}
+          : { retry: { ...given.retry, retryAfterBaseValue: options.retryAfterBaseMs } }),
         throttle: {
           ...given.throttle,
           ...cluster(),

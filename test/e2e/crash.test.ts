@@ -131,6 +131,8 @@ describe("crashes and restarts", () => {
     // Every worker freezes (a VM paused, a process stopped in a debugger); its agent runs on meanwhile.
     const frozen = drover.stack().workers.filter((w) => w.pid !== undefined && alive(w.pid));
     expect(frozen.length).toBeGreaterThan(0);
+    const before = new Map(frozen.map((w) => [w, w.output().length]));
+    const saidSince = (w: (typeof frozen)[number]) => w.output().slice(before.get(w) ?? 0);
     for (const worker of frozen) process.kill(worker.pid!, "SIGSTOP");
     try {
       await drover.stack().startWorker();
@@ -141,7 +143,7 @@ describe("crashes and restarts", () => {
     // Awake again, the old worker finds its lease gone and stops there.
     await eventually(
       "the woken worker to notice it lost the lease",
-      () => frozen.some((w) => w.output().includes("lease lost")),
+      () => frozen.some((w) => saidSince(w).includes("lease lost")),
       30_000,
     );
     await new Promise((resolve) => setTimeout(resolve, 3_000));

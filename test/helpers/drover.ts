@@ -27,9 +27,10 @@ export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
 /**
  * Drover's own Octokit, as the sandbox runs it (GITHUB_THROTTLE=off): GitHub asks for a second between
  * writes, but tests against nock need not wait. Everything else is production's: 5xx answers retried,
- * rate limits handled as Drover handles them.
+ * rate limits handled as Drover handles them; retries come after 10 ms, not 1 s, so a request no mock
+ * answers (a 500 from nock) fails the test at once.
  */
-const TestOctokit = droverOctokit({ pace: false });
+const TestOctokit = droverOctokit({ pace: false, retryAfterBaseMs: 10 });
 
 /**
  * Drover in one process for tests: Probot (webhooks in), the real queue on Redis under a prefix of its

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../../src/db/client.ts";
+import { openDatabase, type Db } from "../../../src/db/client.ts";
 import { IssueBusyError, withIssueLock } from "../../../src/db/issue-lock.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 
@@ -15,6 +15,18 @@ async function timed(ms: number): Promise<Span> {
 
 function overlap(a: Span, b: Span): boolean {
   return a.start < b.end && b.start < a.end;
+}
+
+/** Holds the lock for issue `issue` until released; `started` resolves once it is held. */
+function hold(db: Db, repoId: number, issue: number) {
+  let release = () => {};
+  let markStarted = () => {};
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  const done = withIssueLock(db, repoId, issue, () => {
+    markStarted();
+    return new Promise<void>((resolve) => (release = resolve));
+  });
+  return { started, done, release: () => release() };
 }
 
 describe("withIssueLock", () => {
@@ -44,15 +56,14 @@ describe("withIssueLock", () => {
     expect(overlap(a, c)).toBe(true);
   });
 
-  it("gives up after the wait, naming the issue, so the job is tried again later", async () => {
-    let release = () => {};
-    const held = withIssueLock(db(), 1, 9, () => new Promise<void>((resolve) => (release = resolve)));
-    await sleep(100);
+  it("gives up after the wait, naming the issue, so the job waits and tries again", async () => {
+    const holding = hold(db(), 1, 9);
+    await holding.started;
     const error = await withIssueLock(db(), 1, 9, async () => "ran", 400).catch((e: unknown) => e);
-    release();
-    await held;
+    holding.release();
+    await holding.done;
     expect(error).toBeInstanceOf(IssueBusyError);
-    expect(String(error)).toMatch(/issue #9 of repository 1 was still being worked on .* tried again/);
+    expect(String(error)).toMatch(/issue #9 of repository 1 was still being worked on .* tries again/);
     expect(await withIssueLock(db(), 1, 9, async () => "ran", 400)).toBe("ran");
   });
 
@@ -67,13 +78,23 @@ describe("withIssueLock", () => {
 
   it("is free again when the process holding it loses its connection (a crash never leaves it held)", async () => {
     const doomed = openDatabase(url(), { max: 2 });
-    const held = withIssueLock(doomed.db, 1, 11, () => new Promise<never>(() => {})).catch((e: unknown) => e);
-    await sleep(200);
+    const holding = hold(doomed.db, 1, 11);
+    void holding.done.catch(() => {});
+    await holding.started;
     expect(
       await withIssueLock(db(), 1, 11, async () => "busy?", 300).catch((e: unknown) => e),
     ).toBeInstanceOf(IssueBusyError);
     await doomed.sql.end({ timeout: 0 });
     expect(await withIssueLock(db(), 1, 11, async () => "taken over", 2_000)).toBe("taken over");
-    void held;
+  });
+
+  it("throws the work's own error even when the lock's connection died meanwhile", async () => {
+    class Permanent extends Error {}
+    const doomed = openDatabase(url(), { max: 2 });
+    const outcome = await withIssueLock(doomed.db, 1, 12, async () => {
+      await doomed.sql.end({ timeout: 0 });
+      throw new Permanent("bad payload");
+    }).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Permanent);
   });
 });

@@ -9,6 +9,7 @@ import {
   getAttempt,
   getStep,
   lapseLease,
+  lostLeases,
   PUBLISHED,
   recordStep,
   recordStepUnderLease,
@@ -106,6 +107,20 @@ describe("attempt leases", () => {
       .where(eq(attempts.id, lease.attemptId));
     return lease.attemptId;
   }
+
+  it("counts only the leases lost to a dead worker, not those handed back on shutdown or retry", async () => {
+    const { lease } = await runningTask();
+    const handedBack = await takenOver(lease);
+    // The second worker dies: its lease runs out and a third takes the attempt over.
+    await db()
+      .update(attempts)
+      .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
+      .where(eq(attempts.id, handedBack.attemptId));
+    const claim = await claimAttempt(db(), handedBack.attemptId, "third-worker");
+    if (claim.kind !== "claimed") throw new Error("attempt was not taken over");
+    expect(claim.lease.epoch).toBe(3);
+    expect(await lostLeases(db(), claim.lease)).toBe(1);
+  });
 
   /** The result of a run and the task's next state are written together, or not at all. */
   describe("concludeAttempt", () => {

@@ -153,13 +153,16 @@ describe("run-task when its workers keep dying", () => {
 
     const { task, attempts: tried } = await taskOf(db(), repo(), 21);
     expect(task).toMatchObject({ state: "failed", attemptCount: 1, nextAttemptAt: null });
-    expect(task?.stateReason).toContain("the worker running this attempt stopped 5 times");
+    expect(task?.stateReason).toContain(
+      "the worker running this attempt stopped 5 times without handing it back",
+    );
+    expect(task?.stateReason).not.toContain("no tries left");
     expect(tried).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
     expect(await runDirs(sandbox().home, repo(), 21)).toEqual([]);
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     const final = sent.comments.at(-1)?.body ?? "";
     expect(final).toContain("❌ Failed");
-    expect(final).toContain("stopped 5 times (a crash, a kill or a restart each time)");
+    expect(final).toContain("(a crash, a kill or a freeze each time)");
     expect(final).toContain("remove and add the label to try again");
     expect([...labels].sort()).toEqual(["drover", "drover:failed"]);
   });
