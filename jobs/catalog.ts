@@ -51,15 +51,11 @@ export function processJob(deps: JobDeps): ProcessJob {
         signal: context.signal,
       });
     } catch (error) {
-      // Another job is working on the same issue: this one waits its turn, at no cost of a try.
-      if (error instanceof IssueBusyError) {
-        log.info({ waitMs: ISSUE_BUSY_RETRY_MS }, "issue busy; the job waits");
-        await context.delay(ISSUE_BUSY_RETRY_MS);
-      }
-      // GitHub asked us to wait: the job waits, it does not fail (and the wait costs it no try).
-      const waitMs = rateLimitDelay(error);
+      // GitHub asked us to wait, or another job is working on the same issue: the job waits, it does not
+      // fail (and the wait costs it no try).
+      const waitMs = error instanceof IssueBusyError ? ISSUE_BUSY_RETRY_MS : rateLimitDelay(error);
       if (waitMs === null) throw error;
-      log.warn({ waitMs, err: (error as Error).message }, "rate-limited by GitHub; the job waits");
+      log.warn({ waitMs, err: (error as Error).message }, "the job waits");
       await context.delay(waitMs);
     }
   };

@@ -26,6 +26,7 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
   return publishAttempt(deps, payload);
 }
 
+/** publish, under the lock: it reads the attempt and the task again, as they are now. */
 async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
   const attempt = await getAttempt(deps.db, payload.attemptId);
   if (!attempt || attempt.state !== "finished") {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 
-/** How long a job waits for another to finish with the same issue before giving up (its job retries). */
+/** How long a job polls for another to finish with the same issue; then its job is put back to wait. */
 const WAIT_MS = 30_000;
 const POLL_MS = 100;
 
@@ -17,18 +17,17 @@ export class IssueBusyError extends Error {
 }
 
 /**
- * Runs `work` while no other process runs work for the same issue, by a PostgreSQL advisory lock held
- * for the length of `work` (a transaction left open on one connection; ended by commit, or by the
- * connection dropping when the process dies; a machine that vanishes is found out by TCP keepalives
- * within about a minute). For work that reads
- * GitHub and PostgreSQL, writes to GitHub, then records what it wrote: without the lock, two jobs can
- * both read "nothing yet" and both write.
+ * Runs `work` while no other process runs work for the same issue, by a PostgreSQL advisory lock held for
+ * the length of `work`: a transaction left open on one connection, ended by commit, or by the connection
+ * dropping when the process dies (a machine that vanishes is found out by TCP keepalives within about a
+ * minute). For work that reads GitHub and PostgreSQL, writes to GitHub, then records what it wrote:
+ * without the lock, two jobs can both read "nothing yet" and both write. `work` uses `db` as usual, not the
+ * lock's transaction.
  *
  * A waiter polls with `pg_try_advisory_xact_lock` and holds no connection while it sleeps, so waiters can
  * never take every connection of the pool from the holder. A holder keeps one connection and its work
  * needs others: keep the jobs that can hold it at once in one process (the main lane's concurrency, 4)
- * well below the pool's size (10). `work` uses `db` as usual, not the lock's
- * transaction.
+ * well below the pool's size (10).
  */
 export async function withIssueLock<T>(
   db: Db,

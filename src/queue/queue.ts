@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -126,10 +127,10 @@ export class WorkQueue {
    */
   async close(readyMs = 2_000): Promise<void> {
     const queues = Object.values(this.#queues);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, readyMs)));
-    await Promise.race([Promise.all(queues.map((queue) => queue.waitUntilReady().catch(() => {}))), late]);
-    clearTimeout(timer);
+    await Promise.race([
+      Promise.all(queues.map((queue) => queue.waitUntilReady().catch(() => {}))),
+      sleep(readyMs, undefined, { ref: false }),
+    ]);
     await Promise.all(queues.map((queue) => queue.close()));
   }
 }
