@@ -5,8 +5,8 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../../src/db/client.ts";
 import { attempts, tasks } from "../../src/db/schema.ts";
 import { git } from "./git-sandbox.ts";
-import type { useGitHubMock } from "./github.ts";
-import { AUTHOR, OCTO_REPO, type TestRepo, type TestUser } from "./payloads.ts";
+import { mockInstallationToken, type useGitHubMock } from "./github.ts";
+import { AUTHOR, MAINTAINER, OCTO_REPO, type TestRepo, type TestUser } from "./payloads.ts";
 
 /** GitHub conversations the job and end-to-end tests share: mocks for each stage, and what Drover sent in them. */
 
@@ -251,6 +251,39 @@ export function mockRunThatPasses(
   scope.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
     sent.check = body as Record<string, unknown>;
     return { id: 31 };
+  });
+}
+
+/**
+ * GitHub for a task started by the maintainer's label and run to its end: drover.yml (`config`), the
+ * labeller's write access, the issue's links (read by intake's sync and by start-task), the first status
+ * comment `commentId`, the run (failing, or passing with pull request `passes.pr` from `passes.branch`),
+ * and the issue's status and labels as they change. Returns the labels the issue ends with.
+ */
+export function mockLabelledRun(
+  github: ReturnType<typeof useGitHubMock>,
+  sent: Published,
+  input: {
+    issue: TestIssue;
+    commentId: number;
+    config: string;
+    installationId: number;
+    token?: string;
+    passes?: { branch: string; pr: number };
+  },
+): Set<string> {
+  const api = github.api();
+  mockInstallationToken(github.api().persist(), input.installationId, input.token);
+  mockConfig(api, input.config);
+  mockPermission(api, MAINTAINER.login, "write");
+  mockSync(api, input.issue, 2);
+  mockFirstStatus(api, sent, input.issue.number, input.commentId);
+  if (input.passes) mockRunThatPasses(api, sent, { issue: input.issue, ...input.passes });
+  else mockRunThatFails(api, { issue: input.issue });
+  return mockIssueState(github.optional(), sent, {
+    issue: input.issue.number,
+    commentId: input.commentId,
+    labels: input.issue.labels ?? [],
   });
 }
 

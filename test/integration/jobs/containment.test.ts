@@ -6,19 +6,8 @@ import { BASE_AGENT_ENV } from "../../../src/agent/env.ts";
 import { mirrorPath } from "../../../src/git/mirror.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { git } from "../../helpers/git-sandbox.ts";
-import { mockInstallationToken } from "../../helpers/github.ts";
-import {
-  agentConfig,
-  mockConfig,
-  mockFirstStatus,
-  mockIssueState,
-  mockPermission,
-  mockRunThatPasses,
-  mockSync,
-  recorder,
-  taskOf,
-} from "../../helpers/github-flows.ts";
-import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
+import { agentConfig, mockLabelledRun, recorder, taskOf } from "../../helpers/github-flows.ts";
+import { issueLabeled } from "../../helpers/payloads.ts";
 
 const BRANCH = "drover/31-look-around";
 
@@ -63,15 +52,15 @@ describe("what an agent can see", () => {
 
   it("gives the agent no secret, no token and no credentialled remote", async () => {
     const sent = recorder();
-    const api = github.api();
-    mockInstallationToken(github.api().persist(), repo().installationId, token);
-    mockConfig(api, agentConfig("leak-env.mjs"));
-    mockPermission(api, MAINTAINER.login, "write");
     const issue = { number: 31, title: "Look around", labels: ["drover"] };
-    mockSync(api, issue, 2);
-    mockFirstStatus(api, sent, 31, 8031);
-    mockRunThatPasses(api, sent, { issue, branch: BRANCH, pr: 32 });
-    mockIssueState(github.optional(), sent, { issue: 31, commentId: 8031, labels: ["drover"] });
+    mockLabelledRun(github, sent, {
+      issue,
+      commentId: 8031,
+      config: agentConfig("leak-env.mjs"),
+      installationId: repo().installationId,
+      token,
+      passes: { branch: BRANCH, pr: 32 },
+    });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 31, title: "Look around" }));
     await harness().drain();

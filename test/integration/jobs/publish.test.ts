@@ -3,20 +3,8 @@ import { describe, expect, it } from "vitest";
 import { publish } from "../../../jobs/publish.ts";
 import { steps } from "../../../src/db/schema.ts";
 import { useDrover } from "../../helpers/drover.ts";
-import { mockInstallationToken } from "../../helpers/github.ts";
-import {
-  agentConfig,
-  mockConfig,
-  mockFirstStatus,
-  mockIssueState,
-  mockPermission,
-  mockRunThatPasses,
-  mockSync,
-  recorder,
-  taskOf,
-  REPO_PATH,
-} from "../../helpers/github-flows.ts";
-import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
+import { agentConfig, mockLabelledRun, recorder, taskOf, REPO_PATH } from "../../helpers/github-flows.ts";
+import { issueLabeled } from "../../helpers/payloads.ts";
 
 const BRANCH = "drover/41-publish-me";
 
@@ -29,15 +17,14 @@ describe("publish", () => {
 
   it("makes one pull request and one check run when the same attempt is published twice at once", async () => {
     const sent = recorder();
-    const api = github.api();
     const issue = { number: 41, title: "Publish me", labels: ["drover"] };
-    mockInstallationToken(github.api().persist(), repo().installationId);
-    mockConfig(api, agentConfig("edit-and-pass.mjs"));
-    mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue, 2);
-    mockFirstStatus(api, sent, 41, 8041);
-    mockRunThatPasses(api, sent, { issue, branch: BRANCH, pr: 42 });
-    mockIssueState(github.optional(), sent, { issue: 41, commentId: 8041, labels: ["drover"] });
+    mockLabelledRun(github, sent, {
+      issue,
+      commentId: 8041,
+      config: agentConfig("edit-and-pass.mjs"),
+      installationId: repo().installationId,
+      passes: { branch: BRANCH, pr: 42 },
+    });
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 41, title: "Publish me" }));
     await harness().drain();
     const { task, attempts } = await taskOf(db(), repo(), 41);

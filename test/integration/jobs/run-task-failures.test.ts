@@ -10,13 +10,9 @@ import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   addedOnce,
   agentConfig,
-  mockConfig,
-  mockFirstStatus,
   mockIssueState,
-  mockPermission,
+  mockLabelledRun,
   isRunning,
-  mockRunThatFails,
-  mockSync,
   originBranches,
   recorder,
   runDirs,
@@ -42,18 +38,11 @@ describe("run-task when the agent fails", () => {
     yaml: string,
   ): Promise<Sent & { labels: Set<string> }> {
     const sent = recorder();
-    const api = github.api();
-    const testIssue = { number: issue, title, labels: ["drover"] };
-    mockInstallationToken(github.api().persist(), repo().installationId);
-    mockConfig(api, yaml);
-    mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, testIssue, 2);
-    mockFirstStatus(api, sent, issue, 9000 + issue);
-    mockRunThatFails(api, { issue: testIssue });
-    const labels = mockIssueState(github.optional(), sent, {
-      issue,
+    const labels = mockLabelledRun(github, sent, {
+      issue: { number: issue, title, labels: ["drover"] },
       commentId: 9000 + issue,
-      labels: ["drover"],
+      config: yaml,
+      installationId: repo().installationId,
     });
     await harness().receive("issues", issueLabeled({ repo: repo(), number: issue, title }));
     await harness().drain();

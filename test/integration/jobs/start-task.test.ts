@@ -13,6 +13,7 @@ import {
   mockConfig,
   mockFirstStatus,
   mockIssueState,
+  mockLabelledRun,
   mockPermission,
   mockReply,
   mockRunThatFails,
@@ -234,15 +235,13 @@ describe("start-task", () => {
 
   it("acts once on a delivery that arrives twice at once and again after it was processed", async () => {
     const sent = recorder();
-    const api = github.api();
     const issue = { number: 7, title: "Twice", labels: ["drover"] };
-    mockInstallationToken(github.api().persist(), repo().installationId);
-    mockConfig(api, agentConfig("exit-code.mjs"));
-    mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue, 2);
-    mockFirstStatus(api, sent, 7, 8007);
-    mockRunThatFails(api, { issue });
-    mockIssueState(github.optional(), sent, { issue: 7, commentId: 8007, labels: ["drover"] });
+    mockLabelledRun(github, sent, {
+      issue,
+      commentId: 8007,
+      config: agentConfig("exit-code.mjs"),
+      installationId: repo().installationId,
+    });
 
     const payload = issueLabeled({ repo: repo(), number: 7, title: "Twice" });
     await Promise.all([
@@ -263,15 +262,13 @@ describe("start-task", () => {
 
   it("a label delivery run again after its task finished does not start the task again", async () => {
     const sent = recorder();
-    const api = github.api();
     const issue = { number: 8, title: "Once", labels: ["drover"] };
-    mockInstallationToken(github.api().persist(), repo().installationId);
-    mockConfig(api, agentConfig("exit-code.mjs"));
-    mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue, 2);
-    mockFirstStatus(api, sent, 8, 8008);
-    mockRunThatFails(api, { issue });
-    const labels = mockIssueState(github.optional(), sent, { issue: 8, commentId: 8008, labels: ["drover"] });
+    const labels = mockLabelledRun(github, sent, {
+      issue,
+      commentId: 8008,
+      config: agentConfig("exit-code.mjs"),
+      installationId: repo().installationId,
+    });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 8, title: "Once" }), "d-once");
     await harness().drain();
