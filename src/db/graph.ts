@@ -1,7 +1,16 @@
 import { and, desc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import type { EdgeSource } from "../graph/model.ts";
+import { assertTransition } from "./transition.ts";
 import type { Db } from "./client.ts";
-import { attempts, dependencies, issues, repositories, schedulerState, tasks } from "./schema.ts";
+import {
+  attempts,
+  dependencies,
+  graphChanges,
+  issues,
+  repositories,
+  schedulerState,
+  tasks,
+} from "./schema.ts";
 
 export type IssueRow = typeof issues.$inferSelect;
 export type NewIssueRow = typeof issues.$inferInsert;
@@ -72,32 +81,121 @@ export async function edgesOf(db: Db, dependent: string): Promise<DependencyRow[
 export type GraphTaskRow = typeof tasks.$inferSelect & { repoFullName: string; installationId: number };
 
 /** Everything a scheduling pass needs, in three reads. */
-export async function loadGraph(db: Db): Promise<{
-  issues: IssueRow[];
-  edges: DependencyRow[];
-  tasks: GraphTaskRow[];
-}> {
+export async function loadGraph(db: Db): Promise<GraphRows> {
   const [issueRows, edgeRows, taskRows] = await Promise.all([
     db.select().from(issues),
     db.select().from(dependencies),
-    db
-      .select({
-        task: tasks,
-        repoFullName: repositories.fullName,
-        installationId: repositories.installationId,
-      })
-      .from(tasks)
-      .innerJoin(repositories, eq(repositories.id, tasks.repoId)),
+    graphTasks(db),
   ]);
+  return { issues: issueRows, edges: edgeRows, tasks: taskRows };
+}
+
+export type GraphRows = { issues: IssueRow[]; edges: DependencyRow[]; tasks: GraphTaskRow[] };
+
+/**
+ * The rows of some issues and tasks, as `loadGraph` reads them all: the issues by key, every edge whose
+ * dependent is one of them, the tasks by id.
+ */
+export async function loadGraphPart(
+  db: Db,
+  keys: readonly string[],
+  taskIds: readonly number[],
+): Promise<GraphRows> {
+  const none = Promise.resolve([]);
+  const [issueRows, edgeRows, taskRows] = await Promise.all([
+    keys.length > 0
+      ? db
+          .select()
+          .from(issues)
+          .where(inArray(issues.key, [...keys]))
+      : none,
+    keys.length > 0
+      ? db
+          .select()
+          .from(dependencies)
+          .where(inArray(dependencies.dependent, [...keys]))
+      : none,
+    taskIds.length > 0 ? graphTasks(db, taskIds) : none,
+  ]);
+  return { issues: issueRows, edges: edgeRows, tasks: taskRows };
+}
+
+async function graphTasks(db: Db, ids?: readonly number[]): Promise<GraphTaskRow[]> {
+  const rows = await db
+    .select({
+      task: tasks,
+      repoFullName: repositories.fullName,
+      installationId: repositories.installationId,
+    })
+    .from(tasks)
+    .innerJoin(repositories, eq(repositories.id, tasks.repoId))
+    .where(ids ? inArray(tasks.id, [...ids]) : undefined);
+  return rows.map((row) => ({
+    ...row.task,
+    repoFullName: row.repoFullName,
+    installationId: row.installationId,
+  }));
+}
+
+/**
+ * Where a reader of `graph_changes` stands: rows of transactions at or above `watermark` may still be
+ * unread (the oldest transaction running when it last read, so a change committed late is read next time).
+ */
+export type GraphChanges = {
+  watermark: number;
+  keys: string[];
+  taskIds: number[];
+  /** Rows of transactions below this were pruned: a reader whose watermark is lower must load everything. */
+  prunedBelow: number;
+};
+
+/**
+ * The keys and task ids changed by transactions from `since` on (all of them: a reread is harmless), and
+ * the watermark for the next read, in one statement so both come from one snapshot. With `since` null,
+ * only the watermark: the caller loads everything after this.
+ */
+export async function readGraphChanges(db: Db, since: number | null): Promise<GraphChanges> {
+  const from = since ?? Number.MAX_SAFE_INTEGER;
+  const [row] = await db.execute<{
+    watermark: string;
+    keys: string[] | null;
+    task_ids: number[] | null;
+    pruned_below: string | null;
+  }>(sql`
+    select (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint as watermark,
+      (select array_agg(distinct ${graphChanges.key}) from ${graphChanges} where ${graphChanges.txid} >= ${from}::bigint) as keys,
+      (select array_agg(distinct ${graphChanges.taskId}) from ${graphChanges}
+        where ${graphChanges.txid} >= ${from}::bigint and ${graphChanges.taskId} is not null) as task_ids,
+      (select ${schedulerState.changesPrunedBelow} from ${schedulerState} where ${schedulerState.id} = 1) as pruned_below`);
   return {
-    issues: issueRows,
-    edges: edgeRows,
-    tasks: taskRows.map((row) => ({
-      ...row.task,
-      repoFullName: row.repoFullName,
-      installationId: row.installationId,
-    })),
+    watermark: Number(row!.watermark),
+    keys: row!.keys ?? [],
+    taskIds: row!.task_ids ?? [],
+    prunedBelow: Number(row!.pruned_below ?? 0),
   };
+}
+
+/**
+ * Drops `graph_changes` rows older than `olderThanMs`, and records below which transaction rows may be
+ * missing, so a reader that slept past them loads everything instead of missing a change.
+ */
+export async function pruneGraphChanges(db: Db, olderThanMs: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(graphChanges)
+      .where(sql`${graphChanges.at} < now() - make_interval(secs => ${olderThanMs / 1000})`)
+      .returning({ txid: graphChanges.txid });
+    if (removed.length === 0) return 0;
+    const below = Math.max(...removed.map((row) => row.txid)) + 1;
+    await tx
+      .insert(schedulerState)
+      .values({ id: 1, changesPrunedBelow: below })
+      .onConflictDoUpdate({
+        target: schedulerState.id,
+        set: { changesPrunedBelow: sql`greatest(${schedulerState.changesPrunedBelow}, ${below}::bigint)` },
+      });
+    return removed.length;
+  });
 }
 
 /** Durations of recent successful attempts per repository: what expected durations are learned from. */
@@ -134,31 +232,38 @@ export async function readGeneration(db: Db): Promise<number> {
   return row?.generation ?? 0;
 }
 
-/** Tasks moving between waiting and ready, guarded on the state the pass saw. */
-export async function setReadiness(
-  db: Db,
-  changes: {
-    id: number;
-    from: "waiting" | "ready" | "queued";
-    to: "waiting" | "ready";
-    reason: string | null;
-  }[],
-): Promise<number[]> {
-  const moved: number[] = [];
-  for (const change of changes) {
-    const rows = await db
-      .update(tasks)
-      .set({ state: change.to, stateReason: change.reason, updatedAt: sql`now()` })
-      .where(and(eq(tasks.id, change.id), eq(tasks.state, change.from)))
-      .returning({ id: tasks.id });
-    if (rows.length > 0) moved.push(change.id);
-  }
-  return moved;
+export type ReadinessMove = {
+  id: number;
+  from: "waiting" | "ready" | "queued";
+  to: "waiting" | "ready";
+  reason: string | null;
+};
+
+/**
+ * Tasks moving between waiting and ready (or only their reason changing), guarded on the state the pass
+ * saw, in one statement. Returns the ids that moved.
+ */
+export async function setReadiness(db: Db, changes: readonly ReadinessMove[]): Promise<number[]> {
+  for (const change of changes) assertTransition(change.from, change.to);
+  if (changes.length === 0) return [];
+  const rows = await db.execute<{ id: number }>(sql`
+    update ${tasks} set state = v."to", state_reason = v.reason, updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as v(id int, "from" text, "to" text, reason text)
+    where ${tasks.id} = v.id and ${tasks.state} = v."from"
+    returning ${tasks.id} as id`);
+  return [...rows].map((row) => Number(row.id));
 }
 
-export async function setCycles(db: Db, changes: { id: number; cycle: string | null }[]): Promise<void> {
-  for (const change of changes)
-    await db.update(tasks).set({ cycle: change.cycle }).where(eq(tasks.id, change.id));
+/** The cycle each task reports (null: none), in one statement. */
+export async function setCycles(
+  db: Db,
+  changes: readonly { id: number; cycle: string | null }[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  await db.execute(sql`
+    update ${tasks} set cycle = v.cycle
+    from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as v(id int, cycle text)
+    where ${tasks.id} = v.id`);
 }
 
 export async function tasksByIds(db: Db, ids: number[]): Promise<(typeof tasks.$inferSelect)[]> {

@@ -12,6 +12,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 
 import type { EdgeSource } from "../graph/model.ts";
 
@@ -238,4 +239,26 @@ export const dependencies = pgTable(
 export const schedulerState = pgTable("scheduler_state", {
   id: integer("id").primaryKey(),
   generation: bigint("generation", { mode: "number" }).notNull().default(0),
+  /** `graph_changes` rows of transactions below this were pruned: a graph read before it is rebuilt. */
+  changesPrunedBelow: bigint("changes_pruned_below", { mode: "number" }).notNull().default(0),
 });
+
+/**
+ * What changed in the task graph, one row per changed issue or task, written by triggers on `issues`,
+ * `dependencies` and `tasks` (migration 0005), so no writer can forget it. A scheduler that keeps the graph
+ * in memory reads only these keys again. `txid` is the writing transaction's id: rows are read from the
+ * oldest transaction still running at the last read, so a change committed late is never skipped.
+ */
+export const graphChanges = pgTable(
+  "graph_changes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    key: text("key").notNull(),
+    taskId: integer("task_id"),
+    txid: bigint("txid", { mode: "number" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
+    at: at("at").notNull().defaultNow(),
+  },
+  (t) => [index("graph_changes_txid").on(t.txid), index("graph_changes_at").on(t.at)],
+);

@@ -52,3 +52,56 @@ export function expectedDuration(
   const middle = Math.floor(recent.length / 2);
   return recent.length % 2 === 1 ? recent[middle]! : (recent[middle - 1]! + recent[middle]!) / 2;
 }
+
+/**
+ * `criticalPaths`, kept current as the graph changes: after a change, `update` recomputes the changed
+ * nodes and walks up to their blockers only while a value moves. A task finishing usually costs a few
+ * lookups (its blockers are done, so nothing above it moves), where `criticalPaths` walks every node.
+ */
+export class CriticalPaths {
+  readonly #graph: TaskGraph;
+  #paths: Map<IssueKey, number>;
+
+  constructor(graph: TaskGraph) {
+    this.#graph = graph;
+    this.#paths = criticalPaths(graph);
+  }
+
+  get paths(): ReadonlyMap<IssueKey, number> {
+    return this.#paths;
+  }
+
+  /**
+   * `changed`: every node whose own fields, done-ness, cycle membership or dependents changed (for an edge
+   * change: its blocker before and after).
+   */
+  update(changed: Iterable<IssueKey>): void {
+    const graph = this.#graph;
+    const counts = (key: IssueKey): boolean => graph.node(key) !== undefined && !graph.isDone(key);
+    const queue = [...new Set(changed)];
+    const queued = new Set(queue);
+    for (let i = 0; i < queue.length; i++) {
+      const key = queue[i]!;
+      queued.delete(key);
+      let next: number | undefined;
+      if (!counts(key)) next = undefined;
+      else if (graph.inCycle(key)) next = 0;
+      else {
+        let longest = 0;
+        for (const dependent of graph.dependentsOf(key)) {
+          if (counts(dependent) && !graph.inCycle(dependent))
+            longest = Math.max(longest, this.#paths.get(dependent) ?? 0);
+        }
+        next = graph.node(key)!.expectedMs + longest;
+      }
+      if (next === this.#paths.get(key)) continue;
+      if (next === undefined) this.#paths.delete(key);
+      else this.#paths.set(key, next);
+      for (const blocker of graph.blockersOf(key).keys()) {
+        if (queued.has(blocker)) continue;
+        queued.add(blocker);
+        queue.push(blocker);
+      }
+    }
+  }
+}

@@ -1,60 +1,23 @@
 import type { TaskState } from "../db/schema.ts";
-import { criticalPaths, expectedDuration } from "../graph/critical-path.ts";
-import { TaskGraph, type Readiness, type WaitingOn } from "../graph/graph.ts";
-import {
-  issueKey,
-  newNode,
-  parseIssueKey,
-  type Edge,
-  type IssueKey,
-  type IssueNode,
-} from "../graph/model.ts";
-import { orderReady, priorityFromLabels } from "../graph/order.ts";
+import type { Readiness, WaitingOn } from "../graph/graph.ts";
+import { parseIssueKey, type IssueKey, type IssueNode } from "../graph/model.ts";
+import { orderReady } from "../graph/order.ts";
 import { pickTasks } from "./pick.ts";
+import {
+  buildView,
+  taskKey,
+  type PlanIssue,
+  type PlanTask,
+  type PlanView,
+  type ViewRows,
+} from "./plan-view.ts";
+
+export type { PlanIssue, PlanTask } from "./plan-view.ts";
 
 /**
- * One scheduling pass, decided from plain rows (pure): which tasks become ready or go back to waiting and
+ * One scheduling pass, decided from the graph (pure): which tasks become ready or go back to waiting and
  * why, which cycles are new or broken, and which ready tasks start now, in order.
  */
-
-export type PlanIssue = {
-  key: string;
-  repoFullName: string;
-  number: number;
-  state: "open" | "closed";
-  closedAs: "completed" | "not_planned" | null;
-  labels: string[];
-  parentKey: string | null;
-  subOrder: number | null;
-  readable: boolean;
-  unreadableReason: string | null;
-  githubCreatedAt: Date | null;
-  linksSyncedAt: Date | null;
-};
-
-export type PlanTask = {
-  id: number;
-  repoId: number;
-  repoFullName: string;
-  installationId: number;
-  issueNumber: number;
-  state: TaskState;
-  cycle: string | null;
-  stateReason: string | null;
-  maxWorkers: number;
-  createdAt: Date;
-};
-
-export type PlanInput = {
-  issues: readonly PlanIssue[];
-  edges: readonly Edge[];
-  tasks: readonly PlanTask[];
-  /** Recent successful run durations per repository id: the expected duration of its tasks. */
-  durations: ReadonlyMap<number, readonly number[]>;
-  /** Free agent slots in the worker pool, before this pass. */
-  capacity: number;
-  cursor: number;
-};
 
 export type Plan = {
   readiness: {
@@ -67,51 +30,87 @@ export type Plan = {
   start: number[];
 };
 
+export type PassLimits = {
+  /** Free agent slots in the worker pool, before this pass. */
+  capacity: number;
+  /** Moves on every pass, so no installation or repository is always first among equals. */
+  cursor: number;
+};
+
 /** Not started yet: a queued task whose blocker reopened goes back to waiting (its attempt is dropped). */
 const NOT_STARTED: readonly TaskState[] = ["waiting", "ready", "queued"];
 const HOLDING_A_WORKER: readonly TaskState[] = ["queued", "running"];
 const FINISHED: readonly TaskState[] = ["done", "cancelled"];
 
-export function planPass(input: PlanInput): Plan {
-  const issueByKey = new Map(input.issues.map((issue) => [issue.key, issue]));
-  const graph = TaskGraph.rebuild(nodesOf(input, issueByKey), input.edges);
-  const keyOf = (task: PlanTask) => issueKey(task.repoFullName, task.issueNumber);
-
+/**
+ * The pass over `view`, looking again at the tasks in `consider` (those whose readiness, reason or cycle may
+ * have changed since their rows were written; every other task's row already says what the graph does).
+ * The start order looks at every ready task.
+ */
+export function planPass(view: PlanView, consider: Iterable<number>, limits: PassLimits): Plan {
   const plan: Plan = { readiness: [], cycles: [], start: [] };
-  const ready: PlanTask[] = [];
-  for (const task of input.tasks) {
-    if (FINISHED.includes(task.state)) {
-      if (task.cycle !== null) plan.cycles.push({ id: task.id, cycle: null });
-      continue;
-    }
-    const key = keyOf(task);
-    const readiness = graph.readiness(key);
-    const cycle = readiness.kind === "cycle" ? describePath(readiness.cycle, task.repoFullName) : null;
-    if (cycle !== task.cycle) plan.cycles.push({ id: task.id, cycle });
-    if (!NOT_STARTED.includes(task.state)) continue;
-
-    const synced = issueByKey.get(key)?.linksSyncedAt != null;
-    const to = synced && readiness.kind === "ready" ? "ready" : "waiting";
-    const reason = synced
-      ? explain(readiness, task.repoFullName, issueByKey)
-      : "reading its links from GitHub";
-    const from = task.state as "waiting" | "ready" | "queued";
-    if (from === "queued") {
-      if (to === "waiting") plan.readiness.push({ id: task.id, from, to, reason });
-      continue;
-    }
-    if (to !== from || reason !== task.stateReason) plan.readiness.push({ id: task.id, from, to, reason });
-    if (to === "ready") ready.push(task);
+  for (const id of new Set(consider)) {
+    const task = view.tasks.get(id);
+    if (task) reviewTask(view, task, plan);
   }
+  const moved = new Map(plan.readiness.map((change) => [change.id, change.to]));
+  const ready: PlanTask[] = [];
+  const holding: PlanTask[] = [];
+  for (const task of view.tasks.values()) {
+    const state = moved.get(task.id) ?? task.state;
+    if (state === "ready") ready.push(task);
+    else if (HOLDING_A_WORKER.includes(state)) holding.push(task);
+  }
+  plan.start = startOrder(view, ready, holding, limits);
+  return plan;
+}
 
-  const requeued = new Set(plan.readiness.filter((r) => r.from === "queued").map((r) => r.id));
-  const holding = input.tasks.filter(
-    (task) => HOLDING_A_WORKER.includes(task.state) && !requeued.has(task.id),
-  );
-  const nodes = ready.map((task) => graph.node(keyOf(task))).filter((node): node is IssueNode => !!node);
-  const ordered = orderReady(nodes, criticalPaths(graph));
-  const taskByKey = new Map(ready.map((task) => [keyOf(task), task]));
-  const maxWorkers = new Map(input.tasks.map((task) => [task.repoFullName, task.maxWorkers]));
+/** The same pass over a view built from rows, looking at every task: for tests and a first pass. */
+export function planFromRows(rows: ViewRows, limits: PassLimits): Plan {
+  const view = buildView(rows);
+  return planPass(view, view.tasks.keys(), limits);
+}
+
+function reviewTask(view: PlanView, task: PlanTask, plan: Plan): void {
+  if (FINISHED.includes(task.state)) {
+    if (task.cycle !== null) plan.cycles.push({ id: task.id, cycle: null });
+    return;
+  }
+  const key = taskKey(task);
+  const readiness = view.graph.readiness(key);
+  const cycle = readiness.kind === "cycle" ? describePath(readiness.cycle, task.repoFullName) : null;
+  if (cycle !== task.cycle) plan.cycles.push({ id: task.id, cycle });
+  if (!NOT_STARTED.includes(task.state)) return;
+
+  const synced = view.issues.get(key)?.linksSyncedAt != null;
+  const to = synced && readiness.kind === "ready" ? "ready" : "waiting";
+  const reason = synced
+    ? explain(readiness, task.repoFullName, view.issues)
+    : "reading its links from GitHub";
+  const from = task.state as "waiting" | "ready" | "queued";
+  if (from === "queued") {
+    if (to === "waiting") plan.readiness.push({ id: task.id, from, to, reason });
+    return;
+  }
+  if (to !== from || reason !== task.stateReason) plan.readiness.push({ id: task.id, from, to, reason });
+}
+
+/** Which ready tasks start now, best first, within the pool's free slots and each repository's limit. */
+function startOrder(
+  view: PlanView,
+  ready: readonly PlanTask[],
+  holding: readonly PlanTask[],
+  limits: PassLimits,
+): number[] {
+  const free = limits.capacity - holding.length;
+  if (ready.length === 0 || free <= 0) return [];
+  const nodes = ready
+    .map((task) => view.graph.node(taskKey(task)))
+    .filter((node): node is IssueNode => !!node);
+  const ordered = orderReady(nodes, view.criticalPaths());
+  const taskByKey = new Map(ready.map((task) => [taskKey(task), task]));
+  const maxWorkers = new Map<string, number>();
+  for (const task of view.tasks.values()) maxWorkers.set(task.repoFullName, task.maxWorkers);
   const picked = pickTasks({
     ready: ordered.map((node) => {
       const task = taskByKey.get(node.key)!;
@@ -119,45 +118,10 @@ export function planPass(input: PlanInput): Plan {
     }),
     running: holding.map((task) => ({ repo: task.repoFullName, installation: task.installationId })),
     maxWorkers: (repo) => maxWorkers.get(repo) ?? 1,
-    capacity: input.capacity - holding.length,
-    cursor: input.cursor,
+    capacity: free,
+    cursor: limits.cursor,
   });
-  plan.start = picked.map((key) => taskByKey.get(key)!.id);
-  return plan;
-}
-
-function nodesOf(input: PlanInput, issueByKey: ReadonlyMap<string, PlanIssue>): IssueNode[] {
-  const nodes = new Map<IssueKey, IssueNode>();
-  for (const issue of input.issues) {
-    nodes.set(
-      issue.key,
-      newNode(issue.key, {
-        isTask: false,
-        issueState: issue.state,
-        closedAs: issue.closedAs,
-        readable: issue.readable,
-        ...(issue.unreadableReason ? { unreadableReason: issue.unreadableReason } : {}),
-        priority: priorityFromLabels(issue.labels),
-        createdAt: issue.githubCreatedAt?.getTime() ?? 0,
-        ...(issue.parentKey ? { parent: issue.parentKey } : {}),
-        ...(issue.subOrder !== null ? { subOrder: issue.subOrder } : {}),
-      }),
-    );
-  }
-  for (const task of input.tasks) {
-    const key = issueKey(task.repoFullName, task.issueNumber);
-    const base = nodes.get(key) ?? newNode(key, { createdAt: task.createdAt.getTime() });
-    const issue = issueByKey.get(key);
-    nodes.set(key, {
-      ...base,
-      isTask: true,
-      // Drover's own record wins for tasks: a merged PR makes the task done before GitHub's issue closes.
-      taskState: task.state,
-      readable: issue?.readable ?? true,
-      expectedMs: expectedDuration(input.durations.get(task.repoId) ?? []),
-    });
-  }
-  return [...nodes.values()];
+  return picked.map((key) => taskByKey.get(key)!.id);
 }
 
 /** "#12" within the repository, "owner/repo#12" across. */

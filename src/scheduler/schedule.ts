@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import type { DroverConfig } from "../config/schema.ts";
 import type { Db } from "../db/client.ts";
-import { loadGraph, readGeneration, recentDurations, setCycles, setReadiness } from "../db/graph.ts";
+import { pruneGraphChanges, readGeneration, setCycles, setReadiness } from "../db/graph.ts";
 import { queueTasks, releaseDueRetries } from "../db/tasks.ts";
 import type { Enqueue } from "../queue/catalog.ts";
+import { LiveGraph } from "./live-graph.ts";
 import { planPass } from "./plan.ts";
 
 export type ScheduleDeps = {
@@ -18,37 +18,32 @@ export type PassResult = { rounds: number; started: number[]; changed: number[] 
 
 /** A pass that keeps finding changes after this many rounds stops; the next request starts it again. */
 const MAX_ROUNDS = 5;
+/** Change-log rows older than this are pruned (a process whose graph is older loads it whole). */
+const CHANGES_KEPT_MS = 15 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+
+/** One graph per database a process schedules for (tests and the demo open several). */
+const liveGraphs = new WeakMap<Db, LiveGraph>();
 let cursor = 0;
+let prunedAt = 0;
 
 /**
- * One scheduling pass over every repository: read the graph from PostgreSQL, decide (pure, in
- * `planPass`), then apply: readiness and cycle changes (each shown on its issue by an `announce` job),
- * and attempts for the tasks that start, each queued as `run-task`. Runs as a single-flight job, and goes
- * round again while something changed underneath it.
+ * One scheduling pass over every repository: bring the in-memory graph up to date with what changed in
+ * PostgreSQL, decide (pure, in `planPass`), then apply: readiness and cycle changes (each shown on its
+ * issue by an `announce` job), and attempts for the tasks that start, each queued as `run-task`. Runs as
+ * a single-flight job, and goes round again while something changed underneath it.
  */
 export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
   const result: PassResult = { rounds: 0, started: [], changed: [] };
+  let live = liveGraphs.get(deps.db);
+  if (!live) liveGraphs.set(deps.db, (live = new LiveGraph()));
   while (result.rounds < MAX_ROUNDS) {
     result.rounds += 1;
     // Failed attempts whose backoff is over become ready again (the watchdog asks for a pass every 10 s).
     if (result.rounds === 1) await releaseDueRetries(deps.db);
     const generation = await readGeneration(deps.db);
-    const [graph, durations, capacity] = await Promise.all([
-      loadGraph(deps.db),
-      recentDurations(deps.db),
-      deps.capacity(),
-    ]);
-    const plan = planPass({
-      issues: graph.issues,
-      edges: graph.edges,
-      tasks: graph.tasks.map((task) => ({
-        ...task,
-        maxWorkers: (task.config as DroverConfig).max_workers,
-      })),
-      durations,
-      capacity,
-      cursor: cursor++,
-    });
+    const [{ consider }, capacity] = await Promise.all([live.refresh(deps.db), deps.capacity()]);
+    const plan = planPass(live, consider, { capacity, cursor: cursor++ });
     const moved = await setReadiness(deps.db, plan.readiness);
     await setCycles(deps.db, plan.cycles);
     const queued = await queueTasks(deps.db, plan.start);
@@ -61,6 +56,10 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
     result.changed.push(...changed);
     deps.log.info({ round: result.rounds, started: queued.length, changed: changed.size }, "schedule pass");
     if ((await readGeneration(deps.db)) === generation) break;
+  }
+  if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+    prunedAt = Date.now();
+    await pruneGraphChanges(deps.db, CHANGES_KEPT_MS);
   }
   return result;
 }

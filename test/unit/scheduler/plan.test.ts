@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TaskState } from "../../../src/db/schema.ts";
-import { planPass, type PlanInput, type PlanIssue, type PlanTask } from "../../../src/scheduler/plan.ts";
+import { planFromRows, type PlanIssue, type PlanTask } from "../../../src/scheduler/plan.ts";
+import type { ViewRows } from "../../../src/scheduler/plan-view.ts";
 
 const REPO = "octo/widgets";
 const synced = new Date("2026-01-01T00:00:00Z");
@@ -40,8 +41,9 @@ function task(number: number, state: TaskState, fields: Partial<PlanTask> = {}):
   };
 }
 
-function plan(input: Partial<PlanInput> & Pick<PlanInput, "tasks">) {
-  return planPass({ issues: [], edges: [], durations: new Map(), capacity: 4, cursor: 0, ...input });
+function plan(input: Partial<ViewRows> & Pick<ViewRows, "tasks"> & { capacity?: number; cursor?: number }) {
+  const { capacity = 4, cursor = 0, ...rows } = input;
+  return planFromRows({ issues: [], edges: [], durations: new Map(), ...rows }, { capacity, cursor });
 }
 
 const link = (dependent: number, blocker: number, source: "native" | "body" | "sub-issue" = "native") => ({
