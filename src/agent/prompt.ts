@@ -5,7 +5,7 @@ import { fence } from "../github/render.ts";
  * gives the same prompt, byte for byte (golden files in test/fixtures/prompts hold examples).
  *
  * In order: the project's guidelines, recent tasks in the repository, the task (between `<issue>`
- * markers), what its blockers produced, people's guidance, files, content left out for size, and how to
+ * markers), what its blockers produced, people's guidance, content left out for size, and how to
  * report. Text written by people or agents is cleaned of what its readers on GitHub cannot see and quoted
  * in fences it cannot close; text over its size limit is replaced by an excerpt and a row in the
  * "Content not included" table saying how to fetch it.
@@ -36,8 +36,6 @@ export type PromptInput = {
   blockers?: readonly PromptBlocker[];
   /** Hints and review comments people gave on this task, oldest first (writers' only, like `comments`). */
   guidance?: readonly Guidance[];
-  /** Files to show the agent whole (a rework's review may point at some); each is cut at `maxFileSize`. */
-  files?: readonly PromptFile[];
   /** Size limits from drover.yml; each defaults to drover.yml's default. */
   limits?: Partial<PromptLimits>;
 };
@@ -72,8 +70,8 @@ export type PromptBlocker = {
   prNumber: number | null;
   /** Its latest attempt's summary, written by that attempt's agent. */
   summary: string | null;
-  /** The commits its latest attempt made: `git diff base...head`, its `--stat`, and the patch when known. */
-  diff?: { baseSha: string; headSha: string; stat?: string | null; patch?: string } | null;
+  /** The commits its latest attempt made: `git diff base...head` and its `--stat`. */
+  diff?: { baseSha: string; headSha: string; stat?: string | null } | null;
 };
 
 export type Guidance = {
@@ -87,20 +85,9 @@ export type Guidance = {
   url?: string;
 };
 
-export type PromptFile = {
-  path: string;
-  content: string;
-  /** The commit it was read at; without it, the file as it is in the worktree. */
-  ref?: string;
-};
-
 export type PromptLimits = {
   /** max_description_size: the issue's description and comments together, and any other one text. [250KB] */
   maxDescriptionSize: number;
-  /** max_diff_size: the diffs shown, together. [250KB] */
-  maxDiffSize: number;
-  /** max_file_size: any one file shown. [100KB] */
-  maxFileSize: number;
   /** task_context_count: recent tasks shown. [5] */
   taskContextCount: number;
 };
@@ -108,8 +95,6 @@ export type PromptLimits = {
 /** drover.yml's defaults (src/config/schema.ts). */
 export const DEFAULT_LIMITS: PromptLimits = {
   maxDescriptionSize: 250_000,
-  maxDiffSize: 250_000,
-  maxFileSize: 100_000,
   taskContextCount: 5,
 };
 
@@ -145,7 +130,6 @@ export function buildPrompt(input: PromptInput): string {
     taskSection(input, limits, out),
     blockersSection(input, limits, out),
     guidanceSection(input, limits, out),
-    filesSection(input, limits, out),
     referencesSection(out.references),
     `## How to report\n\n${VERDICT_INSTRUCTIONS}`,
   ];
@@ -235,7 +219,6 @@ function taskSection(input: PromptInput, limits: PromptLimits, out: Output): str
 function blockersSection(input: PromptInput, limits: PromptLimits, out: Output): string | null {
   const blockers = input.blockers ?? [];
   if (blockers.length === 0) return null;
-  const diffs = budget(limits.maxDiffSize);
   const parts = [
     "## What its blockers produced",
     "",
@@ -254,13 +237,6 @@ function blockersSection(input: PromptInput, limits: PromptLimits, out: Output):
       parts.push("", `Its commits: \`git diff ${range}\` shows what they changed, if this clone has them.`);
       const stat = diff.stat ? untrusted(diff.stat).replace(/\n+$/, "") : "";
       if (stat) parts.push("", fence(stat, "text"));
-      if (diff.patch) {
-        const shown = within(untrusted(diff.patch), diffs, "max_diff_size", out, {
-          what: `The changes of ${ref}`,
-          fetch: `\`git diff ${range}\``,
-        });
-        parts.push("", quoted(shown, "diff"));
-      }
     }
     if (blocker.summary?.trim()) {
       const shown = within(
@@ -302,28 +278,6 @@ function guidanceSection(input: PromptInput, limits: PromptLimits, out: Output):
       fetch: item.url ?? `${out.serverUrl}/${input.repoFullName}/issues/${input.issue.number}`,
     });
     parts.push("", `${label}:`, "", quoted(shown, "markdown"));
-  }
-  return parts.join("\n");
-}
-
-function filesSection(input: PromptInput, limits: PromptLimits, out: Output): string | null {
-  const files = input.files ?? [];
-  if (files.length === 0) return null;
-  const parts = [
-    "## Files",
-    "",
-    "Files shown for reference, as they are at the commit named (or in your worktree).",
-  ];
-  for (const file of files) {
-    const path = line(file.path);
-    const fetch = file.ref
-      ? `\`git show ${shellWord(`${file.ref}:${path}`)}\``
-      : `\`cat ${shellWord(path)}\` (in your worktree)`;
-    const shown = within(untrusted(file.content), budget(limits.maxFileSize), "max_file_size", out, {
-      what: `The file \`${path}\`${file.ref ? ` at ${file.ref}` : ""}`,
-      fetch,
-    });
-    parts.push("", `\`${path}\`${file.ref ? ` at ${file.ref}` : ""}:`, "", quoted(shown, "text"));
   }
   return parts.join("\n");
 }
@@ -420,11 +374,6 @@ function shorten(text: string, max: number): string {
         .slice(0, max - 1)
         .join("")
         .trimEnd()}…`;
-}
-
-/** A path as one shell word. */
-function shellWord(text: string): string {
-  return /^[\w./@:+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 function cell(text: string): string {

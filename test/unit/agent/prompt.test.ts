@@ -171,7 +171,6 @@ const extreme: PromptInput = {
         baseSha: "1111111111111111111111111111111111111111",
         headSha: "2222222222222222222222222222222222222222",
         stat: " 300 files changed, 9000 insertions(+), 9000 deletions(-)",
-        patch: "diff --git a/a.js b/a.js\n" + "+x\n".repeat(100_000),
       },
     },
     {
@@ -194,18 +193,7 @@ const extreme: PromptInput = {
       url: "https://github.com/octo-org/widgets/pull/40#discussion_r5",
     },
   ],
-  files: [
-    {
-      path: "data/fixtures.json",
-      content: JSON.stringify(
-        Array.from({ length: 5000 }, (_, id) => ({ id, name: `widget ${id}` })),
-        null,
-        2,
-      ),
-      ref: "3333333",
-    },
-  ],
-  limits: { maxDescriptionSize: 250_000, maxDiffSize: 250_000, maxFileSize: 100_000, taskContextCount: 5 },
+  limits: { maxDescriptionSize: 250_000, taskContextCount: 5 },
 };
 
 describe("buildPrompt golden files", () => {
@@ -217,7 +205,7 @@ describe("buildPrompt golden files", () => {
     await expectGolden("minimal", buildPrompt(minimal));
   });
 
-  it("extreme: a 400 KB body, hidden text, nested fences, 50 recent tasks, oversized diff and file", async () => {
+  it("extreme: a 400 KB body, hidden text, nested fences, 50 recent tasks, a blocker in another repository", async () => {
     await expectGolden("extreme", buildPrompt(extreme));
   });
 });
@@ -336,14 +324,12 @@ describe("buildPrompt", () => {
     );
   });
 
-  it("lists diffs over max_diff_size with the git command that shows them, and files over max_file_size", () => {
-    const prompt = buildPrompt(extreme);
+  it("points at a blocker's changes with its diff stat and the git command that shows them", () => {
+    const prompt = buildPrompt(typical);
     expect(prompt).toContain(
-      "| The changes of #9 | 300,025 | `git diff 1111111111111111111111111111111111111111...2222222222222222222222222222222222222222` |",
+      "Its commits: `git diff 1111111111111111111111111111111111111111...2222222222222222222222222222222222222222` shows what they changed",
     );
-    expect(prompt).toContain(
-      "| The file `data/fixtures.json` at 3333333 | 252,782 | `git show 3333333:data/fixtures.json` |",
-    );
+    expect(prompt).toContain("```text\n package.json | 8 ++++++++\n src/index.js | 1 +\n");
   });
 
   it("names blockers in other repositories in full", () => {
