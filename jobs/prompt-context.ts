@@ -75,8 +75,6 @@ export async function gatherPromptInput(deps: Pick<JobDeps, "db">, run: PromptRu
 export function promptLimits(config: DroverConfig): PromptLimits {
   return {
     maxDescriptionSize: config.max_description_size,
-    maxDiffSize: config.max_diff_size,
-    maxFileSize: config.max_file_size,
     taskContextCount: config.task_context_count,
   };
 }

@@ -1,14 +1,16 @@
 import { fence } from "../github/render.ts";
+import { stripHidden } from "./hidden-text.ts";
+import { budget, referencesSection, within, type Reference, type Shown } from "./prompt-excerpts.ts";
 
 /**
  * The prompt an agent gets for one task. Pure: everything it shows comes in as data, and the same input
  * gives the same prompt, byte for byte (golden files in test/fixtures/prompts hold examples).
  *
  * In order: the project's guidelines, recent tasks in the repository, the task (between `<issue>`
- * markers), what its blockers produced, people's guidance, files, content left out for size, and how to
- * report. Text written by people or agents is cleaned of what its readers on GitHub cannot see and quoted
- * in fences it cannot close; text over its size limit is replaced by an excerpt and a row in the
- * "Content not included" table saying how to fetch it.
+ * markers), what its blockers produced, people's guidance, content left out for size, and how to report.
+ * Text written by people or agents is cleaned of what its readers on GitHub cannot see (hidden-text.ts)
+ * and quoted in fences it cannot close; text over its size limit is replaced by an excerpt and a row in
+ * the "Content not included" table saying how to fetch it (prompt-excerpts.ts).
  */
 
 export type PromptInput = {
@@ -36,8 +38,6 @@ export type PromptInput = {
   blockers?: readonly PromptBlocker[];
   /** Hints and review comments people gave on this task, oldest first (writers' only, like `comments`). */
   guidance?: readonly Guidance[];
-  /** Files to show the agent whole (a rework's review may point at some); each is cut at `maxFileSize`. */
-  files?: readonly PromptFile[];
   /** Size limits from drover.yml; each defaults to drover.yml's default. */
   limits?: Partial<PromptLimits>;
 };
@@ -72,8 +72,8 @@ export type PromptBlocker = {
   prNumber: number | null;
   /** Its latest attempt's summary, written by that attempt's agent. */
   summary: string | null;
-  /** The commits its latest attempt made: `git diff base...head`, its `--stat`, and the patch when known. */
-  diff?: { baseSha: string; headSha: string; stat?: string | null; patch?: string } | null;
+  /** The commits its latest attempt made: `git diff base...head` and its `--stat`. */
+  diff?: { baseSha: string; headSha: string; stat?: string | null } | null;
 };
 
 export type Guidance = {
@@ -87,20 +87,9 @@ export type Guidance = {
   url?: string;
 };
 
-export type PromptFile = {
-  path: string;
-  content: string;
-  /** The commit it was read at; without it, the file as it is in the worktree. */
-  ref?: string;
-};
-
 export type PromptLimits = {
   /** max_description_size: the issue's description and comments together, and any other one text. [250KB] */
   maxDescriptionSize: number;
-  /** max_diff_size: the diffs shown, together. [250KB] */
-  maxDiffSize: number;
-  /** max_file_size: any one file shown. [100KB] */
-  maxFileSize: number;
   /** task_context_count: recent tasks shown. [5] */
   taskContextCount: number;
 };
@@ -108,17 +97,9 @@ export type PromptLimits = {
 /** drover.yml's defaults (src/config/schema.ts). */
 export const DEFAULT_LIMITS: PromptLimits = {
   maxDescriptionSize: 250_000,
-  maxDiffSize: 250_000,
-  maxFileSize: 100_000,
   taskContextCount: 5,
 };
 
-/** A piece of content the prompt leaves out (or cuts short) and how the agent can fetch it whole. */
-export type Reference = { what: string; bytes: number; fetch: string };
-
-/** How much of a text over its limit is still shown, so the agent can tell what it is. */
-export const EXCERPT_BYTES = 2000;
-const EXCERPT_LINES = 40;
 /** Recent tasks are context, not the task: each summary is shown on one line, at most this long. */
 const RECENT_SUMMARY_CHARS = 500;
 
@@ -145,19 +126,19 @@ export function buildPrompt(input: PromptInput): string {
     taskSection(input, limits, out),
     blockersSection(input, limits, out),
     guidanceSection(input, limits, out),
-    filesSection(input, limits, out),
     referencesSection(out.references),
     `## How to report\n\n${VERDICT_INSTRUCTIONS}`,
   ];
   return sections.filter((s) => s !== null).join("\n\n") + "\n";
 }
 
+/** What the sections share: the references they add to "Content not included", and GitHub's address. */
 type Output = { references: Reference[]; serverUrl: string };
 
 function guidelinesSection(input: PromptInput, limits: PromptLimits, out: Output): string | null {
   const text = input.guidelines?.trim();
   if (!text) return null;
-  const shown = within(text, budget(limits.maxDescriptionSize), "max_description_size", out, {
+  const shown = within(text, budget(limits.maxDescriptionSize), "max_description_size", out.references, {
     what: "Project guidelines (`guidelines` in `.github/drover.yml`)",
     fetch: `\`git show ${input.baseBranch}:.github/drover.yml\``,
   });
@@ -210,7 +191,7 @@ function taskSection(input: PromptInput, limits: PromptLimits, out: Output): str
     "",
   ];
   if (body) {
-    const shown = within(body, description, "max_description_size", out, {
+    const shown = within(body, description, "max_description_size", out.references, {
       what: `The description of issue #${issue.number}`,
       fetch: `${issueUrl}, or \`gh issue view ${issue.number} ${repoFlag}\``,
     });
@@ -222,7 +203,7 @@ function taskSection(input: PromptInput, limits: PromptLimits, out: Output): str
     const text = untrusted(comment.body).trim();
     if (!text) continue; // nothing but hidden text
     const who = `@${comment.author} (${comment.permission})`;
-    const shown = within(text, description, "max_description_size", out, {
+    const shown = within(text, description, "max_description_size", out.references, {
       what: `The comment by ${who} of ${formatTime(comment.createdAt)}`,
       fetch: `${comment.url ?? issueUrl}, or \`gh issue view ${issue.number} ${repoFlag} --comments\``,
     });
@@ -235,7 +216,6 @@ function taskSection(input: PromptInput, limits: PromptLimits, out: Output): str
 function blockersSection(input: PromptInput, limits: PromptLimits, out: Output): string | null {
   const blockers = input.blockers ?? [];
   if (blockers.length === 0) return null;
-  const diffs = budget(limits.maxDiffSize);
   const parts = [
     "## What its blockers produced",
     "",
@@ -254,20 +234,13 @@ function blockersSection(input: PromptInput, limits: PromptLimits, out: Output):
       parts.push("", `Its commits: \`git diff ${range}\` shows what they changed, if this clone has them.`);
       const stat = diff.stat ? untrusted(diff.stat).replace(/\n+$/, "") : "";
       if (stat) parts.push("", fence(stat, "text"));
-      if (diff.patch) {
-        const shown = within(untrusted(diff.patch), diffs, "max_diff_size", out, {
-          what: `The changes of ${ref}`,
-          fetch: `\`git diff ${range}\``,
-        });
-        parts.push("", quoted(shown, "diff"));
-      }
     }
     if (blocker.summary?.trim()) {
       const shown = within(
         untrusted(blocker.summary).trim(),
         budget(limits.maxDescriptionSize),
         "max_description_size",
-        out,
+        out.references,
         {
           what: `The summary of ${ref}`,
           fetch: `${out.serverUrl}/${repo}/${blocker.prNumber !== null ? `pull/${blocker.prNumber}` : `issues/${blocker.number}`}`,
@@ -297,7 +270,7 @@ function guidanceSection(input: PromptInput, limits: PromptLimits, out: Output):
       ? ` on \`${line(item.path)}\`${item.line !== undefined ? ` line ${item.line}` : ""}`
       : "";
     const label = `${item.kind === "hint" ? "Hint" : "Review comment"} from @${item.author}${on}, ${formatTime(item.at)}`;
-    const shown = within(text, budget(limits.maxDescriptionSize), "max_description_size", out, {
+    const shown = within(text, budget(limits.maxDescriptionSize), "max_description_size", out.references, {
       what: `The ${item.kind === "hint" ? "hint" : "review comment"} from @${item.author} of ${formatTime(item.at)}`,
       fetch: item.url ?? `${out.serverUrl}/${input.repoFullName}/issues/${input.issue.number}`,
     });
@@ -306,100 +279,9 @@ function guidanceSection(input: PromptInput, limits: PromptLimits, out: Output):
   return parts.join("\n");
 }
 
-function filesSection(input: PromptInput, limits: PromptLimits, out: Output): string | null {
-  const files = input.files ?? [];
-  if (files.length === 0) return null;
-  const parts = [
-    "## Files",
-    "",
-    "Files shown for reference, as they are at the commit named (or in your worktree).",
-  ];
-  for (const file of files) {
-    const path = line(file.path);
-    const fetch = file.ref
-      ? `\`git show ${shellWord(`${file.ref}:${path}`)}\``
-      : `\`cat ${shellWord(path)}\` (in your worktree)`;
-    const shown = within(untrusted(file.content), budget(limits.maxFileSize), "max_file_size", out, {
-      what: `The file \`${path}\`${file.ref ? ` at ${file.ref}` : ""}`,
-      fetch,
-    });
-    parts.push("", `\`${path}\`${file.ref ? ` at ${file.ref}` : ""}:`, "", quoted(shown, "text"));
-  }
-  return parts.join("\n");
-}
-
-function referencesSection(references: readonly Reference[]): string | null {
-  if (references.length === 0) return null;
-  const rows = references.map((r) => `| ${cell(r.what)} | ${formatBytes(r.bytes)} | ${cell(r.fetch)} |`);
-  return [
-    "## Content not included",
-    "",
-    "This content is over its size limit, so above it is cut to a short excerpt. Fetch it whole if you need it:",
-    "",
-    "| What | Size (bytes) | How to fetch it |",
-    "|---|---|---|",
-    ...rows,
-  ].join("\n");
-}
-
-type Budget = { left: number };
-type Shown = { text: string; note: string | null };
-
-function budget(bytes: number): Budget {
-  return { left: bytes };
-}
-
-/**
- * The text as it is when it fits what is left of its budget; otherwise an excerpt, a note saying it was
- * cut, and a reference. Only what is shown is taken from the budget.
- */
-function within(
-  text: string,
-  left: Budget,
-  limitName: string,
-  out: Output,
-  ref: { what: string; fetch: string },
-): Shown {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes <= left.left) {
-    left.left -= bytes;
-    return { text, note: null };
-  }
-  out.references.push({ ...ref, bytes });
-  const excerpt = head(text, Math.min(EXCERPT_BYTES, left.left));
-  left.left -= Buffer.byteLength(excerpt, "utf8");
-  return {
-    text: excerpt,
-    note:
-      `[Cut ${excerpt ? "after this excerpt" : "entirely"}: the whole text is ${formatBytes(bytes)} bytes, over ` +
-      `\`${limitName}\`. "Content not included" below says how to fetch it.]`,
-  };
-}
-
 function quoted(shown: Shown, info: string): string {
   const block = shown.text ? fence(shown.text, info) : "";
   return [block, shown.note].filter(Boolean).join("\n\n");
-}
-
-/**
- * At most `maxBytes` and `EXCERPT_LINES` lines from the start of `text`, in whole characters; a line cut
- * in the middle is left out when the excerpt has enough before it.
- */
-function head(text: string, maxBytes: number): string {
-  let bytes = 0;
-  let end = 0;
-  let lines = 1;
-  for (const char of text) {
-    if (char === "\n" && ++lines > EXCERPT_LINES) return text.slice(0, end).trimEnd();
-    const size = Buffer.byteLength(char, "utf8");
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    end += char.length;
-  }
-  const excerpt = text.slice(0, end);
-  const lastBreak = excerpt.lastIndexOf("\n");
-  const midLine = end < text.length && text[end] !== "\n";
-  return (midLine && lastBreak > excerpt.length / 2 ? excerpt.slice(0, lastBreak) : excerpt).trimEnd();
 }
 
 /** Text from people or agents: hidden content removed, and the task's own markers made inert. */
@@ -422,79 +304,6 @@ function shorten(text: string, max: number): string {
         .trimEnd()}…`;
 }
 
-/** A path as one shell word. */
-function shellWord(text: string): string {
-  return /^[\w./@:+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
-}
-
-/**
- * Characters a reader on GitHub does not see: zero-width and joiners, bidirectional controls (which can
- * make text read differently from what it is), invisible fillers, Unicode tags and variation selectors
- * (both can smuggle text in), the soft hyphen and the byte-order mark. The combining ones stand alone or
- * in a range of their own: next to other characters in a class they would read as one combined character.
- */
-const INVISIBLE =
-  /[\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\u{E0000}-\u{E007F}]|\u034F|\u17B4|\u17B5|[\u180B-\u180D]|\u180F|[\uFE00-\uFE0F]|[\u{E0100}-\u{E01EF}]/gu;
-
-/**
- * Removes what hides text from the people who review the issue: HTML comments (GitHub shows none of
- * them, and an unclosed one hides everything after it) and invisible characters. A comment inside a
- * fenced code block is shown on GitHub as code, so it stays.
- */
-export function stripHidden(text: string): string {
-  const kept: string[] = [];
-  let codeFence: { char: string; length: number } | null = null;
-  let inComment = false;
-  for (const raw of text.replace(INVISIBLE, "").split("\n")) {
-    let rest = raw;
-    let removed = false;
-    if (inComment) {
-      const end = rest.indexOf("-->");
-      if (end === -1) continue;
-      inComment = false;
-      removed = true;
-      rest = rest.slice(end + 3);
-    } else if (codeFence) {
-      kept.push(rest);
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(rest)?.[1];
-      if (close?.startsWith(codeFence.char) && close.length >= codeFence.length) codeFence = null;
-      continue;
-    } else {
-      const open = /^ {0,3}(`{3,}|~{3,})/.exec(rest)?.[1];
-      if (open) {
-        codeFence = { char: open.charAt(0), length: open.length };
-        kept.push(rest);
-        continue;
-      }
-    }
-    let shown = "";
-    for (;;) {
-      const start = rest.indexOf("<!--");
-      if (start === -1) {
-        shown += rest;
-        break;
-      }
-      shown += rest.slice(0, start);
-      removed = true;
-      // GitHub ends a comment at the first "-->" after "<!", so "<!-->" is a whole (empty) one.
-      const end = rest.indexOf("-->", start + 2);
-      if (end === -1) {
-        inComment = true;
-        break;
-      }
-      rest = rest.slice(end + 3);
-    }
-    // A line that was only a comment goes; so does the space a comment leaves at a line's end.
-    if (removed && !shown.trim()) continue;
-    kept.push(removed ? shown.trimEnd() : shown);
-  }
-  return kept.join("\n");
-}
-
 function formatTime(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
@@ -510,8 +319,4 @@ export function formatAge(now: Date, then: Date): string {
         ? [Math.floor(minutes / 60), "hour"]
         : [Math.floor(minutes / 1440), "day"];
   return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes.toLocaleString("en-US");
 }

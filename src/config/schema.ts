@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -119,9 +120,47 @@ const agents = z
   });
 
 /**
- * `.github/drover.yml`. Every key is optional; defaults are safe. Keys that later capabilities read are
- * accepted now so that a file written from the docs is never refused; unknown keys are refused, because a
- * misspelt key silently ignored is a config nobody meant.
+ * A key Drover does not act on yet. A file that sets it is refused with what Drover does instead, because
+ * a key accepted and ignored tells its writer it works. `noop`, the value that only says what Drover does
+ * anyway, is accepted (earlier docs listed it as the default). Never in the parsed config.
+ */
+function notSupportedYet(instead: string, noop?: false | []) {
+  const allowed = noop === undefined ? "" : ` (or set it to ${JSON.stringify(noop)})`;
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (noop !== undefined && isDeepStrictEqual(value, noop)) return;
+      ctx.addIssue({ code: "custom", message: `is not supported yet: ${instead}. Remove it${allowed}` });
+    })
+    .optional();
+}
+
+/**
+ * The keys of the design that nothing reads yet, each with what Drover does instead. When a capability
+ * makes one work, it moves into `DroverConfig` with its own schema, default and doc comment.
+ */
+const NOT_SUPPORTED_YET = {
+  auto_merge: notSupportedYet("Drover opens a pull request and a person merges it", false),
+  default_labels: notSupportedYet(
+    "Drover puts no labels on its pull requests (its state labels go on the issue)",
+    [],
+  ),
+  notify: notSupportedYet(
+    "Drover sends no outgoing webhooks; it reports on the issue and on the pull request's check run",
+    [],
+  ),
+  setup: notSupportedYet(
+    "each attempt starts in a fresh worktree and Drover runs no install step in it; the agent can install what it needs, and `checks` can start with the install command",
+  ),
+  max_diff_size: notSupportedYet(
+    "the prompt shows a blocker's diff stat and the `git diff` command for its changes, never the patch itself",
+  ),
+  max_file_size: notSupportedYet("the prompt shows no files (the agent reads them in its worktree)"),
+};
+
+/**
+ * `.github/drover.yml`. Every key is optional; defaults are safe. Unknown keys are refused, because a
+ * misspelt key silently ignored is a config nobody meant; so are the keys Drover does not act on yet.
  */
 export const DroverConfig = z
   .object({
@@ -149,32 +188,27 @@ export const DroverConfig = z
     max_attempts: z.number().int().min(1).max(20).default(3),
     /** Recent completed tasks shown to the agent. [5] */
     task_context_count: z.number().int().min(0).max(50).default(5),
+    /**
+     * The issue's description and comments together, and any one other text, shown in the prompt whole; past
+     * it an excerpt and where to read the rest. [250KB]
+     */
     max_description_size: size("250KB"),
-    max_diff_size: size("250KB"),
-    max_file_size: size("100KB"),
     /** Project guidelines given to the agent first. */
     guidelines: z.string().optional(),
-    /** Labels added to Drover's pull requests. */
-    default_labels: z.array(z.string()).default([]),
     /** Commands run in the worktree after the agent, each must pass (`{ run, timeout }` for its own limit). */
     checks: z.array(check).default([]),
     /** How long each check may run. [10m] */
     check_timeout: duration("10m"),
     /** The first retry of a failed attempt waits about this long; each later one twice as long. [1m] */
     retry_delay: duration("1m"),
-    /** Install command for warm worktrees. */
-    setup: z.string().optional(),
     /** Open pull requests as drafts. [false] */
     draft_prs: z.boolean().default(false),
-    /** Merge passing pull requests automatically. [false] */
-    auto_merge: z.boolean().default(false),
     /**
      * What a task may spend over all its attempts: agent time (`2h`), and cost where the agent reports it
      * (`{ time: 2h, cost_usd: 5 }`). Reaching it stops the agent, keeps its partial work, and ends retries.
      */
     budget,
-    /** Outgoing webhooks. */
-    notify: z.array(z.object({ url: z.url() }).loose()).default([]),
+    ...NOT_SUPPORTED_YET,
   })
   .strict()
   .superRefine(
@@ -211,6 +245,9 @@ export const DroverConfig = z
     },
     // Also when another key is wrong, so one edit fixes every problem the file has.
     { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+  )
+  .transform((config) =>
+    withoutKeys(config, Object.keys(NOT_SUPPORTED_YET) as (keyof typeof NOT_SUPPORTED_YET)[]),
   );
 
 export type DroverConfig = z.infer<typeof DroverConfig>;
@@ -222,4 +259,10 @@ export function checkCommands(config: DroverConfig): { command: string; timeoutM
     const own = entry.timeout === undefined ? null : parseDuration(entry.timeout);
     return { command: entry.run, timeoutMs: own ?? config.check_timeout };
   });
+}
+
+function withoutKeys<T extends object, K extends keyof T>(object: T, keys: readonly K[]): Omit<T, K> {
+  const copy = { ...object };
+  for (const key of keys) delete copy[key];
+  return copy;
 }

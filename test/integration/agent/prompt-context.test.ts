@@ -163,8 +163,6 @@ describe("prompt context", () => {
         guidance: [],
         limits: {
           maxDescriptionSize: 250_000,
-          maxDiffSize: 250_000,
-          maxFileSize: 100_000,
           taskContextCount: 2,
         },
       });

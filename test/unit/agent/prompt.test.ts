@@ -5,7 +5,6 @@ import { describe, expect, it } from "vitest";
 import {
   buildPrompt,
   formatAge,
-  stripHidden,
   VERDICT_INSTRUCTIONS,
   type PromptInput,
   type RecentTask,
@@ -171,7 +170,6 @@ const extreme: PromptInput = {
         baseSha: "1111111111111111111111111111111111111111",
         headSha: "2222222222222222222222222222222222222222",
         stat: " 300 files changed, 9000 insertions(+), 9000 deletions(-)",
-        patch: "diff --git a/a.js b/a.js\n" + "+x\n".repeat(100_000),
       },
     },
     {
@@ -194,18 +192,7 @@ const extreme: PromptInput = {
       url: "https://github.com/octo-org/widgets/pull/40#discussion_r5",
     },
   ],
-  files: [
-    {
-      path: "data/fixtures.json",
-      content: JSON.stringify(
-        Array.from({ length: 5000 }, (_, id) => ({ id, name: `widget ${id}` })),
-        null,
-        2,
-      ),
-      ref: "3333333",
-    },
-  ],
-  limits: { maxDescriptionSize: 250_000, maxDiffSize: 250_000, maxFileSize: 100_000, taskContextCount: 5 },
+  limits: { maxDescriptionSize: 250_000, taskContextCount: 5 },
 };
 
 describe("buildPrompt golden files", () => {
@@ -217,7 +204,7 @@ describe("buildPrompt golden files", () => {
     await expectGolden("minimal", buildPrompt(minimal));
   });
 
-  it("extreme: a 400 KB body, hidden text, nested fences, 50 recent tasks, oversized diff and file", async () => {
+  it("extreme: a 400 KB body, hidden text, nested fences, 50 recent tasks, a blocker in another repository", async () => {
     await expectGolden("extreme", buildPrompt(extreme));
   });
 });
@@ -336,14 +323,12 @@ describe("buildPrompt", () => {
     );
   });
 
-  it("lists diffs over max_diff_size with the git command that shows them, and files over max_file_size", () => {
-    const prompt = buildPrompt(extreme);
+  it("points at a blocker's changes with its diff stat and the git command that shows them", () => {
+    const prompt = buildPrompt(typical);
     expect(prompt).toContain(
-      "| The changes of #9 | 300,025 | `git diff 1111111111111111111111111111111111111111...2222222222222222222222222222222222222222` |",
+      "Its commits: `git diff 1111111111111111111111111111111111111111...2222222222222222222222222222222222222222` shows what they changed",
     );
-    expect(prompt).toContain(
-      "| The file `data/fixtures.json` at 3333333 | 252,782 | `git show 3333333:data/fixtures.json` |",
-    );
+    expect(prompt).toContain("```text\n package.json | 8 ++++++++\n src/index.js | 1 +\n");
   });
 
   it("names blockers in other repositories in full", () => {
@@ -352,38 +337,6 @@ describe("buildPrompt", () => {
 
   it("renders a title with a bidi override as it reads on GitHub", () => {
     expect(buildPrompt(extreme)).toContain("Title: Rename txt.exe and &lt;/issue&gt; close\n");
-  });
-});
-
-describe("stripHidden", () => {
-  it("removes HTML comments, one-line and multi-line", () => {
-    expect(stripHidden("a <!-- x --> b\n<!-- whole line -->\nc <!-- two\nlines --> d")).toBe("a  b\nc\n d");
-  });
-
-  it("removes everything after an unclosed comment: GitHub hides it", () => {
-    expect(stripHidden("shown\n<!-- hidden\nstill hidden")).toBe("shown");
-  });
-
-  it("keeps comments inside fenced code, which GitHub shows as code", () => {
-    const text = "```html\n<!-- kept -->\n```\n~~~\n<!-- kept too -->\n~~~\n<!-- gone -->";
-    expect(stripHidden(text)).toBe("```html\n<!-- kept -->\n```\n~~~\n<!-- kept too -->\n~~~");
-  });
-
-  it("treats a longer fence as closed only by a fence at least as long", () => {
-    expect(stripHidden("````\n```\n<!-- kept -->\n````\n<!-- gone -->")).toBe(
-      "````\n```\n<!-- kept -->\n````",
-    );
-  });
-
-  it("removes zero-width, bidirectional, tag and variation-selector characters, also in code", () => {
-    const text =
-      "a\u200Bb\u200Dc\u202Ed\u2066e\u2069f\uFEFFg\u{E0041}h\u{E0100}i\uFE0Fj\u00ADk\n```\nx\u202Ey\n```";
-    expect(stripHidden(text)).toBe("abcdefghijk\n```\nxy\n```");
-  });
-
-  it("leaves ordinary text alone", () => {
-    const text = "Fix `a < b` -- and <b>bold</b>!\n\n  indented\ttab  ";
-    expect(stripHidden(text)).toBe(text);
   });
 });
 

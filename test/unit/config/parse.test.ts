@@ -22,13 +22,8 @@ describe("parseConfig", () => {
         check_timeout: 600_000,
         task_context_count: 5,
         max_description_size: 250_000,
-        max_diff_size: 250_000,
-        max_file_size: 100_000,
-        default_labels: [],
         checks: [],
         draft_prs: false,
-        auto_merge: false,
-        notify: [],
       },
     });
     expect(parseConfig(undefined)).toEqual(parseConfig(null));
@@ -39,13 +34,13 @@ describe("parseConfig", () => {
     const result = parseConfig({
       label: "  ai  ",
       task_timeout: "2h",
-      max_diff_size: "1MiB",
+      max_description_size: "1MiB",
       max_workers: 4,
     });
     expect(result.ok && result.config).toMatchObject({
       label: "ai",
       task_timeout: 7_200_000,
-      max_diff_size: 1_048_576,
+      max_description_size: 1_048_576,
       max_workers: 4,
     });
   });
@@ -142,7 +137,7 @@ describe("parseConfig", () => {
   it.each([
     ["task_timeout", "soon", "duration"],
     ["task_timeout", 0, "duration"],
-    ["max_file_size", "1GB", "size"],
+    ["max_description_size", "1GB", "size"],
     ["max_workers", "3", "number"],
     ["max_workers", 0, ">=1"],
     ["draft_prs", "yes", "boolean"],
@@ -153,8 +148,59 @@ describe("parseConfig", () => {
   });
 
   it("names the path into a list", () => {
-    expect(problems(parseConfig({ notify: [{ url: "https://ok.example" }, { url: "not a url" }] }))).toEqual([
-      { key: "notify.1.url", value: "not a url", message: expect.any(String) },
+    expect(problems(parseConfig({ checks: ["npm test", { run: "npm run lint", timeout: "soon" }] }))).toEqual(
+      [{ key: "checks.1.timeout", value: "soon", message: "expected a duration such as 90s or 5m" }],
+    );
+  });
+
+  // Keys the docs once listed that Drover does not act on yet: a file setting one is refused, naming the
+  // key, what Drover does instead and what to do, rather than accepted and ignored.
+  it.each([
+    ["auto_merge", true, "Drover opens a pull request and a person merges it"],
+    ["default_labels", ["drover-pr"], "Drover puts no labels on its pull requests"],
+    ["notify", [{ url: "https://hooks.example/drover" }], "Drover sends no outgoing webhooks"],
+    ["setup", "npm ci", "Drover runs no install step"],
+    ["max_diff_size", "250KB", "never the patch itself"],
+    ["max_file_size", "100KB", "the prompt shows no files"],
+  ])("refuses %s: %j, saying it is not supported yet and what Drover does instead", (key, value, instead) => {
+    const [problem, ...rest] = problems(parseConfig({ [key]: value }));
+    expect(rest).toEqual([]);
+    expect(problem).toEqual({
+      key,
+      value,
+      message: expect.stringMatching(/^is not supported yet: .*\. Remove it/),
+    });
+    expect(problem?.message).toContain(instead);
+  });
+
+  it("accepts the value of a not-yet-supported key that says what Drover does anyway, and keeps none of them", () => {
+    const result = parseConfig({ auto_merge: false, default_labels: [], notify: [] });
+    expect(result).toEqual(parseConfig(null));
+    expect(problems(parseConfig({ auto_merge: "false" }))[0]?.message).toContain("(or set it to false)");
+    expect(problems(parseConfig({ notify: null }))[0]?.message).toContain("(or set it to [])");
+    expect(problems(parseConfig({ setup: "" }))[0]?.message).toMatch(/Remove it$/);
+  });
+
+  it("refuses every not-yet-supported key at once, with the other problems", () => {
+    const keys = problems(
+      parseConfig({
+        auto_merge: true,
+        default_labels: ["x"],
+        notify: [{ url: "https://hooks.example" }],
+        setup: "npm ci",
+        max_diff_size: "1MB",
+        max_file_size: "1MB",
+        task_timeout: "later",
+      }),
+    ).map((p) => p.key);
+    expect(keys.sort()).toEqual([
+      "auto_merge",
+      "default_labels",
+      "max_diff_size",
+      "max_file_size",
+      "notify",
+      "setup",
+      "task_timeout",
     ]);
   });
 
@@ -206,6 +252,13 @@ describe("renderConfigProblems", () => {
     expect(text).toMatch(/- `task_timeout` \(got `"soon"`\): expected a duration such as 90s, 30m or 2h/);
     expect(text).toMatch(/- `agent_args` \(got `"--fast"`\): /);
     expect(text).toContain("Fix the file on the default branch, then remove and add the label again");
+  });
+
+  it("names a not-yet-supported key, its value and that it should go", () => {
+    const text = renderConfigProblems(problems(parseConfig({ auto_merge: true })), ".github/drover.yml");
+    expect(text).toContain(
+      "- `auto_merge` (got `true`): is not supported yet: Drover opens a pull request and a person merges it. Remove it (or set it to false)",
+    );
   });
 
   it("leaves out the value when the key is missing rather than printing undefined", () => {

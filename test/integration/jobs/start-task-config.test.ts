@@ -1,0 +1,66 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { deliveries } from "../../../src/db/schema.ts";
+import { useDrover } from "../../helpers/drover.ts";
+import { mockInstallationToken } from "../../helpers/github.ts";
+import {
+  mockConfig,
+  mockPermission,
+  mockReply,
+  mockSync,
+  originBranches,
+  recorder,
+  taskOf,
+} from "../../helpers/github-flows.ts";
+import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
+
+/**
+ * A drover.yml that sets the keys Drover does not act on yet, through the real config-error path: the
+ * label event is answered on the issue with each key named, and nothing starts.
+ */
+describe("start-task with keys Drover does not act on yet", () => {
+  const { db, harness, sandbox, repo, github } = useDrover();
+
+  it("answers with each key, its value, what Drover does instead and that it should go; starts nothing", async () => {
+    const sent = recorder();
+    const api = github.api();
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    mockConfig(
+      api,
+      [
+        "auto_merge: true",
+        "default_labels: [drover-pr]",
+        "notify:",
+        "  - url: https://hooks.example/drover",
+        "setup: npm ci",
+        "max_diff_size: 250KB",
+        "max_file_size: 100KB",
+        "",
+      ].join("\n"),
+    );
+    mockPermission(api, MAINTAINER.login, "write");
+    mockReply(api, sent, 5);
+    mockSync(api, { number: 5, title: "Unsupported keys", labels: ["drover"] });
+
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 5, title: "Unsupported keys" }),
+      "d-unsupported",
+    );
+    await harness().drain();
+
+    expect(sent.comments).toHaveLength(1);
+    const body = sent.comments[0]?.body ?? "";
+    expect(body).toContain("`.github/drover.yml` is not valid");
+    expect(body).toMatch(
+      /- `auto_merge` \(got `true`\): is not supported yet: Drover opens a pull request and a person merges it\. Remove it/,
+    );
+    for (const key of ["default_labels", "notify", "setup", "max_diff_size", "max_file_size"]) {
+      expect(body).toMatch(new RegExp(`- \`${key}\` \\(got .*\\): is not supported yet: .*\\. Remove it`));
+    }
+    expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
+    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
+    const [delivery] = await db().select().from(deliveries).where(eq(deliveries.id, "d-unsupported"));
+    expect(delivery?.outcome).toBe("refused: invalid config");
+  });
+});
