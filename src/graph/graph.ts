@@ -241,13 +241,12 @@ export class TaskGraph {
     return this.change(node.key, () => this.nodeMap.set(node.key, { ...node }));
   }
 
-  /** The node leaves the graph with its own edges; edges onto it stay, and its dependents see it missing. */
+  /**
+   * The node leaves the graph; every edge stays as its source said it (as in `rebuild`, edges may name
+   * issues not in the graph), and its dependents see it missing. `setEdges(key, source, [])` drops edges.
+   */
   removeNode(key: IssueKey): Set<IssueKey> {
-    return this.change(key, () => {
-      this.nodeMap.delete(key);
-      const sources = this.raw.get(key);
-      if (sources) for (const source of [...sources.keys()]) this.storeEdges(key, source, []);
-    });
+    return this.change(key, () => this.nodeMap.delete(key));
   }
 
   /** Replaces what `source` says `dependent` is blocked by. */

@@ -7,6 +7,7 @@ import {
   recentDurations,
   type GraphRows,
   type GraphTaskRow,
+  type IssueRow,
 } from "../db/graph.ts";
 import { CriticalPaths } from "../graph/critical-path.ts";
 import type { TaskGraph } from "../graph/graph.ts";
@@ -79,7 +80,7 @@ export class LiveGraph implements PlanView {
 
   #load(rows: GraphRows, durations: Map<number, number[]>): void {
     this.tasks = new Map(rows.tasks.map((row) => [row.id, planTask(row)]));
-    this.issues = new Map(rows.issues.map((row) => [row.key, row]));
+    this.issues = new Map(rows.issues.map((row) => [row.key, planIssue(row)]));
     this.#taskByKey.clear();
     for (const task of this.tasks.values()) this.#taskByKey.set(taskKey(task), task.id);
     this.#durations = durations;
@@ -98,7 +99,7 @@ export class LiveGraph implements PlanView {
   #applyPart(part: GraphRows, keys: readonly string[], taskIds: readonly number[]): IssueKey[] {
     const touched: IssueKey[] = [];
     for (const key of keys) this.issues.delete(key);
-    for (const row of part.issues) this.issues.set(row.key, row);
+    for (const row of part.issues) this.issues.set(row.key, planIssue(row));
     const blockers = new Map<string, IssueKey[]>();
     for (const edge of part.edges) {
       const id = `${edge.source} ${edge.dependent}`;
@@ -156,6 +157,27 @@ export class LiveGraph implements PlanView {
       if (id !== undefined) consider.add(id);
     }
   }
+}
+
+/**
+ * The fields a pass reads. `linksSyncedAt` only says whether the links were read: its later moves leave
+ * no change behind (see migration 0005), so its time may be older than the row's.
+ */
+function planIssue(row: IssueRow): PlanIssue {
+  return {
+    key: row.key,
+    repoFullName: row.repoFullName,
+    number: row.number,
+    state: row.state,
+    closedAs: row.closedAs,
+    labels: row.labels,
+    parentKey: row.parentKey,
+    subOrder: row.subOrder,
+    readable: row.readable,
+    unreadableReason: row.unreadableReason,
+    githubCreatedAt: row.githubCreatedAt,
+    linksSyncedAt: row.linksSyncedAt,
+  };
 }
 
 function planTask(row: GraphTaskRow): PlanTask {
