@@ -1,4 +1,4 @@
-import { changedFiles, commitLog, isMergeable, resolveRef } from "../git/bare.ts";
+import { changedFiles, commitLog, isMergeable, resolveRef } from "./git/bare.ts";
 import type { SandboxContext } from "./context.ts";
 import { pullRequest } from "./shapes.ts";
 import { touch, type Account, type PullRecord, type RepoRecord } from "./world.ts";

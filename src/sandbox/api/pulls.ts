@@ -1,4 +1,4 @@
-import { changedFiles, commitLog, isMergeable, mergeBranches, resolveRef } from "../../git/bare.ts";
+import { changedFiles, commitLog, isMergeable, mergeBranches, resolveRef } from "../git/bare.ts";
 import { actingAccount } from "../auth.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";

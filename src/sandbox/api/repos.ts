@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { commitFiles, initBareRepository, readBlob, resolveRef } from "../../git/bare.ts";
+import { commitFiles, initBareRepository, readBlob, resolveRef } from "../git/bare.ts";
 import { actingAccount } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
 import { announcePush } from "../pushes.ts";

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { execa, ExecaError } from "execa";
-import { GitError } from "./run-git.ts";
+import { GitError } from "../../git/run-git.ts";
 
 /** Default limit for one request, the whole pack included. */
 export const DEFAULT_SERVE_TIMEOUT_MS = 120_000;

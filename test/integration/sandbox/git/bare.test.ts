@@ -12,9 +12,9 @@ import {
   mergeBranches,
   readBlob,
   resolveRef,
-} from "../../../src/git/bare.ts";
-import { GitError } from "../../../src/git/run-git.ts";
-import { git } from "../../helpers/git-sandbox.ts";
+} from "../../../../src/sandbox/git/bare.ts";
+import { GitError } from "../../../../src/git/run-git.ts";
+import { git } from "../../../helpers/git-sandbox.ts";
 
 const ANN = { name: "Ann", email: "ann@example.com" };
 const BOT = { name: "Sandbox", email: "sandbox@example.com" };

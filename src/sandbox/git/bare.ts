@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { isSafeRefName } from "./branch.ts";
-import { DEFAULT_GIT_TIMEOUT_MS, GitError, runGit, type GitErrorDetails } from "./run-git.ts";
+import { isSafeRefName } from "../../git/branch.ts";
+import { DEFAULT_GIT_TIMEOUT_MS, GitError, runGit, type GitErrorDetails } from "../../git/run-git.ts";
 
 // Operations on the sandbox's bare repositories, the stand-in for GitHub's copies: no worktree, and every
 // ref update is a compare-and-swap so a push through http-backend at the same moment is never lost.
