@@ -1,4 +1,6 @@
-import { changedFiles, commitLog, isMergeable, resolveRef } from "./git/bare.ts";
+import { changedFiles, commitLog } from "./git/history.ts";
+import { isMergeable } from "./git/merge.ts";
+import { resolveRef } from "./git/refs.ts";
 import type { SandboxContext } from "./context.ts";
 import { pullRequest } from "./shapes.ts";
 import { touch, type Account, type PullRecord, type RepoRecord } from "./world.ts";

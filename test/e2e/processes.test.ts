@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { SCRIPTED_AGENT } from "../../src/demo/run-demo.ts";
 import { demoConfig } from "../../src/demo/scenario.ts";
-import { readBlob } from "../../src/sandbox/git/bare.ts";
+import { readBlob } from "../../src/sandbox/git/refs.ts";
 import type { Person } from "../../src/demo/maintainer.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
 import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
-import { readBlob } from "../../src/sandbox/git/bare.ts";
+import { readBlob } from "../../src/sandbox/git/refs.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
 import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { execa, ExecaError } from "execa";
-import { GitError } from "../../git/run-git.ts";
+import { GitError, reapGroup } from "../../git/run-git.ts";
 
 /** Default limit for one request, the whole pack included. */
 export const DEFAULT_SERVE_TIMEOUT_MS = 120_000;
@@ -60,14 +60,7 @@ export async function serveGit(
     detached: true,
     cancelSignal: AbortSignal.any(signals),
   });
-  const pid = subprocess.pid;
-  if (pid !== undefined) {
-    liveGroups.add(pid);
-    subprocess.once("exit", () => {
-      liveGroups.delete(pid);
-      killGroup(pid);
-    });
-  }
+  reapGroup(subprocess);
 
   let stderr = "";
   subprocess.stderr.on("data", (chunk: Buffer) => {
@@ -247,19 +240,4 @@ function toServeError(error: unknown, timeoutMs: number, stderrTail: string): Gi
     timedOut: error.timedOut,
     isCanceled: error.isCanceled,
   });
-}
-
-// As in run-git.ts: execa's `cleanup` does not cover detached subprocesses; kill what is left if this
-// process exits.
-const liveGroups = new Set<number>();
-process.once("exit", () => {
-  for (const pid of liveGroups) killGroup(pid);
-});
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // ESRCH: the group is already gone, the usual case.
-  }
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { listRefs } from "./bare.ts";
+import { listRefs } from "./refs.ts";
 import { serveGit } from "./http-backend.ts";
 import { authenticate } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
