@@ -15,7 +15,8 @@ import {
   type IssueKey,
   type IssueNode,
 } from "../src/graph/model.ts";
-import { integerBelow, percentile, round, seeded } from "./random.ts";
+import { integerBelow, seeded } from "../src/lib/random.ts";
+import { percentile, round } from "./stats.ts";
 
 const TASKS = 10_000;
 const EDGES = 30_000;

@@ -11,6 +11,7 @@ import { getAttemptByNumber, getStep } from "../db/attempts.ts";
 import { openDatabase, type Database, type Db } from "../db/client.ts";
 import { dropDatabase, migrateDatabase } from "../db/migrate.ts";
 import { findTaskByKey, taskSummaries } from "../db/tasks.ts";
+import { integerBelow, seeded } from "../lib/random.ts";
 import { assertRedisUsable, deleteQueueKeys } from "../queue/redis.ts";
 import type { Sandbox } from "../sandbox/server.ts";
 import { WebhookSender } from "../sandbox/webhooks.ts";
@@ -139,10 +140,10 @@ type OpenFault = {
 };
 
 async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult> {
-  const random = mulberry32(seed);
+  const random = seeded(seed);
   const plan = planFaults(random, options.faults);
-  const choose = mulberry32(seed ^ 0x5bd1e995);
-  const reorderRandom = mulberry32(seed ^ 0x27d4eb2f);
+  const choose = seeded(seed ^ 0x5bd1e995);
+  const reorderRandom = seeded(seed ^ 0x27d4eb2f);
   const dir = await mkdtemp(path.join(os.tmpdir(), "drover-chaos-"));
   const url = new URL(options.databaseUrl);
   url.pathname = `/${options.databaseName ?? "drover_chaos"}`;
@@ -362,7 +363,7 @@ async function inject(
       const running = await runningBy(run, tasks);
       if (running.size === 0) return undefined;
       const victims = [...running.keys()];
-      const victim = victims[Math.floor(run.choose() * victims.length)]!;
+      const victim = victims[integerBelow(run.choose, victims.length)]!;
       const hit = running.get(victim)!;
       run.live.delete(victim);
       await victim.kill();
@@ -392,7 +393,7 @@ async function inject(
     case "duplicate": {
       const past = stack.sandbox.deliveries;
       if (past.length === 0) return undefined;
-      const delivery = past[Math.floor(run.choose() * past.length)]!;
+      const delivery = past[integerBelow(run.choose, past.length)]!;
       stack.sandbox.redeliver(delivery.id);
       run.say(`redelivered ${delivery.event}${delivery.action ? `.${delivery.action}` : ""} ${delivery.id}`);
       return { waitFor: null };
@@ -671,15 +672,3 @@ function lastWords(worker: DroverProcess): string {
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
-
-/** mulberry32: small and seeded, so a run's faults can be planned again from its seed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
