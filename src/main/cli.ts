@@ -7,7 +7,7 @@ import { parseArgv } from "../agent/parse-argv.ts";
 import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";
 import { runChaos } from "../demo/chaos/run-chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
-import { renderStatusReport, statusRows } from "../report/status.ts";
+import { renderTaskReport, reportRows } from "../report/task-report.ts";
 import { startSandbox } from "../sandbox/server.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
 
@@ -45,8 +45,8 @@ switch (command) {
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
       const graph = await loadGraph(database.db);
-      const { rows, edges } = statusRows(graph);
-      process.stdout.write(renderStatusReport({ repoFullName: values.repo, rows, edges, tree: values.tree }));
+      const { rows, edges } = reportRows(graph);
+      process.stdout.write(renderTaskReport({ repoFullName: values.repo, rows, edges, tree: values.tree }));
     } catch (error) {
       exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
     } finally {
