@@ -9,7 +9,7 @@ import { getRepository } from "../../../src/db/repositories.ts";
 import { attempts, dependencies, issues, repositories, tasks } from "../../../src/db/schema.ts";
 import type { Task } from "../../../src/db/tasks.ts";
 import { writersComments } from "../../../src/github/discussion.ts";
-import { issueFacts } from "../../../src/github/graph.ts";
+import { issueFacts } from "../../../src/github/read-issues.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { GITHUB_API, mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";

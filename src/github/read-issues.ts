@@ -1,7 +1,7 @@
 import { issueKey, type IssueKey } from "../graph/model.ts";
 import type { Octokit, RepoRef } from "./types.ts";
 
-/** Reads of the issue graph from GitHub: an issue with its labels, native links, sub-issues and parent. */
+/** Reads of issues from GitHub: an issue with its labels, native links, sub-issues and parent. */
 
 export type IssueFacts = {
   key: IssueKey;
