@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { JobName } from "../queue/catalog.ts";
+import type { JobName } from "../queue/job-catalog.ts";
 import { ALL_STATE_LABELS } from "../graph/transitions.ts";
 import {
   DependencyChanged,
