@@ -5,7 +5,7 @@ import { loadGraph } from "../db/graph.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { parseArgv } from "../agent/parse-argv.ts";
 import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";
-import { runChaos } from "../demo/chaos/run-chaos.ts";
+import { DEFAULT_CHAOS_TIMEOUT_MS, runChaos } from "../demo/chaos/run-chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
 import { renderTaskReport, reportRows } from "../report/task-report.ts";
 import { startSandbox } from "../sandbox/server.ts";
@@ -106,7 +106,7 @@ switch (command) {
         flushall: { type: "boolean", default: false },
         "pg-restart": { type: "boolean", default: false },
         kills: { type: "string", default: String(DEFAULT_FAULTS.kills) },
-        timeout: { type: "string", default: "180" },
+        timeout: { type: "string", default: String(DEFAULT_CHAOS_TIMEOUT_MS / 1000) },
       },
     });
     const runs = Number(values.runs);

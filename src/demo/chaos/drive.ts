@@ -8,7 +8,6 @@ import { inject, replaceWorker, type FaultKind, type Planned, type RunContext } 
 import { seconds, type Recovery } from "./report.ts";
 
 const POLL_MS = 200;
-const DEFAULT_TIMEOUT_MS = 180_000;
 
 /** A fault still waiting for Drover to move on: `waitFor` tasks, or any task when null. */
 type OpenFault = {
@@ -24,7 +23,7 @@ export async function drive(
   plan: Planned[],
   maintainer: Person,
   repo: { owner: string; repo: string },
-  timeoutMs = DEFAULT_TIMEOUT_MS,
+  timeoutMs: number,
 ): Promise<{ tasks: DemoTask[]; recoveries: Recovery[] }> {
   const { stack } = run;
   const read = async () =>

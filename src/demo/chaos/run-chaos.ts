@@ -22,6 +22,9 @@ import { startRelay, type Relay } from "./webhook-relay.ts";
  * Drover resumed within MAX_RECOVERY_SECONDS of each fault.
  */
 
+/** ChaosOptions.timeoutMs when none is given, and the CLI's --timeout default. */
+export const DEFAULT_CHAOS_TIMEOUT_MS = 180_000;
+
 export interface ChaosOptions {
   runs: number;
   /** Seeds the faults' moments and choices; run i uses seed + i. Default: random (printed). */
@@ -120,7 +123,13 @@ async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult>
       replacements: [],
       say: (line) => options.log(`  +${seconds(Date.now() - startedAt)} s ${line}`),
     };
-    const { tasks, recoveries } = await drive(run, plan, maintainer, repo, options.timeoutMs);
+    const { tasks, recoveries } = await drive(
+      run,
+      plan,
+      maintainer,
+      repo,
+      options.timeoutMs ?? DEFAULT_CHAOS_TIMEOUT_MS,
+    );
     const makespanMs = Date.now() - startedAt;
     for (const fault of plan.filter((f) => !f.done))
       run.notes.push(
