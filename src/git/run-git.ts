@@ -2,7 +2,10 @@ import { execa, ExecaError } from "execa";
 
 /** Default limit for one git call; long fetches pass their own. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
-const STDERR_TAIL_CHARS = 2_000;
+/** How much of git's stderr an error keeps (its end). */
+export const STDERR_TAIL_CHARS = 2_000;
+/** Between SIGTERM and SIGKILL when a git call times out or is cancelled. */
+export const GIT_KILL_GRACE_MS = 5_000;
 
 export interface GitErrorDetails {
   /** The git subcommand (`fetch`, `push`, ...) or, for checks that run no git, what was checked. */
@@ -60,7 +63,7 @@ export async function runGit(args: readonly string[], opts: RunGitOptions): Prom
       env,
       extendEnv: false,
       timeout: timeoutMs,
-      forceKillAfterDelay: 5_000,
+      forceKillAfterDelay: GIT_KILL_GRACE_MS,
       // Own process group, so helpers git started (remote-https, ssh, alias shells) die with it: after a
       // timeout they would otherwise hold our pipes open and the call would not return.
       detached: true,

@@ -3,9 +3,11 @@ import { execa } from "execa";
 import { isSafeRefName } from "../../git/branch.ts";
 import {
   DEFAULT_GIT_TIMEOUT_MS,
+  GIT_KILL_GRACE_MS,
   GitError,
   gitBaseEnv,
   runGit,
+  STDERR_TAIL_CHARS,
   type GitErrorDetails,
 } from "../../git/run-git.ts";
 
@@ -15,7 +17,6 @@ import {
 /** Hooks and signing never run here: these repositories belong to the sandbox, not to a user. */
 const SAFE_FLAGS = ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false"];
 export const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-const STDERR_TAIL_CHARS = 2_000;
 
 export interface Identity {
   name: string;
@@ -73,7 +74,7 @@ export async function gitRaw(
       encoding: "buffer",
       reject: false,
       timeout: DEFAULT_GIT_TIMEOUT_MS,
-      forceKillAfterDelay: 5_000,
+      forceKillAfterDelay: GIT_KILL_GRACE_MS,
       ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
     });

@@ -3,13 +3,12 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { execa, ExecaError } from "execa";
-import { GitError, reapGroup } from "../../git/run-git.ts";
+import { GIT_KILL_GRACE_MS, GitError, reapGroup, STDERR_TAIL_CHARS } from "../../git/run-git.ts";
 
 /** Default limit for one request, the whole pack included. */
 export const DEFAULT_SERVE_TIMEOUT_MS = 120_000;
 /** `git http-backend` writes a few short headers; more than this before the blank line is a broken child. */
 const MAX_CGI_HEADER_BYTES = 64 * 1024;
-const STDERR_TAIL_CHARS = 2_000;
 
 export interface ServeGitOptions {
   /** Directory holding the bare repositories, e.g. `<root>/<owner>/<name>.git`. */
@@ -54,7 +53,7 @@ export async function serveGit(
     buffer: false,
     stdin: "pipe",
     timeout: timeoutMs,
-    forceKillAfterDelay: 5_000,
+    forceKillAfterDelay: GIT_KILL_GRACE_MS,
     // Own process group: http-backend starts upload-pack or receive-pack, which start pack-objects or
     // index-pack; a timeout or a vanished client must take all of them down.
     detached: true,
