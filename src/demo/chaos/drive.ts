@@ -2,10 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { taskSummaries } from "../../db/tasks.ts";
 import type { DroverProcess } from "../drover-process.ts";
 import { mergePassing, type Person } from "../maintainer.ts";
-import { demoTasks, settled, type DemoTask } from "../progress.ts";
+import { demoTasks, seconds, settled, type DemoTask } from "../progress.ts";
 import { DEMO_ISSUES } from "../scenario.ts";
 import { inject, replaceWorker, type FaultKind, type Planned, type RunContext } from "./faults.ts";
-import { seconds, type Recovery } from "./report.ts";
+import type { Recovery } from "./report.ts";
 
 const POLL_MS = 200;
 

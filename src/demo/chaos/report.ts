@@ -1,4 +1,4 @@
-import type { DemoTask } from "../progress.ts";
+import { seconds, type DemoTask } from "../progress.ts";
 import type { FaultKind } from "./faults.ts";
 
 // What chaos prints: a line per run for people, and the JSON report summing every run.
@@ -85,5 +85,3 @@ export function describeRun(result: RunResult): string {
     ...result.notes.map((note) => `  note: ${note}`),
   ].join("\n");
 }
-
-export const seconds = (ms: number) => (ms / 1000).toFixed(1);

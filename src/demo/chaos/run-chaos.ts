@@ -7,13 +7,14 @@ import { dropDatabase, migrateDatabase } from "../../db/migrate.ts";
 import { seeded } from "../../lib/random.ts";
 import { assertRedisUsable } from "../../queue/redis.ts";
 import { labelAll, personClient, seedRepository } from "../maintainer.ts";
+import { seconds } from "../progress.ts";
 import { SCRIPTED_AGENT } from "../run-demo.ts";
 import { DEMO_ISSUES } from "../scenario.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { drive } from "./drive.ts";
 import { planFaults, type ChaosFaults, type RunContext } from "./faults.ts";
 import { footprints, onGitHub } from "./footprints.ts";
-import { describeRun, held, seconds, summarise, type ChaosReport, type RunResult } from "./report.ts";
+import { describeRun, held, summarise, type ChaosReport, type RunResult } from "./report.ts";
 import { startRelay, type Relay } from "./webhook-relay.ts";
 
 /**
