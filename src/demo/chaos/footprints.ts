@@ -2,10 +2,9 @@ import type { Db } from "../../db/client.ts";
 import { getAttemptByNumber, getStep } from "../../db/attempts.ts";
 import { findTaskByKey } from "../../db/tasks.ts";
 import { STATUS_MARKER } from "../../github/comments.ts";
+import { ZERO_SHA } from "../../sandbox/pushes.ts";
 import type { Sandbox } from "../../sandbox/server.ts";
 import { DEMO_ISSUES } from "../scenario.ts";
-
-const ZERO_SHA = "0".repeat(40);
 
 /**
  * What the run left on GitHub that should be there once and was made more than once:
