@@ -17,11 +17,12 @@ import { bumpGeneration, upsertIssue } from "../src/db/graph.ts";
 import { dropDatabase, migrateDatabase } from "../src/db/migrate.ts";
 import { dependencies, issues, repositories, tasks } from "../src/db/schema.ts";
 import { transitionTask } from "../src/db/tasks.ts";
-import { enqueuer } from "../src/queue/catalog.ts";
+import { enqueuer } from "../src/queue/job-catalog.ts";
 import { WorkQueue } from "../src/queue/queue.ts";
 import { connectRedis, deleteQueueKeys } from "../src/queue/redis.ts";
 import { schedulePass, type ScheduleDeps } from "../src/scheduler/schedule.ts";
-import { integerBelow, percentile, round, seeded } from "./random.ts";
+import { integerBelow, seeded } from "../src/lib/random.ts";
+import { percentile, round } from "./stats.ts";
 
 const TASKS = 10_000;
 const EDGES = 30_000;

@@ -16,7 +16,7 @@ import { dropDatabase, migrateDatabase } from "../src/db/migrate.ts";
 import { freePort, startDroverProcess } from "../src/demo/drover-process.ts";
 import { assertRedisUsable, deleteQueueKeys } from "../src/queue/redis.ts";
 import { startSandbox } from "../src/sandbox/server.ts";
-import { percentile, round } from "./random.ts";
+import { percentile, round } from "./stats.ts";
 
 const HEADLINE_RATE = 200;
 const RATES = [200, 400, 800, 1600, 3200];

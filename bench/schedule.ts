@@ -8,7 +8,8 @@ import { TaskGraph } from "../src/graph/graph.ts";
 import { issueKey, newNode, type Edge, type IssueKey, type IssueNode } from "../src/graph/model.ts";
 import { compareKeys } from "../src/graph/graph.ts";
 import { compareReady } from "../src/graph/order.ts";
-import { between, integerBelow, round, seeded } from "./random.ts";
+import { between, integerBelow, seeded } from "../src/lib/random.ts";
+import { round } from "./stats.ts";
 
 const WORKERS = 4;
 const MINUTE = 60_000;

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { DroverEnv } from "../src/config/env.ts";
 import type { Db } from "../src/db/client.ts";
 import type { GitHubApp } from "../src/github/app.ts";
-import type { Enqueue } from "../src/queue/catalog.ts";
+import type { Enqueue } from "../src/queue/job-catalog.ts";
 
 /** What every job handler is given: explicit, so tests build it from real parts. */
 export type JobDeps = {

@@ -5,7 +5,7 @@ import { blockersOf, recentTasks } from "../src/db/prompt-context.ts";
 import type { Repository } from "../src/db/repositories.ts";
 import type { Task } from "../src/db/tasks.ts";
 import { webUrlOf, writersComments } from "../src/github/discussion.ts";
-import type { IssueFacts } from "../src/github/graph.ts";
+import type { IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { issueKey } from "../src/graph/model.ts";
 import type { JobDeps } from "./deps.ts";

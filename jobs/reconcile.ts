@@ -4,7 +4,7 @@ import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
 import { issuesToResync } from "../src/db/graph.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
 import { findTask, latestConfigOf } from "../src/db/tasks.ts";
-import { listLabelledIssues, type IssueFacts } from "../src/github/graph.ts";
+import { listLabelledIssues, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { dispatchDelivery } from "../src/intake/receive.ts";
 import { routeWebhook } from "../src/intake/route.ts";

@@ -1,7 +1,7 @@
 import type { Db } from "../src/db/client.ts";
 import { updateTask, type Task } from "../src/db/tasks.ts";
 import type { StatusView } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
+import { publishStatus } from "../src/github/issue-status.ts";
 import type { Octokit, RepoRef } from "../src/github/types.ts";
 
 /**

@@ -8,7 +8,7 @@ import { taskBranch } from "../src/git/branch.ts";
 import { reply } from "../src/github/comments.ts";
 import { authorise } from "../src/github/people.ts";
 import { renderConfigProblems, renderRefusal, statusViewOf } from "../src/github/render.ts";
-import { publishStatus } from "../src/github/status.ts";
+import { publishStatus } from "../src/github/issue-status.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { ACTIVE } from "../src/graph/transitions.ts";
 import { IssueLabeled } from "../src/intake/payloads.ts";

@@ -5,7 +5,7 @@ import type { DroverConfig } from "../src/config/schema.ts";
 import { parseBodyLinks } from "../src/graph/body-links.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { issueKey, parseIssueKey, type IssueKey } from "../src/graph/model.ts";
-import { readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/graph.ts";
+import { readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
 

@@ -69,6 +69,9 @@ export function settled(issues: readonly DemoIssue[], tasks: readonly DemoTask[]
   return tasks.every((task) => task.state === "done" || stuck.has(task.number));
 }
 
+/** Milliseconds as seconds with one decimal, as the demo and chaos print them: 1234 → "1.2". */
+export const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+
 export function progressBar(done: number, total: number, width = 24): string {
   const filled = total === 0 ? width : Math.round((done / total) * width);
   return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} done`;
@@ -80,7 +83,7 @@ export function renderProgress(
   elapsedMs: number,
 ): string {
   const done = tasks.filter((task) => task.state === "done").length;
-  const lines = [`${progressBar(done, tasks.length)}  ${(elapsedMs / 1000).toFixed(1)} s`, ""];
+  const lines = [`${progressBar(done, tasks.length)}  ${seconds(elapsedMs)} s`, ""];
   const byNumber = new Map(issues.map((issue) => [issue.number, issue]));
   for (const task of tasks) {
     const issue = byNumber.get(task.number);

@@ -13,6 +13,7 @@ import {
   jsonLines,
   renderProgress,
   renderSummary,
+  seconds,
   settled,
   summarise,
   type DemoSummary,
@@ -116,7 +117,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         draw(renderProgress(DEMO_ISSUES, tasks, Date.now() - startedAt));
         const states = tasks.map((t) => `#${t.number} ${t.state}`).join(", ");
         if (!live && !options.json && states !== lastStates)
-          say(`${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${states}\n`);
+          say(`${seconds(Date.now() - startedAt)} s: ${states}\n`);
         lastStates = states;
         if (settled(DEMO_ISSUES, tasks)) break;
         await new Promise((resolve) => setTimeout(resolve, 300));

@@ -2,7 +2,10 @@ import { execa, ExecaError } from "execa";
 
 /** Default limit for one git call; long fetches pass their own. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
-const STDERR_TAIL_CHARS = 2_000;
+/** How much of git's stderr an error keeps (its end). */
+export const STDERR_TAIL_CHARS = 2_000;
+/** Between SIGTERM and SIGKILL when a git call times out or is cancelled. */
+export const GIT_KILL_GRACE_MS = 5_000;
 
 export interface GitErrorDetails {
   /** The git subcommand (`fetch`, `push`, ...) or, for checks that run no git, what was checked. */
@@ -52,7 +55,7 @@ export interface RunGitOptions {
  * inherited from a hook, and terminal prompts can never change what Drover's git calls do.
  */
 export async function runGit(args: readonly string[], opts: RunGitOptions): Promise<string> {
-  const env = { ...baseEnv(), ...opts.env };
+  const env = { ...gitBaseEnv(), ...opts.env };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   try {
     const subprocess = execa("git", args, {
@@ -60,21 +63,14 @@ export async function runGit(args: readonly string[], opts: RunGitOptions): Prom
       env,
       extendEnv: false,
       timeout: timeoutMs,
-      forceKillAfterDelay: 5_000,
+      forceKillAfterDelay: GIT_KILL_GRACE_MS,
       // Own process group, so helpers git started (remote-https, ssh, alias shells) die with it: after a
       // timeout they would otherwise hold our pipes open and the call would not return.
       detached: true,
       ...(opts.signal ? { cancelSignal: opts.signal } : {}),
       ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
     });
-    const pid = subprocess.pid;
-    if (pid !== undefined) {
-      liveGroups.add(pid);
-      subprocess.once("exit", () => {
-        liveGroups.delete(pid);
-        killGroup(pid);
-      });
-    }
+    reapGroup(subprocess);
     const result = await subprocess;
     return String(result.stdout).trim();
   } catch (error) {
@@ -82,7 +78,23 @@ export async function runGit(args: readonly string[], opts: RunGitOptions): Prom
   }
 }
 
-// execa's `cleanup` does not cover detached subprocesses; kill what is left if this process exits.
+/**
+ * For a `detached` git (its own process group): kills what is left of the group once git exits, and when
+ * this process exits first. execa's `cleanup` does not cover detached subprocesses.
+ */
+export function reapGroup(subprocess: {
+  pid?: number | undefined;
+  once(event: "exit", listener: () => void): unknown;
+}): void {
+  const pid = subprocess.pid;
+  if (pid === undefined) return;
+  liveGroups.add(pid);
+  subprocess.once("exit", () => {
+    liveGroups.delete(pid);
+    killGroup(pid);
+  });
+}
+
 const liveGroups = new Set<number>();
 process.once("exit", () => {
   for (const pid of liveGroups) killGroup(pid);
@@ -96,7 +108,8 @@ function killGroup(pid: number): void {
   }
 }
 
-function baseEnv(): Record<string, string> {
+/** What every git call starts from: no prompts, no system or global config, only PATH, HOME and LANG. */
+export function gitBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {
     GIT_TERMINAL_PROMPT: "0",
     GIT_CONFIG_NOSYSTEM: "1",

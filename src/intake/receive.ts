@@ -3,7 +3,7 @@ import type { Db } from "../db/client.ts";
 import { markDeliveryDispatched, recordDelivery } from "../db/deliveries.ts";
 import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
-import type { Enqueue } from "../queue/catalog.ts";
+import type { Enqueue } from "../queue/job-catalog.ts";
 import { routeWebhook, type Route } from "./route.ts";
 
 export type IntakeDeps = {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { JobName } from "../queue/catalog.ts";
+import type { JobName } from "../queue/job-catalog.ts";
 import { ALL_STATE_LABELS } from "../graph/transitions.ts";
 import {
   DependencyChanged,
@@ -10,7 +10,7 @@ import {
   PullRequestClosed,
   SubIssueChanged,
 } from "./payloads.ts";
-import { repoOfUrl } from "../github/graph.ts";
+import { repoOfUrl } from "../github/read-issues.ts";
 
 /** An issue to read again from GitHub; `links` also reads its dependencies, sub-issues and parent. */
 export type SyncTarget = { repoFullName: string; number: number; links: boolean };

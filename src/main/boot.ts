@@ -2,7 +2,7 @@ import os from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
 import { Probot, ProbotOctokit, Server } from "probot";
-import { processJob } from "../../jobs/catalog.ts";
+import { processJob } from "../../jobs/process-job.ts";
 import { RECONCILE_EVERY_MS, requeuePending, WATCHDOG_EVERY_MS } from "../../jobs/reconcile.ts";
 import { droverApp } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
@@ -11,7 +11,7 @@ import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
 import { GitHubApp } from "../github/app.ts";
 import { droverOctokit } from "../github/octokit.ts";
-import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/catalog.ts";
+import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 

@@ -4,9 +4,10 @@ import { openDatabase } from "../db/client.ts";
 import { loadGraph } from "../db/graph.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { parseArgv } from "../agent/parse-argv.ts";
-import { DEFAULT_FAULTS, runChaos } from "../demo/chaos.ts";
+import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";
+import { DEFAULT_CHAOS_TIMEOUT_MS, runChaos } from "../demo/chaos/run-chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
-import { renderStatusReport, statusRows } from "../report/status.ts";
+import { renderTaskReport, reportRows } from "../report/task-report.ts";
 import { startSandbox } from "../sandbox/server.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
 
@@ -44,8 +45,8 @@ switch (command) {
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
       const graph = await loadGraph(database.db);
-      const { rows, edges } = statusRows(graph);
-      process.stdout.write(renderStatusReport({ repoFullName: values.repo, rows, edges, tree: values.tree }));
+      const { rows, edges } = reportRows(graph);
+      process.stdout.write(renderTaskReport({ repoFullName: values.repo, rows, edges, tree: values.tree }));
     } catch (error) {
       exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
     } finally {
@@ -105,7 +106,7 @@ switch (command) {
         flushall: { type: "boolean", default: false },
         "pg-restart": { type: "boolean", default: false },
         kills: { type: "string", default: String(DEFAULT_FAULTS.kills) },
-        timeout: { type: "string", default: "180" },
+        timeout: { type: "string", default: String(DEFAULT_CHAOS_TIMEOUT_MS / 1000) },
       },
     });
     const runs = Number(values.runs);

@@ -1,11 +1,14 @@
-import { changedFiles, commitLog, isMergeable, resolveRef } from "../git/bare.ts";
+import { changedFiles, commitLog } from "./git/history.ts";
+import { isMergeable } from "./git/merge.ts";
+import { resolveRef } from "./git/refs.ts";
 import type { SandboxContext } from "./context.ts";
 import { pullRequest } from "./shapes.ts";
 import { touch, type Account, type PullRecord, type RepoRecord } from "./world.ts";
 
 export type RefUpdate = { ref: string; before: string | null; after: string | null };
 
-const ZERO = "0".repeat(40);
+/** What a push webhook says for a ref that did not exist before, or no longer does. */
+export const ZERO_SHA = "0".repeat(40);
 
 /**
  * What follows a change of branches, however it came (git push, the contents API, a merge): a `push`
@@ -41,13 +44,13 @@ export async function announcePush(
       sender,
       fields: {
         ref: update.ref,
-        before: update.before ?? ZERO,
-        after: update.after ?? ZERO,
+        before: update.before ?? ZERO_SHA,
+        after: update.after ?? ZERO_SHA,
         created: update.before === null,
         deleted: update.after === null,
         forced: false,
         base_ref: null,
-        compare: `${ctx.urls.web}/${repo.fullName}/compare/${(update.before ?? ZERO).slice(0, 12)}...${(update.after ?? ZERO).slice(0, 12)}`,
+        compare: `${ctx.urls.web}/${repo.fullName}/compare/${(update.before ?? ZERO_SHA).slice(0, 12)}...${(update.after ?? ZERO_SHA).slice(0, 12)}`,
         commits: commits.map(toJson),
         head_commit: head ? toJson(head) : null,
         pusher: { name: sender.login, email: `${sender.id}+${sender.login}@users.noreply.sandbox` },

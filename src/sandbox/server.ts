@@ -12,7 +12,7 @@ import { pullRoutes } from "./api/pulls.ts";
 import { repoRoutes } from "./api/repos.ts";
 import { authenticate, InstallationTokens } from "./auth.ts";
 import { SandboxContext } from "./context.ts";
-import { isGitRequest, serveGitRequest } from "./git-http.ts";
+import { isGitRequest, serveGitRequest } from "./git/serve-request.ts";
 import { Router, type ApiResponse } from "./router.ts";
 import { seedWorld, type SandboxUser, type Seeded } from "./seed.ts";
 import { WebhookSender, type Delivery } from "./webhooks.ts";

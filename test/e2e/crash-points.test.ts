@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import type { FailpointName } from "../../src/lib/failpoint.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
+import { STATUS_MARKER } from "../../src/github/comments.ts";
+import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * A worker killed (-9) at each point of a task's life: after its worktree is made, after the agent ran,
@@ -14,7 +15,6 @@ import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
  * one status comment and one push of its branch; the killed workers are replaced as a supervisor would.
  */
 
-const BOT = "drover-sandbox[bot]";
 const SLOW_AGENT = new URL("../fixtures/agents/slow-edit.mjs", import.meta.url).pathname;
 const POINTS: FailpointName[] = [
   "after-worktree",
@@ -44,7 +44,7 @@ function footprint(name: string, number: number) {
   return {
     pulls: pulls.length,
     statusComments: (world(name).issues.get(number)?.comments ?? []).filter(
-      (c) => c.user.login === BOT && c.body.includes("<!-- drover:status -->"),
+      (c) => c.user.login === BOT && c.body.includes(STATUS_MARKER),
     ).length,
     checkRuns: world(name).checkRuns.filter((run) => run.headSha === pulls[0]?.pull?.headSha).length,
     pushes: drover
@@ -135,7 +135,7 @@ describe("a worker killed at each point of a task", () => {
     const concluded = tasks.find((t) => t.point === "after-conclude")!;
     const status = world(concluded.name)
       .issues.get(concluded.number)!
-      .comments.find((c) => c.body.includes("<!-- drover:status -->"))!.body;
+      .comments.find((c) => c.body.includes(STATUS_MARKER))!.body;
     expect(status).toContain("review");
   }, 240_000);
 });

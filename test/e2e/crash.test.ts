@@ -4,8 +4,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteQueueKeys } from "../../src/queue/redis.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
+import { STATUS_MARKER } from "../../src/github/comments.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
-import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
+import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * Durability with real processes: a worker killed (-9) or stopped (SIGTERM) in the middle of an agent
@@ -13,7 +14,6 @@ import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
  * one status comment and one push of its branch.
  */
 
-const BOT = "drover-sandbox[bot]";
 const SLOW_AGENT = new URL("../fixtures/agents/slow-edit.mjs", import.meta.url).pathname;
 
 const drover = useStack({ workers: 2 });
@@ -62,7 +62,7 @@ function pullsFor(repo: { repo: string }, number: number): IssueRecord[] {
 function footprint(repo: { repo: string }, number: number) {
   const pulls = pullsFor(repo, number);
   const statusComments = (world(repo).issues.get(number)?.comments ?? []).filter(
-    (c) => c.user.login === BOT && c.body.includes("<!-- drover:status -->"),
+    (c) => c.user.login === BOT && c.body.includes(STATUS_MARKER),
   );
   const branch = pulls[0]?.pull?.head;
   const pushes = drover

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
 import { TEST_DATABASE_URL } from "../helpers/services.ts";
-import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
+import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 /**
@@ -14,7 +14,6 @@ import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
  * pull request each.
  */
 
-const BOT = "drover-sandbox[bot]";
 const SLOW_AGENT = new URL("../fixtures/agents/slow-edit.mjs", import.meta.url).pathname;
 
 let proxy: TcpProxy;

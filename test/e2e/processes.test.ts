@@ -2,17 +2,17 @@ import { describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { SCRIPTED_AGENT } from "../../src/demo/run-demo.ts";
 import { demoConfig } from "../../src/demo/scenario.ts";
-import { readBlob } from "../../src/git/bare.ts";
+import { readBlob } from "../../src/sandbox/git/refs.ts";
 import type { Person } from "../../src/demo/maintainer.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
+import { STATUS_MARKER } from "../../src/github/comments.ts";
+import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * Drover as it runs in production: web and worker as separate processes, PostgreSQL and Redis, and the
  * sandbox in place of GitHub. Everything below happens through webhooks, REST and git over HTTP.
  */
 
-const BOT = "drover-sandbox[bot]";
 const AGENT_CONFIG = demoConfig({ agentCommand: [process.execPath, SCRIPTED_AGENT], workers: 2 });
 const fileBlock = (path: string, text: string) => `\`\`\`js file=${path}\n${text}\n\`\`\``;
 
@@ -97,9 +97,7 @@ describe("Drover's processes against the sandbox", () => {
       ),
     );
     // One status comment per issue, edited in place.
-    expect(
-      botComments(repo, first.number).filter((c) => c.body.includes("<!-- drover:status -->")),
-    ).toHaveLength(1);
+    expect(botComments(repo, first.number).filter((c) => c.body.includes(STATUS_MARKER))).toHaveLength(1);
   }, 60_000);
 
   it("starts work only for people with write access", async () => {

@@ -3,16 +3,16 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskSummaries } from "../../src/db/tasks.ts";
-import { readBlob } from "../../src/git/bare.ts";
+import { readBlob } from "../../src/sandbox/git/refs.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
+import { STATUS_MARKER } from "../../src/github/comments.ts";
+import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 /**
  * How an attempt is judged, as a user sees it on GitHub: the agent's word, the repository's checks,
  * retries, a blocked agent, secrets kept out of what is posted, and a budget that keeps partial work.
  */
 
-const BOT = "drover-sandbox[bot]";
 const AGENTS = new URL("../fixtures/agents/", import.meta.url).pathname;
 const agent = (script: string, ...args: string[]) =>
   `agent: command\nagent_command: ${JSON.stringify([process.execPath, path.join(AGENTS, script), ...args])}\n`;
@@ -35,9 +35,8 @@ async function taskIn(name: string, config: string, title = "Do the thing") {
 const world = (name: string) => drover.stack().sandbox.world.repo("acme", name)!;
 const issueOf = (name: string, number: number) => world(name).issues.get(number)!;
 const status = (name: string, number: number) =>
-  issueOf(name, number).comments.find(
-    (c) => c.user.login === BOT && c.body.includes("<!-- drover:status -->"),
-  )?.body ?? "";
+  issueOf(name, number).comments.find((c) => c.user.login === BOT && c.body.includes(STATUS_MARKER))?.body ??
+  "";
 const pullFor = (name: string, number: number): IssueRecord | undefined =>
   [...world(name).issues.values()].find((i) => i.pull && i.body?.includes(`Closes #${number}`));
 const stateOf = async (name: string, number: number) =>

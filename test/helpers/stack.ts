@@ -5,8 +5,12 @@ import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { personClient, type Person } from "../../src/demo/maintainer.ts";
 import { startStack, type Stack, type StackOptions } from "../../src/demo/stack.ts";
+import { APP_SLUG } from "../../src/sandbox/seed.ts";
 import { useTestDatabase } from "./db.ts";
 import { TEST_REDIS_URL } from "./services.ts";
+
+/** The sandbox app's bot: the author of Drover's comments and pull requests in end-to-end runs. */
+export const BOT = `${APP_SLUG}[bot]`;
 
 export type StackHandle = {
   stack: () => Stack;

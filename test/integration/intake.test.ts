@@ -10,7 +10,7 @@ import { droverApp } from "../../src/app.ts";
 import { getDelivery } from "../../src/db/deliveries.ts";
 import { deliveries } from "../../src/db/schema.ts";
 import { receiveWebhook, type IntakeDeps } from "../../src/intake/receive.ts";
-import { enqueuer, type Enqueue, type JobName } from "../../src/queue/catalog.ts";
+import { enqueuer, type Enqueue, type JobName } from "../../src/queue/job-catalog.ts";
 import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "../helpers/db.ts";

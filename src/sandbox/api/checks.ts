@@ -1,4 +1,4 @@
-import { resolveRef } from "../../git/bare.ts";
+import { resolveRef } from "../git/refs.ts";
 import type { SandboxContext } from "../context.ts";
 import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
 import { checkRun } from "../shapes.ts";

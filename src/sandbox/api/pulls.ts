@@ -1,4 +1,6 @@
-import { changedFiles, commitLog, isMergeable, mergeBranches, resolveRef } from "../../git/bare.ts";
+import { changedFiles, commitLog } from "../git/history.ts";
+import { isMergeable, mergeBranches } from "../git/merge.ts";
+import { resolveRef } from "../git/refs.ts";
 import { actingAccount } from "../auth.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";

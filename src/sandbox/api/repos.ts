@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { commitFiles, initBareRepository, readBlob, resolveRef } from "../../git/bare.ts";
+import { commitFiles } from "../git/commit-files.ts";
+import { initBareRepository, readBlob, resolveRef } from "../git/refs.ts";
 import { actingAccount } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
 import { announcePush } from "../pushes.ts";

@@ -8,8 +8,9 @@ import { blockersOf, recentTasks } from "../../../src/db/prompt-context.ts";
 import { getRepository } from "../../../src/db/repositories.ts";
 import { attempts, dependencies, issues, repositories, tasks } from "../../../src/db/schema.ts";
 import type { Task } from "../../../src/db/tasks.ts";
+import { STATUS_MARKER } from "../../../src/github/comments.ts";
 import { writersComments } from "../../../src/github/discussion.ts";
-import { issueFacts } from "../../../src/github/graph.ts";
+import { issueFacts } from "../../../src/github/read-issues.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { GITHUB_API, mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
@@ -210,8 +211,8 @@ function mockComments(api: Scope): void {
       [
         comment(1, "mona", "Use the logger.", 5),
         comment(2, "reader", "A reader's opinion.", 4.5),
-        comment(3, "drover-test[bot]", "<!-- drover:status -->\n### Drover: Running", 4, "Bot"),
-        comment(4, "someone", "<!-- drover:status -->\nA copy of the status comment.", 3.5),
+        comment(3, "drover-test[bot]", `${STATUS_MARKER}\n### Drover: Running`, 4, "Bot"),
+        comment(4, "someone", `${STATUS_MARKER}\nA copy of the status comment.`, 3.5),
         comment(5, "ghost", "From a deleted account.", 3.2),
         comment(6, "carol", "Export it too.", 3),
       ],

@@ -21,7 +21,7 @@ import {
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, events, steps, tasks } from "../../../src/db/schema.ts";
 import { getTask, queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
-import type { Enqueue } from "../../../src/queue/catalog.ts";
+import type { Enqueue } from "../../../src/queue/job-catalog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO } from "../../helpers/payloads.ts";
 

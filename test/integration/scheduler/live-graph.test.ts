@@ -13,7 +13,7 @@ import {
 import { compareKeys } from "../../../src/graph/graph.ts";
 import type { EdgeSource } from "../../../src/graph/model.ts";
 import { LiveGraph } from "../../../src/scheduler/live-graph.ts";
-import { seeded } from "../../../bench/random.ts";
+import { seeded } from "../../../src/lib/random.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 
 const REPO = { id: 700, fullName: "Octo/Live", installationId: 3 };

@@ -6,10 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { commitFiles, initBareRepository, listRefs, readBlob } from "../../../src/git/bare.ts";
-import { serveGit, type ServeGitOptions } from "../../../src/git/http-backend.ts";
-import { GitError, runGit } from "../../../src/git/run-git.ts";
-import { git } from "../../helpers/git-sandbox.ts";
+import { commitFiles } from "../../../../src/sandbox/git/commit-files.ts";
+import { initBareRepository, listRefs, readBlob } from "../../../../src/sandbox/git/refs.ts";
+import { serveGit, type ServeGitOptions } from "../../../../src/sandbox/git/http-backend.ts";
+import { GitError, runGit } from "../../../../src/git/run-git.ts";
+import { git } from "../../../helpers/git-sandbox.ts";
 
 const AUTH = `Basic ${Buffer.from("ann:s3cret").toString("base64")}`;
 const LOCAL_PERSON = {

@@ -2,19 +2,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  changedFiles,
-  commitFiles,
-  commitLog,
-  initBareRepository,
-  isMergeable,
-  listRefs,
-  mergeBranches,
-  readBlob,
-  resolveRef,
-} from "../../../src/git/bare.ts";
-import { GitError } from "../../../src/git/run-git.ts";
-import { git } from "../../helpers/git-sandbox.ts";
+import { commitFiles } from "../../../../src/sandbox/git/commit-files.ts";
+import { changedFiles, commitLog } from "../../../../src/sandbox/git/history.ts";
+import { isMergeable, mergeBranches } from "../../../../src/sandbox/git/merge.ts";
+import { initBareRepository, listRefs, readBlob, resolveRef } from "../../../../src/sandbox/git/refs.ts";
+import { GitError } from "../../../../src/git/run-git.ts";
+import { git } from "../../../helpers/git-sandbox.ts";
 
 const ANN = { name: "Ann", email: "ann@example.com" };
 const BOT = { name: "Sandbox", email: "sandbox@example.com" };

@@ -5,7 +5,7 @@ import { describeKey } from "../scheduler/plan.ts";
 
 /** `drover status`: a repository's tasks, states and edges as text for a terminal. Pure. */
 
-export type StatusRow = {
+export type ReportRow = {
   key: IssueKey;
   number: number;
   title: string;
@@ -18,14 +18,14 @@ export type StatusRow = {
   cycle: string | null;
 };
 
-export type StatusEdge = { dependent: IssueKey; blocker: IssueKey; source: EdgeSource };
+export type ReportEdge = { dependent: IssueKey; blocker: IssueKey; source: EdgeSource };
 
 const SOURCE = { native: "link", body: "text", "sub-issue": "sub-issue" } as const;
 
-export function renderStatusReport(input: {
+export function renderTaskReport(input: {
   repoFullName: string;
-  rows: readonly StatusRow[];
-  edges: readonly StatusEdge[];
+  rows: readonly ReportRow[];
+  edges: readonly ReportEdge[];
   tree: boolean;
 }): string {
   const here = input.repoFullName;
@@ -46,7 +46,7 @@ export function renderStatusReport(input: {
     .map(([state, n]) => `${n} ${state}`)
     .join(", ")})`;
 
-  const line = (row: StatusRow) => {
+  const line = (row: ReportRow) => {
     const notes = [
       ...(blockersOf(row.key).length > 0 ? [`blocked by ${blockersOf(row.key).join(", ")}`] : []),
       ...(row.cycle ? [`cycle ${row.cycle}`] : []),
@@ -61,7 +61,7 @@ export function renderStatusReport(input: {
     );
 
   // Tree: stories (issues with sub-issues) with their children in GitHub's order; tasks outside stories after.
-  const childrenOf = new Map<IssueKey, StatusRow[]>();
+  const childrenOf = new Map<IssueKey, ReportRow[]>();
   for (const row of input.rows) {
     if (!row.parent) continue;
     const list = childrenOf.get(row.parent) ?? [];
@@ -71,7 +71,7 @@ export function renderStatusReport(input: {
   for (const list of childrenOf.values()) list.sort((a, b) => (a.subOrder ?? 0) - (b.subOrder ?? 0));
   const out = [header];
   const shown = new Set<IssueKey>();
-  const walk = (row: StatusRow, prefix: string, last: boolean, depth: number) => {
+  const walk = (row: ReportRow, prefix: string, last: boolean, depth: number) => {
     shown.add(row.key);
     out.push(`${prefix}${depth === 0 ? "" : last ? "└─ " : "├─ "}${line(row)}`);
     const children = childrenOf.get(row.key) ?? [];
@@ -90,12 +90,12 @@ export function renderStatusReport(input: {
 }
 
 /** Status rows from what PostgreSQL holds: tasks with Drover's state, other issues with GitHub's. */
-export function statusRows(graph: {
+export function reportRows(graph: {
   issues: readonly IssueRow[];
   edges: readonly DependencyRow[];
   tasks: readonly GraphTaskRow[];
-}): { rows: StatusRow[]; edges: StatusEdge[] } {
-  const rows = new Map<IssueKey, StatusRow>();
+}): { rows: ReportRow[]; edges: ReportEdge[] } {
+  const rows = new Map<IssueKey, ReportRow>();
   for (const issue of graph.issues) {
     rows.set(issue.key, {
       key: issue.key,

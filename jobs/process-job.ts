@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { JOBS, isJobName, type JobName } from "../src/queue/catalog.ts";
+import { JOBS, isJobName, type JobName } from "../src/queue/job-catalog.ts";
 import { IssueBusyError } from "../src/db/issue-lock.ts";
 import { rateLimitDelay } from "../src/github/rate-limit.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
@@ -19,7 +19,7 @@ type Handler<N extends JobName> = (
   context: JobContext,
 ) => Promise<void>;
 
-/** Job name → handler. Payload shapes, ids and retry options live with the queue (src/queue/catalog.ts). */
+/** Job name → handler. Payload shapes, ids and retry options live with the queue (src/queue/job-catalog.ts). */
 export const HANDLERS: { [N in JobName]: Handler<N> } = {
   "start-task": (deps, payload) => startTask(deps, payload),
   "close-task": (deps, payload) => closeTask(deps, payload),

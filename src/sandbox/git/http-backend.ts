@@ -3,13 +3,12 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { execa, ExecaError } from "execa";
-import { GitError } from "./run-git.ts";
+import { GIT_KILL_GRACE_MS, GitError, reapGroup, STDERR_TAIL_CHARS } from "../../git/run-git.ts";
 
 /** Default limit for one request, the whole pack included. */
 export const DEFAULT_SERVE_TIMEOUT_MS = 120_000;
 /** `git http-backend` writes a few short headers; more than this before the blank line is a broken child. */
 const MAX_CGI_HEADER_BYTES = 64 * 1024;
-const STDERR_TAIL_CHARS = 2_000;
 
 export interface ServeGitOptions {
   /** Directory holding the bare repositories, e.g. `<root>/<owner>/<name>.git`. */
@@ -54,20 +53,13 @@ export async function serveGit(
     buffer: false,
     stdin: "pipe",
     timeout: timeoutMs,
-    forceKillAfterDelay: 5_000,
+    forceKillAfterDelay: GIT_KILL_GRACE_MS,
     // Own process group: http-backend starts upload-pack or receive-pack, which start pack-objects or
     // index-pack; a timeout or a vanished client must take all of them down.
     detached: true,
     cancelSignal: AbortSignal.any(signals),
   });
-  const pid = subprocess.pid;
-  if (pid !== undefined) {
-    liveGroups.add(pid);
-    subprocess.once("exit", () => {
-      liveGroups.delete(pid);
-      killGroup(pid);
-    });
-  }
+  reapGroup(subprocess);
 
   let stderr = "";
   subprocess.stderr.on("data", (chunk: Buffer) => {
@@ -247,19 +239,4 @@ function toServeError(error: unknown, timeoutMs: number, stderrTail: string): Gi
     timedOut: error.timedOut,
     isCanceled: error.isCanceled,
   });
-}
-
-// As in run-git.ts: execa's `cleanup` does not cover detached subprocesses; kill what is left if this
-// process exits.
-const liveGroups = new Set<number>();
-process.once("exit", () => {
-  for (const pid of liveGroups) killGroup(pid);
-});
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // ESRCH: the group is already gone, the usual case.
-  }
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { listRefs } from "../git/bare.ts";
-import { serveGit } from "../git/http-backend.ts";
-import { authenticate } from "./auth.ts";
-import type { SandboxContext } from "./context.ts";
-import { announcePush, type RefUpdate } from "./pushes.ts";
-import { SandboxError, type Account } from "./world.ts";
+import { listRefs } from "./refs.ts";
+import { serveGit } from "./http-backend.ts";
+import { authenticate } from "../auth.ts";
+import type { SandboxContext } from "../context.ts";
+import { announcePush, type RefUpdate } from "../pushes.ts";
+import { SandboxError, type Account } from "../world.ts";
 
 /** `/<owner>/<name>.git/<smart-protocol path>`: the only git URLs the sandbox serves. */
 const GIT_PATH =

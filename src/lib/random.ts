@@ -1,4 +1,7 @@
-/** A small seeded generator (mulberry32), so every run of a benchmark sees the same graphs. */
+/**
+ * A small seeded generator (mulberry32): the same seed gives the same numbers, so a benchmark sees the
+ * same graphs on every run and a chaos run's faults can be planned again from its seed.
+ */
 export function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -17,10 +20,3 @@ export function between(random: () => number, low: number, high: number): number
 export function integerBelow(random: () => number, n: number): number {
   return Math.floor(random() * n);
 }
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-export const round = (value: number, digits = 3): number => Number(value.toFixed(digits));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { renderStatusReport, type StatusRow } from "../../../src/report/status.ts";
+import { renderTaskReport, type ReportRow } from "../../../src/report/task-report.ts";
 
 const REPO = "octo/widgets";
-function row(number: number, fields: Partial<StatusRow> = {}): StatusRow {
+function row(number: number, fields: Partial<ReportRow> = {}): ReportRow {
   return {
     key: `${REPO}#${number}`,
     number,
@@ -35,7 +35,7 @@ describe("drover status", () => {
   ];
 
   it("lists the repository's tasks with states, blockers (state and source) and cycles", () => {
-    const text = renderStatusReport({ repoFullName: REPO, rows, edges, tree: false });
+    const text = renderTaskReport({ repoFullName: REPO, rows, edges, tree: false });
     expect(text).toContain("octo/widgets: 4 tasks (1 running, 3 waiting)");
     expect(text).toMatch(/#2 +running +Task 2 +\[blocked by other\/place#45 \(unreadable, text\)\]/);
     expect(text).toMatch(/#3 +waiting +Task 3 +\[blocked by #2 \(running, link\)\]/);
@@ -44,7 +44,7 @@ describe("drover status", () => {
   });
 
   it("draws stories with their sub-issues in GitHub's order in the tree view", () => {
-    const text = renderStatusReport({ repoFullName: REPO, rows, edges, tree: true });
+    const text = renderTaskReport({ repoFullName: REPO, rows, edges, tree: true });
     const lines = text.split("\n");
     const story = lines.findIndex((l) => l.includes("Release 1.0"));
     expect(lines[story]).toContain("open, not a task");
@@ -53,7 +53,7 @@ describe("drover status", () => {
   });
 
   it("says how to start when a repository has no tasks", () => {
-    expect(renderStatusReport({ repoFullName: "octo/empty", rows, edges, tree: false })).toBe(
+    expect(renderTaskReport({ repoFullName: "octo/empty", rows, edges, tree: false })).toBe(
       "octo/empty: no tasks. Label an issue to start one.\n",
     );
   });

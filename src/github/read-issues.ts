@@ -1,0 +1,160 @@
+import { issueKey, type IssueKey } from "../graph/model.ts";
+import type { Octokit, RepoRef } from "./types.ts";
+
+/** Reads of issues from GitHub: an issue with its labels, native links, sub-issues and parent. */
+
+export type IssueFacts = {
+  key: IssueKey;
+  repoFullName: string;
+  number: number;
+  title: string;
+  body: string;
+  state: "open" | "closed";
+  closedAs: "completed" | "not_planned" | null;
+  labels: string[];
+  milestone: string | null;
+  author: { login: string; id: number };
+  createdAt: Date;
+  isPullRequest: boolean;
+};
+
+export type IssueLinks = {
+  blockedBy: IssueFacts[];
+  subIssues: IssueFacts[];
+  parent: IssueFacts | null;
+};
+
+type RawIssue = {
+  number: number;
+  title: string;
+  body?: string | null;
+  state: string;
+  state_reason?: string | null;
+  labels?: (string | { name?: string })[];
+  milestone?: { title: string } | null;
+  user?: { login: string; id: number } | null;
+  created_at: string;
+  repository_url: string;
+  pull_request?: unknown;
+};
+
+/** "https://api.github.com/repos/owner/name" → "owner/name" (works for Enterprise hosts too). */
+export function repoOfUrl(repositoryUrl: string): string {
+  const match = /\/repos\/([^/]+\/[^/]+)\/?$/.exec(repositoryUrl);
+  if (!match?.[1]) throw new Error(`not a repository URL: ${repositoryUrl}`);
+  return match[1];
+}
+
+export function issueFacts(raw: RawIssue): IssueFacts {
+  const repoFullName = repoOfUrl(raw.repository_url);
+  return {
+    key: issueKey(repoFullName, raw.number),
+    repoFullName,
+    number: raw.number,
+    title: raw.title,
+    body: raw.body ?? "",
+    state: raw.state === "closed" ? "closed" : "open",
+    closedAs:
+      raw.state_reason === "not_planned" ? "not_planned" : raw.state === "closed" ? "completed" : null,
+    labels: (raw.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
+    milestone: raw.milestone?.title ?? null,
+    author: { login: raw.user?.login ?? "ghost", id: raw.user?.id ?? 0 },
+    createdAt: new Date(raw.created_at),
+    isPullRequest: raw.pull_request !== undefined,
+  };
+}
+
+export type IssueRead = { ok: true; issue: IssueFacts } | { ok: false; reason: string };
+
+/** One issue, or why Drover cannot read it (not installed on that repository, no access, deleted). */
+export async function readIssueFacts(octokit: Octokit, repo: RepoRef, number: number): Promise<IssueRead> {
+  try {
+    const { data } = await octokit.rest.issues.get({ ...repo, issue_number: number });
+    return { ok: true, issue: issueFacts(data as RawIssue) };
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 404 || status === 403 || status === 410) {
+      const why =
+        status === 410
+          ? "it was deleted"
+          : `Drover cannot read it (HTTP ${status}: the app is not installed on ${repo.owner}/${repo.repo}, or has no access)`;
+      return { ok: false, reason: why };
+    }
+    throw error;
+  }
+}
+
+/**
+ * The issue's native "blocked by" links, its sub-issues (in GitHub's order) and its parent. Hosts without
+ * these endpoints (older GitHub Enterprise Server) answer 404: that reads as no links, and the issue text
+ * is the fallback.
+ */
+export async function readIssueLinks(octokit: Octokit, repo: RepoRef, number: number): Promise<IssueLinks> {
+  const params = { ...repo, issue_number: number, per_page: 100 };
+  const [blockedBy, subIssues, parent] = await Promise.all([
+    absentAsEmpty(octokit.paginate(octokit.rest.issues.listDependenciesBlockedBy, params)),
+    absentAsEmpty(octokit.paginate(octokit.rest.issues.listSubIssues, params)),
+    octokit.rest.issues.getParent({ ...repo, issue_number: number }).then(
+      ({ data }) => issueFacts(data as RawIssue),
+      (error: unknown) => {
+        if ((error as { status?: number }).status === 404) return null;
+        throw error;
+      },
+    ),
+  ]);
+  return {
+    blockedBy: blockedBy.map((raw) => issueFacts(raw as RawIssue)),
+    subIssues: subIssues.map((raw) => issueFacts(raw as RawIssue)),
+    parent,
+  };
+}
+
+async function absentAsEmpty<T>(request: Promise<T[]>): Promise<T[]> {
+  try {
+    return await request;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return [];
+    throw error;
+  }
+}
+
+/** The last answer per repository and label, with its ETag: what a conditional request can reuse. */
+const labelledCache = new Map<string, { etag: string; issues: IssueFacts[] }>();
+
+/**
+ * Open issues carrying `label` in one repository: what reconcile compares with PostgreSQL. Sorted by last
+ * update, so any change to any of them changes the first page; the first page is asked for conditionally
+ * (If-None-Match), and an unchanged list costs one 304, which GitHub does not count against the rate limit.
+ */
+export async function listLabelledIssues(
+  octokit: Octokit,
+  repo: RepoRef,
+  label: string,
+): Promise<IssueFacts[]> {
+  const cacheKey = `${repo.owner}/${repo.repo}\u0000${label}`.toLowerCase();
+  const cached = labelledCache.get(cacheKey);
+  const params = { ...repo, labels: label, state: "open" as const, sort: "updated" as const, per_page: 100 };
+  let first;
+  try {
+    first = await octokit.rest.issues.listForRepo({
+      ...params,
+      ...(cached ? { headers: { "if-none-match": cached.etag } } : {}),
+    });
+  } catch (error) {
+    if (cached && (error as { status?: number }).status === 304) return cached.issues;
+    throw error;
+  }
+  const items = [...first.data];
+  if (first.data.length === params.per_page) {
+    for await (const page of octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
+      ...params,
+      page: 2,
+    })) {
+      items.push(...page.data);
+    }
+  }
+  const issues = items.map((raw) => issueFacts(raw as RawIssue)).filter((issue) => !issue.isPullRequest);
+  const etag = first.headers.etag;
+  if (etag) labelledCache.set(cacheKey, { etag, issues });
+  return issues;
+}

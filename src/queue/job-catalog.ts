@@ -1,0 +1,128 @@
+import { z } from "zod";
+import type { JobOptions, WorkQueue } from "./queue.ts";
+
+/**
+ * Every job Drover queues: its payload (ids pointing into PostgreSQL, never secrets or payload copies),
+ * its job id (so the same work is never queued twice) and how it retries. Payloads stay readable across
+ * deploys: add optional fields, never rename.
+ */
+export const JOBS = {
+  /** A labelled issue: authorise, read config, record the task, announce it, schedule. */
+  "start-task": {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `start-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** An issue closed or a Drover pull request closed: finish the task. */
+  "close-task": {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `close-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** One attempt: worktree, agent, commit, push. */
+  "run-task": {
+    payload: z.object({
+      attemptId: z.number().int().positive(),
+      /** Set when a lapsed lease is taken over: a new job, since the first one's id may still be kept. */
+      epoch: z.number().int().positive().optional(),
+    }),
+    jobId: (p: { attemptId: number; epoch?: number | undefined }) =>
+      p.epoch === undefined ? `run-${p.attemptId}` : `run-${p.attemptId}-e${p.epoch}`,
+    options: { lane: "agents", attempts: 3, backoffMs: 10_000 },
+  },
+  /** The attempt's result on GitHub: pull request, check run, status comment, labels. */
+  publish: {
+    payload: z.object({ attemptId: z.number().int().positive() }),
+    jobId: (p: { attemptId: number }) => `publish-${p.attemptId}`,
+    options: { lane: "main", attempts: 8, backoffMs: 5_000 },
+  },
+  /** An issue's place in the graph: its state, labels and links, read again from GitHub. */
+  "sync-issue": {
+    payload: z.object({
+      installationId: z.number().int().positive(),
+      repoFullName: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+      number: z.number().int().positive(),
+      /** Also read its dependencies, sub-issues and parent. */
+      links: z.boolean(),
+      /** What asked for it (a delivery id, a reconcile pass): part of the job id. */
+      cause: z.string().min(1),
+    }),
+    jobId: (p: { repoFullName: string; number: number; cause: string }) =>
+      `sync-${p.cause}-${p.repoFullName.replace("/", "-")}-${p.number}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** Readiness, cycles, fair ordering and the start of ready tasks, for every repository at once. */
+  schedule: {
+    payload: z.object({}),
+    jobId: () => "schedule",
+    options: { lane: "main", attempts: 5, backoffMs: 1_000, singleFlight: true },
+  },
+  /** A task's status comment and labels, shown again from PostgreSQL (after readiness or a cycle changed). */
+  announce: {
+    payload: z.object({ taskId: z.number().int().positive(), at: z.number().int() }),
+    jobId: (p: { taskId: number; at: number }) => `announce-${p.taskId}-${p.at}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** GitHub → PostgreSQL: open labelled issues and their links, for whatever webhooks were missed. */
+  reconcile: {
+    payload: z.object({ at: z.number().int() }),
+    jobId: (p: { at: number }) => `reconcile-${p.at}`,
+    options: { lane: "main", attempts: 3, backoffMs: 30_000 },
+  },
+  /** `/readyz`: a job that does nothing, to prove workers take jobs from the queue. */
+  canary: {
+    payload: z.object({ id: z.string().min(1) }),
+    jobId: (p: { id: string }) => `canary-${p.id}`,
+    options: { lane: "main", attempts: 1, backoffMs: 1_000 },
+  },
+} satisfies Record<string, { payload: z.ZodType; jobId: (p: never) => string; options: JobOptions }>;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
+
+export type Enqueue = <N extends JobName>(name: N, payload: JobPayload<N>) => Promise<void>;
+
+export function enqueuer(queue: WorkQueue): Enqueue {
+  return async (name, payload) => {
+    const job = JOBS[name];
+    const data = job.payload.parse(payload);
+    await queue.add(name, data, (job.jobId as (p: typeof data) => string)(data), job.options);
+  };
+}
+
+/** Queues a job to run every `everyMs`, and once now. */
+export async function enqueueEvery<N extends JobName>(
+  queue: WorkQueue,
+  name: N,
+  everyMs: number,
+  payload: JobPayload<N>,
+): Promise<void> {
+  await queue.every(`every-${name}`, everyMs, name, JOBS[name].payload.parse(payload), JOBS[name].options);
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}
+
+/**
+ * Queues a canary job and waits for a worker to complete it: readiness means the queue is consumed, not
+ * just that Redis answers. Resolves with the round trip in ms, or rejects naming what did not happen.
+ */
+export async function canaryRoundTrip(queue: WorkQueue, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  const payload = { id: `${Date.now()}-${Math.random().toString(36).slice(2, 10)}` };
+  const jobId = JOBS.canary.jobId(payload);
+  await queue.add("canary", payload, jobId, { ...JOBS.canary.options, keep: true });
+  try {
+    for (;;) {
+      const state = await queue.state(JOBS.canary.options.lane, jobId);
+      if (state === "completed") return Math.round(performance.now() - started);
+      if (state === "failed") throw new Error("the canary job failed");
+      if (performance.now() - started > timeoutMs)
+        throw new Error(`no worker took the canary job within ${timeoutMs} ms (state: ${state})`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await queue.remove(JOBS.canary.options.lane, jobId).catch(() => {});
+  }
+}
