@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import { CONFIG_PATH } from "./schema.ts";
+import { CONFIG_PATH, DEFAULT_LABEL } from "./schema.ts";
 import { parseConfig, type ConfigResult } from "./parse.ts";
 
 /**
@@ -21,7 +21,7 @@ export async function loadRepoConfig(
     return {
       ok: false,
       problems: [{ key: "(file)", value: undefined, message: `is not valid YAML${detail}` }],
-      label: "drover",
+      label: DEFAULT_LABEL,
     };
   }
   return parseConfig(raw);

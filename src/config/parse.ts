@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { DroverConfig } from "./schema.ts";
+import { DEFAULT_LABEL, DroverConfig } from "./schema.ts";
 
 export type ConfigProblem = { key: string; value: unknown; message: string };
 /**
@@ -8,8 +8,6 @@ export type ConfigProblem = { key: string; value: unknown; message: string };
  */
 export type ConfigResult =
   { ok: true; config: DroverConfig } | { ok: false; problems: ConfigProblem[]; label: string };
-
-const DEFAULT_LABEL = "drover";
 
 /** Validates a parsed drover.yml (null when the repository has none). Pure. */
 export function parseConfig(raw: unknown): ConfigResult {

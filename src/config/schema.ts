@@ -5,6 +5,9 @@ import { parseDuration, parseSize } from "./units.ts";
 /** Where drover.yml lives in a repository (and in the org's `.github` repository for `_extends`). */
 export const CONFIG_PATH = ".github/drover.yml";
 
+/** The label that makes an issue a task, unless drover.yml names another. */
+export const DEFAULT_LABEL = "drover";
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -165,7 +168,7 @@ const NOT_SUPPORTED_YET = {
 export const DroverConfig = z
   .object({
     /** The label that makes an issue a task. [drover] */
-    label: z.string().trim().min(1).max(50).default("drover"),
+    label: z.string().trim().min(1).max(50).default(DEFAULT_LABEL),
     /**
      * Which agent runs tasks, or a failover list: an attempt whose agent is unavailable or rate-limited is
      * followed by one with the next agent (see `agentForAttempt`). Read as a list. [claude]

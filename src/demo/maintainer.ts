@@ -1,4 +1,5 @@
 import { Octokit } from "@octokit/rest";
+import { DEFAULT_LABEL } from "../config/schema.ts";
 import { DEMO_FILES, DEMO_ISSUES, DEMO_REPO, demoConfig, type DemoIssue } from "./scenario.ts";
 
 /**
@@ -65,7 +66,7 @@ export async function labelAll(
   person: Person,
   repo: { owner: string; repo: string },
   numbers: readonly number[],
-  label = "drover",
+  label = DEFAULT_LABEL,
 ): Promise<void> {
   for (const number of numbers)
     await person.rest.issues.addLabels({ ...repo, issue_number: number, labels: [label] });
