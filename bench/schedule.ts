@@ -6,7 +6,7 @@
 import { criticalPaths } from "../src/graph/critical-path.ts";
 import { TaskGraph } from "../src/graph/graph.ts";
 import { issueKey, newNode, type Edge, type IssueKey, type IssueNode } from "../src/graph/model.ts";
-import { compareKeys } from "../src/graph/graph.ts";
+import { compareKeys } from "../src/graph/model.ts";
 import { compareReady } from "../src/graph/order.ts";
 import { between, integerBelow, seeded } from "../src/lib/random.ts";
 import { round } from "./stats.ts";

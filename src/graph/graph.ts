@@ -1,6 +1,8 @@
 import type { TaskState } from "../db/schema.ts";
+import { CycleIndex, compareKeyLists } from "./cycle-index.ts";
 import {
   SOURCE_STRENGTH,
+  compareKeys,
   newNode,
   nodeIsDone,
   type Edge,
@@ -9,6 +11,8 @@ import {
   type IssueNode,
 } from "./model.ts";
 import { cyclicComponents } from "./scc.ts";
+
+export { compareKeys } from "./model.ts";
 
 /** How a blocker stands, seen from the tasks that wait on it. */
 export type BlockerStatus = "done" | "open" | "not-planned" | "unreadable" | "missing";
@@ -49,25 +53,6 @@ export interface ReadinessChange {
   readiness: Readiness;
 }
 
-/** The nodes that lie on a cycle together (one strongly connected component). */
-interface Component {
-  members: Set<IssueKey>;
-  /** The cycle each member reports, computed on first use. */
-  cycles: Map<IssueKey, IssueKey[]>;
-  /** Shortest paths to and from the component's smallest key, computed on first use. */
-  paths?: ComponentPaths;
-}
-
-interface ComponentPaths {
-  root: IssueKey;
-  /** The next step from a member towards the root. */
-  towardsRoot: Map<IssueKey, IssueKey>;
-  /** The step before a member on the way from the root. */
-  fromRoot: Map<IssueKey, IssueKey>;
-  /** Set when the component is one simple cycle: every member reports it. */
-  only: IssueKey[] | null;
-}
-
 const SOURCES_STRONGEST_FIRST = (Object.keys(SOURCE_STRENGTH) as EdgeSource[]).sort(
   (a, b) => SOURCE_STRENGTH[b] - SOURCE_STRENGTH[a],
 );
@@ -91,8 +76,11 @@ export class TaskGraph {
   /** dependent → blocker → strongest source. */
   private readonly blockerMap = new Map<IssueKey, Map<IssueKey, EdgeSource>>();
   private readonly dependentMap = new Map<IssueKey, Set<IssueKey>>();
-  /** Only nodes that lie on a cycle have an entry. */
-  private readonly components = new Map<IssueKey, Component>();
+  private readonly cycleIndex = new CycleIndex({
+    blockersOf: (key) => this.blockersOf(key),
+    dependentsOf: (key) => this.dependentsOf(key),
+    active: (key) => this.active(key),
+  });
   private readonly dirty = new Set<IssueKey>();
   private readonly reported = new Map<IssueKey, string>();
 
@@ -116,7 +104,7 @@ export class TaskGraph {
       (key) => graph.blockersOf(key).keys(),
       (key) => graph.active(key),
     )) {
-      graph.setComponent(members);
+      graph.cycleIndex.add(members);
     }
     for (const key of graph.nodeMap.keys()) graph.dirty.add(key);
     return graph;
@@ -185,12 +173,12 @@ export class TaskGraph {
   }
 
   inCycle(key: IssueKey): boolean {
-    return this.components.has(key);
+    return this.cycleIndex.of(key) !== undefined;
   }
 
   readiness(key: IssueKey): Readiness {
-    const component = this.components.get(key);
-    if (component) return { kind: "cycle", cycle: this.cycleThrough(key, component) };
+    const component = this.cycleIndex.of(key);
+    if (component) return { kind: "cycle", cycle: this.cycleIndex.cycleThrough(key, component) };
     const on: WaitingOn[] = [];
     for (const [blocker, source] of this.blockersOf(key)) {
       const status = this.blockerStatus(blocker);
@@ -204,9 +192,9 @@ export class TaskGraph {
   /** Every distinct cycle some node reports, each as in `readiness`. */
   cycles(): IssueKey[][] {
     const found = new Map<string, IssueKey[]>();
-    for (const component of new Set(this.components.values())) {
+    for (const component of this.cycleIndex.all()) {
       for (const member of component.members) {
-        const cycle = this.cycleThrough(member, component);
+        const cycle = this.cycleIndex.cycleThrough(member, component);
         found.set(cycle.join(" "), cycle);
       }
     }
@@ -326,7 +314,7 @@ export class TaskGraph {
     const statusBefore = this.blockerStatus(key);
     const wasActive = this.active(key);
     const blockersBefore = new Set(this.blockersOf(key).keys());
-    const component = this.components.get(key);
+    const component = this.cycleIndex.of(key);
 
     mutate();
 
@@ -334,11 +322,11 @@ export class TaskGraph {
     const isActive = this.active(key);
     const blockersAfter = this.blockersOf(key);
     if (component && (!isActive || [...blockersBefore].some((blocker) => !blockersAfter.has(blocker)))) {
-      this.split(component, affected);
+      this.cycleIndex.split(component, affected);
     }
     const added = [...blockersAfter.keys()].filter((blocker) => !wasActive || !blockersBefore.has(blocker));
-    if (isActive && added.length > 0 && this.closesCycle(key, added)) {
-      for (const member of this.setComponent(this.cycleMembersThrough(key))) affected.add(member);
+    if (isActive && added.length > 0 && this.cycleIndex.closesCycle(key, added)) {
+      for (const member of this.cycleIndex.add(this.cycleIndex.membersThrough(key))) affected.add(member);
     }
     if (this.blockerStatus(key) !== statusBefore) {
       for (const dependent of this.dependentsOf(key)) affected.add(dependent);
@@ -348,177 +336,6 @@ export class TaskGraph {
       if (!this.nodeMap.has(changed)) affected.delete(changed);
     }
     return affected;
-  }
-
-  /** Finds what is left of a component's cycles after an edge or a member went. */
-  private split(component: Component, affected: Set<IssueKey>): void {
-    for (const member of component.members) {
-      this.components.delete(member);
-      affected.add(member);
-    }
-    const rest = new Set([...component.members].filter((member) => this.active(member)));
-    for (const members of cyclicComponents(
-      rest,
-      (member) => this.blockersOf(member).keys(),
-      (member) => rest.has(member),
-    )) {
-      this.setComponent(members);
-    }
-  }
-
-  private setComponent(members: Iterable<IssueKey>): Set<IssueKey> {
-    const component: Component = { members: new Set(members), cycles: new Map() };
-    for (const member of component.members) this.components.set(member, component);
-    return component.members;
-  }
-
-  /**
-   * Whether one of `key`'s blockers `from` leads back to `key`: search forward from them and backward
-   * from `key`'s dependents, growing the smaller side, until the two meet (a cycle) or one side runs out
-   * (none). In a DAG one side is usually small, so this rarely walks far.
-   */
-  private closesCycle(key: IssueKey, from: readonly IssueKey[]): boolean {
-    const forward = new Set<IssueKey>();
-    const backward = new Set<IssueKey>();
-    const forwardQueue: IssueKey[] = [];
-    const backwardQueue: IssueKey[] = [];
-    const meetsForward = (next: IssueKey): boolean => {
-      if (forward.has(next) || !this.active(next)) return false;
-      if (next === key || backward.has(next)) return true;
-      forward.add(next);
-      forwardQueue.push(next);
-      return false;
-    };
-    const meetsBackward = (next: IssueKey): boolean => {
-      if (backward.has(next) || !this.active(next)) return false;
-      if (next === key || forward.has(next)) return true;
-      backward.add(next);
-      backwardQueue.push(next);
-      return false;
-    };
-    for (const blocker of from) if (meetsForward(blocker)) return true;
-    for (const dependent of this.dependentsOf(key)) if (meetsBackward(dependent)) return true;
-    let f = 0;
-    let b = 0;
-    while (f < forwardQueue.length && b < backwardQueue.length) {
-      if (forward.size <= backward.size) {
-        for (const next of this.blockersOf(forwardQueue[f++]!).keys()) if (meetsForward(next)) return true;
-      } else {
-        for (const next of this.dependentsOf(backwardQueue[b++]!)) if (meetsBackward(next)) return true;
-      }
-    }
-    return false;
-  }
-
-  /** The component of `key`, which lies on a cycle: what it reaches that also reaches it. */
-  private cycleMembersThrough(key: IssueKey): Set<IssueKey> {
-    const reached = new Set<IssueKey>([key]);
-    const queue = [key];
-    for (let i = 0; i < queue.length; i++) {
-      for (const next of this.blockersOf(queue[i]!).keys()) {
-        if (!reached.has(next) && this.active(next)) {
-          reached.add(next);
-          queue.push(next);
-        }
-      }
-    }
-    const members = new Set<IssueKey>([key]);
-    const back = [key];
-    for (let i = 0; i < back.length; i++) {
-      for (const next of this.dependentsOf(back[i]!)) {
-        if (!members.has(next) && reached.has(next)) {
-          members.add(next);
-          back.push(next);
-        }
-      }
-    }
-    return members;
-  }
-
-  /**
-   * A cycle through `key`: from `key` to the component's smallest key and back, by shortest paths found
-   * breadth-first with neighbours in key order, with any loop on the way cut out. It starts at the
-   * smallest key, does not depend on the order edges arrived in, and costs one pass per component plus the
-   * cycle's length per member; every member of a simple cycle reports the same one.
-   */
-  private cycleThrough(key: IssueKey, component: Component): IssueKey[] {
-    const known = component.cycles.get(key);
-    if (known) return known;
-    const paths = (component.paths ??= this.componentPaths(component));
-    let cycle: IssueKey[];
-    if (paths.only) {
-      cycle = paths.only;
-    } else if (this.blockersOf(key).has(key)) {
-      cycle = [key, key];
-    } else {
-      const { root, towardsRoot, fromRoot } = paths;
-      const walk: IssueKey[] = [];
-      if (key === root) {
-        // Any first step, then the shortest way back.
-        const first = [...this.blockersOf(root).keys()]
-          .filter((b) => component.members.has(b))
-          .sort(compareKeys)[0]!;
-        walk.push(root);
-        for (
-          let at: IssueKey | undefined = first;
-          at !== root && at !== undefined;
-          at = towardsRoot.get(at)
-        ) {
-          walk.push(at);
-        }
-      } else {
-        for (let at: IssueKey | undefined = key; at !== root && at !== undefined; at = towardsRoot.get(at)) {
-          walk.push(at);
-        }
-        const back: IssueKey[] = [];
-        for (let at: IssueKey | undefined = key; at !== root && at !== undefined; at = fromRoot.get(at)) {
-          back.push(at);
-        }
-        walk.push(root, ...back.reverse().slice(0, -1));
-      }
-      cycle = withoutLoops(walk);
-      let start = 0;
-      for (let i = 1; i < cycle.length; i++) if (compareKeys(cycle[i]!, cycle[start]!) < 0) start = i;
-      cycle = [...cycle.slice(start), ...cycle.slice(0, start)];
-      cycle.push(cycle[0]!);
-    }
-    component.cycles.set(key, cycle);
-    return cycle;
-  }
-
-  private componentPaths(component: Component): ComponentPaths {
-    const { members } = component;
-    const root = [...members].sort(compareKeys)[0]!;
-    const inside = (keys: Iterable<IssueKey>) => [...keys].filter((k) => members.has(k)).sort(compareKeys);
-
-    let edgeCount = 0;
-    for (const member of members) edgeCount += inside(this.blockersOf(member).keys()).length;
-    const fromRoot = new Map<IssueKey, IssueKey>();
-    const towardsRoot = new Map<IssueKey, IssueKey>();
-    if (edgeCount === members.size) {
-      // One simple cycle: follow it from the root.
-      const only = [root];
-      for (let at = inside(this.blockersOf(root).keys())[0]!; at !== root;) {
-        only.push(at);
-        at = inside(this.blockersOf(at).keys())[0]!;
-      }
-      only.push(root);
-      return { root, towardsRoot, fromRoot, only };
-    }
-    for (const [tree, next] of [
-      [fromRoot, (k: IssueKey) => this.blockersOf(k).keys()],
-      [towardsRoot, (k: IssueKey) => this.dependentsOf(k)],
-    ] as const) {
-      const queue = [root];
-      for (let i = 0; i < queue.length; i++) {
-        for (const neighbour of inside(next(queue[i]!))) {
-          if (neighbour === root || tree.has(neighbour)) continue;
-          tree.set(neighbour, queue[i]!);
-          queue.push(neighbour);
-        }
-      }
-    }
-    return { root, towardsRoot, fromRoot, only: null };
   }
 
   private storeEdges(dependent: IssueKey, source: EdgeSource, blockers: readonly IssueKey[]): void {
@@ -555,19 +372,6 @@ export class TaskGraph {
   }
 }
 
-/** Orders `owner/repo#9` before `owner/repo#10`. */
-export function compareKeys(a: IssueKey, b: IssueKey): number {
-  const hashA = a.lastIndexOf("#");
-  const hashB = b.lastIndexOf("#");
-  const repoA = a.slice(0, hashA);
-  const repoB = b.slice(0, hashB);
-  if (repoA !== repoB) return repoA < repoB ? -1 : 1;
-  const numberA = Number(a.slice(hashA + 1));
-  const numberB = Number(b.slice(hashB + 1));
-  if (numberA !== numberB && !Number.isNaN(numberA) && !Number.isNaN(numberB)) return numberA - numberB;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 const cycleSignatures = new WeakMap<IssueKey[], string>();
 
 /** Cheap to compare; members of one long cycle share the cycle's signature instead of each spelling it. */
@@ -579,28 +383,4 @@ function signatureOf(readiness: Readiness): string {
     cycleSignatures.set(readiness.cycle, signature);
   }
   return signature;
-}
-
-/** Cuts out any stretch of a closed walk that comes back to a node already on it, leaving a simple cycle. */
-function withoutLoops(walk: readonly IssueKey[]): IssueKey[] {
-  const kept: IssueKey[] = [];
-  const at = new Map<IssueKey, number>();
-  for (const key of walk) {
-    const seen = at.get(key);
-    if (seen !== undefined) {
-      for (const dropped of kept.splice(seen + 1)) at.delete(dropped);
-      continue;
-    }
-    at.set(key, kept.length);
-    kept.push(key);
-  }
-  return kept;
-}
-
-function compareKeyLists(a: readonly IssueKey[], b: readonly IssueKey[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const order = compareKeys(a[i]!, b[i]!);
-    if (order !== 0) return order;
-  }
-  return a.length - b.length;
 }

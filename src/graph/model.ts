@@ -78,3 +78,16 @@ export function nodeIsDone(node: IssueNode): boolean {
   if (node.taskState === "done") return true;
   return node.issueState === "closed" && node.closedAs !== "not_planned";
 }
+
+/** Orders `owner/repo#9` before `owner/repo#10`. */
+export function compareKeys(a: IssueKey, b: IssueKey): number {
+  const hashA = a.lastIndexOf("#");
+  const hashB = b.lastIndexOf("#");
+  const repoA = a.slice(0, hashA);
+  const repoB = b.slice(0, hashB);
+  if (repoA !== repoB) return repoA < repoB ? -1 : 1;
+  const numberA = Number(a.slice(hashA + 1));
+  const numberB = Number(b.slice(hashB + 1));
+  if (numberA !== numberB && !Number.isNaN(numberA) && !Number.isNaN(numberB)) return numberA - numberB;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

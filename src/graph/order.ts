@@ -1,5 +1,4 @@
-import { compareKeys } from "./graph.ts";
-import { DEFAULT_PRIORITY, type IssueKey, type IssueNode, type Priority } from "./model.ts";
+import { DEFAULT_PRIORITY, compareKeys, type IssueKey, type IssueNode, type Priority } from "./model.ts";
 
 /**
  * Which ready task goes first: the most urgent priority, then the longest critical path (the work that

@@ -10,7 +10,7 @@ import {
   tasks,
   TASK_STATES,
 } from "../../../src/db/schema.ts";
-import { compareKeys } from "../../../src/graph/graph.ts";
+import { compareKeys } from "../../../src/graph/model.ts";
 import type { EdgeSource } from "../../../src/graph/model.ts";
 import { LiveGraph } from "../../../src/scheduler/live-graph.ts";
 import { seeded } from "../../../src/lib/random.ts";
