@@ -104,7 +104,13 @@ export const attempts = pgTable(
     number: integer("number").notNull(),
     state: text("state").$type<AttemptState>().notNull().default("queued"),
     leaseEpoch: integer("lease_epoch").notNull().default(0),
+    /** Who holds the lease; null once it was handed back on purpose (a shutdown, a job retry). */
     leaseOwner: text("lease_owner"),
+    /**
+     * Leases taken over after they ran out in their holder's hands (a crash, a kill, a freeze); leases
+     * handed back on purpose do not count. Counted by `claimAttempt`.
+     */
+    lostLeases: integer("lost_leases").notNull().default(0),
     triggeredBy: text("triggered_by").notNull(),
     deliveryId: text("delivery_id"),
     startedAt: at("started_at"),
