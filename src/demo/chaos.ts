@@ -7,7 +7,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { Redis } from "ioredis";
-import { getAttemptByNumber, getStep } from "../db/attempts.ts";
+import { getAttemptByNumber, hasStep } from "../db/attempts.ts";
 import { openDatabase, type Database, type Db } from "../db/client.ts";
 import { dropDatabase, migrateDatabase } from "../db/migrate.ts";
 import { findTaskByKey, taskSummaries } from "../db/tasks.ts";
@@ -486,7 +486,7 @@ async function footprints(db: Db, sandbox: Sandbox, repoFullName: string) {
     let pushingAttempts = 0;
     for (let n = 1; n <= task.attemptCount; n++) {
       const attempt = await getAttemptByNumber(db, task.id, n);
-      if (attempt && (await getStep(db, attempt.id, "push"))) pushingAttempts++;
+      if (attempt && (await hasStep(db, attempt.id, "push"))) pushingAttempts++;
     }
     duplicatePushes += Math.max(0, pushes.size - pushingAttempts);
   }

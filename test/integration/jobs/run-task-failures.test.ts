@@ -130,10 +130,17 @@ describe("run-task when its workers keep dying", () => {
     if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
     const [queued] = await queueTasks(db(), [trigger.task.id]);
     if (!queued) throw new Error("attempt not queued");
-    // Five workers took the attempt up in turn and died with it: the lease is at epoch 5, and lapsed.
+    // Five workers took the attempt up in turn and died with it: four leases were lost before, and the
+    // fifth (epoch 5) lapsed in its dead holder's hands.
     await db()
       .update(attempts)
-      .set({ state: "running", leaseEpoch: 5, leaseOwner: "dead-worker", leaseExpiresAt: new Date(0) })
+      .set({
+        state: "running",
+        leaseEpoch: 5,
+        lostLeases: 4,
+        leaseOwner: "dead-worker",
+        leaseExpiresAt: new Date(0),
+      })
       .where(eq(attempts.id, queued.attemptId));
     await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, trigger.task.id));
 
