@@ -54,15 +54,7 @@ export async function runAgentIn(
       octokit: brief.octokit,
     }),
   );
-  const workDir = path.join(work.home, "runs", work.runName);
-  const agentHome = path.join(workDir, "home");
-  await mkdir(agentHome, { recursive: true });
-  const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
-  const runAs = await agentUser(deps);
-  if (runAs) {
-    await chownTree(work.path, runAs.uid, runAs.gid);
-    await chownTree(workDir, runAs.uid, runAs.gid);
-  }
+  const { workDir, env, runAs } = await agentSurroundings(deps, work);
   const timeoutMs = Math.min(config.task_timeout, brief.budgetMs ?? Infinity);
   log.info({ agents: config.agent, timeoutMs }, "agent starting");
   const result = await runAgent({
@@ -93,6 +85,20 @@ export async function runAgentIn(
   if (runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
   const known = [work.token, ...secretValues(process.env), ...secretValues(env)];
   return { result: scrubRun(result, known), env, runAs, timeoutMs };
+}
+
+/** The agent's own directory (prompt, log, HOME), its environment, and the OS user it runs as. */
+async function agentSurroundings(deps: JobDeps, work: Workspace) {
+  const workDir = path.join(work.home, "runs", work.runName);
+  const agentHome = path.join(workDir, "home");
+  await mkdir(agentHome, { recursive: true });
+  const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
+  const runAs = await agentUser(deps);
+  if (runAs) {
+    await chownTree(work.path, runAs.uid, runAs.gid);
+    await chownTree(workDir, runAs.uid, runAs.gid);
+  }
+  return { workDir, env, runAs };
 }
 
 let cachedAgentUser: Promise<AgentUser | undefined> | undefined;
