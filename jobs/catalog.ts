@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { JOBS, isJobName, type JobName } from "../src/queue/catalog.ts";
 import { IssueBusyError } from "../src/db/issue-lock.ts";
+import { UnreadableConfigError } from "../src/config/stored.ts";
 import { classifyGitHubError } from "../src/github/errors.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
@@ -59,7 +60,7 @@ export function processJob(deps: JobDeps): ProcessJob {
         await context.delay(decided.ms);
       }
       if (decided.kind === "final" && !(error instanceof PermanentJobError) && !lastTry) {
-        // GitHub refused: the queue must not try again.
+        // GitHub refused, or the task's config cannot be read: the queue must not try again.
         const permanent = new PermanentJobError(decided.reason);
         permanent.cause = error;
         throw permanent;
@@ -72,15 +73,15 @@ export function processJob(deps: JobDeps): ProcessJob {
 /**
  * Whether a failed job runs again, the one place that decides it. GitHub asked to wait, or another job
  * holds the issue: it waits, and the wait costs no try. GitHub refused the request (see
- * `classifyGitHubError`), or the handler said nothing will change: it fails for good. Anything else is
- * tried again until the job's tries are used up.
+ * `classifyGitHubError`), the task's recorded config cannot be read, or the handler said nothing will
+ * change: it fails for good. Anything else is tried again until the job's tries are used up.
  */
 export function fateOf(error: unknown, lastTry: boolean): JobFate {
   if (error instanceof IssueBusyError) return { kind: "wait", ms: ISSUE_BUSY_RETRY_MS };
   const github = classifyGitHubError(error);
   if (github?.kind === "rate-limited") return { kind: "wait", ms: github.waitMs };
   if (github?.kind === "refused") return { kind: "final", reason: github.message };
-  if (error instanceof PermanentJobError || lastTry)
+  if (error instanceof PermanentJobError || error instanceof UnreadableConfigError || lastTry)
     return { kind: "final", reason: error instanceof Error ? error.message : String(error) };
   return { kind: "retry" };
 }

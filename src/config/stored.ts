@@ -85,16 +85,35 @@ const fields = {
 /** The stored shape; unknown keys (those older versions had) are dropped. */
 export const StoredConfig = z.object(fields);
 
+/** What PostgreSQL holds as a task's config cannot be read: no try will read it better. */
+export class UnreadableConfigError extends Error {
+  override name = "UnreadableConfigError";
+}
+
 /**
- * A task's drover.yml as recorded when it was triggered. Throws, naming the task, when what PostgreSQL
- * holds cannot be read as a config of this or an earlier version.
+ * A task's drover.yml as recorded when it was triggered. Throws UnreadableConfigError, naming the task,
+ * when what PostgreSQL holds cannot be read as a config of this or an earlier version.
  */
 export function taskConfig(task: { id: number; config: unknown }): DroverConfig {
   const parsed = StoredConfig.safeParse(task.config);
   if (!parsed.success) {
-    throw new Error(
+    throw new UnreadableConfigError(
       `the drover.yml recorded with task ${task.id} cannot be read (${z.prettifyError(parsed.error).replaceAll("\n", "; ")}); remove and add the label to record it again`,
     );
   }
   return parsed.data;
+}
+
+/**
+ * taskConfig, or the defaults when it cannot be read: for passes over many tasks (scheduling, reconcile),
+ * where one unreadable row must not stop the others. Its own run reports it (run-task fails the attempt,
+ * naming the task).
+ */
+export function taskConfigOrDefaults(task: { id: number; config: unknown }): DroverConfig {
+  try {
+    return taskConfig(task);
+  } catch (error) {
+    if (error instanceof UnreadableConfigError) return DEFAULTS;
+    throw error;
+  }
 }

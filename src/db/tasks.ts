@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, lte, sql } from "drizzle-orm";
 import { AgentVerdict } from "../agent/verdict.ts";
 import type { DroverConfig } from "../config/schema.ts";
-import { taskConfig } from "../config/stored.ts";
+import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
 import { claimDelivery } from "./deliveries.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
@@ -197,7 +197,7 @@ export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<Qu
   return queued;
 }
 
-/** The drover.yml a repository's most recently triggered task ran with. */
+/** The drover.yml a repository's most recently triggered task ran with (the defaults if unreadable). */
 export async function latestConfigOf(db: Db, repoId: number): Promise<DroverConfig | undefined> {
   const [row] = await db
     .select({ id: tasks.id, config: tasks.config })
@@ -205,7 +205,7 @@ export async function latestConfigOf(db: Db, repoId: number): Promise<DroverConf
     .where(eq(tasks.repoId, repoId))
     .orderBy(sql`${tasks.updatedAt} desc`)
     .limit(1);
-  return row && taskConfig(row);
+  return row && taskConfigOrDefaults(row);
 }
 
 export type TaskSummary = {

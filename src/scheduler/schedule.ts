@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { taskConfig } from "../config/stored.ts";
+import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "../db/client.ts";
 import { loadGraph, readGeneration, recentDurations, setCycles, setReadiness } from "../db/graph.ts";
 import { queueTasks, releaseDueRetries } from "../db/tasks.ts";
@@ -43,7 +43,7 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
       edges: graph.edges,
       tasks: graph.tasks.map((task) => ({
         ...task,
-        maxWorkers: taskConfig(task).max_workers,
+        maxWorkers: taskConfigOrDefaults(task).max_workers,
       })),
       durations,
       capacity,

@@ -163,3 +163,41 @@ describe("run-task when its workers keep dying", () => {
     expect([...labels].sort()).toEqual(["drover", "drover:failed"]);
   });
 });
+
+describe("run-task when the config its task recorded cannot be read", () => {
+  const { db, harness, sandbox, repo } = useDrover();
+
+  it("fails the attempt for good, naming the task, without running the agent", async () => {
+    await upsertRepository(db(), repo());
+    const trigger = await triggerTask(db(), {
+      repoId: repo().id,
+      issueNumber: 22,
+      title: "Recorded long ago",
+      createdBy: MAINTAINER.login,
+      createdById: MAINTAINER.id,
+      triggeredBy: MAINTAINER.login,
+      branch: "drover/22-recorded-long-ago",
+      // Not a config any version of Drover stored.
+      config: { agent: "claude", max_attempts: "three" },
+    });
+    if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
+    const [queued] = await queueTasks(db(), [trigger.task.id]);
+    if (!queued) throw new Error("attempt not queued");
+
+    await harness().enqueue("run-task", { attemptId: queued.attemptId });
+    // publish cannot read the config either: it fails for good at once, with the same words.
+    await expect.poll(() => harness().queue.failures(), { timeout: 10_000 }).toHaveLength(1);
+
+    const unreadable = `the drover.yml recorded with task ${trigger.task.id} cannot be read`;
+    const { task, attempts: tried } = await taskOf(db(), repo(), 22);
+    expect(task).toMatchObject({ state: "failed", nextAttemptAt: null });
+    expect(task?.stateReason).toContain(`Drover could not run the task: ${unreadable}`);
+    expect(task?.stateReason).toContain("max_attempts");
+    expect(tried).toMatchObject([{ state: "finished", conclusion: "failure" }]);
+    expect(await runDirs(sandbox().home, repo(), 22)).toEqual([]);
+    const [publish] = await harness().queue.failures();
+    expect(publish).toMatchObject({ name: "publish", id: `publish-${queued.attemptId}` });
+    expect(publish?.reason).toContain(unreadable);
+    await harness().queue.remove("main", `publish-${queued.attemptId}`);
+  });
+});
