@@ -62,24 +62,13 @@ describe("taskConfig", () => {
   });
 
   it("brings the first version's config up to date: one agent, the budget as written, defaults for later keys", () => {
+    // No check_timeout and no retry_delay yet; one agent; the budget as drover.yml said it.
+    const { check_timeout: _checkTimeout, retry_delay: _retryDelay, ...older } = PREVIOUS;
     const first = {
-      label: "drover",
+      ...older,
       agent: "command",
       agent_command: ["node", "agent.mjs", "{prompt_file}"],
-      agent_args: [],
-      task_timeout: 1800000,
-      max_workers: 2,
-      max_attempts: 3,
-      task_context_count: 5,
-      max_description_size: 250000,
-      max_diff_size: 250000,
-      max_file_size: 100000,
-      default_labels: [],
-      checks: ["npm test"],
-      draft_prs: false,
-      auto_merge: false,
       budget: "2h",
-      notify: [],
     };
     const config = taskConfig({ id: 3, config: first });
     expect(config).toMatchObject({
