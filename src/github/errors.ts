@@ -68,7 +68,7 @@ const WHAT_TO_DO: Record<number, string> = {
   422: "GitHub found the request invalid; fix what its message names (a deleted branch, a pull request that already exists), then remove and add the label to try again",
 };
 
-/** The writes Drover makes, in words; the method and path for any other request. */
+/** The writes Drover makes, in words; any other request by its path. */
 const REQUESTS: [method: string, path: RegExp, what: (m: RegExpExecArray) => string][] = [
   ["POST", /\/repos\/([^/]+\/[^/]+)\/pulls$/, (m) => `create the pull request in ${m[1]}`],
   ["PATCH", /\/repos\/([^/]+\/[^/]+)\/pulls\/(\d+)$/, (m) => `update pull request #${m[2]} in ${m[1]}`],
@@ -91,7 +91,7 @@ function describeRequest(method: string, url: string): string {
     const match = verb === method ? pattern.exec(path) : null;
     if (match) return what(match);
   }
-  return `${method} ${path}`;
+  return method === "GET" ? `let the app read ${path}` : `${method} ${path}`;
 }
 
 /** GitHub's own words: its message and those of the errors it lists. */

@@ -75,6 +75,18 @@ describe("classifyGitHubError", () => {
     expect(refused?.kind === "refused" && refused.message).toContain(advice);
   });
 
+  it("names a refused read by its path", () => {
+    const refused = classifyGitHubError(
+      failure(403, {}, "Resource not accessible by integration", {
+        method: "GET",
+        url: "https://api.github.com/repos/o/r/collaborators/mona/permission",
+      }),
+    );
+    expect(refused?.kind === "refused" && refused.message).toMatch(
+      /^GitHub refused to let the app read \/repos\/o\/r\/collaborators\/mona\/permission \(403: Resource not accessible by integration\): the app is not allowed to;/,
+    );
+  });
+
   it("leaves a 404 on a read, other answers and errors that are not GitHub's unclassified", () => {
     expect(classifyGitHubError(failure(404))).toBeNull();
     expect(classifyGitHubError(failure(409))).toBeNull();
