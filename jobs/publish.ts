@@ -1,15 +1,8 @@
 import { z } from "zod";
 import type { DroverConfig } from "../src/config/schema.ts";
 import { taskConfig } from "../src/config/stored.ts";
-import {
-  getAttempt,
-  getStep,
-  hasStep,
-  PUBLISHED,
-  recordEvent,
-  recordStep,
-  type Attempt,
-} from "../src/db/attempts.ts";
+import { getAttempt, getStep, hasStep, PUBLISHED, recordEvent, recordStep } from "../src/db/attempts.ts";
+import type { Attempt } from "../src/db/attempt-record.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository } from "../src/db/repositories.ts";

@@ -4,7 +4,7 @@ import { chownTree } from "../../src/agent/os-user.ts";
 import { judge, withChecks, type Judgement } from "../../src/agent/judge.ts";
 import { scrubSecrets } from "../../src/agent/scrub.ts";
 import { checkCommands } from "../../src/config/schema.ts";
-import type { AttemptOutcome } from "../../src/db/attempts.ts";
+import type { AttemptOutcome } from "../../src/db/attempt-record.ts";
 import type { CommitResult } from "../../src/git/commit.ts";
 import type { AgentRun } from "./agent.ts";
 import type { Judged, Run } from "./run.ts";

@@ -14,10 +14,10 @@ import {
   recordStep,
   recordStepUnderLease,
   unpublishedAttempts,
-  type AttemptOutcome,
   type Lease,
   type TaskMove,
 } from "../../../src/db/attempts.ts";
+import type { AttemptOutcome } from "../../../src/db/attempt-record.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, events, steps, tasks } from "../../../src/db/schema.ts";
 import { getTask, queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
