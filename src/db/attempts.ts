@@ -31,8 +31,9 @@ export type Claim =
 /**
  * Takes the lease on a queued attempt, or on a running one whose lease lapsed (its worker crashed or
  * lost its connection): bumps the epoch so any earlier holder is fenced off, sets the lease's expiry,
- * counts a lease its holder did not hand back as lost, and moves the task to `running`. A running attempt with a live lease is left to its holder, so a
- * job delivered twice never runs the agent twice at once.
+ * counts a lease its holder did not hand back as lost, and moves the task to `running`. A running
+ * attempt with a live lease is left to its holder, so a job delivered twice never runs the agent twice
+ * at once.
  */
 export async function claimAttempt(
   db: Db,
