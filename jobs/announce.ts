@@ -1,4 +1,4 @@
-import type { DroverConfig } from "../src/config/schema.ts";
+import { taskConfig } from "../src/config/stored.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph.ts";
@@ -46,10 +46,8 @@ export async function announce(deps: JobDeps, payload: { taskId: number }): Prom
 async function viewOf(deps: JobDeps, task: Task): Promise<StatusView> {
   const attempt =
     task.attemptCount > 0 ? await getAttemptByNumber(deps.db, task.id, task.attemptCount) : undefined;
-  return statusViewOf(task, attempt ?? null, {
-    agent: (task.config as DroverConfig).agent,
-    maxAttempts: (task.config as DroverConfig).max_attempts,
-  });
+  const config = taskConfig(task);
+  return statusViewOf(task, attempt ?? null, { agent: config.agent, maxAttempts: config.max_attempts });
 }
 
 /** The story checklist on a parent issue, edited in place: each sub-issue with its state. */

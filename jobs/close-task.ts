@@ -1,4 +1,4 @@
-import type { DroverConfig } from "../src/config/schema.ts";
+import { taskConfig } from "../src/config/stored.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
@@ -50,15 +50,13 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   const octokit = await deps.github.installation(repository.installationId);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
   const attempt = await getAttemptByNumber(deps.db, task.id, moved.attemptCount);
+  const config = taskConfig(task);
   await showStatus(
     deps.db,
     octokit,
     repoRef(repository.fullName),
     moved,
-    statusViewOf(moved, attempt ?? null, {
-      agent: (task.config as DroverConfig).agent,
-      maxAttempts: (task.config as DroverConfig).max_attempts,
-    }),
+    statusViewOf(moved, attempt ?? null, { agent: config.agent, maxAttempts: config.max_attempts }),
   );
   await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);

@@ -17,9 +17,21 @@ export type JobDeps = {
   capacity: () => Promise<number>;
 };
 
+/** What becomes of a job whose handler throws; decided by the job wrapper alone (`fateOf` in catalog.ts). */
+export type JobFate =
+  /** It runs again after `ms`, without spending a try (GitHub asked to wait, or the issue is busy). */
+  | { kind: "wait"; ms: number }
+  /** It runs again after the queue's backoff. */
+  | { kind: "retry" }
+  /** It fails for good, with `reason`: a sentence a person can act on. */
+  | { kind: "final"; reason: string };
+
 export type JobContext = {
   jobId: string;
-  /** True on the queue's last try of this job: a handler records a permanent outcome instead of throwing. */
-  lastTry: boolean;
+  /**
+   * What the wrapper will do with `error` should the handler throw it: a handler that must leave its
+   * records right either way (run-task hands its attempt back, or concludes it) asks here.
+   */
+  fate: (error: unknown) => JobFate;
   signal: AbortSignal | undefined;
 };

@@ -1,6 +1,6 @@
 import type { PromptInput, PromptLimits } from "../src/agent/prompt.ts";
 import type { DroverConfig } from "../src/config/schema.ts";
-import type { Attempt } from "../src/db/attempts.ts";
+import type { Attempt } from "../src/db/attempt-record.ts";
 import { blockersOf, recentTasks } from "../src/db/prompt-context.ts";
 import type { Repository } from "../src/db/repositories.ts";
 import type { Task } from "../src/db/tasks.ts";

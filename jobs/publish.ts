@@ -1,5 +1,8 @@
+import { z } from "zod";
 import type { DroverConfig } from "../src/config/schema.ts";
-import { getAttempt, getStep, PUBLISHED, recordEvent, recordStep, type Attempt } from "../src/db/attempts.ts";
+import { taskConfig } from "../src/config/stored.ts";
+import { getAttempt, getStep, hasStep, PUBLISHED, recordEvent, recordStep } from "../src/db/attempts.ts";
+import type { Attempt } from "../src/db/attempt-record.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository } from "../src/db/repositories.ts";
@@ -26,6 +29,13 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
   return publishAttempt(deps, payload);
 }
 
+/** The steps publish records (besides `published`): the pull request it made, and the check run. */
+const PULL_REQUEST = {
+  name: "pull-request",
+  schema: z.object({ number: z.number().int(), url: z.string() }),
+};
+const CHECK_RUN = "check-run";
+
 /** publish, under the issue's lock: it reads the attempt and the task again, as they are now. */
 async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
   const attempt = await getAttempt(deps.db, payload.attemptId);
@@ -35,7 +45,7 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
   const task = await getTask(deps.db, attempt.taskId);
   const repository = task && (await getRepository(deps.db, task.repoId));
   if (!task || !repository) throw new PermanentJobError(`task of attempt ${attempt.id} is not recorded`);
-  const config = task.config as DroverConfig;
+  const config = taskConfig(task);
   const repo = repoRef(repository.fullName);
   const octokit = await deps.github.installation(repository.installationId);
   // A later attempt supersedes this one: only the latest attempt speaks for the task.
@@ -44,7 +54,7 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
   let prNumber = task.prNumber;
   if (latest && attempt.headSha && task.state === "review") {
     // 1. The pull request.
-    let pr = await getStep<{ number: number; url: string }>(deps.db, attempt.id, "pull-request");
+    let pr = await getStep(deps.db, attempt.id, PULL_REQUEST.name, PULL_REQUEST.schema);
     if (!pr) {
       pr = await openOrUpdatePullRequest(octokit, repo, {
         head: task.branch,
@@ -60,14 +70,14 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
         draft: config.draft_prs,
       });
       failpoint("after-pull-request", repository.fullName);
-      await recordStep(deps.db, attempt.id, "pull-request", { number: pr.number, url: pr.url });
+      await recordStep(deps.db, attempt.id, PULL_REQUEST.name, { number: pr.number, url: pr.url });
       await updateTask(deps.db, task.id, { prNumber: pr.number });
       await recordEvent(deps.db, { taskId: task.id, type: "pr.opened", data: { number: pr.number } });
     }
     prNumber = pr.number;
 
     // 2. The check run on the pushed commit.
-    if (!(await getStep(deps.db, attempt.id, "check-run"))) {
+    if (!(await hasStep(deps.db, attempt.id, CHECK_RUN))) {
       const id = await createCheckRun(octokit, repo, {
         headSha: attempt.headSha,
         conclusion: (attempt.conclusion ?? "neutral") as CheckConclusion,
@@ -82,7 +92,7 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
         }),
       });
       failpoint("after-check-run", repository.fullName);
-      await recordStep(deps.db, attempt.id, "check-run", { id });
+      await recordStep(deps.db, attempt.id, CHECK_RUN, { id });
     }
   }
 

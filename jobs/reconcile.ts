@@ -1,4 +1,3 @@
-import type { DroverConfig } from "../src/config/schema.ts";
 import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../src/db/attempts.ts";
 import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
 import { issuesToResync } from "../src/db/graph.ts";
@@ -62,8 +61,7 @@ export const RECONCILE_EVERY_MS = 10 * 60_000;
 export async function reconcile(deps: JobDeps, _payload: { at: number }): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
   for (const repository of await listRepositories(deps.db)) {
-    const label =
-      ((await latestConfigOf(deps.db, repository.id)) as DroverConfig | undefined)?.label ?? "drover";
+    const label = (await latestConfigOf(deps.db, repository.id))?.label ?? "drover";
     const octokit = await deps.github.installation(repository.installationId);
     const repo = repoRef(repository.fullName);
     let labelled;

@@ -1,7 +1,7 @@
 import { getIssue, replaceEdges, detachSubIssues, upsertIssue, bumpGeneration } from "../src/db/graph.ts";
 import { closeDeliveryPending } from "../src/db/deliveries.ts";
 import { findTaskByKey, transitionTask, updateTask } from "../src/db/tasks.ts";
-import type { DroverConfig } from "../src/config/schema.ts";
+import { taskConfig } from "../src/config/stored.ts";
 import { parseBodyLinks } from "../src/graph/body-links.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { issueKey, parseIssueKey, type IssueKey } from "../src/graph/model.ts";
@@ -66,7 +66,7 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
       if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
     }
   } else if (task) {
-    const label = (task.config as DroverConfig).label;
+    const label = taskConfig(task).label;
     if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
     // The label was taken off a task that has not started: it is no longer wanted.
     if (!issue.labels.includes(label) && ["waiting", "ready"].includes(task.state)) {

@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { z } from "zod";
 import { TailBuffer } from "./tail-buffer.ts";
 
 /**
@@ -7,23 +8,25 @@ import { TailBuffer } from "./tail-buffer.ts";
  * the agent's environment (no token reaches them), a timeout and a bounded output tail.
  */
 
-export type CheckOutcome = "passed" | "failed" | "timed-out" | "cancelled";
-
-export interface CheckResult {
-  command: string;
-  outcome: CheckOutcome;
-  exitCode: number | null;
-  durationMs: number;
+/** One check's result, as it is stored with the attempt (and read back through this schema). */
+export const CheckResult = z.object({
+  command: z.string(),
+  outcome: z.enum(["passed", "failed", "timed-out", "cancelled"]),
+  exitCode: z.number().int().nullable(),
+  durationMs: z.number(),
   /** The end of its stdout and stderr, interleaved. */
-  outputTail: string;
-}
+  outputTail: z.string(),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+export type CheckOutcome = CheckResult["outcome"];
+
+/** One of the repository's checks: a shell command and how long it may run. */
+export type Check = { command: string; timeoutMs: number };
 
 export interface RunChecksInput {
-  commands: readonly string[];
+  checks: readonly Check[];
   cwd: string;
   env: Record<string, string>;
-  /** Limit for each command. */
-  timeoutMs: number;
   signal?: AbortSignal | undefined;
   /** Output kept per command. Default 16 KiB. */
   maxOutputBytes?: number;
@@ -36,17 +39,23 @@ export interface RunChecksInput {
 /** Runs every check in order (all of them, so the table shows each), stopping only when cancelled. */
 export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const command of input.commands) {
+  for (const check of input.checks) {
     if (input.signal?.aborted) {
-      results.push({ command, outcome: "cancelled", exitCode: null, durationMs: 0, outputTail: "" });
+      results.push({
+        command: check.command,
+        outcome: "cancelled",
+        exitCode: null,
+        durationMs: 0,
+        outputTail: "",
+      });
       continue;
     }
-    results.push(await runCheck(command, input));
+    results.push(await runCheck(check, input));
   }
   return results;
 }
 
-async function runCheck(command: string, input: RunChecksInput): Promise<CheckResult> {
+async function runCheck({ command, timeoutMs }: Check, input: RunChecksInput): Promise<CheckResult> {
   const started = performance.now();
   const tail = new TailBuffer(input.maxOutputBytes ?? 16 * 1024);
   const subprocess = execa("/bin/sh", ["-c", command], {
@@ -72,7 +81,7 @@ async function runCheck(command: string, input: RunChecksInput): Promise<CheckRe
     signalGroup(pid, "SIGTERM");
     killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), input.killGraceMs ?? 5000);
   };
-  const timer = setTimeout(() => stop("timed-out"), input.timeoutMs);
+  const timer = setTimeout(() => stop("timed-out"), timeoutMs);
   const onAbort = () => stop("cancelled");
   input.signal?.addEventListener("abort", onAbort, { once: true });
   subprocess.once("exit", () => {

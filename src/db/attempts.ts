@@ -1,13 +1,21 @@
 import { and, eq, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import type { z } from "zod";
+import {
+  AgentOutcomeSchema,
+  readAttempt,
+  readJson,
+  type Attempt,
+  type AttemptOutcome,
+} from "./attempt-record.ts";
 import type { Db } from "./client.ts";
 import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
 
-export type Attempt = typeof attempts.$inferSelect;
 export type Lease = { attemptId: number; epoch: number };
 
 export async function getAttempt(db: Db, id: number): Promise<Attempt | undefined> {
-  return db.query.attempts.findFirst({ where: eq(attempts.id, id) });
+  const row = await db.query.attempts.findFirst({ where: eq(attempts.id, id) });
+  return row && readAttempt(row);
 }
 
 /** How long a lease holds without renewal; a worker renews it every third of this while it runs. */
@@ -23,8 +31,9 @@ export type Claim =
 /**
  * Takes the lease on a queued attempt, or on a running one whose lease lapsed (its worker crashed or
  * lost its connection): bumps the epoch so any earlier holder is fenced off, sets the lease's expiry,
- * and moves the task to `running`. A running attempt with a live lease is left to its holder, so a
- * job delivered twice never runs the agent twice at once.
+ * counts a lease its holder did not hand back as lost, and moves the task to `running`. A running
+ * attempt with a live lease is left to its holder, so a job delivered twice never runs the agent twice
+ * at once.
  */
 export async function claimAttempt(
   db: Db,
@@ -39,6 +48,8 @@ export async function claimAttempt(
         state: "running",
         leaseEpoch: sql`${attempts.leaseEpoch} + 1`,
         leaseOwner: owner,
+        // A running attempt whose lease still has an owner was not handed back: its worker was lost.
+        lostLeases: sql`${attempts.lostLeases} + (case when ${attempts.state} = 'running' and ${attempts.leaseOwner} is not null then 1 else 0 end)`,
         leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
         startedAt: sql`coalesce(${attempts.startedAt}, now())`,
       })
@@ -93,7 +104,12 @@ export async function claimAttempt(
         data: { attempt: attempt.number },
       });
     }
-    return { kind: "claimed", attempt, task, lease: { attemptId, epoch: attempt.leaseEpoch } };
+    return {
+      kind: "claimed",
+      attempt: readAttempt(attempt),
+      task,
+      lease: { attemptId, epoch: attempt.leaseEpoch },
+    };
   });
 }
 
@@ -110,12 +126,12 @@ export async function renewLease(db: Db, lease: Lease, leaseMs: number = LEASE_M
 /**
  * Gives the lease up at once, leaving the attempt running (its worker is shutting down, or its job
  * failed and will be retried): the job's retry, or the next watchdog pass, takes it over without
- * waiting for the lease to run out. False when it was not held.
+ * waiting for the lease to run out, and does not count it as lost. False when it was not held.
  */
 export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Promise<boolean> {
   const rows = await db
     .update(attempts)
-    .set({ leaseExpiresAt: sql`now()` })
+    .set({ leaseExpiresAt: sql`now()`, leaseOwner: null })
     .where(runningUnder(lease))
     .returning({ id: attempts.id, taskId: attempts.taskId });
   if (rows[0]) {
@@ -128,31 +144,14 @@ export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Pro
   return rows.length === 1;
 }
 
-/**
- * How many times the attempt's worker stopped without handing it back: leases taken over after they
- * ran out (a crash, a kill, a freeze), not the ones given up on purpose (a shutdown, a job retry).
- */
-export async function lostLeases(db: Db, lease: Lease): Promise<number> {
-  const [row] = await db
-    .select({ handedBack: sql<number>`count(*)::int` })
-    .from(events)
-    .where(
-      and(
-        eq(events.type, "task.interrupted"),
-        sql`${events.data}->>'attemptId' = ${String(lease.attemptId)}`,
-        sql`(${events.data}->>'epoch')::int < ${lease.epoch}`,
-      ),
-    );
-  return lease.epoch - 1 - (row?.handedBack ?? 0);
-}
-
 /** Running attempts whose lease lapsed: their worker is gone, and their jobs may be gone too. */
 export async function lapsedAttempts(db: Db): Promise<Attempt[]> {
-  return db
+  const rows = await db
     .select()
     .from(attempts)
     .where(and(eq(attempts.state, "running"), lt(attempts.leaseExpiresAt, sql`now()`)))
     .limit(1000);
+  return rows.map(readAttempt);
 }
 
 /** The task's attempt numbered `number` (its latest is `task.attemptCount`). */
@@ -161,9 +160,10 @@ export async function getAttemptByNumber(
   taskId: number,
   number: number,
 ): Promise<Attempt | undefined> {
-  return db.query.attempts.findFirst({
+  const row = await db.query.attempts.findFirst({
     where: and(eq(attempts.taskId, taskId), eq(attempts.number, number)),
   });
+  return row && readAttempt(row);
 }
 
 /** The attempt of `lease`, while it runs under that lease (no other worker took it over). */
@@ -192,40 +192,6 @@ export async function leaseHeld(db: Db, lease: Lease): Promise<boolean> {
     .where(heldBy(lease))
     .limit(1);
   return row !== undefined;
-}
-
-export type AttemptOutcome = Partial<
-  Pick<
-    Attempt,
-    | "conclusion"
-    | "verdict"
-    | "reason"
-    | "summary"
-    | "logTail"
-    | "baseSha"
-    | "headSha"
-    | "diffStat"
-    | "durationMs"
-    | "costUsd"
-    | "turns"
-    | "agent"
-    | "agentOutcome"
-    | "inputTokens"
-    | "outputTokens"
-    | "sessionId"
-    | "checks"
-    | "verdictProblem"
-  >
->;
-
-/** Records the attempt's outcome if the lease still holds; false when another worker took it over. */
-export async function finishAttempt(db: Db, lease: Lease, outcome: AttemptOutcome): Promise<boolean> {
-  const rows = await db
-    .update(attempts)
-    .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
-    .where(runningUnder(lease))
-    .returning({ id: attempts.id });
-  return rows.length === 1;
 }
 
 /** How a concluded attempt moves its task on: from the states it may be in, to the next, with why. */
@@ -315,14 +281,30 @@ export async function unpublishedAttempts(db: Db, olderThanMs = 10_000): Promise
 
 /** Attempts waiting for a worker: after Redis lost its jobs they are enqueued again (same job id). */
 export async function pendingAttempts(db: Db): Promise<Attempt[]> {
-  return db.select().from(attempts).where(eq(attempts.state, "queued")).limit(1000);
+  const rows = await db.select().from(attempts).where(eq(attempts.state, "queued")).limit(1000);
+  return rows.map(readAttempt);
 }
 
-export async function getStep<T>(db: Db, attemptId: number, name: string): Promise<T | undefined> {
+/** The result recorded for the attempt's step `name`, read through `schema`; undefined when not done. */
+export async function getStep<S extends z.ZodType>(
+  db: Db,
+  attemptId: number,
+  name: string,
+  schema: S,
+): Promise<z.infer<S> | undefined> {
   const row = await db.query.steps.findFirst({
     where: and(eq(steps.attemptId, attemptId), eq(steps.name, name)),
   });
-  return row?.result as T | undefined;
+  return row && readJson(schema, row.result, `step "${name}" of attempt ${attemptId}`);
+}
+
+/** Whether the attempt's step `name` was done. */
+export async function hasStep(db: Db, attemptId: number, name: string): Promise<boolean> {
+  const [row] = await db
+    .select({ name: steps.name })
+    .from(steps)
+    .where(and(eq(steps.attemptId, attemptId), eq(steps.name, name)));
+  return row !== undefined;
 }
 
 export async function recordStep(db: Db, attemptId: number, name: string, result: unknown): Promise<void> {
@@ -347,7 +329,7 @@ export async function earlierAttempts(
   taskId: number,
   number: number,
 ): Promise<Pick<Attempt, "number" | "agent" | "agentOutcome" | "durationMs" | "costUsd">[]> {
-  return db
+  const rows = await db
     .select({
       number: attempts.number,
       agent: attempts.agent,
@@ -358,4 +340,12 @@ export async function earlierAttempts(
     .from(attempts)
     .where(and(eq(attempts.taskId, taskId), lt(attempts.number, number), eq(attempts.state, "finished")))
     .orderBy(attempts.number);
+  return rows.map((row) => ({
+    ...row,
+    agentOutcome: readJson(
+      AgentOutcomeSchema.nullable(),
+      row.agentOutcome,
+      `the agent outcome recorded with attempt ${row.number} of task ${taskId}`,
+    ),
+  }));
 }

@@ -105,7 +105,13 @@ export const attempts = pgTable(
     number: integer("number").notNull(),
     state: text("state").$type<AttemptState>().notNull().default("queued"),
     leaseEpoch: integer("lease_epoch").notNull().default(0),
+    /** Who holds the lease; null once it was handed back on purpose (a shutdown, a job retry). */
     leaseOwner: text("lease_owner"),
+    /**
+     * Leases taken over after they ran out in their holder's hands (a crash, a kill, a freeze); leases
+     * handed back on purpose do not count. Counted by `claimAttempt`.
+     */
+    lostLeases: integer("lost_leases").notNull().default(0),
     triggeredBy: text("triggered_by").notNull(),
     deliveryId: text("delivery_id"),
     startedAt: at("started_at"),
@@ -245,7 +251,7 @@ export const schedulerState = pgTable("scheduler_state", {
 
 /**
  * What changed in the task graph, one row per changed issue or task, written by triggers on `issues`,
- * `dependencies` and `tasks` (migration 0005), so no writer can forget it. A scheduler that keeps the graph
+ * `dependencies` and `tasks` (migration 0006), so no writer can forget it. A scheduler that keeps the graph
  * in memory reads only these keys again. `txid` is the writing transaction's id: rows are read from the
  * oldest transaction still running at the last read, so a change committed late is never skipped.
  */

@@ -1,4 +1,7 @@
 import { and, desc, eq, inArray, lte, sql } from "drizzle-orm";
+import { AgentVerdict } from "../agent/verdict.ts";
+import type { DroverConfig } from "../config/schema.ts";
+import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
 import { claimDelivery } from "./deliveries.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
@@ -194,15 +197,15 @@ export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<Qu
   return queued;
 }
 
-/** The drover.yml a repository's most recently triggered task ran with. */
-export async function latestConfigOf(db: Db, repoId: number): Promise<unknown> {
+/** The drover.yml a repository's most recently triggered task ran with (the defaults if unreadable). */
+export async function latestConfigOf(db: Db, repoId: number): Promise<DroverConfig | undefined> {
   const [row] = await db
-    .select({ config: tasks.config })
+    .select({ id: tasks.id, config: tasks.config })
     .from(tasks)
     .where(eq(tasks.repoId, repoId))
     .orderBy(sql`${tasks.updatedAt} desc`)
     .limit(1);
-  return row?.config;
+  return row && taskConfigOrDefaults(row);
 }
 
 export type TaskSummary = {
@@ -250,10 +253,10 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
   const byTask = new Map(latest.map((row) => [row.taskId, row]));
   return rows.map(({ id, ...row }) => {
     const attempt = byTask.get(id);
-    const status = (attempt?.verdict as { status?: string } | null | undefined)?.status;
+    const verdict = AgentVerdict.pick({ status: true }).safeParse(attempt?.verdict);
     return {
       ...row,
-      verdict: status ?? attempt?.conclusion ?? null,
+      verdict: (verdict.success ? verdict.data.status : undefined) ?? attempt?.conclusion ?? null,
       summary: attempt?.summary ?? null,
     };
   });

@@ -1,4 +1,4 @@
-import type { DroverConfig } from "../config/schema.ts";
+import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "../db/client.ts";
 import {
   loadGraph,
@@ -161,7 +161,7 @@ export class LiveGraph implements PlanView {
 
 /**
  * The fields a pass reads. `linksSyncedAt` only says whether the links were read: its later moves leave
- * no change behind (see migration 0005), so its time may be older than the row's.
+ * no change behind (see migration 0006), so its time may be older than the row's.
  */
 function planIssue(row: IssueRow): PlanIssue {
   return {
@@ -190,7 +190,8 @@ function planTask(row: GraphTaskRow): PlanTask {
     state: row.state,
     cycle: row.cycle,
     stateReason: row.stateReason,
-    maxWorkers: (row.config as DroverConfig).max_workers,
+    // A stored config that cannot be read must not stop every repository's scheduling.
+    maxWorkers: taskConfigOrDefaults(row).max_workers,
     createdAt: row.createdAt,
   };
 }

@@ -1,3 +1,5 @@
+import type { TaskMove } from "../db/attempts.ts";
+
 /**
  * When a failed attempt is tried again: exponential backoff with jitter, up to `max_attempts`. Pure.
  *
@@ -29,4 +31,55 @@ export function retryDecision(input: RetryInput): RetryDecision {
   // "Equal jitter": half the delay fixed, half random, so a retry never comes sooner than half the backoff.
   const delayMs = Math.round(Math.min(exponential, MAX_RETRY_DELAY_MS) * (0.5 + input.random / 2));
   return { retry: true, nextAttemptAt: new Date(input.now + delayMs), delayMs };
+}
+
+/** How an attempt ended, as the retry policy needs it. */
+export type AttemptEnd = {
+  /** The state its judgement leads to. */
+  state: RetryInput["state"];
+  reason: string;
+  /** Another agent of the failover list takes the next attempt: it may start at once. */
+  failoverTo?: string | undefined;
+  /** No retry, whatever the policy says (the budget is spent, or its workers keep dying). */
+  final?: boolean | undefined;
+};
+
+/**
+ * Where a concluded attempt takes its task: back to `retrying` with the time of the next attempt, or on
+ * to the state its judgement leads to, saying so when it was the last of several tries. Pure.
+ */
+export function taskMoveAfter(
+  end: AttemptEnd,
+  policy: Omit<RetryInput, "state" | "baseDelayMs"> & { retryDelayMs: number },
+): TaskMove {
+  const retry = end.final
+    ? ({ retry: false } as const)
+    : retryDecision({
+        ...policy,
+        state: end.state,
+        // Another agent of the failover list can start at once; the same one waits out its backoff.
+        baseDelayMs: end.failoverTo ? 0 : policy.retryDelayMs,
+      });
+  if (retry.retry) {
+    const { nextAttemptAt } = retry;
+    return {
+      from: ["running"],
+      to: "retrying",
+      fields: { stateReason: end.reason, nextAttemptAt },
+      event: {
+        type: "task.retrying",
+        data: { reason: end.reason, attempt: policy.attemptNumber, nextAttemptAt },
+      },
+    };
+  }
+  const reason =
+    end.state === "failed" && policy.attemptNumber > 1 && !end.final
+      ? `${end.reason} (attempt ${policy.attemptNumber} of ${policy.maxAttempts}; no tries left)`
+      : end.reason;
+  return {
+    from: ["running"],
+    to: end.state,
+    fields: { stateReason: reason, nextAttemptAt: null },
+    event: { type: `task.${end.state === "review" ? "completed" : end.state}`, data: { reason } },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Db } from "../../db/client.ts";
-import { getAttemptByNumber, getStep } from "../../db/attempts.ts";
+import { getAttemptByNumber, hasStep } from "../../db/attempts.ts";
 import { findTaskByKey } from "../../db/tasks.ts";
 import { STATUS_MARKER } from "../../github/comments.ts";
 import { ZERO_SHA } from "../../sandbox/pushes.ts";
@@ -47,7 +47,7 @@ export async function footprints(db: Db, sandbox: Sandbox, repoFullName: string)
     let pushingAttempts = 0;
     for (let n = 1; n <= task.attemptCount; n++) {
       const attempt = await getAttemptByNumber(db, task.id, n);
-      if (attempt && (await getStep(db, attempt.id, "push"))) pushingAttempts++;
+      if (attempt && (await hasStep(db, attempt.id, "push"))) pushingAttempts++;
     }
     duplicatePushes += Math.max(0, pushes.size - pushingAttempts);
   }

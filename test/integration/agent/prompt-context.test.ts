@@ -2,7 +2,8 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { gatherPromptInput } from "../../../jobs/prompt-context.ts";
 import { buildPrompt } from "../../../src/agent/prompt.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
-import type { Attempt } from "../../../src/db/attempts.ts";
+import type { Attempt } from "../../../src/db/attempt-record.ts";
+import { getAttempt } from "../../../src/db/attempts.ts";
 import type { Db } from "../../../src/db/client.ts";
 import { blockersOf, recentTasks } from "../../../src/db/prompt-context.ts";
 import { getRepository } from "../../../src/db/repositories.ts";
@@ -357,7 +358,8 @@ async function seed(db: Db) {
     { dependent: "octo-org/widgets#12", blocker: "other-org/place#45", source: "body" },
   ]);
   const task = rows.find((r) => r.issueNumber === 12 && r.repoId === REPO.id);
-  const attempt = attemptRows.find((a) => task && a.taskId === task.id);
+  const row = attemptRows.find((a) => task && a.taskId === task.id);
+  const attempt = row && (await getAttempt(db, row.id));
   if (!task || !attempt) throw new Error("current task not seeded");
   const taskIds = new Map(rows.filter((r) => r.repoId === REPO.id).map((r) => [r.issueNumber, r.id]));
   return { task, attempt, taskIds };

@@ -1,6 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import pino from "pino";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { requeuePending } from "../../../jobs/reconcile.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import {
@@ -9,21 +10,22 @@ import {
   getAttempt,
   getStep,
   lapseLease,
-  lostLeases,
   PUBLISHED,
   recordStep,
   recordStepUnderLease,
   unpublishedAttempts,
-  type AttemptOutcome,
   type Lease,
   type TaskMove,
 } from "../../../src/db/attempts.ts";
+import type { AttemptOutcome } from "../../../src/db/attempt-record.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, events, steps, tasks } from "../../../src/db/schema.ts";
 import { getTask, queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
 import type { Enqueue } from "../../../src/queue/job-catalog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO } from "../../helpers/payloads.ts";
+
+const VERDICT_STEP = z.object({ verdict: z.string() });
 
 const OUTCOME: AttemptOutcome = {
   conclusion: "success",
@@ -119,7 +121,7 @@ describe("attempt leases", () => {
     const claim = await claimAttempt(db(), handedBack.attemptId, "third-worker");
     if (claim.kind !== "claimed") throw new Error("attempt was not taken over");
     expect(claim.lease.epoch).toBe(3);
-    expect(await lostLeases(db(), claim.lease)).toBe(1);
+    expect(claim.attempt.lostLeases).toBe(1);
   });
 
   /** The result of a run and the task's next state are written together, or not at all. */
@@ -174,7 +176,7 @@ describe("attempt leases", () => {
 
       expect(await recordStepUnderLease(db(), lease, "judged", { verdict: "pass" })).toBe(true);
 
-      expect(await getStep(db(), lease.attemptId, "judged")).toEqual({ verdict: "pass" });
+      expect(await getStep(db(), lease.attemptId, "judged", VERDICT_STEP)).toEqual({ verdict: "pass" });
     });
 
     it("records nothing under a lease another worker took over", async () => {
@@ -183,7 +185,7 @@ describe("attempt leases", () => {
 
       expect(await recordStepUnderLease(db(), lease, "judged", { verdict: "pass" })).toBe(false);
 
-      expect(await getStep(db(), lease.attemptId, "judged")).toBeUndefined();
+      expect(await getStep(db(), lease.attemptId, "judged", VERDICT_STEP)).toBeUndefined();
     });
 
     it("records nothing once the task is no longer running", async () => {
@@ -192,7 +194,7 @@ describe("attempt leases", () => {
 
       expect(await recordStepUnderLease(db(), lease, "judged", { verdict: "pass" })).toBe(false);
 
-      expect(await getStep(db(), lease.attemptId, "judged")).toBeUndefined();
+      expect(await getStep(db(), lease.attemptId, "judged", VERDICT_STEP)).toBeUndefined();
     });
   });
 

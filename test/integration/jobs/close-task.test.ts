@@ -8,7 +8,7 @@ import { syncIssue } from "../../../jobs/sync-issue.ts";
 import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
-import { claimAttempt, finishAttempt } from "../../../src/db/attempts.ts";
+import { claimAttempt, concludeAttempt } from "../../../src/db/attempts.ts";
 import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -68,18 +68,19 @@ describe("close-task", () => {
     const [queued] = await queueTasks(db(), [trigger.task.id]);
     const claim = queued && (await claimAttempt(db(), queued.attemptId, "earlier-worker"));
     if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
-    await finishAttempt(db(), claim.lease, {
-      conclusion: "success",
-      reason: "the agent reported success",
-      summary: "Added CHANGED.md",
-    });
-    const moved = await transitionTask(db(), trigger.task.id, ["running"], "review", {
-      stateReason: null,
-      prNumber: issue + 1,
-      statusCommentId: commentId,
-    });
-    if (!moved) throw new Error("task did not move to review");
-    return moved.id;
+    const concluded = await concludeAttempt(
+      db(),
+      claim.lease,
+      { conclusion: "success", reason: "the agent reported success", summary: "Added CHANGED.md" },
+      {
+        from: ["running"],
+        to: "review",
+        fields: { stateReason: null, prNumber: issue + 1, statusCommentId: commentId },
+        event: { type: "pr.opened", data: { number: issue + 1 } },
+      },
+    );
+    if (!concluded) throw new Error("task did not move to review");
+    return trigger.task.id;
   }
 
   /** An `issues.closed` delivery for `issue`, recorded as the webhook handler records it. */

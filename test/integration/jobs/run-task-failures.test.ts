@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DroverConfig } from "../../../src/config/schema.ts";
+import type { Db } from "../../../src/db/client.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, tasks } from "../../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
@@ -19,7 +20,7 @@ import {
   taskOf,
   type Sent,
 } from "../../helpers/github-flows.ts";
-import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
+import { MAINTAINER, issueLabeled, type TestRepo } from "../../helpers/payloads.ts";
 
 /**
  * Agent runs that must not become pull requests: a non-zero exit, a timeout, a run that changed nothing.
@@ -114,30 +115,29 @@ describe("run-task when its workers keep dying", () => {
       commentId: 9021,
       labels: ["drover", "drover:running"],
     });
-    await upsertRepository(db(), repo());
     const config = DroverConfig.parse(parse(agentConfig("exit-code.mjs", { attempts: 3 })));
-    const trigger = await triggerTask(db(), {
-      repoId: repo().id,
+    const { taskId, attemptId } = await queuedTask(db(), repo(), {
       issueNumber: 21,
       title: "Kills its worker",
-      createdBy: MAINTAINER.login,
-      createdById: MAINTAINER.id,
-      triggeredBy: MAINTAINER.login,
       branch: "drover/21-kills-its-worker",
       config,
       statusCommentId: 9021,
     });
-    if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
-    const [queued] = await queueTasks(db(), [trigger.task.id]);
-    if (!queued) throw new Error("attempt not queued");
-    // Five workers took the attempt up in turn and died with it: the lease is at epoch 5, and lapsed.
+    // Five workers took the attempt up in turn and died with it: four leases were lost before, and the
+    // fifth (epoch 5) lapsed in its dead holder's hands.
     await db()
       .update(attempts)
-      .set({ state: "running", leaseEpoch: 5, leaseOwner: "dead-worker", leaseExpiresAt: new Date(0) })
-      .where(eq(attempts.id, queued.attemptId));
-    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, trigger.task.id));
+      .set({
+        state: "running",
+        leaseEpoch: 5,
+        lostLeases: 4,
+        leaseOwner: "dead-worker",
+        leaseExpiresAt: new Date(0),
+      })
+      .where(eq(attempts.id, attemptId));
+    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, taskId));
 
-    await harness().enqueue("run-task", { attemptId: queued.attemptId });
+    await harness().enqueue("run-task", { attemptId });
     await harness().drain();
 
     const { task, attempts: tried } = await taskOf(db(), repo(), 21);
@@ -156,3 +156,53 @@ describe("run-task when its workers keep dying", () => {
     expect([...labels].sort()).toEqual(["drover", "drover:failed"]);
   });
 });
+
+describe("run-task when the config its task recorded cannot be read", () => {
+  const { db, harness, sandbox, repo } = useDrover();
+
+  it("fails the attempt for good, naming the task, without running the agent", async () => {
+    const { taskId, attemptId } = await queuedTask(db(), repo(), {
+      issueNumber: 22,
+      title: "Recorded long ago",
+      branch: "drover/22-recorded-long-ago",
+      // Not a config any version of Drover stored.
+      config: { agent: "claude", max_attempts: "three" },
+    });
+
+    await harness().enqueue("run-task", { attemptId: attemptId });
+    // publish cannot read the config either: it fails for good at once, with the same words.
+    await expect.poll(() => harness().queue.failures(), { timeout: 10_000 }).toHaveLength(1);
+
+    const unreadable = `the drover.yml recorded with task ${taskId} cannot be read`;
+    const { task, attempts: tried } = await taskOf(db(), repo(), 22);
+    expect(task).toMatchObject({ state: "failed", nextAttemptAt: null });
+    expect(task?.stateReason).toContain(`Drover could not run the task: ${unreadable}`);
+    expect(task?.stateReason).toContain("max_attempts");
+    expect(tried).toMatchObject([{ state: "finished", conclusion: "failure" }]);
+    expect(await runDirs(sandbox().home, repo(), 22)).toEqual([]);
+    const [publish] = await harness().queue.failures();
+    expect(publish).toMatchObject({ name: "publish", id: `publish-${attemptId}` });
+    expect(publish?.reason).toContain(unreadable);
+    await harness().queue.remove("main", `publish-${attemptId}`);
+  });
+});
+
+/** A task the maintainer triggered, its first attempt queued (as the scheduler leaves it), with no job yet. */
+async function queuedTask(
+  db: Db,
+  repo: TestRepo,
+  input: { issueNumber: number; title: string; branch: string; config: unknown; statusCommentId?: number },
+): Promise<{ taskId: number; attemptId: number }> {
+  await upsertRepository(db, repo);
+  const trigger = await triggerTask(db, {
+    repoId: repo.id,
+    createdBy: MAINTAINER.login,
+    createdById: MAINTAINER.id,
+    triggeredBy: MAINTAINER.login,
+    ...input,
+  });
+  if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
+  const [queued] = await queueTasks(db, [trigger.task.id]);
+  if (!queued) throw new Error("attempt not queued");
+  return { taskId: trigger.task.id, attemptId: queued.attemptId };
+}

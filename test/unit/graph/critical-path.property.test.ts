@@ -46,10 +46,9 @@ const scenario = fc.integer({ min: 2, max: 30 }).chain((n) =>
   fc.record({
     n: fc.constant(n),
     expected: fc.array(fc.integer({ min: 1, max: 100 }), { minLength: n, maxLength: n }),
-    edges: fc.array(
-      fc.record({ i: fc.integer({ min: 1, max: n }), j: fc.integer({ min: 1, max: n }) }),
-      { maxLength: 2 * n },
-    ),
+    edges: fc.array(fc.record({ i: fc.integer({ min: 1, max: n }), j: fc.integer({ min: 1, max: n }) }), {
+      maxLength: 2 * n,
+    }),
     events: fc.array(event(n), { maxLength: 80 }),
   }),
 );

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_RETRY_DELAY_MS, retryDecision } from "../../../src/scheduler/retry.ts";
+import { MAX_RETRY_DELAY_MS, retryDecision, taskMoveAfter } from "../../../src/scheduler/retry.ts";
 
 const base = { maxAttempts: 3, baseDelayMs: 60_000, now: 0, random: 0.5 } as const;
 
@@ -37,5 +37,43 @@ describe("retryDecision", () => {
         },
       ),
     );
+  });
+});
+
+describe("taskMoveAfter", () => {
+  const policy = { attemptNumber: 1, maxAttempts: 3, retryDelayMs: 60_000, now: 0, random: 0.5 };
+  const failedRun = { state: "failed", reason: "agent exited with code 3" } as const;
+
+  it("sends a failed attempt with tries left back to retrying, saying when the next starts", () => {
+    const move = taskMoveAfter(failedRun, policy);
+    expect(move).toMatchObject({
+      from: ["running"],
+      to: "retrying",
+      fields: { stateReason: "agent exited with code 3", nextAttemptAt: new Date(45_000) },
+      event: { type: "task.retrying", data: { attempt: 1, nextAttemptAt: new Date(45_000) } },
+    });
+  });
+
+  it("lets a failover agent start at once", () => {
+    const move = taskMoveAfter({ ...failedRun, failoverTo: "codex" }, policy);
+    expect(move.fields.nextAttemptAt).toEqual(new Date(0));
+  });
+
+  it("fails the last try, saying no tries are left, and a final one without", () => {
+    expect(taskMoveAfter(failedRun, { ...policy, attemptNumber: 3 })).toMatchObject({
+      to: "failed",
+      fields: {
+        stateReason: "agent exited with code 3 (attempt 3 of 3; no tries left)",
+        nextAttemptAt: null,
+      },
+      event: { type: "task.failed" },
+    });
+    const spent = taskMoveAfter({ ...failedRun, reason: "the budget is spent", final: true }, policy);
+    expect(spent).toMatchObject({ to: "failed", fields: { stateReason: "the budget is spent" } });
+  });
+
+  it("moves a passing attempt to review as completed", () => {
+    const move = taskMoveAfter({ state: "review", reason: "the agent reported success" }, policy);
+    expect(move).toMatchObject({ to: "review", event: { type: "task.completed" } });
   });
 });

@@ -1,0 +1,134 @@
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { agentEnvironment } from "../../src/agent/env.ts";
+import { chownTree, resolveAgentUser, type AgentUser } from "../../src/agent/os-user.ts";
+import { parseArgv } from "../../src/agent/parse-argv.ts";
+import { buildPrompt } from "../../src/agent/prompt.ts";
+import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
+import { scrubSecrets, secretValues } from "../../src/agent/scrub.ts";
+import type { earlierAttempts } from "../../src/db/attempts.ts";
+import { recordStep } from "../../src/db/attempts.ts";
+import type { IssueFacts } from "../../src/github/read-issues.ts";
+import type { Octokit } from "../../src/github/types.ts";
+import { failpoint } from "../../src/lib/failpoint.ts";
+import { PermanentJobError } from "../../src/queue/queue.ts";
+import type { JobDeps } from "../deps.ts";
+import { gatherPromptInput } from "../prompt-context.ts";
+import { STEPS, type Run } from "./run.ts";
+import type { Workspace } from "./worktree.ts";
+
+/** The agent's run, with what its checks run under too. */
+export type AgentRun = {
+  /** Secrets scrubbed from everything it printed. */
+  result: AgentRunResult;
+  env: Record<string, string>;
+  runAs: AgentUser | undefined;
+  timeoutMs: number;
+};
+
+/**
+ * Step 3: the agent, briefed, in the worktree, with its own HOME, an allowlisted environment (no
+ * secrets), as DROVER_AGENT_USER when set, within `task_timeout` and what is left of the budget.
+ */
+export async function runAgentIn(
+  deps: JobDeps,
+  run: Run,
+  work: Workspace,
+  brief: {
+    issue: IssueFacts;
+    octokit: Octokit;
+    earlier: Awaited<ReturnType<typeof earlierAttempts>>;
+    budgetMs: number | undefined;
+  },
+  signal: AbortSignal | undefined,
+): Promise<AgentRun> {
+  const { task, attempt, lease, repository, config, log } = run;
+  const prompt = buildPrompt(
+    await gatherPromptInput(deps, {
+      task,
+      attempt,
+      repository,
+      config,
+      issue: brief.issue,
+      octokit: brief.octokit,
+    }),
+  );
+  const { workDir, env, runAs } = await agentSurroundings(deps, work);
+  const timeoutMs = Math.min(config.task_timeout, brief.budgetMs ?? Infinity);
+  log.info({ agents: config.agent, timeoutMs }, "agent starting");
+  const result = await runAgent({
+    agent: config.agent,
+    previousAttempts: brief.earlier.flatMap((a) =>
+      a.agent && a.agentOutcome ? [{ agent: a.agent, outcome: a.agentOutcome }] : [],
+    ),
+    agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
+    agentArgs: config.agent_args,
+    prompt,
+    cwd: work.path,
+    workDir,
+    timeoutMs,
+    signal,
+    env,
+    runAs,
+    onSpawn: (pid) =>
+      void recordStep(deps.db, attempt.id, STEPS.agentProcess(lease.epoch).name, {
+        host: os.hostname(),
+        pid,
+      }).catch(() => {}),
+  });
+  log.info(
+    { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },
+    "agent finished",
+  );
+  failpoint("after-agent", repository.fullName);
+  if (runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  const known = [work.token, ...secretValues(process.env), ...secretValues(env)];
+  return { result: scrubRun(result, known), env, runAs, timeoutMs };
+}
+
+/** The agent's own directory (prompt, log, HOME), its environment, and the OS user it runs as. */
+async function agentSurroundings(deps: JobDeps, work: Workspace) {
+  const workDir = path.join(work.home, "runs", work.runName);
+  const agentHome = path.join(workDir, "home");
+  await mkdir(agentHome, { recursive: true });
+  const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
+  const runAs = await agentUser(deps);
+  if (runAs) {
+    await chownTree(work.path, runAs.uid, runAs.gid);
+    await chownTree(workDir, runAs.uid, runAs.gid);
+  }
+  return { workDir, env, runAs };
+}
+
+let cachedAgentUser: Promise<AgentUser | undefined> | undefined;
+
+/** DROVER_AGENT_USER, resolved once per process; a bad value fails the attempt with what to fix. */
+async function agentUser(deps: JobDeps): Promise<AgentUser | undefined> {
+  const spec = deps.env.DROVER_AGENT_USER;
+  if (!spec) return undefined;
+  cachedAgentUser ??= resolveAgentUser(spec);
+  try {
+    return await cachedAgentUser;
+  } catch (error) {
+    cachedAgentUser = undefined;
+    throw new PermanentJobError((error as Error).message);
+  }
+}
+
+/** Secrets out of everything of the run that is stored, logged or posted. */
+function scrubRun(result: AgentRunResult, known: string[]): AgentRunResult {
+  const clean = (text: string) => scrubSecrets(text, known);
+  return {
+    ...result,
+    logTail: clean(result.logTail),
+    finalMessage: clean(result.finalMessage),
+    ...(result.agentError === undefined ? {} : { agentError: clean(result.agentError) }),
+    ...(result.error === undefined ? {} : { error: clean(result.error) }),
+    verdict: result.verdict && {
+      ...result.verdict,
+      summary: clean(result.verdict.summary),
+      ...(result.verdict.blocker === undefined ? {} : { blocker: clean(result.verdict.blocker) }),
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { DroverConfig } from "../../src/config/schema.ts";
+import { concludeAttempt } from "../../src/db/attempts.ts";
+import { failpoint } from "../../src/lib/failpoint.ts";
+import { taskMoveAfter } from "../../src/scheduler/retry.ts";
+import type { JobDeps } from "../deps.ts";
+import { requestSchedule } from "../sync-issue.ts";
+import type { Outcome, Run } from "./run.ts";
+
+/**
+ * The last step: records the outcome and moves the task on (one transaction, only if the lease still
+ * holds), as the retry policy says, then hands over to publish. Should this worker die before queueing
+ * publish, the watchdog queues it. Without a readable config the outcome is final: no retry.
+ */
+export async function conclude(
+  deps: JobDeps,
+  run: Pick<Run, "task" | "lease" | "repository"> & { config: DroverConfig | undefined },
+  outcome: Outcome,
+): Promise<void> {
+  const { judgement, fields } = outcome;
+  const attemptNumber = run.task.attemptCount;
+  const move = taskMoveAfter(
+    { ...judgement, final: outcome.final === true || run.config === undefined },
+    {
+      attemptNumber,
+      maxAttempts: run.config?.max_attempts ?? attemptNumber,
+      retryDelayMs: run.config?.retry_delay ?? 0,
+      now: Date.now(),
+      random: Math.random(),
+    },
+  );
+  const recorded = await concludeAttempt(
+    deps.db,
+    run.lease,
+    { ...fields, conclusion: judgement.conclusion, reason: judgement.reason, summary: judgement.summary },
+    move,
+  );
+  if (!recorded) return; // another worker holds the attempt now; it will conclude it
+  failpoint("after-conclude", run.repository.fullName);
+  await deps.enqueue("publish", { attemptId: run.lease.attemptId });
+  await requestSchedule(deps);
+}
