@@ -1,4 +1,4 @@
-import { fence } from "../github/render.ts";
+import { fence } from "../lib/markdown.ts";
 
 /**
  * The prompt an agent gets for one task. Pure: everything it shows comes in as data, and the same input

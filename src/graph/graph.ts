@@ -1,4 +1,4 @@
-import type { TaskState } from "../db/schema.ts";
+import type { TaskState } from "./model.ts";
 import {
   SOURCE_STRENGTH,
   newNode,

@@ -1,14 +1,7 @@
 import type { TaskState } from "../db/schema.ts";
 import { criticalPaths, expectedDuration } from "../graph/critical-path.ts";
 import { TaskGraph, type Readiness, type WaitingOn } from "../graph/graph.ts";
-import {
-  issueKey,
-  newNode,
-  parseIssueKey,
-  type Edge,
-  type IssueKey,
-  type IssueNode,
-} from "../graph/model.ts";
+import { describeKey, issueKey, newNode, type Edge, type IssueKey, type IssueNode } from "../graph/model.ts";
 import { orderReady, priorityFromLabels } from "../graph/order.ts";
 import { pickTasks } from "./pick.ts";
 
@@ -158,13 +151,6 @@ function nodesOf(input: PlanInput, issueByKey: ReadonlyMap<string, PlanIssue>): 
     });
   }
   return [...nodes.values()];
-}
-
-/** "#12" within the repository, "owner/repo#12" across. */
-export function describeKey(key: IssueKey, here: string): string {
-  const ref = parseIssueKey(key);
-  if (!ref) return key;
-  return ref.repoFullName.toLowerCase() === here.toLowerCase() ? `#${ref.number}` : key;
 }
 
 export function describePath(keys: readonly IssueKey[], here: string): string {

@@ -118,6 +118,8 @@ describe("syncIssue", () => {
       number: 404,
       links: false,
     });
-    // useGitHubMock fails the test on any request no mock answered.
+    // useGitHubMock fails the test on any request no mock answered; nothing is recorded either.
+    const rows = await testDb.database().db.select().from(issues);
+    expect(rows.map((row) => row.key)).not.toContain("octo-org/widgets#404");
   });
 });
