@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChecks } from "../../../src/agent/checks.ts";
+import { isRunning } from "../../helpers/github-flows.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -38,8 +39,11 @@ describe("runChecks", () => {
 
   it("stops a check that runs over its time, with everything it started", async () => {
     const marker = path.join(dir, "grandchild-alive");
+    const pidFile = path.join(dir, "grandchild-pid");
+    // The grandchild says its pid, and would leave the marker 3 s later if it outlived the check.
+    const grandchild = `sh -c 'echo $$ > ${pidFile}; sleep 3; touch ${marker}' &`;
     const results = await runChecks({
-      commands: [`(sleep 3; touch ${marker}) & sleep 30`, "echo after"],
+      commands: [`${grandchild} while [ ! -s ${pidFile} ]; do sleep 0.01; done; sleep 30`, "echo after"],
       cwd: dir,
       env,
       timeoutMs: 300,
@@ -48,8 +52,10 @@ describe("runChecks", () => {
     expect(results[0]).toMatchObject({ outcome: "timed-out", exitCode: null });
     expect(results[0]!.durationMs).toBeLessThan(5_000);
     expect(results[1]).toMatchObject({ outcome: "passed", outputTail: "after\n" });
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
-    await expect(import("node:fs/promises").then((fs) => fs.access(marker))).rejects.toThrow();
+    // Gone, so the marker can never appear: no need to wait the 3 s out.
+    const pid = Number(await readFile(pidFile, "utf8"));
+    await expect.poll(() => isRunning(pid), { timeout: 2_000 }).toBe(false);
+    await expect(access(marker)).rejects.toThrow("ENOENT");
   });
 
   it("keeps only the end of a flood of output", async () => {
