@@ -1,6 +1,6 @@
 import nock from "nock";
 import { afterEach, beforeEach, expect } from "vitest";
-import { assertMatchesOperation } from "./openapi.ts";
+import { assertMatchesOperation, assertMatchesRequest } from "./openapi.ts";
 
 /**
  * The one place tests talk to a fake GitHub. Every test that uses it fails on a request nobody mocked
@@ -60,7 +60,7 @@ export function useGitHubMock(): { api: () => nock.Scope; optional: () => nock.S
   };
 }
 
-type Reply = {
+export type Reply = {
   method: string;
   path: string;
   status: number;
@@ -68,6 +68,8 @@ type Reply = {
   headers: unknown;
   /** The request asked "only if changed" (If-None-Match, If-Modified-Since). */
   conditional: boolean;
+  /** What the code under test sent, parsed when JSON. */
+  requestBody: unknown;
 };
 type ReplyCheck = (reply: Reply) => void;
 type FullReply = [number, unknown?, unknown?];
@@ -81,14 +83,19 @@ type ReplyContext = { req: { method?: string; headers?: Record<string, unknown> 
 const ANY_OPERATION = new Set([401, 403, 429, 500, 502, 503, 504]);
 
 /** A reply whose media type is not JSON (a raw file's contents, a diff) is checked for its status only. */
-function checkReply(reply: Reply): void {
+export function checkReply(reply: Reply): void {
   const type = contentType(reply.headers);
   const json = type === undefined || /json/i.test(type);
-  const body =
-    json && typeof reply.body === "string" && reply.body !== ""
-      ? (JSON.parse(reply.body) as unknown)
-      : reply.body;
+  const body = json ? parsed(reply.body) : reply.body;
   const label = `${reply.method} ${reply.path} → ${reply.status}`;
+  // GitHub's pagination links name a repository by id; its description only by owner and name.
+  const path = reply.path.replace(/^\/repositories\/\d+\//, "/repos/{owner}/{repo}/");
+  // What Drover sent must be a request GitHub takes, whatever the mock answers.
+  assertMatchesRequest({
+    method: reply.method,
+    path,
+    body: reply.requestBody === "" ? undefined : reply.requestBody,
+  });
   // GitHub answers any conditional GET whose resource has not changed with 304 and no body.
   if (reply.status === 304 && reply.conditional) {
     if (body === undefined || body === "") return;
@@ -97,8 +104,7 @@ function checkReply(reply: Reply): void {
   try {
     assertMatchesOperation({
       method: reply.method,
-      // GitHub's pagination links name a repository by id; its description only by owner and name.
-      path: reply.path.replace(/^\/repositories\/\d+\//, "/repos/{owner}/{repo}/"),
+      path,
       status: reply.status,
       body: json ? body : undefined,
     });
@@ -114,6 +120,16 @@ function checkReply(reply: Reply): void {
     // A non-JSON reply where the description has a JSON schema only wants its status checked.
     if (!json && problem.includes("does not match GitHub's schema")) return;
     throw new Error(`${problem}\n  (mocked reply to ${reply.method} ${reply.path})`);
+  }
+}
+
+/** A string body that is JSON, parsed (nock sends a string as it is); anything else as it is. */
+function parsed(body: unknown): unknown {
+  if (typeof body !== "string" || body === "") return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
   }
 }
 
@@ -193,7 +209,7 @@ function checkedReply(args: unknown[], check: ReplyCheck) {
     const [status, body, headers] = reply;
     const asked = this.req.headers ?? {};
     const conditional = "if-none-match" in asked || "if-modified-since" in asked;
-    check({ method: this.req.method ?? "GET", path: uri, status, body, headers, conditional });
+    check({ method: this.req.method ?? "GET", path: uri, status, body, headers, conditional, requestBody });
     return reply;
   };
 }
