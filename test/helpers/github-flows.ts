@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { and, eq } from "drizzle-orm";
@@ -347,11 +347,4 @@ export async function taskOf(db: Db, repo: TestRepo, issue: number) {
 export async function runDirs(home: string, repo: TestRepo, issue: number): Promise<string[]> {
   const all = await readdir(path.join(home, "runs")).catch(() => [] as string[]);
   return all.filter((name) => name.startsWith(`${repo.id}-${issue}-`));
-}
-
-/** Whether a process is still running (a zombie waiting for its new parent to reap it is not). */
-export async function isRunning(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return stat !== "" && state !== "Z" && state !== "X";
 }
