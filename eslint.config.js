@@ -60,7 +60,30 @@ const importBoundaries = [
   })),
   { files: ["test/**"], rules: { "no-restricted-imports": restrictImports("processes", "sql", "bullmq") } },
   { files: ["test/helpers/**"], rules: { "no-restricted-imports": "off" } },
+  {
+    // `npm run test:unit` runs with PostgreSQL and Redis down: a unit test that needs them, or starts
+    // processes, belongs in test/integration/.
+    files: ["test/unit/**"],
+    rules: { "no-restricted-imports": unitOnly() },
+  },
 ];
+
+function unitOnly() {
+  const [level, options] = restrictImports();
+  const message = "Unit tests need no PostgreSQL, Redis or processes: put this test in test/integration/.";
+  const services = ["ioredis", "bullmq", "execa", "node:child_process", "child_process", "postgres"];
+  const helpers = ["db", "drover", "stack", "services", "sandbox", "git-sandbox", "tcp-proxy"];
+  return [
+    level,
+    {
+      paths: [
+        ...options.paths.filter((p) => !services.includes(p.name)),
+        ...services.map((name) => ({ name, message })),
+      ],
+      patterns: [...options.patterns, { group: helpers.map((h) => `**/helpers/${h}.ts`), message }],
+    },
+  ];
+}
 
 /**
  * The flow never imports backwards (README "Layout"): a folder imports only from the layers below its own,
