@@ -1,16 +1,34 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two projects: `unit` (test/unit/, pure, no services: `npm run test:unit`) and `services` (integration and
+ * end-to-end: real PostgreSQL, Redis, git and processes). `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/helpers/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests share one PostgreSQL server and one Redis; each file gets its own
-    // database and key prefix, so files may run in parallel.
     pool: "forks",
     // The end-to-end files spend most of their time waiting (leases lapsing, workers restarting), so two
     // files at once even on two cores; the default (cores - 1) would run them one by one.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], pool: "threads" },
+      },
+      {
+        extends: true,
+        test: {
+          name: "services",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/unit/**"],
+          // Fails the run early, with one clear line, when PostgreSQL or Redis is not reachable.
+          globalSetup: ["test/helpers/global-setup.ts"],
+          // Integration tests share one PostgreSQL server and one Redis; each file gets its own database
+          // and key prefix, so files may run in parallel.
+        },
+      },
+    ],
   },
 });

@@ -1,5 +1,4 @@
 import { execa } from "execa";
-import { z } from "zod";
 import { TailBuffer } from "./tail-buffer.ts";
 
 /**
@@ -8,16 +7,9 @@ import { TailBuffer } from "./tail-buffer.ts";
  * the agent's environment (no token reaches them), a timeout and a bounded output tail.
  */
 
-/** One check's result, as it is stored with the attempt (and read back through this schema). */
-export const CheckResult = z.object({
-  command: z.string(),
-  outcome: z.enum(["passed", "failed", "timed-out", "cancelled"]),
-  exitCode: z.number().int().nullable(),
-  durationMs: z.number(),
-  /** The end of its stdout and stderr, interleaved. */
-  outputTail: z.string(),
-});
-export type CheckResult = z.infer<typeof CheckResult>;
+import { CheckResult } from "../db/run-results.ts";
+
+export { CheckResult };
 export type CheckOutcome = CheckResult["outcome"];
 
 /** One of the repository's checks: a shell command and how long it may run. */

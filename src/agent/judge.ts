@@ -1,13 +1,9 @@
 import { formatDuration } from "./format-duration.ts";
 import type { AgentVerdict } from "./verdict.ts";
 
-/**
- * How an agent run ended. `unavailable` (its program is missing, it is not logged in, it has no credit)
- * and `rate-limited` (usage limits, HTTP 429, overloaded) are the agent's trouble, not the task's: a
- * failover list gives the next attempt to its next agent.
- */
-export type AgentOutcome =
-  "exited" | "timed-out" | "cancelled" | "spawn-failed" | "unavailable" | "rate-limited";
+import type { AgentOutcome } from "../db/run-results.ts";
+
+export type { AgentOutcome };
 
 export interface JudgeInput {
   outcome: AgentOutcome;

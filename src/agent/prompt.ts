@@ -1,4 +1,4 @@
-import { fence } from "../github/render.ts";
+import { fence } from "../lib/markdown.ts";
 import { stripHidden } from "./hidden-text.ts";
 import { budget, referencesSection, within, type Reference, type Shown } from "./prompt-excerpts.ts";
 

@@ -1,12 +1,6 @@
-import { z } from "zod";
+import { AgentVerdict } from "../db/run-results.ts";
 
-/** What the agent says about its own work, in the fenced `drover-verdict` block that ends its output. */
-export const AgentVerdict = z.object({
-  status: z.enum(["pass", "fail", "blocked"]),
-  summary: z.string(),
-  blocker: z.string().optional(),
-});
-export type AgentVerdict = z.infer<typeof AgentVerdict>;
+export { AgentVerdict } from "../db/run-results.ts";
 
 export type ParsedVerdict = { verdict: AgentVerdict } | { verdict: null; problem: string };
 

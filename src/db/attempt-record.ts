@@ -1,19 +1,10 @@
 import { z } from "zod";
-import { CheckResult } from "../agent/checks.ts";
-import type { AgentOutcome } from "../agent/judge.ts";
-import { AgentVerdict } from "../agent/verdict.ts";
+import { AgentOutcomeSchema, AgentVerdict, CheckResult, type AgentOutcome } from "./run-results.ts";
 import type { attempts } from "./schema.ts";
 
 /** An attempt as it is read back: what PostgreSQL holds as JSON, parsed with the schema it was written by. */
 
-export const AgentOutcomeSchema = z.enum([
-  "exited",
-  "timed-out",
-  "cancelled",
-  "spawn-failed",
-  "unavailable",
-  "rate-limited",
-]) satisfies z.ZodType<AgentOutcome>;
+export { AgentOutcomeSchema };
 
 /** What an attempt's run came to, as recorded when it is concluded (and in its `judged` step). */
 export const AttemptOutcome = z

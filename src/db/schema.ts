@@ -14,7 +14,10 @@ import {
 } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
 
-import type { EdgeSource } from "../graph/model.ts";
+import type { EdgeSource, TaskState } from "../graph/model.ts";
+
+// Task states belong to the pure graph; the schema stores them.
+export { TASK_STATES, type TaskState } from "../graph/model.ts";
 
 const id = (name: string) => bigint(name, { mode: "number" });
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -40,21 +43,6 @@ export const repositories = pgTable("repositories", {
   createdAt: createdAt(),
   updatedAt: at("updated_at").notNull().defaultNow(),
 });
-
-export const TASK_STATES = [
-  "waiting",
-  "ready",
-  "queued",
-  "running",
-  "review",
-  "done",
-  "blocked",
-  "retrying",
-  "failed",
-  "cancelled",
-  "paused",
-] as const;
-export type TaskState = (typeof TASK_STATES)[number];
 
 /** One labelled issue: a mirror of GitHub's view plus what Drover is doing with it. */
 export const tasks = pgTable(

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lte, sql } from "drizzle-orm";
-import { AgentVerdict } from "../agent/verdict.ts";
+import { AgentVerdict } from "./run-results.ts";
 import type { DroverConfig } from "../config/schema.ts";
 import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "../config/parse.ts";
 import type { TaskState } from "../db/schema.ts";
 import { formatDuration } from "../agent/format-duration.ts";
+import { fence } from "../lib/markdown.ts";
 
 /** Markdown Drover posts. Pure: everything it shows comes in as data. */
 
@@ -213,13 +214,6 @@ export function renderRunFacts(facts: RunFacts): string[] {
       out.push("", details(`Output of \`${cell(c.command)}\``, fence(lastLines(c.outputTail, 60))));
   }
   return out;
-}
-
-/** A code fence that the content cannot close early, however many backticks it holds. */
-export function fence(text: string, info = "text"): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const ticks = "`".repeat(longest + 1);
-  return `${ticks}${info}\n${text.replace(/\n+$/, "")}\n${ticks}`;
 }
 
 function details(summary: string, body: string): string {

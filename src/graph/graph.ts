@@ -1,4 +1,4 @@
-import type { TaskState } from "../db/schema.ts";
+import type { TaskState } from "./model.ts";
 import { CycleIndex, compareKeyLists } from "./cycle-index.ts";
 import {
   SOURCE_STRENGTH,

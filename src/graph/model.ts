@@ -1,4 +1,18 @@
-import type { TaskState } from "../db/schema.ts";
+/** What Drover is doing with a task (README "Task states"); the database stores it (src/db/schema.ts). */
+export const TASK_STATES = [
+  "waiting",
+  "ready",
+  "queued",
+  "running",
+  "review",
+  "done",
+  "blocked",
+  "retrying",
+  "failed",
+  "cancelled",
+  "paused",
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
 
 /** One issue, as `owner/repo#12`. Repository names are lower-cased: GitHub treats them case-insensitively. */
 export type IssueKey = string;
@@ -11,6 +25,13 @@ export function parseIssueKey(key: IssueKey): { repoFullName: string; number: nu
   const match = /^([\w.-]+\/[\w.-]+)#([1-9]\d*)$/.exec(key);
   if (!match?.[1] || !match[2]) return null;
   return { repoFullName: match[1], number: Number(match[2]) };
+}
+
+/** "#12" within the repository, "owner/repo#12" across. */
+export function describeKey(key: IssueKey, here: string): string {
+  const ref = parseIssueKey(key);
+  if (!ref) return key;
+  return ref.repoFullName.toLowerCase() === here.toLowerCase() ? `#${ref.number}` : key;
 }
 
 export type Priority = 0 | 1 | 2 | 3;

@@ -1,4 +1,4 @@
-import type { TaskState } from "../db/schema.ts";
+import type { TaskState } from "./model.ts";
 
 /**
  * Which state a task may move to from which. Pure; the db layer applies a change only when the row is

@@ -1,7 +1,5 @@
-import type { TaskState } from "../db/schema.ts";
-import { issueKey, type EdgeSource, type IssueKey } from "../graph/model.ts";
+import { describeKey, issueKey, type EdgeSource, type IssueKey, type TaskState } from "../graph/model.ts";
 import type { GraphTaskRow, IssueRow, DependencyRow } from "../db/graph.ts";
-import { describeKey } from "../scheduler/plan.ts";
 
 /** `drover status`: a repository's tasks, states and edges as text for a terminal. Pure. */
 

@@ -1,6 +1,6 @@
 import type { TaskState } from "../db/schema.ts";
 import type { Readiness, WaitingOn } from "../graph/graph.ts";
-import { parseIssueKey, type IssueKey, type IssueNode } from "../graph/model.ts";
+import { describeKey, type IssueKey, type IssueNode } from "../graph/model.ts";
 import { orderReady } from "../graph/order.ts";
 import { pickTasks } from "./pick.ts";
 import {
@@ -122,13 +122,6 @@ function startOrder(
     cursor: limits.cursor,
   });
   return picked.map((key) => taskByKey.get(key)!.id);
-}
-
-/** "#12" within the repository, "owner/repo#12" across. */
-export function describeKey(key: IssueKey, here: string): string {
-  const ref = parseIssueKey(key);
-  if (!ref) return key;
-  return ref.repoFullName.toLowerCase() === here.toLowerCase() ? `#${ref.number}` : key;
 }
 
 export function describePath(keys: readonly IssueKey[], here: string): string {

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { and, eq } from "drizzle-orm";
@@ -6,6 +6,18 @@ import type { Db } from "../../src/db/client.ts";
 import { attempts, tasks } from "../../src/db/schema.ts";
 import { git } from "./git-sandbox.ts";
 import { mockInstallationToken, type useGitHubMock } from "./github.ts";
+import {
+  appReply,
+  checkRunReply,
+  commentReply,
+  issueReply,
+  labelsReply,
+  permissionReply,
+  pullReply,
+  TEST_APP,
+  TEST_BOT,
+  userReply,
+} from "./github-replies.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO, type TestRepo, type TestUser } from "./payloads.ts";
 
 /** GitHub conversations the job and end-to-end tests share: mocks for each stage, and what Drover sent in them. */
@@ -14,7 +26,14 @@ export type Scope = ReturnType<ReturnType<typeof useGitHubMock>["api"]>;
 
 export const AGENTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/agents");
 export const REPO_PATH = `/repos/${OCTO_REPO.fullName}`;
-export const BOT = { slug: "drover-test", login: "drover-test[bot]", id: 555 };
+export const BOT = { slug: TEST_APP.slug, login: TEST_BOT.login, id: TEST_BOT.id };
+const BOT_USER = TEST_BOT;
+const APP = TEST_APP;
+
+/** A comment by the app's bot, as GitHub answers a post or an edit of it. */
+function botComment(id: number, issue: number, body: unknown): Record<string, unknown> {
+  return commentReply({ id, issue, by: BOT_USER, body: (body as { body: string }).body });
+}
 
 /** What Drover wrote to GitHub, in order. */
 export type Sent = {
@@ -55,29 +74,27 @@ export function mockConfig(scope: Scope, yaml: string): void {
 }
 
 export function mockPermission(scope: Scope, login: string, permission: string, roleName = permission): void {
-  scope.get(`${REPO_PATH}/collaborators/${encodeURIComponent(login)}/permission`).reply(200, {
-    permission,
-    role_name: roleName,
-    user: { login, id: 1 },
-  });
+  scope
+    .get(`${REPO_PATH}/collaborators/${encodeURIComponent(login)}/permission`)
+    .reply(200, permissionReply({ login, id: 1 }, permission, roleName));
 }
 
 /** A one-off comment (a refusal, a config error). */
 export function mockReply(scope: Scope, sent: Sent, issue: number, id = 7001): void {
   scope.post(`${REPO_PATH}/issues/${issue}/comments`).reply(201, (_uri, body) => {
     sent.comments.push({ how: "post", id, body: (body as { body: string }).body });
-    return { id };
+    return botComment(id, issue, body);
   });
 }
 
 /** Edits of the status comment `commentId`, `times` of them. */
-export function mockPatch(scope: Scope, sent: Sent, commentId: number, times = 1): void {
+export function mockPatch(scope: Scope, sent: Sent, commentId: number, times = 1, issue = 1): void {
   scope
     .patch(`${REPO_PATH}/issues/comments/${commentId}`)
     .times(times)
     .reply(200, (_uri, body) => {
       sent.comments.push({ how: "patch", id: commentId, body: (body as { body: string }).body });
-      return { id: commentId };
+      return botComment(commentId, issue, body);
     });
 }
 
@@ -90,10 +107,7 @@ export function mockLabels(
   remove: string[],
   add?: string,
 ): void {
-  scope.get(`${REPO_PATH}/issues/${issue}/labels`).reply(
-    200,
-    has.map((name) => ({ name })),
-  );
+  scope.get(`${REPO_PATH}/issues/${issue}/labels`).reply(200, labelsReply(has));
   for (const name of remove) {
     scope.delete(`${REPO_PATH}/issues/${issue}/labels/${encodeURIComponent(name)}`).reply(200, () => {
       sent.removed.push(name);
@@ -124,19 +138,16 @@ export type TestIssue = {
 
 /** GET /repos/{owner}/{repo}/issues/{number}, as GitHub answers it. */
 export function issueJson(issue: TestIssue): Record<string, unknown> {
-  const author = issue.author ?? AUTHOR;
-  return {
+  return issueReply({
     number: issue.number,
     title: issue.title,
     body: issue.body ?? "Please do the thing.",
+    author: issue.author ?? AUTHOR,
+    labels: issue.labels ?? [],
     state: issue.state ?? "open",
-    state_reason: issue.stateReason ?? null,
-    labels: (issue.labels ?? []).map((name) => ({ name })),
-    user: { login: author.login, id: author.id, type: "User" },
-    created_at: "2026-11-01T00:00:00Z",
-    repository_url: `https://api.github.com/repos/${issue.repo ?? OCTO_REPO.fullName}`,
-    html_url: `https://github.com/${issue.repo ?? OCTO_REPO.fullName}/issues/${issue.number}`,
-  };
+    stateReason: issue.stateReason ?? null,
+    repo: issue.repo ?? OCTO_REPO.fullName,
+  });
 }
 
 /** The issue read `times` times (sync-issue, run-task). */
@@ -181,10 +192,10 @@ export function mockIssueState(
 ): Set<string> {
   const labels = new Set(input.labels ?? []);
   const path = `${REPO_PATH}/issues/${input.issue}`;
-  const listed = () => [...labels].map((name) => ({ name }));
+  const listed = () => labelsReply([...labels]);
   scope.patch(`${REPO_PATH}/issues/comments/${input.commentId}`).reply(200, (_uri, body) => {
     sent.comments.push({ how: "patch", id: input.commentId, body: (body as { body: string }).body });
-    return { id: input.commentId };
+    return botComment(input.commentId, input.issue, body);
   });
   scope.get(`${path}/labels`).reply(200, () => listed());
   scope.post(`${path}/labels`).reply(200, (_uri, body) => {
@@ -242,7 +253,14 @@ export function mockRunThatPasses(
     .reply(200, []);
   scope.post(`${REPO_PATH}/pulls`).reply(201, (_uri, body) => {
     sent.pr = body as Record<string, unknown>;
-    return { number: input.pr, html_url: `https://github.com/${OCTO_REPO.fullName}/pull/${input.pr}` };
+    const { title, body: text } = body as { title: string; body?: string };
+    return pullReply({
+      number: input.pr,
+      head: input.branch,
+      title,
+      ...(text ? { body: text } : {}),
+      by: BOT_USER,
+    });
   });
   scope
     .get(new RegExp(`^${REPO_PATH}/commits/[0-9a-f]{40}/check-runs`))
@@ -250,7 +268,8 @@ export function mockRunThatPasses(
     .reply(200, { total_count: 0, check_runs: [] });
   scope.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
     sent.check = body as Record<string, unknown>;
-    return { id: 31 };
+    const { name, head_sha: headSha } = body as { name: string; head_sha: string };
+    return checkRunReply({ id: 31, name, headSha, app: APP });
   });
 }
 
@@ -293,7 +312,7 @@ export function mockClosed(
   sent: Sent,
   input: { issue: number; commentId: number; labels: string[] },
 ): void {
-  mockPatch(scope, sent, input.commentId);
+  mockPatch(scope, sent, input.commentId, 1, input.issue);
   mockLabels(
     scope,
     sent,
@@ -305,10 +324,8 @@ export function mockClosed(
 
 /** The app and its bot user, which the commit is authored as. */
 export function mockIdentity(scope: Scope): void {
-  scope.get("/app").reply(200, { id: 1, slug: BOT.slug, name: "Drover test" });
-  scope
-    .get(`/users/${encodeURIComponent(BOT.login)}`)
-    .reply(200, { login: BOT.login, id: BOT.id, type: "Bot" });
+  scope.get("/app").reply(200, appReply(APP));
+  scope.get(`/users/${encodeURIComponent(BOT.login)}`).reply(200, userReply(BOT_USER));
 }
 
 /** Branches on the "GitHub" repository. */
@@ -330,11 +347,4 @@ export async function taskOf(db: Db, repo: TestRepo, issue: number) {
 export async function runDirs(home: string, repo: TestRepo, issue: number): Promise<string[]> {
   const all = await readdir(path.join(home, "runs")).catch(() => [] as string[]);
   return all.filter((name) => name.startsWith(`${repo.id}-${issue}-`));
-}
-
-/** Whether a process is still running (a zombie waiting for its new parent to reap it is not). */
-export async function isRunning(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return stat !== "" && state !== "Z" && state !== "X";
 }

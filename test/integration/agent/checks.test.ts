@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChecks } from "../../../src/agent/checks.ts";
-import { isRunning } from "../../helpers/github-flows.ts";
+import { isRunning } from "../../helpers/processes.ts";
 
 let dir: string;
 beforeAll(async () => {

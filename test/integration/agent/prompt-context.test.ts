@@ -16,6 +16,7 @@ import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { GITHUB_API, mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
 import { issueJson, mockPermission, type Scope } from "../../helpers/github-flows.ts";
+import { commentReply } from "../../helpers/github-replies.ts";
 
 const REPO = { id: 6160, fullName: "octo-org/widgets", installationId: 77 };
 const OTHER_REPO = { id: 6161, fullName: "octo-org/gadgets", installationId: 77 };
@@ -194,14 +195,21 @@ describe("prompt context", () => {
  * reading a third page (nock fails the test on a request nobody mocked).
  */
 function mockComments(api: Scope): void {
-  const comment = (id: number, login: string, body: string, hoursBefore: number, type = "User") => ({
-    id,
-    body,
-    user: { login, id: id + 1000, type },
-    created_at: at(hoursBefore).toISOString(),
-    updated_at: at(hoursBefore).toISOString(),
-    html_url: `https://github.com/${REPO.fullName}/issues/12#issuecomment-${id}`,
-  });
+  const comment = (
+    id: number,
+    login: string,
+    body: string,
+    hoursBefore: number,
+    type: "User" | "Bot" = "User",
+  ) =>
+    commentReply({
+      id,
+      body,
+      issue: 12,
+      by: { login, id: id + 1000, type },
+      repo: REPO.fullName,
+      at: at(hoursBefore).toISOString(),
+    });
   const next = `${GITHUB_API}/repositories/${REPO.id}/issues/12/comments?per_page=100&page=2`;
   const third = `${GITHUB_API}/repositories/${REPO.id}/issues/12/comments?per_page=100&page=3`;
   api

@@ -1,11 +1,11 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { agentEnvironment } from "../../../src/agent/env.ts";
 import { runAgent, type AgentRunInput } from "../../../src/agent/run-agent.ts";
+import { isRunning } from "../../helpers/processes.ts";
 
 const fixtures = resolve(dirname(fileURLToPath(import.meta.url)), "../../fixtures/agents");
 const fixture = (name: string): string => join(fixtures, name);
@@ -40,30 +40,6 @@ function nodeAgent(
     env: agentEnvironment(process.env),
     ...overrides,
   };
-}
-
-/** A zombie waiting for its reaper is as good as gone. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
-async function waitForDeath(pid: number, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return !isAlive(pid);
 }
 
 function grandchildPid(logTail: string): number {
@@ -170,7 +146,7 @@ describe("runAgent with the command adapter", () => {
     expect(result.logTail).toContain("ignoring SIGTERM");
     expect(took).toBeGreaterThanOrEqual(600);
     expect(took).toBeLessThan(4000);
-    expect(await waitForDeath(grandchildPid(result.logTail), 1000)).toBe(true);
+    await expect.poll(() => isRunning(grandchildPid(result.logTail)), { timeout: 1000 }).toBe(false);
   });
 
   it("stops on abort with SIGTERM to the group", async () => {
@@ -184,7 +160,7 @@ describe("runAgent with the command adapter", () => {
     expect(result.outcome).toBe("cancelled");
     expect(result.signal).toBe("SIGTERM");
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(await waitForDeath(grandchildPid(result.logTail), 1000)).toBe(true);
+    await expect.poll(() => isRunning(grandchildPid(result.logTail)), { timeout: 1000 }).toBe(false);
   });
 
   it("does not start when already aborted", async () => {
@@ -198,7 +174,7 @@ describe("runAgent with the command adapter", () => {
     const result = await runAgent(nodeAgent("orphan.mjs"));
     expect(Date.now() - started).toBeLessThan(3000);
     expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: { status: "pass" } });
-    expect(await waitForDeath(grandchildPid(result.logTail), 1000)).toBe(true);
+    await expect.poll(() => isRunning(grandchildPid(result.logTail)), { timeout: 1000 }).toBe(false);
   });
 
   it("bounds memory and agent.log when the agent floods 100 MB of output", async () => {

@@ -47,13 +47,16 @@ describe("withIssueLock", () => {
   });
 
   it("lets work for different issues, or the same number in another repository, run at once", async () => {
-    const [a, b, c] = await Promise.all([
-      withIssueLock(db(), 1, 7, () => timed(300)),
-      withIssueLock(db(), 1, 8, () => timed(300)),
-      withIssueLock(db(), 2, 7, () => timed(300)),
-    ]);
-    expect(overlap(a, b)).toBe(true);
-    expect(overlap(a, c)).toBe(true);
+    // Each holds its lock until all three have started: one waiting for another would never start.
+    const held = [hold(db(), 1, 7), hold(db(), 1, 8), hold(db(), 2, 7)];
+    const all = Promise.all(held.map((h) => h.started)).then(() => "all started");
+    let timer: NodeJS.Timeout | undefined;
+    const wait = new Promise((resolve) => (timer = setTimeout(resolve, 5_000, "one waited")));
+    const outcome = await Promise.race([all, wait]);
+    clearTimeout(timer);
+    for (const h of held) h.release();
+    await Promise.all(held.map((h) => h.done));
+    expect(outcome).toBe("all started");
   });
 
   it("gives up after the wait, naming the issue, so the job waits and tries again", async () => {

@@ -3,7 +3,6 @@ import pino from "pino";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { requeuePending } from "../../../jobs/reconcile.ts";
-import { DroverConfig } from "../../../src/config/schema.ts";
 import {
   claimAttempt,
   concludeAttempt,
@@ -20,10 +19,11 @@ import {
 import type { AttemptOutcome } from "../../../src/db/attempt-record.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, events, steps, tasks } from "../../../src/db/schema.ts";
-import { getTask, queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { getTask, transitionTask } from "../../../src/db/tasks.ts";
 import type { Enqueue } from "../../../src/queue/job-catalog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
-import { AUTHOR, MAINTAINER, OCTO_REPO } from "../../helpers/payloads.ts";
+import { claimedTask } from "../../helpers/tasks.ts";
+import { OCTO_REPO } from "../../helpers/payloads.ts";
 
 const VERDICT_STEP = z.object({ verdict: z.string() });
 
@@ -66,21 +66,7 @@ describe("attempt leases", () => {
   /** A task whose first attempt a worker has just claimed, as run-task leaves it before the agent runs. */
   async function runningTask(): Promise<{ taskId: number; lease: Lease }> {
     issue++;
-    const trigger = await triggerTask(db(), {
-      repoId: OCTO_REPO.id,
-      issueNumber: issue,
-      title: `Task ${issue}`,
-      createdBy: AUTHOR.login,
-      createdById: AUTHOR.id,
-      triggeredBy: MAINTAINER.login,
-      branch: `drover/${issue}-task-${issue}`,
-      config: DroverConfig.parse({}),
-    });
-    if (trigger.kind === "applied-before") throw new Error("no delivery was given");
-    const [queued] = await queueTasks(db(), [trigger.task.id]);
-    const claim = queued && (await claimAttempt(db(), queued.attemptId, "first-worker"));
-    if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
-    return { taskId: trigger.task.id, lease: claim.lease };
+    return claimedTask(db(), issue, "first-worker");
   }
 
   /** The first worker's lease lapses and a second worker takes the attempt over (epoch 2). */

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { access, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { assertMirrorUntouched, ensureMirror, mirrorPath } from "../../../src/git/mirror.ts";
@@ -65,7 +65,10 @@ describe("ensureMirror", () => {
     const mirror = mirrorPath(box.home, REPO);
     await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin });
     await writeFile(`${mirror}.lock`, "2147483646\n"); // above any real pid
-    await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin });
+    await expect(ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin })).resolves.toBe(
+      mirror,
+    );
+    await expect(access(`${mirror}.lock`)).rejects.toThrow("ENOENT");
   });
 
   it("refuses to fetch with the token once the config was changed", async () => {

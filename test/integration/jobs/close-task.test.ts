@@ -2,15 +2,15 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DroverConfig } from "../../../src/config/schema.ts";
 import { closeTask } from "../../../jobs/close-task.ts";
 import { syncIssue } from "../../../jobs/sync-issue.ts";
 import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
-import { claimAttempt, concludeAttempt } from "../../../src/db/attempts.ts";
-import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { concludeAttempt } from "../../../src/db/attempts.ts";
+import { transitionTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
+import { claimedTask } from "../../helpers/tasks.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
@@ -29,14 +29,7 @@ import {
   recorder,
   taskOf,
 } from "../../helpers/github-flows.ts";
-import {
-  AUTHOR,
-  MAINTAINER,
-  OCTO_REPO,
-  issueClosed,
-  issueLabeled,
-  type TestUser,
-} from "../../helpers/payloads.ts";
+import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
 
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
@@ -54,23 +47,10 @@ describe("close-task", () => {
 
   /** A task whose pull request is open for review, as run-task and publish leave it. */
   async function taskInReview(issue: number, commentId: number): Promise<number> {
-    const trigger = await triggerTask(db(), {
-      repoId: OCTO_REPO.id,
-      issueNumber: issue,
-      title: `Task ${issue}`,
-      createdBy: AUTHOR.login,
-      createdById: AUTHOR.id,
-      triggeredBy: MAINTAINER.login,
-      branch: `drover/${issue}-task-${issue}`,
-      config: DroverConfig.parse({}),
-    });
-    if (trigger.kind === "applied-before") throw new Error("no delivery was given");
-    const [queued] = await queueTasks(db(), [trigger.task.id]);
-    const claim = queued && (await claimAttempt(db(), queued.attemptId, "earlier-worker"));
-    if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
+    const { taskId, lease } = await claimedTask(db(), issue, "earlier-worker");
     const concluded = await concludeAttempt(
       db(),
-      claim.lease,
+      lease,
       { conclusion: "success", reason: "the agent reported success", summary: "Added CHANGED.md" },
       {
         from: ["running"],
@@ -80,7 +60,7 @@ describe("close-task", () => {
       },
     );
     if (!concluded) throw new Error("task did not move to review");
-    return trigger.task.id;
+    return taskId;
   }
 
   /** An `issues.closed` delivery for `issue`, recorded as the webhook handler records it. */

@@ -2,15 +2,15 @@ import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { closeTask } from "../../../jobs/close-task.ts";
 import { startTask } from "../../../jobs/start-task.ts";
-import { DroverConfig } from "../../../src/config/schema.ts";
 import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
 import { transitionTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
+import { taskTrigger } from "../../helpers/tasks.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { mockClosed, recorder, taskOf } from "../../helpers/github-flows.ts";
-import { AUTHOR, MAINTAINER, OCTO_REPO, issueClosed, issueLabeled } from "../../helpers/payloads.ts";
+import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled } from "../../helpers/payloads.ts";
 
 /**
  * A delivery's state change is claimed with the delivery, in one transaction: its job run again (a worker
@@ -25,17 +25,7 @@ describe("a delivery applied once", () => {
   });
 
   const trigger = (issue: number, deliveryId: string) =>
-    triggerTask(db(), {
-      repoId: OCTO_REPO.id,
-      issueNumber: issue,
-      title: `Task ${issue}`,
-      createdBy: AUTHOR.login,
-      createdById: AUTHOR.id,
-      triggeredBy: MAINTAINER.login,
-      branch: `drover/${issue}-task-${issue}`,
-      config: DroverConfig.parse({}),
-      deliveryId,
-    });
+    triggerTask(db(), taskTrigger(issue, { deliveryId }));
 
   const record = (id: string, event: string, action: string, payload: object) =>
     recordDelivery(db(), {

@@ -4,6 +4,7 @@ import { publish } from "../../../jobs/publish.ts";
 import { steps } from "../../../src/db/schema.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { agentConfig, mockLabelledRun, recorder, taskOf, REPO_PATH } from "../../helpers/github-flows.ts";
+import { checkRunReply, pullReply, TEST_APP, TEST_BOT } from "../../helpers/github-replies.ts";
 import { issueLabeled } from "../../helpers/payloads.ts";
 
 const BRANCH = "drover/41-publish-me";
@@ -41,20 +42,19 @@ describe("publish", () => {
     const made = { pulls: 0, checks: 0 };
     const optional = github.optional();
     optional.get(`${REPO_PATH}/pulls`).query(true).reply(200, []);
-    optional.post(`${REPO_PATH}/pulls`).reply(201, () => {
+    optional.post(`${REPO_PATH}/pulls`).reply(201, (_uri, body) => {
       made.pulls++;
-      return {
-        number: 42 + made.pulls,
-        html_url: `https://github.com/${repo().fullName}/pull/${42 + made.pulls}`,
-      };
+      const { head, title } = body as { head: string; title: string };
+      return pullReply({ number: 42 + made.pulls, head, title, by: TEST_BOT, repo: repo().fullName });
     });
     optional
       .get(new RegExp(`^${REPO_PATH}/commits/[0-9a-f]{40}/check-runs`))
       .query(true)
       .reply(200, { total_count: 0, check_runs: [] });
-    optional.post(`${REPO_PATH}/check-runs`).reply(201, () => {
+    optional.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
       made.checks++;
-      return { id: 40 + made.checks };
+      const { name, head_sha: headSha } = body as { name: string; head_sha: string };
+      return checkRunReply({ id: 40 + made.checks, name, headSha, app: TEST_APP, repo: repo().fullName });
     });
 
     await Promise.all([publish(harness().deps, { attemptId }), publish(harness().deps, { attemptId })]);

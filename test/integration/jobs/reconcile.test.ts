@@ -7,6 +7,8 @@ import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
 import { issueJson } from "../../helpers/github-flows.ts";
+import { labeledEventReply } from "../../helpers/github-replies.ts";
+import { MAINTAINER } from "../../helpers/payloads.ts";
 
 const REPO = { id: 5150, fullName: "octo-org/reconciled", installationId: 91 };
 const PATH = `/repos/${REPO.fullName}`;
@@ -49,13 +51,14 @@ describe("reconcile", () => {
       .query(true)
       .times(2)
       .reply(200, [
-        { id: 1, event: "labeled", label: { name: "bug" }, actor: { login: "someone", id: 5, type: "User" } },
-        {
-          id: 777,
-          event: "labeled",
-          label: { name: "drover" },
-          actor: { login: "mona", id: 101, type: "User" },
-        },
+        labeledEventReply({
+          id: 1,
+          issue: 30,
+          label: "bug",
+          actor: { login: "someone", id: 5 },
+          repo: REPO.fullName,
+        }),
+        labeledEventReply({ id: 777, issue: 30, label: "drover", actor: MAINTAINER, repo: REPO.fullName }),
       ]);
 
     await reconcile(harness.deps, { at: 0 });

@@ -8,12 +8,12 @@ import { attempts, tasks } from "../../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
+import { isRunning } from "../../helpers/processes.ts";
 import {
   addedOnce,
   agentConfig,
   mockIssueState,
   mockLabelledRun,
-  isRunning,
   originBranches,
   recorder,
   runDirs,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { fence } from "../../../src/lib/markdown.ts";
 import {
-  fence,
   renderPullRequestBody,
   renderRefusal,
   renderStatus,

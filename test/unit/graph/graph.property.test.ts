@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
-import type { TaskState } from "../../../src/db/schema.ts";
+import type { TaskState } from "../../../src/graph/model.ts";
 import { TaskGraph, compareKeys, type GraphEvent, type Readiness } from "../../../src/graph/graph.ts";
 import {
   issueKey,

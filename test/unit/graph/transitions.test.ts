@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TASK_STATES, type TaskState } from "../../../src/db/schema.ts";
+import { TASK_STATES, type TaskState } from "../../../src/graph/model.ts";
 import {
   ACTIVE,
   ALL_STATE_LABELS,
