@@ -102,7 +102,10 @@ describe("publish when GitHub does not take a write", () => {
       .get(new RegExp(`^${REPO_PATH}/commits/[0-9a-f]{40}/check-runs`))
       .query(true)
       .reply(200, { total_count: 0, check_runs: [] });
-    optional.post(`${REPO_PATH}/check-runs`).reply(201, { id: 77 });
+    optional.post(`${REPO_PATH}/check-runs`).reply(201, (_uri, body) => {
+      const { name, head_sha: headSha } = body as { name: string; head_sha: string };
+      return checkRunReply({ id: 77, name, headSha, app: TEST_APP });
+    });
     const jobId = `publish-${attemptId}`;
     await harness().queue.remove("main", jobId);
     await harness().enqueue("publish", { attemptId });
@@ -135,7 +138,7 @@ describe("publish when GitHub does not take a write", () => {
     const { posts } = await publishAgain(52, (post) =>
       post <= 4
         ? [502, { message: "Server Error" }]
-        : [201, { number: 99, html_url: `https://github.com/${repo().fullName}/pull/99` }],
+        : [201, pullReply({ number: 99, head: "drover/52-publish-52", by: TEST_BOT })],
     );
 
     await harness().drain();
