@@ -1,3 +1,4 @@
+import { AgentVerdict } from "./run-results.ts";
 import { and, desc, eq, inArray, ne, sql, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, dependencies, issues, repositories, tasks, type TaskState } from "./schema.ts";
@@ -128,7 +129,8 @@ function latestFinishedAttempts(db: Db, taskIds: number[] | SQLWrapper) {
     .orderBy(attempts.taskId, desc(attempts.number));
 }
 
+/** The verdict's status (read through its schema), or the attempt's conclusion when it gave none. */
 function verdictOf(verdict: unknown, conclusion: string | null): string | null {
-  const status = (verdict as { status?: unknown } | null)?.status;
-  return typeof status === "string" ? status : conclusion;
+  const read = AgentVerdict.pick({ status: true }).safeParse(verdict);
+  return read.success ? read.data.status : conclusion;
 }

@@ -1,5 +1,6 @@
 import type { ConfigProblem } from "../config/parse.ts";
 import type { TaskState } from "../db/schema.ts";
+import type { AgentVerdict, CheckResult } from "../db/run-results.ts";
 import { formatDuration } from "../agent/format-duration.ts";
 import { fence } from "../lib/markdown.ts";
 
@@ -251,9 +252,9 @@ export function statusViewOf(
     diffStat: string | null;
     logTail: string | null;
     agent?: string | null;
-    verdict?: unknown;
+    verdict?: AgentVerdict | null;
     verdictProblem?: string | null;
-    checks?: unknown;
+    checks?: readonly CheckResult[] | null;
     costUsd?: string | null;
     turns?: number | null;
     inputTokens?: number | null;
@@ -285,28 +286,23 @@ export function statusViewOf(
   };
 }
 
-/** The facts of a stored attempt (its `verdict` and `checks` columns are JSON). */
+/** The facts of a stored attempt (its `verdict` and `checks` read back through their schemas). */
 export function runFactsOf(attempt: {
   agent?: string | null;
-  verdict?: unknown;
+  verdict?: AgentVerdict | null;
   verdictProblem?: string | null;
-  checks?: unknown;
+  checks?: readonly CheckResult[] | null;
   costUsd?: string | null;
   turns?: number | null;
   inputTokens?: number | null;
   outputTokens?: number | null;
 }): RunFacts {
-  const status = (attempt.verdict as { status?: string } | null | undefined)?.status;
   const recorded = attempt.agent !== undefined && attempt.agent !== null;
   return {
     agent: attempt.agent ?? null,
-    agentWord: !recorded
-      ? null
-      : status === "pass" || status === "fail" || status === "blocked"
-        ? status
-        : "unknown",
+    agentWord: !recorded ? null : (attempt.verdict?.status ?? "unknown"),
     verdictProblem: attempt.verdictProblem ?? null,
-    checks: Array.isArray(attempt.checks) ? (attempt.checks as NonNullable<RunFacts["checks"]>) : null,
+    checks: attempt.checks ? [...attempt.checks] : null,
     costUsd: attempt.costUsd ?? null,
     turns: attempt.turns ?? null,
     inputTokens: attempt.inputTokens ?? null,
