@@ -10,6 +10,7 @@ import {
 import type { Db } from "./client.ts";
 import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
+import { assertTransition } from "./transition.ts";
 
 export type Lease = { attemptId: number; epoch: number };
 
@@ -41,6 +42,7 @@ export async function claimAttempt(
   owner: string,
   leaseMs: number = LEASE_MS,
 ): Promise<Claim> {
+  assertTransition("queued", "running");
   return db.transaction(async (tx) => {
     const [attempt] = await tx
       .update(attempts)
@@ -213,6 +215,7 @@ export async function concludeAttempt(
   outcome: AttemptOutcome,
   move: TaskMove,
 ): Promise<boolean> {
+  for (const state of move.from) assertTransition(state, move.to);
   return db.transaction(async (tx) => {
     const [attempt] = await tx
       .update(attempts)

@@ -6,6 +6,7 @@ import type { Db } from "./client.ts";
 import { claimDelivery } from "./deliveries.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
+import { assertTransition } from "./transition.ts";
 
 export type Task = typeof tasks.$inferSelect;
 export type TaskFields = Partial<Omit<typeof tasks.$inferInsert, "id" | "repoId" | "issueNumber">>;
@@ -111,6 +112,7 @@ export async function triggerTask(
     });
     if (!existing) throw new Error(`task for issue #${input.issueNumber} vanished during trigger`);
     if (ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
+    assertTransition(existing.state, "ready");
     const [restarted] = await tx
       .update(tasks)
       .set({
@@ -146,6 +148,7 @@ export async function transitionTask(
   /** The webhook delivery asking for it: claimed in the same transaction; nothing moves if it was before. */
   deliveryId?: string,
 ): Promise<Task | undefined> {
+  for (const state of from) assertTransition(state, to);
   return db.transaction(async (tx) => {
     if (deliveryId !== undefined && !(await claimDelivery(tx, deliveryId))) return undefined;
     const [row] = await tx
@@ -176,6 +179,7 @@ export type QueuedAttempt = { taskId: number; attemptId: number; attemptNumber: 
  * (closed, cancelled meanwhile) is skipped.
  */
 export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<QueuedAttempt[]> {
+  assertTransition("ready", "queued");
   const queued: QueuedAttempt[] = [];
   for (const taskId of taskIds) {
     const attempt = await db.transaction(async (tx) => {
@@ -264,6 +268,7 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
 
 /** Retrying tasks whose time has come, moved back to `ready` for the scheduler; returns their ids. */
 export async function releaseDueRetries(db: Db): Promise<number[]> {
+  assertTransition("retrying", "ready");
   const rows = await db
     .update(tasks)
     .set({ state: "ready", nextAttemptAt: null, stateReason: null, updatedAt: sql`now()` })

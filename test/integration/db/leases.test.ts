@@ -20,6 +20,7 @@ import type { AttemptOutcome } from "../../../src/db/attempt-record.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, events, steps, tasks } from "../../../src/db/schema.ts";
 import { getTask, transitionTask } from "../../../src/db/tasks.ts";
+import { IllegalTransitionError } from "../../../src/db/transition.ts";
 import type { Enqueue } from "../../../src/queue/job-catalog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { claimedTask } from "../../helpers/tasks.ts";
@@ -153,6 +154,19 @@ describe("attempt leases", () => {
       });
       expect(await eventTypes(taskId)).not.toContain("task.completed");
     });
+  });
+
+  it("refuses a state change the graph's rules do not allow, and leaves the task and attempt as they were", async () => {
+    const { taskId, lease } = await runningTask();
+    const illegal = { ...TO_REVIEW, from: ["running" as const, "done" as const], to: "queued" as const };
+
+    await expect(concludeAttempt(db(), lease, OUTCOME, illegal)).rejects.toThrow(
+      "a task cannot move from running to queued",
+    );
+    await expect(transitionTask(db(), taskId, ["done"], "running")).rejects.toThrow(IllegalTransitionError);
+
+    expect(await getTask(db(), taskId)).toMatchObject({ state: "running" });
+    expect(await getAttempt(db(), lease.attemptId)).toMatchObject({ state: "running", finishedAt: null });
   });
 
   /** A worker paused past its lease cannot leave a half-done step for the worker that took over. */
