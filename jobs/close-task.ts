@@ -10,7 +10,7 @@ import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
-import { requestSchedule } from "./sync-issue.ts";
+import { requestSchedule } from "../src/scheduler/request.ts";
 import { showStatus } from "./show-status.ts";
 
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };

@@ -1,56 +1,11 @@
-import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../src/db/attempts.ts";
-import { recordDelivery, unfinishedDeliveries } from "../src/db/deliveries.ts";
+import { DEFAULT_LABEL } from "../src/config/schema.ts";
+import { recordDelivery } from "../src/db/deliveries.ts";
 import { issuesToResync } from "../src/db/graph.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
 import { findTask, latestConfigOf } from "../src/db/tasks.ts";
 import { listLabelledIssues, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
-import { dispatchDelivery } from "../src/intake/receive.ts";
-import { routeWebhook } from "../src/intake/route.ts";
 import type { JobDeps } from "./deps.ts";
-import { requestSchedule } from "./sync-issue.ts";
-
-/** Every this often each worker process requeues what PostgreSQL says is due (see requeuePending). */
-export const WATCHDOG_EVERY_MS = 10_000;
-
-/**
- * PostgreSQL → queue, run at worker start and every WATCHDOG_EVERY_MS: work that PostgreSQL says is due but the queue may not hold
- * (Redis lost it, or was down when a webhook came) is queued again. Job ids make this a no-op for work
- * the queue still has.
- */
-export async function requeuePending(
-  deps: Pick<JobDeps, "db" | "enqueue" | "log">,
-  { quiet = false } = {},
-): Promise<{ deliveries: number; attempts: number; lapsed: number; unpublished: number }> {
-  const deliveries = await unfinishedDeliveries(deps.db, new Date(Date.now() - 5_000));
-  for (const delivery of deliveries) {
-    const route = routeWebhook(delivery.event, delivery.payload);
-    if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
-  }
-  const attempts = await pendingAttempts(deps.db);
-  for (const attempt of attempts) await deps.enqueue("run-task", { attemptId: attempt.id });
-  // A running attempt whose lease lapsed lost its worker (crash, kill -9, lost connection); its job may
-  // be gone with Redis or kept as done, so a job of its own per lease epoch takes it over.
-  const lapsed = await lapsedAttempts(deps.db);
-  for (const attempt of lapsed)
-    await deps.enqueue("run-task", { attemptId: attempt.id, epoch: attempt.leaseEpoch });
-  // A finished attempt not yet shown on GitHub lost its publish job (same job id: a no-op while it waits).
-  const unpublished = await unpublishedAttempts(deps.db);
-  for (const attempt of unpublished) await deps.enqueue("publish", { attemptId: attempt.id });
-  await requestSchedule(deps);
-  const requeued = {
-    deliveries: deliveries.length,
-    attempts: attempts.length,
-    lapsed: lapsed.length,
-    unpublished: unpublished.length,
-  };
-  if (!quiet || requeued.deliveries + requeued.lapsed + requeued.unpublished > 0)
-    deps.log.info(requeued, "pending work requeued");
-  return requeued;
-}
-
-/** Every this often (and at worker start) GitHub is read again for what webhooks may have missed. */
-export const RECONCILE_EVERY_MS = 10 * 60_000;
 
 /**
  * GitHub → PostgreSQL, for webhooks GitHub never delivered: each known repository's open issues that
@@ -61,7 +16,7 @@ export const RECONCILE_EVERY_MS = 10 * 60_000;
 export async function reconcile(deps: JobDeps, _payload: { at: number }): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
   for (const repository of await listRepositories(deps.db)) {
-    const label = (await latestConfigOf(deps.db, repository.id))?.label ?? "drover";
+    const label = (await latestConfigOf(deps.db, repository.id))?.label ?? DEFAULT_LABEL;
     const octokit = await deps.github.installation(repository.installationId);
     const repo = repoRef(repository.fullName);
     let labelled;

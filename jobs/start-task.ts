@@ -14,7 +14,8 @@ import { ACTIVE } from "../src/graph/transitions.ts";
 import { IssueLabeled } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
-import { requestSchedule, syncIssue } from "./sync-issue.ts";
+import { requestSchedule } from "../src/scheduler/request.ts";
+import { syncIssue } from "./sync-issue.ts";
 
 /**
  * A label was added to an issue. If it is the repository's Drover label and the person who added it may

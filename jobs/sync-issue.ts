@@ -1,4 +1,5 @@
-import { getIssue, replaceEdges, detachSubIssues, upsertIssue, bumpGeneration } from "../src/db/graph.ts";
+import { getIssue, replaceEdges, detachSubIssues, upsertIssue } from "../src/db/graph.ts";
+import { requestSchedule } from "../src/scheduler/request.ts";
 import { closeDeliveryPending } from "../src/db/deliveries.ts";
 import { findTaskByKey, transitionTask, updateTask } from "../src/db/tasks.ts";
 import { taskConfig } from "../src/config/stored.ts";
@@ -178,10 +179,4 @@ function issueRow(installationId: number, issue: IssueFacts) {
     unreadableReason: null,
     githubCreatedAt: issue.createdAt,
   };
-}
-
-/** Something may have changed what is ready: a pass is queued, and one already running goes round again. */
-export async function requestSchedule(deps: Pick<JobDeps, "db" | "enqueue">): Promise<void> {
-  await bumpGeneration(deps.db);
-  await deps.enqueue("schedule", {});
 }

@@ -3,7 +3,7 @@ import { concludeAttempt } from "../../src/db/attempts.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import { taskMoveAfter } from "../../src/scheduler/retry.ts";
 import type { JobDeps } from "../deps.ts";
-import { requestSchedule } from "../sync-issue.ts";
+import { requestSchedule } from "../../src/scheduler/request.ts";
 import type { Outcome, Run } from "./run.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
-import { markDeliveryDispatched, recordDelivery } from "../db/deliveries.ts";
+import { markDeliveryDispatched, recordDelivery, unfinishedDeliveries } from "../db/deliveries.ts";
 import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
@@ -120,4 +120,20 @@ export async function dispatchDelivery(
     });
   }
   await markDeliveryDispatched(deps.db, deliveryId, route.jobs.length === 0);
+}
+
+/**
+ * Deliveries recorded but not dispatched (Redis was down, or the web process died between recording and
+ * queueing), older than `graceMs` so the intake still queueing them is left to it: queued again.
+ */
+export async function redispatchUnfinished(
+  deps: Pick<IntakeDeps, "db" | "enqueue">,
+  graceMs = 5_000,
+): Promise<number> {
+  const pending = await unfinishedDeliveries(deps.db, new Date(Date.now() - graceMs));
+  for (const delivery of pending) {
+    const route = routeWebhook(delivery.event, delivery.payload);
+    if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
+  }
+  return pending.length;
 }

@@ -3,7 +3,6 @@ import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
 import { Probot, ProbotOctokit, Server } from "probot";
 import { processJob } from "../../jobs/process-job.ts";
-import { RECONCILE_EVERY_MS, requeuePending, WATCHDOG_EVERY_MS } from "../../jobs/reconcile.ts";
 import { droverApp } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
@@ -11,9 +10,11 @@ import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
 import { GitHubApp } from "../github/app.ts";
 import { droverOctokit } from "../github/octokit.ts";
-import { canaryRoundTrip, enqueueEvery, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
+import { redispatchUnfinished } from "../intake/receive.ts";
+import { canaryRoundTrip, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
 import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
+import { startWatchdog } from "../scheduler/watchdog.ts";
 
 /** Wiring shared by the entry points. No decisions about tasks live here. */
 
@@ -189,8 +190,11 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     workerId: `${os.hostname()}:${process.pid}`,
     capacity: async () => (await services.queue.agentCapacity()) ?? services.env.DROVER_WORKERS,
   };
-  await requeuePending(deps);
-  await enqueueEvery(services.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
+  const watchdog = await startWatchdog({
+    ...deps,
+    queue: services.queue,
+    redispatch: () => redispatchUnfinished(deps),
+  });
   const redis = connectRedis(services.env.REDIS_URL);
   redis.on("error", (error) => services.log.warn({ err: error.message }, "redis connection error"));
   const worker = startLaneWorkers({
@@ -200,26 +204,10 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     process: processJob(deps),
     log: services.log,
   });
-  // The queue is rebuildable from PostgreSQL: after Redis lost its data (a flush, a restart without
-  // persistence) or a worker died mid-job, this puts back what is due within seconds.
-  let watching = false;
-  const watchdog = setInterval(() => {
-    if (watching) return;
-    watching = true;
-    void (async () => {
-      await requeuePending(deps, { quiet: true });
-      await enqueueEvery(services.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
-    })()
-      .catch((error: unknown) => services.log.warn({ err: error }, "watchdog pass failed; retrying"))
-      .finally(() => {
-        watching = false;
-      });
-  }, WATCHDOG_EVERY_MS);
-  watchdog.unref();
   services.log.info({ concurrency: services.env.DROVER_WORKERS }, "worker started");
   return {
     close: async () => {
-      clearInterval(watchdog);
+      watchdog.stop();
       await worker.close();
       redis.disconnect();
     },

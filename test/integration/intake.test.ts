@@ -5,11 +5,11 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { requeuePending } from "../../jobs/reconcile.ts";
+import { requeuePending } from "../../src/scheduler/watchdog.ts";
 import { droverApp } from "../../src/app.ts";
 import { getDelivery } from "../../src/db/deliveries.ts";
 import { deliveries } from "../../src/db/schema.ts";
-import { receiveWebhook, type IntakeDeps } from "../../src/intake/receive.ts";
+import { receiveWebhook, redispatchUnfinished, type IntakeDeps } from "../../src/intake/receive.ts";
 import { enqueuer, type Enqueue, type JobName } from "../../src/queue/job-catalog.ts";
 import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
@@ -193,7 +193,7 @@ describe("webhook intake", () => {
       .update(deliveries)
       .set({ receivedAt: new Date(Date.now() - 60_000) })
       .where(eq(deliveries.id, id));
-    await requeuePending(deps);
+    await requeuePending({ ...deps, redispatch: () => redispatchUnfinished(deps) });
 
     expect(queued).toContainEqual({ name: "start-task", payload: { deliveryId: id } });
     expect(queued).toContainEqual({
@@ -214,7 +214,7 @@ describe("webhook intake", () => {
     expect(waiting).toBeGreaterThanOrEqual(1);
 
     // A second worker starting requeues the same delivery: the job ids keep it to one job each.
-    await requeuePending(deps);
+    await requeuePending({ ...deps, redispatch: () => redispatchUnfinished(deps) });
     expect(queued.filter((job) => (job.payload as { deliveryId?: string }).deliveryId === id)).toHaveLength(
       2,
     );

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import pino from "pino";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { requeuePending } from "../../../jobs/reconcile.ts";
+import { requeuePending } from "../../../src/scheduler/watchdog.ts";
 import {
   claimAttempt,
   concludeAttempt,
@@ -222,7 +222,12 @@ describe("attempt leases", () => {
       const calls: { name: string; payload: unknown }[] = [];
       const enqueue: Enqueue = async (name, payload) => void calls.push({ name, payload });
 
-      const requeued = await requeuePending({ db: db(), enqueue, log: pino({ level: "silent" }) });
+      const requeued = await requeuePending({
+        db: db(),
+        enqueue,
+        log: pino({ level: "silent" }),
+        redispatch: async () => 0,
+      });
 
       expect(requeued).toMatchObject({ unpublished: 1 });
       expect(calls.filter((call) => call.name === "publish")).toEqual([

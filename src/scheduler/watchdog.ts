@@ -1,0 +1,79 @@
+import type { Logger } from "pino";
+import type { Db } from "../db/client.ts";
+import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../db/attempts.ts";
+import { enqueueEvery, type Enqueue } from "../queue/job-catalog.ts";
+import type { WorkQueue } from "../queue/queue.ts";
+import { requestSchedule } from "./request.ts";
+
+/** Every this often each worker process requeues what PostgreSQL says is due (see requeuePending). */
+export const WATCHDOG_EVERY_MS = 10_000;
+
+/** Every this often (and at worker start) GitHub is read again for what webhooks may have missed. */
+export const RECONCILE_EVERY_MS = 10 * 60_000;
+
+export type WatchdogDeps = {
+  db: Db;
+  enqueue: Enqueue;
+  log: Logger;
+  /** Queues again the jobs of deliveries recorded but not dispatched (intake's part); returns how many. */
+  redispatch: () => Promise<number>;
+};
+
+/**
+ * PostgreSQL → queue, run at worker start and every WATCHDOG_EVERY_MS: work that PostgreSQL says is due
+ * but the queue may not hold (Redis lost it, or was down when a webhook came) is queued again. Job ids
+ * make this a no-op for work the queue still has.
+ */
+export async function requeuePending(
+  deps: WatchdogDeps,
+  { quiet = false } = {},
+): Promise<{ deliveries: number; attempts: number; lapsed: number; unpublished: number }> {
+  const deliveries = await deps.redispatch();
+  const attempts = await pendingAttempts(deps.db);
+  for (const attempt of attempts) await deps.enqueue("run-task", { attemptId: attempt.id });
+  // A running attempt whose lease lapsed lost its worker (crash, kill -9, lost connection); its job may
+  // be gone with Redis or kept as done, so a job of its own per lease epoch takes it over.
+  const lapsed = await lapsedAttempts(deps.db);
+  for (const attempt of lapsed)
+    await deps.enqueue("run-task", { attemptId: attempt.id, epoch: attempt.leaseEpoch });
+  // A finished attempt not yet shown on GitHub lost its publish job (same job id: a no-op while it waits).
+  const unpublished = await unpublishedAttempts(deps.db);
+  for (const attempt of unpublished) await deps.enqueue("publish", { attemptId: attempt.id });
+  await requestSchedule(deps);
+  const requeued = {
+    deliveries,
+    attempts: attempts.length,
+    lapsed: lapsed.length,
+    unpublished: unpublished.length,
+  };
+  if (!quiet || requeued.deliveries + requeued.lapsed + requeued.unpublished > 0)
+    deps.log.info(requeued, "pending work requeued");
+  return requeued;
+}
+
+/**
+ * The queue is rebuildable from PostgreSQL: at worker start and then every WATCHDOG_EVERY_MS, pending
+ * work is queued again and the repeating reconcile job is made sure of, so what Redis lost (a flush, a
+ * restart without persistence) or a dead worker left is back within seconds. One pass at a time.
+ */
+export async function startWatchdog(
+  deps: WatchdogDeps & { queue: WorkQueue },
+): Promise<{ stop: () => void }> {
+  const pass = async (quiet: boolean) => {
+    await requeuePending(deps, { quiet });
+    await enqueueEvery(deps.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
+  };
+  await pass(false);
+  let watching = false;
+  const timer = setInterval(() => {
+    if (watching) return;
+    watching = true;
+    pass(true)
+      .catch((error: unknown) => deps.log.warn({ err: error }, "watchdog pass failed; retrying"))
+      .finally(() => {
+        watching = false;
+      });
+  }, WATCHDOG_EVERY_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
