@@ -13,7 +13,7 @@ import pino from "pino";
 import { DroverConfig } from "../src/config/schema.ts";
 import { readEnv } from "../src/config/env.ts";
 import { openDatabase, type Database } from "../src/db/client.ts";
-import { bumpGeneration, upsertIssue } from "../src/db/graph.ts";
+import { bumpGeneration, upsertIssue } from "../src/db/graph-rows.ts";
 import { dropDatabase, migrateDatabase } from "../src/db/migrate.ts";
 import { dependencies, issues, repositories, tasks } from "../src/db/schema.ts";
 import { transitionTask } from "../src/db/tasks.ts";

@@ -1,7 +1,7 @@
 import { taskConfig } from "../src/config/stored.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getRepository } from "../src/db/repositories.ts";
-import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph.ts";
+import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph-rows.ts";
 import { findTaskByKey, getTask, type Task } from "../src/db/tasks.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { STORY_MARKER, upsertStatusComment } from "../src/github/comments.ts";

@@ -1,6 +1,6 @@
 import { DEFAULT_LABEL } from "../src/config/schema.ts";
 import { recordDelivery } from "../src/db/deliveries.ts";
-import { issuesToResync } from "../src/db/graph.ts";
+import { issuesToResync } from "../src/db/graph-rows.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
 import { findTask, latestConfigOf } from "../src/db/tasks.ts";
 import { listLabelledIssues, type IssueFacts } from "../src/github/read-issues.ts";

@@ -1,4 +1,4 @@
-import { getIssue, replaceEdges, detachSubIssues, upsertIssue } from "../src/db/graph.ts";
+import { getIssue, replaceEdges, detachSubIssues, upsertIssue } from "../src/db/graph-rows.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import { closeDeliveryPending } from "../src/db/deliveries.ts";
 import { findTaskByKey, transitionTask, updateTask } from "../src/db/tasks.ts";

@@ -1,7 +1,7 @@
 // `drover <command>`: the command line. Wiring only; each command's work lives in its module.
 import { parseArgs } from "node:util";
 import { openDatabase } from "../db/client.ts";
-import { loadGraph } from "../db/graph.ts";
+import { loadGraph } from "../db/graph-rows.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { parseArgv } from "../agent/parse-argv.ts";
 import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";

@@ -1,5 +1,5 @@
 import { describeKey, issueKey, type EdgeSource, type IssueKey, type TaskState } from "../graph/model.ts";
-import type { GraphTaskRow, IssueRow, DependencyRow } from "../db/graph.ts";
+import type { GraphTaskRow, IssueRow, DependencyRow } from "../db/graph-rows.ts";
 
 /** `drover status`: a repository's tasks, states and edges as text for a terminal. Pure. */
 

@@ -8,7 +8,7 @@ import {
   type GraphRows,
   type GraphTaskRow,
   type IssueRow,
-} from "../db/graph.ts";
+} from "../db/graph-rows.ts";
 import { CriticalPaths } from "../graph/critical-path.ts";
 import type { TaskGraph } from "../graph/graph.ts";
 import type { EdgeSource, IssueKey } from "../graph/model.ts";

@@ -1,5 +1,5 @@
 import type { Db } from "../db/client.ts";
-import { bumpGeneration } from "../db/graph.ts";
+import { bumpGeneration } from "../db/graph-rows.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
 
 /** Something may have changed what is ready: a pass is queued, and one already running goes round again. */

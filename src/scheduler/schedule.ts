@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
-import { pruneGraphChanges, readGeneration, setCycles, setReadiness } from "../db/graph.ts";
+import { pruneGraphChanges, readGeneration, setCycles, setReadiness } from "../db/graph-rows.ts";
 import { queueTasks, releaseDueRetries } from "../db/tasks.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
 import { LiveGraph } from "./live-graph.ts";

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DroverConfig } from "../../../src/config/schema.ts";
-import { pruneGraphChanges, replaceEdges, upsertIssue } from "../../../src/db/graph.ts";
+import { pruneGraphChanges, replaceEdges, upsertIssue } from "../../../src/db/graph-rows.ts";
 import {
   dependencies,
   graphChanges,

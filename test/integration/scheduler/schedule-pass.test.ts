@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import { attempts, dependencies, events, issues, repositories, tasks } from "../../../src/db/schema.ts";
-import { bumpGeneration } from "../../../src/db/graph.ts";
+import { bumpGeneration } from "../../../src/db/graph-rows.ts";
 import type { Enqueue } from "../../../src/queue/job-catalog.ts";
 import { schedulePass } from "../../../src/scheduler/schedule.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
