@@ -12,7 +12,7 @@ import tseslint from "typescript-eslint";
 const boundaries = {
   processes: {
     modules: ["execa", "node:child_process", "child_process"],
-    // src/git/ still holds the sandbox's git server (bare.ts, http-backend.ts) until it moves to src/sandbox/.
+    // Drover runs git (src/git) and agents and checks (src/agent); the sandbox its git server; the demo processes.
     allowed: ["src/agent/**", "src/git/**", "src/sandbox/**", "src/demo/**"],
     message: "Only src/agent/, src/git/, src/sandbox/ and src/demo/ start processes.",
   },
