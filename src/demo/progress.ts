@@ -142,10 +142,15 @@ export function renderSummary(tasks: readonly DemoTask[], summary: DemoSummary):
       ? `All ${summary.tasks} tasks done in ${summary.makespanSeconds} s.`
       : `${summary.done} of ${summary.tasks} tasks done after ${summary.makespanSeconds} s.`,
     "",
-    ...tasks.map(
-      (task) =>
-        `  #${task.number} ${task.state.padEnd(11)} PR ${task.pr === null ? "-" : `#${task.pr}`}  verdict ${task.verdict ?? "-"}  attempts ${task.attempts}  ${task.title}`,
-    ),
+    ...tasks.map((task) => {
+      // Columns line up however many digits the numbers have.
+      const number = `#${task.number}`.padEnd(width(tasks.map((t) => `#${t.number}`)));
+      const pr = (task.pr === null ? "-" : `#${task.pr}`).padEnd(width(tasks.map((t) => `#${t.pr ?? "-"}`)));
+      const verdict = (task.verdict ?? "-").padEnd(width(tasks.map((t) => t.verdict ?? "-")));
+      return `  ${number} ${task.state.padEnd(11)} PR ${pr}  verdict ${verdict}  attempts ${task.attempts}  ${task.title}`;
+    }),
   ];
   return lines.join("\n") + "\n";
 }
+
+const width = (cells: readonly string[]): number => Math.max(0, ...cells.map((cell) => cell.length));
