@@ -12,6 +12,8 @@ export const MIGRATIONS_FOLDER = path.resolve(
 
 /** Any fixed number: web and worker processes starting together take turns migrating. */
 const MIGRATION_LOCK = 7_236_001;
+/** With the database name's hash: processes starting together take turns creating it. */
+const CREATE_LOCK = 7_236_002;
 
 export class DatabaseUnreachableError extends Error {
   override name = "DatabaseUnreachableError";
@@ -50,8 +52,19 @@ async function ensureDatabaseExists(url: string): Promise<void> {
   adminUrl.pathname = "/postgres";
   const admin = postgres(adminUrl.toString(), { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {
-    const rows = await admin`select 1 from pg_database where datname = ${name}`;
-    if (rows.length === 0) await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+    const exists = async () => (await admin`select 1 from pg_database where datname = ${name}`).length > 0;
+    if (await exists()) return;
+    // Processes starting together on a fresh machine take turns (the lock lives in the maintenance
+    // database, which they all share); the one that loses the race finds the database made and goes on.
+    await admin`select pg_advisory_lock(${CREATE_LOCK}, hashtext(${name}))`;
+    try {
+      if (!(await exists())) await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+    } catch (error) {
+      // A process of an older version, which does not take the lock, made it first.
+      if (!isDuplicateDatabase(error)) throw error;
+    } finally {
+      await admin`select pg_advisory_unlock(${CREATE_LOCK}, hashtext(${name}))`;
+    }
   } catch (error) {
     if (isConnectionError(error)) {
       throw new DatabaseUnreachableError(
@@ -71,6 +84,12 @@ function isConnectionError(error: unknown): boolean {
   return ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "CONNECT_TIMEOUT", "EHOSTUNREACH", "ECONNRESET"].includes(
     code ?? "",
   );
+}
+
+function isDuplicateDatabase(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  // duplicate_database, or the catalog's unique index when two CREATE DATABASEs cross
+  return code === "42P04" || code === "23505";
 }
 
 function isPermissionError(error: unknown): boolean {

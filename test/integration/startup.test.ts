@@ -3,6 +3,8 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { dropDatabase } from "../../src/db/migrate.ts";
+import { deleteQueueKeys } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "../helpers/db.ts";
 import { TEST_PRIVATE_KEY } from "../helpers/drover.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
@@ -203,4 +205,46 @@ describe("starting Drover", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain("Register GitHub App");
   });
+
+  it("comes up as three web and three worker processes started at once on a database that does not exist", async () => {
+    const url = new URL(testDb.url());
+    url.pathname = `/drover_race_${Date.now()}`;
+    const env = {
+      ...APP,
+      DATABASE_URL: url.toString(),
+      REDIS_URL: TEST_REDIS_URL,
+      LOG_LEVEL: "info",
+      DROVER_QUEUE_PREFIX: `drover-race-${Date.now()}`,
+    };
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const webs = ports.map((port) =>
+      run(process.execPath, ["--import", "tsx", "src/main/web.ts"], {
+        ...env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+      }),
+    );
+    const workers = [1, 2, 3].map(() =>
+      run(process.execPath, ["--import", "tsx", "src/main/worker.ts"], env),
+    );
+    try {
+      for (const [i, port] of ports.entries()) await waitForPort(port, 45_000, webs[i]);
+      for (const worker of workers) {
+        await expect
+          .poll(() => (worker.child.exitCode ?? "") + worker.stdout(), { timeout: 45_000, interval: 200 })
+          .toContain('"msg":"worker started"');
+      }
+      for (const started of [...webs, ...workers]) {
+        expect(started.child.exitCode, started.stderr()).toBeNull();
+        expect(started.stdout() + started.stderr()).not.toMatch(/duplicate key|already exists/);
+      }
+      const health = await fetch(`http://127.0.0.1:${ports[0]}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      for (const started of [...webs, ...workers]) started.child.kill("SIGKILL");
+      await Promise.all([...webs, ...workers].map((started) => started.exited));
+      await dropDatabase(url.toString());
+      await deleteQueueKeys(TEST_REDIS_URL, env.DROVER_QUEUE_PREFIX);
+    }
+  }, 90_000);
 });
