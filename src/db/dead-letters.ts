@@ -73,7 +73,9 @@ export async function parkedDeadLetters(
   db: Db,
   filter: { deliveryId?: string; jobId?: string; repoFullName?: string } = {},
 ): Promise<DeadLetter[]> {
-  const repo = sql<string | null>`coalesce(${deliveries.repoFullName}, ${deadLetters.payload} ->> 'repoFullName', ${repositories.fullName})`;
+  const repo = sql<
+    string | null
+  >`coalesce(${deliveries.repoFullName}, ${deadLetters.payload} ->> 'repoFullName', ${repositories.fullName})`;
   const rows = await db
     .select({
       jobId: deadLetters.jobId,
@@ -86,7 +88,9 @@ export async function parkedDeadLetters(
       firstFailedAt: deadLetters.firstFailedAt,
       lastFailedAt: deadLetters.lastFailedAt,
       repoFullName: repo,
-      issueNumber: sql<number | null>`coalesce(${tasks.issueNumber}, case when jsonb_typeof(${deadLetters.payload} -> 'number') = 'number' then (${deadLetters.payload} ->> 'number')::bigint end)`,
+      issueNumber: sql<
+        number | null
+      >`coalesce(${tasks.issueNumber}, case when jsonb_typeof(${deadLetters.payload} -> 'number') = 'number' then (${deadLetters.payload} ->> 'number')::bigint end)`,
     })
     .from(deadLetters)
     .leftJoin(deliveries, eq(deliveries.id, deadLetters.deliveryId))
