@@ -43,12 +43,8 @@ export async function recordDeadLetter(db: Db, letter: NewDeadLetter): Promise<v
 }
 
 /** A dead letter as `drover status` shows it, with the repository and issue it concerns when known. */
-export type DeadLetter = {
-  jobId: string;
-  jobName: string;
-  payload: Record<string, unknown>;
-  deliveryId: string | null;
-  reason: string;
+export type DeadLetter = NewDeadLetter & {
+  /** Tries the queue made, over every time it failed for good. */
   attempts: number;
   failures: number;
   firstFailedAt: Date;

@@ -1,17 +1,9 @@
+import type { DeadLetter } from "../db/dead-letters.ts";
+
 /** `drover status` and `drover retry`: work that failed for good, as text for a terminal. Pure. */
 
-export type ParkedRow = {
-  jobId: string;
-  jobName: string;
-  deliveryId: string | null;
-  reason: string;
-  attempts: number;
-  failures: number;
-  firstFailedAt: Date;
-  lastFailedAt: Date;
-  repoFullName: string | null;
-  issueNumber: number | null;
-};
+/** A parked job as PostgreSQL holds it (its payload aside). */
+export type ParkedRow = Omit<DeadLetter, "payload">;
 
 /** "2026-12-05 00:31:02 UTC" */
 function when(date: Date): string {

@@ -15,7 +15,7 @@ import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, deliveries, requeues } from "../../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
 import { redispatchUnfinished } from "../../../src/intake/receive.ts";
-import type { Enqueue } from "../../../src/queue/job-catalog.ts";
+import { jobIdOf, type Enqueue } from "../../../src/queue/job-catalog.ts";
 import { requeuePending, type WatchdogDeps } from "../../../src/scheduler/watchdog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
@@ -110,44 +110,35 @@ describe("the watchdog", () => {
     await recordStep(db(), attemptId, PUBLISHED, {});
   });
 
+  /** A job of the attempt failed for good, as the job wrapper records it. */
+  async function park(jobName: "run-task" | "publish", attemptId: number): Promise<void> {
+    await recordDeadLetter(db(), {
+      jobId: jobIdOf(jobName, { attemptId }),
+      jobName,
+      payload: { attemptId },
+      deliveryId: null,
+      reason: "GitHub refused (422)",
+      attempts: 3,
+    });
+  }
+
   it("leaves attempts whose jobs failed for good", async () => {
     queued.length = 0;
     const finished = await unpublished();
-    await recordDeadLetter(db(), {
-      jobId: `publish-${finished}`,
-      jobName: "publish",
-      payload: { attemptId: finished },
-      deliveryId: null,
-      reason: "GitHub refused to create the pull request (422)",
-      attempts: 8,
-    });
+    await park("publish", finished);
     const trigger = await triggerTask(db(), taskTrigger(++issue));
     if (trigger.kind === "applied-before") throw new Error("no task");
     await queueTasks(db(), [trigger.task.id]);
     const [waiting] = await pendingAttempts(db());
     if (!waiting) throw new Error("no queued attempt");
-    await recordDeadLetter(db(), {
-      jobId: `run-${waiting.id}`,
-      jobName: "run-task",
-      payload: { attemptId: waiting.id },
-      deliveryId: null,
-      reason: "the lease was lost before the run began",
-      attempts: 1,
-    });
+    await park("run-task", waiting.id);
     // A lapsed attempt with a parked run-task job (its lease ran out, the job failed for good).
     const { lease } = await claimedTask(db(), ++issue, "worker");
     await db()
       .update(attempts)
       .set({ leaseExpiresAt: sql`now() - interval '1 second'` })
       .where(eq(attempts.id, lease.attemptId));
-    await recordDeadLetter(db(), {
-      jobId: `run-${lease.attemptId}`,
-      jobName: "run-task",
-      payload: { attemptId: lease.attemptId },
-      deliveryId: null,
-      reason: "out of range for type integer",
-      attempts: 3,
-    });
+    await park("run-task", lease.attemptId);
 
     expect(await unpublishedAttempts(db())).toEqual([]);
     expect(await pendingAttempts(db())).toEqual([]);
