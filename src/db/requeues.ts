@@ -4,67 +4,55 @@ import { deliveryParked } from "./dead-letters.ts";
 import { deliveries, requeues } from "./schema.ts";
 
 /**
- * How the watchdog's requeues of one item back off: the first is made at once, the next waits `firstMs`,
- * each later one twice as long as the one before, at most `maxMs`. Work the queue still holds is not
- * held up by this (its job id makes a requeue a no-op); what Redis lost waits at most `maxMs`.
+ * How the watchdog's requeues of one item back off: the first is made at once, the next waits `firstMs`
+ * (one watchdog pass), each later one twice as long as the one before, at most `maxMs`. Work the queue
+ * still holds is not held up by this (its job id makes a requeue a no-op); what Redis lost waits at
+ * most `maxMs`.
  */
-export type RequeueBackoff = { firstMs: number; maxMs: number };
-
-/** Defaults: 10 s (one watchdog pass), then 20 s, 40 s, ... up to 5 minutes. */
-export const REQUEUE_BACKOFF: RequeueBackoff = { firstMs: 10_000, maxMs: 5 * 60_000 };
-
-/** The wait before the requeue after the `count`-th, in ms. */
-export function requeueWaitMs(count: number, backoff: RequeueBackoff = REQUEUE_BACKOFF): number {
-  return Math.min(backoff.maxMs, backoff.firstMs * 2 ** Math.min(Math.max(count - 1, 0), 30));
-}
+export const REQUEUE_BACKOFF = { firstMs: 10_000, maxMs: 5 * 60_000 } as const;
 
 /** The `next_at` of an item requeued once more: SQL over its count after this requeue. */
-function nextAt(count: SQL, backoff: RequeueBackoff): SQL {
-  return sql`now() + least(${backoff.maxMs}, ${backoff.firstMs} * power(2, least(${count} - 1, 30)))
+function nextAt(count: SQL): SQL {
+  const { firstMs, maxMs } = REQUEUE_BACKOFF;
+  return sql`now() + least(${maxMs}, ${firstMs} * power(2, least(${count} - 1, 30)))
     * interval '1 millisecond'`;
 }
 
-const upsert = (backoff: RequeueBackoff) => ({
+const upsert = {
   target: requeues.key,
   set: {
     count: sql`${requeues.count} + 1`,
     lastAt: sql`now()`,
-    nextAt: nextAt(sql`(${requeues.count} + 1)`, backoff),
+    nextAt: nextAt(sql`(${requeues.count} + 1)`),
   },
   // Only an item whose wait is over: two watchdogs in the same pass count it once.
   setWhere: sql`${requeues.nextAt} <= now()`,
-});
+};
 
 /**
  * Of the items `keys` (job ids), those due to be requeued now, each counted as requeued once more; the
  * others are still waiting out their backoff.
  */
-export async function claimRequeues(
-  db: Db,
-  keys: readonly string[],
-  backoff: RequeueBackoff = REQUEUE_BACKOFF,
-): Promise<Set<string>> {
+export async function claimRequeues(db: Db, keys: readonly string[]): Promise<Set<string>> {
   const unique = [...new Set(keys)];
   if (unique.length === 0) return new Set();
   const rows = await db
     .insert(requeues)
-    .values(unique.map((key) => ({ key, count: 1, nextAt: sql`${nextAt(sql`1`, backoff)}` })))
-    .onConflictDoUpdate(upsert(backoff))
+    .values(unique.map((key) => ({ key, count: 1, nextAt: nextAt(sql`1`) })))
+    .onConflictDoUpdate(upsert)
     .returning({ key: requeues.key });
   return new Set(rows.map((row) => row.key));
 }
 
-const deliveryKey = (id: AnyColumn | SQL) => sql`'delivery-' || ${id}`;
+/** A delivery's requeues are keyed by its id under this prefix (a job's by its job id). */
+const DELIVERY = "delivery-";
+const deliveryKey = (id: AnyColumn) => sql`${DELIVERY} || ${id}`;
 
 /**
  * Counts a requeue of each delivery dispatched since `since` (the start of this watchdog pass) and not
  * yet processed: the redispatch of intake that the watchdog ran. Returns how many.
  */
-export async function backOffRedispatched(
-  db: Db,
-  since: Date,
-  backoff: RequeueBackoff = REQUEUE_BACKOFF,
-): Promise<number> {
+export async function backOffRedispatched(db: Db, since: Date): Promise<number> {
   const rows = await db
     .insert(requeues)
     .select(
@@ -73,14 +61,14 @@ export async function backOffRedispatched(
           key: sql<string>`${deliveryKey(deliveries.id)}`.as("key"),
           count: sql<number>`1`.as("count"),
           lastAt: sql<Date>`now()`.as("last_at"),
-          nextAt: sql<Date>`${nextAt(sql`1`, backoff)}`.as("next_at"),
+          nextAt: sql<Date>`${nextAt(sql`1`)}`.as("next_at"),
         })
         .from(deliveries)
         .where(
           and(isNull(deliveries.processedAt), sql`${deliveries.dispatchedAt} >= ${since.toISOString()}`),
         ),
     )
-    .onConflictDoUpdate(upsert(backoff))
+    .onConflictDoUpdate(upsert)
     .returning({ key: requeues.key });
   return rows.length;
 }
@@ -99,12 +87,13 @@ export async function forgetRequeues(db: Db, keys: readonly string[]): Promise<v
   if (keys.length > 0) await db.delete(requeues).where(inArray(requeues.key, [...keys]));
 }
 
-/** Requeue keys of a delivery, for `forgetRequeues`. */
-export const deliveryRequeueKey = (deliveryId: string) => `delivery-${deliveryId}`;
+/** The requeue key of a delivery, for `forgetRequeues`. */
+export const deliveryRequeueKey = (deliveryId: string) => `${DELIVERY}${deliveryId}`;
 
-/** Drops the backoff of items not requeued for a day: they are done (a live one is requeued every few minutes). */
-export async function pruneRequeues(db: Db, olderThanMs = 24 * 3600_000): Promise<void> {
-  await db
-    .delete(requeues)
-    .where(lt(requeues.lastAt, sql`now() - ${`${olderThanMs} milliseconds`}::interval`));
+/**
+ * Drops the backoff of items not requeued for a day: their work is done, since one still due is
+ * requeued at least every `REQUEUE_BACKOFF.maxMs`.
+ */
+export async function pruneRequeues(db: Db): Promise<void> {
+  await db.delete(requeues).where(lt(requeues.lastAt, sql`now() - interval '1 day'`));
 }

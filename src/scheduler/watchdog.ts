@@ -1,13 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../db/attempts.ts";
-import {
-  backOffRedispatched,
-  claimRequeues,
-  pruneRequeues,
-  REQUEUE_BACKOFF,
-  type RequeueBackoff,
-} from "../db/requeues.ts";
+import { backOffRedispatched, claimRequeues, pruneRequeues } from "../db/requeues.ts";
 import { enqueueEvery, jobIdOf, type Enqueue, type JobPayload } from "../queue/job-catalog.ts";
 import type { WorkQueue } from "../queue/queue.ts";
 import { requestSchedule } from "./request.ts";
@@ -35,12 +29,12 @@ export type WatchdogDeps = {
  */
 export async function requeuePending(
   deps: WatchdogDeps,
-  { quiet = false, backoff = REQUEUE_BACKOFF }: { quiet?: boolean; backoff?: RequeueBackoff } = {},
+  { quiet = false } = {},
 ): Promise<{ deliveries: number; attempts: number; lapsed: number; unpublished: number }> {
   const passStart = new Date();
   const deliveries = await deps.redispatch();
-  await backOffRedispatched(deps.db, passStart, backoff);
-  const requeue = (jobs: Requeue[]) => requeueDue(deps, jobs, backoff);
+  await backOffRedispatched(deps.db, passStart);
+  const requeue = (jobs: Requeue[]) => requeueDue(deps, jobs);
   const attempts = await requeue(
     (await pendingAttempts(deps.db)).map((attempt) => ({
       name: "run-task",
@@ -74,11 +68,10 @@ type Requeue =
   { name: "run-task"; payload: JobPayload<"run-task"> } | { name: "publish"; payload: JobPayload<"publish"> };
 
 /** Queues those of `jobs` whose backoff is over (by job id); returns how many. */
-async function requeueDue(deps: WatchdogDeps, jobs: Requeue[], backoff: RequeueBackoff): Promise<number> {
+async function requeueDue(deps: WatchdogDeps, jobs: Requeue[]): Promise<number> {
   const due = await claimRequeues(
     deps.db,
     jobs.map((job) => jobIdOf(job.name, job.payload)),
-    backoff,
   );
   for (const job of jobs)
     if (due.has(jobIdOf(job.name, job.payload))) await deps.enqueue(job.name, job.payload);
