@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { JOBS, isJobName, type JobName } from "../src/queue/job-catalog.ts";
+import { recordDeadLetter } from "../src/db/dead-letters.ts";
 import { IssueBusyError } from "../src/db/issue-lock.ts";
 import { UnreadableConfigError } from "../src/config/stored.ts";
 import { classifyGitHubError } from "../src/github/errors.ts";
@@ -36,18 +37,21 @@ export const HANDLERS: { [N in JobName]: Handler<N> } = {
 /** How long a job that found its issue busy waits before it tries the lock again. */
 const ISSUE_BUSY_RETRY_MS = 5_000;
 
-/** The worker's one entry: validate the payload at the boundary, run the job's handler, decide its fate. */
+/**
+ * The worker's one entry: validate the payload at the boundary, run the job's handler, decide its fate.
+ * A job that fails for good is parked as a dead letter here, and only here.
+ */
 export function processJob(deps: JobDeps): ProcessJob {
   return async (name, data, context) => {
-    if (!isJobName(name)) throw new PermanentJobError(`unknown job "${name}"`);
-    const parsed = JOBS[name].payload.safeParse(data);
-    if (!parsed.success)
-      throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
-    const handler = HANDLERS[name] as Handler<typeof name>;
     const log = deps.log.child({ job: name, jobId: context.jobId });
-    const lastTry = context.attemptsMade + 1 >= JOBS[name].options.attempts;
+    const lastTry = !isJobName(name) || context.attemptsMade + 1 >= JOBS[name].options.attempts;
     const fate = (error: unknown) => fateOf(error, lastTry);
     try {
+      if (!isJobName(name)) throw new PermanentJobError(`unknown job "${name}"`);
+      const parsed = JOBS[name].payload.safeParse(data);
+      if (!parsed.success)
+        throw new PermanentJobError(`job ${name} has an invalid payload: ${parsed.error.message}`);
+      const handler = HANDLERS[name] as Handler<typeof name>;
       await handler({ ...deps, log }, parsed.data as never, {
         jobId: context.jobId,
         fate,
@@ -59,15 +63,46 @@ export function processJob(deps: JobDeps): ProcessJob {
         log.warn({ waitMs: decided.ms, err: (error as Error).message }, "the job waits");
         await context.delay(decided.ms);
       }
-      if (decided.kind === "final" && !(error instanceof PermanentJobError) && !lastTry) {
-        // GitHub refused, or the task's config cannot be read: the queue must not try again.
-        const permanent = new PermanentJobError(decided.reason);
-        permanent.cause = error;
-        throw permanent;
+      if (decided.kind === "final") {
+        await park(deps, log, { name, data, jobId: context.jobId, tries: context.attemptsMade + 1 }, decided);
+        if (!(error instanceof PermanentJobError) && !lastTry) {
+          // GitHub refused, or the task's config cannot be read: the queue must not try again.
+          const permanent = new PermanentJobError(decided.reason);
+          permanent.cause = error;
+          throw permanent;
+        }
       }
       throw error;
     }
   };
+}
+
+/**
+ * Records a job that failed for good as a dead letter, so the watchdog leaves its work alone and
+ * `drover status` shows it. A dead letter that cannot be written is logged: the job fails either way.
+ */
+async function park(
+  deps: JobDeps,
+  log: JobDeps["log"],
+  job: { name: string; data: unknown; jobId: string; tries: number },
+  fate: { reason: string },
+): Promise<void> {
+  const payload =
+    typeof job.data === "object" && job.data !== null ? (job.data as Record<string, unknown>) : {};
+  const deliveryId = typeof payload.deliveryId === "string" ? payload.deliveryId : null;
+  try {
+    await recordDeadLetter(deps.db, {
+      jobId: job.jobId,
+      jobName: job.name,
+      payload,
+      deliveryId,
+      reason: fate.reason,
+      attempts: job.tries,
+    });
+    log.error({ reason: fate.reason, tries: job.tries, deliveryId }, "job failed for good; parked");
+  } catch (error) {
+    log.error({ reason: fate.reason, err: error }, "job failed for good; its dead letter was not recorded");
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, not, or, sql, type SQL } from "drizzle-orm";
 import type { z } from "zod";
 import {
   AgentOutcomeSchema,
@@ -8,6 +8,7 @@ import {
   type AttemptOutcome,
 } from "./attempt-record.ts";
 import type { Db } from "./client.ts";
+import { attemptJobParked } from "./dead-letters.ts";
 import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
 import { assertTransition } from "./transition.ts";
@@ -146,12 +147,21 @@ export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Pro
   return rows.length === 1;
 }
 
-/** Running attempts whose lease lapsed: their worker is gone, and their jobs may be gone too. */
+/**
+ * Running attempts whose lease lapsed: their worker is gone, and their jobs may be gone too. Not those
+ * whose run-task job failed for good (parked until `drover retry`).
+ */
 export async function lapsedAttempts(db: Db): Promise<Attempt[]> {
   const rows = await db
     .select()
     .from(attempts)
-    .where(and(eq(attempts.state, "running"), lt(attempts.leaseExpiresAt, sql`now()`)))
+    .where(
+      and(
+        eq(attempts.state, "running"),
+        lt(attempts.leaseExpiresAt, sql`now()`),
+        not(attemptJobParked("run-task", attempts.id)),
+      ),
+    )
     .limit(1000);
   return rows.map(readAttempt);
 }
@@ -265,7 +275,8 @@ export const PUBLISHED = "published";
 
 /**
  * Finished attempts not yet shown on GitHub some seconds after they finished: their publish job was lost
- * (Redis lost it, or the worker died between concluding and queueing it). The watchdog queues them again.
+ * (Redis lost it, or the worker died between concluding and queueing it). The watchdog queues them again,
+ * but not those whose publish job failed for good (parked until `drover retry`).
  */
 export async function unpublishedAttempts(db: Db, olderThanMs = 10_000): Promise<{ id: number }[]> {
   return db
@@ -276,15 +287,23 @@ export async function unpublishedAttempts(db: Db, olderThanMs = 10_000): Promise
         eq(attempts.state, "finished"),
         lt(attempts.finishedAt, sql`now() - ${`${olderThanMs} milliseconds`}::interval`),
         sql`not exists (select 1 from ${steps} where ${steps.attemptId} = ${attempts.id} and ${steps.name} = ${PUBLISHED})`,
+        not(attemptJobParked("publish", attempts.id)),
       ),
     )
     .orderBy(attempts.finishedAt)
     .limit(100);
 }
 
-/** Attempts waiting for a worker: after Redis lost its jobs they are enqueued again (same job id). */
+/**
+ * Attempts waiting for a worker: after Redis lost its jobs they are enqueued again (same job id). Not
+ * those whose run-task job failed for good (parked until `drover retry`).
+ */
 export async function pendingAttempts(db: Db): Promise<Attempt[]> {
-  const rows = await db.select().from(attempts).where(eq(attempts.state, "queued")).limit(1000);
+  const rows = await db
+    .select()
+    .from(attempts)
+    .where(and(eq(attempts.state, "queued"), not(attemptJobParked("run-task", attempts.id))))
+    .limit(1000);
   return rows.map(readAttempt);
 }
 

@@ -1,5 +1,6 @@
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, not, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { redispatchHeldBack } from "./requeues.ts";
 import { deliveries } from "./schema.ts";
 
 export type Delivery = typeof deliveries.$inferSelect;
@@ -50,13 +51,20 @@ export async function markDeliveryDispatched(db: Db, id: string, processed: bool
 
 /**
  * Deliveries whose jobs may not be on the queue: never dispatched (Redis was down when they came), or
- * dispatched but not processed (Redis lost the jobs).
+ * dispatched but not processed (Redis lost the jobs). Not those the watchdog holds back (failed for
+ * good, or requeued lately: see `redispatchHeldBack`).
  */
 export async function unfinishedDeliveries(db: Db, receivedBefore: Date): Promise<Delivery[]> {
   return db
     .select()
     .from(deliveries)
-    .where(and(isNull(deliveries.processedAt), lt(deliveries.receivedAt, receivedBefore)))
+    .where(
+      and(
+        isNull(deliveries.processedAt),
+        lt(deliveries.receivedAt, receivedBefore),
+        not(redispatchHeldBack(deliveries.id)),
+      ),
+    )
     .orderBy(deliveries.receivedAt)
     .limit(500);
 }

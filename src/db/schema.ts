@@ -256,3 +256,41 @@ export const graphChanges = pgTable(
   },
   (t) => [index("graph_changes_txid").on(t.txid), index("graph_changes_at").on(t.at)],
 );
+
+/**
+ * Work that failed for good (a permanent error, or its last try), parked with its reason by the job
+ * wrapper: the watchdog does not queue it again; `drover status` lists it and `drover retry` runs it again.
+ * One row per job id; a job retried that fails for good again updates its row.
+ */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    jobId: text("job_id").primaryKey(),
+    jobName: text("job_name").notNull(),
+    /** The job's payload: ids pointing into PostgreSQL. */
+    payload: jsonb("payload").notNull(),
+    /** The webhook delivery the job acts on, when it acts on one. */
+    deliveryId: text("delivery_id"),
+    reason: text("reason").notNull(),
+    /** Tries the queue made, over every time it failed for good. */
+    attempts: integer("attempts").notNull(),
+    /** Times it failed for good: a retry that failed again adds one. */
+    failures: integer("failures").notNull().default(1),
+    firstFailedAt: at("first_failed_at").notNull().defaultNow(),
+    lastFailedAt: at("last_failed_at").notNull().defaultNow(),
+    /** Set by `drover retry` when it queued the job again; cleared when it fails for good again. */
+    retriedAt: at("retried_at"),
+  },
+  (t) => [index("dead_letters_delivery").on(t.deliveryId)],
+);
+
+/**
+ * The watchdog's requeues of one item (a delivery, a job), so that each waits longer than the one
+ * before across every worker process: the item is not requeued again before `next_at`.
+ */
+export const requeues = pgTable("requeues", {
+  key: text("key").primaryKey(),
+  count: integer("count").notNull(),
+  lastAt: at("last_at").notNull().defaultNow(),
+  nextAt: at("next_at").notNull(),
+});

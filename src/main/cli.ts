@@ -7,15 +7,23 @@ import { parseArgv } from "../agent/parse-argv.ts";
 import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";
 import { DEFAULT_CHAOS_TIMEOUT_MS, runChaos } from "../demo/chaos/run-chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
+import { parkedDeadLetters } from "../db/dead-letters.ts";
+import { WorkQueue } from "../queue/queue.ts";
+import { assertRedisUsable, connectRedis } from "../queue/redis.ts";
+import { renderDeadLetters, renderRetry } from "../report/dead-letters.ts";
 import { renderTaskReport, reportRows } from "../report/task-report.ts";
+import { retryDeadLetters } from "../scheduler/retry-dead-letters.ts";
 import { startSandbox } from "../sandbox/server.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
 
 const USAGE = `Usage: drover <command>
 
 Commands:
-  status --repo owner/name [--tree]   the repository's tasks, their states and what they wait for
-                                      (--tree: stories with their sub-issues)
+  status [--repo owner/name] [--tree] the repository's tasks, their states and what they wait for
+                                      (--tree: stories with their sub-issues), then the work parked
+                                      after failing for good (without --repo: all parked work)
+  retry --delivery ID | --job ID      run parked work again after a fix: the delivery's parked jobs,
+                                      or one parked job (ids as \`drover status\` shows them)
   migrate                             create the database if needed and apply migrations
   demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep]
                                       the whole loop on this machine against a local stand-in for
@@ -38,18 +46,51 @@ switch (command) {
       args: rest,
       options: { repo: { type: "string" }, tree: { type: "boolean", default: false } },
     });
-    if (!values.repo || !/^[^/\s]+\/[^/\s]+$/.test(values.repo))
-      exit(`status needs --repo owner/name\n\n${USAGE}`);
+    const repo = values.repo;
+    if (repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(repo)) exit(`--repo must be owner/name\n\n${USAGE}`);
     const env = environment();
     await migrate(env.DATABASE_URL);
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
-      const graph = await loadGraph(database.db);
-      const { rows, edges } = reportRows(graph);
-      process.stdout.write(renderTaskReport({ repoFullName: values.repo, rows, edges, tree: values.tree }));
+      if (repo !== undefined) {
+        const { rows, edges } = reportRows(await loadGraph(database.db));
+        process.stdout.write(renderTaskReport({ repoFullName: repo, rows, edges, tree: values.tree }));
+      }
+      const parked = await parkedDeadLetters(database.db, repo === undefined ? {} : { repoFullName: repo });
+      process.stdout.write(renderDeadLetters(parked));
     } catch (error) {
       exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
     } finally {
+      await database.close();
+    }
+    break;
+  }
+  case "retry": {
+    const { values } = parseArgs({
+      args: rest,
+      options: { delivery: { type: "string" }, job: { type: "string" } },
+    });
+    const target =
+      values.delivery !== undefined && values.job === undefined
+        ? { deliveryId: values.delivery }
+        : values.job !== undefined && values.delivery === undefined
+          ? { jobId: values.job }
+          : exit(`retry needs one of --delivery ID or --job ID\n\n${USAGE}`);
+    const env = environment();
+    await migrate(env.DATABASE_URL);
+    await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
+    const database = openDatabase(env.DATABASE_URL, { max: 2 });
+    const redis = connectRedis(env.REDIS_URL);
+    const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
+      process.stderr.write(`drover: queue error: ${error.message}\n`),
+    );
+    try {
+      const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target));
+      (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
+      process.exitCode = ok ? 0 : 1;
+    } finally {
+      await queue.close();
+      redis.disconnect();
       await database.close();
     }
     break;

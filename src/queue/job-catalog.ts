@@ -86,8 +86,13 @@ export function enqueuer(queue: WorkQueue): Enqueue {
   return async (name, payload) => {
     const job = JOBS[name];
     const data = job.payload.parse(payload);
-    await queue.add(name, data, (job.jobId as (p: typeof data) => string)(data), job.options);
+    await queue.add(name, data, jobIdOf(name, data as JobPayload<typeof name>), job.options);
   };
+}
+
+/** The id the queue knows the job by: the same work always gets the same id. */
+export function jobIdOf<N extends JobName>(name: N, payload: JobPayload<N>): string {
+  return (JOBS[name].jobId as (p: JobPayload<N>) => string)(payload);
 }
 
 /** Queues a job to run every `everyMs`, and once now. */

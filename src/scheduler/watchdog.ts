@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { lapsedAttempts, pendingAttempts, unpublishedAttempts } from "../db/attempts.ts";
-import { enqueueEvery, type Enqueue } from "../queue/job-catalog.ts";
+import { backOffRedispatched, claimRequeues, pruneRequeues } from "../db/requeues.ts";
+import { enqueueEvery, jobIdOf, type Enqueue, type JobPayload } from "../queue/job-catalog.ts";
 import type { WorkQueue } from "../queue/queue.ts";
 import { requestSchedule } from "./request.ts";
 
@@ -22,33 +23,59 @@ export type WatchdogDeps = {
 /**
  * PostgreSQL → queue, run at worker start and every WATCHDOG_EVERY_MS: work that PostgreSQL says is due
  * but the queue may not hold (Redis lost it, or was down when a webhook came) is queued again. Job ids
- * make this a no-op for work the queue still has.
+ * make this a no-op for work the queue still has. Work that failed for good is parked (dead letters) and
+ * left alone; each item's requeues back off (`REQUEUE_BACKOFF`, kept in PostgreSQL for every process), so
+ * nothing is requeued in a tight loop. Returns how many of each were requeued.
  */
 export async function requeuePending(
   deps: WatchdogDeps,
   { quiet = false } = {},
 ): Promise<{ deliveries: number; attempts: number; lapsed: number; unpublished: number }> {
+  const passStart = new Date();
   const deliveries = await deps.redispatch();
-  const attempts = await pendingAttempts(deps.db);
-  for (const attempt of attempts) await deps.enqueue("run-task", { attemptId: attempt.id });
+  await backOffRedispatched(deps.db, passStart);
+  const requeue = (jobs: Requeue[]) => requeueDue(deps, jobs);
+  const attempts = await requeue(
+    (await pendingAttempts(deps.db)).map((attempt) => ({
+      name: "run-task",
+      payload: { attemptId: attempt.id },
+    })),
+  );
   // A running attempt whose lease lapsed lost its worker (crash, kill -9, lost connection); its job may
   // be gone with Redis or kept as done, so a job of its own per lease epoch takes it over.
-  const lapsed = await lapsedAttempts(deps.db);
-  for (const attempt of lapsed)
-    await deps.enqueue("run-task", { attemptId: attempt.id, epoch: attempt.leaseEpoch });
+  const lapsed = await requeue(
+    (await lapsedAttempts(deps.db)).map((attempt) => ({
+      name: "run-task",
+      payload: { attemptId: attempt.id, epoch: attempt.leaseEpoch },
+    })),
+  );
   // A finished attempt not yet shown on GitHub lost its publish job (same job id: a no-op while it waits).
-  const unpublished = await unpublishedAttempts(deps.db);
-  for (const attempt of unpublished) await deps.enqueue("publish", { attemptId: attempt.id });
+  const unpublished = await requeue(
+    (await unpublishedAttempts(deps.db)).map((attempt) => ({
+      name: "publish",
+      payload: { attemptId: attempt.id },
+    })),
+  );
+  await pruneRequeues(deps.db);
   await requestSchedule(deps);
-  const requeued = {
-    deliveries,
-    attempts: attempts.length,
-    lapsed: lapsed.length,
-    unpublished: unpublished.length,
-  };
+  const requeued = { deliveries, attempts, lapsed, unpublished };
   if (!quiet || requeued.deliveries + requeued.lapsed + requeued.unpublished > 0)
     deps.log.info(requeued, "pending work requeued");
   return requeued;
+}
+
+type Requeue =
+  { name: "run-task"; payload: JobPayload<"run-task"> } | { name: "publish"; payload: JobPayload<"publish"> };
+
+/** Queues those of `jobs` whose backoff is over (by job id); returns how many. */
+async function requeueDue(deps: WatchdogDeps, jobs: Requeue[]): Promise<number> {
+  const due = await claimRequeues(
+    deps.db,
+    jobs.map((job) => jobIdOf(job.name, job.payload)),
+  );
+  for (const job of jobs)
+    if (due.has(jobIdOf(job.name, job.payload))) await deps.enqueue(job.name, job.payload);
+  return due.size;
 }
 
 /**
