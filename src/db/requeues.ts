@@ -7,9 +7,10 @@ import { deliveries, requeues } from "./schema.ts";
  * How the watchdog's requeues of one item back off: the first is made at once, the next waits `firstMs`
  * (one watchdog pass), each later one twice as long as the one before, at most `maxMs`. Work the queue
  * still holds is not held up by this (its job id makes a requeue a no-op); what Redis lost waits at
- * most `maxMs`.
+ * most `maxMs`, which keeps recovery from a flushed Redis within the minute Drover promises (README,
+ * "Crashes and restarts") while a stuck item costs one requeue a minute, not six.
  */
-export const REQUEUE_BACKOFF = { firstMs: 10_000, maxMs: 5 * 60_000 } as const;
+export const REQUEUE_BACKOFF = { firstMs: 10_000, maxMs: 60_000 } as const;
 
 /** The `next_at` of an item requeued once more: SQL over its count after this requeue. */
 function nextAt(count: SQL): SQL {

@@ -102,7 +102,7 @@ describe("the watchdog", () => {
       deliveryWaits.push(await waitAndSkipIt("delivery-d-slow"));
       expect(await pass()).toMatchObject({ deliveries: 1, unpublished: 1 });
     }
-    expect(waits).toEqual([10, 20, 40, 80, 160, 300, 300]);
+    expect(waits).toEqual([10, 20, 40, 60, 60, 60, 60]);
     expect(deliveryWaits).toEqual(waits);
     expect(requeued("publish")).toHaveLength(8);
     expect(requeued("start-task")).toHaveLength(8);
