@@ -91,7 +91,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions) {
       received = await options.receive(delivery);
     } catch (error) {
       // The error's own text may quote the query and its parameters (the whole payload): log its cause.
-      options.log.error({ ...described, err: rootCause(error) }, "delivery not recorded");
+      options.log.error({ ...described, cause: rootCause(error) }, "delivery not recorded");
       answer(response, 500, { error: "the delivery could not be recorded; GitHub may redeliver it" });
       return true;
     }
