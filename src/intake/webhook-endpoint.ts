@@ -50,7 +50,8 @@ export function webhookEndpoint(options: WebhookEndpointOptions) {
         { ...described, status, reason, remoteAddress: request.socket.remoteAddress },
         "webhook refused",
       );
-      answer(response, status, { error: reason }, request.complete ? {} : { connection: "close" });
+      answer(response, status, { error: reason });
+      if (!request.complete) lingerThenClose(request);
       return true;
     };
 
@@ -103,6 +104,19 @@ export function webhookEndpoint(options: WebhookEndpointOptions) {
   };
 }
 
+/**
+ * After refusing a body not read whole: Node reads and discards the rest (nothing is kept), so the sender,
+ * still sending, gets the answer instead of a reset connection; past LINGER_MS the connection is closed.
+ */
+function lingerThenClose(request: IncomingMessage): void {
+  const timer = setTimeout(() => request.socket.destroy(), LINGER_MS);
+  timer.unref();
+  request.once("end", () => clearTimeout(timer));
+  request.once("close", () => clearTimeout(timer));
+}
+
+const LINGER_MS = 5_000;
+
 function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === "string" ? value : undefined;
@@ -149,18 +163,9 @@ function rootCause(error: unknown): { name: string; message: string; code?: stri
   };
 }
 
-function answer(
-  response: ServerResponse,
-  status: number,
-  body: object,
-  headers: Record<string, string> = {},
-): void {
+function answer(response: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
   response
-    .writeHead(status, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...headers,
-    })
+    .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
     .end(text);
 }
