@@ -1,47 +1,17 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../../src/db/client.ts";
 import { closeDeliveryPending, getDelivery } from "../../../src/db/deliveries.ts";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.ts";
-import { TEST_DATABASE_URL } from "../../helpers/services.ts";
+import { useMigrationTest } from "../../helpers/migrations.ts";
 
 /**
  * Deliveries recorded when the payload was jsonb stay readable: migration 0007 moves each payload into
  * the text column and records the issue number an issues.* delivery is about (where it fits).
  */
 describe("migration 0007 (deliveries.body)", () => {
-  const name = `drover_test_body_backfill_${process.pid}`;
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-  const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  let before: string;
-
-  beforeAll(async () => {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.unsafe(`create database "${name}"`);
-    // The migrations as they were before this one.
-    before = await mkdtemp(path.join(os.tmpdir(), "drover-migrations-"));
-    await cp(MIGRATIONS_FOLDER, before, { recursive: true });
-    const journalPath = path.join(before, "meta", "_journal.json");
-    const journal = JSON.parse(await readFile(journalPath, "utf8")) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((entry) => entry.tag < "0007");
-    await writeFile(journalPath, JSON.stringify(journal));
-  });
-  afterAll(async () => {
-    await sql.end();
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.end();
-    await rm(before, { recursive: true, force: true });
-  });
+  const { sql, url, migrateBefore, migrateAll } = useMigrationTest("0007");
 
   it("keeps old payloads readable and finds an old close by its issue", async () => {
-    await migrate(drizzle(sql), { migrationsFolder: before });
+    await migrateBefore();
     const closed = {
       action: "closed",
       issue: { number: 7, title: "ünïcode ✓" },
@@ -54,9 +24,9 @@ describe("migration 0007 (deliveries.body)", () => {
       ('old-odd', 'issues', 'closed', 'o/r', ${JSON.stringify(odd)}::jsonb),
       ('old-push', 'push', null, 'o/r', ${JSON.stringify(other)}::jsonb)`;
 
-    await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrateAll();
 
-    const database = openDatabase(url.toString(), { max: 1 });
+    const database = openDatabase(url, { max: 1 });
     try {
       expect(await getDelivery(database.db, "old-close")).toMatchObject({ issueNumber: 7, payload: closed });
       expect(await getDelivery(database.db, "old-odd")).toMatchObject({ issueNumber: null, payload: odd });
