@@ -10,8 +10,25 @@ import { z } from "zod";
 const IssueNumber = z.number().int().positive().max(2_147_483_647);
 /** GitHub's ids: `bigint` columns read as JS numbers, so safe integers only (zod's int() is). */
 const GitHubId = z.number().int().positive();
-/** GitHub logins are at most 39 characters; an app's bot adds `[bot]` to its slug. */
-const Login = z.string().min(1).max(100);
+/** GitHub logins (letters, digits, hyphens; `_` for managed users) of up to 39; a bot adds `[bot]`. */
+const Login = z
+  .string()
+  .max(100)
+  .regex(/^[\w.-]+(\[bot\])?$/, "must be a login");
+/** GitHub's kinds of account: User, Bot, Organization, Mannequin. */
+const AccountType = z
+  .string()
+  .regex(/^[A-Za-z]{1,50}$/, "must be an account type")
+  .default("User");
+/**
+ * Text Drover keeps in a column. PostgreSQL's text holds no NUL, so one becomes U+FFFD here, as a lone
+ * surrogate does on its way into PostgreSQL; the delivery itself keeps both as sent.
+ */
+const StoredText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .transform((text) => text.replaceAll("\u0000", "\ufffd"));
 /** owner/name, each of GitHub's name characters; never `.` or `..`, which would be paths. */
 const RepoFullName = z
   .string()
@@ -24,12 +41,15 @@ const BranchName = z
   .max(255)
   .regex(/^[^\p{Cc}\s~^:?*[\\]+$/u, "must be a branch name");
 
-const User = z.object({ login: Login, id: GitHubId, type: z.string().max(100).default("User") });
+const User = z.object({ login: Login, id: GitHubId, type: AccountType });
 
 export const Repository = z.object({
   id: GitHubId,
   full_name: RepoFullName,
-  clone_url: z.string().min(1).max(2_000),
+  clone_url: z
+    .string()
+    .max(2_000)
+    .regex(/^[^\p{Cc}\s]+$/u, "must be a URL or path"),
   default_branch: BranchName,
 });
 export type Repository = z.infer<typeof Repository>;
@@ -41,12 +61,12 @@ export const IssueLabeled = z.object({
   issue: z.object({
     number: IssueNumber,
     /** GitHub keeps titles to 256 characters. */
-    title: z.string().max(1_024),
+    title: StoredText(1_024),
     user: User,
     state: z.enum(["open", "closed"]),
     pull_request: z.unknown().optional(),
   }),
-  label: z.object({ name: z.string().max(1_000) }),
+  label: z.object({ name: StoredText(1_000) }),
   repository: Repository,
   sender: User,
   installation: Installation,
@@ -57,7 +77,10 @@ export const IssueClosed = z.object({
   action: z.literal("closed"),
   issue: z.object({
     number: IssueNumber,
-    state_reason: z.string().max(100).nullish(),
+    state_reason: z
+      .string()
+      .regex(/^[a-z_]{1,50}$/, "must be a state reason")
+      .nullish(),
   }),
   repository: Repository,
   sender: User,
@@ -71,7 +94,7 @@ export const PullRequestClosed = z.object({
     number: IssueNumber,
     merged: z.boolean().nullish(),
     merged_by: User.nullish(),
-    head: z.object({ ref: z.string().max(1_000) }),
+    head: z.object({ ref: BranchName }),
   }),
   repository: Repository,
   sender: User,
@@ -83,7 +106,7 @@ export const InstallationEvent = z.object({
   action: z.string().max(100),
   installation: z.object({
     id: GitHubId,
-    account: z.object({ login: Login, type: z.string().max(100).default("User") }).nullable(),
+    account: z.object({ login: Login, type: AccountType }).nullable(),
   }),
 });
 export type InstallationEvent = z.infer<typeof InstallationEvent>;

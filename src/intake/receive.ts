@@ -63,7 +63,7 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       log.debug({ why: route.why }, "webhook ignored");
       return { outcome: "ignored", why: route.why };
     case "invalid":
-      log.warn({ why: route.why }, "webhook payload rejected");
+      // The caller answers and logs the refusal (the web endpoint: one line, with the sender's address).
       return { outcome: "invalid", why: route.why };
     case "installation": {
       const { installation, action } = route.event;

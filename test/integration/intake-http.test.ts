@@ -128,8 +128,9 @@ describe("webhook endpoint (startWeb, over HTTP)", () => {
 
     const stored = await getDelivery(web.db(), id);
     expect(stored?.payload).toEqual(payload);
-    // What start-task reads (getDelivery, then IssueLabeled) is the title as sent.
-    expect(IssueLabeled.parse(stored?.payload).issue.title).toBe(title);
+    // start-task reads it so (getDelivery, then IssueLabeled), and keeps the title in a column that holds
+    // no NUL: that one character becomes U+FFFD, the rest as sent.
+    expect(IssueLabeled.parse(stored?.payload).issue.title).toBe(title.replace("\u0000", "\ufffd"));
   });
 
   it("stores a close with NUL in its text and finds it by issue number", async () => {
@@ -198,7 +199,9 @@ describe("webhook endpoint (startWeb, over HTTP)", () => {
     expect(JSON.parse(answer.body).error).toMatch(reason);
     expect(await getDelivery(web.db(), id)).toBeUndefined();
     expect(web.queued().filter((job) => JSON.stringify(job.payload).includes(id))).toEqual([]);
-    expect(linesAbout(web.logs(), id).filter((line) => line.msg === "webhook refused")).toHaveLength(1);
+    expect(linesAbout(web.logs(), id)).toEqual([
+      expect.objectContaining({ msg: "webhook refused", status: 422, reason: JSON.parse(answer.body).error }),
+    ]);
   });
 
   it("refuses an id written past 2^53 in the JSON text, which no JS number holds exactly", async () => {
