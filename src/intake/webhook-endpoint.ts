@@ -23,29 +23,28 @@ export type WebhookEndpointOptions = {
 /** What is known of a request before its body is read, for the one line a refusal logs. */
 type Described = { deliveryId: string | undefined; event: string | undefined; bytes: number | undefined };
 
+type Refusal = { status: number; reason: string };
+
 const DELIVERY_ID = /^[\w-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
 /**
  * GitHub's webhooks in: refuse what cannot be a delivery before it costs memory or log space, then hand
- * the rest to intake. In order: the path and method, the headers, the declared size (a body over the
- * limit is refused unread), the body read up to the limit, the signature, then the JSON (an object).
- * A refusal is one log line (delivery id, event, size, reason, remote address), never the body, and
- * its answer names the problem and nothing else. Returns false for requests on other paths.
+ * the rest to intake. In order: the method and headers, the declared size (a body over the limit is
+ * refused unread), the body read up to the limit, the signature, the JSON (an object), then the fields
+ * intake reads. A refusal is one log line (delivery id, event, size, reason, remote address), never the
+ * body, and its answer names the problem and nothing else. Returns false for requests on other paths.
  */
 export function webhookEndpoint(options: WebhookEndpointOptions) {
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const tooLarge = {
+    status: 413,
+    reason: `the body is larger than ${limit} bytes, GitHub's limit for a delivery`,
+  };
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
-    if (new URL(request.url ?? "/", "http://localhost").pathname !== WEBHOOK_PATH) return false;
-    const deliveryId = header(request, "x-github-delivery");
-    const event = header(request, "x-github-event");
-    const declared = Number(request.headers["content-length"] ?? NaN);
-    const described: Described = {
-      deliveryId: deliveryId?.slice(0, 100),
-      event: event?.slice(0, 64),
-      bytes: Number.isFinite(declared) ? declared : undefined,
-    };
-    const refuse = (status: number, reason: string) => {
+    if (pathOf(request.url) !== WEBHOOK_PATH) return false;
+    const described = describe(request);
+    const refuse = ({ status, reason }: Refusal) => {
       options.log.warn(
         { ...described, status, reason, remoteAddress: request.socket.remoteAddress },
         "webhook refused",
@@ -55,53 +54,90 @@ export function webhookEndpoint(options: WebhookEndpointOptions) {
       return true;
     };
 
-    if (request.method !== "POST")
-      return refuse(405, `${request.method} is not allowed here: POST a delivery`);
-    const signature = header(request, "x-hub-signature-256");
-    const missing = [
-      ...(deliveryId === undefined ? ["x-github-delivery"] : []),
-      ...(event === undefined ? ["x-github-event"] : []),
-      ...(signature === undefined ? ["x-hub-signature-256"] : []),
-    ];
-    if (missing.length > 0) return refuse(400, `required headers missing: ${missing.join(", ")}`);
-    if (!DELIVERY_ID.test(deliveryId ?? "")) return refuse(400, "x-github-delivery is not a delivery id");
-    if (!EVENT_NAME.test(event ?? "")) return refuse(400, "x-github-event is not an event name");
-    if (!/^\s*application\/json\s*(;|$)/i.test(request.headers["content-type"] ?? "")) {
-      return refuse(415, "content-type must be application/json");
-    }
-    if (described.bytes !== undefined && described.bytes > limit) {
-      return refuse(413, `the body is larger than ${limit} bytes, GitHub's limit for a delivery`);
-    }
+    // 1. Before reading: method, headers, declared size.
+    const early = requestProblem(request);
+    if (early) return refuse(early);
+    if (described.bytes !== undefined && described.bytes > limit) return refuse(tooLarge);
 
+    // 2. The body, signed as it is read, and never past the limit.
     const read = await readBoundedBody(request, limit, options.secret);
     if (read.kind === "aborted") return true; // the sender went away: nobody to answer
-    if (read.kind === "too-large") {
-      described.bytes = read.bytes;
-      return refuse(413, `the body is larger than ${limit} bytes, GitHub's limit for a delivery`);
-    }
-    described.bytes = read.body.length;
-    if (!signatureMatches(signature ?? "", read.signature)) {
-      return refuse(401, "x-hub-signature-256 does not match the body and the app's webhook secret");
+    described.bytes = read.kind === "too-large" ? read.bytes : read.body.length;
+    if (read.kind === "too-large") return refuse(tooLarge);
+    if (!signatureMatches(header(request, "x-hub-signature-256") ?? "", read.signature)) {
+      return refuse({
+        status: 401,
+        reason: "x-hub-signature-256 does not match the body and the app's webhook secret",
+      });
     }
     const parsed = parseObject(read.body);
-    if (typeof parsed === "string") return refuse(400, parsed);
+    if (typeof parsed === "string") return refuse({ status: 400, reason: parsed });
 
-    const delivery = { id: deliveryId ?? "", name: event ?? "", payload: parsed.payload, body: parsed.text };
+    // 3. Intake: the fields it reads, then record and queue.
+    const name = described.event ?? "";
     let received: Received;
     try {
-      received = await options.receive(delivery);
+      received = await options.receive({
+        id: described.deliveryId ?? "",
+        name,
+        payload: parsed.payload,
+        body: parsed.text,
+      });
     } catch (error) {
       // The error's own text may quote the query and its parameters (the whole payload): log its cause.
       options.log.error({ ...described, cause: rootCause(error) }, "delivery not recorded");
-      answer(response, 500, { error: "the delivery could not be recorded; GitHub may redeliver it" });
+      answer(response, 500, {
+        error: "the delivery could not be recorded; redeliver it from the app's settings later",
+      });
       return true;
     }
     if (received.outcome === "invalid") {
-      return refuse(422, `not a ${event} event Drover can act on: ${received.why ?? "invalid payload"}`);
+      return refuse({
+        status: 422,
+        reason: `not a ${name} event Drover can act on: ${received.why ?? "invalid payload"}`,
+      });
     }
     answer(response, 200, { outcome: received.outcome });
     return true;
   };
+}
+
+function pathOf(url: string | undefined): string | null {
+  try {
+    return new URL(url ?? "/", "http://localhost").pathname;
+  } catch {
+    return null;
+  }
+}
+
+function describe(request: IncomingMessage): Described {
+  const declared = Number(request.headers["content-length"] ?? NaN);
+  return {
+    deliveryId: header(request, "x-github-delivery")?.slice(0, 100),
+    event: header(request, "x-github-event")?.slice(0, 64),
+    bytes: Number.isFinite(declared) ? declared : undefined,
+  };
+}
+
+/** What makes the request no delivery before its body is read, if anything. */
+function requestProblem(request: IncomingMessage): Refusal | null {
+  if (request.method !== "POST") {
+    return { status: 405, reason: `${request.method} is not allowed here: POST a delivery` };
+  }
+  const missing = ["x-github-delivery", "x-github-event", "x-hub-signature-256"].filter(
+    (name) => header(request, name) === undefined,
+  );
+  if (missing.length > 0) return { status: 400, reason: `required headers missing: ${missing.join(", ")}` };
+  if (!DELIVERY_ID.test(header(request, "x-github-delivery") ?? "")) {
+    return { status: 400, reason: "x-github-delivery is not a delivery id" };
+  }
+  if (!EVENT_NAME.test(header(request, "x-github-event") ?? "")) {
+    return { status: 400, reason: "x-github-event is not an event name" };
+  }
+  if (!/^\s*application\/json\s*(;|$)/i.test(request.headers["content-type"] ?? "")) {
+    return { status: 415, reason: "content-type must be application/json" };
+  }
+  return null;
 }
 
 /**

@@ -250,7 +250,9 @@ describe("webhook endpoint when intake fails", () => {
     const answer = await deliver(url, { body });
     expect(answer).toEqual({
       status: 500,
-      body: JSON.stringify({ error: "the delivery could not be recorded; GitHub may redeliver it" }),
+      body: JSON.stringify({
+        error: "the delivery could not be recorded; redeliver it from the app's settings later",
+      }),
     });
     expect(lines.join("")).not.toContain(SECRET_TEXT);
     expect(lines.map((line) => JSON.parse(line))).toEqual([
