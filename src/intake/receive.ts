@@ -3,6 +3,7 @@ import type { Db } from "../db/client.ts";
 import {
   getDelivery,
   markDeliveryDispatched,
+  markDeliveryProcessed,
   recordDelivery,
   unfinishedDeliveryIds,
 } from "../db/deliveries.ts";
@@ -150,6 +151,8 @@ export async function redispatchUnfinished(
     if (!delivery) continue;
     const route = routeWebhook(delivery.event, delivery.payload);
     if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
+    // Recorded before intake refused such payloads (an issue number past 32 bits): nothing to queue, ever.
+    else await markDeliveryProcessed(deps.db, delivery.id, `not dispatched: ${route.kind}`);
   }
   return pending.length;
 }

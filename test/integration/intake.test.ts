@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requeuePending } from "../../src/scheduler/watchdog.ts";
-import { getDelivery } from "../../src/db/deliveries.ts";
+import { getDelivery, recordDelivery } from "../../src/db/deliveries.ts";
 import { deliveries } from "../../src/db/schema.ts";
 import { receiveWebhook, redispatchUnfinished, type IntakeDeps } from "../../src/intake/receive.ts";
 import { enqueuer, type Enqueue, type JobName } from "../../src/queue/job-catalog.ts";
@@ -210,5 +210,30 @@ describe("webhook intake", () => {
     );
     expect(queued.filter((job) => job.name === "sync-issue")).toHaveLength(2);
     expect((await queue.counts()).wait).toBe(waiting);
+  });
+
+  it("marks a delivery recorded before intake refused its payload processed, and never queues it", async () => {
+    const id = newId();
+    // As intake recorded it before issue numbers were bounded: every job it started failed.
+    await recordDelivery(deps.db, {
+      id,
+      event: "issues",
+      action: "labeled",
+      installationId: 77,
+      repoFullName: "octo-org/widgets",
+      payload: issueLabeled({ number: 2 ** 31, title: "Too far" }),
+    });
+    await deps.db
+      .update(deliveries)
+      .set({ receivedAt: new Date(Date.now() - 60_000) })
+      .where(eq(deliveries.id, id));
+
+    await redispatchUnfinished(deps);
+
+    expect(queued.filter((job) => JSON.stringify(job.payload).includes(id))).toEqual([]);
+    expect(await getDelivery(deps.db, id)).toMatchObject({
+      processedAt: expect.any(Date),
+      outcome: "not dispatched: invalid",
+    });
   });
 });
