@@ -27,7 +27,10 @@ export type Delivery = {
   /** Default a fresh random id. */
   id?: string;
   event?: string;
-  /** The body, sent with its Content-Length; or chunks, sent chunked (no Content-Length) until answered. */
+  /**
+   * The body, sent with its Content-Length; or chunks, sent until the answer comes (chunked, unless the
+   * headers declare a Content-Length).
+   */
   body: string | Buffer | Iterable<Buffer>;
   /** Default the body's signature with the test secret; a string is sent as the header as is. */
   signature?: string;
