@@ -1,11 +1,48 @@
-import type { ApplicationFunction } from "probot";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
 import { receiveWebhook, type IntakeDeps } from "./intake/receive.ts";
+import { webhookEndpoint } from "./intake/webhook-endpoint.ts";
 
-/** The Probot app: every webhook goes through intake. The only place that subscribes to events. */
-export function droverApp(deps: IntakeDeps): ApplicationFunction {
-  return (app) => {
-    app.onAny(async (context) => {
-      await receiveWebhook(deps, { id: context.id, name: context.name, payload: context.payload });
+export type Readiness = { ready: boolean } & Record<string, unknown>;
+
+export type WebDeps = {
+  intake: IntakeDeps;
+  /** The app's webhook secret. */
+  secret: string;
+  /** Whether Drover can do work now (`/readyz`). */
+  readiness: () => Promise<Readiness>;
+  log: Logger;
+};
+
+/**
+ * Drover's web process: GitHub's webhooks into intake (the only way events enter), `/healthz` (the
+ * process is up) and `/readyz` (it can do work). Not Probot's server, whose webhook middleware reads a
+ * body of any size before checking its signature, and logs it when the signature is wrong.
+ */
+export function droverWeb(deps: WebDeps): (request: IncomingMessage, response: ServerResponse) => void {
+  const webhooks = webhookEndpoint({
+    secret: deps.secret,
+    log: deps.log,
+    receive: (delivery) => receiveWebhook(deps.intake, delivery),
+  });
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    if (await webhooks(request, response)) return;
+    if (request.url === "/healthz") return json(response, 200, { status: "ok" });
+    if (request.url === "/readyz") {
+      const { ready, ...detail } = await deps.readiness();
+      return json(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", ...detail });
+    }
+    json(response, 404, { error: "not found" });
+  };
+  return (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      deps.log.error({ err: { message: (error as Error).message?.slice(0, 500) } }, "web request failed");
+      if (!response.headersSent) json(response, 500, { error: "internal error" });
+      else response.destroy();
     });
   };
+}
+
+function json(response: ServerResponse, status: number, body: object): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

@@ -3,21 +3,50 @@ import type { Db } from "./client.ts";
 import { redispatchHeldBack } from "./requeues.ts";
 import { deliveries } from "./schema.ts";
 
-export type Delivery = typeof deliveries.$inferSelect;
-export type NewDelivery = typeof deliveries.$inferInsert;
+type DeliveryRow = typeof deliveries.$inferSelect;
+/** A delivery as recorded, its body parsed: `payload` is exactly the JSON GitHub sent. */
+export type Delivery = Omit<DeliveryRow, "body"> & { payload: unknown };
+export type NewDelivery = Omit<typeof deliveries.$inferInsert, "body" | "issueNumber"> & {
+  payload: unknown;
+  /** The JSON text as received, stored as is (nothing in it can be refused); default the payload's JSON. */
+  body?: string;
+};
 
 /** Records a delivery once; false when this delivery id was already recorded. */
 export async function recordDelivery(db: Db, delivery: NewDelivery): Promise<boolean> {
+  const { payload, body, ...row } = delivery;
   const rows = await db
     .insert(deliveries)
-    .values(delivery)
+    .values({
+      ...row,
+      body: body ?? JSON.stringify(payload),
+      issueNumber: row.event === "issues" ? issueNumberOf(payload) : null,
+    })
     .onConflictDoNothing()
     .returning({ id: deliveries.id });
   return rows.length === 1;
 }
 
+/** The issue's number, where it fits the column (intake refuses events with any other). */
+function issueNumberOf(payload: unknown): number | null {
+  const number = (payload as { issue?: { number?: unknown } } | null)?.issue?.number;
+  return typeof number === "number" && Number.isInteger(number) && number > 0 && number <= 2_147_483_647
+    ? number
+    : null;
+}
+
 export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
-  return db.query.deliveries.findFirst({ where: eq(deliveries.id, id) });
+  const row = await db.query.deliveries.findFirst({ where: eq(deliveries.id, id) });
+  return row && parsed(row);
+}
+
+/** The body was JSON when intake took it; a row that is not is corrupt, and says which. */
+function parsed({ body, ...row }: DeliveryRow): Delivery {
+  try {
+    return { ...row, payload: JSON.parse(body) as unknown };
+  } catch (error) {
+    throw new Error(`delivery ${row.id}: the recorded body is not JSON`, { cause: error });
+  }
 }
 
 /** A transaction of `db`: the claim below runs inside the one making the state change. */
@@ -52,11 +81,12 @@ export async function markDeliveryDispatched(db: Db, id: string, processed: bool
 /**
  * Deliveries whose jobs may not be on the queue: never dispatched (Redis was down when they came), or
  * dispatched but not processed (Redis lost the jobs). Not those the watchdog holds back (failed for
- * good, or requeued lately: see `redispatchHeldBack`).
+ * good, or requeued lately: see `redispatchHeldBack`). Ids only: each body is read when its turn comes
+ * (`getDelivery`), so a batch of large deliveries is never in memory at once.
  */
-export async function unfinishedDeliveries(db: Db, receivedBefore: Date): Promise<Delivery[]> {
-  return db
-    .select()
+export async function unfinishedDeliveryIds(db: Db, receivedBefore: Date): Promise<string[]> {
+  const rows = await db
+    .select({ id: deliveries.id })
     .from(deliveries)
     .where(
       and(
@@ -67,6 +97,7 @@ export async function unfinishedDeliveries(db: Db, receivedBefore: Date): Promis
     )
     .orderBy(deliveries.receivedAt)
     .limit(500);
+  return rows.map((row) => row.id);
 }
 
 /**
@@ -87,7 +118,7 @@ export async function closeDeliveryPending(
         eq(deliveries.action, "closed"),
         isNull(deliveries.processedAt),
         sql`lower(${deliveries.repoFullName}) = lower(${repoFullName})`,
-        sql`${deliveries.payload} -> 'issue' ->> 'number' = ${String(issueNumber)}`,
+        eq(deliveries.issueNumber, issueNumber),
       ),
     )
     .limit(1);

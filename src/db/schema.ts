@@ -154,7 +154,13 @@ export const deliveries = pgTable("deliveries", {
   action: text("action"),
   installationId: id("installation_id"),
   repoFullName: text("repo_full_name"),
-  payload: jsonb("payload").notNull(),
+  /**
+   * The body exactly as GitHub sent it: JSON text, parsed when read (src/db/deliveries.ts). Not jsonb, which
+   * refuses what GitHub may send (a NUL or a lone surrogate escaped in a string) and would lose the delivery.
+   */
+  body: text("body").notNull(),
+  /** The issue an `issues.*` delivery is about, so it is found without parsing bodies. */
+  issueNumber: integer("issue_number"),
   receivedAt: at("received_at").notNull().defaultNow(),
   /** Its jobs are on the queue. */
   dispatchedAt: at("dispatched_at"),

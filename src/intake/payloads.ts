@@ -1,29 +1,72 @@
 import { z } from "zod";
 
-/** The webhook fields Drover reads, validated where they enter. Everything else in a payload is ignored. */
+/**
+ * The webhook fields Drover reads, validated where they enter against what its tables hold, so a payload
+ * no real GitHub event carries is refused at intake instead of failing every job it would start.
+ * Everything else in a payload is ignored (and kept as sent).
+ */
 
-const User = z.object({ login: z.string().min(1), id: z.number().int(), type: z.string().default("User") });
+/** Issue and pull request numbers: PostgreSQL `integer` columns. */
+const IssueNumber = z.number().int().positive().max(2_147_483_647);
+/** GitHub's ids: `bigint` columns read as JS numbers, so safe integers only (zod's int() is). */
+const GitHubId = z.number().int().positive();
+/** GitHub logins (letters, digits, hyphens; `_` for managed users) of up to 39; a bot adds `[bot]`. */
+const Login = z
+  .string()
+  .max(100)
+  .regex(/^[\w.-]+(\[bot\])?$/, "must be a login");
+/** GitHub's kinds of account: User, Bot, Organization, Mannequin. */
+const AccountType = z
+  .string()
+  .regex(/^[A-Za-z]{1,50}$/, "must be an account type")
+  .default("User");
+/**
+ * Text Drover keeps in a column. PostgreSQL's text holds no NUL, so one becomes U+FFFD here, as a lone
+ * surrogate does on its way into PostgreSQL; the delivery itself keeps both as sent.
+ */
+const StoredText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .transform((text) => text.replaceAll("\u0000", "\ufffd"));
+/** owner/name, each of GitHub's name characters; never `.` or `..`, which would be paths. */
+const RepoFullName = z
+  .string()
+  .max(201)
+  .regex(/^(?!\.\.?\/)[\w.-]{1,100}\/(?!\.\.?$)[\w.-]{1,100}$/, "must be owner/name");
+/** A git branch name: no control characters, spaces or the characters git refuses. */
+const BranchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\p{Cc}\s~^:?*[\\]+$/u, "must be a branch name");
+
+const User = z.object({ login: Login, id: GitHubId, type: AccountType });
 
 export const Repository = z.object({
-  id: z.number().int(),
-  full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
-  clone_url: z.string().min(1),
-  default_branch: z.string().min(1),
+  id: GitHubId,
+  full_name: RepoFullName,
+  clone_url: z
+    .string()
+    .max(2_000)
+    .regex(/^[^\p{Cc}\s]+$/u, "must be a URL or path"),
+  default_branch: BranchName,
 });
 export type Repository = z.infer<typeof Repository>;
 
-const Installation = z.object({ id: z.number().int() });
+const Installation = z.object({ id: GitHubId });
 
 export const IssueLabeled = z.object({
   action: z.literal("labeled"),
   issue: z.object({
-    number: z.number().int().positive(),
-    title: z.string(),
+    number: IssueNumber,
+    /** GitHub keeps titles to 256 characters. */
+    title: StoredText(1_024),
     user: User,
     state: z.enum(["open", "closed"]),
     pull_request: z.unknown().optional(),
   }),
-  label: z.object({ name: z.string() }),
+  label: z.object({ name: StoredText(1_000) }),
   repository: Repository,
   sender: User,
   installation: Installation,
@@ -33,8 +76,11 @@ export type IssueLabeled = z.infer<typeof IssueLabeled>;
 export const IssueClosed = z.object({
   action: z.literal("closed"),
   issue: z.object({
-    number: z.number().int().positive(),
-    state_reason: z.string().nullish(),
+    number: IssueNumber,
+    state_reason: z
+      .string()
+      .regex(/^[a-z_]{1,50}$/, "must be a state reason")
+      .nullish(),
   }),
   repository: Repository,
   sender: User,
@@ -45,10 +91,10 @@ export type IssueClosed = z.infer<typeof IssueClosed>;
 export const PullRequestClosed = z.object({
   action: z.literal("closed"),
   pull_request: z.object({
-    number: z.number().int().positive(),
+    number: IssueNumber,
     merged: z.boolean().nullish(),
     merged_by: User.nullish(),
-    head: z.object({ ref: z.string() }),
+    head: z.object({ ref: BranchName }),
   }),
   repository: Repository,
   sender: User,
@@ -57,31 +103,34 @@ export const PullRequestClosed = z.object({
 export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
 
 export const InstallationEvent = z.object({
-  action: z.string(),
+  action: z.string().max(100),
   installation: z.object({
-    id: z.number().int(),
-    account: z.object({ login: z.string(), type: z.string().default("User") }).nullable(),
+    id: GitHubId,
+    account: z.object({ login: Login, type: AccountType }).nullable(),
   }),
 });
 export type InstallationEvent = z.infer<typeof InstallationEvent>;
 
 /** Any issues.* event: which issue changed. */
 export const IssueChanged = z.object({
-  action: z.string(),
-  issue: z.object({ number: z.number().int().positive(), pull_request: z.unknown().optional() }),
+  action: z.string().max(100),
+  issue: z.object({ number: IssueNumber, pull_request: z.unknown().optional() }),
   repository: Repository,
   installation: Installation,
 });
 export type IssueChanged = z.infer<typeof IssueChanged>;
 
 const LinkedIssue = z.object({
-  number: z.number().int().positive(),
-  repository_url: z.string().regex(/\/repos\/[^/]+\/[^/]+$/),
+  number: IssueNumber,
+  repository_url: z
+    .string()
+    .max(2_000)
+    .regex(/\/repos\/(?!\.\.?\/)[\w.-]{1,100}\/(?!\.\.?$)[\w.-]{1,100}$/, "must end in /repos/owner/name"),
 });
 
 /** issue_dependencies.*: both families (blocked_by_* on the blocked issue, blocking_* on the blocker). */
 export const DependencyChanged = z.object({
-  action: z.string(),
+  action: z.string().max(100),
   blocked_issue: LinkedIssue,
   blocking_issue: LinkedIssue,
   installation: Installation,
@@ -90,7 +139,7 @@ export type DependencyChanged = z.infer<typeof DependencyChanged>;
 
 /** sub_issues.*: from the parent's side (sub_issue_*) or the child's (parent_issue_*). */
 export const SubIssueChanged = z.object({
-  action: z.string(),
+  action: z.string().max(100),
   parent_issue: LinkedIssue,
   sub_issue: LinkedIssue,
   installation: Installation,

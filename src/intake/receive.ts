@@ -1,6 +1,12 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
-import { markDeliveryDispatched, recordDelivery, unfinishedDeliveries } from "../db/deliveries.ts";
+import {
+  getDelivery,
+  markDeliveryDispatched,
+  markDeliveryProcessed,
+  recordDelivery,
+  unfinishedDeliveryIds,
+} from "../db/deliveries.ts";
 import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
@@ -34,24 +40,32 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   work.catch(() => {}); // a late failure after the timeout is the watchdog's to mend
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
-export type WebhookDelivery = { id: string; name: string; payload: unknown };
+export type WebhookDelivery = {
+  id: string;
+  name: string;
+  payload: unknown;
+  /** The body as received, recorded as is; without it (a delivery made in process) the payload's JSON. */
+  body?: string;
+};
 export type IntakeOutcome = "queued" | "recorded" | "duplicate" | "ignored" | "invalid" | "installation";
+/** What intake did with a delivery; `why` says why it was ignored or refused as invalid. */
+export type Received = { outcome: IntakeOutcome; why?: string };
 
 /**
  * Webhook → record → enqueue, and nothing slow: the delivery is stored in PostgreSQL first (its id makes
  * a redelivery a no-op), then a job is queued. When Redis is down the delivery stays recorded and
  * unprocessed, and the workers' watchdog (every 10 s) queues it; GitHub still gets its 2xx.
  */
-export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery): Promise<IntakeOutcome> {
+export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery): Promise<Received> {
   const log = deps.log.child({ deliveryId: delivery.id, event: delivery.name });
   const route = routeWebhook(delivery.name, delivery.payload);
   switch (route.kind) {
     case "ignore":
       log.debug({ why: route.why }, "webhook ignored");
-      return "ignored";
+      return { outcome: "ignored", why: route.why };
     case "invalid":
-      log.warn({ why: route.why }, "webhook payload rejected");
-      return "invalid";
+      // The caller answers and logs the refusal (the web endpoint: one line, with the sender's address).
+      return { outcome: "invalid", why: route.why };
     case "installation": {
       const { installation, action } = route.event;
       if (action === "created" || action === "new_permissions_accepted") {
@@ -67,7 +81,7 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
         await retryTransient(() => setInstallationStatus(deps.db, installation.id, status));
       }
       log.info({ installationId: installation.id, action }, "installation recorded");
-      return "installation";
+      return { outcome: "installation" };
     }
     case "dispatch": {
       // PostgreSQL restarting (a second or two) delays the answer rather than failing it: GitHub waits 10 s.
@@ -80,12 +94,13 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
             installationId: route.installationId,
             repoFullName: route.repoFullName,
             payload: delivery.payload,
+            ...(delivery.body === undefined ? {} : { body: delivery.body }),
           }),
         { forMs: deps.databaseWaitMs ?? DATABASE_WAIT_MS },
       );
       if (!fresh) {
         log.info("duplicate delivery ignored");
-        return "duplicate";
+        return { outcome: "duplicate" };
       }
       try {
         await withTimeout(
@@ -94,10 +109,10 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
         );
       } catch (error) {
         log.error({ err: error }, "delivery recorded but not queued; the workers' watchdog queues it");
-        return "recorded";
+        return { outcome: "recorded" };
       }
       log.info({ jobs: route.jobs, syncs: route.syncs.length, repo: route.repoFullName }, "delivery queued");
-      return "queued";
+      return { outcome: "queued" };
     }
   }
 }
@@ -130,10 +145,14 @@ export async function redispatchUnfinished(
   deps: Pick<IntakeDeps, "db" | "enqueue">,
   graceMs = 5_000,
 ): Promise<number> {
-  const pending = await unfinishedDeliveries(deps.db, new Date(Date.now() - graceMs));
-  for (const delivery of pending) {
+  const pending = await unfinishedDeliveryIds(deps.db, new Date(Date.now() - graceMs));
+  for (const id of pending) {
+    const delivery = await getDelivery(deps.db, id);
+    if (!delivery) continue;
     const route = routeWebhook(delivery.event, delivery.payload);
     if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
+    // Recorded before intake refused such payloads (an issue number past 32 bits): nothing to queue, ever.
+    else await markDeliveryProcessed(deps.db, delivery.id, `not dispatched: ${route.kind}`);
   }
   return pending.length;
 }

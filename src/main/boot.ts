@@ -1,9 +1,11 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
-import { Probot, ProbotOctokit, Server } from "probot";
+import { Probot, ProbotOctokit } from "probot";
 import { processJob } from "../../jobs/process-job.ts";
-import { droverApp } from "../app.ts";
+import { droverWeb } from "../app.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
@@ -127,32 +129,33 @@ export function createProbot(credentials: AppCredentials, log: Logger): Probot {
 }
 
 /** The web process: webhooks into intake, plus health. */
-export async function startWeb(services: Services, credentials: AppCredentials): Promise<Server> {
-  const server = new Server({
-    Probot: Probot.defaults({ ...credentials, log: services.log.child({ name: "probot" }) }),
-    port: services.env.PORT,
-    host: process.env.HOST ?? "0.0.0.0",
-    log: services.log,
+export async function startWeb(services: Services, credentials: AppCredentials): Promise<WebServer> {
+  const server = createServer(
+    // GitHub gives up on a delivery after 10 s: a body still coming after this holds memory for nothing.
+    { requestTimeout: WEB_REQUEST_TIMEOUT_MS },
+    droverWeb({
+      intake: { db: services.database.db, enqueue: services.enqueue, log: services.log },
+      secret: credentials.secret,
+      readiness: () => readiness(services),
+      log: services.log,
+    }),
+  );
+  const host = process.env.HOST ?? "0.0.0.0";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(services.env.PORT, host, () => resolve());
   });
-  await server.load(droverApp({ db: services.database.db, enqueue: services.enqueue, log: services.log }));
-  await server.load((_app, { addHandler }) => {
-    addHandler((req, res) => {
-      if (req.url === "/healthz") {
-        res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-        return true;
-      }
-      if (req.url !== "/readyz") return false;
-      void readiness(services).then(({ ready, ...detail }) => {
-        res
-          .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
-          .end(JSON.stringify({ status: ready ? "ready" : "not ready", ...detail }));
-      });
-      return true;
-    });
-  });
-  await server.start();
-  return server;
+  const { port } = server.address() as AddressInfo;
+  services.log.info({ host, port }, "web listening");
+  return {
+    port,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
+
+export type WebServer = { port: number; stop: () => Promise<void> };
+
+const WEB_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Ready means PostgreSQL answers and a worker takes a job from the queue (a canary round trip). */
 async function readiness(services: Services) {

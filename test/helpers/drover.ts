@@ -4,9 +4,9 @@ import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { processJob } from "../../jobs/process-job.ts";
 import type { JobDeps } from "../../jobs/deps.ts";
-import { droverApp } from "../../src/app.ts";
 import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
+import { receiveWebhook } from "../../src/intake/receive.ts";
 import { droverOctokit } from "../../src/github/octokit.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/job-catalog.ts";
 import { WorkQueue, startWorkers, type LaneWorkers } from "../../src/queue/queue.ts";
@@ -41,7 +41,7 @@ export type Harness = {
   deps: JobDeps;
   enqueue: Enqueue;
   queue: WorkQueue;
-  /** Delivers a webhook as GitHub would (through Probot's receive). */
+  /** Delivers a webhook to intake, as the web's endpoint does once its signature holds. */
   receive: (name: string, payload: object, id?: string) => Promise<void>;
   /** Starts a worker process's lanes: `agents` agent runs at once, plus the quick-job lane. */
   startWorker: (agents?: number) => LaneWorkers;
@@ -76,7 +76,6 @@ export function createHarness(options: { database: Database; home: string; agent
     workerId: `test-${process.pid}`,
     capacity: async () => (await queue.agentCapacity()) ?? 2,
   };
-  let loaded: Promise<void> | undefined;
   const workers: { worker: LaneWorkers; connection: ReturnType<typeof connectRedis> }[] = [];
 
   return {
@@ -85,9 +84,7 @@ export function createHarness(options: { database: Database; home: string; agent
     enqueue,
     queue,
     async receive(name, payload, id = randomBytes(8).toString("hex")) {
-      loaded ??= probot.load(droverApp({ db: options.database.db, enqueue, log }));
-      await loaded;
-      await probot.receive({ id, name, payload } as Parameters<Probot["receive"]>[0]);
+      await receiveWebhook({ db: options.database.db, enqueue, log }, { id, name, payload });
     },
     startWorker(agents = 2) {
       const workerConnection = connectRedis(TEST_REDIS_URL);

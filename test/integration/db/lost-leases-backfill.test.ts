@@ -1,12 +1,5 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIGRATIONS_FOLDER } from "../../../src/db/migrate.ts";
-import { TEST_DATABASE_URL } from "../../helpers/services.ts";
+import { describe, expect, it } from "vitest";
+import { useMigrationTest } from "../../helpers/migrations.ts";
 
 /**
  * Attempts recorded before `lost_leases` existed keep their count: the migration counts, as Drover did
@@ -14,33 +7,10 @@ import { TEST_DATABASE_URL } from "../../helpers/services.ts";
  * of a lease that was handed back, so its next claim does not count it as lost.
  */
 describe("migration 0005 (lost_leases)", () => {
-  const name = `drover_test_backfill_${process.pid}`;
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-  const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  let before: string;
-
-  beforeAll(async () => {
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.unsafe(`create database "${name}"`);
-    // The migrations as they were before this one.
-    before = await mkdtemp(path.join(os.tmpdir(), "drover-migrations-"));
-    await cp(MIGRATIONS_FOLDER, before, { recursive: true });
-    const journalPath = path.join(before, "meta", "_journal.json");
-    const journal = JSON.parse(await readFile(journalPath, "utf8")) as { entries: { tag: string }[] };
-    journal.entries = journal.entries.filter((entry) => entry.tag < "0005");
-    await writeFile(journalPath, JSON.stringify(journal));
-  });
-  afterAll(async () => {
-    await sql.end();
-    await admin.unsafe(`drop database if exists "${name}" with (force)`);
-    await admin.end();
-    await rm(before, { recursive: true, force: true });
-  });
+  const { sql, migrateBefore, migrateAll } = useMigrationTest("0005");
 
   it("backfills the leases lost, and frees a lease handed back", async () => {
-    await migrate(drizzle(sql), { migrationsFolder: before });
+    await migrateBefore();
     await sql`insert into repositories (id, installation_id, full_name, clone_url, default_branch)
       values (1, 1, 'octo-org/widgets', 'file:///dev/null', 'main')`;
     await sql`insert into tasks (id, repo_id, issue_number, title, state, created_by, branch, config)
@@ -54,7 +24,7 @@ describe("migration 0005 (lost_leases)", () => {
       (1, 'task.interrupted', '{"attemptId": 1, "epoch": 1, "reason": "shutdown"}'),
       (2, 'task.interrupted', '{"attemptId": 2, "epoch": 2, "reason": "shutdown"}')`;
 
-    await migrate(drizzle(sql), { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrateAll();
 
     expect(await sql`select id, lost_leases, lease_owner from attempts order by id`).toEqual([
       { id: 1, lost_leases: 2, lease_owner: "worker-a" },

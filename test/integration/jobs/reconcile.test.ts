@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { reconcile } from "../../../jobs/reconcile.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
+import { getDelivery } from "../../../src/db/deliveries.ts";
 import { deliveries, repositories, tasks } from "../../../src/db/schema.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
@@ -63,10 +63,7 @@ describe("reconcile", () => {
 
     await reconcile(harness.deps, { at: 0 });
 
-    const [delivery] = await db
-      .select()
-      .from(deliveries)
-      .where(eq(deliveries.id, `reconcile-${REPO.id}-30-777`));
+    const delivery = await getDelivery(db, `reconcile-${REPO.id}-30-777`);
     expect(delivery).toMatchObject({ event: "issues", action: "labeled" });
     expect(delivery?.payload).toMatchObject({
       issue: { number: 30 },
