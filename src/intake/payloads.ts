@@ -15,6 +15,8 @@ const Login = z
   .string()
   .max(100)
   .regex(/^[\w.-]+(\[bot\])?$/, "must be a login");
+/** A webhook's action (`labeled`, `blocked_by_added`): stored in a text column, so nothing else. */
+const Action = z.string().regex(/^[a-z][a-z_]{0,99}$/, "must be a webhook action such as labeled");
 /** GitHub's kinds of account: User, Bot, Organization, Mannequin. */
 const AccountType = z
   .string()
@@ -103,7 +105,7 @@ export const PullRequestClosed = z.object({
 export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
 
 export const InstallationEvent = z.object({
-  action: z.string().max(100),
+  action: Action,
   installation: z.object({
     id: GitHubId,
     account: z.object({ login: Login, type: AccountType }).nullable(),
@@ -113,7 +115,7 @@ export type InstallationEvent = z.infer<typeof InstallationEvent>;
 
 /** Any issues.* event: which issue changed. */
 export const IssueChanged = z.object({
-  action: z.string().max(100),
+  action: Action,
   issue: z.object({ number: IssueNumber, pull_request: z.unknown().optional() }),
   repository: Repository,
   installation: Installation,
@@ -130,7 +132,7 @@ const LinkedIssue = z.object({
 
 /** issue_dependencies.*: both families (blocked_by_* on the blocked issue, blocking_* on the blocker). */
 export const DependencyChanged = z.object({
-  action: z.string().max(100),
+  action: Action,
   blocked_issue: LinkedIssue,
   blocking_issue: LinkedIssue,
   installation: Installation,
@@ -139,7 +141,7 @@ export type DependencyChanged = z.infer<typeof DependencyChanged>;
 
 /** sub_issues.*: from the parent's side (sub_issue_*) or the child's (parent_issue_*). */
 export const SubIssueChanged = z.object({
-  action: z.string().max(100),
+  action: Action,
   parent_issue: LinkedIssue,
   sub_issue: LinkedIssue,
   installation: Installation,

@@ -171,6 +171,31 @@ describe("webhook endpoint (startWeb, over HTTP)", () => {
     expect(await getDelivery(web.db(), id)).toBeUndefined();
   });
 
+  it("refuses an action that is no webhook action (a NUL in it) with 422, not a 500", async () => {
+    // Found by the fuzz test: the action is stored in a text column, which refuses NUL.
+    const id = newId();
+    const link = (number: number) => ({
+      id: number * 1000,
+      number,
+      title: `Issue ${number}`,
+      repository_url: "https://api.github.com/repos/octo-org/widgets",
+    });
+    const payload = {
+      action: "\u0000\n",
+      blocked_issue: link(1),
+      blocking_issue: link(2),
+      installation: { id: 77 },
+    };
+    const answer = await deliver(web.url(), {
+      id,
+      event: "issue_dependencies",
+      body: JSON.stringify(payload),
+    });
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body).error).toMatch(/action: must be a webhook action/);
+    expect(await getDelivery(web.db(), id)).toBeUndefined();
+  });
+
   it("answers a body that is not UTF-8 with 400", async () => {
     const body = Buffer.concat([Buffer.from('{"action":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
     const answer = await deliver(web.url(), { body });
