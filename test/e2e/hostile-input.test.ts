@@ -86,13 +86,14 @@ describe("Drover's web process under hostile input", () => {
     const id = `hostile-${randomBytes(4).toString("hex")}`;
     let status = 0;
     const growth = await peakGrowth(web.pid!, async () => {
-      // Sent until the answer comes, as a client that reads while it sends would: the web answers at once
-      // and drops what still comes, for a few seconds, then closes the connection.
+      // The headers and a first chunk, then the answer is awaited: the web answers from the declared
+      // length alone, reading none of the rest.
       ({ status } = await deliver(url, {
         id,
         body: chunksOf(100 * MB),
         headers: { "content-length": String(100 * MB) },
         signature: sign("nope", secret),
+        holdAfterBytes: 64 * 1024,
       }));
     });
     expect(status).toBe(413);

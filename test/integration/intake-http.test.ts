@@ -76,24 +76,12 @@ describe("webhook endpoint (startWeb, over HTTP)", () => {
   it("answers 413 to a declared length over 25 MB before reading any of it", async () => {
     const id = newId();
     // Declares 100 MB and sends 1 MB: an answer proves nothing waited for the rest.
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = http.request(`${web.url()}${WEBHOOK_PATH}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "content-length": String(100 * MB),
-          "x-github-event": "issues",
-          "x-github-delivery": id,
-          "x-hub-signature-256": sign("whatever"),
-        },
-      });
-      request.on("response", (response) => {
-        let text = "";
-        response.on("data", (part: Buffer) => (text += part.toString()));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
-      });
-      request.on("error", reject);
-      request.write(Buffer.alloc(MB, " "));
+    const answer = await deliver(web.url(), {
+      id,
+      body: chunksOf(100 * MB),
+      headers: { "content-length": String(100 * MB) },
+      signature: sign("whatever"),
+      holdAfterBytes: MB,
     });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toEqual({
