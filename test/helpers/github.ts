@@ -236,3 +236,33 @@ export function mockInstallationToken(
     repository_selection: "all",
   });
 }
+
+/**
+ * GitHub answering every request with `status` (a message body as GitHub's errors have), until the
+ * returned function is called: for tests of what jobs do when GitHub refuses or fails everything.
+ */
+export function githubAnswersEverything(status: number): () => void {
+  nock.disableNetConnect();
+  nock.enableNetConnect(/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/);
+  const body = {
+    message: status >= 500 ? "Server Error" : "Not Found",
+    documentation_url: "https://docs.github.com",
+  };
+  const scope = nock(GITHUB_API)
+    .persist()
+    .intercept(/.*/, "GET")
+    .reply(status, body)
+    .intercept(/.*/, "POST")
+    .reply(status, body)
+    .intercept(/.*/, "PATCH")
+    .reply(status, body)
+    .intercept(/.*/, "PUT")
+    .reply(status, body)
+    .intercept(/.*/, "DELETE")
+    .reply(status, body);
+  return () => {
+    scope.persist(false);
+    nock.cleanAll();
+    nock.enableNetConnect();
+  };
+}
