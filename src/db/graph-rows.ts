@@ -183,7 +183,12 @@ export async function pruneGraphChanges(db: Db, olderThanMs: number): Promise<nu
   return db.transaction(async (tx) => {
     const removed = await tx
       .delete(graphChanges)
-      .where(sql`${graphChanges.at} < now() - make_interval(secs => ${olderThanMs / 1000})`)
+      // Only rows every reader has read past: below the oldest running transaction (a long one holds
+      // readers' watermarks back, and pruning past it would make every pass reload everything).
+      .where(
+        sql`${graphChanges.at} < now() - make_interval(secs => ${olderThanMs / 1000})
+          and ${graphChanges.txid} < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`,
+      )
       .returning({ txid: graphChanges.txid });
     if (removed.length === 0) return 0;
     const below = Math.max(...removed.map((row) => row.txid)) + 1;

@@ -112,7 +112,7 @@ export class LiveGraph implements PlanView {
       const gone = this.tasks.get(id);
       if (!gone) continue;
       this.tasks.delete(id);
-      this.#taskByKey.delete(taskKey(gone));
+      if (this.#taskByKey.get(taskKey(gone)) === id) this.#taskByKey.delete(taskKey(gone));
       touched.push(taskKey(gone));
     }
     for (const row of part.tasks) {

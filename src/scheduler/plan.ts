@@ -109,8 +109,7 @@ function startOrder(
     .filter((node): node is IssueNode => !!node);
   const ordered = orderReady(nodes, view.criticalPaths());
   const taskByKey = new Map(ready.map((task) => [taskKey(task), task]));
-  const maxWorkers = new Map<string, number>();
-  for (const task of view.tasks.values()) maxWorkers.set(task.repoFullName, task.maxWorkers);
+  const maxWorkers = repositoryLimits(view.tasks.values());
   const picked = pickTasks({
     ready: ordered.map((node) => {
       const task = taskByKey.get(node.key)!;
@@ -122,6 +121,24 @@ function startOrder(
     cursor: limits.cursor,
   });
   return picked.map((key) => taskByKey.get(key)!.id);
+}
+
+/**
+ * Each repository's `max_workers`, from its newest task's config (the drover.yml most recently read for
+ * it; tasks keep the config they were triggered with). Chosen by age, then id, so a graph kept in memory
+ * and one loaded from scratch agree.
+ */
+function repositoryLimits(tasks: Iterable<PlanTask>): Map<string, number> {
+  const newest = new Map<string, PlanTask>();
+  for (const task of tasks) {
+    const known = newest.get(task.repoFullName);
+    const newer =
+      !known ||
+      task.createdAt.getTime() > known.createdAt.getTime() ||
+      (task.createdAt.getTime() === known.createdAt.getTime() && task.id > known.id);
+    if (newer) newest.set(task.repoFullName, task);
+  }
+  return new Map([...newest].map(([repo, task]) => [repo, task.maxWorkers]));
 }
 
 export function describePath(keys: readonly IssueKey[], here: string): string {

@@ -37,25 +37,32 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
   const result: PassResult = { rounds: 0, started: [], changed: [] };
   let live = liveGraphs.get(deps.db);
   if (!live) liveGraphs.set(deps.db, (live = new LiveGraph()));
-  while (result.rounds < MAX_ROUNDS) {
-    result.rounds += 1;
-    // Failed attempts whose backoff is over become ready again (the watchdog asks for a pass every 10 s).
-    if (result.rounds === 1) await releaseDueRetries(deps.db);
-    const generation = await readGeneration(deps.db);
-    const [{ consider }, capacity] = await Promise.all([live.refresh(deps.db), deps.capacity()]);
-    const plan = planPass(live, consider, { capacity, cursor: cursor++ });
-    const moved = await setReadiness(deps.db, plan.readiness);
-    await setCycles(deps.db, plan.cycles);
-    const queued = await queueTasks(deps.db, plan.start);
-    for (const attempt of queued) await deps.enqueue("run-task", { attemptId: attempt.attemptId });
+  try {
+    while (result.rounds < MAX_ROUNDS) {
+      result.rounds += 1;
+      // Failed attempts whose backoff is over become ready again (the watchdog asks for a pass every 10 s).
+      if (result.rounds === 1) await releaseDueRetries(deps.db);
+      const generation = await readGeneration(deps.db);
+      const [{ consider }, capacity] = await Promise.all([live.refresh(deps.db), deps.capacity()]);
+      const plan = planPass(live, consider, { capacity, cursor: cursor++ });
+      const moved = await setReadiness(deps.db, plan.readiness);
+      await setCycles(deps.db, plan.cycles);
+      const queued = await queueTasks(deps.db, plan.start);
+      for (const attempt of queued) await deps.enqueue("run-task", { attemptId: attempt.attemptId });
 
-    const changed = new Set([...moved, ...plan.cycles.map((c) => c.id), ...queued.map((q) => q.taskId)]);
-    const at = Date.now();
-    for (const taskId of changed) await deps.enqueue("announce", { taskId, at });
-    result.started.push(...queued.map((q) => q.taskId));
-    result.changed.push(...changed);
-    deps.log.info({ round: result.rounds, started: queued.length, changed: changed.size }, "schedule pass");
-    if ((await readGeneration(deps.db)) === generation) break;
+      const changed = new Set([...moved, ...plan.cycles.map((c) => c.id), ...queued.map((q) => q.taskId)]);
+      const at = Date.now();
+      for (const taskId of changed) await deps.enqueue("announce", { taskId, at });
+      result.started.push(...queued.map((q) => q.taskId));
+      result.changed.push(...changed);
+      deps.log.info({ round: result.rounds, started: queued.length, changed: changed.size }, "schedule pass");
+      if ((await readGeneration(deps.db)) === generation) break;
+    }
+  } catch (error) {
+    // The graph in memory has moved past changes whose decisions were not applied: the next pass loads
+    // it from scratch rather than never look at those tasks again.
+    liveGraphs.delete(deps.db);
+    throw error;
   }
   if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
     prunedAt = Date.now();

@@ -191,6 +191,30 @@ describe("LiveGraph", () => {
     await expectSameAsRebuilt(live);
   });
 
+  it("follows a repository renamed and moved to another installation", async () => {
+    await writeIssue(5);
+    await db().insert(tasks).values({
+      repoId: REPO.id,
+      issueNumber: 5,
+      title: "Issue 5",
+      state: "ready",
+      createdBy: "mona",
+      branch: "drover/5-x",
+      config,
+    });
+    const live = new LiveGraph();
+    await live.refresh(db());
+    await db()
+      .update(repositories)
+      .set({ fullName: "Octo/Renamed", installationId: 9 })
+      .where(eq(repositories.id, REPO.id));
+    const { rebuilt } = await live.refresh(db());
+    expect(rebuilt).toBe(false);
+    expect([...live.tasks.values()]).toMatchObject([{ repoFullName: "Octo/Renamed", installationId: 9 }]);
+    expect(live.graph.node("octo/renamed#5")).toMatchObject({ isTask: true, taskState: "ready" });
+    await expectSameAsRebuilt(live);
+  });
+
   it("writes no change for a sync that changes nothing the graph reads", async () => {
     await writeIssue(1);
     const before = await db().select().from(graphChanges);

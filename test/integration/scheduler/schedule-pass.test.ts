@@ -114,6 +114,26 @@ describe("schedulePass", () => {
     expect([a.id, b.id]).toHaveLength(2);
   });
 
+  it("reviews again, after a failed pass, the tasks that pass had to decide", async () => {
+    await addTask(1, "done");
+    const b = await addTask(2, "waiting");
+    await link(2, 1);
+    const log = pino({ level: "silent" });
+    // The graph in memory takes the change in, then the pass fails before it writes anything.
+    await expect(
+      schedulePass({
+        db: db(),
+        enqueue,
+        log,
+        capacity: async () => {
+          throw new Error("Redis went away");
+        },
+      }),
+    ).rejects.toThrow("Redis went away");
+    expect(await stateOf(b.id)).toBe("waiting");
+    expect((await pass()).started).toEqual([b.id]);
+  });
+
   it("never exceeds max_workers, counting tasks already running", async () => {
     await addTask(1, "running");
     await addTask(2);

@@ -200,3 +200,18 @@ describe("planPass: a blocker reopened", () => {
     expect(result.start).toEqual([other.id]);
   });
 });
+
+describe("planPass: a repository's max_workers", () => {
+  it("comes from its newest task's config, whatever order the tasks are read in", () => {
+    // #1 was triggered under max_workers 1; drover.yml now says 3, and #2 and #3 were triggered under it.
+    const old = task(1, "ready", { maxWorkers: 1 });
+    const newer = [task(2, "ready", { maxWorkers: 3 }), task(3, "ready", { maxWorkers: 3 })];
+    const issues = [issue(1), issue(2), issue(3)];
+    for (const order of [
+      [old, ...newer],
+      [...newer, old],
+    ]) {
+      expect(plan({ issues, tasks: order, capacity: 10 }).start).toHaveLength(3);
+    }
+  });
+});
