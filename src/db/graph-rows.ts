@@ -271,11 +271,6 @@ export async function setCycles(
     where ${tasks.id} = v.id`);
 }
 
-export async function tasksByIds(db: Db, ids: number[]): Promise<(typeof tasks.$inferSelect)[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(tasks).where(inArray(tasks.id, ids));
-}
-
 /**
  * What reconcile reads again: every open task (with its links) and every issue the graph knows that is
  * still open (state only).

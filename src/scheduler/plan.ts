@@ -3,14 +3,7 @@ import type { Readiness, WaitingOn } from "../graph/graph.ts";
 import { describeKey, type IssueKey, type IssueNode } from "../graph/model.ts";
 import { orderReady } from "../graph/order.ts";
 import { pickTasks } from "./pick.ts";
-import {
-  buildView,
-  taskKey,
-  type PlanIssue,
-  type PlanTask,
-  type PlanView,
-  type ViewRows,
-} from "./plan-view.ts";
+import { taskKey, type PlanIssue, type PlanTask, type PlanView } from "./plan-view.ts";
 
 export type { PlanIssue, PlanTask } from "./plan-view.ts";
 
@@ -63,12 +56,6 @@ export function planPass(view: PlanView, consider: Iterable<number>, limits: Pas
   }
   plan.start = startOrder(view, ready, holding, limits);
   return plan;
-}
-
-/** The same pass over a view built from rows, looking at every task: for tests and a first pass. */
-export function planFromRows(rows: ViewRows, limits: PassLimits): Plan {
-  const view = buildView(rows);
-  return planPass(view, view.tasks.keys(), limits);
 }
 
 function reviewTask(view: PlanView, task: PlanTask, plan: Plan): void {
@@ -141,7 +128,7 @@ function repositoryLimits(tasks: Iterable<PlanTask>): Map<string, number> {
   return new Map([...newest].map(([repo, task]) => [repo, task.maxWorkers]));
 }
 
-export function describePath(keys: readonly IssueKey[], here: string): string {
+function describePath(keys: readonly IssueKey[], here: string): string {
   return keys.map((key) => describeKey(key, here)).join(" → ");
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TaskState } from "../../../src/db/schema.ts";
-import { planFromRows, type PlanIssue, type PlanTask } from "../../../src/scheduler/plan.ts";
-import type { ViewRows } from "../../../src/scheduler/plan-view.ts";
+import { planPass, type PlanIssue, type PlanTask } from "../../../src/scheduler/plan.ts";
+import { buildView, type ViewRows } from "../../../src/scheduler/plan-view.ts";
 
 const REPO = "octo/widgets";
 const synced = new Date("2026-01-01T00:00:00Z");
@@ -43,7 +43,9 @@ function task(number: number, state: TaskState, fields: Partial<PlanTask> = {}):
 
 function plan(input: Partial<ViewRows> & Pick<ViewRows, "tasks"> & { capacity?: number; cursor?: number }) {
   const { capacity = 4, cursor = 0, ...rows } = input;
-  return planFromRows({ issues: [], edges: [], durations: new Map(), ...rows }, { capacity, cursor });
+  // A view built from scratch, every task looked at: what a process's first pass does.
+  const view = buildView({ issues: [], edges: [], durations: new Map(), ...rows });
+  return planPass(view, view.tasks.keys(), { capacity, cursor });
 }
 
 const link = (dependent: number, blocker: number, source: "native" | "body" | "sub-issue" = "native") => ({
