@@ -43,7 +43,6 @@ export async function claimAttempt(
   owner: string,
   leaseMs: number = LEASE_MS,
 ): Promise<Claim> {
-  assertTransition("queued", "running");
   return db.transaction(async (tx) => {
     const [attempt] = await tx
       .update(attempts)

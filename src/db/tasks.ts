@@ -179,7 +179,6 @@ export type QueuedAttempt = { taskId: number; attemptId: number; attemptNumber: 
  * (closed, cancelled meanwhile) is skipped.
  */
 export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<QueuedAttempt[]> {
-  assertTransition("ready", "queued");
   const queued: QueuedAttempt[] = [];
   for (const taskId of taskIds) {
     const attempt = await db.transaction(async (tx) => {
@@ -268,7 +267,6 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
 
 /** Retrying tasks whose time has come, moved back to `ready` for the scheduler; returns their ids. */
 export async function releaseDueRetries(db: Db): Promise<number[]> {
-  assertTransition("retrying", "ready");
   const rows = await db
     .update(tasks)
     .set({ state: "ready", nextAttemptAt: null, stateReason: null, updatedAt: sql`now()` })

@@ -7,8 +7,10 @@ export class IllegalTransitionError extends Error {
 }
 
 /**
- * Every state change written to `tasks` passes here first (staying in the same state is no move). The
- * rules are the pure graph's (`canTransition`); the write itself is still guarded on the row's state.
+ * Every state change written to `tasks` whose states the caller chooses passes here first (staying in the
+ * same state is no move). The rules are the pure graph's (`canTransition`); the write itself is still
+ * guarded on the row's state. The fixed moves (ready → queued, queued → running, retrying → ready) are
+ * checked against the same rules in their tests (test/unit/graph/transitions.test.ts).
  */
 export function assertTransition(from: TaskState, to: TaskState): void {
   if (from !== to && !canTransition(from, to))
