@@ -22,7 +22,7 @@ type Handler<N extends JobName> = (
 ) => Promise<void>;
 
 /** Job name → handler. Payload shapes, ids and retry options live with the queue (src/queue/job-catalog.ts). */
-export const HANDLERS: { [N in JobName]: Handler<N> } = {
+const HANDLERS: { [N in JobName]: Handler<N> } = {
   "start-task": (deps, payload) => startTask(deps, payload),
   "close-task": (deps, payload) => closeTask(deps, payload),
   "run-task": runTask,
@@ -111,7 +111,7 @@ async function park(
  * `classifyGitHubError`), the task's recorded config cannot be read, or the handler said nothing will
  * change: it fails for good. Anything else is tried again until the job's tries are used up.
  */
-export function fateOf(error: unknown, lastTry: boolean): JobFate {
+function fateOf(error: unknown, lastTry: boolean): JobFate {
   if (error instanceof IssueBusyError) return { kind: "wait", ms: ISSUE_BUSY_RETRY_MS };
   const github = classifyGitHubError(error);
   if (github?.kind === "rate-limited") return { kind: "wait", ms: github.waitMs };

@@ -61,7 +61,8 @@ export async function resumeJudged(
   const judged = await getStep(deps.db, attempt.id, STEPS.judged.name, STEPS.judged.schema);
   if (!judged) return undefined;
   const sha = judged.push?.sha;
-  const pushed = await getStep(deps.db, attempt.id, STEPS.push.name, STEPS.push.schema);
+  const pushed =
+    sha === undefined ? undefined : await getStep(deps.db, attempt.id, STEPS.push.name, STEPS.push.schema);
   if (sha !== undefined && pushed?.sha !== sha) {
     // The worker may have died between pushing and recording it: ask the remote.
     const token = await deps.github.token(repository.installationId);

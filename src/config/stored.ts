@@ -77,7 +77,7 @@ const fields = {
 } satisfies { [K in keyof DroverConfig]-?: z.ZodType<DroverConfig[K], unknown> };
 
 /** The stored shape; unknown keys (those older versions had) are dropped. */
-export const StoredConfig = z.object(fields);
+const StoredConfig = z.object(fields);
 
 /** What PostgreSQL holds as a task's config cannot be read: no try will read it better. */
 export class UnreadableConfigError extends Error {

@@ -23,8 +23,8 @@ const MAX_REASON = 2_000;
  * failure time and counts one more failure and its tries; it is parked again until the next retry.
  */
 export async function recordDeadLetter(db: Db, letter: NewDeadLetter): Promise<void> {
-  // PostgreSQL's text and jsonb refuse NUL; an error message may quote one from a payload.
-  const reason = letter.reason.replaceAll("\u0000", "\uFFFD").slice(0, MAX_REASON);
+  // A NUL quoted from a payload is made storable by the client (src/db/storable.ts).
+  const reason = letter.reason.slice(0, MAX_REASON);
   await db
     .insert(deadLetters)
     .values({ ...letter, reason })
@@ -84,9 +84,7 @@ export async function parkedDeadLetters(
       firstFailedAt: deadLetters.firstFailedAt,
       lastFailedAt: deadLetters.lastFailedAt,
       repoFullName: repo,
-      issueNumber: sql<
-        number | null
-      >`coalesce(${tasks.issueNumber}, case when jsonb_typeof(${deadLetters.payload} -> 'number') = 'number' then (${deadLetters.payload} ->> 'number')::bigint end)`,
+      issueNumber: sql<number | null>`coalesce(${tasks.issueNumber}, ${payloadInt("number")})`,
     })
     .from(deadLetters)
     .leftJoin(deliveries, eq(deliveries.id, deadLetters.deliveryId))
