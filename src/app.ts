@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { receiveWebhook, type IntakeDeps } from "./intake/receive.ts";
-import { webhookEndpoint } from "./intake/webhook-endpoint.ts";
+import { answer, webhookEndpoint } from "./intake/webhook-endpoint.ts";
 
 export type Readiness = { ready: boolean } & Record<string, unknown>;
 
@@ -27,22 +27,18 @@ export function droverWeb(deps: WebDeps): (request: IncomingMessage, response: S
   });
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (await webhooks(request, response)) return;
-    if (request.url === "/healthz") return json(response, 200, { status: "ok" });
+    if (request.url === "/healthz") return answer(response, 200, { status: "ok" });
     if (request.url === "/readyz") {
       const { ready, ...detail } = await deps.readiness();
-      return json(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", ...detail });
+      return answer(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", ...detail });
     }
-    json(response, 404, { error: "not found" });
+    answer(response, 404, { error: "not found" });
   };
   return (request, response) => {
     handle(request, response).catch((error: unknown) => {
       deps.log.error({ err: { message: (error as Error).message?.slice(0, 500) } }, "web request failed");
-      if (!response.headersSent) json(response, 500, { error: "internal error" });
+      if (!response.headersSent) answer(response, 500, { error: "internal error" });
       else response.destroy();
     });
   };
-}
-
-function json(response: ServerResponse, status: number, body: object): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

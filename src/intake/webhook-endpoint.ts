@@ -145,6 +145,8 @@ function requestProblem(request: IncomingMessage): Refusal | null {
  * still sending, gets the answer instead of a reset connection; past LINGER_MS the connection is closed.
  */
 function lingerThenClose(request: IncomingMessage): void {
+  // A body cut off at the limit was paused by its reader; flowing with no listener discards what comes.
+  request.resume();
   const timer = setTimeout(() => request.socket.destroy(), LINGER_MS);
   timer.unref();
   request.once("end", () => clearTimeout(timer));
@@ -199,7 +201,8 @@ function rootCause(error: unknown): { name: string; message: string; code?: stri
   };
 }
 
-function answer(response: ServerResponse, status: number, body: object): void {
+/** A JSON answer with its length. */
+export function answer(response: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
   response
     .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })

@@ -14,7 +14,9 @@ import { useTestDatabase } from "./db.ts";
 import { TEST_PRIVATE_KEY, TEST_WEBHOOK_SECRET } from "./drover.ts";
 import { TEST_REDIS_URL } from "./services.ts";
 
-export const WEBHOOK_PATH = "/api/github/webhooks";
+import { WEBHOOK_PATH } from "../../src/intake/webhook-endpoint.ts";
+
+export { WEBHOOK_PATH };
 
 /** GitHub's X-Hub-Signature-256 of `body`, computed here rather than by the code under test. */
 export function sign(body: string | Buffer, secret = TEST_WEBHOOK_SECRET): string {
