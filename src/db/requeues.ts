@@ -51,10 +51,10 @@ const deliveryKey = (id: AnyColumn) => sql`${DELIVERY} || ${id}`;
 
 /**
  * Counts a requeue of each delivery dispatched since `since` (the start of this watchdog pass) and not
- * yet processed: the redispatch of intake that the watchdog ran. Returns how many.
+ * yet processed: the redispatch of intake that the watchdog ran.
  */
-export async function backOffRedispatched(db: Db, since: Date): Promise<number> {
-  const rows = await db
+export async function backOffRedispatched(db: Db, since: Date): Promise<void> {
+  await db
     .insert(requeues)
     .select(
       db
@@ -69,9 +69,7 @@ export async function backOffRedispatched(db: Db, since: Date): Promise<number> 
           and(isNull(deliveries.processedAt), sql`${deliveries.dispatchedAt} >= ${since.toISOString()}`),
         ),
     )
-    .onConflictDoUpdate(upsert)
-    .returning({ key: requeues.key });
-  return rows.length;
+    .onConflictDoUpdate(upsert);
 }
 
 /**
