@@ -6,6 +6,8 @@ import { UnreadableConfigError } from "../src/config/stored.ts";
 import { classifyGitHubError } from "../src/github/errors.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
+import { commandJob } from "./command.ts";
+import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
 import { publish } from "./publish.ts";
 import { runTask } from "./run-task.ts";
@@ -25,6 +27,8 @@ type Handler<N extends JobName> = (
 const HANDLERS: { [N in JobName]: Handler<N> } = {
   "start-task": (deps, payload) => startTask(deps, payload),
   "close-task": (deps, payload) => closeTask(deps, payload),
+  command: (deps, payload) => commandJob(deps, payload),
+  review: (deps, payload) => reviewJob(deps, payload),
   "run-task": runTask,
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),

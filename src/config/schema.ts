@@ -143,11 +143,6 @@ function notSupportedYet(instead: string, noop?: false | []) {
  * makes one work, it moves into `DroverConfig` with its own schema, default and doc comment.
  */
 const NOT_SUPPORTED_YET = {
-  auto_merge: notSupportedYet("Drover opens a pull request and a person merges it", false),
-  default_labels: notSupportedYet(
-    "Drover puts no labels on its pull requests (its state labels go on the issue)",
-    [],
-  ),
   notify: notSupportedYet(
     "Drover sends no outgoing webhooks; it reports on the issue and on the pull request's check run",
     [],
@@ -211,6 +206,16 @@ export const DroverConfig = z
      * (`{ time: 2h, cost_usd: 5 }`). Reaching it stops the agent, keeps its partial work, and ends retries.
      */
     budget,
+    /**
+     * Turn on GitHub's auto-merge on each Drover pull request (it merges once required checks and reviews
+     * pass, under branch protection); where GitHub refuses it, Drover merges once its check run passed and
+     * no review asks for changes. [false]
+     */
+    auto_merge: z.boolean().default(false),
+    /** Labels put on every Drover pull request. [] */
+    default_labels: z.array(z.string().trim().min(1).max(50)).max(20).default([]),
+    /** Rounds of "changes requested" reviews Drover reworks a pull request for; then it says it stops. [3] */
+    max_reworks: z.number().int().min(0).max(20).default(3),
     ...NOT_SUPPORTED_YET,
   })
   .strict()

@@ -74,6 +74,9 @@ const fields = {
   retry_delay: ms(DEFAULTS.retry_delay),
   draft_prs: z.boolean().default(DEFAULTS.draft_prs),
   budget: storedBudget,
+  auto_merge: z.boolean().default(DEFAULTS.auto_merge),
+  default_labels: z.array(z.string()).default(DEFAULTS.default_labels),
+  max_reworks: count(DEFAULTS.max_reworks),
 } satisfies { [K in keyof DroverConfig]-?: z.ZodType<DroverConfig[K], unknown> };
 
 /** The stored shape; unknown keys (those older versions had) are dropped. */

@@ -72,6 +72,19 @@ export const tasks = pgTable(
     attemptCount: integer("attempt_count").notNull().default(0),
     /** While `retrying`: when the next attempt may start. */
     nextAttemptAt: at("next_attempt_at"),
+    /**
+     * How the next attempt starts (from the base branch or on top of the task branch), why, and who asked:
+     * set by whatever makes the task ready again, copied onto the attempt when it is queued. Null: from the
+     * base branch (a new task, an automatic retry). See src/db/attempt-start.ts.
+     */
+    nextStart: jsonb("next_start"),
+    /** `/drover resolve [note]`: the person's note, passed to the dependents' prompts. */
+    resolution: text("resolution"),
+    /** "Changes requested" reviews reworked so far (bounded by drover.yml `max_reworks`). */
+    reworkCount: integer("rework_count").notNull().default(0),
+    /** Who last approved the task's pull request, and when. */
+    approvedBy: text("approved_by"),
+    approvedAt: at("approved_at"),
     createdAt: createdAt(),
     updatedAt: at("updated_at").notNull().defaultNow(),
     doneAt: at("done_at"),
@@ -102,6 +115,8 @@ export const attempts = pgTable(
     lostLeases: integer("lost_leases").notNull().default(0),
     triggeredBy: text("triggered_by").notNull(),
     deliveryId: text("delivery_id"),
+    /** How this attempt starts (src/db/attempt-start.ts): the task's `next_start` when it was queued. */
+    start: jsonb("start"),
     startedAt: at("started_at"),
     finishedAt: at("finished_at"),
     conclusion: text("conclusion"),
@@ -145,6 +160,57 @@ export const steps = pgTable(
     doneAt: at("done_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.attemptId, t.name] })],
+);
+
+/**
+ * What people told Drover about a task: `/drover hint` text, a "changes requested" review's body and each
+ * of its inline comments. Shown in the status comment and given to the agent as guidance, with who said it.
+ */
+export const hints = pgTable(
+  "hints",
+  {
+    id: serial("id").primaryKey(),
+    taskId: integer("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    kind: text("kind").$type<"hint" | "review" | "review-comment">().notNull(),
+    author: text("author").notNull(),
+    authorId: id("author_id"),
+    body: text("body").notNull(),
+    /** For an inline review comment: the file, the line and the diff hunk it is on. */
+    path: text("path"),
+    line: integer("line"),
+    diffHunk: text("diff_hunk"),
+    /** The review it belongs to (its body and inline comments share it). */
+    reviewId: id("review_id"),
+    url: text("url"),
+    /** The comment, review or review comment it came from: the same one twice is recorded once. */
+    sourceId: text("source_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("hints_task").on(t.taskId), uniqueIndex("hints_source").on(t.sourceId)],
+);
+
+/**
+ * Each `/drover` command of a comment, by the delivery that carried it and its place in the comment: a
+ * redelivered comment applies each command once (the row is written in the transaction that applies it),
+ * and is answered once.
+ */
+export const commandRuns = pgTable(
+  "command_runs",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    index: integer("index").notNull(),
+    taskId: integer("task_id"),
+    command: text("command").notNull(),
+    author: text("author").notNull(),
+    /** What came of it: applied, or why not. */
+    outcome: text("outcome").notNull(),
+    appliedAt: at("applied_at").notNull().defaultNow(),
+    /** The reaction or reply that answers it was made. */
+    answeredAt: at("answered_at"),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.index] })],
 );
 
 /** Webhook deliveries seen, by GitHub's delivery id: the same delivery twice changes state once. */

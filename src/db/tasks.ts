@@ -182,15 +182,38 @@ export async function queueTasks(db: Db, taskIds: readonly number[]): Promise<Qu
   const queued: QueuedAttempt[] = [];
   for (const taskId of taskIds) {
     const attempt = await db.transaction(async (tx) => {
+      const [before] = await tx
+        .select({ nextStart: tasks.nextStart })
+        .from(tasks)
+        .where(eq(tasks.id, taskId))
+        .for("update");
       const [task] = await tx
         .update(tasks)
-        .set({ state: "queued", attemptCount: sql`${tasks.attemptCount} + 1`, updatedAt: sql`now()` })
-        .where(and(eq(tasks.id, taskId), eq(tasks.state, "ready")))
+        .set({
+          state: "queued",
+          attemptCount: sql`${tasks.attemptCount} + 1`,
+          nextStart: null,
+          updatedAt: sql`now()`,
+        })
+        .where(
+          and(
+            eq(tasks.id, taskId),
+            eq(tasks.state, "ready"),
+            // An attempt still stopping (paused, restarted, its work being pushed) finishes first: the next
+            // one starts from what it pushed. Its conclusion asks for another scheduling pass.
+            sql`not exists (select 1 from ${attempts} where ${attempts.taskId} = ${tasks.id} and ${attempts.state} in ('queued', 'running'))`,
+          ),
+        )
         .returning();
       if (!task) return undefined;
       const [row] = await tx
         .insert(attempts)
-        .values({ taskId, number: task.attemptCount, triggeredBy: task.modifiedBy ?? task.createdBy })
+        .values({
+          taskId,
+          number: task.attemptCount,
+          triggeredBy: task.modifiedBy ?? task.createdBy,
+          start: before?.nextStart ?? null,
+        })
         .returning({ id: attempts.id });
       if (!row) throw new Error(`attempt ${task.attemptCount} of task ${taskId} was not created`);
       return { taskId, attemptId: row.id, attemptNumber: task.attemptCount };

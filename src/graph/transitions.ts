@@ -8,7 +8,9 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   waiting: ["ready", "cancelled", "done"],
   ready: ["queued", "waiting", "cancelled", "paused", "done"],
   queued: ["running", "ready", "waiting", "cancelled", "paused", "done"],
-  running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done"],
+  // running → ready: `/drover hint --restart` (the running attempt stops, keeping its work; the next one
+  // waits for it to finish before it is queued).
+  running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done", "ready"],
   review: ["done", "ready", "cancelled"],
   blocked: ["ready", "cancelled", "done"],
   retrying: ["ready", "cancelled", "done"],

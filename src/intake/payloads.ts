@@ -147,3 +147,93 @@ export const SubIssueChanged = z.object({
   installation: Installation,
 });
 export type SubIssueChanged = z.infer<typeof SubIssueChanged>;
+
+/** The text of a comment or review: GitHub keeps it to 65,536 characters. */
+const CommentBody = StoredText(262_144);
+
+/** issue_comment.created: a comment on an issue or a pull request (a pull request is an issue to GitHub). */
+export const IssueCommentCreated = z.object({
+  action: z.literal("created"),
+  issue: z.object({
+    number: IssueNumber,
+    title: StoredText(1_024),
+    user: User,
+    state: z.enum(["open", "closed"]),
+    pull_request: z.unknown().optional(),
+  }),
+  comment: z.object({
+    id: GitHubId,
+    body: CommentBody.nullish().transform((body) => body ?? ""),
+    user: User,
+    html_url: z.string().max(2_000),
+    created_at: z.string().max(100),
+  }),
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type IssueCommentCreated = z.infer<typeof IssueCommentCreated>;
+
+const PullRequestRef = z.object({
+  number: IssueNumber,
+  head: z.object({ ref: BranchName, sha: z.string().regex(/^[0-9a-f]{40,64}$/, "must be a commit SHA") }),
+  user: User,
+  html_url: z.string().max(2_000).optional(),
+});
+
+/** pull_request_review_comment.created: an inline comment on a pull request's diff. */
+export const ReviewCommentCreated = z.object({
+  action: z.literal("created"),
+  comment: z.object({
+    id: GitHubId,
+    body: CommentBody.nullish().transform((body) => body ?? ""),
+    user: User,
+    html_url: z.string().max(2_000),
+    created_at: z.string().max(100),
+    pull_request_review_id: GitHubId.nullish(),
+  }),
+  pull_request: PullRequestRef,
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type ReviewCommentCreated = z.infer<typeof ReviewCommentCreated>;
+
+/** pull_request_review.submitted: a review of a pull request, with its state. */
+export const ReviewSubmitted = z.object({
+  action: z.literal("submitted"),
+  review: z.object({
+    id: GitHubId,
+    body: CommentBody.nullish().transform((body) => body ?? ""),
+    /** GitHub sends these in lower case in webhooks (`changes_requested`), upper case in the REST API. */
+    state: z
+      .string()
+      .regex(/^[A-Za-z_]{1,50}$/, "must be a review state")
+      .transform((state) => state.toLowerCase()),
+    user: User,
+    html_url: z.string().max(2_000),
+    submitted_at: z.string().max(100).nullish(),
+    commit_id: z.string().max(64).nullish(),
+  }),
+  pull_request: PullRequestRef,
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type ReviewSubmitted = z.infer<typeof ReviewSubmitted>;
+
+/** issues.unlabeled: a label taken off an issue (the Drover label stops its task). */
+export const IssueUnlabeled = z.object({
+  action: z.literal("unlabeled"),
+  issue: z.object({ number: IssueNumber, pull_request: z.unknown().optional() }),
+  label: z.object({ name: StoredText(1_000) }),
+  repository: Repository,
+  sender: User,
+  installation: Installation,
+});
+export type IssueUnlabeled = z.infer<typeof IssueUnlabeled>;
+
+/** True for a bot's account (Drover's own included): bots never trigger anything. */
+export function isBot(user: { login: string; type: string }): boolean {
+  return user.type === "Bot" || user.login.endsWith("[bot]");
+}

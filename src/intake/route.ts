@@ -1,16 +1,25 @@
 import type { z } from "zod";
 import type { JobName } from "../queue/job-catalog.ts";
 import { ALL_STATE_LABELS } from "../graph/transitions.ts";
+import { hasCommand } from "../graph/commands.ts";
 import {
   DependencyChanged,
   InstallationEvent,
   IssueChanged,
   IssueClosed,
+  IssueCommentCreated,
   IssueLabeled,
+  IssueUnlabeled,
+  isBot,
   PullRequestClosed,
+  ReviewCommentCreated,
+  ReviewSubmitted,
   SubIssueChanged,
 } from "./payloads.ts";
 import { repoOfUrl } from "../github/read-issues.ts";
+
+/** The jobs that act on a delivery itself. */
+export type DeliveryJob = Extract<JobName, "start-task" | "close-task" | "command" | "review">;
 
 /** An issue to read again from GitHub; `links` also reads its dependencies, sub-issues and parent. */
 export type SyncTarget = { repoFullName: string; number: number; links: boolean };
@@ -22,7 +31,7 @@ export type Route =
       installationId: number;
       repoFullName: string;
       /** Jobs that act on the delivery itself (they read its payload from PostgreSQL). */
-      jobs: Extract<JobName, "start-task" | "close-task">[];
+      jobs: DeliveryJob[];
       /** Issues whose place in the task graph may have changed. */
       syncs: SyncTarget[];
     }
@@ -50,12 +59,55 @@ export function routeWebhook(name: string, payload: unknown): Route {
   switch (event) {
     case "issues.labeled":
       return parse(IssueLabeled, payload, (p) =>
-        // Drover's own state labels never start anything, and pull requests are not tasks.
+        // Drover's own state labels never start anything, and pull requests are not tasks. A label a bot
+        // added (Drover's own for `/drover run` and `/drover priority`) starts nothing, but may change
+        // the task's priority: the issue is read again.
         ALL_STATE_LABELS.includes(p.label.name) || p.label.name.startsWith("drover:")
           ? { kind: "ignore", why: "a Drover state label" }
           : p.issue.pull_request !== undefined
             ? { kind: "ignore", why: "a label on a pull request" }
-            : dispatch(p, ["start-task"], [self(p, true)]),
+            : isBot(p.sender)
+              ? dispatch(p, [], [self(p, false)])
+              : dispatch(p, ["start-task"], [self(p, true)]),
+      );
+    case "issues.unlabeled":
+      return parse(IssueUnlabeled, payload, (p) =>
+        ALL_STATE_LABELS.includes(p.label.name) || p.label.name.startsWith("drover:")
+          ? { kind: "ignore", why: "a Drover state label" }
+          : p.issue.pull_request !== undefined
+            ? { kind: "ignore", why: "a label on a pull request" }
+            : isBot(p.sender)
+              ? dispatch(p, [], [self(p, false)])
+              : // The Drover label taken off stops the task (close-task checks it is that label).
+                dispatch(p, ["close-task"], [self(p, false)]),
+      );
+    case "issue_comment.created":
+      return parse(IssueCommentCreated, payload, (p) =>
+        isBot(p.sender) || isBot(p.comment.user)
+          ? { kind: "ignore", why: "a bot's comment" }
+          : hasCommand(p.comment.body)
+            ? dispatch(p, ["command"], [])
+            : { kind: "ignore", why: "a comment without a /drover command" },
+      );
+    case "issue_comment.edited":
+      return { kind: "ignore", why: "an edited comment never runs a command (post a new comment)" };
+    case "pull_request_review_comment.created":
+      return parse(ReviewCommentCreated, payload, (p) =>
+        isBot(p.sender) || isBot(p.comment.user)
+          ? { kind: "ignore", why: "a bot's comment" }
+          : !p.pull_request.head.ref.startsWith("drover/")
+            ? { kind: "ignore", why: "not a Drover branch" }
+            : hasCommand(p.comment.body)
+              ? dispatch(p, ["command"], [])
+              : { kind: "ignore", why: "a review comment without a /drover command (reviews rework)" },
+      );
+    case "pull_request_review.submitted":
+      return parse(ReviewSubmitted, payload, (p) =>
+        isBot(p.sender)
+          ? { kind: "ignore", why: "a bot's review" }
+          : !p.pull_request.head.ref.startsWith("drover/")
+            ? { kind: "ignore", why: "not a Drover branch" }
+            : dispatch(p, ["review"], []),
       );
     case "issues.closed":
       return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [self(p, false)]));
@@ -116,11 +168,7 @@ export function routeWebhook(name: string, payload: unknown): Route {
 
 type WithRepo = { repository: { full_name: string }; installation: { id: number } };
 
-function dispatch(
-  p: WithRepo,
-  jobs: Extract<JobName, "start-task" | "close-task">[],
-  syncs: SyncTarget[],
-): Route {
+function dispatch(p: WithRepo, jobs: DeliveryJob[], syncs: SyncTarget[]): Route {
   return {
     kind: "dispatch",
     installationId: p.installation.id,

@@ -19,6 +19,18 @@ export const JOBS = {
     jobId: (p: { deliveryId: string }) => `close-${p.deliveryId}`,
     options: { lane: "main", attempts: 5, backoffMs: 2_000 },
   },
+  /** A comment with `/drover` commands (on an issue, a pull request, or a pull request's diff). */
+  command: {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `command-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
+  /** A review of a Drover pull request: "changes requested" reworks it, an approval is recorded. */
+  review: {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `review-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
   /** One attempt: worktree, agent, commit, push. */
   "run-task": {
     payload: z.object({

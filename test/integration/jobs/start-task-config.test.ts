@@ -28,8 +28,6 @@ describe("start-task with keys Drover does not act on yet", () => {
     mockConfig(
       api,
       [
-        "auto_merge: true",
-        "default_labels: [drover-pr]",
         "notify:",
         "  - url: https://hooks.example/drover",
         "setup: npm ci",
@@ -53,9 +51,9 @@ describe("start-task with keys Drover does not act on yet", () => {
     const body = sent.comments[0]?.body ?? "";
     expect(body).toContain("`.github/drover.yml` is not valid");
     expect(body).toMatch(
-      /- `auto_merge` \(got `true`\): is not supported yet: Drover opens a pull request and a person merges it\. Remove it/,
+      /- `notify` \(got .*\): is not supported yet: Drover sends no outgoing webhooks; .*\. Remove it/,
     );
-    for (const key of ["default_labels", "notify", "setup", "max_diff_size", "max_file_size"]) {
+    for (const key of ["notify", "setup", "max_diff_size", "max_file_size"]) {
       expect(body).toMatch(new RegExp(`- \`${key}\` \\(got .*\\): is not supported yet: .*\\. Remove it`));
     }
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();

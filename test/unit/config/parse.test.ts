@@ -24,6 +24,9 @@ describe("parseConfig", () => {
         max_description_size: 250_000,
         checks: [],
         draft_prs: false,
+        auto_merge: false,
+        default_labels: [],
+        max_reworks: 3,
       },
     });
     expect(parseConfig(undefined)).toEqual(parseConfig(null));
@@ -156,8 +159,6 @@ describe("parseConfig", () => {
   // Keys the docs once listed that Drover does not act on yet: a file setting one is refused, naming the
   // key, what Drover does instead and what to do, rather than accepted and ignored.
   it.each([
-    ["auto_merge", true, "Drover opens a pull request and a person merges it"],
-    ["default_labels", ["drover-pr"], "Drover puts no labels on its pull requests"],
     ["notify", [{ url: "https://hooks.example/drover" }], "Drover sends no outgoing webhooks"],
     ["setup", "npm ci", "Drover runs no install step"],
     ["max_diff_size", "250KB", "never the patch itself"],
@@ -174,9 +175,8 @@ describe("parseConfig", () => {
   });
 
   it("accepts the value of a not-yet-supported key that says what Drover does anyway, and keeps none of them", () => {
-    const result = parseConfig({ auto_merge: false, default_labels: [], notify: [] });
+    const result = parseConfig({ notify: [] });
     expect(result).toEqual(parseConfig(null));
-    expect(problems(parseConfig({ auto_merge: "false" }))[0]?.message).toContain("(or set it to false)");
     expect(problems(parseConfig({ notify: null }))[0]?.message).toContain("(or set it to [])");
     expect(problems(parseConfig({ setup: "" }))[0]?.message).toMatch(/Remove it$/);
   });
@@ -184,8 +184,6 @@ describe("parseConfig", () => {
   it("refuses every not-yet-supported key at once, with the other problems", () => {
     const keys = problems(
       parseConfig({
-        auto_merge: true,
-        default_labels: ["x"],
         notify: [{ url: "https://hooks.example" }],
         setup: "npm ci",
         max_diff_size: "1MB",
@@ -193,15 +191,7 @@ describe("parseConfig", () => {
         task_timeout: "later",
       }),
     ).map((p) => p.key);
-    expect(keys.sort()).toEqual([
-      "auto_merge",
-      "default_labels",
-      "max_diff_size",
-      "max_file_size",
-      "notify",
-      "setup",
-      "task_timeout",
-    ]);
+    expect(keys.sort()).toEqual(["max_diff_size", "max_file_size", "notify", "setup", "task_timeout"]);
   });
 
   it("asks for agent_command when agent is command, with an example", () => {
@@ -255,9 +245,12 @@ describe("renderConfigProblems", () => {
   });
 
   it("names a not-yet-supported key, its value and that it should go", () => {
-    const text = renderConfigProblems(problems(parseConfig({ auto_merge: true })), ".github/drover.yml");
+    const text = renderConfigProblems(
+      problems(parseConfig({ notify: [{ url: "x" }] })),
+      ".github/drover.yml",
+    );
     expect(text).toContain(
-      "- `auto_merge` (got `true`): is not supported yet: Drover opens a pull request and a person merges it. Remove it (or set it to false)",
+      '- `notify` (got `[{"url":"x"}]`): is not supported yet: Drover sends no outgoing webhooks; it reports on the issue and on the pull request\'s check run. Remove it (or set it to [])',
     );
   });
 

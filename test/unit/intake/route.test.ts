@@ -82,17 +82,39 @@ describe("routeWebhook", () => {
     },
   );
 
-  it.each([
-    ["opened", true],
-    ["unlabeled", false],
-  ] as const)("reads the issue again on issues.%s (links: %s), and starts nothing", (action, links) => {
-    const payload = { ...issueLabeled({ number: 12, title: "t" }), action };
+  it("reads the issue again on issues.opened (links: true), and starts nothing", () => {
+    const payload = { ...issueLabeled({ number: 12, title: "t" }), action: "opened" };
     expect(routeWebhook("issues", payload)).toEqual({
       ...DISPATCH,
       jobs: [],
-      syncs: [{ ...SELF_12, links }],
+      syncs: [{ ...SELF_12, links: true }],
     });
   });
+
+  it("stops the task when a person takes a label off (close-task checks it is the Drover label)", () => {
+    const payload = { ...issueLabeled({ number: 12, title: "t" }), action: "unlabeled" };
+    expect(routeWebhook("issues", payload)).toEqual({
+      ...DISPATCH,
+      jobs: ["close-task"],
+      syncs: [{ ...SELF_12, links: false }],
+    });
+  });
+
+  it.each(["labeled", "unlabeled"])(
+    "starts and stops nothing on issues.%s by a bot, Drover included, but reads the issue again",
+    (action) => {
+      const payload = {
+        ...issueLabeled({ number: 12, title: "t" }),
+        action,
+        sender: { login: "drover[bot]", id: 99, type: "Bot" },
+      };
+      expect(routeWebhook("issues", payload)).toEqual({
+        ...DISPATCH,
+        jobs: [],
+        syncs: [{ ...SELF_12, links: false }],
+      });
+    },
+  );
 
   it("rejects GitHub's own issues.opened example, which has no installation (an org webhook's)", () => {
     expect(routeWebhook("issues", githubExample("issues", "opened"))).toMatchObject({
