@@ -107,7 +107,8 @@ export function routeWebhook(name: string, payload: unknown): Route {
           ? { kind: "ignore", why: "a bot's review" }
           : !p.pull_request.head.ref.startsWith("drover/")
             ? { kind: "ignore", why: "not a Drover branch" }
-            : dispatch(p, ["review"], []),
+            : // A review's body may carry commands too (`/drover hint ...` in a comment review).
+              dispatch(p, hasCommand(p.review.body) ? ["review", "command"] : ["review"], []),
       );
     case "issues.closed":
       return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [self(p, false)]));
