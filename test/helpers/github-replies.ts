@@ -60,6 +60,7 @@ function repoRecord(fullName = OCTO_REPO.fullName): RepoRecord {
     updatedAt: CREATED,
     pushedAt: null,
     labels: [],
+    allowAutoMerge: true,
     issues: new Map(),
     checkRuns: [],
   };
@@ -204,6 +205,8 @@ export function pullReply(input: {
     mergedBy: null,
     mergeCommitSha: null,
     reviews: [],
+    comments: [],
+    autoMerge: null,
     mergeable: true,
     stats: { additions: 1, deletions: 0, changedFiles: 1, commits: 1 },
   };
