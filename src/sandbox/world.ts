@@ -208,7 +208,8 @@ export class SandboxError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly errors?: { resource: string; field: string; code: string }[],
+    /** Objects naming the field, or plain sentences where GitHub answers with those (reviews). */
+    readonly errors?: ({ resource: string; field: string; code: string } | string)[],
   ) {
     super(message);
   }

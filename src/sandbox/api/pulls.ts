@@ -223,8 +223,17 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     const commitId = typeof commitField === "string" ? await commitOf(pull, commitField) : pull.headSha;
     // Every comment is checked before anything is recorded: a refused review leaves no trace.
     const placed = [];
-    for (const [index, entry] of list.entries())
-      placed.push(await placeComment(ctx, pull, entry, commitId, `comments[${index}]`));
+    for (const [index, entry] of list.entries()) {
+      try {
+        placed.push(await placeComment(ctx, pull, entry, commitId, `comments[${index}]`));
+      } catch (error) {
+        // A review's refusals list sentences, not fields (GitHub's validation-error-simple).
+        if (!(error instanceof SandboxError)) throw error;
+        throw new SandboxError(error.status, error.message, [
+          error.message.replace(/^Unprocessable Entity: /, ""),
+        ]);
+      }
+    }
     const record = recordReview(
       ctx,
       pull,

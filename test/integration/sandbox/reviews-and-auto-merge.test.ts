@@ -199,6 +199,9 @@ describe("reviews with inline comments", () => {
       pull_number: number,
       in_reply_to: reply.id,
       body: "Thanks",
+      // Octokit's types want these; with in_reply_to GitHub ignores them.
+      commit_id: head,
+      path: "elsewhere.txt",
     });
     expect([reply.in_reply_to_id, again.in_reply_to_id]).toEqual([first.id, first.id]);
     expect(again).toMatchObject({ path: "notes.txt", line: 21, diff_hunk: first.diff_hunk });
