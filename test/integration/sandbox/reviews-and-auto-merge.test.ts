@@ -1,3 +1,4 @@
+import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Person } from "../../../src/demo/maintainer.ts";
 import { assertMatchesOperation, assertMatchesWebhook } from "../../helpers/openapi.ts";
@@ -45,6 +46,16 @@ async function mark(): Promise<number> {
 async function hooksFor(repo: Repo, from: number): Promise<Received[]> {
   const all = await t.deliveries(from);
   return all.filter((d) => (d.payload.repository as { name?: string } | undefined)?.name === repo.repo);
+}
+
+/** GitHub's example payload for `event` (with one of `actions`), from @octokit/webhooks-examples. */
+function exampleOf(event: string, ...actions: string[]): Record<string, unknown> {
+  const group = (examples as { name: string; examples: Record<string, unknown>[] }[]).find(
+    (e) => e.name === event,
+  );
+  const found = group?.examples.find((e) => actions.includes(String(e.action)));
+  if (!found) throw new Error(`no ${event} example`);
+  return found;
 }
 
 const WORDS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
@@ -130,6 +141,15 @@ describe("reviews with inline comments", () => {
       review: { id: review.id, state: "changes_requested", body: "A few things" },
     });
     for (const hook of hooks) assertMatchesWebhook(hook.event, hook.payload);
+    // Everything GitHub's own example payloads carry, the sandbox's carry too.
+    for (const hook of [hooks[0]!, hooks[3]!]) {
+      const example = exampleOf(hook.event, "created", "submitted");
+      expect(Object.keys(hook.payload)).toEqual(expect.arrayContaining(Object.keys(example)));
+      const part = hook.event === "pull_request_review" ? "review" : "comment";
+      expect(Object.keys(hook.payload[part] as object)).toEqual(
+        expect.arrayContaining(Object.keys(example[part] as object)),
+      );
+    }
 
     const { data: pull } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
     expect(pull.review_comments).toBe(3);
