@@ -4,10 +4,10 @@ import type { Person } from "../../../src/demo/maintainer.ts";
 import { assertMatchesOperation, assertMatchesWebhook } from "../../helpers/openapi.ts";
 import {
   cloneRepo,
+  hookNames,
   startTestSandbox,
   statusOf,
   type Clone,
-  type Received,
   type TestSandbox,
 } from "../../helpers/sandbox.ts";
 
@@ -37,16 +37,6 @@ afterAll(async () => {
 });
 
 const as = (login: string): Person => t.as(login);
-const names = (hooks: Received[]) => hooks.map((d) => (d.action ? `${d.event}.${d.action}` : d.event));
-
-async function mark(): Promise<number> {
-  return (await t.deliveries()).length;
-}
-
-async function hooksFor(repo: Repo, from: number): Promise<Received[]> {
-  const all = await t.deliveries(from);
-  return all.filter((d) => (d.payload.repository as { name?: string } | undefined)?.name === repo.repo);
-}
 
 /** GitHub's example payload for `event` (with one of `actions`), from @octokit/webhooks-examples. */
 function exampleOf(event: string, ...actions: string[]): Record<string, unknown> {
@@ -88,7 +78,7 @@ async function pullWithDiff(): Promise<{ repo: Repo; work: Clone; number: number
 describe("reviews with inline comments", () => {
   it("records each comment with its line, diff hunk and the head commit, announced before the review", async () => {
     const { repo, number, head } = await pullWithDiff();
-    const from = await mark();
+    const from = await t.mark();
     const { data: review } = await as("maintainer").rest.pulls.createReview({
       ...repo,
       pull_number: number,
@@ -125,8 +115,8 @@ describe("reviews with inline comments", () => {
       diff_hunk: "@@ -18,3 +18,4 @@ line 17\n line 18\n line 19\n line 20\n+twenty-one",
     });
 
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual([
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual([
       "pull_request_review_comment.created",
       "pull_request_review_comment.created",
       "pull_request_review_comment.created",
@@ -161,7 +151,7 @@ describe("reviews with inline comments", () => {
 
   it("sends review states in lower case and an empty body as null, as GitHub's webhooks do", async () => {
     const { repo, number } = await pullWithDiff();
-    const from = await mark();
+    const from = await t.mark();
     await as("maintainer").rest.pulls.createReview({ ...repo, pull_number: number, event: "APPROVE" });
     await as("triager").rest.pulls.createReview({
       ...repo,
@@ -169,7 +159,7 @@ describe("reviews with inline comments", () => {
       event: "COMMENT",
       body: "Hm",
     });
-    const hooks = await hooksFor(repo, from);
+    const hooks = await t.hooksFor(repo, from);
     expect(hooks.map((h) => (h.payload.review as { state: string; body: unknown }).state)).toEqual([
       "approved",
       "commented",
@@ -198,7 +188,7 @@ describe("reviews with inline comments", () => {
 
   it("takes a lone comment and replies (in_reply_to and /replies), each filed under the thread's first comment", async () => {
     const { repo, number, head } = await pullWithDiff();
-    const from = await mark();
+    const from = await t.mark();
     const { data: first } = await as("reader").rest.pulls.createReviewComment({
       ...repo,
       pull_number: number,
@@ -225,8 +215,8 @@ describe("reviews with inline comments", () => {
     });
     expect([reply.in_reply_to_id, again.in_reply_to_id]).toEqual([first.id, first.id]);
     expect(again).toMatchObject({ path: "notes.txt", line: 21, diff_hunk: first.diff_hunk });
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual([
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual([
       "pull_request_review_comment.created",
       "pull_request_review.submitted",
       "pull_request_review_comment.created",
@@ -303,13 +293,13 @@ describe("reviews with inline comments", () => {
 describe("labels on a pull request", () => {
   it("are added through the issues endpoints, show on the pull request and send pull_request.labeled", async () => {
     const { repo, number } = await pullWithDiff();
-    const from = await mark();
+    const from = await t.mark();
     const { client: app } = await t.installation();
     await app.rest.issues.addLabels({ ...repo, issue_number: number, labels: ["drover", "automerge"] });
     const { data: pull } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
     expect(pull.labels.map((l) => l.name)).toEqual(["drover", "automerge"]);
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["pull_request.labeled", "pull_request.labeled"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["pull_request.labeled", "pull_request.labeled"]);
     expect(hooks[0]?.payload).toMatchObject({ number, label: { name: "drover" } });
   });
 });
@@ -376,12 +366,12 @@ describe("auto-merge", () => {
       body: enabled,
     });
 
-    const from = await mark();
+    const from = await t.mark();
     await app.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
     const { data: merged } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
     expect(merged).toMatchObject({ merged: true, merged_by: { login: `${t.sandbox.appSlug}[bot]` } });
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["pull_request.closed", "push"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["pull_request.closed", "push"]);
     expect(hooks[0]?.payload).toMatchObject({ pull_request: { merged: true } });
   });
 
@@ -412,7 +402,7 @@ describe("auto-merge", () => {
   it("stays on across a push to the head branch, and waits for a passing run on the new head", async () => {
     const { repo, number, work, app, run, nodeId } = await pending();
     await app.graphql(ENABLE, { id: nodeId });
-    const from = await mark();
+    const from = await t.mark();
     const second = await work.commit({ "more.txt": "more\n" }, "More");
     await work.git("push", "--quiet", "origin", "feature");
     await t.delivery((d) => d.action === "synchronize", from);
@@ -495,7 +485,7 @@ describe("auto-merge", () => {
 
   it("is turned off again by disablePullRequestAutoMerge, with the webhooks for both", async () => {
     const { repo, number, app, run, nodeId } = await pending();
-    const from = await mark();
+    const from = await t.mark();
     await app.graphql(ENABLE, { id: nodeId });
     const off = await app.graphql<{
       disablePullRequestAutoMerge: { pullRequest: { autoMergeRequest: null } };
@@ -507,8 +497,8 @@ describe("auto-merge", () => {
     await app.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
     const { data: pull } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
     expect(pull).toMatchObject({ merged: false, auto_merge: null });
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["pull_request.auto_merge_enabled", "pull_request.auto_merge_disabled"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["pull_request.auto_merge_enabled", "pull_request.auto_merge_disabled"]);
     for (const hook of hooks) assertMatchesWebhook(hook.event, hook.payload);
   });
 });
