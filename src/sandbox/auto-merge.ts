@@ -12,6 +12,9 @@ import { now, SandboxError, type Account, type PullRecord, type RepoRecord } fro
 /** Conclusions GitHub counts as passing for a required check. */
 const PASSING = new Set(["success", "neutral", "skipped"]);
 
+/** Pull requests being merged by auto-merge right now. */
+const merging = new WeakSet<PullRecord>();
+
 /**
  * Whether `pull` meets its requirements now: at least one check run on its head commit, the latest run of
  * each name completed and passing, and no reviewer whose latest approval or change request asks for changes
@@ -99,12 +102,16 @@ export async function settleAutoMerge(ctx: SandboxContext, repo: RepoRecord): Pr
   for (const issue of [...repo.issues.values()]) {
     const pull = issue.pull;
     if (!pull?.autoMerge || pull.merged || issue.state !== "open" || pull.draft) continue;
-    if (!requirementsMet(pull)) continue;
+    // Two check runs finishing at once both see the requirements met; one merge is enough.
+    if (merging.has(pull) || !requirementsMet(pull)) continue;
     const { enabledBy, mergeMethod, commitTitle, commitMessage } = pull.autoMerge;
+    merging.add(pull);
     try {
       await mergePull(ctx, pull, enabledBy, { method: mergeMethod, commitTitle, commitMessage });
     } catch (error) {
       if (!(error instanceof SandboxError)) throw error;
+    } finally {
+      merging.delete(pull);
     }
   }
 }

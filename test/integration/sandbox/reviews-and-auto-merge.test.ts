@@ -399,6 +399,24 @@ describe("auto-merge", () => {
     expect(merged).toMatchObject({ merged: true, merged_by: { login: "maintainer" } });
   });
 
+  it("waits while a check run fails, and counts neutral as passing, as GitHub does for required checks", async () => {
+    const { repo, number, head, app, run, nodeId } = await pending();
+    await app.graphql(ENABLE, { id: nodeId });
+    await app.rest.checks.create({ ...repo, head_sha: head, name: "Lint", conclusion: "failure" });
+    await app.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
+    const { data: waiting } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
+    expect(waiting.merged).toBe(false);
+    // The latest run of a name is the one that counts.
+    await app.rest.checks.create({ ...repo, head_sha: head, name: "Lint", conclusion: "neutral" });
+    const { data: merged } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
+    expect(merged.merged).toBe(true);
+    const anonymous = await fetch(t.sandbox.urls.graphql, {
+      method: "POST",
+      body: JSON.stringify({ query: ENABLE }),
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
   it("stays on across a push to the head branch, and waits for a passing run on the new head", async () => {
     const { repo, number, work, app, run, nodeId } = await pending();
     await app.graphql(ENABLE, { id: nodeId });
