@@ -1,36 +1,17 @@
 import type { SandboxContext } from "./context.ts";
 import { defaultMergeMessage, mergePull, type MergeMethod } from "./merging.ts";
+import { requirementsMet } from "./requirements.ts";
 import { pullRequest } from "./shapes.ts";
 import { now, SandboxError, type Account, type PullRecord, type RepoRecord } from "./world.ts";
 
 /**
- * GitHub's auto-merge, with the sandbox's stand-in for branch protection: every check run on the head
- * commit is required, and so is having no changes requested. A pull request with auto-merge on is merged
- * (as whoever enabled it, through the same path as PUT .../merge) once those hold.
+ * GitHub's auto-merge, waiting for the sandbox's stand-in for branch protection (requirements.ts: every
+ * check run on the head commit passing, no changes requested). A pull request with auto-merge on is
+ * merged (as whoever enabled it, through the same path as PUT .../merge) once those hold.
  */
-
-/** Conclusions GitHub counts as passing for a required check. */
-const PASSING = new Set(["success", "neutral", "skipped"]);
 
 /** Pull requests being merged by auto-merge right now. */
 const merging = new WeakSet<PullRecord>();
-
-/**
- * Whether `pull` meets its requirements now: at least one check run on its head commit, the latest run of
- * each name completed and passing, and no reviewer whose latest approval or change request asks for changes
- * (a later comment-only review does not lift a change request, as on GitHub).
- */
-export function requirementsMet(pull: PullRecord): boolean {
-  const latest = new Map<string, { status: string; conclusion: string | null }>();
-  for (const run of pull.issue.repo.checkRuns) if (run.headSha === pull.headSha) latest.set(run.name, run);
-  if (latest.size === 0) return false;
-  for (const run of latest.values())
-    if (run.status !== "completed" || !PASSING.has(run.conclusion ?? "")) return false;
-  const verdicts = new Map<number, string>();
-  for (const review of pull.reviews)
-    if (review.state !== "COMMENTED") verdicts.set(review.user.id, review.state);
-  return ![...verdicts.values()].includes("CHANGES_REQUESTED");
-}
 
 function emitAutoMerge(ctx: SandboxContext, pull: PullRecord, action: string, sender: Account) {
   const repo = pull.issue.repo;

@@ -23,7 +23,7 @@ export function defaultMergeMessage(
 ): { title: string; message: string } {
   const { issue } = pull;
   return method === "squash"
-    ? { title: `${issue.title} (#${issue.number})`, message: issue.body ?? "" }
+    ? { title: `${issue.title} (#${issue.number})`, message: "" }
     : {
         title: `Merge pull request #${issue.number} from ${issue.repo.owner.login}/${pull.head}`,
         message: issue.title,

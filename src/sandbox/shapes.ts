@@ -14,6 +14,8 @@ import type {
   ReviewRecord,
 } from "./world.ts";
 
+import { requirementsMet } from "./requirements.ts";
+
 /**
  * GitHub's JSON for the sandbox's records, field for field as GitHub's OpenAPI description requires
  * (test/integration/sandbox/conformance.test.ts holds every response and webhook to it).
@@ -382,7 +384,7 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
     merged: pull.merged,
     mergeable,
     rebaseable: mergeable,
-    mergeable_state: settled ? "unknown" : pull.mergeable ? "clean" : "dirty",
+    mergeable_state: mergeableState(pull, settled),
     merged_by: pull.mergedBy ? user(urls, pull.mergedBy) : null,
     comments: record.comments.length,
     review_comments: pull.comments.length,
@@ -398,6 +400,17 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
  * A review as REST answers it (state upper case: `CHANGES_REQUESTED`), or, with `webhook`, as the
  * `pull_request_review` webhook carries it: state in lower case and an empty body as null.
  */
+/**
+ * GitHub's `mergeable_state`: "blocked" while the sandbox's requirements (src/sandbox/requirements.ts:
+ * passing check runs, no changes requested) are not met, "clean" once they are.
+ */
+function mergeableState(pull: PullRecord, settled: boolean): string {
+  if (settled) return "unknown";
+  if (pull.draft) return "draft";
+  if (!pull.mergeable) return "dirty";
+  return requirementsMet(pull) ? "clean" : "blocked";
+}
+
 export function review(urls: Urls, pull: PullRecord, record: ReviewRecord, opts = { webhook: false }): Json {
   const repo = pull.issue.repo;
   const html = `${urls.web}/${repo.fullName}/pull/${pull.issue.number}`;

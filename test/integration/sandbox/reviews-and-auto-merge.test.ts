@@ -392,7 +392,12 @@ describe("auto-merge", () => {
     });
     await app.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
     const { data: waiting } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
-    expect(waiting).toMatchObject({ merged: false, state: "open", auto_merge: { merge_method: "merge" } });
+    expect(waiting).toMatchObject({
+      merged: false,
+      state: "open",
+      mergeable_state: "blocked",
+      auto_merge: { merge_method: "merge" },
+    });
 
     await as("maintainer").rest.pulls.createReview({ ...repo, pull_number: number, event: "APPROVE" });
     const { data: merged } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
@@ -478,6 +483,8 @@ describe("auto-merge", () => {
     ).toMatchObject([{ type: "UNDEFINED_FIELD", message: expect.stringContaining("mergeStateStatus") }]);
 
     await app.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
+    const { data: clean } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
+    expect(clean.mergeable_state).toBe("clean");
     expect(await refusal(app.graphql(ENABLE, { id: nodeId }))).toMatchObject([
       { type: "UNPROCESSABLE", message: "Pull request Pull request is in clean status" },
     ]);
