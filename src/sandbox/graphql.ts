@@ -13,7 +13,7 @@ import { SandboxError, type Account, type PullRecord } from "./world.ts";
 
 /**
  * The sandbox's GraphQL endpoint (`POST /api/graphql`, where Octokit sends GraphQL for a GHES-style
- * `/api/v3` base URL). GitHub enables auto-merge only through GraphQL, so this answers exactly the
+ * `/api/v3` base URL, and `POST /api/v3/graphql`, github.com's `/graphql` under the REST root). GitHub enables auto-merge only through GraphQL, so this answers exactly the
  * mutations `enablePullRequestAutoMerge` and `disablePullRequestAutoMerge`, selecting fields of their
  * payload, the pull request and its auto-merge request; anything else is answered with an error that
  * says the sandbox does not implement it. Errors come as GitHub sends them: HTTP 200 with `errors`

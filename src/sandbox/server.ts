@@ -77,6 +77,8 @@ export interface Sandbox {
 const MAX_BODY_BYTES = 25 * 1024 * 1024;
 /** Where GitHub Enterprise Server (and so Octokit, given a `/api/v3` base URL) takes GraphQL. */
 const GRAPHQL_PATH = "/api/graphql";
+/** Also `/graphql` under the REST root, where github.com takes it (`POST /graphql` on api.github.com). */
+const GRAPHQL_PATHS = new Set([GRAPHQL_PATH, "/api/v3/graphql"]);
 
 /** Starts the local stand-in for GitHub. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -120,9 +122,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const pathname = new URL(request.url ?? "/", web).pathname;
     const handled = isGitRequest(pathname)
       ? serveGitRequest(ctx, request, response, pushLocks)
-      : pathname.startsWith("/api/v3/")
+      : pathname.startsWith("/api/v3/") && !GRAPHQL_PATHS.has(pathname)
         ? serveApi(ctx, router, request, response, options.onResponse)
-        : pathname === GRAPHQL_PATH && request.method === "POST"
+        : GRAPHQL_PATHS.has(pathname) && request.method === "POST"
           ? serveGraphql(ctx, request, response)
           : Promise.resolve(void notFound(response));
     handled.catch((error: unknown) => {

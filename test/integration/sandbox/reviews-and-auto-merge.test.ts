@@ -420,6 +420,11 @@ describe("auto-merge", () => {
       body: JSON.stringify({ query: ENABLE }),
     });
     expect(anonymous.status).toBe(401);
+    // Where github.com takes it too: POST /graphql under the REST root.
+    const { data } = await app.request("POST /graphql", { query: ENABLE, variables: { id: nodeId } });
+    expect(data).toMatchObject({
+      errors: [{ type: "UNPROCESSABLE", message: expect.stringContaining("closed") }],
+    });
   });
 
   it("stays on across a push to the head branch, and waits for a passing run on the new head", async () => {
