@@ -77,7 +77,6 @@ const OBJECTS: Record<string, Record<string, Resolver>> = {
   },
   Actor: {
     login: { type: "String", resolve: (who: Account) => who.login },
-    __typename: { type: "String", resolve: (who: Account) => (who.type === "Bot" ? "Bot" : "User") },
   },
 };
 
@@ -161,7 +160,12 @@ export async function answerGraphql(ctx: SandboxContext, actor: Actor, body: unk
   for (const field of operation.selections) {
     try {
       const payload = await mutate(ctx, who, field, values);
-      data[field.alias] = select(field.selections ?? [], "Payload", payload);
+      data[field.alias] = select(
+        field.selections ?? [],
+        "Payload",
+        payload,
+        `${inputName(field.name).slice(0, -"Input".length)}Payload`,
+      );
     } catch (error) {
       const refusal =
         error instanceof FieldError
@@ -261,12 +265,12 @@ function checkSelections(fields: Field[], type: string, path: string[]): Graphql
   });
 }
 
-function select(fields: Field[], type: string, source: unknown): Json {
+/** The selected fields of `source`, an object of `type` (`typename` is what `__typename` answers). */
+function select(fields: Field[], type: string, source: unknown, typename = type): Json {
   const out: Json = {};
   for (const field of fields) {
     if (field.name === "__typename") {
-      out[field.alias] = type === "Payload" ? "Payload" : type;
-      if (type === "Actor") out[field.alias] = OBJECTS.Actor!.__typename!.resolve(source as never);
+      out[field.alias] = type === "Actor" ? ((source as Account).type === "Bot" ? "Bot" : "User") : typename;
       continue;
     }
     const spec = OBJECTS[type]![field.name]!;

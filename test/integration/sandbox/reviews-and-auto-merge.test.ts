@@ -306,7 +306,8 @@ describe("labels on a pull request", () => {
 
 const ENABLE = `mutation Enable($id: ID!, $mergeMethod: PullRequestMergeMethod) {
   enablePullRequestAutoMerge(input: { pullRequestId: $id, mergeMethod: $mergeMethod }) {
-    pullRequest { number autoMergeRequest { enabledAt mergeMethod enabledBy { login } } }
+    __typename
+    pullRequest { number autoMergeRequest { enabledAt mergeMethod enabledBy { __typename login } } }
   }
 }`;
 
@@ -349,9 +350,15 @@ describe("auto-merge", () => {
         };
       };
     }>(ENABLE, { id: nodeId, mergeMethod: "SQUASH" });
-    expect(answer.enablePullRequestAutoMerge.pullRequest).toMatchObject({
-      number,
-      autoMergeRequest: { mergeMethod: "SQUASH", enabledBy: { login: `${t.sandbox.appSlug}[bot]` } },
+    expect(answer.enablePullRequestAutoMerge).toMatchObject({
+      __typename: "EnablePullRequestAutoMergePayload",
+      pullRequest: {
+        number,
+        autoMergeRequest: {
+          mergeMethod: "SQUASH",
+          enabledBy: { __typename: "Bot", login: `${t.sandbox.appSlug}[bot]` },
+        },
+      },
     });
     const { data: enabled } = await as("reader").rest.pulls.get({ ...repo, pull_number: number });
     expect(enabled.auto_merge).toMatchObject({
