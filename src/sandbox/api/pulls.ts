@@ -195,6 +195,17 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     return { status: 200, body: page.map((c) => reviewComment(ctx.urls, c)), headers };
   });
 
+  /** A commit of the pull request (its head, or an earlier one on its branch), as a full sha. */
+  const commitOf = async (pull: PullRecord, sha: string): Promise<string> => {
+    const bare = ctx.barePath(pull.issue.repo);
+    const found = /^[0-9a-f]{40}$/.test(sha) ? await resolveRef(bare, sha).catch(() => null) : null;
+    if (found === null || !(await isAncestor(bare, found, pull.headSha))) {
+      throw new SandboxError(422, `Unprocessable Entity: commit_id ${sha} is not part of the pull request`, [
+        { resource: "PullRequestReviewComment", field: "commit_id", code: "invalid" },
+      ]);
+    }
+    return found;
+  };
   router.add("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async (request) => {
     const pull = pullOf(request);
     const reviewer = actingAccount(request.actor);
@@ -219,20 +230,20 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       throw new SandboxError(422, `Unprocessable Entity: a ${event} review needs a body`);
     if (event === "COMMENT" && (typeof text !== "string" || text === "") && list.length === 0)
       throw new SandboxError(422, `Unprocessable Entity: a ${event} review needs a body or comments`);
+    // Everything is checked before anything is recorded: a refused review leaves no trace.
     const commitField = field(request.body, "commit_id");
-    const commitId = typeof commitField === "string" ? await commitOf(pull, commitField) : pull.headSha;
-    // Every comment is checked before anything is recorded: a refused review leaves no trace.
+    let commitId = pull.headSha;
     const placed = [];
-    for (const [index, entry] of list.entries()) {
-      try {
+    try {
+      if (typeof commitField === "string") commitId = await commitOf(pull, commitField);
+      for (const [index, entry] of list.entries())
         placed.push(await placeComment(ctx, pull, entry, commitId, `comments[${index}]`));
-      } catch (error) {
-        // A review's refusals list sentences, not fields (GitHub's validation-error-simple).
-        if (!(error instanceof SandboxError)) throw error;
-        throw new SandboxError(error.status, error.message, [
-          error.message.replace(/^Unprocessable Entity: /, ""),
-        ]);
-      }
+    } catch (error) {
+      // A review's refusals list sentences, not fields (GitHub's validation-error-simple).
+      if (!(error instanceof SandboxError)) throw error;
+      throw new SandboxError(error.status, error.message, [
+        error.message.replace(/^Unprocessable Entity: /, ""),
+      ]);
     }
     const record = recordReview(
       ctx,
@@ -248,16 +259,5 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     return { status: 200, body: reviewJson(ctx.urls, pull, record) };
   });
 
-  /** A commit of the pull request (its head, or an earlier one on its branch), as a full sha. */
-  const commitOf = async (pull: PullRecord, sha: string): Promise<string> => {
-    const bare = ctx.barePath(pull.issue.repo);
-    const found = /^[0-9a-f]{40}$/.test(sha) ? await resolveRef(bare, sha).catch(() => null) : null;
-    if (found === null || !(await isAncestor(bare, found, pull.headSha))) {
-      throw new SandboxError(422, `Unprocessable Entity: commit_id ${sha} is not part of the pull request`, [
-        { resource: "PullRequestReviewComment", field: "commit_id", code: "invalid" },
-      ]);
-    }
-    return found;
-  };
   reviewCommentRoutes(router, ctx, pullOf, commitOf);
 }
