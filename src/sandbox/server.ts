@@ -13,6 +13,7 @@ import { repoRoutes } from "./api/repos.ts";
 import { authenticate, InstallationTokens } from "./auth.ts";
 import { SandboxContext } from "./context.ts";
 import { isGitRequest, serveGitRequest } from "./git/serve-request.ts";
+import { answerGraphql } from "./graphql.ts";
 import { Router, type ApiResponse } from "./router.ts";
 import { seedWorld, type SandboxUser, type Seeded } from "./seed.ts";
 import { WebhookSender, type Delivery } from "./webhooks.ts";
@@ -40,8 +41,11 @@ export interface SandboxOptions {
 export type ApiRecord = { method: string; path: string; status: number; body: unknown };
 
 export interface Sandbox {
-  /** `web` (pages and git: `<web>/<owner>/<name>.git`) and `api` (REST: `<web>/api/v3`). */
-  urls: { web: string; api: string };
+  /**
+   * `web` (pages and git: `<web>/<owner>/<name>.git`), `api` (REST: `<web>/api/v3`) and `graphql`
+   * (`<web>/api/graphql`: only the auto-merge mutations).
+   */
+  urls: { web: string; api: string; graphql: string };
   appId: number;
   appSlug: string;
   installationId: number;
@@ -71,6 +75,10 @@ export interface Sandbox {
 }
 
 const MAX_BODY_BYTES = 25 * 1024 * 1024;
+/** Where GitHub Enterprise Server (and so Octokit, given a `/api/v3` base URL) takes GraphQL. */
+const GRAPHQL_PATH = "/api/graphql";
+/** Also `/graphql` under the REST root, where github.com takes it (`POST /graphql` on api.github.com). */
+const GRAPHQL_PATHS = new Set([GRAPHQL_PATH, "/api/v3/graphql"]);
 
 /** Starts the local stand-in for GitHub. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -114,9 +122,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const pathname = new URL(request.url ?? "/", web).pathname;
     const handled = isGitRequest(pathname)
       ? serveGitRequest(ctx, request, response, pushLocks)
-      : pathname.startsWith("/api/v3/")
+      : pathname.startsWith("/api/v3/") && !GRAPHQL_PATHS.has(pathname)
         ? serveApi(ctx, router, request, response, options.onResponse)
-        : Promise.resolve(void notFound(response));
+        : GRAPHQL_PATHS.has(pathname) && request.method === "POST"
+          ? serveGraphql(ctx, request, response)
+          : Promise.resolve(void notFound(response));
     handled.catch((error: unknown) => {
       log(`sandbox error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!response.headersSent) sendJson(response, 500, { message: "Sandbox error" });
@@ -127,7 +137,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const { world } = seeded;
   const app = world.app!;
   return {
-    urls,
+    urls: { ...urls, graphql: `${web}${GRAPHQL_PATH}` },
     appId: app.id,
     appSlug: app.slug,
     installationId: seeded.installationId,
@@ -166,6 +176,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }),
     describe: () => ({
       apiUrl: urls.api,
+      graphqlUrl: `${web}${GRAPHQL_PATH}`,
       gitUrl: `${web}/{owner}/{repo}.git`,
       appId: app.id,
       appSlug: app.slug,
@@ -261,6 +272,31 @@ async function serveApi(
     }
   }
   sendJson(response, result.status, text, headers);
+}
+
+async function serveGraphql(ctx: SandboxContext, request: IncomingMessage, response: ServerResponse) {
+  let answer: { status: number; body: unknown };
+  try {
+    const raw = await readBody(request);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch {
+      throw new SandboxError(400, "Problems parsing JSON");
+    }
+    answer = await answerGraphql(
+      ctx,
+      authenticate(ctx.world, ctx.tokens, request.headers.authorization),
+      body,
+    );
+  } catch (error) {
+    if (!(error instanceof SandboxError)) throw error;
+    answer = {
+      status: error.status,
+      body: { message: error.message, documentation_url: "https://docs.github.com/graphql" },
+    };
+  }
+  sendJson(response, answer.status, answer.body, { "x-github-request-id": randomUUID() });
 }
 
 function sendJson(

@@ -10,8 +10,11 @@ import type {
   PullRecord,
   ReactionRecord,
   RepoRecord,
+  ReviewCommentRecord,
   ReviewRecord,
 } from "./world.ts";
+
+import { requirementsMet } from "./requirements.ts";
 
 /**
  * GitHub's JSON for the sandbox's records, field for field as GitHub's OpenAPI description requires
@@ -154,6 +157,7 @@ export function repository(urls: Urls, repo: RepoRecord, openIssues: number): Js
     created_at: repo.createdAt,
     updated_at: repo.updatedAt,
     allow_forking: false,
+    allow_auto_merge: repo.allowAutoMerge,
     web_commit_signoff_required: false,
     license: null,
   };
@@ -171,7 +175,7 @@ export function label(urls: Urls, repo: RepoRecord, record: LabelRecord): Json {
   };
 }
 
-function reactionRollup(url: string, reactions: ReactionRecord[]): Json {
+export function reactionRollup(url: string, reactions: ReactionRecord[]): Json {
   const count = (content: string) => reactions.filter((r) => r.content === content).length;
   return {
     url,
@@ -368,15 +372,22 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
       statuses: href(`${urls.api}/repos/${repo.fullName}/statuses/${pull.headSha}`),
     },
     author_association: authorAssociation(repo, record.user),
-    auto_merge: null,
+    auto_merge: pull.autoMerge
+      ? {
+          enabled_by: user(urls, pull.autoMerge.enabledBy),
+          merge_method: pull.autoMerge.mergeMethod,
+          commit_title: pull.autoMerge.commitTitle,
+          commit_message: pull.autoMerge.commitMessage,
+        }
+      : null,
     draft: pull.draft,
     merged: pull.merged,
     mergeable,
     rebaseable: mergeable,
-    mergeable_state: settled ? "unknown" : pull.mergeable ? "clean" : "dirty",
+    mergeable_state: mergeableState(pull, settled),
     merged_by: pull.mergedBy ? user(urls, pull.mergedBy) : null,
     comments: record.comments.length,
-    review_comments: 0,
+    review_comments: pull.comments.length,
     maintainer_can_modify: false,
     commits: pull.stats.commits,
     additions: pull.stats.additions,
@@ -385,24 +396,77 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
   };
 }
 
-export function review(urls: Urls, pull: PullRecord, record: ReviewRecord): Json {
+/**
+ * A review as REST answers it (state upper case: `CHANGES_REQUESTED`), or, with `webhook`, as the
+ * `pull_request_review` webhook carries it: state in lower case and an empty body as null.
+ */
+/**
+ * GitHub's `mergeable_state`: "blocked" while the sandbox's requirements (src/sandbox/requirements.ts:
+ * passing check runs, no changes requested) are not met, "clean" once they are.
+ */
+function mergeableState(pull: PullRecord, settled: boolean): string {
+  if (settled) return "unknown";
+  if (pull.draft) return "draft";
+  if (!pull.mergeable) return "dirty";
+  return requirementsMet(pull) ? "clean" : "blocked";
+}
+
+export function review(urls: Urls, pull: PullRecord, record: ReviewRecord, opts = { webhook: false }): Json {
   const repo = pull.issue.repo;
   const html = `${urls.web}/${repo.fullName}/pull/${pull.issue.number}`;
   return {
     id: record.id,
     node_id: nodeId("PullRequestReview", record.id),
     user: user(urls, record.user),
-    body: record.body,
-    state: record.state,
+    body: opts.webhook && record.body === "" ? null : record.body,
+    state: opts.webhook ? record.state.toLowerCase() : record.state,
     html_url: `${html}#pullrequestreview-${record.id}`,
     pull_request_url: `${urls.api}/repos/${repo.fullName}/pulls/${pull.issue.number}`,
     _links: {
-      html: { href: html },
+      html: { href: `${html}#pullrequestreview-${record.id}` },
       pull_request: { href: `${urls.api}/repos/${repo.fullName}/pulls/${pull.issue.number}` },
     },
     submitted_at: record.submittedAt,
     commit_id: record.commitId,
     author_association: authorAssociation(repo, record.user),
+  };
+}
+
+/** A review comment (GitHub's `pull-request-review-comment`), in REST answers and webhooks alike. */
+export function reviewComment(urls: Urls, record: ReviewCommentRecord): Json {
+  const pull = record.pull;
+  const repo = pull.issue.repo;
+  const api = `${urls.api}/repos/${repo.fullName}/pulls/comments/${record.id}`;
+  const html = `${urls.web}/${repo.fullName}/pull/${pull.issue.number}#discussion_r${record.id}`;
+  const pullApi = `${urls.api}/repos/${repo.fullName}/pulls/${pull.issue.number}`;
+  return {
+    url: api,
+    pull_request_review_id: record.review.id,
+    id: record.id,
+    node_id: nodeId("PullRequestReviewComment", record.id),
+    diff_hunk: record.diffHunk,
+    path: record.path,
+    position: record.position,
+    original_position: record.position,
+    commit_id: record.commitId,
+    original_commit_id: record.commitId,
+    ...(record.inReplyTo ? { in_reply_to_id: record.inReplyTo.id } : {}),
+    user: user(urls, record.user),
+    body: record.body,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    html_url: html,
+    pull_request_url: pullApi,
+    author_association: authorAssociation(repo, record.user),
+    _links: { self: { href: api }, html: { href: html }, pull_request: { href: pullApi } },
+    start_line: record.startLine,
+    original_start_line: record.startLine,
+    start_side: record.startSide,
+    line: record.line,
+    original_line: record.line,
+    side: record.side,
+    subject_type: "line",
+    reactions: reactionRollup(`${api}/reactions`, record.reactions),
   };
 }
 
@@ -438,6 +502,7 @@ export const APP_EVENTS = [
   "sub_issues",
   "pull_request",
   "pull_request_review",
+  "pull_request_review_comment",
   "push",
 ];
 

@@ -103,6 +103,40 @@ export interface ReviewRecord {
   submittedAt: string;
 }
 
+export interface ReviewCommentRecord {
+  id: number;
+  pull: PullRecord;
+  /** GitHub files every review comment under a review, a lone comment or reply under one of its own. */
+  review: ReviewRecord;
+  user: Account;
+  body: string;
+  path: string;
+  /** Line of the file (the new file on RIGHT, the old one on LEFT); start* for a range. */
+  line: number;
+  side: "LEFT" | "RIGHT";
+  startLine: number | null;
+  startSide: "LEFT" | "RIGHT" | null;
+  /** Lines down from the file's first `@@` in the pull request's diff (GitHub's closing-down `position`). */
+  position: number;
+  /** The diff from its hunk's `@@` header to the commented line, as GitHub shows it. */
+  diffHunk: string;
+  commitId: string;
+  /** The thread's first comment, for a reply. */
+  inReplyTo: ReviewCommentRecord | null;
+  createdAt: string;
+  updatedAt: string;
+  reactions: ReactionRecord[];
+}
+
+/** GitHub's auto-merge request: merge as soon as the pull request's requirements are met. */
+export interface AutoMergeRecord {
+  enabledBy: Account;
+  enabledAt: string;
+  mergeMethod: "merge" | "squash";
+  commitTitle: string;
+  commitMessage: string;
+}
+
 export interface PullRecord {
   issue: IssueRecord;
   head: string;
@@ -115,6 +149,9 @@ export interface PullRecord {
   mergedBy: Account | null;
   mergeCommitSha: string | null;
   reviews: ReviewRecord[];
+  /** Review comments (inline, on lines of the diff), oldest first. */
+  comments: ReviewCommentRecord[];
+  autoMerge: AutoMergeRecord | null;
   /** Whether head merges into base without conflicts (as of the last push to either). */
   mergeable: boolean;
   /** Numbers from the last diff of head against base. */
@@ -147,6 +184,11 @@ export interface RepoRecord {
   updatedAt: string;
   pushedAt: string | null;
   labels: LabelRecord[];
+  /**
+   * Whether auto-merge may be enabled on its pull requests (GitHub's `allow_auto_merge`). On by default
+   * here (GitHub's default is off) so the demo can use it; a test turns it off to see the refusal.
+   */
+  allowAutoMerge: boolean;
   /** Issues and pull requests, by number. */
   issues: Map<number, IssueRecord>;
   checkRuns: CheckRunRecord[];
@@ -166,7 +208,8 @@ export class SandboxError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly errors?: { resource: string; field: string; code: string }[],
+    /** Objects naming the field, or plain sentences where GitHub answers with those (reviews). */
+    readonly errors?: ({ resource: string; field: string; code: string } | string)[],
   ) {
     super(message);
   }
@@ -185,6 +228,7 @@ export class World {
   readonly repos = new Map<string, RepoRecord>();
   readonly issuesById = new Map<number, IssueRecord>();
   readonly commentsById = new Map<number, CommentRecord>();
+  readonly reviewCommentsById = new Map<number, ReviewCommentRecord>();
   readonly installations = new Map<number, InstallationRecord>();
   app: AppRecord | null = null;
   #nextId = 1000;
@@ -236,6 +280,7 @@ export class World {
       updatedAt: at,
       pushedAt: null,
       labels: [],
+      allowAutoMerge: true,
       issues: new Map(),
       checkRuns: [],
     };

@@ -6,6 +6,7 @@ import type {
   LabelRecord,
   PullRecord,
   RepoRecord,
+  ReviewRecord,
   StateReason,
 } from "../../src/sandbox/world.ts";
 import { OCTO_REPO, type TestUser } from "./payloads.ts";
@@ -60,6 +61,7 @@ function repoRecord(fullName = OCTO_REPO.fullName): RepoRecord {
     updatedAt: CREATED,
     pushedAt: null,
     labels: [],
+    allowAutoMerge: true,
     issues: new Map(),
     checkRuns: [],
   };
@@ -176,26 +178,34 @@ export function appReply(app: { id: number; slug: string; name: string; botId: n
   return shapes.app(URLS, appRecord(app));
 }
 
-/** POST /repos/{owner}/{repo}/pulls: pull request `number` from `head` onto main, opened by `by`. */
-export function pullReply(input: {
+type PullInput = {
   number: number;
   head: string;
   title?: string;
   body?: string;
   by: TestUser;
   repo?: string;
-}): shapes.Json {
+  /** Default "1" x 40. */
+  headSha?: string;
+  labels?: string[];
+  /** Auto-merge on, enabled by `by` (default: the pull request's author) with `method` (default merge). */
+  autoMerge?: { by?: TestUser; method?: "merge" | "squash" };
+};
+
+function pullRecord(input: PullInput): PullRecord {
   const issue = issueRecord({
     number: input.number,
     title: input.title ?? `Pull request ${input.number}`,
     body: input.body ?? null,
     author: input.by,
+    ...(input.labels ? { labels: input.labels } : {}),
     ...(input.repo ? { repo: input.repo } : {}),
   });
+  const title = issue.title;
   const pull: PullRecord = {
     issue,
     head: input.head,
-    headSha: "1".repeat(40),
+    headSha: input.headSha ?? "1".repeat(40),
     base: "main",
     baseSha: "0".repeat(40),
     draft: false,
@@ -204,11 +214,115 @@ export function pullReply(input: {
     mergedBy: null,
     mergeCommitSha: null,
     reviews: [],
+    comments: [],
+    autoMerge: input.autoMerge
+      ? {
+          enabledBy: account(input.autoMerge.by ?? input.by),
+          enabledAt: CREATED,
+          mergeMethod: input.autoMerge.method ?? "merge",
+          commitTitle:
+            input.autoMerge.method === "squash"
+              ? `${title} (#${input.number})`
+              : `Merge pull request #${input.number} from ${issue.repo.owner.login}/${input.head}`,
+          commitMessage: input.autoMerge.method === "squash" ? "" : title,
+        }
+      : null,
     mergeable: true,
     stats: { additions: 1, deletions: 0, changedFiles: 1, commits: 1 },
   };
   issue.pull = pull;
-  return shapes.pullRequest(URLS, pull, 1);
+  return pull;
+}
+
+/**
+ * POST /repos/{owner}/{repo}/pulls (or GET of one): pull request `number` from `head` onto main, opened
+ * by `by`; with `autoMerge`, its `auto_merge` as GitHub shows it once auto-merge is on.
+ */
+export function pullReply(input: PullInput): shapes.Json {
+  return shapes.pullRequest(URLS, pullRecord(input), 1);
+}
+
+type ReviewInput = {
+  id: number;
+  /** The pull request reviewed (its number and head branch are enough). */
+  pull: PullInput;
+  by: TestUser;
+  state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED";
+  body?: string;
+  /** Default: the pull request's head sha. */
+  commitId?: string;
+  at?: string;
+};
+
+function reviewRecord(pull: PullRecord, input: ReviewInput): ReviewRecord {
+  return {
+    id: input.id,
+    user: account(input.by),
+    state: input.state,
+    body: input.body ?? "",
+    commitId: input.commitId ?? pull.headSha,
+    submittedAt: input.at ?? CREATED,
+  };
+}
+
+/** One review as REST answers it (POST or GET a review, one of a list): state in upper case. */
+export function reviewReply(input: ReviewInput): shapes.Json {
+  const pull = pullRecord(input.pull);
+  return shapes.review(URLS, pull, reviewRecord(pull, input));
+}
+
+/**
+ * A review comment `id` on `path` line `line` (GET a review's comments, POST a comment or reply): part
+ * of review `review`, with the diff hunk GitHub would show (default: a one-line hunk adding that line).
+ */
+export function reviewCommentReply(input: {
+  id: number;
+  review: ReviewInput;
+  path: string;
+  line: number;
+  body: string;
+  side?: "LEFT" | "RIGHT";
+  diffHunk?: string;
+  inReplyTo?: number;
+  at?: string;
+}): shapes.Json {
+  const pull = pullRecord(input.review.pull);
+  const review = reviewRecord(pull, input.review);
+  const json = shapes.reviewComment(URLS, {
+    id: input.id,
+    pull,
+    review,
+    user: review.user,
+    body: input.body,
+    path: input.path,
+    line: input.line,
+    side: input.side ?? "RIGHT",
+    startLine: null,
+    startSide: null,
+    position: 1,
+    diffHunk: input.diffHunk ?? `@@ -${input.line - 1},0 +${input.line},1 @@\n+line ${input.line}`,
+    commitId: review.commitId,
+    inReplyTo: null,
+    createdAt: input.at ?? CREATED,
+    updatedAt: input.at ?? CREATED,
+    reactions: [],
+  });
+  return input.inReplyTo === undefined ? json : { ...json, in_reply_to_id: input.inReplyTo };
+}
+
+/** A reaction (POST to an issue's, a comment's or a review comment's reactions; one of a list). */
+export function reactionReply(input: {
+  id: number;
+  content: string;
+  by: TestUser;
+  at?: string;
+}): shapes.Json {
+  return shapes.reaction(URLS, {
+    id: input.id,
+    user: account(input.by),
+    content: input.content,
+    createdAt: input.at ?? CREATED,
+  });
 }
 
 /** POST /repos/{owner}/{repo}/check-runs: check run `id` on `headSha`, made by the app. */

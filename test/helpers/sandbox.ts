@@ -39,7 +39,7 @@ export interface TestSandbox {
   api: string;
   /** Every REST answer, with GitHub's path template. */
   responses: ApiRecord[];
-  /** Every request sent through `as`, `app` and `installation` clients, by concrete path. */
+  /** Every REST request sent through `as`, `app` and `installation` clients, by concrete path. */
   requests: SentRequest[];
   /** Every webhook the receiver got, in order. */
   received: Received[];
@@ -68,6 +68,10 @@ export interface TestSandbox {
    * hold its webhooks yet.
    */
   delivery(match: (delivery: Received) => boolean, from?: number): Promise<Received>;
+  /** How many webhooks have arrived once every one queued so far has: where the next change's begin. */
+  mark(): Promise<number>;
+  /** The webhooks about `repo` received since `from` (an index into everything received). */
+  hooksFor(repo: { repo: string }, from: number): Promise<Received[]>;
   /**
    * A new repository in the organisation, created by the maintainer; with a README on `main` unless
    * `autoInit` is false (no git work: quicker, for tests that use only REST).
@@ -119,6 +123,8 @@ export async function startTestSandbox(): Promise<TestSandbox> {
     client.hook.before("request", (options) => {
       const parsed = client.request.endpoint(options);
       const url = new URL(parsed.url);
+      // GraphQL (`/api/graphql`) has no REST description to hold its bodies to.
+      if (!url.pathname.startsWith(`${new URL(api).pathname}/`)) return;
       requests.push({
         method: parsed.method,
         path: decodeURIComponent(url.pathname.slice(new URL(api).pathname.length)),
@@ -181,6 +187,16 @@ export async function startTestSandbox(): Promise<TestSandbox> {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
+    mark: async () => {
+      await sandbox.webhooksSent();
+      return received.length;
+    },
+    hooksFor: async (repo, from) => {
+      await sandbox.webhooksSent();
+      return received
+        .slice(from)
+        .filter((d) => (d.payload.repository as { name?: string } | undefined)?.name === repo.repo);
+    },
     newRepo: async (name, { autoInit = true } = {}) => {
       await personClient(api, sandbox.token("maintainer")).rest.repos.createInOrg({
         org: sandbox.organization,
@@ -194,6 +210,11 @@ export async function startTestSandbox(): Promise<TestSandbox> {
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
     },
   };
+}
+
+/** Webhooks as `event.action` (or `event` alone), for comparing what arrived with what should. */
+export function hookNames(hooks: Received[]): string[] {
+  return hooks.map((d) => (d.action ? `${d.event}.${d.action}` : d.event));
 }
 
 /** The HTTP status an Octokit call ended with: 200 for any success, else its RequestError's status. */

@@ -1,4 +1,5 @@
 import { resolveRef } from "../git/refs.ts";
+import { settleAutoMerge } from "../auto-merge.ts";
 import type { SandboxContext } from "../context.ts";
 import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
 import { checkRun } from "../shapes.ts";
@@ -86,7 +87,9 @@ export function checkRoutes(router: Router, ctx: SandboxContext): void {
     };
     apply(record, request.body);
     repo.checkRuns.push(record);
-    return { status: 201, body: checkRun(ctx.urls, app, record) };
+    const body = checkRun(ctx.urls, app, record);
+    await settleAutoMerge(ctx, repo);
+    return { status: 201, body };
   });
   const runOf = (request: ApiRequest) => {
     const { repo, app } = appOnly(request);
@@ -95,10 +98,13 @@ export function checkRoutes(router: Router, ctx: SandboxContext): void {
     if (!record) throw new SandboxError(404, "Not Found");
     return { record, app };
   };
-  router.add("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}", (request) => {
+  router.add("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}", async (request) => {
     const { record, app } = runOf(request);
     apply(record, request.body);
-    return { status: 200, body: checkRun(ctx.urls, app, record) };
+    const body = checkRun(ctx.urls, app, record);
+    // A passing run may be what a pull request with auto-merge on was waiting for.
+    await settleAutoMerge(ctx, record.repo);
+    return { status: 200, body };
   });
   router.add("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}", (request) => {
     const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);

@@ -19,16 +19,10 @@ import {
   type ApiRequest,
   type Router,
 } from "../router.ts";
-import {
-  comment as commentJson,
-  issue as issueJson,
-  issueEvent,
-  label as labelJson,
-  reaction as reactionJson,
-} from "../shapes.ts";
+import { comment as commentJson, issue as issueJson, issueEvent, label as labelJson } from "../shapes.ts";
+import { deleteReaction, listReactions, react } from "../reactions.ts";
 import { now, SandboxError, touch, type IssueRecord, type RepoRecord, type StateReason } from "../world.ts";
 
-const REACTIONS = new Set(["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]);
 const STATE_REASONS = new Set<StateReason>(["completed", "not_planned", "reopened", "duplicate"]);
 
 /** Issues, their labels, comments, reactions and timeline events. */
@@ -262,28 +256,33 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
   });
 
   // Reactions (on issues and on comments).
-  const react = (request: ApiRequest, target: { reactions: import("../world.ts").ReactionRecord[] }) => {
-    const sender = actingAccount(request.actor);
-    const content = requireString(request.body, "content", "Reaction");
-    if (!REACTIONS.has(content)) {
-      throw new SandboxError(422, `Invalid request: content must be one of ${[...REACTIONS].join(", ")}`);
-    }
-    const existing = target.reactions.find((r) => r.user.id === sender.id && r.content === content);
-    if (existing) return { status: 200, body: reactionJson(ctx.urls, existing) };
-    const created = { id: ctx.world.nextId(), user: sender, content, createdAt: now() };
-    target.reactions.push(created);
-    return { status: 201, body: reactionJson(ctx.urls, created) };
-  };
   router.add("POST", "/repos/{owner}/{repo}/issues/{issue_number}/reactions", (request) =>
-    react(request, issueOf(request)),
+    react(ctx, request, issueOf(request)),
   );
+  router.add("GET", "/repos/{owner}/{repo}/issues/{issue_number}/reactions", (request) => {
+    const issue = issueOf(request);
+    return listReactions(ctx, request, issue, `${base(issue.repo)}/issues/${issue.number}/reactions`);
+  });
   router.add("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", (request) =>
-    react(request, commentOf(request)),
+    react(ctx, request, commentOf(request)),
   );
   router.add("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", (request) => {
     const comment = commentOf(request);
-    return { status: 200, body: comment.reactions.map((r) => reactionJson(ctx.urls, r)) };
+    return listReactions(
+      ctx,
+      request,
+      comment,
+      `${base(comment.issue.repo)}/issues/comments/${comment.id}/reactions`,
+    );
   });
+  router.add(
+    "DELETE",
+    "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id}",
+    (request) => {
+      const comment = commentOf(request);
+      return deleteReaction(ctx, request, comment, comment.issue.repo);
+    },
+  );
 
   // Timeline events.
   router.add("GET", "/repos/{owner}/{repo}/issues/{issue_number}/events", (request) => {

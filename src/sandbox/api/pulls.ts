@@ -1,10 +1,13 @@
 import { changedFiles, commitLog } from "../git/history.ts";
-import { isMergeable, mergeBranches } from "../git/merge.ts";
+import { isAncestor, isMergeable } from "../git/merge.ts";
 import { resolveRef } from "../git/refs.ts";
 import { actingAccount } from "../auth.ts";
+import { settleAutoMerge } from "../auto-merge.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";
-import { announcePush } from "../pushes.ts";
+import { mergePull } from "../merging.ts";
+import { addReviewComment, announceReview, placeComment, recordReview } from "../review-threads.ts";
+import { reviewCommentRoutes } from "./review-comments.ts";
 import {
   field,
   paginate,
@@ -14,16 +17,8 @@ import {
   type ApiRequest,
   type Router,
 } from "../router.ts";
-import { pullRequest, review as reviewJson } from "../shapes.ts";
-import { now, SandboxError, touch, type IssueRecord, type PullRecord } from "../world.ts";
-
-/** "Closes #3", "fixes #4", "Resolved #5": the issues a merged pull request closes (GitHub's keywords). */
-export function closingReferences(text: string | null): number[] {
-  const found = new Set<number>();
-  for (const match of (text ?? "").matchAll(/\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+#(\d+)\b/gi))
-    found.add(Number(match[1]));
-  return [...found];
-}
+import { pullRequest, review as reviewJson, reviewComment } from "../shapes.ts";
+import { SandboxError, type IssueRecord, type PullRecord } from "../world.ts";
 
 const REVIEW_EVENTS = {
   APPROVE: "APPROVED",
@@ -31,7 +26,7 @@ const REVIEW_EVENTS = {
   COMMENT: "COMMENTED",
 } as const;
 
-/** Pull requests: open, list, read, edit, merge (a real merge commit), and reviews. */
+/** Pull requests: open, list, read, edit, merge (a real merge commit), reviews and their comments. */
 export function pullRoutes(router: Router, ctx: SandboxContext): void {
   const pullOf = (request: ApiRequest): PullRecord => {
     const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
@@ -109,6 +104,8 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       mergedBy: null,
       mergeCommitSha: null,
       reviews: [],
+      comments: [],
+      autoMerge: null,
       mergeable: await isMergeable(bare, base, head),
       stats: { ...stats, commits: commits.length },
     };
@@ -149,12 +146,8 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
 
   router.add("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", async (request) => {
     const pull = pullOf(request);
-    const repo = pull.issue.repo;
     const merger = actingAccount(request.actor);
-    ctx.require(repo, merger, "write", "merging");
-    if (pull.merged || pull.issue.state === "closed")
-      throw new SandboxError(405, "Pull Request is not mergeable");
-    if (pull.draft) throw new SandboxError(405, "Pull Request is still a draft");
+    ctx.require(pull.issue.repo, merger, "write", "merging");
     const method = field(request.body, "merge_method") ?? "merge";
     if (method !== "merge" && method !== "squash") {
       throw new SandboxError(
@@ -162,61 +155,58 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
         `Invalid request: merge_method ${JSON.stringify(method)}: the sandbox merges with "merge" or "squash"`,
       );
     }
-    const expected = field(request.body, "sha");
-    if (typeof expected === "string" && expected !== pull.headSha)
-      throw new SandboxError(409, "Head branch was modified. Review and try the merge again.");
-    const titleField = field(request.body, "commit_title");
-    const bare = ctx.barePath(repo);
-    const before = await resolveRef(bare, `refs/heads/${pull.base}`);
-    const result = await mergeBranches(bare, {
-      base: pull.base,
-      head: pull.head,
-      squash: method === "squash",
-      message:
-        typeof titleField === "string"
-          ? titleField
-          : method === "squash"
-            ? `${pull.issue.title} (#${pull.issue.number})`
-            : `Merge pull request #${pull.issue.number} from ${repo.owner.login}/${pull.head}\n\n${pull.issue.title}`,
-      committer: {
-        name: merger.name ?? merger.login,
-        email: `${merger.id}+${merger.login}@users.noreply.sandbox`,
-      },
+    const sha = field(request.body, "sha");
+    const title = field(request.body, "commit_title");
+    const message = field(request.body, "commit_message");
+    const { sha: merged } = await mergePull(ctx, pull, merger, {
+      method,
+      ...(typeof sha === "string" ? { sha } : {}),
+      ...(typeof title === "string" ? { commitTitle: title } : {}),
+      ...(typeof message === "string" ? { commitMessage: message } : {}),
     });
-    if (!result.merged) throw new SandboxError(405, `Pull Request is not mergeable: ${result.detail}`);
-
-    pull.merged = true;
-    pull.mergedAt = now();
-    pull.mergedBy = merger;
-    pull.mergeCommitSha = result.sha;
-    pull.baseSha = before ?? pull.baseSha;
-    pull.issue.state = "closed";
-    pull.issue.closedAt = pull.mergedAt;
-    pull.issue.closedBy = merger;
-    touch(pull.issue);
-    ctx.world.recordEvent(pull.issue, merger, "merged");
-    ctx.world.recordEvent(pull.issue, merger, "closed");
-    emitPull(pull, "closed", merger);
-    repo.pushedAt = now();
-    await announcePush(ctx, repo, merger, [{ ref: `refs/heads/${pull.base}`, before, after: result.sha }]);
-    if (pull.base === repo.defaultBranch) {
-      for (const number of closingReferences(pull.issue.body)) {
-        const target = repo.issues.get(number);
-        if (target && !target.pull) closeIssue(ctx, target, merger, "completed");
-      }
-    }
-    return {
-      status: 200,
-      body: { sha: result.sha, merged: true, message: "Pull Request successfully merged" },
-    };
+    return { status: 200, body: { sha: merged, merged: true, message: "Pull Request successfully merged" } };
   });
 
   router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", (request) => {
     const pull = pullOf(request);
-    return { status: 200, body: pull.reviews.map((r) => reviewJson(ctx.urls, pull, r)) };
+    const { page, headers } = paginate(pull.reviews, request.query, `${json(pull).url as string}/reviews`);
+    return { status: 200, body: page.map((r) => reviewJson(ctx.urls, pull, r)), headers };
   });
 
-  router.add("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", (request) => {
+  const reviewOf = (request: ApiRequest) => {
+    const pull = pullOf(request);
+    const id = positiveInt(request.params.review_id, "review");
+    const review = pull.reviews.find((r) => r.id === id);
+    if (!review) throw new SandboxError(404, "Not Found");
+    return { pull, review };
+  };
+  router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}", (request) => {
+    const { pull, review } = reviewOf(request);
+    return { status: 200, body: reviewJson(ctx.urls, pull, review) };
+  });
+  router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/comments", (request) => {
+    const { pull, review } = reviewOf(request);
+    const comments = pull.comments.filter((c) => c.review === review);
+    const { page, headers } = paginate(
+      comments,
+      request.query,
+      `${json(pull).url as string}/reviews/${review.id}/comments`,
+    );
+    return { status: 200, body: page.map((c) => reviewComment(ctx.urls, c)), headers };
+  });
+
+  /** A commit of the pull request (its head, or an earlier one on its branch), as a full sha. */
+  const commitOf = async (pull: PullRecord, sha: string): Promise<string> => {
+    const bare = ctx.barePath(pull.issue.repo);
+    const found = /^[0-9a-f]{40}$/.test(sha) ? await resolveRef(bare, sha).catch(() => null) : null;
+    if (found === null || !(await isAncestor(bare, found, pull.headSha))) {
+      throw new SandboxError(422, `Unprocessable Entity: commit_id ${sha} is not part of the pull request`, [
+        { resource: "PullRequestReviewComment", field: "commit_id", code: "invalid" },
+      ]);
+    }
+    return found;
+  };
+  router.add("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async (request) => {
     const pull = pullOf(request);
     const reviewer = actingAccount(request.actor);
     const event = field(request.body, "event");
@@ -233,25 +223,41 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       );
     }
     const text = field(request.body, "body");
-    if (event !== "APPROVE" && (typeof text !== "string" || text === ""))
+    const list = field(request.body, "comments") ?? [];
+    if (!Array.isArray(list))
+      throw new SandboxError(422, 'Invalid request: "comments" must be a list of {path, line, body}');
+    if (event === "REQUEST_CHANGES" && (typeof text !== "string" || text === ""))
       throw new SandboxError(422, `Unprocessable Entity: a ${event} review needs a body`);
-    const record = {
-      id: ctx.world.nextId(),
-      user: reviewer,
-      state: REVIEW_EVENTS[event as keyof typeof REVIEW_EVENTS],
-      body: typeof text === "string" ? text : "",
-      commitId: pull.headSha,
-      submittedAt: now(),
-    };
-    pull.reviews.push(record);
-    touch(pull.issue);
-    ctx.emit({
-      event: "pull_request_review",
-      action: "submitted",
-      repo: pull.issue.repo,
-      sender: reviewer,
-      fields: { review: reviewJson(ctx.urls, pull, record), pull_request: json(pull) },
-    });
+    if (event === "COMMENT" && (typeof text !== "string" || text === "") && list.length === 0)
+      throw new SandboxError(422, `Unprocessable Entity: a ${event} review needs a body or comments`);
+    // Everything is checked before anything is recorded: a refused review leaves no trace.
+    const commitField = field(request.body, "commit_id");
+    let commitId = pull.headSha;
+    const placed = [];
+    try {
+      if (typeof commitField === "string") commitId = await commitOf(pull, commitField);
+      for (const [index, entry] of list.entries())
+        placed.push(await placeComment(ctx, pull, entry, commitId, `comments[${index}]`));
+    } catch (error) {
+      // A review's refusals list sentences, not fields (GitHub's validation-error-simple).
+      if (!(error instanceof SandboxError)) throw error;
+      throw new SandboxError(error.status, error.message, [
+        error.message.replace(/^Unprocessable Entity: /, ""),
+      ]);
+    }
+    const record = recordReview(
+      ctx,
+      pull,
+      reviewer,
+      REVIEW_EVENTS[event as keyof typeof REVIEW_EVENTS],
+      typeof text === "string" ? text : "",
+      commitId,
+    );
+    for (const comment of placed) addReviewComment(ctx, record, pull, comment);
+    announceReview(ctx, pull, record);
+    await settleAutoMerge(ctx, pull.issue.repo);
     return { status: 200, body: reviewJson(ctx.urls, pull, record) };
   });
+
+  reviewCommentRoutes(router, ctx, pullOf, commitOf);
 }

@@ -10,7 +10,9 @@ import { field, requireString, type ApiRequest, type Router } from "../router.ts
 import { publicUser, user } from "../shapes.ts";
 import { now, SandboxError, type Account, type RepoRecord } from "../world.ts";
 
-/** Repositories (create, get), file contents, collaborator permission, and users. */
+const REPO_SETTINGS = new Set(["allow_auto_merge", "description"]);
+
+/** Repositories (create, get, settings), file contents, collaborator permission, and users. */
 export function repoRoutes(router: Router, ctx: SandboxContext): void {
   const create = async (owner: Account, creator: Account, body: unknown) => {
     const name = requireString(body, "name", "Repository");
@@ -18,6 +20,8 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
     const repo = ctx.world.addRepo(owner, name, {
       description: typeof description === "string" ? description : null,
     });
+    const allowAutoMerge = field(body, "allow_auto_merge");
+    if (typeof allowAutoMerge === "boolean") repo.allowAutoMerge = allowAutoMerge;
     const bare = ctx.barePath(repo);
     await mkdir(path.dirname(bare), { recursive: true });
     await initBareRepository(bare, { defaultBranch: repo.defaultBranch });
@@ -55,6 +59,30 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
       status: 200,
       body: fullRepository(ctx, repo, actor.kind === "person" ? actor.account : null),
     };
+  });
+
+  // Settings: only those the sandbox acts on; any other field is refused by name rather than ignored.
+  router.add("PATCH", "/repos/{owner}/{repo}", ({ actor, params, body }) => {
+    const repo = ctx.visibleRepo(actor, params.owner, params.repo);
+    const person = actingAccount(actor);
+    ctx.require(repo, person, "admin", "changing a repository's settings");
+    const settings = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+    const unknown = Object.keys(settings).filter((key) => !REPO_SETTINGS.has(key));
+    if (unknown.length > 0) {
+      throw new SandboxError(
+        422,
+        `Invalid request: the sandbox changes only ${[...REPO_SETTINGS].join(", ")}, not ${unknown.join(", ")}`,
+      );
+    }
+    const { allow_auto_merge: allowAutoMerge, description } = settings;
+    if (allowAutoMerge !== undefined && typeof allowAutoMerge !== "boolean")
+      throw new SandboxError(422, "Invalid request: allow_auto_merge must be true or false");
+    if (description !== undefined && description !== null && typeof description !== "string")
+      throw new SandboxError(422, "Invalid request: description must be a string");
+    if (typeof allowAutoMerge === "boolean") repo.allowAutoMerge = allowAutoMerge;
+    if (description !== undefined) repo.description = description as string | null;
+    repo.updatedAt = now();
+    return { status: 200, body: fullRepository(ctx, repo, person) };
   });
 
   router.add("GET", "/repos/{owner}/{repo}/contents/{path}", async (request) => {

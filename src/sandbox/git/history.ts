@@ -1,5 +1,12 @@
 import { GitError } from "../../git/run-git.ts";
-import { assertRevision, git, gitRaw, type BareCallOptions, type Identity } from "./git-call.ts";
+import {
+  assertRepoPath,
+  assertRevision,
+  git,
+  gitRaw,
+  type BareCallOptions,
+  type Identity,
+} from "./git-call.ts";
 import { resolveRef } from "./refs.ts";
 
 // What commits bring: the commits of a push, as its webhook lists them, and a pull request's diff stat.
@@ -139,4 +146,33 @@ export async function changedFiles(
     if (deleted !== "-") summary.deletions += Number(deleted);
   }
   return summary;
+}
+
+/**
+ * The unified diff of one file between the merge base of `base` and `head`, and `head` (`base...head`, as
+ * a pull request shows it), or "" when the file is unchanged. Both are full shas.
+ */
+export async function fileDiff(
+  bare: string,
+  base: string,
+  head: string,
+  file: string,
+  opts: BareCallOptions = {},
+): Promise<string> {
+  for (const rev of [base, head]) assertRevision(rev, "diff");
+  assertRepoPath(file, "diff");
+  return git(
+    bare,
+    [
+      "diff",
+      "--no-color",
+      "--no-ext-diff",
+      "--unified=3",
+      "--end-of-options",
+      `${base}...${head}`,
+      "--",
+      file,
+    ],
+    opts,
+  );
 }

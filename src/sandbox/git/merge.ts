@@ -1,6 +1,7 @@
 import {
   assertBranch,
   assertIdentity,
+  assertRevision,
   callOptions,
   git,
   gitFailure,
@@ -56,6 +57,21 @@ export async function isMergeable(
 ): Promise<boolean> {
   const plan = await planMerge(bare, base, head, opts);
   return plan.outcome === "clean" || plan.outcome === "up-to-date";
+}
+
+/** Whether commit `ancestor` is `descendant` or one of its ancestors (both full shas). */
+export async function isAncestor(
+  bare: string,
+  ancestor: string,
+  descendant: string,
+  opts: BareCallOptions = {},
+): Promise<boolean> {
+  for (const rev of [ancestor, descendant]) assertRevision(rev, "merge-base");
+  const { exitCode } = await gitRaw(bare, ["merge-base", "--is-ancestor", ancestor, descendant], {
+    ...opts,
+    accept: [0, 1],
+  });
+  return exitCode === 0;
 }
 
 type MergePlan =

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { personClient, type Person } from "../../../src/demo/maintainer.ts";
 import {
   cloneRepo,
+  hookNames,
   startTestSandbox,
   statusOf,
   type Clone,
@@ -50,19 +51,6 @@ async function clone(repo: Repo, login = "developer"): Promise<Clone> {
   clones.push(made);
   return made;
 }
-
-/** The webhooks about `repo` received since `from` (an index into everything received). */
-async function hooksFor(repo: Repo, from: number): Promise<Received[]> {
-  const all = await t.deliveries(from);
-  return all.filter((d) => (d.payload.repository as { name?: string } | undefined)?.name === repo.repo);
-}
-
-/** How many webhooks have arrived once every one queued so far has: where the next change's begin. */
-async function mark(): Promise<number> {
-  return (await t.deliveries()).length;
-}
-
-const names = (hooks: Received[]) => hooks.map((d) => (d.action ? `${d.event}.${d.action}` : d.event));
 
 /** Makes `branch` from main with one commit of `files`, without pushing it. */
 async function branch(work: Clone, name: string, files: Record<string, string>): Promise<string> {
@@ -203,9 +191,9 @@ describe("permissions", () => {
 describe("webhooks", () => {
   it("are signed with the secret and carry the event, a delivery id and the installation", async () => {
     const repo = await freshRepo();
-    const from = await mark();
+    const from = await t.mark();
     await as("maintainer").rest.issues.create({ ...repo, title: "Signed" });
-    const [opened] = await hooksFor(repo, from);
+    const [opened] = await t.hooksFor(repo, from);
     if (!opened) throw new Error("no webhook received");
     expect(opened.event).toBe("issues");
     expect(opened.headers["x-github-event"]).toBe("issues");
@@ -224,10 +212,10 @@ describe("webhooks", () => {
 
   it("announce an issue created with labels as opened (labels on it), then labeled for each", async () => {
     const repo = await freshRepo();
-    const from = await mark();
+    const from = await t.mark();
     await as("triager").rest.issues.create({ ...repo, title: "Labelled", labels: ["drover", "bug"] });
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["issues.opened", "issues.labeled", "issues.labeled"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["issues.opened", "issues.labeled", "issues.labeled"]);
     const labelsOf = (hook: Received) => (hook.payload.issue as { labels: { name: string }[] }).labels;
     expect(labelsOf(hooks[0]!).map((l) => l.name)).toEqual(["drover", "bug"]);
     expect(hooks.slice(1).map((h) => (h.payload.label as { name: string }).name)).toEqual(["drover", "bug"]);
@@ -235,14 +223,14 @@ describe("webhooks", () => {
 
   it("gives each delivery its own id, and a redelivery the same id again", async () => {
     const repo = await freshRepo();
-    const from = await mark();
+    const from = await t.mark();
     const maintainer = as("maintainer");
     const { data: issue } = await maintainer.rest.issues.create({ ...repo, title: "One" });
     await maintainer.rest.issues.createComment({ ...repo, issue_number: issue.number, body: "Two" });
-    const [first, second] = await hooksFor(repo, from);
+    const [first, second] = await t.hooksFor(repo, from);
     expect(first?.id).not.toBe(second?.id);
     t.sandbox.redeliver(first!.id);
-    const again = await hooksFor(repo, from + 2);
+    const again = await t.hooksFor(repo, from + 2);
     expect(again.map((d) => d.id)).toEqual([first!.id]);
     expect(again[0]?.raw).toBe(first?.raw);
   });
@@ -263,12 +251,12 @@ describe("git over HTTP", () => {
     expect(pull.head.sha).toBe(first);
     expect(pull.commits).toBe(1);
 
-    const from = await mark();
+    const from = await t.mark();
     const second = await work.commit({ "src/b.ts": "export const b = 2;\n" }, "Add b");
     await work.git("push", "--quiet", "origin", "feature");
     await t.delivery((d) => d.action === "synchronize", from);
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["push", "pull_request.synchronize"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["push", "pull_request.synchronize"]);
     const [push, sync] = hooks as [Received, Received];
     expect(push.payload).toMatchObject({
       ref: "refs/heads/feature",
@@ -295,11 +283,11 @@ describe("git over HTTP", () => {
   it("announces a new branch and a deleted one", async () => {
     const repo = await freshRepo({ git: true });
     const work = await clone(repo);
-    const from = await mark();
+    const from = await t.mark();
     const sha = await pushBranch(work, "topic", { "t.md": "t\n" });
     await work.git("push", "--quiet", "origin", "--delete", "topic");
     await t.delivery((d) => d.payload.deleted === true, from);
-    const [created, deleted] = await hooksFor(repo, from);
+    const [created, deleted] = await t.hooksFor(repo, from);
     expect(created?.payload).toMatchObject({ ref: "refs/heads/topic", created: true, after: sha });
     expect(deleted?.payload).toMatchObject({
       ref: "refs/heads/topic",
@@ -315,10 +303,10 @@ describe("git over HTTP", () => {
     const { token } = await t.installation();
     const work = await cloneRepo(t.sandbox, repo, token);
     clones.push(work);
-    const from = await mark();
+    const from = await t.mark();
     await pushBranch(work, "drover/1", { "bot.md": "bot\n" });
     await t.delivery((d) => d.event === "push", from);
-    const [push] = await hooksFor(repo, from);
+    const [push] = await t.hooksFor(repo, from);
     expect(push?.payload).toMatchObject({ sender: { login: "drover-sandbox[bot]", type: "Bot" } });
   });
 
@@ -347,7 +335,7 @@ describe("merging", () => {
       base: "main",
       body: `Adds c.\n\nCloses #${issue.number}`,
     });
-    const from = await mark();
+    const from = await t.mark();
     const { data: merge } = await maintainer.rest.pulls.merge({
       ...repo,
       pull_number: pull.number,
@@ -362,8 +350,8 @@ describe("merging", () => {
       `Merge pull request #${pull.number} from acme/add-c`,
     );
 
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual(["pull_request.closed", "push", "issues.closed"]);
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual(["pull_request.closed", "push", "issues.closed"]);
     const [closed, push, issueClosed] = hooks as [Received, Received, Received];
     expect(closed.payload).toMatchObject({
       number: pull.number,
@@ -423,7 +411,7 @@ describe("merging", () => {
 
     const { data: now } = await maintainer.rest.pulls.get({ ...repo, pull_number: right.number });
     expect(now).toMatchObject({ mergeable: false, mergeable_state: "dirty" });
-    const from = await mark();
+    const from = await t.mark();
     const refused = await t.call(
       t.sandbox.token("maintainer"),
       "PUT",
@@ -433,7 +421,7 @@ describe("merging", () => {
     expect(refused.status).toBe(405);
     expect((refused.body as { message: string }).message).toMatch(/not mergeable/);
     expect(await mainSha(work)).toBe(main);
-    expect(await hooksFor(repo, from)).toEqual([]);
+    expect(await t.hooksFor(repo, from)).toEqual([]);
   });
 });
 
@@ -520,14 +508,14 @@ describe("REST", () => {
     const repo = await freshRepo();
     const developer = as("developer");
     const text = "line one\nline two ✓\n";
-    const from = await mark();
+    const from = await t.mark();
     const { data: written } = await developer.rest.repos.createOrUpdateFileContents({
       ...repo,
       path: "docs/notes.md",
       message: "Add notes",
       content: Buffer.from(text).toString("base64"),
     });
-    const [push] = await hooksFor(repo, from);
+    const [push] = await t.hooksFor(repo, from);
     expect(push?.payload).toMatchObject({
       ref: "refs/heads/main",
       after: written.commit.sha,
@@ -598,7 +586,7 @@ describe("issues", () => {
   it("changes nothing when an edit is refused", async () => {
     const repo = await freshRepo();
     const { data: issue } = await as("maintainer").rest.issues.create({ ...repo, title: "Before" });
-    const from = await mark();
+    const from = await t.mark();
     const refused = await t.call(
       t.sandbox.token("maintainer"),
       "PATCH",
@@ -608,7 +596,7 @@ describe("issues", () => {
     expect(refused.status).toBe(422);
     const { data } = await as("maintainer").rest.issues.get({ ...repo, issue_number: issue.number });
     expect(data).toMatchObject({ title: "Before", state: "open" });
-    expect(await hooksFor(repo, from)).toEqual([]);
+    expect(await t.hooksFor(repo, from)).toEqual([]);
   });
 });
 
@@ -650,7 +638,7 @@ describe("issue links", () => {
     const maintainer = as("maintainer");
     const { data: blocked } = await maintainer.rest.issues.create({ ...repo, title: "Blocked" });
     const { data: blocker } = await maintainer.rest.issues.create({ ...repo, title: "Blocker" });
-    const from = await mark();
+    const from = await t.mark();
     await maintainer.rest.issues.addBlockedByDependency({
       ...repo,
       issue_number: blocked.number,
@@ -677,8 +665,8 @@ describe("issue links", () => {
       issue_number: blocked.number,
       issue_id: blocker.id,
     });
-    const hooks = await hooksFor(repo, from);
-    expect(names(hooks)).toEqual([
+    const hooks = await t.hooksFor(repo, from);
+    expect(hookNames(hooks)).toEqual([
       "issue_dependencies.blocked_by_added",
       "issue_dependencies.blocking_added",
       "issue_dependencies.blocked_by_removed",
@@ -714,14 +702,14 @@ describe("issue links", () => {
     expect(refused.status).toBe(422);
     expect((refused.body as { message: string }).message).toContain("replace_parent");
 
-    const from = await mark();
+    const from = await t.mark();
     await maintainer.rest.issues.addSubIssue({
       ...repo,
       issue_number: second.number,
       sub_issue_id: child.id,
       replace_parent: true,
     });
-    const hooks = await hooksFor(repo, from);
+    const hooks = await t.hooksFor(repo, from);
     expect(hooks.map((h) => [h.action, (h.payload.parent_issue as { number: number }).number])).toEqual([
       ["sub_issue_removed", first.number],
       ["parent_issue_removed", first.number],

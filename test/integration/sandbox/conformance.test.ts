@@ -21,6 +21,7 @@ const UNDOCUMENTED_ERRORS = new Set([
   "POST /repos/{owner}/{repo}/issues/{issue_number}/labels 403",
   // Needs write; GitHub answers 403.
   "PUT /repos/{owner}/{repo}/contents/{path} 403",
+  "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions/{reaction_id} 403",
   "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id} 403",
   // The app endpoints want the app's JWT: anything else is 401.
   "GET /app 401",
@@ -66,7 +67,9 @@ const EXPECTED_WEBHOOKS = [
   "pull_request.synchronize",
   "pull_request.closed",
   "pull_request.reopened",
+  "pull_request.auto_merge_enabled",
   "pull_request_review.submitted",
+  "pull_request_review_comment.created",
   "push",
 ];
 
@@ -298,7 +301,24 @@ describe("the sandbox against GitHub's descriptions", () => {
       (await t.call(developerToken, "POST", `${issuesPath}/${number}/reactions`, { content: "party" }))
         .status,
     ).toBe(422);
-    await developer.rest.reactions.createForIssueComment({ ...repo, comment_id, content: "heart" });
+    await reader.rest.reactions.listForIssue({ ...repo, issue_number: number, content: "+1" });
+    expect(await statusOf(reader.rest.reactions.listForIssue({ ...repo, issue_number: 9999 }))).toBe(404);
+    const heart = await developer.rest.reactions.createForIssueComment({
+      ...repo,
+      comment_id,
+      content: "heart",
+    });
+    const laugh = await developer.rest.reactions.createForIssueComment({
+      ...repo,
+      comment_id,
+      content: "laugh",
+    });
+    expect(
+      await statusOf(
+        reader.rest.reactions.deleteForIssueComment({ ...repo, comment_id, reaction_id: heart.data.id }),
+      ),
+    ).toBe(403);
+    await developer.rest.reactions.deleteForIssueComment({ ...repo, comment_id, reaction_id: laugh.data.id });
     const commentReactions = `${issuesPath}/comments/${comment_id}/reactions`;
     expect((await t.call(developerToken, "POST", commentReactions, { content: "wow" })).status).toBe(422);
     await reader.rest.reactions.listForIssueComment({ ...repo, comment_id });
@@ -472,6 +492,145 @@ describe("the sandbox against GitHub's descriptions", () => {
     } finally {
       await clone.remove();
     }
+  });
+
+  it("serves review comments, replies, their reactions, and the auto-merge setting", async () => {
+    const clone = await cloneRepo(t.sandbox, repo, t.sandbox.token("developer"));
+    let head: string;
+    try {
+      await clone.git("checkout", "--quiet", "-b", "reviewed");
+      head = await clone.commit(
+        { "src/reviewed.ts": "export const a = 1;\nexport const b = 2;\n" },
+        "Add a and b",
+      );
+      await clone.git("push", "--quiet", "origin", "reviewed");
+    } finally {
+      await clone.remove();
+    }
+    const { data: pull } = await developer.rest.pulls.create({
+      ...repo,
+      title: "Reviewed",
+      head: "reviewed",
+      base: "main",
+    });
+    const pull_number = pull.number;
+    const { data: review } = await maintainer.rest.pulls.createReview({
+      ...repo,
+      pull_number,
+      event: "REQUEST_CHANGES",
+      body: "Rename b",
+      comments: [{ path: "src/reviewed.ts", line: 2, side: "RIGHT", body: "b is vague" }],
+    });
+    const reviewsPath = `/repos/${ORG}/${repo.repo}/pulls/${pull_number}/reviews`;
+    const maintainerToken = t.sandbox.token("maintainer");
+    expect(
+      (
+        await t.call(maintainerToken, "POST", reviewsPath, {
+          event: "COMMENT",
+          body: "x",
+          comments: [{ path: "src/reviewed.ts", position: 1, body: "x" }],
+        })
+      ).status,
+    ).toBe(422);
+    await reader.rest.pulls.getReview({ ...repo, pull_number, review_id: review.id });
+    expect(await statusOf(reader.rest.pulls.getReview({ ...repo, pull_number, review_id: 1 }))).toBe(404);
+    const { data: inReview } = await reader.rest.pulls.listCommentsForReview({
+      ...repo,
+      pull_number,
+      review_id: review.id,
+    });
+    expect(
+      await statusOf(reader.rest.pulls.listCommentsForReview({ ...repo, pull_number, review_id: 1 })),
+    ).toBe(404);
+    const comment_id = inReview[0]?.id ?? 0;
+    const lone = await reader.rest.pulls.createReviewComment({
+      ...repo,
+      pull_number,
+      commit_id: head,
+      path: "src/reviewed.ts",
+      line: 1,
+      body: "And a?",
+    });
+    expect(
+      await statusOf(
+        reader.rest.pulls.createReviewComment({
+          ...repo,
+          pull_number,
+          commit_id: head,
+          path: "src/reviewed.ts",
+          line: 9,
+          body: "Outside the diff",
+        }),
+      ),
+    ).toBe(422);
+    await developer.rest.pulls.createReviewComment({
+      ...repo,
+      pull_number,
+      in_reply_to: lone.data.id,
+      body: "a is fine",
+      // GitHub's description requires these even with in_reply_to (GitHub ignores them then).
+      commit_id: head,
+      path: "src/reviewed.ts",
+    });
+    await developer.rest.pulls.createReplyForReviewComment({
+      ...repo,
+      pull_number,
+      comment_id,
+      body: "Renamed",
+    });
+    expect(
+      await statusOf(
+        developer.rest.pulls.createReplyForReviewComment({ ...repo, pull_number, comment_id: 1, body: "x" }),
+      ),
+    ).toBe(404);
+    await reader.rest.pulls.listReviewComments({ ...repo, pull_number });
+    await reader.rest.pulls.getReviewComment({ ...repo, comment_id });
+    expect(await statusOf(reader.rest.pulls.getReviewComment({ ...repo, comment_id: 1 }))).toBe(404);
+
+    const { client: installation } = await t.installation();
+    const eyes = await installation.rest.reactions.createForPullRequestReviewComment({
+      ...repo,
+      comment_id,
+      content: "eyes",
+    });
+    await installation.rest.reactions.createForPullRequestReviewComment({
+      ...repo,
+      comment_id,
+      content: "eyes",
+    });
+    const reactionsPath = `/repos/${ORG}/${repo.repo}/pulls/comments/${comment_id}/reactions`;
+    expect((await t.call(maintainerToken, "POST", reactionsPath, { content: "party" })).status).toBe(422);
+    await reader.rest.reactions.listForPullRequestReviewComment({ ...repo, comment_id });
+    expect(
+      await statusOf(reader.rest.reactions.listForPullRequestReviewComment({ ...repo, comment_id: 1 })),
+    ).toBe(404);
+    await installation.rest.reactions.deleteForPullRequestComment({
+      ...repo,
+      comment_id,
+      reaction_id: eyes.data.id,
+    });
+
+    await maintainer.rest.repos.update({ ...repo, allow_auto_merge: false });
+    await maintainer.rest.repos.update({ ...repo, allow_auto_merge: true });
+    expect(await statusOf(developer.rest.repos.update({ ...repo, allow_auto_merge: false }))).toBe(403);
+    expect(await statusOf(maintainer.rest.repos.update({ ...repo, has_wiki: true }))).toBe(422);
+
+    const { data: run } = await installation.rest.checks.create({
+      ...repo,
+      head_sha: head,
+      name: "Drover",
+      status: "in_progress",
+    });
+    await maintainer.rest.pulls.createReview({ ...repo, pull_number, event: "APPROVE" });
+    await installation.graphql(
+      `mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, mergeMethod: MERGE}) {
+        pullRequest { number autoMergeRequest { enabledAt mergeMethod } } } }`,
+      { id: pull.node_id },
+    );
+    await reader.rest.pulls.get({ ...repo, pull_number });
+    await installation.rest.checks.update({ ...repo, check_run_id: run.id, conclusion: "success" });
+    const { data: merged } = await reader.rest.pulls.get({ ...repo, pull_number });
+    expect(merged.merged).toBe(true);
   });
 
   it("serves check runs to the app's installation", async () => {
