@@ -107,8 +107,7 @@ export function routeWebhook(name: string, payload: unknown): Route {
           ? { kind: "ignore", why: "a bot's review" }
           : !p.pull_request.head.ref.startsWith("drover/")
             ? { kind: "ignore", why: "not a Drover branch" }
-            : // A review's body may carry commands too (`/drover hint ...` in a comment review).
-              dispatch(p, hasCommand(p.review.body) ? ["review", "command"] : ["review"], []),
+            : reviewRoute(p),
       );
     case "issues.closed":
       return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [self(p, false)]));
@@ -165,6 +164,18 @@ export function routeWebhook(name: string, payload: unknown): Route {
     }));
   }
   return { kind: "ignore", why: `${event} is not an event Drover acts on` };
+}
+
+/**
+ * A review's state decides (changes requested reworks, an approval is recorded); its body may carry
+ * commands too. A comment-only review without a command (GitHub makes one for every lone review comment)
+ * asks for nothing.
+ */
+function reviewRoute(p: ReviewSubmitted): Route {
+  const command = hasCommand(p.review.body);
+  if (p.review.state === "commented")
+    return command ? dispatch(p, ["command"], []) : { kind: "ignore", why: "a comment-only review" };
+  return dispatch(p, command ? ["review", "command"] : ["review"], []);
 }
 
 type WithRepo = { repository: { full_name: string }; installation: { id: number } };
