@@ -257,7 +257,7 @@ function blockersSection(input: PromptInput, limits: PromptLimits, out: Output):
         },
       );
       parts.push("", "Summary from its agent:", "", quoted(shown, "text"));
-    } else if (blocker.prNumber === null && !diff) {
+    } else if (blocker.prNumber === null && !diff && !blocker.resolution) {
       parts.push("", "Drover recorded no work for it: read the issue for what it settled.");
     }
   }
