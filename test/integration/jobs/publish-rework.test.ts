@@ -17,7 +17,7 @@ import {
   type Published,
 } from "../../helpers/github-flows.ts";
 import { checkRunReply, commentReply, pullReply, TEST_APP, TEST_BOT } from "../../helpers/github-replies.ts";
-import { issueLabeled, type TestUser } from "../../helpers/payloads.ts";
+import { issueLabeled, MAINTAINER, type TestUser } from "../../helpers/payloads.ts";
 import { mockReviewComments, reviewSubmitted, reviewUrl } from "../../helpers/review-flows.ts";
 
 const REVIEWER: TestUser = { login: "reviewer", id: 303 };
@@ -36,9 +36,13 @@ describe("publish a rework", () => {
   /**
    * An agent that keeps the prompt it was given (PROMPT.md) and counts its rounds (ROUNDS.md): each
    * attempt changes something, whether it starts from the base branch or from the pull request's head.
+   * `failOnGuidance`: it reports failure when the prompt carries people's guidance (a rework).
    */
-  async function agentConfigFor(): Promise<string> {
-    const script = path.join(sandbox().root, "keep-prompt.mjs");
+  async function agentConfigFor(options: { failOnGuidance?: boolean } = {}): Promise<string> {
+    const script = path.join(
+      sandbox().root,
+      options.failOnGuidance ? "fail-on-guidance.mjs" : "keep-prompt.mjs",
+    );
     await writeFile(
       script,
       [
@@ -48,7 +52,9 @@ describe("publish a rework", () => {
         'writeFileSync("PROMPT.md", prompt);',
         'appendFileSync("ROUNDS.md", "round\\n");',
         'const rounds = readFileSync("ROUNDS.md", "utf8").split("\\n").filter(Boolean).length;',
-        'const verdict = { status: "pass", summary: `Round ${rounds}: kept the prompt` };',
+        options.failOnGuidance
+          ? 'const verdict = prompt.includes("## Guidance from people") ? { status: "fail", summary: "Could not do what the review asks" } : { status: "pass", summary: `Round ${rounds}` };'
+          : 'const verdict = { status: "pass", summary: `Round ${rounds}: kept the prompt` };',
         'process.stdout.write("```drover-verdict\\n" + JSON.stringify(verdict) + "\\n```\\n");',
       ].join("\n"),
     );
@@ -94,7 +100,15 @@ describe("publish a rework", () => {
       ],
     });
     mockIssue(api, ISSUE);
-    mockDiscussion(api, 81);
+    // The issue's discussion: a writer's comment, and a command, which is for Drover, not the agent.
+    api
+      .get(`${REPO_PATH}/issues/81/comments`)
+      .query(true)
+      .reply(200, [
+        commentReply({ id: 9101, issue: 81, by: MAINTAINER, body: "Keep the file short." }),
+        commentReply({ id: 9102, issue: 81, by: MAINTAINER, body: "/drover priority high" }),
+      ]);
+    mockPermission(api, MAINTAINER.login, "write");
     api
       .get(`${REPO_PATH}/pulls`)
       .query({ head: `octo-org:${BRANCH}`, state: "open", per_page: 1 })
@@ -167,6 +181,8 @@ describe("publish a rework", () => {
     expect(prompt).toContain("Review comment from @reviewer on `CHANGED.md` line 1");
     expect(prompt).toContain("```diff\n@@ -0,0 +1 @@\n+the agent was here\n```");
     expect(prompt).toContain("Almost: see the comment.");
+    expect(prompt).toContain("Keep the file short.");
+    expect(prompt).not.toContain("/drover priority");
 
     // Published again (the job delivered twice): nothing is made or said a second time.
     await db()
@@ -174,5 +190,52 @@ describe("publish a rework", () => {
       .where(and(eq(steps.attemptId, rework.id), eq(steps.name, "published")));
     await publish(harness().deps, { attemptId: rework.id });
     expect(answers).toHaveLength(1);
+  });
+
+  it("answers the review saying the rework failed, and why, when the rework attempt fails", async () => {
+    const sent: Published = recorder();
+    const issue = { number: 83, title: "Rework fails", labels: ["drover"] };
+    const branch = "drover/83-rework-fails";
+    mockLabelledRun(github, sent, {
+      issue,
+      commentId: 8083,
+      config: await agentConfigFor({ failOnGuidance: true }),
+      installationId: repo().installationId,
+      passes: { branch, pr: 84 },
+    });
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 83, title: issue.title }));
+    await harness().drain();
+
+    const api = github.api();
+    mockPermission(api, REVIEWER.login, "write");
+    mockReviewComments(api, { pr: 84, reviewId: 603, comments: [] });
+    mockIssue(api, issue);
+    mockDiscussion(api, 83);
+    const answers: string[] = [];
+    api.post(`${REPO_PATH}/issues/84/comments`).reply(201, (_uri, body) => {
+      answers.push((body as { body: string }).body);
+      return commentReply({ id: 8203, issue: 84, by: TEST_BOT, body: (body as { body: string }).body });
+    });
+    await harness().receive(
+      "pull_request_review",
+      reviewSubmitted({
+        id: 603,
+        state: "changes_requested",
+        body: "Rewrite it.",
+        by: REVIEWER,
+        pr: 84,
+        headRef: branch,
+      }),
+    );
+    await harness().drain();
+
+    const { task } = await taskOf(db(), repo(), 83);
+    expect(task).toMatchObject({ state: "failed", reworkCount: 1 });
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toContain(
+      `@reviewer: Drover could not rework this pull request for your [review](${reviewUrl(84, 603)}) (attempt 2, \`failed\`)`,
+    );
+    expect(answers[0]).toContain("**Why:**");
+    expect(answers[0]).toContain("`/drover retry`");
   });
 });
