@@ -63,7 +63,7 @@ export type BlockerRow = {
   verdict: string | null;
   summary: string | null;
   /** A person declared it done (`/drover resolve [note]`): who (the task's completer) and the note. */
-  resolution: { by: string | null; note: string } | null;
+  resolution?: { by: string | null; note: string };
   /** The commits its latest finished attempt made (base and head), with their `git diff --stat`. */
   baseSha: string | null;
   headSha: string | null;
@@ -113,8 +113,9 @@ export async function blockersOf(db: Db, dependentKey: string): Promise<BlockerR
       prNumber: row.task?.prNumber ?? null,
       verdict: attempt ? verdictOf(attempt.verdict, attempt.conclusion) : null,
       summary: attempt?.summary ?? null,
-      resolution:
-        row.task?.resolution != null ? { by: row.task.completedBy, note: row.task.resolution } : null,
+      ...(row.task?.resolution != null
+        ? { resolution: { by: row.task.completedBy, note: row.task.resolution } }
+        : {}),
       baseSha: attempt?.baseSha ?? null,
       headSha: attempt?.headSha ?? null,
       diffStat: attempt?.diffStat ?? null,

@@ -33,13 +33,7 @@ export async function openOrUpdatePullRequest(
       title: pr.title,
       body: pr.body,
     });
-    return {
-      number: existing.number,
-      url: existing.html_url,
-      created: false,
-      nodeId: existing.node_id,
-      autoMerge: existing.auto_merge != null,
-    };
+    return refOf(existing, false);
   }
   const { data } = await octokit.rest.pulls.create({
     ...repo,
@@ -49,12 +43,19 @@ export async function openOrUpdatePullRequest(
     body: pr.body,
     draft: pr.draft,
   });
+  return refOf(data, true);
+}
+
+function refOf(
+  pr: { number: number; html_url: string; node_id: string; auto_merge: unknown },
+  created: boolean,
+): PullRequestRef {
   return {
-    number: data.number,
-    url: data.html_url,
-    created: true,
-    nodeId: data.node_id,
-    autoMerge: data.auto_merge != null,
+    number: pr.number,
+    url: pr.html_url,
+    created,
+    nodeId: pr.node_id,
+    autoMerge: pr.auto_merge != null,
   };
 }
 

@@ -75,7 +75,7 @@ export function renderStatus(view: StatusView): string {
   if (view.pullRequest) rows.push(["Pull request", `#${view.pullRequest.number}`]);
   if (view.durationMs != null) rows.push(["Duration", formatDuration(view.durationMs)]);
   if (view.createdBy) rows.push(["Created by", `@${view.createdBy}`]);
-  if (view.startedBy && view.startedBy !== view.steeredBy) rows.push(["Started by", `@${view.startedBy}`]);
+  if (view.startedBy) rows.push(["Started by", `@${view.startedBy}`]);
   if (view.steeredBy) rows.push(["Last steered by", `@${view.steeredBy}`]);
   if (view.completedBy) rows.push(["Completed by", `@${view.completedBy}`]);
   const parts = [
