@@ -1,4 +1,4 @@
-import { CHECK_NAME } from "./checks.ts";
+import { findCheckRun } from "./checks.ts";
 import type { Octokit, RepoRef } from "./types.ts";
 
 /** drover.yml `auto_merge`: GitHub's auto-merge on a Drover pull request, or Drover's own merge. */
@@ -56,13 +56,7 @@ export async function mergeIfReady(
   repo: RepoRef,
   pr: { number: number; headSha: string; mergeMethod: MergeMethod },
 ): Promise<MergeResult> {
-  const { data: checks } = await octokit.rest.checks.listForRef({
-    ...repo,
-    ref: pr.headSha,
-    check_name: CHECK_NAME,
-    filter: "latest",
-  });
-  const own = checks.check_runs.find((run) => run.head_sha === pr.headSha);
+  const own = await findCheckRun(octokit, repo, pr.headSha);
   if (own?.status !== "completed" || own.conclusion !== "success")
     return { kind: "check-not-passed", conclusion: own?.conclusion ?? null };
 
