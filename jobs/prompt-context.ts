@@ -1,6 +1,7 @@
-import type { PromptInput, PromptLimits } from "../src/agent/prompt.ts";
+import type { Guidance, PromptInput, PromptLimits } from "../src/agent/prompt.ts";
 import type { DroverConfig } from "../src/config/schema.ts";
 import type { Attempt } from "../src/db/attempt-record.ts";
+import { hintsOf, type Hint } from "../src/db/hints.ts";
 import { blockersOf, recentTasks } from "../src/db/prompt-context.ts";
 import type { Repository } from "../src/db/repositories.ts";
 import type { Task } from "../src/db/tasks.ts";
@@ -24,17 +25,18 @@ export type PromptRun = {
 };
 
 /**
- * Everything the prompt shows for one attempt: recent tasks of the repository and the task's blockers
- * (PostgreSQL), and the comments people with write access made on the issue before the attempt was
+ * Everything the prompt shows for one attempt: recent tasks of the repository, the task's blockers and
+ * the hints and review comments people gave it (PostgreSQL), and the comments people with write access made on the issue before the attempt was
  * queued (GitHub). The attempt's creation is its trigger: comments made while it waited for its blockers
  * or a worker count, comments made after do not.
  */
 export async function gatherPromptInput(deps: Pick<JobDeps, "db">, run: PromptRun): Promise<PromptInput> {
   const { task, attempt, repository, issue, config, octokit } = run;
-  const [recent, blockers, comments] = await Promise.all([
+  const [recent, blockers, comments, hints] = await Promise.all([
     recentTasks(deps.db, { repoId: repository.id, exceptTaskId: task.id, limit: config.task_context_count }),
     blockersOf(deps.db, issueKey(repository.fullName, task.issueNumber)),
     writersComments(octokit, repoRef(repository.fullName), task.issueNumber, attempt.createdAt),
+    hintsOf(deps.db, task.id),
   ]);
   return {
     repoFullName: repository.fullName,
@@ -59,16 +61,28 @@ export async function gatherPromptInput(deps: Pick<JobDeps, "db">, run: PromptRu
       state: blocker.state,
       prNumber: blocker.prNumber,
       summary: blocker.summary,
+      ...(blocker.resolution ? { resolution: blocker.resolution } : {}),
       diff:
         blocker.baseSha && blocker.headSha
           ? { baseSha: blocker.baseSha, headSha: blocker.headSha, stat: blocker.diffStat }
           : null,
     })),
-    // TODO(`/drover hint` issue): hints are not recorded yet (no hints table, no command). When they are,
-    // read this task's hints and, for a rework attempt, the "changes requested" review that started it,
-    // here; and leave `/drover` command comments out of `comments`, so a hint is not shown twice.
-    guidance: [],
+    guidance: hints.map(guidanceOf),
     limits: promptLimits(config),
+  };
+}
+
+/** A hint or review comment as the prompt shows it: review comments with their file, line and hunk. */
+function guidanceOf(hint: Hint): Guidance {
+  return {
+    kind: hint.kind === "hint" ? "hint" : "review",
+    author: hint.author,
+    body: hint.body,
+    at: hint.createdAt,
+    ...(hint.path !== null ? { path: hint.path } : {}),
+    ...(hint.line !== null ? { line: hint.line } : {}),
+    ...(hint.url !== null ? { url: hint.url } : {}),
+    ...(hint.diffHunk !== null ? { diffHunk: hint.diffHunk } : {}),
   };
 }
 

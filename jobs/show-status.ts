@@ -1,12 +1,13 @@
 import type { Db } from "../src/db/client.ts";
+import { hintsOf } from "../src/db/hints.ts";
 import { updateTask, type Task } from "../src/db/tasks.ts";
-import type { StatusView } from "../src/github/render.ts";
+import { STATUS_HINTS, type StatusView } from "../src/github/render.ts";
 import { publishStatus } from "../src/github/issue-status.ts";
 import type { Octokit, RepoRef } from "../src/github/types.ts";
 
 /**
- * Shows `view` on the task's issue (status comment and labels) and remembers the status comment's id, so
- * every later writer edits that one comment.
+ * Shows `view` on the task's issue (status comment and labels) with the task's latest hints, and
+ * remembers the status comment's id, so every later writer edits that one comment.
  */
 export async function showStatus(
   db: Db,
@@ -15,6 +16,12 @@ export async function showStatus(
   task: Pick<Task, "id" | "issueNumber" | "statusCommentId">,
   view: StatusView,
 ): Promise<void> {
-  const commentId = await publishStatus(octokit, repo, task.issueNumber, view, task.statusCommentId);
+  const hints = await hintsOf(db, task.id);
+  const shown: StatusView = {
+    ...view,
+    hints: hints.slice(-STATUS_HINTS).map(({ author, kind, body }) => ({ author, kind, body })),
+    hintCount: hints.length,
+  };
+  const commentId = await publishStatus(octokit, repo, task.issueNumber, shown, task.statusCommentId);
   if (commentId !== task.statusCommentId) await updateTask(db, task.id, { statusCommentId: commentId });
 }

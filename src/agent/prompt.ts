@@ -72,6 +72,8 @@ export type PromptBlocker = {
   prNumber: number | null;
   /** Its latest attempt's summary, written by that attempt's agent. */
   summary: string | null;
+  /** A person declared it done (`/drover resolve [note]`): who, and their note. */
+  resolution?: { by: string | null; note: string } | null;
   /** The commits its latest attempt made: `git diff base...head` and its `--stat`. */
   diff?: { baseSha: string; headSha: string; stat?: string | null } | null;
 };
@@ -85,6 +87,8 @@ export type Guidance = {
   path?: string;
   line?: number;
   url?: string;
+  /** For a review comment: the diff hunk it was written on, shown as a fenced diff above its text. */
+  diffHunk?: string;
 };
 
 export type PromptLimits = {
@@ -228,6 +232,12 @@ function blockersSection(input: PromptInput, limits: PromptLimits, out: Output):
     const ref = `${prefix}#${blocker.number}`;
     const pr = blocker.prNumber !== null ? `, pull request ${prefix}#${blocker.prNumber}` : "";
     parts.push("", `### ${ref}: ${blocker.state}${pr}`, "", `Title: ${line(blocker.title)}`);
+    if (blocker.resolution) {
+      const by = blocker.resolution.by ? ` by @${blocker.resolution.by}` : "";
+      const note = untrusted(blocker.resolution.note).trim();
+      parts.push("", `Resolved${by}${note ? ": a person's note, quoted as written:" : " (no note)."}`);
+      if (note) parts.push("", fence(note, "text"));
+    }
     const { diff } = blocker;
     if (diff) {
       const range = `${diff.baseSha}...${diff.headSha}`;
@@ -247,7 +257,7 @@ function blockersSection(input: PromptInput, limits: PromptLimits, out: Output):
         },
       );
       parts.push("", "Summary from its agent:", "", quoted(shown, "text"));
-    } else if (blocker.prNumber === null && !diff) {
+    } else if (blocker.prNumber === null && !diff && !blocker.resolution) {
       parts.push("", "Drover recorded no work for it: read the issue for what it settled.");
     }
   }
@@ -274,9 +284,19 @@ function guidanceSection(input: PromptInput, limits: PromptLimits, out: Output):
       what: `The ${item.kind === "hint" ? "hint" : "review comment"} from @${item.author} of ${formatTime(item.at)}`,
       fetch: item.url ?? `${out.serverUrl}/${input.repoFullName}/issues/${input.issue.number}`,
     });
-    parts.push("", `${label}:`, "", quoted(shown, "markdown"));
+    // GitHub's hunk runs from the start of the change to the commented line: its end is what matters.
+    const hunk = item.diffHunk ? lastLines(untrusted(item.diffHunk), HUNK_LINES) : "";
+    parts.push("", `${label}:`, ...(hunk ? ["", fence(hunk, "diff")] : []), "", quoted(shown, "markdown"));
   }
   return parts.join("\n");
+}
+
+/** A review comment's diff hunk is shown up to this many lines, ending at the commented line. */
+const HUNK_LINES = 30;
+
+function lastLines(text: string, n: number): string {
+  const lines = text.replace(/\n+$/, "").split("\n");
+  return lines.length <= n ? lines.join("\n") : lines.slice(-n).join("\n");
 }
 
 function quoted(shown: Shown, info: string): string {

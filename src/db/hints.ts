@@ -23,3 +23,20 @@ export async function recordHints(db: Db, rows: readonly NewHint[]): Promise<num
 export async function hintsOf(db: Db, taskId: number): Promise<Hint[]> {
   return db.select().from(hints).where(eq(hints.taskId, taskId)).orderBy(asc(hints.createdAt), asc(hints.id));
 }
+
+/**
+ * Who is credited with a task's work, each once, in a stable order: the issue's author, then everyone whose
+ * hint or review went into it, in the order they first gave one. Bots (Drover itself) are never credited.
+ */
+export function creditedPeople(
+  issueAuthor: { login: string; id: number | null },
+  rows: readonly Pick<Hint, "author" | "authorId">[],
+): { login: string; id: number | null }[] {
+  const people = new Map<string, { login: string; id: number | null }>();
+  for (const person of [issueAuthor, ...rows.map((row) => ({ login: row.author, id: row.authorId }))]) {
+    const key = person.login.toLowerCase();
+    if (person.login.endsWith("[bot]") || people.has(key)) continue;
+    people.set(key, person);
+  }
+  return [...people.values()];
+}

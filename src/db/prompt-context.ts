@@ -62,6 +62,8 @@ export type BlockerRow = {
   prNumber: number | null;
   verdict: string | null;
   summary: string | null;
+  /** A person declared it done (`/drover resolve [note]`): who (the task's completer) and the note. */
+  resolution?: { by: string | null; note: string };
   /** The commits its latest finished attempt made (base and head), with their `git diff --stat`. */
   baseSha: string | null;
   headSha: string | null;
@@ -84,7 +86,14 @@ export async function blockersOf(db: Db, dependentKey: string): Promise<BlockerR
       number: issues.number,
       title: issues.title,
       issueState: issues.state,
-      task: { id: tasks.id, title: tasks.title, state: tasks.state, prNumber: tasks.prNumber },
+      task: {
+        id: tasks.id,
+        title: tasks.title,
+        state: tasks.state,
+        prNumber: tasks.prNumber,
+        resolution: tasks.resolution,
+        completedBy: tasks.completedBy,
+      },
     })
     .from(issues)
     .leftJoin(repositories, sql`lower(${repositories.fullName}) = lower(${issues.repoFullName})`)
@@ -104,6 +113,9 @@ export async function blockersOf(db: Db, dependentKey: string): Promise<BlockerR
       prNumber: row.task?.prNumber ?? null,
       verdict: attempt ? verdictOf(attempt.verdict, attempt.conclusion) : null,
       summary: attempt?.summary ?? null,
+      ...(row.task?.resolution != null
+        ? { resolution: { by: row.task.completedBy, note: row.task.resolution } }
+        : {}),
       baseSha: attempt?.baseSha ?? null,
       headSha: attempt?.headSha ?? null,
       diffStat: attempt?.diffStat ?? null,

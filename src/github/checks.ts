@@ -23,13 +23,7 @@ export async function createCheckRun(
     detailsUrl?: string;
   },
 ): Promise<number> {
-  const { data: existing } = await octokit.rest.checks.listForRef({
-    ...repo,
-    ref: check.headSha,
-    check_name: CHECK_NAME,
-    filter: "all",
-  });
-  const made = existing.check_runs.find((run) => run.head_sha === check.headSha);
+  const made = await findCheckRun(octokit, repo, check.headSha);
   if (made) return made.id;
   const { data } = await octokit.rest.checks.create({
     ...repo,
@@ -42,4 +36,19 @@ export async function createCheckRun(
     output: { title: check.title.slice(0, 255), summary: check.summary.slice(0, MAX_SUMMARY) },
   });
   return data.id;
+}
+
+/** The `Drover` check run on `headSha`, the latest one if there are several; undefined when there is none. */
+export async function findCheckRun(
+  octokit: Octokit,
+  repo: RepoRef,
+  headSha: string,
+): Promise<{ id: number; status: string; conclusion: string | null } | undefined> {
+  const { data } = await octokit.rest.checks.listForRef({
+    ...repo,
+    ref: headSha,
+    check_name: CHECK_NAME,
+    filter: "latest",
+  });
+  return data.check_runs.find((run) => run.head_sha === headSha);
 }

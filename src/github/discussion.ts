@@ -1,3 +1,4 @@
+import { hasCommand } from "../graph/commands.ts";
 import { STATUS_MARKER, STORY_MARKER } from "./comments.ts";
 import { authorise } from "./people.ts";
 import type { Octokit, RepoRef } from "./types.ts";
@@ -24,7 +25,8 @@ type RawComment = {
 
 /**
  * The issue's comments written up to `until` (the attempt's trigger time) by people with write access,
- * oldest first. Bots' comments (Drover's status and story comments included) are left out, and so is
+ * oldest first. Bots' comments (Drover's status and story comments included) and comments holding a
+ * `/drover` command are left out, and so is
  * anything anyone else wrote: a person who cannot start work cannot steer it either. Each author's access
  * is read once per call, as it is now.
  *
@@ -51,7 +53,8 @@ export async function writersComments(
     const user = comment.user;
     if (!user || user.type === "Bot" || user.login.endsWith("[bot]")) return false;
     const body = comment.body ?? "";
-    return !body.includes(STATUS_MARKER) && !body.includes(STORY_MARKER);
+    // A `/drover` command is an instruction to Drover, not discussion; a hint reaches the prompt as a hint.
+    return !body.includes(STATUS_MARKER) && !body.includes(STORY_MARKER) && !hasCommand(body);
   });
   const access = new Map<string, string | null>();
   const kept: WriterComment[] = [];

@@ -1,6 +1,14 @@
 import type { Octokit, RepoRef } from "./types.ts";
 
-export type PullRequestRef = { number: number; url: string; created: boolean };
+export type PullRequestRef = {
+  number: number;
+  url: string;
+  created: boolean;
+  /** GitHub's global id, which its GraphQL API names the pull request by (auto-merge). */
+  nodeId: string;
+  /** GitHub's auto-merge is already on for it. */
+  autoMerge: boolean;
+};
 
 /**
  * One pull request per task branch: finds the open one for `head` and updates it, or opens it. GitHub
@@ -25,7 +33,7 @@ export async function openOrUpdatePullRequest(
       title: pr.title,
       body: pr.body,
     });
-    return { number: existing.number, url: existing.html_url, created: false };
+    return refOf(existing, false);
   }
   const { data } = await octokit.rest.pulls.create({
     ...repo,
@@ -35,5 +43,68 @@ export async function openOrUpdatePullRequest(
     body: pr.body,
     draft: pr.draft,
   });
-  return { number: data.number, url: data.html_url, created: true };
+  return refOf(data, true);
+}
+
+function refOf(
+  pr: { number: number; html_url: string; node_id: string; auto_merge: unknown },
+  created: boolean,
+): PullRequestRef {
+  return {
+    number: pr.number,
+    url: pr.html_url,
+    created,
+    nodeId: pr.node_id,
+    autoMerge: pr.auto_merge != null,
+  };
+}
+
+/** Puts drover.yml `default_labels` on a pull request (GitHub keeps a label it already has once). */
+export async function labelPullRequest(
+  octokit: Octokit,
+  repo: RepoRef,
+  prNumber: number,
+  labels: readonly string[],
+): Promise<void> {
+  if (labels.length === 0) return;
+  await octokit.rest.issues.addLabels({ ...repo, issue_number: prNumber, labels: [...labels] });
+}
+
+export type ReviewComment = {
+  id: number;
+  author: string;
+  authorId: number | null;
+  body: string;
+  path: string;
+  /** The line of the file it is on; null when GitHub no longer places it on one (an outdated comment). */
+  line: number | null;
+  diffHunk: string;
+  url: string;
+  createdAt: Date;
+};
+
+/** The inline comments of one review, oldest first. */
+export async function reviewComments(
+  octokit: Octokit,
+  repo: RepoRef,
+  prNumber: number,
+  reviewId: number,
+): Promise<ReviewComment[]> {
+  const comments = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, {
+    ...repo,
+    pull_number: prNumber,
+    review_id: reviewId,
+    per_page: 100,
+  });
+  return comments.map((comment) => ({
+    id: comment.id,
+    author: comment.user?.login ?? "ghost",
+    authorId: comment.user?.id ?? null,
+    body: comment.body,
+    path: comment.path,
+    line: comment.line ?? comment.original_line ?? null,
+    diffHunk: comment.diff_hunk,
+    url: comment.html_url,
+    createdAt: new Date(comment.created_at),
+  }));
 }

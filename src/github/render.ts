@@ -33,6 +33,14 @@ export type StatusView = {
   diffStat?: string | null;
   logTail?: string | null;
   completedBy?: string | null;
+  /** The issue's author. */
+  createdBy?: string | null;
+  /** The last person who steered the task (label, command, hint, review). */
+  steeredBy?: string | null;
+  /** What people told Drover about the task (hints, reviews): the latest few, newest last. */
+  hints?: readonly StatusHint[];
+  /** How many hints there are in all (more than `hints` shows). */
+  hintCount?: number;
   /** The dependency cycle the issue is on ("#4 → #7 → #4"), if any. */
   cycle?: string | null;
   /** drover.yml `max_attempts`, to say "attempt 2 of 3". */
@@ -41,6 +49,11 @@ export type StatusView = {
   nextAttemptAt?: Date | null;
   facts?: RunFacts | null;
 };
+
+export type StatusHint = { author: string; kind: "hint" | "review" | "review-comment"; body: string };
+
+/** Hints the status comment lists; the rest are counted. */
+export const STATUS_HINTS = 3;
 
 export function renderStatus(view: StatusView): string {
   const rows: [string, string][] = [["State", `\`${view.state}\``]];
@@ -61,7 +74,9 @@ export function renderStatus(view: StatusView): string {
   rows.push(["Branch", `\`${view.branch}\``]);
   if (view.pullRequest) rows.push(["Pull request", `#${view.pullRequest.number}`]);
   if (view.durationMs != null) rows.push(["Duration", formatDuration(view.durationMs)]);
+  if (view.createdBy) rows.push(["Created by", `@${view.createdBy}`]);
   if (view.startedBy) rows.push(["Started by", `@${view.startedBy}`]);
+  if (view.steeredBy) rows.push(["Last steered by", `@${view.steeredBy}`]);
   if (view.completedBy) rows.push(["Completed by", `@${view.completedBy}`]);
   const parts = [
     `### Drover: ${HEADLINES[view.state]}`,
@@ -76,11 +91,34 @@ export function renderStatus(view: StatusView): string {
   }
   if (view.reason) parts.push("", `**Why:** ${oneLine(view.reason)}`);
   if (view.summary) parts.push("", `**Summary:** ${view.summary}`);
+  if (view.hints && view.hints.length > 0) parts.push("", ...renderHints(view.hints, view.hintCount));
   const facts = view.facts ? renderRunFacts(view.facts) : [];
   if (facts.length > 0) parts.push("", ...facts);
   if (view.diffStat) parts.push("", details("Changes", fence(view.diffStat)));
   if (view.logTail) parts.push("", details("Log tail", fence(lastLines(view.logTail, 60))));
   return parts.join("\n");
+}
+
+const HINT_KIND = { hint: "hint", review: "review", "review-comment": "review comment" } as const;
+
+/** The latest hints, one line each (author, kind, first line), and how many more there are. */
+function renderHints(hints: readonly StatusHint[], count = hints.length): string[] {
+  const shown = hints.slice(-STATUS_HINTS);
+  const more = Math.max(count, hints.length) - shown.length;
+  return [
+    `**Guidance from people** (${Math.max(count, hints.length)}):`,
+    "",
+    ...shown.map((hint) => `- @${hint.author} (${HINT_KIND[hint.kind]}): ${firstLine(hint.body)}`),
+    ...(more > 0 ? [`- and ${more} earlier`] : []),
+  ];
+}
+
+/** The first non-empty line of `text`, short enough for a list, with nothing that could break the list. */
+function firstLine(text: string, max = 120): string {
+  const first = text.split("\n").find((l) => l.trim() !== "") ?? "";
+  const one = first.replace(/\s+/g, " ").trim().replaceAll("<", "&lt;");
+  const chars = [...one];
+  return chars.length <= max ? one || "_(no text)_" : `${chars.slice(0, max - 1).join("")}…`;
 }
 
 export function renderRefusal(input: {
@@ -121,7 +159,10 @@ export function renderPullRequestBody(input: {
   reason: string;
   diffStat: string | null;
   attempt: number;
+  /** Who the work is for and from: shown under the summary. */
+  people?: PullRequestPeople;
 }): string {
+  const people = input.people ? renderPeople(input.people) : [];
   return [
     `Closes #${input.issueNumber}`,
     "",
@@ -131,10 +172,83 @@ export function renderPullRequestBody(input: {
     "",
     `**Verdict:** ${oneLine(input.reason)}`,
     ...(input.diffStat ? ["", details("Changes", fence(input.diffStat))] : []),
+    ...(people.length > 0 ? ["", ...people] : []),
     "",
     `<sub>Opened by Drover, attempt ${input.attempt}. Review it like any other pull request; ` +
       "merging it completes the task.</sub>",
   ].join("\n");
+}
+
+export type PullRequestPeople = {
+  createdBy: string;
+  steeredBy?: string | null;
+  completedBy?: string | null;
+  /** Credited in the commits' `Co-authored-by:` trailers. */
+  coAuthors?: readonly string[];
+};
+
+function renderPeople(people: PullRequestPeople): string[] {
+  const rows: [string, string][] = [["Created by", `@${people.createdBy}`]];
+  if (people.steeredBy) rows.push(["Last steered by", `@${people.steeredBy}`]);
+  if (people.completedBy) rows.push(["Completed by", `@${people.completedBy}`]);
+  if (people.coAuthors && people.coAuthors.length > 0)
+    rows.push(["Co-authors", people.coAuthors.map((login) => `@${login}`).join(", ")]);
+  return ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+}
+
+/**
+ * The answer to a "changes requested" review, on its pull request, once the rework attempt ended: what
+ * changed (the agent's summary and the new commits), or that the attempt did not get there and why.
+ */
+export function renderReviewAnswer(input: {
+  reviewer: string;
+  reviewUrl: string;
+  attempt: number;
+  outcome:
+    | { kind: "pushed"; summary: string; baseSha: string | null; headSha: string; diffStat: string | null }
+    | { kind: "failed"; state: TaskState; reason: string };
+}): string {
+  const review = `[review](${input.reviewUrl})`;
+  const { outcome } = input;
+  if (outcome.kind === "failed") {
+    const next =
+      outcome.state === "retrying"
+        ? "Drover tries again."
+        : "Push the changes yourself, or comment `/drover retry` to try again.";
+    return [
+      `@${input.reviewer}: Drover could not rework this pull request for your ${review} (attempt ${input.attempt}, \`${outcome.state}\`).`,
+      "",
+      `**Why:** ${oneLine(outcome.reason) || "no reason was recorded"}`,
+      "",
+      next,
+    ].join("\n");
+  }
+  const range = outcome.baseSha
+    ? `${short(outcome.baseSha)}..${short(outcome.headSha)}`
+    : short(outcome.headSha);
+  return [
+    `@${input.reviewer}: Drover reworked this pull request for your ${review} (attempt ${input.attempt}): new commits ${range}.`,
+    "",
+    outcome.summary.trim() || "_The agent gave no summary._",
+    ...(outcome.diffStat ? ["", details("Changes", fence(outcome.diffStat))] : []),
+  ].join("\n");
+}
+
+/** What Drover says when a "changes requested" review comes after `max_reworks` rounds. */
+export function renderReworkLimit(input: {
+  reviewer: string;
+  reviewUrl: string;
+  maxReworks: number;
+}): string {
+  return [
+    `@${input.reviewer}: Drover has reworked this pull request ${input.maxReworks} time${input.maxReworks === 1 ? "" : "s"} (\`max_reworks\` in \`.github/drover.yml\`), so it does not rework it for this [review](${input.reviewUrl}).`,
+    "",
+    "Push the changes to the branch yourself, or comment `/drover retry` to have Drover run once more on top of the pull request.",
+  ].join("\n");
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
 }
 
 export function renderCheckSummary(
@@ -240,6 +354,8 @@ export function statusViewOf(
     stateReason: string | null;
     prNumber: number | null;
     completedBy: string | null;
+    /** The issue's author (start-task's view before the task is recorded may not know it). */
+    createdBy?: string | null;
     cycle?: string | null;
     nextAttemptAt?: Date | null;
   },
@@ -279,6 +395,8 @@ export function statusViewOf(
     diffStat: finished ? (attempt?.diffStat ?? null) : null,
     logTail: finished ? (attempt?.logTail ?? null) : null,
     completedBy: task.completedBy,
+    createdBy: task.createdBy ?? null,
+    steeredBy: task.modifiedBy,
     cycle: task.cycle ?? null,
     ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}),
     nextAttemptAt: task.nextAttemptAt ?? null,

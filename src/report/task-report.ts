@@ -14,6 +14,10 @@ export type ReportRow = {
   subOrder: number | null;
   reason: string | null;
   cycle: string | null;
+  /** For tasks: the issue's author, the last person who steered it, and who completed it. */
+  createdBy?: string | null;
+  steeredBy?: string | null;
+  completedBy?: string | null;
 };
 
 export type ReportEdge = { dependent: IssueKey; blocker: IssueKey; source: EdgeSource };
@@ -50,7 +54,8 @@ export function renderTaskReport(input: {
       ...(row.cycle ? [`cycle ${row.cycle}`] : []),
     ];
     const label = row.isTask ? row.state : `${row.state}, not a task`;
-    return `${describeKey(row.key, here).padEnd(6)} ${label.padEnd(10)} ${row.title}${notes.length ? `  [${notes.join("; ")}]` : ""}`;
+    const who = people(row);
+    return `${describeKey(row.key, here).padEnd(6)} ${label.padEnd(10)} ${row.title}${notes.length ? `  [${notes.join("; ")}]` : ""}${who ? `  (${who})` : ""}`;
   };
 
   if (!input.tree)
@@ -85,6 +90,17 @@ export function renderTaskReport(input: {
     .sort((a, b) => a.number - b.number);
   for (const root of roots) walk(root, "  ", true, 0);
   return out.join("\n") + "\n";
+}
+
+/** "created by @a, steered by @b, completed by @c", as far as the row knows them. */
+function people(row: ReportRow): string {
+  return [
+    row.createdBy ? `created by @${row.createdBy}` : null,
+    row.steeredBy ? `steered by @${row.steeredBy}` : null,
+    row.completedBy ? `completed by @${row.completedBy}` : null,
+  ]
+    .filter(Boolean)
+    .join(", ");
 }
 
 /** Status rows from what PostgreSQL holds: tasks with Drover's state, other issues with GitHub's. */
@@ -126,6 +142,9 @@ export function reportRows(graph: {
       subOrder: issue?.subOrder ?? null,
       reason: task.stateReason,
       cycle: task.cycle,
+      createdBy: task.createdBy,
+      steeredBy: task.modifiedBy,
+      completedBy: task.completedBy,
     });
   }
   return {

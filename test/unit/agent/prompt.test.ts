@@ -180,6 +180,14 @@ const extreme: PromptInput = {
       prNumber: null,
       summary: null,
     },
+    {
+      number: 46,
+      title: "Pick a licence",
+      state: "done",
+      prNumber: null,
+      summary: null,
+      resolution: { by: "mona", note: "MIT, as the other packages.\n```\nnot a fence" },
+    },
   ],
   guidance: [
     {
@@ -190,6 +198,8 @@ const extreme: PromptInput = {
       path: "src/greet.js",
       line: 4,
       url: "https://github.com/octo-org/widgets/pull/40#discussion_r5",
+      diffHunk:
+        "@@ -1,3 +1,4 @@\n export const greet = (name) => `hello ${name}`;\n+// ```\n+export default greet;",
     },
   ],
   limits: { maxDescriptionSize: 250_000, taskContextCount: 5 },
@@ -264,6 +274,35 @@ describe("buildPrompt", () => {
     expect(capped).toContain("#96 Task number 96");
     expect(capped).not.toContain("#95 Task number 95");
     expect(buildPrompt({ ...extreme, limits: { taskContextCount: 0 } })).not.toContain("## Recent tasks");
+  });
+
+  it("shows a review comment's diff hunk as a fenced diff above its text, which the hunk cannot close", () => {
+    const prompt = buildPrompt(extreme);
+    expect(prompt).toContain(
+      "Review comment from @carol on `src/greet.js` line 4, 2026-11-10 11:30 UTC:\n\n````diff\n@@ -1,3 +1,4 @@\n",
+    );
+    expect(prompt).toContain("+export default greet;\n````\n\n```markdown\nThis needs a test.\n```");
+  });
+
+  it("keeps a long diff hunk to its last lines, which end at the commented line", () => {
+    const hunk = ["@@ -1,50 +1,50 @@", ...Array.from({ length: 50 }, (_, i) => `+line ${i + 1}`)].join("\n");
+    const prompt = buildPrompt({
+      ...minimal,
+      guidance: [
+        { kind: "review", author: "carol", body: "Here.", at: NOW, path: "a.txt", line: 50, diffHunk: hunk },
+      ],
+    });
+    expect(prompt).toContain("+line 50\n```");
+    expect(prompt).toContain("+line 21\n");
+    expect(prompt).not.toContain("+line 20\n");
+  });
+
+  it("says who resolved a blocker by hand, with their note quoted", () => {
+    const prompt = buildPrompt(extreme);
+    expect(prompt).toContain(
+      "### #46: done\n\nTitle: Pick a licence\n\nResolved by @mona: a person's note, quoted as written:",
+    );
+    expect(prompt).toContain("````text\nMIT, as the other packages.\n```\nnot a fence\n````");
   });
 
   it("leaves sections out when there is nothing to say", () => {

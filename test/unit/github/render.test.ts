@@ -4,7 +4,10 @@ import { fence } from "../../../src/lib/markdown.ts";
 import {
   renderPullRequestBody,
   renderRefusal,
+  renderReviewAnswer,
+  renderReworkLimit,
   renderStatus,
+  statusViewOf,
   type StatusView,
 } from "../../../src/github/render.ts";
 
@@ -159,5 +162,134 @@ describe("renderPullRequestBody", () => {
     });
     expect(body).toContain("**Verdict:** agent passed checks passed");
     expect(readFence(body)?.content).toBe(" CHANGELOG.md | 3 +++");
+  });
+});
+
+describe("people in the status comment", () => {
+  const task = {
+    state: "review" as const,
+    branch: "drover/12-add-a-changelog",
+    modifiedBy: "reviewer",
+    attemptCount: 2,
+    stateReason: null,
+    prNumber: 31,
+    completedBy: null,
+    createdBy: "hubber",
+  };
+
+  it("shows who created the task, who started the attempt and who steered it last", () => {
+    const text = renderStatus(statusViewOf(task, { triggeredBy: "mona", ...NO_RUN }));
+    expect(text).toContain("| Created by | @hubber |");
+    expect(text).toContain("| Started by | @mona |");
+    expect(text).toContain("| Last steered by | @reviewer |");
+    expect(text).not.toContain("Completed by");
+  });
+
+  it("says who completed it", () => {
+    const text = renderStatus(
+      statusViewOf({ ...task, state: "done", completedBy: "merger" }, { triggeredBy: "reviewer", ...NO_RUN }),
+    );
+    expect(text).toContain("| Started by | @reviewer |");
+    expect(text).toContain("| Last steered by | @reviewer |");
+    expect(text).toContain("| Completed by | @merger |");
+  });
+
+  it("lists the latest hints (author, kind, first line) and counts the rest", () => {
+    const text = renderStatus({
+      ...BASE,
+      hints: [
+        { author: "mona", kind: "hint", body: "\nUse the <b>old</b> API.\nSecond line" },
+        { author: "reviewer", kind: "review", body: "Not yet." },
+        { author: "reviewer", kind: "review-comment", body: "x".repeat(300) },
+      ],
+      hintCount: 5,
+    });
+    expect(text).toContain("**Guidance from people** (5):");
+    expect(text).toContain("- @mona (hint): Use the &lt;b>old&lt;/b> API.\n");
+    expect(text).toContain("- @reviewer (review): Not yet.");
+    expect(text).toContain(`- @reviewer (review comment): ${"x".repeat(119)}…`);
+    expect(text).toContain("- and 2 earlier");
+    expect(text).not.toContain("Second line");
+  });
+
+  it("shows no guidance section without hints", () => {
+    expect(renderStatus({ ...BASE, hints: [], hintCount: 0 })).not.toContain("Guidance");
+  });
+});
+
+const NO_RUN = {
+  summary: null,
+  reason: null,
+  durationMs: null,
+  diffStat: null,
+  logTail: null,
+};
+
+describe("people in the pull request body", () => {
+  it("shows who created it, who steered it and the co-authors", () => {
+    const body = renderPullRequestBody({
+      issueNumber: 12,
+      summary: "Did it",
+      reason: "pass",
+      diffStat: null,
+      attempt: 2,
+      people: { createdBy: "hubber", steeredBy: "reviewer", coAuthors: ["hubber", "reviewer"] },
+    });
+    expect(body).toContain("| Created by | @hubber |");
+    expect(body).toContain("| Last steered by | @reviewer |");
+    expect(body).toContain("| Co-authors | @hubber, @reviewer |");
+    expect(body).not.toContain("Completed by");
+    expect(body.split("\n")[0]).toBe("Closes #12");
+  });
+});
+
+describe("answers to reviews", () => {
+  const url = "https://github.com/octo-org/widgets/pull/31#pullrequestreview-5";
+
+  it("says what changed: the summary and the new commits", () => {
+    const text = renderReviewAnswer({
+      reviewer: "reviewer",
+      reviewUrl: url,
+      attempt: 3,
+      outcome: {
+        kind: "pushed",
+        summary: "Renamed the file.",
+        baseSha: "a".repeat(40),
+        headSha: "b".repeat(40),
+        diffStat: " CHANGED.md | 1 +\n",
+      },
+    });
+    expect(text).toContain(
+      `@reviewer: Drover reworked this pull request for your [review](${url}) (attempt 3)`,
+    );
+    expect(text).toContain("new commits aaaaaaa..bbbbbbb.");
+    expect(text).toContain("Renamed the file.");
+    expect(readFence(text)?.content).toBe(" CHANGED.md | 1 +");
+  });
+
+  it("says when the rework failed, why, and what the reviewer can do", () => {
+    const text = renderReviewAnswer({
+      reviewer: "reviewer",
+      reviewUrl: url,
+      attempt: 3,
+      outcome: { kind: "failed", state: "failed", reason: "checks failed:\n npm test" },
+    });
+    expect(text).toContain("Drover could not rework this pull request");
+    expect(text).toContain("**Why:** checks failed: npm test");
+    expect(text).toContain("`/drover retry`");
+    expect(
+      renderReviewAnswer({
+        reviewer: "reviewer",
+        reviewUrl: url,
+        attempt: 3,
+        outcome: { kind: "failed", state: "retrying", reason: "timed out" },
+      }),
+    ).toContain("Drover tries again.");
+  });
+
+  it("says Drover stops at max_reworks, and what the reviewer can do", () => {
+    const text = renderReworkLimit({ reviewer: "reviewer", reviewUrl: url, maxReworks: 3 });
+    expect(text).toContain("reworked this pull request 3 times (`max_reworks` in `.github/drover.yml`)");
+    expect(text).toContain("Push the changes to the branch yourself, or comment `/drover retry`");
   });
 });

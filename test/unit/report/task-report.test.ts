@@ -52,6 +52,20 @@ describe("drover status", () => {
     expect(lines[story + 2]).toMatch(/└─ #2 /);
   });
 
+  it("says who created, last steered and completed each task", () => {
+    const text = renderTaskReport({
+      repoFullName: REPO,
+      rows: [
+        row(7, { state: "done", createdBy: "hubber", steeredBy: "mona", completedBy: "merger" }),
+        row(8, { state: "ready", createdBy: "hubber" }),
+      ],
+      edges: [],
+      tree: false,
+    });
+    expect(text).toMatch(/#7 +done +Task 7 +\(created by @hubber, steered by @mona, completed by @merger\)/);
+    expect(text).toMatch(/#8 +ready +Task 8 +\(created by @hubber\)\n/);
+  });
+
   it("says how to start when a repository has no tasks", () => {
     expect(renderTaskReport({ repoFullName: "octo/empty", rows, edges, tree: false })).toBe(
       "octo/empty: no tasks. Label an issue to start one.\n",
