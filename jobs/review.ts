@@ -1,3 +1,4 @@
+import { withoutCommands } from "../src/graph/commands.ts";
 import { taskConfig } from "../src/config/stored.ts";
 import { getAttemptByNumber, getStep } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed, type Delivery } from "../src/db/deliveries.ts";
@@ -168,13 +169,15 @@ async function recordReview(deps: JobDeps, reviewed: Reviewed): Promise<void> {
   );
   const at = review.submitted_at ? new Date(review.submitted_at) : new Date();
   const rows: NewHint[] = [];
-  if (review.body.trim() !== "") {
+  // `/drover` commands in the body are the command job's (a hint there is recorded as a hint, once).
+  const body = withoutCommands(review.body);
+  if (body !== "") {
     rows.push({
       taskId: task.id,
       kind: "review",
       author: review.user.login,
       authorId: review.user.id,
-      body: review.body,
+      body,
       reviewId: review.id,
       url: review.html_url,
       sourceId: `review:${review.id}`,

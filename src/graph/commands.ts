@@ -130,6 +130,29 @@ const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 
 /** Every command line of `body`, in order. Empty when the comment has none. */
 export function parseCommands(body: string): ParsedCommand[] {
+  const { lines, found } = commandLines(body);
+  return found.map(({ at, rest, line }, index) => {
+    const next = found[index + 1]?.at ?? lines.length;
+    // A hint may hold a code block: the lines after a command are its text, whatever they are.
+    const following = lines.slice(at + 1, next);
+    const parsed = parseOne(rest, following.join("\n"));
+    return parsed.ok
+      ? { index, line, ok: true, command: parsed.command }
+      : { index, line, ok: false, problem: parsed.problem };
+  });
+}
+
+/**
+ * The text of `body` that is not a command: everything before its first command line (what follows a
+ * command is that command's text). A review whose body holds `/drover hint ...` gives its hint once.
+ */
+export function withoutCommands(body: string): string {
+  const { lines, found } = commandLines(body);
+  const first = found[0]?.at;
+  return (first === undefined ? lines : lines.slice(0, first)).join("\n").trim();
+}
+
+function commandLines(body: string) {
   const lines = body.replace(/\r\n?/g, "\n").split("\n");
   const found: { at: number; rest: string; line: string }[] = [];
   let fence: { char: string; length: number } | null = null;
@@ -156,15 +179,7 @@ export function parseCommands(body: string): ParsedCommand[] {
     const command = COMMAND_LINE.exec(line);
     if (command) found.push({ at, rest: command[1] ?? "", line: line.trim() });
   }
-  return found.map(({ at, rest, line }, index) => {
-    const next = found[index + 1]?.at ?? lines.length;
-    // A hint may hold a code block: the lines after a command are its text, whatever they are.
-    const following = lines.slice(at + 1, next);
-    const parsed = parseOne(rest, following.join("\n"));
-    return parsed.ok
-      ? { index, line, ok: true, command: parsed.command }
-      : { index, line, ok: false, problem: parsed.problem };
-  });
+  return { lines, found };
 }
 
 type One = { ok: true; command: Command } | { ok: false; problem: string };
