@@ -12,14 +12,20 @@ export interface AddWorktreeOptions {
   branch: string;
   /** Branch name in the mirror to start from, e.g. `main`. */
   base: string;
+  /**
+   * A commit in the mirror to start from instead of `base`'s tip: the task branch's head as fetched from
+   * GitHub (see fetchBranch), to build on it.
+   */
+  startSha?: string;
   signal?: AbortSignal;
 }
 
 /**
- * Checks out `branch`, reset to `base`, in a new worktree of the mirror. A directory left at `path` by
- * an earlier crashed attempt is removed first.
+ * Checks out `branch`, reset to `startSha` or else to `base`, in a new worktree of the mirror. A
+ * directory left at `path` by an earlier crashed attempt is removed first. Returns `base`'s tip and the
+ * commit the worktree started from (the same, without `startSha`).
  */
-export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string }> {
+export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string; startSha: string }> {
   const { mirror, branch, base } = opts;
   const signal = opts.signal ? { signal: opts.signal } : {};
   if (!isSafeRefName(branch) || !branch.startsWith(DROVER_BRANCH_PREFIX)) {
@@ -51,6 +57,22 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
     });
   }
 
+  let startSha = baseSha;
+  if (opts.startSha !== undefined) {
+    if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(opts.startSha)) {
+      throw new GitError(`invalid start commit '${opts.startSha}'`, { subcommand: "worktree" });
+    }
+    startSha = await runGit(
+      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${opts.startSha}^{commit}`],
+      { cwd: mirror, ...signal },
+    ).catch((error: unknown) => {
+      throw new GitError(`start commit ${opts.startSha} not found in ${repoNameOf(mirror)}`, {
+        subcommand: "rev-parse",
+        cause: error,
+      });
+    });
+  }
+
   if (await exists(opts.path)) await removeWorktree(mirror, opts.path);
   // Forget worktrees whose directories are gone, so the path and the branch are free again.
   await runGit(["worktree", "prune"], { cwd: mirror, ...signal });
@@ -61,7 +83,7 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
     const holds = entry.split("\n").includes(`branch refs/heads/${branch}`);
     if (at && holds) await removeWorktree(mirror, at);
   }
-  // baseSha, not the branch name: a fetch may move the branch between the two calls.
+  // A sha, not the branch name: a fetch may move the branch between the two calls.
   await runGit(
     [
       "worktree",
@@ -73,11 +95,11 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
       branch,
       "--end-of-options",
       opts.path,
-      baseSha,
+      startSha,
     ],
     { cwd: mirror, ...signal },
   );
-  return { baseSha };
+  return { baseSha, startSha };
 }
 
 /** Removes a worktree and its registration; does nothing when it is already gone. */
