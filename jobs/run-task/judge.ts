@@ -37,7 +37,7 @@ export async function judgeRun(
     verdict: result.verdict,
     verdictProblem: result.verdict ? null : (result.verdictProblem ?? "no drover-verdict block"),
     logTail: result.logTail,
-    baseSha: work.baseSha,
+    baseSha: work.baseBranchSha,
     durationMs: result.durationMs,
     costUsd: result.costUsd === undefined ? null : String(result.costUsd),
     turns: result.turns ?? null,
