@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -11,7 +12,7 @@ import type { Db } from "../../../src/db/client.ts";
 import { upsertIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { tasks } from "../../../src/db/schema.ts";
-import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
+import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -134,6 +135,33 @@ describe("run-task starting from the task branch", () => {
     expect(await origin("rev-parse", `${head}^`)).toBe(await origin("rev-parse", "main"));
     expect((await taskOf(db(), repo(), 53)).task?.state).toBe("review");
     expect(sent.pr).toMatchObject({ head: "drover/53-task-53" });
+  });
+
+  it("pushes a stopped attempt's partial work on top of the branch it started from", async () => {
+    const branch = "drover/55-task-55";
+    const theirs = await personPushes(branch, "PERSON.md");
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    const optional = github.optional();
+    mockIssue(optional, { number: 55, title: "Task 55" });
+    mockDiscussion(optional, 55);
+    mockIdentity(optional);
+    mockIssueState(optional, recorder(), { issue: 55, commentId: 9055, labels: ["drover"] });
+    const ready = path.join(sandbox().root, "ready-55");
+    const yaml = agentConfig("edit-then-hang.mjs", { args: [ready] });
+    const { taskId, attemptId } = await queuedTask(db(), repo(), 55, yaml, REWORK);
+
+    await harness().enqueue("run-task", { attemptId });
+    await expect.poll(() => existsSync(ready), { timeout: 15_000 }).toBe(true);
+    await transitionTask(db(), taskId, ["running"], "paused", { modifiedBy: "alice", stateReason: "paused" });
+    await harness().drain();
+
+    const head = await origin("rev-parse", branch);
+    expect(await origin("rev-parse", `${head}^`)).toBe(theirs);
+    expect(await origin("show", `${head}:PARTIAL.md`)).toBe("half done");
+    const { attempts } = await taskOf(db(), repo(), 55);
+    expect(attempts[0]?.reason).toBe(
+      `stopped by @alice (paused: paused); its work so far is on \`${branch}\` at ${head.slice(0, 12)}`,
+    );
   });
 
   it("from the base branch (no start recorded), replaces what the branch held, as before", async () => {

@@ -204,38 +204,6 @@ describe("run-task when a person stops the task", () => {
       /^stopped by @erin \(done: issue closed as completed\); its work so far is on `drover\/45-task-45` at/,
     );
   });
-
-  it("ends an attempt that had not started its agent yet without pushing anything", async () => {
-    mockGitHub(44, 9044);
-    const yaml = agentConfig("edit-then-hang.mjs", { args: [path.join(sandbox().root, "never")] });
-    const { taskId, attemptId } = await queuedTask(db(), repo(), 44, yaml);
-    // Claimed by a worker that died at once; the person cancels before anyone runs it again.
-    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, taskId));
-    const { claimAttempt, lapseLease } = await import("../../../src/db/attempts.ts");
-    const claim = await claimAttempt(db(), attemptId, "dead-worker");
-    if (claim.kind !== "claimed") throw new Error("not claimed");
-    await lapseLease(db(), claim.lease);
-    await transitionTask(db(), taskId, ["running"], "cancelled", {
-      modifiedBy: "dave",
-      stateReason: "cancelled by @dave",
-    });
-
-    await harness().enqueue("run-task", { attemptId });
-    await harness().drain();
-
-    const { task, attempts } = await taskOf(db(), repo(), 44);
-    expect(task?.state).toBe("cancelled");
-    expect(attempts).toMatchObject([
-      {
-        state: "finished",
-        conclusion: "neutral",
-        reason:
-          "stopped by @dave (cancelled: cancelled by @dave); its worker stopped before its work could be pushed",
-      },
-    ]);
-    expect(await hasStep(db(), attemptId, PUBLISHED)).toBe(true);
-    expect(existsSync(path.join(sandbox().root, "never"))).toBe(false);
-  });
 });
 
 /** A task labelled by the maintainer, its first attempt queued (as the scheduler leaves it), no job yet. */
