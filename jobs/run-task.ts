@@ -14,7 +14,7 @@ import { holdLease, interrupted, takeLease } from "./run-task/lease.ts";
 import { recordAndPush, resumeJudged } from "./run-task/push.ts";
 import { failed, type Outcome, type Run } from "./run-task/run.ts";
 import { keepStoppedWork, stoppedOutcome, watchTask, type Stop, type TaskWatch } from "./run-task/stop.ts";
-import { openWorktree } from "./run-task/worktree.ts";
+import { openWorktree, unpinBranchConfig } from "./run-task/worktree.ts";
 import { showStatus } from "./show-status.ts";
 
 /**
@@ -107,6 +107,7 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
       { issue, octokit, earlier, budgetMs: budget.timeMs },
       stopping,
     );
+    await unpinBranchConfig(work, signal);
     const commit = await commitWork(deps, run, work, issue, signal);
     const duringAgent = watch.stopped();
     if (duringAgent) return await keep(duringAgent, { ran, commit });

@@ -108,7 +108,7 @@ export function holdLease(deps: JobDeps, run: Run) {
     renewLease(deps.db, run.lease).then(
       (held) => {
         if (held) return;
-        run.log.warn("lease lost: another worker took the attempt over, or the task was stopped");
+        run.log.warn("lease lost: another worker took the attempt over");
         controller.abort(new Error("lease lost"));
         clearInterval(timer);
       },

@@ -3,7 +3,7 @@ import { readStart } from "../../src/db/attempt-start.ts";
 import type { Repository } from "../../src/db/repositories.ts";
 import { fetchBranch } from "../../src/git/fetch-branch.ts";
 import { ensureMirror } from "../../src/git/mirror.ts";
-import { addWorktree, pinAgentConfig } from "../../src/git/worktree.ts";
+import { addWorktree, pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import type { JobDeps } from "../deps.ts";
 import type { Run } from "./run.ts";
@@ -35,6 +35,8 @@ export type Workspace = {
    * force-push of work people have seen). Null when it started from the base branch (pushes are forced).
    */
   fromBranch: string | null;
+  /** The agent configuration paths put back to the base branch's before the agent ran. */
+  pinned: string[];
 };
 
 /**
@@ -75,7 +77,8 @@ export async function openWorktree(
     ...(signal ? { signal } : {}),
   });
   failpoint("after-worktree", repository.fullName);
-  const workspace = {
+  const pinned = await pinAgentConfig(worktree, baseSha, signal);
+  return {
     home,
     token,
     mirror,
@@ -84,9 +87,8 @@ export async function openWorktree(
     baseSha: startSha,
     baseBranchSha: baseSha,
     fromBranch,
+    pinned,
   };
-  await pinAgentConfig(worktree, baseSha, signal);
-  return workspace;
 }
 
 export async function freshMirror(
@@ -102,4 +104,15 @@ export async function freshMirror(
     token,
     ...(signal ? { signal } : {}),
   });
+}
+
+/**
+ * Before the commit, for an attempt that started from the task branch: the branch's own agent
+ * configuration back where the agent left the base branch's (see unpinAgentConfig), so building on the
+ * branch never reverts what it carried.
+ */
+export async function unpinBranchConfig(work: Workspace, signal: AbortSignal | undefined): Promise<void> {
+  if (work.fromBranch === null || work.pinned.length === 0) return;
+  const pins = { baseSha: work.baseBranchSha, startSha: work.baseSha, pinned: work.pinned };
+  await unpinAgentConfig(work.path, pins, signal);
 }

@@ -140,7 +140,8 @@ export const AGENT_CONFIG_PATHS: readonly string[] = [
 
 /**
  * Puts the agent configuration paths back to what `baseSha` has (removing those it lacks), so an agent
- * always runs with the base branch's configuration, whatever the worktree started from.
+ * always runs with the base branch's configuration, whatever the worktree started from. Returns the
+ * paths it put back.
  */
 export async function pinAgentConfig(
   worktree: string,
@@ -150,21 +151,54 @@ export async function pinAgentConfig(
   const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
   const replaced: string[] = [];
   for (const entry of AGENT_CONFIG_PATHS) {
-    const inBase = await runGit(["cat-file", "-e", `${baseSha}:${entry}`], opts).then(
-      () => true,
-      () => false,
-    );
-    const target = path.join(worktree, entry);
-    if (!inBase && !(await exists(target))) continue;
-    // What differs from the base: tracked changes, and files git does not track (ignored ones included).
-    const differs =
-      (await runGit(["diff", "--name-only", baseSha, "--", entry], opts)) !== "" ||
-      (await runGit(["ls-files", "--others", "--", entry], opts)) !== "" ||
-      !inBase;
-    if (!differs) continue;
-    await rm(target, { recursive: true, force: true });
-    if (inBase) await runGit(["checkout", baseSha, "--", entry], opts);
+    if (!(await differsFrom(worktree, baseSha, entry, signal))) continue;
+    await rm(path.join(worktree, entry), { recursive: true, force: true });
+    if (await hasPath(baseSha, entry, opts)) await runGit(["checkout", baseSha, "--", entry], opts);
     replaced.push(entry);
   }
   return replaced;
+}
+
+/**
+ * Undoes `pinAgentConfig` before a commit, for a worktree that started from `startSha` (the task
+ * branch): each of the `pinned` paths the agent left as the base branch has it goes back to what
+ * `startSha` had, so the commit does not quietly revert configuration the branch carried. Paths the
+ * agent changed itself stay as it left them, like the rest of its work.
+ */
+export async function unpinAgentConfig(
+  worktree: string,
+  pins: { baseSha: string; startSha: string; pinned: readonly string[] },
+  signal?: AbortSignal,
+): Promise<void> {
+  const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
+  for (const entry of pins.pinned) {
+    if (await differsFrom(worktree, pins.baseSha, entry, signal)) continue;
+    await rm(path.join(worktree, entry), { recursive: true, force: true });
+    if (await hasPath(pins.startSha, entry, opts))
+      await runGit(["checkout", pins.startSha, "--", entry], opts);
+    else await runGit(["rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", entry], opts);
+  }
+}
+
+async function hasPath(sha: string, entry: string, opts: { cwd: string; signal?: AbortSignal }) {
+  return runGit(["cat-file", "-e", `${sha}:${entry}`], opts).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Whether the worktree's `entry` differs from `sha`'s: tracked changes, untracked (ignored too) files. */
+async function differsFrom(
+  worktree: string,
+  sha: string,
+  entry: string,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
+  const inSha = await hasPath(sha, entry, opts);
+  if (!inSha) return exists(path.join(worktree, entry));
+  return (
+    (await runGit(["diff", "--name-only", sha, "--", entry], opts)) !== "" ||
+    (await runGit(["ls-files", "--others", "--", entry], opts)) !== ""
+  );
 }

@@ -1,11 +1,11 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchBranch, fetchedRef } from "../../../src/git/fetch-branch.ts";
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import { BranchMovedError, pushBranch, remoteBranchSha } from "../../../src/git/push.ts";
 import { GitError } from "../../../src/git/run-git.ts";
-import { addWorktree } from "../../../src/git/worktree.ts";
+import { addWorktree, pinAgentConfig, unpinAgentConfig } from "../../../src/git/worktree.ts";
 import { git, makeMirrorSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 /** Building on a task branch as it is on the remote: fetched, worked on, pushed only as a fast-forward. */
@@ -154,5 +154,43 @@ describe("pushBranch with the commit it started from", () => {
     const sha = await commitIn(worktree, "agent.txt");
     await pushBranch({ mirror, cloneUrl: box.origin, branch: BRANCH, sha, token: TOKEN });
     expect(await git(box.origin, "rev-parse", BRANCH)).toBe(sha);
+  });
+});
+
+describe("agent configuration on a worktree started from the task branch", () => {
+  it("runs the agent with the base's, and commits the branch's own back unless the agent changed it", async () => {
+    // The task branch carries configuration of its own: a changed settings file and an MCP server.
+    const clone = path.join(box.root, "clone-config");
+    await git(box.root, "clone", "--quiet", box.origin, clone);
+    await mkdir(path.join(clone, ".claude"));
+    await writeFile(path.join(clone, ".claude", "settings.json"), '{"branch":true}\n');
+    await writeFile(path.join(clone, ".mcp.json"), '{"mcpServers":{}}\n');
+    await git(clone, "add", "--all");
+    await git(clone, "commit", "--quiet", "-m", "branch config");
+    await git(clone, "push", "--quiet", "origin", `HEAD:refs/heads/${BRANCH}`);
+    const head = (await fetchIt()) ?? "";
+    const { baseSha, startSha } = await addWorktree({
+      mirror,
+      path: worktree,
+      branch: BRANCH,
+      base: "main",
+      startSha: head,
+    });
+
+    const pinned = await pinAgentConfig(worktree, baseSha);
+    expect(pinned).toEqual([".claude", ".mcp.json"]);
+    await expect(stat(path.join(worktree, ".claude"))).rejects.toThrow();
+    // The agent changes .mcp.json itself, and leaves .claude alone.
+    await writeFile(path.join(worktree, ".mcp.json"), '{"mcpServers":{"agent":{}}}\n');
+    await writeFile(path.join(worktree, "work.txt"), "work\n");
+
+    await unpinAgentConfig(worktree, { baseSha, startSha, pinned });
+    expect(await readFile(path.join(worktree, ".claude", "settings.json"), "utf8")).toBe('{"branch":true}\n');
+    expect(await readFile(path.join(worktree, ".mcp.json"), "utf8")).toBe('{"mcpServers":{"agent":{}}}\n');
+    await git(worktree, "add", "--all");
+    expect((await git(worktree, "diff", "--cached", "--name-only", startSha)).split("\n").sort()).toEqual([
+      ".mcp.json",
+      "work.txt",
+    ]);
   });
 });
