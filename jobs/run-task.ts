@@ -13,7 +13,14 @@ import { judgeRun } from "./run-task/judge.ts";
 import { holdLease, interrupted, takeLease } from "./run-task/lease.ts";
 import { recordAndPush, resumeJudged } from "./run-task/push.ts";
 import { failed, type Outcome, type Run } from "./run-task/run.ts";
-import { keepStoppedWork, stoppedOutcome, watchTask, type Stop, type TaskWatch } from "./run-task/stop.ts";
+import {
+  keepStoppedWork,
+  stoppedOutcome,
+  watchTask,
+  type DoneSoFar,
+  type Stop,
+  type TaskWatch,
+} from "./run-task/stop.ts";
 import { openWorktree, unpinBranchConfig } from "./run-task/worktree.ts";
 import { showStatus } from "./show-status.ts";
 
@@ -89,8 +96,7 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
   const { issue, octokit } = shown;
   const work = await openWorktree(deps, run, signal);
   const stopping = AbortSignal.any([signal, watch.signal]);
-  const keep = (stop: Stop, done: Parameters<typeof keepStoppedWork>[4] = {}) =>
-    keepStoppedWork(deps, run, work, stop, done, signal);
+  const keep = (stop: Stop, done: DoneSoFar = {}) => keepStoppedWork(deps, run, work, stop, done, signal);
   try {
     const before = await watch.check();
     if (before) return await keep(before);

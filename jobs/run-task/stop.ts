@@ -64,6 +64,9 @@ export function watchTask(deps: JobDeps, run: Run): TaskWatch {
   };
 }
 
+/** What an attempt did before it was stopped: its agent's run, and the commit of what it changed. */
+export type DoneSoFar = { ran?: AgentRun; commit?: CommitResult };
+
 /**
  * The end of an attempt a person stopped: what the agent changed so far is committed already (`commit`);
  * it is pushed to the task branch (by the same rule as a finished run's: over the commit it started
@@ -75,7 +78,7 @@ export async function keepStoppedWork(
   run: Run,
   work: Workspace,
   stop: Stop,
-  done: { ran?: AgentRun; commit?: CommitResult },
+  done: DoneSoFar,
   signal: AbortSignal | undefined,
 ): Promise<Outcome> {
   const { commit, ran } = done;
