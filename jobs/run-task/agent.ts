@@ -31,7 +31,7 @@ export type AgentRun = {
  * Between SIGTERM and SIGKILL to the agent's process group. A person's stop must end it within 5 s: the
  * task is looked at every second (WATCH_MS), and this leaves a margin.
  */
-const KILL_GRACE_MS = 3_000;
+const KILL_GRACE_MS = 2_000;
 
 /**
  * Step 3: the agent, briefed, in the worktree, with its own HOME, an allowlisted environment (no

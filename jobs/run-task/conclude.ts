@@ -1,4 +1,5 @@
 import type { DroverConfig } from "../../src/config/schema.ts";
+import { readStart } from "../../src/db/attempt-start.ts";
 import { concludeAttempt, concludeStopped } from "../../src/db/attempts.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import { taskMoveAfter } from "../../src/scheduler/retry.ts";
@@ -15,7 +16,10 @@ import type { Outcome, Run } from "./run.ts";
  */
 export async function conclude(
   deps: JobDeps,
-  run: Pick<Run, "task" | "lease" | "repository"> & { config: DroverConfig | undefined },
+  run: Pick<Run, "task" | "lease" | "repository"> & {
+    config: DroverConfig | undefined;
+    attempt?: Pick<Run["attempt"], "start">;
+  },
   outcome: Outcome,
 ): Promise<void> {
   const { judgement, fields } = outcome;
@@ -35,7 +39,10 @@ export async function conclude(
 
 async function concludeMoving(
   deps: JobDeps,
-  run: Pick<Run, "task" | "lease"> & { config: DroverConfig | undefined },
+  run: Pick<Run, "task" | "lease"> & {
+    config: DroverConfig | undefined;
+    attempt?: Pick<Run["attempt"], "start">;
+  },
   outcome: Outcome,
 ): Promise<boolean> {
   const { judgement, fields } = outcome;
@@ -50,6 +57,10 @@ async function concludeMoving(
       random: Math.random(),
     },
   );
+  // A retry of an attempt that built on the task branch builds on it too: one from the base branch would
+  // force-push over work people have seen (a pull request in review).
+  const start = readStart(run.attempt?.start);
+  if (move.to === "retrying" && start?.from === "branch") move.fields.nextStart = start;
   return concludeAttempt(
     deps.db,
     run.lease,

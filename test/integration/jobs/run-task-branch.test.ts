@@ -164,6 +164,24 @@ describe("run-task starting from the task branch", () => {
     );
   });
 
+  it("retries a failed attempt from the branch too, never from the base branch", async () => {
+    await personPushes("drover/56-task-56", "PERSON.md");
+    mockInstallationToken(github.api().persist(), repo().installationId);
+    const optional = github.optional();
+    mockIssue(optional, { number: 56, title: "Task 56" });
+    mockDiscussion(optional, 56);
+    mockIdentity(optional);
+    mockIssueState(optional, recorder(), { issue: 56, commentId: 9056, labels: ["drover"] });
+    const yaml = agentConfig("exit-code.mjs", { args: ["3"], attempts: 2, extra: "retry_delay: 1h" });
+    const { attemptId } = await queuedTask(db(), repo(), 56, yaml, REWORK);
+
+    await harness().enqueue("run-task", { attemptId });
+    await harness().drain();
+
+    const { task } = await taskOf(db(), repo(), 56);
+    expect(task).toMatchObject({ state: "retrying", nextStart: REWORK });
+  });
+
   it("from the base branch (no start recorded), replaces what the branch held, as before", async () => {
     const branch = "drover/54-task-54";
     const old = await personPushes(branch, "PERSON.md");

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -59,10 +58,12 @@ describe("run-task when a person stops the task", () => {
     const yaml = agentConfig("edit-then-hang.mjs", { args: polite ? [ready] : [ready, "--ignore-term"] });
     const { taskId, attemptId } = await queuedTask(db(), repo(), issue, yaml);
     await harness().enqueue("run-task", { attemptId });
-    await expect.poll(() => existsSync(ready), { timeout: 15_000 }).toBe(true);
-    const [agent, grandchild] = (await readFile(ready, "utf8")).trim().split(" ").map(Number);
-    const spawned = await getStep(db(), attemptId, "agent-process-e1", SpawnedAgent);
-    expect(spawned?.pid).toBe(agent);
+    // Both pids written (the file may be seen before its content), and the agent's spawn recorded.
+    const written = () => readFile(ready, "utf8").catch(() => "");
+    await expect.poll(written, { timeout: 15_000 }).toMatch(/^\d+ \d+\n$/);
+    const [agent, grandchild] = (await written()).trim().split(" ").map(Number);
+    const spawned = () => getStep(db(), attemptId, "agent-process-e1", SpawnedAgent);
+    await expect.poll(async () => (await spawned())?.pid).toBe(agent);
     return { taskId, attemptId, pids: [agent ?? 0, grandchild ?? 0] };
   }
 
