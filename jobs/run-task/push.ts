@@ -11,7 +11,7 @@ import { freshMirror, type Workspace } from "./worktree.ts";
  * Step 7: the judgement is recorded under the lease, then the branch is pushed with Drover's token, once,
  * and only while this worker holds the lease and its task still runs this attempt. A worker that lost
  * the lease pushes nothing; a task a person stopped meanwhile keeps the work as a stopped attempt does
- * (`keepStopped`). A branch that moved on GitHub since the attempt started from it is not overwritten:
+ * (`stop.keep`). A branch that moved on GitHub since the attempt started from it is not overwritten:
  * the attempt fails saying so.
  */
 export async function recordAndPush(
@@ -35,7 +35,7 @@ export async function recordAndPush(
     await pushWork(deps, run, work, judged.push.sha, signal);
   } catch (error) {
     if (!(error instanceof BranchMovedError)) throw error;
-    // Final: an automatic retry would start from the base branch and force-push over the person's work.
+    // Final: a person pushed to the branch; they decide whether Drover goes on from there (`/drover retry`).
     const outcome = failed(error.message, { summary: judged.outcome.judgement.summary, final: true });
     return { ...outcome, fields: { ...judged.outcome.fields, headSha: null } };
   }
