@@ -4,6 +4,7 @@ import type { CommitResult } from "../../src/git/commit.ts";
 import { BranchMovedError } from "../../src/git/push.ts";
 import type { JobDeps } from "../deps.ts";
 import type { AgentRun } from "./agent.ts";
+import { agentRunFields } from "./judge.ts";
 import { pushWork } from "./push.ts";
 import type { Outcome, Run } from "./run.ts";
 import type { Workspace } from "./worktree.ts";
@@ -86,24 +87,11 @@ export async function keepStoppedWork(
   if (commit?.changed) {
     kept = await pushStopped(deps, run, work, commit.sha, signal);
   }
-  const result = ran?.result;
   const fields: AttemptOutcome = {
+    ...(ran && agentRunFields(ran.result)),
     baseSha: work.baseBranchSha,
     headSha: null,
     diffStat: commit?.changed ? commit.diffStat : null,
-    ...(result && {
-      verdict: result.verdict,
-      verdictProblem: result.verdict ? null : (result.verdictProblem ?? "no drover-verdict block"),
-      logTail: result.logTail,
-      durationMs: result.durationMs,
-      costUsd: result.costUsd === undefined ? null : String(result.costUsd),
-      turns: result.turns ?? null,
-      inputTokens: result.inputTokens ?? null,
-      outputTokens: result.outputTokens ?? null,
-      sessionId: result.sessionId ?? null,
-      agent: result.agent,
-      agentOutcome: result.outcome,
-    }),
   };
   return stoppedOutcome(stop, kept, fields);
 }
