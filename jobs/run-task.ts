@@ -13,13 +13,23 @@ import { judgeRun } from "./run-task/judge.ts";
 import { holdLease, interrupted, takeLease } from "./run-task/lease.ts";
 import { recordAndPush, resumeJudged } from "./run-task/push.ts";
 import { failed, type Outcome, type Run } from "./run-task/run.ts";
-import { openWorktree } from "./run-task/worktree.ts";
+import {
+  keepStoppedWork,
+  stoppedOutcome,
+  watchTask,
+  type DoneSoFar,
+  type Stop,
+  type TaskWatch,
+} from "./run-task/stop.ts";
+import { openWorktree, unpinBranchConfig } from "./run-task/worktree.ts";
 import { showStatus } from "./show-status.ts";
 
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
  * changed, run the checks, judge the run and, when it passed, push the branch. The result goes to
- * `publish`. Each step is a function of its own, in jobs/run-task/.
+ * `publish`. Each step is a function of its own, in jobs/run-task/. A person who stops the task while
+ * it runs stops the agent within seconds; its work so far is committed and pushed, and the attempt
+ * ends as stopped (jobs/run-task/stop.ts).
  */
 export async function runTask(
   deps: JobDeps,
@@ -32,11 +42,13 @@ export async function runTask(
     return conclude(deps, run, crashLoop(run.attempt.lostLeases));
 
   // While this runs, the lease is renewed; if it is lost (another worker took over after this one
-  // stalled, or the task was stopped), the agent and git calls are cancelled and nothing is written.
+  // stalled), the agent and git calls are cancelled and nothing is written. Apart from that, the task is
+  // watched: a person's stop stops the agent (and the checks), and what it did so far is kept.
   const holding = holdLease(deps, run);
+  const watch = watchTask(deps, run);
   const signal = context.signal ? AbortSignal.any([context.signal, holding.lost]) : holding.lost;
   try {
-    const outcome = (await resumeJudged(deps, run, signal)) ?? (await attemptTask(deps, run, signal));
+    const outcome = (await resumeJudged(deps, run, signal)) ?? (await attemptTask(deps, run, signal, watch));
     if (await interrupted(deps, run.lease, context, run.log)) return;
     await conclude(deps, run, outcome);
   } catch (error) {
@@ -51,6 +63,7 @@ export async function runTask(
     run.log.error({ err: error }, "attempt failed for good");
     await conclude(deps, run, failed(`Drover could not run the task: ${fate.reason}`));
   } finally {
+    watch.release();
     holding.release();
   }
 }
@@ -73,41 +86,66 @@ function crashLoop(lost: number): Outcome {
   );
 }
 
-/** The steps, in order, from the issue as it is now to the pushed branch. */
-async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal): Promise<Outcome> {
-  const { issue, octokit } = await showRunning(deps, run);
+/**
+ * The steps, in order, from the issue as it is now to the pushed branch. The agent and the checks run
+ * under `watch` too; between steps, a stop seen ends the attempt keeping what was done.
+ */
+async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: TaskWatch): Promise<Outcome> {
+  const shown = await showRunning(deps, run, watch);
+  if ("stop" in shown) return stoppedOutcome(shown.stop, "it had changed nothing");
+  const { issue, octokit } = shown;
   const work = await openWorktree(deps, run, signal);
+  const stopping = AbortSignal.any([signal, watch.signal]);
+  const keep = (stop: Stop, done: DoneSoFar = {}) => keepStoppedWork(deps, run, work, stop, done, signal);
   try {
+    const before = await watch.check();
+    if (before) return await keep(before);
     const earlier = await earlierAttempts(deps.db, run.task.id, run.attempt.number);
     const budget = remainingBudget(run.config.budget, spentSoFar(earlier));
     if (budget.exhausted) {
       const outcome = failed(budget.why, { summary: "The agent did not run.", final: true });
-      return { ...outcome, fields: { baseSha: work.baseSha } };
+      return { ...outcome, fields: { baseSha: work.baseBranchSha } };
     }
     const ran = await runAgentIn(
       deps,
       run,
       work,
       { issue, octokit, earlier, budgetMs: budget.timeMs },
-      signal,
+      stopping,
     );
+    await unpinBranchConfig(work, signal);
     const commit = await commitWork(deps, run, work, issue, signal);
-    const judged = await judgeRun(run, work, { ...ran, budgetMs: budget.timeMs }, commit, signal);
-    return await recordAndPush(deps, run, work, judged, signal);
+    const duringAgent = watch.stopped();
+    if (duringAgent) return await keep(duringAgent, { ran, commit });
+    const judged = await judgeRun(run, work, { ...ran, budgetMs: budget.timeMs }, commit, stopping);
+    const duringChecks = watch.stopped();
+    if (duringChecks) return await keep(duringChecks, { ran, commit });
+    const keepAfter = (stop: Stop) => keep(stop, { ran, commit });
+    return await recordAndPush(deps, run, work, judged, { watch, keep: keepAfter }, signal);
   } finally {
     await removeWorktree(work.mirror, work.path);
   }
 }
 
-/** The issue as it is now, and the status comment saying the task runs (only while the lease is ours). */
-async function showRunning(deps: JobDeps, run: Run): Promise<{ issue: IssueFacts; octokit: Octokit }> {
+/**
+ * The issue as it is now, and the status comment saying the task runs (only while the lease is ours and
+ * the task still runs this attempt); the stop, when a person stopped it already.
+ */
+async function showRunning(
+  deps: JobDeps,
+  run: Run,
+  watch: TaskWatch,
+): Promise<{ issue: IssueFacts; octokit: Octokit } | { stop: Stop }> {
   const { task, repository, config } = run;
   const repo = repoRef(repository.fullName);
   const octokit = await deps.github.installation(repository.installationId);
   const read = await readIssueFacts(octokit, repo, task.issueNumber);
   if (!read.ok) throw new PermanentJobError(`issue #${task.issueNumber} cannot be read: ${read.reason}`);
-  if (!(await leaseHeld(deps.db, run.lease)))
+  if (!(await leaseHeld(deps.db, run.lease))) {
+    const stop = await watch.check();
+    if (stop) return { stop };
     throw new PermanentJobError("the lease was lost before the run began");
+  }
   const view = statusViewOf(task, null, { agent: config.agent, maxAttempts: config.max_attempts });
   await showStatus(deps.db, octokit, repo, task, view);
   return { issue: read.issue, octokit };

@@ -28,6 +28,12 @@ export type AgentRun = {
 };
 
 /**
+ * Between SIGTERM and SIGKILL to the agent's process group. A person's stop must end it within 5 s: the
+ * task is looked at every second (WATCH_MS), and this leaves a margin.
+ */
+const KILL_GRACE_MS = 2_000;
+
+/**
  * Step 3: the agent, briefed, in the worktree, with its own HOME, an allowlisted environment (no
  * secrets), as DROVER_AGENT_USER when set, within `task_timeout` and what is left of the budget.
  */
@@ -69,6 +75,7 @@ export async function runAgentIn(
     workDir,
     timeoutMs,
     signal,
+    killGraceMs: KILL_GRACE_MS,
     env,
     runAs,
     onSpawn: (pid) =>

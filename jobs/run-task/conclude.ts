@@ -1,5 +1,6 @@
 import type { DroverConfig } from "../../src/config/schema.ts";
-import { concludeAttempt } from "../../src/db/attempts.ts";
+import { readStart } from "../../src/db/attempt-start.ts";
+import { concludeAttempt, concludeStopped } from "../../src/db/attempts.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import { taskMoveAfter } from "../../src/scheduler/retry.ts";
 import type { JobDeps } from "../deps.ts";
@@ -9,13 +10,41 @@ import type { Outcome, Run } from "./run.ts";
 /**
  * The last step: records the outcome and moves the task on (one transaction, only if the lease still
  * holds), as the retry policy says, then hands over to publish. Should this worker die before queueing
- * publish, the watchdog queues it. Without a readable config the outcome is final: no retry.
+ * publish, the watchdog queues it. Without a readable config the outcome is final: no retry. An attempt
+ * a person stopped leaves the task where they put it; a scheduling pass may then queue its next attempt,
+ * which waited for this one to finish.
  */
 export async function conclude(
   deps: JobDeps,
-  run: Pick<Run, "task" | "lease" | "repository"> & { config: DroverConfig | undefined },
+  run: Pick<Run, "task" | "lease" | "repository"> & {
+    config: DroverConfig | undefined;
+    attempt?: Pick<Run["attempt"], "start">;
+  },
   outcome: Outcome,
 ): Promise<void> {
+  const { judgement, fields } = outcome;
+  const recorded = outcome.stopped
+    ? await concludeStopped(deps.db, run.lease, {
+        ...fields,
+        conclusion: judgement.conclusion,
+        reason: judgement.reason,
+        summary: judgement.summary,
+      })
+    : await concludeMoving(deps, run, outcome);
+  if (!recorded) return; // another worker holds the attempt now; it will conclude it
+  failpoint("after-conclude", run.repository.fullName);
+  await deps.enqueue("publish", { attemptId: run.lease.attemptId });
+  await requestSchedule(deps);
+}
+
+async function concludeMoving(
+  deps: JobDeps,
+  run: Pick<Run, "task" | "lease"> & {
+    config: DroverConfig | undefined;
+    attempt?: Pick<Run["attempt"], "start">;
+  },
+  outcome: Outcome,
+): Promise<boolean> {
   const { judgement, fields } = outcome;
   const attemptNumber = run.task.attemptCount;
   const move = taskMoveAfter(
@@ -28,14 +57,14 @@ export async function conclude(
       random: Math.random(),
     },
   );
-  const recorded = await concludeAttempt(
+  // A retry of an attempt that built on the task branch builds on it too: one from the base branch would
+  // force-push over work people have seen (a pull request in review).
+  const start = readStart(run.attempt?.start);
+  if (move.to === "retrying" && start?.from === "branch") move.fields.nextStart = start;
+  return concludeAttempt(
     deps.db,
     run.lease,
     { ...fields, conclusion: judgement.conclusion, reason: judgement.reason, summary: judgement.summary },
     move,
   );
-  if (!recorded) return; // another worker holds the attempt now; it will conclude it
-  failpoint("after-conclude", run.repository.fullName);
-  await deps.enqueue("publish", { attemptId: run.lease.attemptId });
-  await requestSchedule(deps);
 }

@@ -34,18 +34,8 @@ export async function judgeRun(
     judgement = { ...judgement, reason: `the task's time budget ran out (${left} left for this attempt)` };
   }
   const fields: AttemptOutcome = {
-    verdict: result.verdict,
-    verdictProblem: result.verdict ? null : (result.verdictProblem ?? "no drover-verdict block"),
-    logTail: result.logTail,
-    baseSha: work.baseSha,
-    durationMs: result.durationMs,
-    costUsd: result.costUsd === undefined ? null : String(result.costUsd),
-    turns: result.turns ?? null,
-    inputTokens: result.inputTokens ?? null,
-    outputTokens: result.outputTokens ?? null,
-    sessionId: result.sessionId ?? null,
-    agent: result.agent,
-    agentOutcome: result.outcome,
+    ...agentRunFields(result),
+    baseSha: work.baseBranchSha,
     checks,
     diffStat: commit.changed ? commit.diffStat : null,
   };
@@ -55,6 +45,23 @@ export async function judgeRun(
   if (judgement.state === "review") fields.headSha = commit.sha;
   else judgement = { ...judgement, reason: `${judgement.reason}; ${partialWorkAt(run, commit.sha)}` };
   return { outcome: outcomeOf(judgement, fields, budgetSpent), push: { sha: commit.sha } };
+}
+
+/** What the attempt records of its agent's run. */
+export function agentRunFields(result: AgentRun["result"]): AttemptOutcome {
+  return {
+    verdict: result.verdict,
+    verdictProblem: result.verdict ? null : (result.verdictProblem ?? "no drover-verdict block"),
+    logTail: result.logTail,
+    durationMs: result.durationMs,
+    costUsd: result.costUsd === undefined ? null : String(result.costUsd),
+    turns: result.turns ?? null,
+    inputTokens: result.inputTokens ?? null,
+    outputTokens: result.outputTokens ?? null,
+    sessionId: result.sessionId ?? null,
+    agent: result.agent,
+    agentOutcome: result.outcome,
+  };
 }
 
 function outcomeOf(judgement: Judgement, fields: AttemptOutcome, final: boolean): Judged["outcome"] {

@@ -7,20 +7,24 @@ import {
   lapseLease,
   LEASE_MS,
   renewLease,
+  stopOf,
   type Claim,
   type Lease,
 } from "../../src/db/attempts.ts";
 import { getRepository } from "../../src/db/repositories.ts";
 import { LOCK_LOST, PermanentJobError, SHUTDOWN } from "../../src/queue/queue.ts";
+import { requestSchedule } from "../../src/scheduler/request.ts";
 import type { JobContext, JobDeps } from "../deps.ts";
 import { conclude } from "./conclude.ts";
 import { failed, STEPS, type Run } from "./run.ts";
+import { stoppedOutcome } from "./stop.ts";
 
 /**
  * Step 1: the lease. Claims the attempt (waiting while another worker's live lease on it runs out), and
  * after a takeover stops the agents the dead worker left running here. Undefined when there is nothing
- * to do: the attempt finished, or its task moved on (closed, cancelled, restarted), or the config it was
- * triggered with cannot be read (the attempt is concluded as failed, with why).
+ * to do: the attempt finished, or its task moved on before it ran (closed, cancelled, restarted), or a
+ * person stopped its task while its worker was gone (the attempt is concluded as stopped), or the config
+ * it was triggered with cannot be read (the attempt is concluded as failed, with why).
  */
 export async function takeLease(
   deps: JobDeps,
@@ -28,7 +32,9 @@ export async function takeLease(
   signal: AbortSignal | undefined,
 ): Promise<Run | undefined> {
   const claim = await claimWhenFree(deps, attemptId, signal);
-  if (claim.kind !== "claimed") return undefined;
+  // The task's next attempt waited for this one: a scheduling pass may queue it now.
+  if (claim.kind === "abandoned") await requestSchedule(deps);
+  if (claim.kind !== "claimed" && claim.kind !== "stopped") return undefined;
   const { task, attempt, lease } = claim;
   const repository = await getRepository(deps.db, task.repoId);
   if (!repository)
@@ -46,7 +52,28 @@ export async function takeLease(
   }
   const run = { task, attempt, lease, repository, config, log };
   if (lease.epoch > 1) await stopEarlierAgents(deps, run);
+  if (claim.kind === "stopped") {
+    await concludeStoppedTakeover(deps, run);
+    return undefined;
+  }
   return run;
+}
+
+/**
+ * A person stopped the task while the attempt's worker was gone (it died, or handed the attempt back
+ * mid-stop): its agent is stopped (above), and the attempt ends as stopped, with its work on the branch
+ * when the worker pushed it before it went.
+ */
+async function concludeStoppedTakeover(deps: JobDeps, run: Run): Promise<void> {
+  const pushed = await getStep(deps.db, run.attempt.id, STEPS.push.name, STEPS.push.schema);
+  const kept = pushed
+    ? `its work so far is on \`${pushed.branch}\` at ${pushed.sha.slice(0, 12)}`
+    : "its worker stopped before its work could be pushed";
+  run.log.info(
+    { pushed: pushed?.sha },
+    "concluding an attempt whose task was stopped while its worker was gone",
+  );
+  await conclude(deps, run, stoppedOutcome(stopOf(run.task), kept));
 }
 
 /** A job delivered twice, or requeued after a crash before the dead worker's lease lapsed, waits (bounded). */
@@ -81,7 +108,7 @@ export function holdLease(deps: JobDeps, run: Run) {
     renewLease(deps.db, run.lease).then(
       (held) => {
         if (held) return;
-        run.log.warn("lease lost: another worker took the attempt over, or the task was stopped");
+        run.log.warn("lease lost: another worker took the attempt over");
         controller.abort(new Error("lease lost"));
         clearInterval(timer);
       },

@@ -1,45 +1,75 @@
 import path from "node:path";
 import { getStep, leaseHeld, recordStep, recordStepUnderLease } from "../../src/db/attempts.ts";
-import { pushBranch, remoteBranchSha } from "../../src/git/push.ts";
+import { BranchMovedError, pushBranch, remoteBranchSha } from "../../src/git/push.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import type { JobDeps } from "../deps.ts";
-import { STEPS, type Judged, type Outcome, type Run } from "./run.ts";
+import { failed, STEPS, type Judged, type Outcome, type Run } from "./run.ts";
+import type { Stop, TaskWatch } from "./stop.ts";
 import { freshMirror, type Workspace } from "./worktree.ts";
 
 /**
  * Step 7: the judgement is recorded under the lease, then the branch is pushed with Drover's token, once,
- * and only while this worker holds the lease. A worker that lost the lease pushes nothing.
+ * and only while this worker holds the lease and its task still runs this attempt. A worker that lost
+ * the lease pushes nothing; a task a person stopped meanwhile keeps the work as a stopped attempt does
+ * (`stop.keep`). A branch that moved on GitHub since the attempt started from it is not overwritten:
+ * the attempt fails saying so.
  */
 export async function recordAndPush(
   deps: JobDeps,
   run: Run,
   work: Workspace,
   judged: Judged,
+  stop: { watch: TaskWatch; keep: (stop: Stop) => Promise<Outcome> },
   signal: AbortSignal | undefined,
 ): Promise<Outcome> {
-  const { lease, task, repository } = run;
-  if (!(await recordStepUnderLease(deps.db, lease, STEPS.judged.name, judged)))
-    return stopped(judged.outcome);
+  const { lease, repository } = run;
+  const moved = async (): Promise<Outcome> => {
+    const stopped = await stop.watch.check();
+    return stopped ? stop.keep(stopped) : lost(judged.outcome);
+  };
+  if (!(await recordStepUnderLease(deps.db, lease, STEPS.judged.name, judged))) return moved();
   failpoint("after-judge", repository.fullName);
   if (!judged.push) return judged.outcome;
-  if (!(await leaseHeld(deps.db, lease))) return stopped(judged.outcome);
-  const { sha } = judged.push;
+  if (!(await leaseHeld(deps.db, lease))) return moved();
+  try {
+    await pushWork(deps, run, work, judged.push.sha, signal);
+  } catch (error) {
+    if (!(error instanceof BranchMovedError)) throw error;
+    // Final: a person pushed to the branch; they decide whether Drover goes on from there (`/drover retry`).
+    const outcome = failed(error.message, { summary: judged.outcome.judgement.summary, final: true });
+    return { ...outcome, fields: { ...judged.outcome.fields, headSha: null } };
+  }
+  failpoint("after-push", repository.fullName);
+  return judged.outcome;
+}
+
+/**
+ * Pushes `sha` to the task branch and records it: over the commit the attempt started from when it
+ * started from the branch (a fast-forward, else BranchMovedError), forced when it started from base.
+ */
+export async function pushWork(
+  deps: JobDeps,
+  run: Run,
+  work: Workspace,
+  sha: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { task, repository } = run;
   await pushBranch({
     mirror: work.mirror,
     cloneUrl: repository.cloneUrl,
     branch: task.branch,
     sha,
     token: work.token,
+    ...(work.fromBranch === null ? {} : { expectedSha: work.fromBranch }),
     ...(signal ? { signal } : {}),
   });
   await recordStep(deps.db, run.attempt.id, STEPS.push.name, { sha, branch: task.branch });
-  failpoint("after-push", repository.fullName);
-  return judged.outcome;
 }
 
-/** Closed, cancelled or restarted while the agent ran, or another worker took over: nothing is pushed. */
-function stopped({ judgement, fields }: Outcome): Outcome {
-  const reason = "the task was stopped while the agent ran; nothing was pushed";
+/** Another worker took the attempt over: nothing is pushed (and concluding will record nothing either). */
+function lost({ judgement, fields }: Outcome): Outcome {
+  const reason = "another worker took the attempt over while the agent ran; nothing was pushed";
   return {
     judgement: { ...judgement, conclusion: "neutral", state: "cancelled", reason },
     fields: { ...fields, headSha: null },

@@ -19,7 +19,10 @@ export type Run = {
   log: JobDeps["log"];
 };
 
-/** What an attempt came to. `final`: no retry, whatever the policy says (the budget is spent). */
+/**
+ * What an attempt came to. `final`: no retry, whatever the policy says (the budget is spent). `stopped`:
+ * a person stopped the task while it ran; the attempt ends without moving the task (their command did).
+ */
 export const Outcome = z.object({
   judgement: z.object({
     conclusion: z.enum(["success", "failure", "neutral"]),
@@ -30,6 +33,7 @@ export const Outcome = z.object({
   }) satisfies z.ZodType<Judgement>,
   fields: AttemptOutcome,
   final: z.boolean().exactOptional(),
+  stopped: z.boolean().exactOptional(),
 });
 export type Outcome = z.infer<typeof Outcome>;
 

@@ -27,7 +27,15 @@ export type Claim =
   | { kind: "claimed"; attempt: Attempt; task: Task; lease: Lease }
   /** Another worker holds a live lease (it is running the agent now); retry after `retryInMs`. */
   | { kind: "busy"; retryInMs: number }
-  /** Finished, or the task moved on (cancelled, closed, superseded): nothing to do. */
+  /**
+   * Taken over (its worker died or handed it back) after a person stopped its task (cancelled, paused,
+   * restarted, closed): the lease is this worker's, the task stays where the person put it, and the
+   * attempt is to be concluded as stopped.
+   */
+  | { kind: "stopped"; attempt: Attempt; task: Task; lease: Lease }
+  /** Queued, but its task moved on before it ran: abandoned now, so the task's next attempt may queue. */
+  | { kind: "abandoned" }
+  /** Finished or abandoned before: nothing to do. */
   | { kind: "gone" };
 
 /**
@@ -92,11 +100,17 @@ export async function claimAttempt(
       )
       .returning();
     if (!task) {
+      const lease = { attemptId, epoch: attempt.leaseEpoch };
+      // It ran before (epoch 1 was its first worker's): what it did must be concluded, not dropped.
+      if (attempt.leaseEpoch > 1) {
+        const stoppedTask = await tx.query.tasks.findFirst({ where: eq(tasks.id, attempt.taskId) });
+        if (stoppedTask) return { kind: "stopped", attempt: readAttempt(attempt), task: stoppedTask, lease };
+      }
       await tx
         .update(attempts)
         .set({ state: "abandoned", finishedAt: sql`now()` })
         .where(eq(attempts.id, attemptId));
-      return { kind: "gone" };
+      return { kind: "abandoned" };
     }
     if (attempt.leaseEpoch === 1) {
       await tx.insert(events).values({
@@ -123,6 +137,75 @@ export async function renewLease(db: Db, lease: Lease, leaseMs: number = LEASE_M
     .where(runningUnder(lease))
     .returning({ id: attempts.id });
   return rows.length === 1;
+}
+
+/** While an attempt runs: whether its task still wants it (see `watchAttempt`). */
+export type AttemptWatch =
+  | { kind: "running" }
+  /** Another worker took the attempt over, or it finished: this worker's lease is gone. */
+  | { kind: "lost" }
+  /**
+   * A person stopped the task (cancelled, paused, restarted, closed its issue or pull request, took the
+   * label off): it is no longer running this attempt. `reason` and `by` are what the stop recorded.
+   */
+  | { kind: "stopped"; state: TaskState; reason: string | null; by: string | null };
+
+/**
+ * One cheap read, made every second while the agent runs: is the attempt still under `lease`, and its
+ * task still running it? Kept apart from `renewLease` so a stop is seen in a second, not in five.
+ */
+export async function watchAttempt(db: Db, lease: Lease): Promise<AttemptWatch> {
+  const [row] = await db
+    .select({
+      state: attempts.state,
+      epoch: attempts.leaseEpoch,
+      number: attempts.number,
+      taskState: tasks.state,
+      attemptCount: tasks.attemptCount,
+      reason: tasks.stateReason,
+      modifiedBy: tasks.modifiedBy,
+      completedBy: tasks.completedBy,
+    })
+    .from(attempts)
+    .innerJoin(tasks, eq(tasks.id, attempts.taskId))
+    .where(eq(attempts.id, lease.attemptId));
+  if (!row || row.state !== "running" || row.epoch !== lease.epoch) return { kind: "lost" };
+  if (row.taskState === "running" && row.attemptCount === row.number) return { kind: "running" };
+  return stopOf({ ...row, state: row.taskState, stateReason: row.reason });
+}
+
+/** What a person's stop left on the task: the state they put it in, why, and who they were. */
+export function stopOf(
+  task: Pick<Task, "state" | "stateReason" | "modifiedBy" | "completedBy">,
+): Extract<AttemptWatch, { kind: "stopped" }> {
+  return {
+    kind: "stopped",
+    state: task.state,
+    reason: task.stateReason,
+    // Closing the issue or merging credits the closer as `completedBy`; every other stop as `modifiedBy`.
+    by: task.state === "done" ? (task.completedBy ?? task.modifiedBy) : task.modifiedBy,
+  };
+}
+
+/**
+ * Ends an attempt a person stopped: records its outcome (`finished`), only while `lease` holds, and
+ * leaves its task where the person's command put it. False when another worker took the attempt over.
+ */
+export async function concludeStopped(db: Db, lease: Lease, outcome: AttemptOutcome): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [attempt] = await tx
+      .update(attempts)
+      .set({ ...outcome, state: "finished", finishedAt: sql`now()` })
+      .where(runningUnder(lease))
+      .returning({ taskId: attempts.taskId, number: attempts.number });
+    if (!attempt) return false;
+    await tx.insert(events).values({
+      taskId: attempt.taskId,
+      type: "attempt.stopped",
+      data: { attempt: attempt.number, reason: outcome.reason ?? null, headSha: outcome.headSha ?? null },
+    });
+    return true;
+  });
 }
 
 /**

@@ -16,9 +16,39 @@ export interface PushBranchOptions {
   signal?: AbortSignal;
   /** Default 120 000 ms. */
   timeoutMs?: number;
+  /**
+   * The commit the branch must still be at on `cloneUrl` (where the attempt started from): the push then
+   * only replaces that commit (`--force-with-lease`), and fails with BranchMovedError when someone pushed
+   * meanwhile. Without it the branch is force-pushed, whatever it held.
+   */
+  expectedSha?: string;
 }
 
-/** Force-pushes `sha` to `refs/heads/<branch>` on `cloneUrl`, from the mirror, with Drover's token. */
+/**
+ * The task branch moved on the remote since the attempt started from it: someone pushed to it. Drover
+ * does not overwrite their work; `remoteSha` is where the branch is now (null: it was deleted).
+ */
+export class BranchMovedError extends GitError {
+  override name = "BranchMovedError";
+  readonly remoteSha: string | null;
+
+  constructor(opts: { branch: string; expectedSha: string; remoteSha: string | null; sha: string }) {
+    const now = opts.remoteSha === null ? "it was deleted" : `it is at ${opts.remoteSha.slice(0, 12)} now`;
+    super(
+      `the branch \`${opts.branch}\` moved on GitHub while Drover worked on it (it started from ` +
+        `${opts.expectedSha.slice(0, 12)}; ${now}): someone pushed to it, and Drover does not overwrite ` +
+        `their work, so its commit ${opts.sha.slice(0, 12)} was not pushed; comment \`/drover retry\` to ` +
+        "start again from the branch as it is now",
+      { subcommand: "push" },
+    );
+    this.remoteSha = opts.remoteSha;
+  }
+}
+
+/**
+ * Pushes `sha` to `refs/heads/<branch>` on `cloneUrl`, from the mirror, with Drover's token: forced, or,
+ * with `expectedSha`, only over that commit (a fast-forward of it, as `sha` descends from it).
+ */
 export async function pushBranch(opts: PushBranchOptions): Promise<void> {
   if (!isSafeRefName(opts.branch)) {
     throw new GitError(`invalid branch name '${opts.branch}'`, { subcommand: "push" });
@@ -26,14 +56,33 @@ export async function pushBranch(opts: PushBranchOptions): Promise<void> {
   if (!SHA.test(opts.sha)) {
     throw new GitError(`invalid commit sha '${opts.sha}'`, { subcommand: "push" });
   }
+  const expected = opts.expectedSha;
+  if (expected !== undefined && !SHA.test(expected)) {
+    throw new GitError(`invalid expected sha '${expected}'`, { subcommand: "push" });
+  }
   assertCredentialFreeUrl(opts.cloneUrl);
   await assertMirrorUntouched(opts.mirror);
+  const force =
+    expected === undefined ? "--force" : `--force-with-lease=refs/heads/${opts.branch}:${expected}`;
+  try {
+    await push(opts, force);
+  } catch (error) {
+    if (expected === undefined || (error instanceof GitError && (error.isCanceled || error.timedOut)))
+      throw error;
+    // Refused: find out whether it was because the branch moved, to say so instead of git's words.
+    const remoteSha = await remoteBranchSha(opts);
+    if (remoteSha === expected) throw error;
+    throw new BranchMovedError({ branch: opts.branch, expectedSha: expected, remoteSha, sha: opts.sha });
+  }
+}
+
+async function push(opts: PushBranchOptions, force: string): Promise<void> {
   await runGit(
     [
       ...TOKEN_SAFE_FLAGS,
       "push",
       "--quiet",
-      "--force",
+      force,
       "--no-verify",
       "--end-of-options",
       opts.cloneUrl,

@@ -12,14 +12,20 @@ export interface AddWorktreeOptions {
   branch: string;
   /** Branch name in the mirror to start from, e.g. `main`. */
   base: string;
+  /**
+   * A commit in the mirror to start from instead of `base`'s tip: the task branch's head as fetched from
+   * GitHub (see fetchBranch), to build on it.
+   */
+  startSha?: string;
   signal?: AbortSignal;
 }
 
 /**
- * Checks out `branch`, reset to `base`, in a new worktree of the mirror. A directory left at `path` by
- * an earlier crashed attempt is removed first.
+ * Checks out `branch`, reset to `startSha` or else to `base`, in a new worktree of the mirror. A
+ * directory left at `path` by an earlier crashed attempt is removed first. Returns `base`'s tip and the
+ * commit the worktree started from (the same, without `startSha`).
  */
-export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string }> {
+export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string; startSha: string }> {
   const { mirror, branch, base } = opts;
   const signal = opts.signal ? { signal: opts.signal } : {};
   if (!isSafeRefName(branch) || !branch.startsWith(DROVER_BRANCH_PREFIX)) {
@@ -51,6 +57,22 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
     });
   }
 
+  let startSha = baseSha;
+  if (opts.startSha !== undefined) {
+    if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(opts.startSha)) {
+      throw new GitError(`invalid start commit '${opts.startSha}'`, { subcommand: "worktree" });
+    }
+    startSha = await runGit(
+      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${opts.startSha}^{commit}`],
+      { cwd: mirror, ...signal },
+    ).catch((error: unknown) => {
+      throw new GitError(`start commit ${opts.startSha} not found in ${repoNameOf(mirror)}`, {
+        subcommand: "rev-parse",
+        cause: error,
+      });
+    });
+  }
+
   if (await exists(opts.path)) await removeWorktree(mirror, opts.path);
   // Forget worktrees whose directories are gone, so the path and the branch are free again.
   await runGit(["worktree", "prune"], { cwd: mirror, ...signal });
@@ -61,7 +83,7 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
     const holds = entry.split("\n").includes(`branch refs/heads/${branch}`);
     if (at && holds) await removeWorktree(mirror, at);
   }
-  // baseSha, not the branch name: a fetch may move the branch between the two calls.
+  // A sha, not the branch name: a fetch may move the branch between the two calls.
   await runGit(
     [
       "worktree",
@@ -73,11 +95,11 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
       branch,
       "--end-of-options",
       opts.path,
-      baseSha,
+      startSha,
     ],
     { cwd: mirror, ...signal },
   );
-  return { baseSha };
+  return { baseSha, startSha };
 }
 
 /** Removes a worktree and its registration; does nothing when it is already gone. */
@@ -118,7 +140,8 @@ export const AGENT_CONFIG_PATHS: readonly string[] = [
 
 /**
  * Puts the agent configuration paths back to what `baseSha` has (removing those it lacks), so an agent
- * always runs with the base branch's configuration, whatever the worktree started from.
+ * always runs with the base branch's configuration, whatever the worktree started from. Returns the
+ * paths it put back.
  */
 export async function pinAgentConfig(
   worktree: string,
@@ -128,21 +151,54 @@ export async function pinAgentConfig(
   const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
   const replaced: string[] = [];
   for (const entry of AGENT_CONFIG_PATHS) {
-    const inBase = await runGit(["cat-file", "-e", `${baseSha}:${entry}`], opts).then(
-      () => true,
-      () => false,
-    );
-    const target = path.join(worktree, entry);
-    if (!inBase && !(await exists(target))) continue;
-    // What differs from the base: tracked changes, and files git does not track (ignored ones included).
-    const differs =
-      (await runGit(["diff", "--name-only", baseSha, "--", entry], opts)) !== "" ||
-      (await runGit(["ls-files", "--others", "--", entry], opts)) !== "" ||
-      !inBase;
-    if (!differs) continue;
-    await rm(target, { recursive: true, force: true });
-    if (inBase) await runGit(["checkout", baseSha, "--", entry], opts);
+    if (!(await differsFrom(worktree, baseSha, entry, signal))) continue;
+    await rm(path.join(worktree, entry), { recursive: true, force: true });
+    if (await hasPath(baseSha, entry, opts)) await runGit(["checkout", baseSha, "--", entry], opts);
     replaced.push(entry);
   }
   return replaced;
+}
+
+/**
+ * Undoes `pinAgentConfig` before a commit, for a worktree that started from `startSha` (the task
+ * branch): each of the `pinned` paths the agent left as the base branch has it goes back to what
+ * `startSha` had, so the commit does not quietly revert configuration the branch carried. Paths the
+ * agent changed itself stay as it left them, like the rest of its work.
+ */
+export async function unpinAgentConfig(
+  worktree: string,
+  pins: { baseSha: string; startSha: string; pinned: readonly string[] },
+  signal?: AbortSignal,
+): Promise<void> {
+  const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
+  for (const entry of pins.pinned) {
+    if (await differsFrom(worktree, pins.baseSha, entry, signal)) continue;
+    await rm(path.join(worktree, entry), { recursive: true, force: true });
+    if (await hasPath(pins.startSha, entry, opts))
+      await runGit(["checkout", pins.startSha, "--", entry], opts);
+    else await runGit(["rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", entry], opts);
+  }
+}
+
+async function hasPath(sha: string, entry: string, opts: { cwd: string; signal?: AbortSignal }) {
+  return runGit(["cat-file", "-e", `${sha}:${entry}`], opts).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Whether the worktree's `entry` differs from `sha`'s: tracked changes, untracked (ignored too) files. */
+async function differsFrom(
+  worktree: string,
+  sha: string,
+  entry: string,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const opts = { cwd: worktree, ...(signal ? { signal } : {}) };
+  const inSha = await hasPath(sha, entry, opts);
+  if (!inSha) return exists(path.join(worktree, entry));
+  return (
+    (await runGit(["diff", "--name-only", sha, "--", entry], opts)) !== "" ||
+    (await runGit(["ls-files", "--others", "--", entry], opts)) !== ""
+  );
 }
