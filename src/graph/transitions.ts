@@ -13,7 +13,7 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done", "ready"],
   review: ["done", "ready", "cancelled"],
   blocked: ["ready", "cancelled", "done"],
-  retrying: ["ready", "cancelled", "done"],
+  retrying: ["ready", "cancelled", "paused", "done"],
   failed: ["ready", "cancelled", "done"],
   cancelled: ["ready", "done"],
   paused: ["ready", "cancelled", "done"],
@@ -42,6 +42,8 @@ export const STATE_LABELS: Partial<Record<TaskState, string>> = {
   review: "drover:review",
   blocked: "drover:blocked",
   failed: "drover:failed",
+  cancelled: "drover:cancelled",
+  paused: "drover:paused",
 };
 
 export const ALL_STATE_LABELS = [...new Set(Object.values(STATE_LABELS))];
