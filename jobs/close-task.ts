@@ -7,7 +7,7 @@ import { findTask, findTaskByPullRequest, getTask, transitionTask, type Task } f
 import { statusViewOf } from "../src/github/render.ts";
 import { repoRef } from "../src/github/types.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
-import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
+import { IssueClosed, IssueUnlabeled, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
@@ -16,15 +16,16 @@ import { showStatus } from "./show-status.ts";
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
 
 /**
- * An issue was closed, or a pull request on a Drover branch was closed. A merged PR or an issue closed
- * as completed makes the task done (crediting who did it); closed as not planned, or a PR closed without
- * merging, cancels it. The task's state is then shown on the issue.
+ * An issue was closed, a pull request on a Drover branch was closed, or a label was taken off an issue. A
+ * merged PR or an issue closed as completed makes the task done (crediting who did it); closed as not
+ * planned, a PR closed without merging, or the task's Drover label removed cancels it. A running agent
+ * sees its task move (run-task polls it) and stops. The task's state is then shown on the issue.
  */
 export async function closeTask(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
   const delivery = await getDelivery(deps.db, payload.deliveryId);
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
   if (delivery.processedAt) return;
-  const closing = await whatCloses(deps, delivery.event, delivery.payload);
+  const closing = await whatCloses(deps, delivery.event, delivery.action, delivery.payload);
   if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "no task");
 
   const { task } = closing;
@@ -62,7 +63,12 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
 }
 
-async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promise<Closing | undefined> {
+async function whatCloses(
+  deps: JobDeps,
+  event: string,
+  action: string | null,
+  payload: unknown,
+): Promise<Closing | undefined> {
   if (event === "pull_request") {
     const p = PullRequestClosed.parse(payload);
     const task = await findTaskByPullRequest(deps.db, p.repository.id, {
@@ -86,6 +92,19 @@ async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promi
           reason: `pull request #${n} was closed without merging; add the label again to retry`,
           event: "task.cancelled",
         };
+  }
+  if (action === "unlabeled") {
+    const p = IssueUnlabeled.parse(payload);
+    const task = await findTask(deps.db, p.repository.id, p.issue.number);
+    // Only the label that started it stops it, and a finished task stays finished.
+    if (!task || task.state === "done" || p.label.name !== taskConfig(task).label) return undefined;
+    return {
+      task,
+      to: "cancelled",
+      by: p.sender.login,
+      reason: `the \`${p.label.name}\` label was removed by @${p.sender.login}`,
+      event: "task.cancelled",
+    };
   }
   const p = IssueClosed.parse(payload);
   const task = await findTask(deps.db, p.repository.id, p.issue.number);

@@ -28,6 +28,7 @@ import {
   originBranches,
   recorder,
   taskOf,
+  type Sent,
 } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
 
@@ -88,6 +89,19 @@ describe("close-task", () => {
     );
   }
 
+  /** close-task cancelling: the status comment edited, the other state labels off, `drover:cancelled` on. */
+  function mockCancelled(sent: Sent, input: { issue: number; commentId: number; labels: string[] }): void {
+    mockPatch(github.api(), sent, input.commentId, 1, input.issue);
+    mockLabels(
+      github.api(),
+      sent,
+      input.issue,
+      input.labels,
+      input.labels.filter((l) => l.startsWith("drover:")),
+      "drover:cancelled",
+    );
+  }
+
   async function eventsOf(taskId: number, type: string) {
     return db()
       .select()
@@ -99,7 +113,7 @@ describe("close-task", () => {
     const id = await taskInReview(21, 6021);
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockClosed(github.api(), sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
+    mockCancelled(sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
     mockSync(github.api(), {
       number: 21,
       title: "Task 21",
@@ -122,9 +136,9 @@ describe("close-task", () => {
     // Who started the work is still who started it, and the verdict stays on the comment.
     expect(sent.comments[0]?.body).toContain("| Started by | @mona |");
     expect(sent.comments[0]?.body).toContain("**Summary:** Added CHANGED.md");
-    // Only Drover's state label goes; the trigger label stays for a person to re-add or remove.
+    // Drover's state label says cancelled; the trigger label stays for a person to re-add or remove.
     expect(sent.removed).toEqual(["drover:review"]);
-    expect(sent.added).toEqual([]);
+    expect(sent.added).toEqual([["drover:cancelled"]]);
     const history = await db().select().from(events).where(eq(events.taskId, id));
     expect(history.at(-1)).toMatchObject({ type: "task.cancelled", actor: closer.login });
   });
@@ -291,7 +305,7 @@ describe("close-task", () => {
     await recordClose("d-close-29", 29, "not_planned");
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockClosed(github.api(), sent, { issue: 29, commentId: 6029, labels: ["drover:review"] });
+    mockCancelled(sent, { issue: 29, commentId: 6029, labels: ["drover:review"] });
 
     await Promise.all([
       closeTask(harness().deps, { deliveryId: "d-close-29" }),
@@ -360,6 +374,6 @@ describe("close-task", () => {
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
     expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
     expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
-    expect([...labels]).toEqual(["drover"]);
+    expect([...labels]).toEqual(["drover", "drover:cancelled"]);
   });
 });
