@@ -5,7 +5,7 @@ import type { TaskState } from "./model.ts";
  * still in one of the `from` states the caller expects, so two workers racing cannot both win.
  */
 const ALLOWED: Record<TaskState, readonly TaskState[]> = {
-  waiting: ["ready", "cancelled", "done"],
+  waiting: ["ready", "cancelled", "paused", "done"],
   ready: ["queued", "waiting", "cancelled", "paused", "done"],
   queued: ["running", "ready", "waiting", "cancelled", "paused", "done"],
   // running → ready: `/drover hint --restart` (the running attempt stops, keeping its work; the next one

@@ -10,8 +10,10 @@ import {
   isPriorityLabel,
   parseCommands,
   priorityLabel,
+  type CommandName,
 } from "../../../src/graph/commands.ts";
-import { TASK_STATES } from "../../../src/graph/model.ts";
+import { TASK_STATES, type TaskState } from "../../../src/graph/model.ts";
+import { canTransition } from "../../../src/graph/transitions.ts";
 import { priorityFromLabels } from "../../../src/graph/order.ts";
 
 const commandsOf = (body: string) =>
@@ -223,5 +225,24 @@ describe("priority labels", () => {
       expect(isPriorityLabel(label), label).toBe(true);
     for (const label of ["priority", "P4", "high", "priority: urgent", "drover"])
       expect(isPriorityLabel(label), label).toBe(false);
+  });
+});
+
+describe("commands and the state rules", () => {
+  // Where each command that moves a task sends it; a command applying in a state must be a legal move.
+  const MOVES: Partial<Record<CommandName, TaskState>> = {
+    run: "ready",
+    retry: "ready",
+    cancel: "cancelled",
+    pause: "paused",
+    resume: "ready",
+    resolve: "done",
+  };
+
+  it.each(Object.entries(MOVES))("lets /drover %s move a task from every state it applies in", (name, to) => {
+    for (const state of APPLIES_IN[name as CommandName]) {
+      if (state === "none") continue;
+      expect(canTransition(state, to), `${state} → ${to}`).toBe(true);
+    }
   });
 });
