@@ -26,7 +26,7 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
   if (delivery.processedAt) return;
   const closing = await whatCloses(deps, delivery.event, delivery.action, delivery.payload);
-  if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "no task");
+  if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "nothing to close");
 
   const { task } = closing;
   // The state change and the delivery's claim are one transaction. An earlier run that made the change

@@ -30,7 +30,14 @@ import {
   taskOf,
   type Sent,
 } from "../../helpers/github-flows.ts";
-import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
+import {
+  MAINTAINER,
+  OCTO_REPO,
+  issueClosed,
+  issueLabeled,
+  issueUnlabeled,
+  type TestUser,
+} from "../../helpers/payloads.ts";
 
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
@@ -375,5 +382,69 @@ describe("close-task", () => {
     expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
     expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
     expect([...labels]).toEqual(["drover", "drover:cancelled"]);
+  });
+
+  it("cancels a task when a person takes its Drover label off, saying who did", async () => {
+    const id = await taskInReview(40, 6040);
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockCancelled(sent, { issue: 40, commentId: 6040, labels: ["drover:review"] });
+    // The delivery's sync-issue job reads the issue (a task's: with its links).
+    mockSync(github.api(), { number: 40, title: "Task 40", labels: ["drover:review"] });
+
+    await harness().receive("issues", issueUnlabeled({ number: 40, sender: closer }), "d-unlabel-40");
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 40)).task).toMatchObject({
+      state: "cancelled",
+      modifiedBy: closer.login,
+      stateReason: "the `drover` label was removed by @closer",
+    });
+    expect(sent.comments.map((c) => c.body)).toEqual([
+      expect.stringContaining("the `drover` label was removed by @closer"),
+    ]);
+    expect(sent.added).toEqual([["drover:cancelled"]]);
+    expect(await eventsOf(id, "task.cancelled")).toMatchObject([{ actor: closer.login }]);
+    expect(await getDelivery(db(), "d-unlabel-40")).toMatchObject({ outcome: "cancelled" });
+  });
+
+  it("moves a running task when its label is taken off: what its worker polls for", async () => {
+    const { taskId } = await claimedTask(db(), 41, "busy-worker", { statusCommentId: 6041 });
+    await transitionTask(db(), taskId, ["queued"], "running");
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockCancelled(sent, { issue: 41, commentId: 6041, labels: ["drover", "drover:running"] });
+    mockSync(github.api(), { number: 41, title: "Task 41", labels: ["drover:running"] });
+
+    await harness().receive("issues", issueUnlabeled({ number: 41, sender: closer }));
+    await harness().drain();
+
+    const { task, attempts } = await taskOf(db(), OCTO_REPO, 41);
+    expect(task?.state).toBe("cancelled");
+    // The attempt is the worker's to conclude (it stops its agent and pushes what it did).
+    expect(attempts).toMatchObject([{ state: "running" }]);
+    expect(sent.removed).toEqual(["drover:running"]);
+  });
+
+  it("leaves the task alone when another label is taken off, or when it is done", async () => {
+    await taskInReview(42, 6042);
+    const done = await taskInReview(43, 6043);
+    await transitionTask(db(), done, ["review"], "done", { completedBy: closer.login });
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockSync(github.api(), { number: 42, title: "Task 42", labels: ["drover", "drover:review"] });
+    mockSync(github.api(), { number: 43, title: "Task 43", labels: [] });
+
+    await harness().receive(
+      "issues",
+      issueUnlabeled({ number: 42, label: "bug", sender: closer }),
+      "d-un-42",
+    );
+    await harness().receive("issues", issueUnlabeled({ number: 43, sender: closer }), "d-un-43");
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 42)).task?.state).toBe("review");
+    expect((await taskOf(db(), OCTO_REPO, 43)).task?.state).toBe("done");
+    expect(await getDelivery(db(), "d-un-42")).toMatchObject({ outcome: "nothing to close" });
+    expect(await getDelivery(db(), "d-un-43")).toMatchObject({ outcome: "nothing to close" });
   });
 });
