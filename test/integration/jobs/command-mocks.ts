@@ -1,3 +1,4 @@
+import type { JobDeps } from "../../../jobs/deps.ts";
 import * as shapes from "../../../src/sandbox/shapes.ts";
 import type { useGitHubMock } from "../../helpers/github.ts";
 import { commentReply, TEST_BOT } from "../../helpers/github-replies.ts";
@@ -76,4 +77,19 @@ export function mockConversation(
 /** The reactions' contents, in order. */
 export function reactionsOf(talk: Conversation): string[] {
   return talk.reactions.map((r) => r.content);
+}
+
+/** `deps` with the queue replaced by a list: what a job run directly asked for, and nothing run. */
+export function recordingQueue(deps: JobDeps): { deps: JobDeps; enqueued: string[] } {
+  const enqueued: string[] = [];
+  return {
+    deps: {
+      ...deps,
+      enqueue: async (name) => {
+        enqueued.push(name);
+        return undefined as never;
+      },
+    },
+    enqueued,
+  };
 }

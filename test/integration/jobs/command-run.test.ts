@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { commandJob } from "../../../jobs/command.ts";
-import type { JobDeps } from "../../../jobs/deps.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
 import { getIssue } from "../../../src/db/graph-rows.ts";
@@ -25,7 +24,7 @@ import {
 } from "../../helpers/github-flows.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO, issueCommentCreated, type TestUser } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
-import { mockConversation, reactionsOf } from "./command-mocks.ts";
+import { mockConversation, reactionsOf, recordingQueue } from "./command-mocks.ts";
 
 /**
  * `/drover run` and `/drover priority`: what the label does, done from a comment (the label added by the
@@ -54,14 +53,7 @@ describe("command: run and priority", () => {
         title: `Issue ${issue}`,
       }),
     });
-    const enqueued: string[] = [];
-    const deps: JobDeps = {
-      ...harness().deps,
-      enqueue: async (name) => {
-        enqueued.push(name);
-        return undefined as never;
-      },
-    };
+    const { deps, enqueued } = recordingQueue(harness().deps);
     await commandJob(deps, { deliveryId });
     return enqueued;
   }

@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { commandJob } from "../../../jobs/command.ts";
-import type { JobDeps } from "../../../jobs/deps.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery, getDelivery } from "../../../src/db/deliveries.ts";
 import { hintsOf } from "../../../src/db/hints.ts";
@@ -22,7 +21,7 @@ import {
   type TestUser,
 } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
-import { mockConversation, reactionsOf, type Conversation } from "./command-mocks.ts";
+import { mockConversation, reactionsOf, recordingQueue, type Conversation } from "./command-mocks.ts";
 
 /**
  * The command job against every task state and every permission level: what lands on the issue (reactions,
@@ -39,17 +38,7 @@ describe("command", () => {
   });
 
   /** The job's deps with the queue replaced by a list: what it asked for, and nothing run. */
-  function jobDeps(): { deps: JobDeps; enqueued: string[] } {
-    const enqueued: string[] = [];
-    const deps: JobDeps = {
-      ...harness().deps,
-      enqueue: async (name) => {
-        enqueued.push(name);
-        return undefined as never;
-      },
-    };
-    return { deps, enqueued };
-  }
+  const jobDeps = () => recordingQueue(harness().deps);
 
   /** A task for a new issue in `state` (`none`: the issue is not a task), its status comment 9000 + n. */
   async function issueIn(state: TaskState | "none"): Promise<{ issue: number; taskId: number | null }> {
@@ -397,29 +386,42 @@ describe("command", () => {
     expect(history.filter((e) => e.type === "task.ready")).toHaveLength(2);
   });
 
-  it("runs commands in a review comment on the task's pull request, reacting on that comment", async () => {
+  /**
+   * A task in review and its pull request (the issue's number + 1000), with GitHub's side of a comment
+   * there mocked; `payload` is the delivery, given the PR's number and head branch.
+   */
+  async function onPullRequest(
+    event: string,
+    payload: (pr: { pr: number; headRef: string }) => Record<string, unknown>,
+  ): Promise<{ issue: number; taskId: number; talk: Conversation }> {
     const { issue, taskId } = await issueIn("review");
     const task = await getTask(db(), taskId!);
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     mockPermission(github.api(), MAINTAINER.login, "write");
     const talk = mockConversation(github, { issue, statusCommentId: 9000 + issue, replyOn: issue + 1000 });
     const deliveryId = await deliver(
-      `d-review-comment-${issue}`,
-      "pull_request_review_comment",
-      reviewCommentCreated({
-        pr: issue + 1000,
-        headRef: task!.branch,
-        body: "/drover hint rename this\n/drover pause",
-        commentId: 70_000 + issue,
-      }),
+      `d-${event}-${issue}`,
+      event,
+      payload({ pr: issue + 1000, headRef: task!.branch }),
     );
     await commandJob(jobDeps().deps, { deliveryId });
+    return { issue, taskId: taskId!, talk };
+  }
+
+  it("runs commands in a review comment on the task's pull request, reacting on that comment", async () => {
+    const { issue, taskId, talk } = await onPullRequest("pull_request_review_comment", (pr) =>
+      reviewCommentCreated({
+        ...pr,
+        body: "/drover hint rename this\n/drover pause",
+        commentId: 70_000 + pr.pr,
+      }),
+    );
 
     expect(talk.reactions).toEqual([
-      { on: `review-comment:${70_000 + issue}`, content: "eyes" },
-      { on: `review-comment:${70_000 + issue}`, content: "rocket" },
+      { on: `review-comment:${71_000 + issue}`, content: "eyes" },
+      { on: `review-comment:${71_000 + issue}`, content: "rocket" },
     ]);
-    expect((await hintsOf(db(), taskId!))[0]).toMatchObject({ sourceId: `review-comment:${70_000 + issue}` });
+    expect((await hintsOf(db(), taskId))[0]).toMatchObject({ sourceId: `review-comment:${71_000 + issue}` });
     // Pause does not apply in review: one reply on the pull request says so.
     expect(talk.replies).toHaveLength(1);
     expect(talk.replies[0]).toMatchObject({ issue: issue + 1000 });
@@ -427,22 +429,9 @@ describe("command", () => {
   });
 
   it("answers a review's body by a reply, as it takes no reaction", async () => {
-    const { issue, taskId } = await issueIn("review");
-    const task = await getTask(db(), taskId!);
-    mockInstallationToken(github.optional(), OCTO_REPO.installationId);
-    mockPermission(github.api(), MAINTAINER.login, "write");
-    const talk = mockConversation(github, { issue, statusCommentId: 9000 + issue, replyOn: issue + 1000 });
-    const deliveryId = await deliver(
-      `d-review-${issue}`,
-      "pull_request_review",
-      reviewSubmitted({
-        pr: issue + 1000,
-        headRef: task!.branch,
-        body: "Almost.\n/drover cancel not this way",
-        reviewId: 60_000 + issue,
-      }),
+    const { taskId, talk } = await onPullRequest("pull_request_review", (pr) =>
+      reviewSubmitted({ ...pr, body: "Almost.\n/drover cancel not this way", reviewId: 60_000 + pr.pr }),
     );
-    await commandJob(jobDeps().deps, { deliveryId });
 
     expect(talk.reactions).toEqual([]);
     expect(await stateOf(taskId)).toBe("cancelled");

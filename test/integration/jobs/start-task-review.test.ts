@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { JobDeps } from "../../../jobs/deps.ts";
 import { startTask } from "../../../jobs/start-task.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
@@ -16,6 +15,7 @@ import {
 } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
+import { recordingQueue } from "./command-mocks.ts";
 
 /**
  * The label added again to a task whose pull request is open: the new attempt goes on from the pull
@@ -38,14 +38,7 @@ describe("start-task on a task in review", () => {
       repoFullName: OCTO_REPO.fullName,
       payload: issueLabeled({ number: issue, title }),
     });
-    const enqueued: string[] = [];
-    const deps: JobDeps = {
-      ...harness().deps,
-      enqueue: async (name) => {
-        enqueued.push(name);
-        return undefined as never;
-      },
-    };
+    const { deps, enqueued } = recordingQueue(harness().deps);
     await startTask(deps, { deliveryId });
     return enqueued;
   }
