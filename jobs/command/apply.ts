@@ -73,6 +73,11 @@ export async function applyCommand(ctx: CommandContext, parsed: ParsedCommand): 
       return linkStatus(ctx, run, task);
     default: {
       if (!task) return record(ctx, run, task, refused(command.name, "none"));
+      // A closed issue's task is finished: starting it again would run work nobody wants merged.
+      const starts =
+        command.name === "retry" || command.name === "resume" || (command.name === "hint" && command.restart);
+      if (starts && ctx.source.issue?.state === "closed")
+        return record(ctx, run, task, said(false, closedIssue(parsed.line)));
       const result = await steerTask(ctx.deps.db, task.id, run, (locked) =>
         decide(command, parsed.index, locked, ctx.source),
       );
@@ -185,4 +190,8 @@ async function linkStatus(
   const shown = await showTask(ctx.deps, ctx.octokit, ctx.repo, task.id);
   const url = `${webUrlOf(ctx.octokit)}/${ctx.source.repository.full_name}/issues/${shown.issueNumber}#issuecomment-${shown.statusCommentId}`;
   return record(ctx, run, task, said(true, `The status comment is up to date: ${url}`));
+}
+
+function closedIssue(line: string): string {
+  return `\`${line}\` did nothing: the issue is closed. Reopen it first.`;
 }

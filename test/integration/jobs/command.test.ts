@@ -75,6 +75,7 @@ describe("command", () => {
       permission?: string;
       roleName?: string;
       labels?: string[];
+      issueState?: "open" | "closed";
       /** The conversation of an earlier comment on the same issue, going on. */
       talk?: Conversation;
     } = {},
@@ -92,7 +93,13 @@ describe("command", () => {
     const deliveryId = await deliver(
       `d-comment-${issue}-${Math.random().toString(36).slice(2)}`,
       "issue_comment",
-      issueCommentCreated({ number: issue, body, commentId: 50_000 + issue, author }),
+      issueCommentCreated({
+        number: issue,
+        body,
+        commentId: 50_000 + issue,
+        author,
+        ...(options.issueState ? { state: options.issueState } : {}),
+      }),
     );
     const { deps, enqueued } = jobDeps();
     await commandJob(deps, { deliveryId });
@@ -313,6 +320,20 @@ describe("command", () => {
     expect(talk.replies[0]?.body).toContain("the tasks waiting on this one are released");
     expect(enqueued).toContain("schedule");
     expect([...talk.labels]).toEqual(["drover"]);
+  });
+
+  it("starts nothing again on a closed issue: retry and resume say to reopen it first", async () => {
+    const { issue, taskId } = await issueIn("cancelled");
+    const { talk } = await commentOn(issue, "/drover retry\n/drover hint --restart go", {
+      issueState: "closed",
+    });
+    expect(await stateOf(taskId)).toBe("cancelled");
+    expect(reactionsOf(talk)).toEqual(["eyes"]);
+    expect(talk.replies).toHaveLength(1);
+    expect(talk.replies[0]?.body).toContain(
+      "`/drover retry` did nothing: the issue is closed. Reopen it first.",
+    );
+    expect(talk.replies[0]?.body).toContain("`/drover hint --restart go` did nothing: the issue is closed.");
   });
 
   it("links the status comment on /drover status", async () => {
