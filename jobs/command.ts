@@ -1,19 +1,13 @@
-import {
-  commandRunsOf,
-  markCommandsAnswered,
-  recordCommandRun,
-  type CommandOutcome,
-} from "../src/db/commands.ts";
+import { commandRunsOf } from "../src/db/commands.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { upsertRepository } from "../src/db/repositories.ts";
-import { reply } from "../src/github/comments.ts";
 import { authorise } from "../src/github/people.ts";
 import { react } from "../src/github/reactions.ts";
-import { renderCommandReply, renderHelp, renderNotAllowed } from "../src/github/render-commands.ts";
 import { repoRef } from "../src/github/types.ts";
-import { parseCommands, type ParsedCommand } from "../src/graph/commands.ts";
+import { parseCommands } from "../src/graph/commands.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
+import { answer, nameOf, refuseAll, type Answered } from "./command/answer.ts";
 import { applyCommand, taskOf, type CommandContext } from "./command/apply.ts";
 import { showTask } from "./command/show-task.ts";
 import { commentSourceOf } from "./command/source.ts";
@@ -48,34 +42,11 @@ export async function commandJob(deps: JobDeps, payload: { deliveryId: string })
   if (runs.size === 0 && source.reactTo) await react(octokit, repo, source.reactTo, "eyes");
 
   // 2. Only people with write access steer Drover: anyone else gets one reply and nothing is applied.
+  const ctx: CommandContext = { deps, octokit, repo, source, deliveryId: delivery.id };
   const access = await authorise(octokit, repo, source.author);
   if (!access.allowed) {
     log.info({ author: source.author.login, reason: access.reason }, "commands refused");
-    for (const command of commands) {
-      const say = command.index === 0 ? renderNotAllowed({ login: source.author.login, ...access }) : null;
-      await recordCommandRun(
-        deps.db,
-        {
-          deliveryId: delivery.id,
-          index: command.index,
-          command: nameOf(command),
-          author: source.author.login,
-        },
-        null,
-        { applied: false, say, changed: false, help: false },
-      );
-    }
-    await reply(
-      octokit,
-      repo,
-      source.number,
-      renderCommandReply({
-        author: source.author.login,
-        url: source.url,
-        parts: [renderNotAllowed({ login: source.author.login, ...access })],
-      }),
-    );
-    await markCommandsAnswered(deps.db, delivery.id);
+    await answer(ctx, await refuseAll(ctx, commands, access), "none");
     return done(`refused: ${access.reason}`);
   }
 
@@ -87,8 +58,7 @@ export async function commandJob(deps: JobDeps, payload: { deliveryId: string })
     cloneUrl: source.repository.clone_url,
     defaultBranch: source.repository.default_branch,
   });
-  const ctx: CommandContext = { deps, octokit, repo, source, deliveryId: delivery.id };
-  const outcomes: { command: ParsedCommand; outcome: CommandOutcome }[] = [];
+  const outcomes: Answered[] = [];
   for (const command of commands) {
     const outcome = runs.get(command.index)?.outcome ?? (await applyCommand(ctx, command));
     outcomes.push({ command, outcome });
@@ -104,26 +74,7 @@ export async function commandJob(deps: JobDeps, payload: { deliveryId: string })
   if (outcomes.some(({ outcome }) => outcome.applied)) await requestSchedule(deps);
 
   // 5. The answer: 🚀 for what was applied, one reply for everything that needs words.
-  const parts = outcomes.flatMap(({ command, outcome }) => {
-    if (outcome.say) return [outcome.say];
-    // A review's body takes no reaction: what was applied is said instead.
-    return outcome.applied && !source.reactTo && !outcome.help ? [`\`${command.line}\`: done.`] : [];
-  });
-  if (outcomes.some(({ outcome }) => outcome.help)) parts.push(renderHelp(task?.state ?? "none"));
-  if (source.reactTo && outcomes.some(({ outcome }) => outcome.applied && !outcome.help))
-    await react(octokit, repo, source.reactTo, "rocket");
-  if (parts.length > 0)
-    await reply(
-      octokit,
-      repo,
-      source.number,
-      renderCommandReply({ author: source.author.login, url: source.url, parts }),
-    );
-  await markCommandsAnswered(deps.db, delivery.id);
+  await answer(ctx, outcomes, task?.state ?? "none");
   const applied = outcomes.filter(({ outcome }) => outcome.applied).length;
   await done(`${applied} of ${outcomes.length} applied`);
-}
-
-function nameOf(command: ParsedCommand): string {
-  return command.ok ? command.command.name : "unknown";
 }
