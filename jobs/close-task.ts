@@ -1,17 +1,15 @@
 import { taskConfig } from "../src/config/stored.ts";
-import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import type { TaskState } from "../src/db/schema.ts";
 import { findTask, findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
-import { statusViewOf } from "../src/github/render.ts";
 import { repoRef } from "../src/github/types.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { IssueClosed, IssueUnlabeled, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
-import { showStatus } from "./show-status.ts";
+import { showTask } from "./show-task.ts";
 
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
 
@@ -50,15 +48,7 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
   const octokit = await deps.github.installation(repository.installationId);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
-  const attempt = await getAttemptByNumber(deps.db, task.id, moved.attemptCount);
-  const config = taskConfig(task);
-  await showStatus(
-    deps.db,
-    octokit,
-    repoRef(repository.fullName),
-    moved,
-    statusViewOf(moved, attempt ?? null, { agent: config.agent, maxAttempts: config.max_attempts }),
-  );
+  await showTask(deps, octokit, repoRef(repository.fullName), moved.id);
   await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
 }

@@ -9,7 +9,7 @@ import { PermanentJobError } from "../src/queue/queue.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import { answer, nameOf, refuseAll, type Answered } from "./command/answer.ts";
 import { applyCommand, taskOf, type CommandContext } from "./command/apply.ts";
-import { showTask } from "./command/show-task.ts";
+import { showTask } from "./show-task.ts";
 import { commentSourceOf } from "./command/source.ts";
 import type { JobDeps } from "./deps.ts";
 

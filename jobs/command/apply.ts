@@ -23,7 +23,7 @@ import type { JobDeps } from "../deps.ts";
 import { syncIssue } from "../sync-issue.ts";
 import { showAndTrigger, startStory } from "../trigger-task.ts";
 import { decide, refused } from "./decide.ts";
-import { showTask } from "./show-task.ts";
+import { showTask } from "../show-task.ts";
 import type { CommentSource } from "./source.ts";
 
 export type CommandContext = {

@@ -1,10 +1,10 @@
-import { taskConfig } from "../../src/config/stored.ts";
-import { getAttemptByNumber } from "../../src/db/attempts.ts";
-import { getTask, type Task } from "../../src/db/tasks.ts";
-import { statusViewOf } from "../../src/github/render.ts";
-import type { Octokit, RepoRef } from "../../src/github/types.ts";
-import type { JobDeps } from "../deps.ts";
-import { showStatus } from "../show-status.ts";
+import { taskConfig } from "../src/config/stored.ts";
+import { getAttemptByNumber } from "../src/db/attempts.ts";
+import { getTask, type Task } from "../src/db/tasks.ts";
+import { statusViewOf } from "../src/github/render.ts";
+import type { Octokit, RepoRef } from "../src/github/types.ts";
+import type { JobDeps } from "./deps.ts";
+import { showStatus } from "./show-status.ts";
 
 /**
  * Shows the task as it is now on its issue (status comment and state label), with its latest attempt's
