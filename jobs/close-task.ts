@@ -1,31 +1,30 @@
 import { taskConfig } from "../src/config/stored.ts";
-import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { getRepository } from "../src/db/repositories.ts";
 import type { TaskState } from "../src/db/schema.ts";
 import { findTask, findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
-import { statusViewOf } from "../src/github/render.ts";
 import { repoRef } from "../src/github/types.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
-import { IssueClosed, PullRequestClosed } from "../src/intake/payloads.ts";
+import { IssueClosed, IssueUnlabeled, PullRequestClosed } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
-import { showStatus } from "./show-status.ts";
+import { showTask } from "./show-task.ts";
 
 type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
 
 /**
- * An issue was closed, or a pull request on a Drover branch was closed. A merged PR or an issue closed
- * as completed makes the task done (crediting who did it); closed as not planned, or a PR closed without
- * merging, cancels it. The task's state is then shown on the issue.
+ * An issue was closed, a pull request on a Drover branch was closed, or a label was taken off an issue. A
+ * merged PR or an issue closed as completed makes the task done (crediting who did it); closed as not
+ * planned, a PR closed without merging, or the task's Drover label removed cancels it. A running agent
+ * sees its task move (run-task polls it) and stops. The task's state is then shown on the issue.
  */
 export async function closeTask(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
   const delivery = await getDelivery(deps.db, payload.deliveryId);
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
   if (delivery.processedAt) return;
-  const closing = await whatCloses(deps, delivery.event, delivery.payload);
-  if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "no task");
+  const closing = await whatCloses(deps, delivery.event, delivery.action, delivery.payload);
+  if (!closing) return markDeliveryProcessed(deps.db, delivery.id, "nothing to close");
 
   const { task } = closing;
   // The state change and the delivery's claim are one transaction. An earlier run that made the change
@@ -49,20 +48,17 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
   const octokit = await deps.github.installation(repository.installationId);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
-  const attempt = await getAttemptByNumber(deps.db, task.id, moved.attemptCount);
-  const config = taskConfig(task);
-  await showStatus(
-    deps.db,
-    octokit,
-    repoRef(repository.fullName),
-    moved,
-    statusViewOf(moved, attempt ?? null, { agent: config.agent, maxAttempts: config.max_attempts }),
-  );
+  await showTask(deps, octokit, repoRef(repository.fullName), moved.id);
   await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
 }
 
-async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promise<Closing | undefined> {
+async function whatCloses(
+  deps: JobDeps,
+  event: string,
+  action: string | null,
+  payload: unknown,
+): Promise<Closing | undefined> {
   if (event === "pull_request") {
     const p = PullRequestClosed.parse(payload);
     const task = await findTaskByPullRequest(deps.db, p.repository.id, {
@@ -86,6 +82,19 @@ async function whatCloses(deps: JobDeps, event: string, payload: unknown): Promi
           reason: `pull request #${n} was closed without merging; add the label again to retry`,
           event: "task.cancelled",
         };
+  }
+  if (action === "unlabeled") {
+    const p = IssueUnlabeled.parse(payload);
+    const task = await findTask(deps.db, p.repository.id, p.issue.number);
+    // Only the label that started it stops it, and a finished task stays finished.
+    if (!task || task.state === "done" || p.label.name !== taskConfig(task).label) return undefined;
+    return {
+      task,
+      to: "cancelled",
+      by: p.sender.login,
+      reason: `the \`${p.label.name}\` label was removed by @${p.sender.login}`,
+      event: "task.cancelled",
+    };
   }
   const p = IssueClosed.parse(payload);
   const task = await findTask(deps.db, p.repository.id, p.issue.number);

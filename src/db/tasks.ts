@@ -3,7 +3,8 @@ import { AgentVerdict } from "./run-results.ts";
 import type { DroverConfig } from "../config/schema.ts";
 import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
-import { claimDelivery } from "./deliveries.ts";
+import type { AttemptStart } from "./attempt-start.ts";
+import { claimDelivery, type Tx } from "./deliveries.ts";
 import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
 import { assertTransition } from "./transition.ts";
@@ -81,11 +82,19 @@ export async function triggerTask(
     statusCommentId?: number | null;
     /** The webhook delivery asking for it: claimed in the same transaction, so it triggers once. */
     deliveryId?: string;
+    /**
+     * Another claim made in the same transaction (a `/drover run` command's run record): false when it was
+     * made before, and nothing changes.
+     */
+    claim?: (tx: Tx) => Promise<boolean>;
+    /** What asked for it, for the next attempt's start: the label (default), `/drover run`, a story. */
+    cause?: "label" | "run" | "story";
   },
 ): Promise<TriggerResult> {
   return db.transaction(async (tx) => {
     if (input.deliveryId !== undefined && !(await claimDelivery(tx, input.deliveryId)))
       return { kind: "applied-before" };
+    if (input.claim && !(await input.claim(tx))) return { kind: "applied-before" };
     const [inserted] = await tx
       .insert(tasks)
       .values({
@@ -113,6 +122,12 @@ export async function triggerTask(
     if (!existing) throw new Error(`task for issue #${input.issueNumber} vanished during trigger`);
     if (ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
     assertTransition(existing.state, "ready");
+    // A task in review has a pull request someone may be reading: the new attempt goes on from its head
+    // (new commits on the same PR) instead of force-pushing the branch from the base again.
+    const nextStart: AttemptStart | null =
+      existing.state === "review"
+        ? { from: "branch", cause: input.cause ?? "label", by: input.triggeredBy }
+        : null;
     const [restarted] = await tx
       .update(tasks)
       .set({
@@ -123,6 +138,8 @@ export async function triggerTask(
         config: input.config,
         completedBy: null,
         doneAt: null,
+        nextStart,
+        resolution: null,
         ...(input.statusCommentId != null ? { statusCommentId: input.statusCommentId } : {}),
         updatedAt: sql`now()`,
       })

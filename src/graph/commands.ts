@@ -260,3 +260,19 @@ function clip(text: string): string {
   const one = text.replace(/\s+/g, " ").replaceAll("`", "'");
   return one.length > 60 ? `${one.slice(0, 57)}...` : one;
 }
+
+/** The label `/drover priority <level>` sets. */
+export function priorityLabel(level: PriorityName): string {
+  return `priority: ${level}`;
+}
+
+/** Labels the scheduler reads as a priority (`priority: high`, `P1`, any case): see `priorityFromLabels`. */
+export function isPriorityLabel(label: string): boolean {
+  const text = label.trim().toLowerCase();
+  return /^priority\s*:\s*(critical|high|normal|low)$/.test(text) || /^p\s*[0-3]$/.test(text);
+}
+
+/** The commands that apply in `state`, in the help's order: what would work instead of a refused one. */
+export function commandsFor(state: TaskStateOrNone): CommandName[] {
+  return COMMAND_NAMES.filter((name) => appliesIn(name, state));
+}

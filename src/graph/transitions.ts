@@ -5,7 +5,7 @@ import type { TaskState } from "./model.ts";
  * still in one of the `from` states the caller expects, so two workers racing cannot both win.
  */
 const ALLOWED: Record<TaskState, readonly TaskState[]> = {
-  waiting: ["ready", "cancelled", "done"],
+  waiting: ["ready", "cancelled", "paused", "done"],
   ready: ["queued", "waiting", "cancelled", "paused", "done"],
   queued: ["running", "ready", "waiting", "cancelled", "paused", "done"],
   // running → ready: `/drover hint --restart` (the running attempt stops, keeping its work; the next one
@@ -13,7 +13,7 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done", "ready"],
   review: ["done", "ready", "cancelled"],
   blocked: ["ready", "cancelled", "done"],
-  retrying: ["ready", "cancelled", "done"],
+  retrying: ["ready", "cancelled", "paused", "done"],
   failed: ["ready", "cancelled", "done"],
   cancelled: ["ready", "done"],
   paused: ["ready", "cancelled", "done"],
@@ -42,6 +42,8 @@ export const STATE_LABELS: Partial<Record<TaskState, string>> = {
   review: "drover:review",
   blocked: "drover:blocked",
   failed: "drover:failed",
+  cancelled: "drover:cancelled",
+  paused: "drover:paused",
 };
 
 export const ALL_STATE_LABELS = [...new Set(Object.values(STATE_LABELS))];

@@ -125,3 +125,140 @@ export function pullRequestClosed(input: {
     installation: { id: repo.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=" },
   };
 }
+
+const INSTALLATION_NODE = "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=";
+
+/** issue_comment.created: `body` by `author` on issue `number` (a pull request's conversation if `pull`). */
+export function issueCommentCreated(input: {
+  repo?: TestRepo;
+  number: number;
+  body: string;
+  commentId: number;
+  author?: TestUser;
+  title?: string;
+  issueAuthor?: TestUser;
+  state?: "open" | "closed";
+  pull?: boolean;
+}): Json {
+  const p = example("issue_comment", "created");
+  const repo = input.repo ?? OCTO_REPO;
+  const issue = p.issue as Json;
+  const comment = p.comment as Json;
+  const author = input.author ?? MAINTAINER;
+  const { pull_request: _pull, ...plainIssue } = issue;
+  return {
+    ...p,
+    issue: {
+      ...plainIssue,
+      number: input.number,
+      title: input.title ?? `Task ${input.number}`,
+      state: input.state ?? "open",
+      user: user(issue.user, input.issueAuthor ?? AUTHOR),
+      ...(input.pull
+        ? {
+            pull_request: {
+              url: `https://api.github.com/repos/${repo.fullName}/pulls/${input.number}`,
+              html_url: `https://github.com/${repo.fullName}/pull/${input.number}`,
+            },
+          }
+        : {}),
+    },
+    comment: {
+      ...comment,
+      id: input.commentId,
+      body: input.body,
+      user: user(comment.user, author),
+      html_url: `https://github.com/${repo.fullName}/issues/${input.number}#issuecomment-${input.commentId}`,
+    },
+    repository: repository(p.repository as Json, repo),
+    sender: user(p.sender, author),
+    installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
+}
+
+/** A pull request's fields in the review payloads: its number and head branch. */
+function pullRequest(base: unknown, input: { pr: number; headRef: string }): Json {
+  const pr = base as Json;
+  return {
+    ...pr,
+    number: input.pr,
+    head: { ...(pr.head as Json), ref: input.headRef, sha: "a".repeat(40) },
+  };
+}
+
+/** pull_request_review_comment.created: an inline comment `body` by `author` on pull request `pr`. */
+export function reviewCommentCreated(input: {
+  repo?: TestRepo;
+  pr: number;
+  headRef: string;
+  body: string;
+  commentId: number;
+  author?: TestUser;
+}): Json {
+  const p = example("pull_request_review_comment", "created");
+  const repo = input.repo ?? OCTO_REPO;
+  const comment = p.comment as Json;
+  const author = input.author ?? MAINTAINER;
+  return {
+    ...p,
+    comment: {
+      ...comment,
+      id: input.commentId,
+      body: input.body,
+      user: user(comment.user, author),
+      html_url: `https://github.com/${repo.fullName}/pull/${input.pr}#discussion_r${input.commentId}`,
+    },
+    pull_request: pullRequest(p.pull_request, input),
+    repository: repository(p.repository as Json, repo),
+    sender: user(p.sender, author),
+    installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
+}
+
+/** pull_request_review.submitted: a review `state` (commented, approved, ...) with `body` on `pr`. */
+export function reviewSubmitted(input: {
+  repo?: TestRepo;
+  pr: number;
+  headRef: string;
+  body: string;
+  reviewId: number;
+  state?: string;
+  author?: TestUser;
+}): Json {
+  const p = example("pull_request_review", "submitted");
+  const repo = input.repo ?? OCTO_REPO;
+  const review = p.review as Json;
+  const author = input.author ?? MAINTAINER;
+  return {
+    ...p,
+    review: {
+      ...review,
+      id: input.reviewId,
+      body: input.body,
+      state: input.state ?? "commented",
+      user: user(review.user, author),
+      html_url: `https://github.com/${repo.fullName}/pull/${input.pr}#pullrequestreview-${input.reviewId}`,
+    },
+    pull_request: pullRequest(p.pull_request, input),
+    repository: repository(p.repository as Json, repo),
+    sender: user(p.sender, author),
+    installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
+}
+
+/** issues.unlabeled: `label` taken off issue `number` by `sender`. */
+export function issueUnlabeled(input: {
+  repo?: TestRepo;
+  number: number;
+  label?: string;
+  sender?: TestUser;
+}): Json {
+  const p = issueLabeled({
+    number: input.number,
+    title: `Task ${input.number}`,
+    ...(input.repo ? { repo: input.repo } : {}),
+    ...(input.label ? { label: input.label } : {}),
+    ...(input.sender ? { sender: input.sender } : {}),
+  });
+  return { ...p, action: "unlabeled" };
+}

@@ -28,8 +28,16 @@ import {
   originBranches,
   recorder,
   taskOf,
+  type Sent,
 } from "../../helpers/github-flows.ts";
-import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled, type TestUser } from "../../helpers/payloads.ts";
+import {
+  MAINTAINER,
+  OCTO_REPO,
+  issueClosed,
+  issueLabeled,
+  issueUnlabeled,
+  type TestUser,
+} from "../../helpers/payloads.ts";
 
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
@@ -88,6 +96,19 @@ describe("close-task", () => {
     );
   }
 
+  /** close-task cancelling: the status comment edited, the other state labels off, `drover:cancelled` on. */
+  function mockCancelled(sent: Sent, input: { issue: number; commentId: number; labels: string[] }): void {
+    mockPatch(github.api(), sent, input.commentId, 1, input.issue);
+    mockLabels(
+      github.api(),
+      sent,
+      input.issue,
+      input.labels,
+      input.labels.filter((l) => l.startsWith("drover:")),
+      "drover:cancelled",
+    );
+  }
+
   async function eventsOf(taskId: number, type: string) {
     return db()
       .select()
@@ -99,7 +120,7 @@ describe("close-task", () => {
     const id = await taskInReview(21, 6021);
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockClosed(github.api(), sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
+    mockCancelled(sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
     mockSync(github.api(), {
       number: 21,
       title: "Task 21",
@@ -122,9 +143,9 @@ describe("close-task", () => {
     // Who started the work is still who started it, and the verdict stays on the comment.
     expect(sent.comments[0]?.body).toContain("| Started by | @mona |");
     expect(sent.comments[0]?.body).toContain("**Summary:** Added CHANGED.md");
-    // Only Drover's state label goes; the trigger label stays for a person to re-add or remove.
+    // Drover's state label says cancelled; the trigger label stays for a person to re-add or remove.
     expect(sent.removed).toEqual(["drover:review"]);
-    expect(sent.added).toEqual([]);
+    expect(sent.added).toEqual([["drover:cancelled"]]);
     const history = await db().select().from(events).where(eq(events.taskId, id));
     expect(history.at(-1)).toMatchObject({ type: "task.cancelled", actor: closer.login });
   });
@@ -291,7 +312,7 @@ describe("close-task", () => {
     await recordClose("d-close-29", 29, "not_planned");
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockClosed(github.api(), sent, { issue: 29, commentId: 6029, labels: ["drover:review"] });
+    mockCancelled(sent, { issue: 29, commentId: 6029, labels: ["drover:review"] });
 
     await Promise.all([
       closeTask(harness().deps, { deliveryId: "d-close-29" }),
@@ -360,6 +381,70 @@ describe("close-task", () => {
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
     expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
     expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
-    expect([...labels]).toEqual(["drover"]);
+    expect([...labels]).toEqual(["drover", "drover:cancelled"]);
+  });
+
+  it("cancels a task when a person takes its Drover label off, saying who did", async () => {
+    const id = await taskInReview(40, 6040);
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockCancelled(sent, { issue: 40, commentId: 6040, labels: ["drover:review"] });
+    // The delivery's sync-issue job reads the issue (a task's: with its links).
+    mockSync(github.api(), { number: 40, title: "Task 40", labels: ["drover:review"] });
+
+    await harness().receive("issues", issueUnlabeled({ number: 40, sender: closer }), "d-unlabel-40");
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 40)).task).toMatchObject({
+      state: "cancelled",
+      modifiedBy: closer.login,
+      stateReason: "the `drover` label was removed by @closer",
+    });
+    expect(sent.comments.map((c) => c.body)).toEqual([
+      expect.stringContaining("the `drover` label was removed by @closer"),
+    ]);
+    expect(sent.added).toEqual([["drover:cancelled"]]);
+    expect(await eventsOf(id, "task.cancelled")).toMatchObject([{ actor: closer.login }]);
+    expect(await getDelivery(db(), "d-unlabel-40")).toMatchObject({ outcome: "cancelled" });
+  });
+
+  it("moves a running task when its label is taken off: what its worker polls for", async () => {
+    const { taskId } = await claimedTask(db(), 41, "busy-worker", { statusCommentId: 6041 });
+    await transitionTask(db(), taskId, ["queued"], "running");
+    const sent = recorder();
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockCancelled(sent, { issue: 41, commentId: 6041, labels: ["drover", "drover:running"] });
+    mockSync(github.api(), { number: 41, title: "Task 41", labels: ["drover:running"] });
+
+    await harness().receive("issues", issueUnlabeled({ number: 41, sender: closer }));
+    await harness().drain();
+
+    const { task, attempts } = await taskOf(db(), OCTO_REPO, 41);
+    expect(task?.state).toBe("cancelled");
+    // The attempt is the worker's to conclude (it stops its agent and pushes what it did).
+    expect(attempts).toMatchObject([{ state: "running" }]);
+    expect(sent.removed).toEqual(["drover:running"]);
+  });
+
+  it("leaves the task alone when another label is taken off, or when it is done", async () => {
+    await taskInReview(42, 6042);
+    const done = await taskInReview(43, 6043);
+    await transitionTask(db(), done, ["review"], "done", { completedBy: closer.login });
+    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
+    mockSync(github.api(), { number: 42, title: "Task 42", labels: ["drover", "drover:review"] });
+    mockSync(github.api(), { number: 43, title: "Task 43", labels: [] });
+
+    await harness().receive(
+      "issues",
+      issueUnlabeled({ number: 42, label: "bug", sender: closer }),
+      "d-un-42",
+    );
+    await harness().receive("issues", issueUnlabeled({ number: 43, sender: closer }), "d-un-43");
+    await harness().drain();
+
+    expect((await taskOf(db(), OCTO_REPO, 42)).task?.state).toBe("review");
+    expect((await taskOf(db(), OCTO_REPO, 43)).task?.state).toBe("done");
+    expect(await getDelivery(db(), "d-un-42")).toMatchObject({ outcome: "nothing to close" });
+    expect(await getDelivery(db(), "d-un-43")).toMatchObject({ outcome: "nothing to close" });
   });
 });

@@ -48,10 +48,11 @@ describe("task state transitions", () => {
     expect(statesLeadingTo("review")).toEqual(["running"]);
   });
 
-  it("retries go back through ready", () => {
+  it("retries go back through ready (or are held by a pause)", () => {
     expect(TASK_STATES.filter((to) => canTransition("retrying", to)).sort()).toEqual([
       "cancelled",
       "done",
+      "paused",
       "ready",
     ]);
   });
@@ -105,10 +106,14 @@ describe("state labels", () => {
       review: "drover:review",
       blocked: "drover:blocked",
       failed: "drover:failed",
+      cancelled: "drover:cancelled",
+      paused: "drover:paused",
     });
     expect([...ALL_STATE_LABELS].sort()).toEqual([
       "drover:blocked",
+      "drover:cancelled",
       "drover:failed",
+      "drover:paused",
       "drover:review",
       "drover:running",
     ]);

@@ -217,3 +217,37 @@ describe("planPass: a repository's max_workers", () => {
     }
   });
 });
+
+describe("planPass with tasks people steered", () => {
+  it("never starts a paused task, and leaves it paused", () => {
+    const paused = task(1, "paused", { stateReason: "paused by @mona" });
+    const result = plan({ issues: [issue(1)], edges: [], tasks: [paused] });
+    expect(result.start).toEqual([]);
+    expect(result.readiness).toEqual([]);
+  });
+
+  it("holds the dependents of a paused task: they wait for it, and none starts", () => {
+    const paused = task(1, "paused", { stateReason: "paused by @mona" });
+    const dependent = task(2, "ready");
+    const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [paused, dependent] });
+    expect(result.start).toEqual([]);
+    expect(result.readiness).toEqual([
+      {
+        id: dependent.id,
+        from: "ready",
+        to: "waiting",
+        reason: "waiting for #1 (from a blocked-by link) to be done",
+      },
+    ]);
+  });
+
+  it("releases the dependents of a task resolved by hand (`/drover resolve`) although its issue is open", () => {
+    const resolved = task(1, "done", { stateReason: "resolved by @mona" });
+    const dependent = task(2, "waiting", {
+      stateReason: "waiting for #1 (from a blocked-by link) to be done",
+    });
+    const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [resolved, dependent] });
+    expect(result.readiness).toEqual([{ id: dependent.id, from: "waiting", to: "ready", reason: null }]);
+    expect(result.start).toEqual([dependent.id]);
+  });
+});

@@ -1,0 +1,132 @@
+import type { DroverConfig } from "../src/config/schema.ts";
+import type { Tx } from "../src/db/deliveries.ts";
+import { subIssuesOf } from "../src/db/graph-rows.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
+import { findTask, triggerReason, triggerTask, type TriggerResult } from "../src/db/tasks.ts";
+import { taskBranch } from "../src/git/branch.ts";
+import { publishStatus } from "../src/github/issue-status.ts";
+import { addLabels } from "../src/github/labels.ts";
+import { readIssueFacts } from "../src/github/read-issues.ts";
+import { statusViewOf } from "../src/github/render.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
+import { issueKey } from "../src/graph/model.ts";
+import { ACTIVE } from "../src/graph/transitions.ts";
+import type { JobDeps } from "./deps.ts";
+import { syncIssue } from "./sync-issue.ts";
+
+/** Starting work on an issue, shared by the label (start-task) and `/drover run` (command). */
+
+/** A person (or a story they started) asking for an issue to be worked on. */
+export type TriggerRequest = {
+  installationId: number;
+  repoFullName: string;
+  repoId: number;
+  octokit: Octokit;
+  config: DroverConfig;
+  issue: { number: number; title: string; author: { login: string; id: number | null } };
+  /** Who asked: the labeller, the commenter, or the person who started the story. */
+  by: string;
+  cause: "label" | "run" | "story";
+  /** What makes it happen once: the webhook delivery, or a command's run record. */
+  claim?: { deliveryId: string } | { tx: (tx: Tx) => Promise<boolean> };
+};
+
+/**
+ * Reads the issue's links (blockers, sub-issues, parent), says on the issue that it is ready, then records
+ * the task as ready with that status comment. In this order no scheduling pass can queue the task (and
+ * run-task or announce show it) before this status is up: nothing later is overwritten by it. Runs under
+ * the issue's lock: a label event and reconcile's copy of it (or the label removed and added again)
+ * started together would otherwise each find no task and each make a status comment.
+ */
+export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Promise<TriggerResult> {
+  return withIssueLock(deps.db, request.repoId, request.issue.number, async () => {
+    const { repoId, octokit, config, issue } = request;
+    const existing = await findTask(deps.db, repoId, issue.number);
+    if (existing && ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
+    await syncIssue(deps, {
+      installationId: request.installationId,
+      repoFullName: request.repoFullName,
+      number: issue.number,
+      links: true,
+    });
+    const branch = existing?.branch ?? taskBranch(issue.number, issue.title);
+    const commentId = await publishStatus(
+      octokit,
+      repoRef(request.repoFullName),
+      issue.number,
+      statusViewOf(
+        {
+          state: "ready",
+          branch,
+          modifiedBy: request.by,
+          attemptCount: existing?.attemptCount ?? 0,
+          stateReason: triggerReason(existing !== undefined, request.by),
+          prNumber: existing?.prNumber ?? null,
+          completedBy: null,
+          cycle: existing?.cycle ?? null,
+        },
+        null,
+        { agent: config.agent },
+      ),
+      existing?.statusCommentId ?? null,
+    );
+    return triggerTask(deps.db, {
+      repoId,
+      issueNumber: issue.number,
+      title: issue.title,
+      createdBy: issue.author.login,
+      createdById: issue.author.id,
+      triggeredBy: request.by,
+      branch,
+      config,
+      statusCommentId: commentId,
+      cause: request.cause,
+      ...claimOf(request),
+    });
+  });
+}
+
+function claimOf(request: TriggerRequest) {
+  if (!request.claim) return {};
+  return "deliveryId" in request.claim
+    ? { deliveryId: request.claim.deliveryId }
+    : { claim: request.claim.tx };
+}
+
+/**
+ * A story was started (its parent issue labelled, or `/drover run` on it): each of its open sub-issues in
+ * the same repository, and theirs in turn, becomes a task too, labelled by the app, created by its own
+ * author and credited to the person who started the story. Sub-issues that are tasks already are left as
+ * they are. The parent's links were read when it was triggered; each sub-issue's are read when it is.
+ * Returns the tasks it made.
+ */
+export async function startStory(
+  deps: JobDeps,
+  input: Omit<TriggerRequest, "issue" | "cause" | "claim"> & { parent: number },
+): Promise<number> {
+  const repo = repoRef(input.repoFullName);
+  const seen = new Set<string>();
+  const pending = [issueKey(input.repoFullName, input.parent)];
+  let made = 0;
+  for (let key = pending.shift(); key !== undefined; key = pending.shift()) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const child of await subIssuesOf(deps.db, key)) {
+      if (child.repoFullName.toLowerCase() !== input.repoFullName.toLowerCase()) continue;
+      if (child.state !== "open" || seen.has(child.key)) continue;
+      pending.push(child.key);
+      if (await findTask(deps.db, input.repoId, child.number)) continue;
+      const read = await readIssueFacts(input.octokit, repo, child.number);
+      if (!read.ok || read.issue.state !== "open" || read.issue.isPullRequest) continue;
+      // The label first: a sync of the issue that finds a task without it cancels the task.
+      await addLabels(input.octokit, repo, child.number, [input.config.label]);
+      const trigger = await showAndTrigger(deps, {
+        ...input,
+        issue: { number: child.number, title: read.issue.title, author: read.issue.author },
+        cause: "story",
+      });
+      if (trigger.kind === "created") made += 1;
+    }
+  }
+  return made;
+}
