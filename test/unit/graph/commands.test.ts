@@ -10,6 +10,7 @@ import {
   isPriorityLabel,
   parseCommands,
   priorityLabel,
+  withoutCommands,
   type CommandName,
 } from "../../../src/graph/commands.ts";
 import { TASK_STATES, type TaskState } from "../../../src/graph/model.ts";
@@ -244,5 +245,20 @@ describe("commands and the state rules", () => {
       if (state === "none") continue;
       expect(canTransition(state, to), `${state} → ${to}`).toBe(true);
     }
+  });
+});
+
+describe("withoutCommands", () => {
+  it("keeps what a review says before its first command, and drops each command's text", () => {
+    expect(withoutCommands("Rename the helper.\n\n/drover hint use camelCase\nmore hint")).toBe(
+      "Rename the helper.",
+    );
+    expect(withoutCommands("No commands here.\n> /drover cancel")).toBe(
+      "No commands here.\n> /drover cancel",
+    );
+    expect(withoutCommands("/drover pause")).toBe("");
+    expect(withoutCommands("```\n/drover run\n```\nthen /drover")).toBe(
+      "```\n/drover run\n```\nthen /drover",
+    );
   });
 });

@@ -86,13 +86,16 @@ describe("routing /drover commands", () => {
     ).toBe("ignore");
   });
 
-  it("sends a review whose body holds a command to both the review and the command job", () => {
-    const review = (body: string) =>
+  it("sends a review's state to the review job, and its commands to the command job", () => {
+    const review = (body: string, state: string) =>
       routeWebhook(
         "pull_request_review",
-        reviewSubmitted({ pr: 4, headRef: "drover/3-x", reviewId: 5, body }),
+        reviewSubmitted({ pr: 4, headRef: "drover/3-x", reviewId: 5, body, state }),
       );
-    expect(jobsOf(review("/drover pause"))).toEqual(["review", "command"]);
-    expect(jobsOf(review("Nice work"))).toEqual(["review"]);
+    expect(jobsOf(review("/drover pause", "changes_requested"))).toEqual(["review", "command"]);
+    expect(jobsOf(review("Nice work", "approved"))).toEqual(["review"]);
+    expect(jobsOf(review("/drover pause", "commented"))).toEqual(["command"]);
+    // GitHub makes a comment-only review, body null, for every lone review comment: nothing to do.
+    expect(review("", "commented")).toMatchObject({ kind: "ignore", why: "a comment-only review" });
   });
 });
