@@ -69,8 +69,13 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
   } else if (task) {
     const label = taskConfig(task).label;
     if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
-    // The label was taken off a task that has not started: it is no longer wanted.
-    if (!issue.labels.includes(label) && ["waiting", "ready"].includes(task.state)) {
+    // The label was taken off a task that has not started: it is no longer wanted. When the webhook saying
+    // who took it off is still to be processed, close-task cancels it, crediting them.
+    if (
+      !issue.labels.includes(label) &&
+      ["waiting", "ready"].includes(task.state) &&
+      !(await closeDeliveryPending(deps.db, target.repoFullName, target.number, "unlabeled"))
+    ) {
       const moved = await transitionTask(
         deps.db,
         task.id,

@@ -59,6 +59,7 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
           state: "ready",
           branch,
           modifiedBy: request.by,
+          createdBy: existing?.createdBy ?? issue.author.login,
           attemptCount: existing?.attemptCount ?? 0,
           stateReason: triggerReason(existing !== undefined, request.by),
           prNumber: existing?.prNumber ?? null,

@@ -101,13 +101,15 @@ export async function unfinishedDeliveryIds(db: Db, receivedBefore: Date): Promi
 }
 
 /**
- * Whether an `issues.closed` delivery for the issue is recorded and not yet processed: close-task will
- * finish its task (crediting whoever closed it), so nothing else should.
+ * Whether an `issues.closed` (or `issues.unlabeled`) delivery for the issue is recorded and not yet
+ * processed: close-task will finish or cancel its task (crediting whoever did it), so nothing else should.
  */
 export async function closeDeliveryPending(
   db: Db,
   repoFullName: string,
   issueNumber: number,
+  /** The `issues` action: `closed`, or `unlabeled` (a person took the label off, close-task credits them). */
+  action: "closed" | "unlabeled" = "closed",
 ): Promise<boolean> {
   const [row] = await db
     .select({ id: deliveries.id })
@@ -115,7 +117,7 @@ export async function closeDeliveryPending(
     .where(
       and(
         eq(deliveries.event, "issues"),
-        eq(deliveries.action, "closed"),
+        eq(deliveries.action, action),
         isNull(deliveries.processedAt),
         sql`lower(${deliveries.repoFullName}) = lower(${repoFullName})`,
         eq(deliveries.issueNumber, issueNumber),

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +27,7 @@ import {
   mockSync,
   originBranches,
   recorder,
+  runDirs,
   taskOf,
   type Sent,
 } from "../../helpers/github-flows.ts";
@@ -330,7 +331,8 @@ describe("close-task", () => {
     expect((await getDelivery(db(), "d-close-29"))?.processedAt).toBeInstanceOf(Date);
   });
 
-  it("pushes nothing for a task whose issue was closed while its agent ran", async () => {
+  it("stops the agent of a task whose issue was closed while it ran, keeping its work on the branch", async () => {
+    // The agent edits a file and waits for a go-ahead that never comes: closing the issue stops it.
     const go = path.join(sandbox().root, "go-24");
     const sent = recorder();
     const api = github.api();
@@ -362,6 +364,17 @@ describe("close-task", () => {
     await expect
       .poll(() => sent.comments.some((c) => c.body.includes("🔵 Running")), { timeout: 10_000 })
       .toBe(true);
+    // The agent has written its file and waits (it said so in its log).
+    await expect
+      .poll(
+        async () => {
+          const [dir] = await runDirs(sandbox().home, repo(), 24);
+          if (!dir) return "";
+          return readFile(path.join(sandbox().home, "runs", dir, "agent.log"), "utf8").catch(() => "");
+        },
+        { timeout: 10_000 },
+      )
+      .toContain("waiting for the go-ahead");
     await harness().receive(
       "issues",
       issueClosed({ number: 24, stateReason: "not_planned", sender: closer }),
@@ -370,13 +383,17 @@ describe("close-task", () => {
     await expect
       .poll(async () => (await getDelivery(db(), "d-close-24"))?.processedAt, { timeout: 10_000 })
       .toBeTruthy();
-    await writeFile(go, "");
     await harness().drain();
 
     const { task, attempts } = await taskOf(db(), repo(), 24);
     expect(task).toMatchObject({ state: "cancelled", modifiedBy: closer.login });
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "neutral", headSha: null }]);
-    expect(await originBranches(sandbox().origin)).toEqual(["main"]);
+    expect(attempts[0]?.reason).toMatch(
+      new RegExp(
+        `^stopped by @${closer.login} \\(cancelled: issue closed as not planned\\); its work so far is on \`drover/24-closed-midway\` at [0-9a-f]{12}`,
+      ),
+    );
+    expect(await originBranches(sandbox().origin)).toEqual(["drover/24-closed-midway", "main"]);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
     expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
