@@ -19,7 +19,12 @@ export async function showStatus(
   const hints = await hintsOf(db, task.id);
   const shown: StatusView = {
     ...view,
-    hints: hints.slice(-STATUS_HINTS).map(({ author, kind, body }) => ({ author, kind, body })),
+    hints: hints.slice(-STATUS_HINTS).map(({ author, kind, body, givenLiveAt }) => ({
+      author,
+      kind,
+      body,
+      givenLive: givenLiveAt !== null,
+    })),
     hintCount: hints.length,
   };
   const commentId = await publishStatus(octokit, repo, task.issueNumber, shown, task.statusCommentId);

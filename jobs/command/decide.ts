@@ -1,6 +1,8 @@
 import type { AttemptStart } from "../../src/db/attempt-start.ts";
 import type { CommandOutcome, Steering } from "../../src/db/commands.ts";
 import type { Task } from "../../src/db/tasks.ts";
+import { readsInputWhileRunning } from "../../src/agent/adapters/index.ts";
+import { taskConfigOrDefaults } from "../../src/config/stored.ts";
 import { renderNotApplied } from "../../src/github/render-commands.ts";
 import { appliesIn, type Command } from "../../src/graph/commands.ts";
 import type { TaskState } from "../../src/graph/model.ts";
@@ -151,6 +153,16 @@ function decideHint(
   };
 }
 
+/**
+ * Whether the task's agent reads input while it runs (Claude Code does): its first agent, as drover.yml
+ * names it (a failover list's later agents run only after the first could not).
+ */
+function readsLive(task: Task): boolean {
+  const config = taskConfigOrDefaults(task);
+  const agent = config.agent[0];
+  return agent !== undefined && readsInputWhileRunning(agent, config.agent_args);
+}
+
 /** When a hint given now reaches the agent, in a sentence. */
 function whenHintApplies(task: Task, restart: boolean): string {
   const nothingRunning = restart ? " (nothing is running, so there is nothing to restart)" : "";
@@ -160,7 +172,9 @@ function whenHintApplies(task: Task, restart: boolean): string {
     case "queued":
       return `${task.attemptCount === 0 ? "the first attempt" : "the next attempt"} follows it${nothingRunning}.`;
     case "running":
-      return "the next attempt follows it; the running one goes on without it (`/drover hint --restart <text>` stops it and starts the next at once).";
+      return readsLive(task)
+        ? "the running agent reads input while it works, so it is given the hint within seconds (the status comment marks it given); the next attempt follows it too."
+        : "the next attempt follows it; the running one goes on without it (`/drover hint --restart <text>` stops it and starts the next at once).";
     case "retrying":
       return `the next attempt follows it${nothingRunning}.`;
     case "paused":

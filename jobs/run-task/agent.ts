@@ -15,6 +15,8 @@ import { failpoint } from "../../src/lib/failpoint.ts";
 import { PermanentJobError } from "../../src/queue/queue.ts";
 import type { JobDeps } from "../deps.ts";
 import { gatherPromptInput } from "../prompt-context.ts";
+import { lastHintId } from "../../src/db/hints.ts";
+import { giveHintsLive } from "./live-hints.ts";
 import { STEPS, type Run } from "./run.ts";
 import type { Workspace } from "./worktree.ts";
 
@@ -50,6 +52,8 @@ export async function runAgentIn(
   signal: AbortSignal | undefined,
 ): Promise<AgentRun> {
   const { task, attempt, lease, repository, config, log } = run;
+  // Hints recorded from here on are new to the prompt: a running agent that reads input gets them live.
+  const hintsBefore = await lastHintId(deps.db, task.id);
   const prompt = buildPrompt(
     await gatherPromptInput(deps, {
       task,
@@ -63,6 +67,7 @@ export async function runAgentIn(
   const { workDir, env, runAs } = await agentSurroundings(deps, work);
   const timeoutMs = Math.min(config.task_timeout, brief.budgetMs ?? Infinity);
   log.info({ agents: config.agent, timeoutMs }, "agent starting");
+  let stopHints = () => {};
   const result = await runAgent({
     agent: config.agent,
     previousAttempts: brief.earlier.flatMap((a) =>
@@ -83,7 +88,8 @@ export async function runAgentIn(
         host: os.hostname(),
         pid,
       }).catch(() => {}),
-  });
+    onLive: (deliver) => (stopHints = giveHintsLive(deps, run, deliver, hintsBefore)),
+  }).finally(() => stopHints());
   log.info(
     { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },
     "agent finished",

@@ -340,3 +340,18 @@ export function formatAge(now: Date, then: Date): string {
         : [Math.floor(minutes / 1440), "day"];
   return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
 }
+
+/**
+ * A hint given while the agent runs, as the message it reads on its input: who gave it, the text quoted as
+ * the prompt quotes guidance, and what to do with it.
+ */
+export function liveHintMessage(hint: { author: string; body: string; at: Date }): string {
+  return [
+    `A hint from @${hint.author} arrived while you work (${formatTime(hint.at)}). Take it into account in what`,
+    "you are doing; it refines the task as the guidance in your prompt does. Its text, quoted as written:",
+    "",
+    fence(untrusted(hint.body).trim(), "markdown"),
+    "",
+    "When you are done, end your reply with the drover-verdict block again, as your prompt asks.",
+  ].join("\n");
+}

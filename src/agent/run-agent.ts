@@ -11,6 +11,7 @@ import {
   type AgentReport,
   type ClassifyInput,
   type ExitClassification,
+  type LiveInput,
 } from "./adapters/index.ts";
 import { agentForAttempt, FAILOVER_OUTCOMES, type PreviousAttempt } from "./failover.ts";
 import type { AgentOutcome } from "./judge.ts";
@@ -53,6 +54,12 @@ export interface AgentRunInput {
   runAs?: { uid: number; gid: number } | undefined;
   /** Told the agent's process id (it leads its own process group) once it has started. */
   onSpawn?: ((pid: number) => void) | undefined;
+  /**
+   * For an agent that reads messages while it runs (the adapter's `live`): told, once it has started, how
+   * to give it one. `deliver` answers false once the agent no longer reads (it answered everything and its
+   * input was closed, or it ended). Never called for other agents.
+   */
+  onLive?: ((deliver: (text: string) => boolean) => void) | undefined;
 }
 
 export interface AgentRunResult {
@@ -159,7 +166,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
     env: input.env,
     extendEnv: false,
     detached: true,
-    input: invocation.stdin,
+    ...(invocation.live ? { stdin: "pipe" as const } : { input: invocation.stdin }),
     stdout: "pipe",
     stderr: "pipe",
     buffer: false,
@@ -190,6 +197,11 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   };
   watch(subprocess.stdout, true);
   watch(subprocess.stderr, false);
+  if (invocation.live)
+    liveInput({ stdin: subprocess.stdin, stdout: subprocess.stdout, process: subprocess }, invocation.live, {
+      first: invocation.stdin,
+      onLive: input.onLive,
+    });
 
   const pid = subprocess.pid;
   let stoppedFor: "timed-out" | "cancelled" | undefined;
@@ -267,6 +279,57 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   if (report.error !== undefined) run.agentError = report.error;
   if (gaveUp && ended) run.error = gaveUpError(adapter, agent, ended);
   return withFailover(run, agents, input.previousAttempts);
+}
+
+/**
+ * Streaming input: the prompt is written and stdin stays open; each message given later is written too,
+ * and stdin is closed once the agent has answered every message written (a line of its stdout ends each
+ * answer), so it exits as it would have.
+ */
+function liveInput(
+  agent: {
+    stdin: NodeJS.WritableStream | null;
+    stdout: NodeJS.ReadableStream | null;
+    process: { once(event: "exit", listener: () => void): unknown };
+  },
+  live: LiveInput,
+  { first, onLive }: { first: string; onLive: AgentRunInput["onLive"] },
+): void {
+  const stdin = agent.stdin;
+  if (!stdin) return;
+  // An agent that ends (or closes its input) early is judged by how it ended, not by a broken pipe.
+  stdin.on("error", () => {});
+  let open = true;
+  let unanswered = 1;
+  const close = () => {
+    if (!open) return;
+    open = false;
+    stdin.end();
+  };
+  let partial = "";
+  const decoder = new StringDecoder("utf8");
+  agent.stdout?.on("data", (data: Buffer | string) => {
+    const lines = (partial + (typeof data === "string" ? data : decoder.write(data))).split("\n");
+    partial = lines.pop() ?? "";
+    // A line too long to be a turn's end is not kept whole: the adapter's own parse reads the tail.
+    if (partial.length > STDOUT_TAIL_BYTES) partial = "";
+    for (const line of lines) {
+      if (open && live.endsTurn(line)) {
+        unanswered -= 1;
+        if (unanswered <= 0) close();
+      }
+    }
+  });
+  agent.process.once("exit", () => {
+    open = false;
+  });
+  stdin.write(first);
+  onLive?.((text) => {
+    if (!open) return false;
+    unanswered += 1;
+    stdin.write(live.message(text));
+    return true;
+  });
 }
 
 /** Names the agent the next attempt would use, when this one could not work and another can. */

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { hints } from "./schema.ts";
 
@@ -39,4 +39,30 @@ export function creditedPeople(
     people.set(key, person);
   }
   return [...people.values()];
+}
+
+/** The task's `/drover hint`s recorded after hint `afterId`, oldest first (to give a running agent). */
+export async function hintsAfter(db: Db, taskId: number, afterId: number): Promise<Hint[]> {
+  return db
+    .select()
+    .from(hints)
+    .where(and(eq(hints.taskId, taskId), gt(hints.id, afterId), eq(hints.kind, "hint")))
+    .orderBy(asc(hints.id));
+}
+
+/** The newest hint id of the task (0 without any): hints after it are new to a prompt made now. */
+export async function lastHintId(db: Db, taskId: number): Promise<number> {
+  const [row] = await db
+    .select({ id: sql<number | null>`max(${hints.id})` })
+    .from(hints)
+    .where(eq(hints.taskId, taskId));
+  return row?.id ?? 0;
+}
+
+/** The hint reached the running agent. */
+export async function markGivenLive(db: Db, hintId: number): Promise<void> {
+  await db
+    .update(hints)
+    .set({ givenLiveAt: sql`now()` })
+    .where(eq(hints.id, hintId));
 }

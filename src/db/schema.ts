@@ -186,6 +186,8 @@ export const hints = pgTable(
     url: text("url"),
     /** The comment, review or review comment it came from: the same one twice is recorded once. */
     sourceId: text("source_id"),
+    /** When it was given to a running agent that reads input while it works (Claude Code), if it was. */
+    givenLiveAt: at("given_live_at"),
     createdAt: createdAt(),
   },
   (t) => [index("hints_task").on(t.taskId), uniqueIndex("hints_source").on(t.sourceId)],

@@ -50,7 +50,13 @@ export type StatusView = {
   facts?: RunFacts | null;
 };
 
-export type StatusHint = { author: string; kind: "hint" | "review" | "review-comment"; body: string };
+export type StatusHint = {
+  author: string;
+  kind: "hint" | "review" | "review-comment";
+  body: string;
+  /** It reached the agent while it ran (an agent that reads input while it works). */
+  givenLive?: boolean;
+};
 
 /** Hints the status comment lists; the rest are counted. */
 export const STATUS_HINTS = 3;
@@ -108,7 +114,10 @@ function renderHints(hints: readonly StatusHint[], count = hints.length): string
   return [
     `**Guidance from people** (${Math.max(count, hints.length)}):`,
     "",
-    ...shown.map((hint) => `- @${hint.author} (${HINT_KIND[hint.kind]}): ${firstLine(hint.body)}`),
+    ...shown.map(
+      (hint) =>
+        `- @${hint.author} (${HINT_KIND[hint.kind]}${hint.givenLive ? ", given to the running agent" : ""}): ${firstLine(hint.body)}`,
+    ),
     ...(more > 0 ? [`- and ${more} earlier`] : []),
   ];
 }

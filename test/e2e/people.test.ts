@@ -1,5 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { and, eq, like } from "drizzle-orm";
+import { attempts, repositories, steps, tasks } from "../../src/db/schema.ts";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../src/github/comments.ts";
 import { readBlob, resolveRef } from "../../src/sandbox/git/refs.ts";
@@ -17,7 +19,12 @@ const AGENTS = new URL("../fixtures/agents/", import.meta.url).pathname;
 const guided = (...args: string[]) =>
   `agent: command\nagent_command: ${JSON.stringify([process.execPath, path.join(AGENTS, "guided.mjs"), ...args])}\n`;
 
-const drover = useStack({ workers: 2 });
+// The fake Claude Code acts out `wait-for-hint` (it answers its prompt once a second message came).
+const drover = useStack({
+  workers: 2,
+  env: { FAKE_AGENT_SCENARIO: "wait-for-hint", DROVER_AGENT_ENV: "FAKE_AGENT_SCENARIO" },
+});
+const fakeClaude = `agent: claude\nagent_command: ${JSON.stringify([process.execPath, path.join(AGENTS, "fake-claude.mjs")])}\n`;
 
 const world = (name: string) => drover.stack().sandbox.world.repo("acme", name)!;
 const issueOf = (name: string, number: number) => world(name).issues.get(number)!;
@@ -184,5 +191,46 @@ describe("people in the loop", () => {
     );
     expect(Date.now() - asked).toBeLessThan(30_000);
     expect(await taskState(name, issue.number)).toBe("cancelled");
+  }, 90_000);
+
+  it("gives a hint to a running Claude Code as it works, and says so", async () => {
+    const maintainer = drover.as("maintainer");
+    const name = "hinted";
+    const repo = await repoWithConfig(maintainer, name, fakeClaude);
+    const { data: issue } = await maintainer.rest.issues.create({ ...repo, title: "Indent the file" });
+    await maintainer.rest.issues.addLabels({ ...repo, issue_number: issue.number, labels: ["drover"] });
+    // Its process started (a hint given before that is in its prompt instead).
+    await eventually("the agent's process", async () => {
+      const rows = await drover
+        .database()
+        .db.select({ name: steps.name })
+        .from(steps)
+        .innerJoin(attempts, eq(attempts.id, steps.attemptId))
+        .innerJoin(tasks, eq(tasks.id, attempts.taskId))
+        .innerJoin(repositories, eq(repositories.id, tasks.repoId))
+        .where(and(like(steps.name, "agent-process-%"), eq(repositories.fullName, `acme/${name}`)));
+      return rows.length > 0;
+    });
+    const { data: hint } = await maintainer.rest.issues.createComment({
+      ...repo,
+      issue_number: issue.number,
+      body: "/drover hint Use tabs, not spaces.",
+    });
+    await eventually("the hint applied", () =>
+      reactionsOn(name, issue.number, hint.id).includes(`${BOT}:rocket`),
+    );
+    expect(botReplies(name, issue.number).join("\n")).toContain("given the hint within seconds");
+    const [pull] = await eventually("the pull request", () => {
+      const found = pullsFor(name, issue.number);
+      return found.length > 0 && found;
+    });
+    const hints = (await blob(name, pull!.pull!.headSha, "HINTS.md")) ?? "";
+    expect(hints).toContain("A hint from @maintainer arrived while you work");
+    expect(hints).toContain("Use tabs, not spaces.");
+    await eventually("the status comment marking the hint given", () =>
+      status(name, issue.number).includes(
+        "@maintainer (hint, given to the running agent): Use tabs, not spaces.",
+      ),
+    );
   }, 90_000);
 });

@@ -8,6 +8,7 @@ import type {
   AgentReport,
   ClassifyInput,
   ExitClassification,
+  LiveInput,
 } from "./types.ts";
 
 // Flags and result fields per Claude Code's headless mode docs
@@ -45,7 +46,11 @@ const PATTERNS = withPatterns({
 });
 
 /**
- * Claude Code in print mode: the prompt on stdin, one JSON result object on stdout.
+ * Claude Code in print mode with streaming JSON input and output: the prompt is the first message on
+ * stdin, and stdin stays open while it works, so a hint given meanwhile is another message it reads (it
+ * answers messages in turn, each answer ending with a `result` line; Drover closes stdin once every message
+ * is answered, and the CLI exits). With formats of its own in `agent_args`: the prompt on stdin, one JSON
+ * result object on stdout.
  *
  * Permissions: `acceptEdits` lets it edit files in the worktree unattended while Bash and other tools
  * stay denied (print mode cannot ask). We do not default to `--dangerously-skip-permissions`: the
@@ -68,21 +73,40 @@ export const claudeAdapter: AgentAdapter = {
         arg.startsWith("--permission-mode=") ||
         arg === "--dangerously-skip-permissions",
     );
+    const permissions = choosesPermissions ? [] : ["--permission-mode", "acceptEdits"];
+    // A repo that picks its own formats in agent_args gets the one-shot mode with them.
+    const choosesFormats = input.agentArgs.some((arg) => /^--(input|output)-format(=|$)/.test(arg));
+    if (choosesFormats) {
+      const args = [...prefix, "-p", "--output-format", "json", ...permissions, ...input.agentArgs];
+      return { file, args, stdin: input.prompt };
+    }
+    // Streaming JSON both ways: the prompt is the first user message, a hint given while it runs another
+    // (stream-json output in print mode needs --verbose).
     const args = [
       ...prefix,
       "-p",
+      "--input-format",
+      "stream-json",
       "--output-format",
-      "json",
-      ...(choosesPermissions ? [] : ["--permission-mode", "acceptEdits"]),
+      "stream-json",
+      "--verbose",
+      ...permissions,
       ...input.agentArgs,
     ];
-    return { file, args, stdin: input.prompt };
+    return { file, args, stdin: userMessage(input.prompt), live: CLAUDE_LIVE };
   },
   parse(stdout: string): AgentReport {
-    const result = findResult(stdout);
+    const results = findResults(stdout);
+    const result = results[0];
     if (!result) return { finalMessage: stdout };
+    // Streaming input: one result per message answered (the prompt, then each hint), newest first here.
+    // The answers read in order, so the last verdict block given is the one that counts.
     const report: AgentReport = {
-      finalMessage: result.result ?? (result.subtype ? `Claude Code ended with ${result.subtype}` : ""),
+      finalMessage: [...results]
+        .reverse()
+        .map((one) => one.result ?? (one.subtype ? `Claude Code ended with ${one.subtype}` : ""))
+        .filter(Boolean)
+        .join("\n\n"),
     };
     const cost = result.total_cost_usd ?? result.cost_usd;
     if (cost !== undefined) report.costUsd = cost;
@@ -109,12 +133,23 @@ export const claudeAdapter: AgentAdapter = {
   },
 };
 
+/** A user message on Claude Code's streaming JSON input: one line of JSON. */
+function userMessage(text: string): string {
+  return `${JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text }] } })}\n`;
+}
+
+/** Each answer to a message ends with a `result` line. */
+const CLAUDE_LIVE: LiveInput = {
+  message: userMessage,
+  endsTurn: (line) => ClaudeResult.safeParse(tryJson(line.trim())).success,
+};
+
 /**
  * `--output-format json` prints one result object (with `--verbose`, some releases print an array of
- * all messages); `stream-json`, which a repo may choose in agent_args, prints one message per line
- * ending with the result. Accept all three.
+ * all messages); `stream-json` prints one message per line, each answer ending with a result. Accept
+ * all three. Newest first.
  */
-function findResult(stdout: string): ClaudeResult | undefined {
+function findResults(stdout: string): ClaudeResult[] {
   const whole = tryJson(stdout.trim());
   const candidates: unknown[] = Array.isArray(whole)
     ? [...whole].reverse()
@@ -128,9 +163,10 @@ function findResult(stdout: string): ClaudeResult | undefined {
       if (line.startsWith("{")) candidates.push(tryJson(line));
     }
   }
+  const results: ClaudeResult[] = [];
   for (const candidate of candidates) {
     const parsed = ClaudeResult.safeParse(candidate);
-    if (parsed.success) return parsed.data;
+    if (parsed.success) results.push(parsed.data);
   }
-  return undefined;
+  return results;
 }

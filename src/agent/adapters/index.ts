@@ -13,6 +13,7 @@ export type {
   AgentReport,
   ClassifyInput,
   ExitClassification,
+  LiveInput,
 } from "./types.ts";
 export { parseArgv } from "../parse-argv.ts";
 
@@ -28,4 +29,19 @@ export const agentNames: readonly string[] = [...adapters.keys()];
 
 export function getAdapter(name: string): AgentAdapter | undefined {
   return adapters.get(name);
+}
+
+/**
+ * Whether `agent`, started with `agentArgs`, reads messages while it runs (so a hint reaches it at once):
+ * asked of the adapter itself, the one place that decides how it is started.
+ */
+export function readsInputWhileRunning(agent: string, agentArgs: readonly string[]): boolean {
+  try {
+    return (
+      getAdapter(agent)?.build({ prompt: "", promptFile: "", agentArgs, agentCommand: ["x"] }).live !==
+      undefined
+    );
+  } catch {
+    return false;
+  }
 }

@@ -11,8 +11,21 @@ export interface AdapterBuildInput {
 export interface AdapterInvocation {
   file: string;
   args: string[];
-  /** Written to the agent's stdin, then stdin is closed. */
+  /** Written to the agent's stdin, then stdin is closed (unless `live`: then when the agent is done). */
   stdin: string;
+  /**
+   * For a CLI that reads messages while it runs (Claude Code's streaming JSON input): stdin stays open
+   * after the prompt, so people's hints reach the running agent; it is closed once the agent has answered
+   * every message written.
+   */
+  live?: LiveInput;
+}
+
+export interface LiveInput {
+  /** One message to the running agent, as written to its stdin. */
+  message(text: string): string;
+  /** True for a line of its stdout that ends its answer to one message. */
+  endsTurn(line: string): boolean;
 }
 
 export interface AgentReport {

@@ -57,7 +57,16 @@ function argvSeen(summary: string | undefined): string[] {
 const cases = [
   {
     agent: "claude",
-    argv: ["-p", "--output-format", "json", "--permission-mode", "acceptEdits"],
+    argv: [
+      "-p",
+      "--input-format",
+      "stream-json",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--permission-mode",
+      "acceptEdits",
+    ],
     file: "CLAUDE_WAS_HERE.md",
     report: {
       costUsd: 0.0421,

@@ -247,8 +247,11 @@ describe("runAgent with the claude adapter", () => {
     const summary = JSON.parse(result.verdict?.summary ?? "{}") as { args: string[]; promptLength: number };
     expect(summary.args).toEqual([
       "-p",
+      "--input-format",
+      "stream-json",
       "--output-format",
-      "json",
+      "stream-json",
+      "--verbose",
       "--permission-mode",
       "acceptEdits",
       "--model",
@@ -256,6 +259,51 @@ describe("runAgent with the claude adapter", () => {
     ]);
     expect(await readFile(join(cwd, "CLAUDE_WAS_HERE.md"), "utf8")).toBe("Fix the bug.");
     expect(result.logTail).toContain("fake claude starting");
+  });
+
+  it("gives a hint to the running agent on its streaming input, and closes it once every message is answered", async () => {
+    const bin = await fakeClaudeOnPath();
+    const env = agentEnvironment({
+      ...process.env,
+      PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+      FAKE_AGENT_SCENARIO: "wait-for-hint",
+    });
+    let deliver: ((text: string) => boolean) | undefined;
+    const running = runAgent({
+      agent: "claude",
+      prompt: "Fix the bug.",
+      cwd,
+      workDir,
+      timeoutMs: 20_000,
+      env: { ...env, FAKE_AGENT_SCENARIO: "wait-for-hint" },
+      onLive: (give) => (deliver = give),
+    });
+    await expect.poll(() => deliver !== undefined).toBe(true);
+    expect(deliver?.("From @alice: use tabs.")).toBe(true);
+    const result = await running;
+    expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: { summary: "took the hint" } });
+    expect(result.durationMs).toBeLessThan(10_000); // answered the hint, not the 10 s wait
+    expect(await readFile(join(cwd, "HINTS.md"), "utf8")).toBe("From @alice: use tabs.\n");
+    expect(result.finalMessage).toContain("Took the hint.");
+    // The agent ended: nothing more reaches it.
+    expect(deliver?.("too late")).toBe(false);
+  });
+
+  it("closes the agent's input once it answered its prompt, so it ends as a one-shot run would", async () => {
+    const bin = await fakeClaudeOnPath();
+    const env = agentEnvironment({ ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}` });
+    let deliver: ((text: string) => boolean) | undefined;
+    const result = await runAgent({
+      agent: "claude",
+      prompt: "Fix the bug.",
+      cwd,
+      workDir,
+      timeoutMs: 10_000,
+      env,
+      onLive: (give) => (deliver = give),
+    });
+    expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: { status: "pass" } });
+    expect(deliver?.("after the end")).toBe(false);
   });
 
   it("says how to install claude when it is not on PATH", async () => {

@@ -83,12 +83,68 @@ describe("command adapter", () => {
 });
 
 describe("claude adapter", () => {
-  it("runs print mode with JSON output and acceptEdits, then the repo's args", () => {
-    expect(claudeAdapter.build({ ...input, agentArgs: ["--model", "sonnet"] })).toEqual({
+  const STREAMING = ["-p", "--input-format", "stream-json", "--output-format", "stream-json", "--verbose"];
+
+  it("runs print mode with streaming JSON both ways and acceptEdits, then the repo's args", () => {
+    const built = claudeAdapter.build({ ...input, agentArgs: ["--model", "sonnet"] });
+    expect(built).toMatchObject({
       file: "claude",
-      args: ["-p", "--output-format", "json", "--permission-mode", "acceptEdits", "--model", "sonnet"],
+      args: [...STREAMING, "--permission-mode", "acceptEdits", "--model", "sonnet"],
+    });
+    // The prompt is the first user message; a hint is another; a result line ends each answer.
+    expect(JSON.parse(built.stdin)).toEqual({
+      type: "user",
+      message: { role: "user", content: [{ type: "text", text: "Do it." }] },
+    });
+    expect(built.stdin.endsWith("\n")).toBe(true);
+    expect(JSON.parse(built.live?.message("Use tabs.") ?? "{}")).toMatchObject({
+      message: { content: [{ type: "text", text: "Use tabs." }] },
+    });
+    expect(built.live?.endsTurn('{"type":"result","subtype":"success","result":"done"}')).toBe(true);
+    expect(built.live?.endsTurn('{"type":"assistant","message":{}}')).toBe(false);
+    expect(built.live?.endsTurn("not json")).toBe(false);
+  });
+
+  it("runs the one-shot JSON mode when the repo chooses formats in agent_args", () => {
+    const built = claudeAdapter.build({
+      ...input,
+      agentArgs: ["--output-format", "stream-json", "--verbose"],
+    });
+    expect(built).toEqual({
+      file: "claude",
+      args: [
+        "-p",
+        "--output-format",
+        "json",
+        "--permission-mode",
+        "acceptEdits",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+      ],
       stdin: "Do it.",
     });
+  });
+
+  it("reads every answer of a streamed run, so the last verdict given counts", () => {
+    const result = (text: string, cost: number) =>
+      JSON.stringify({
+        type: "result",
+        subtype: "success",
+        result: text,
+        total_cost_usd: cost,
+        num_turns: 2,
+      });
+    const report = claudeAdapter.parse(
+      [
+        '{"type":"system","subtype":"init"}',
+        result("First answer.", 0.1),
+        '{"type":"assistant","message":{}}',
+        result("Took the hint.", 0.3),
+        "",
+      ].join("\n"),
+    );
+    expect(report).toMatchObject({ finalMessage: "First answer.\n\nTook the hint.", costUsd: 0.3, turns: 2 });
   });
 
   it.each([
@@ -97,7 +153,7 @@ describe("claude adapter", () => {
     ["--dangerously-skip-permissions"],
   ])("lets the repo choose the permission mode (%s)", (...agentArgs) => {
     const { args } = claudeAdapter.build({ ...input, agentArgs });
-    expect(args).toEqual(["-p", "--output-format", "json", ...agentArgs]);
+    expect(args).toEqual([...STREAMING, ...agentArgs]);
   });
 
   it("uses agent_command as the claude program", () => {

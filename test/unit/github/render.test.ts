@@ -212,6 +212,18 @@ describe("people in the status comment", () => {
     expect(text).not.toContain("Second line");
   });
 
+  it("says which hints reached the running agent as it worked", () => {
+    const text = renderStatus({
+      ...BASE,
+      hints: [
+        { author: "mona", kind: "hint", body: "Use tabs.", givenLive: true },
+        { author: "hubot", kind: "hint", body: "Keep it short.", givenLive: false },
+      ],
+    });
+    expect(text).toContain("- @mona (hint, given to the running agent): Use tabs.");
+    expect(text).toContain("- @hubot (hint): Keep it short.");
+  });
+
   it("shows no guidance section without hints", () => {
     expect(renderStatus({ ...BASE, hints: [], hintCount: 0 })).not.toContain("Guidance");
   });

@@ -1,0 +1,1 @@
+ALTER TABLE "hints" ADD COLUMN "given_live_at" timestamp with time zone;
