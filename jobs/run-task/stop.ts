@@ -98,8 +98,13 @@ export async function keepStoppedWork(
 
 /** An attempt a person stopped: neutral, saying who, why, and `kept` (what became of its work). */
 export function stoppedOutcome(stop: Stop, kept: string, fields: AttemptOutcome = {}): Outcome {
-  const who = stop.by ? ` by @${stop.by}` : "";
-  const why = stop.reason ? `${stop.state}: ${stop.reason}` : stop.state;
+  // "cancelled by @alice: not needed" says it all: neither the state nor the person twice.
+  const who = stop.by && !stop.reason?.includes(`@${stop.by}`) ? ` by @${stop.by}` : "";
+  const why = !stop.reason
+    ? stop.state
+    : stop.reason.startsWith(stop.state)
+      ? stop.reason
+      : `${stop.state}: ${stop.reason}`;
   return {
     judgement: {
       conclusion: "neutral",

@@ -1,3 +1,4 @@
+import { DroverConfig } from "../../../src/config/schema.ts";
 import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { commandJob } from "../../../jobs/command.ts";
@@ -230,11 +231,25 @@ describe("command", () => {
       url: `https://github.com/${OCTO_REPO.fullName}/issues/${issue}#issuecomment-${50_000 + issue}`,
     });
     expect(talk.replies).toHaveLength(1);
-    expect(talk.replies[0]?.body).toContain("Hint recorded: the next attempt follows it");
-    expect(talk.replies[0]?.body).toContain("--restart");
+    // The task's agent (Claude Code, the default) reads input while it works: it gets the hint now.
+    expect(talk.replies[0]?.body).toContain(
+      "Hint recorded: the running agent reads input while it works, so it is given the hint within seconds",
+    );
+    expect(talk.replies[0]?.body).toContain("the next attempt follows it too");
     expect(await stateOf(taskId)).toBe("running");
     // Shown: the status comment is refreshed (it lists the task's hints).
     expect(talk.status.comments).toHaveLength(1);
+  });
+
+  it("says a hint to a running agent that reads no input applies to the next attempt, and how to restart", async () => {
+    const { issue, taskId } = await issueIn("running");
+    const config = DroverConfig.parse({ agent: "command", agent_command: ["node", "agent.mjs"] });
+    await updateTask(db(), taskId!, { config });
+    const { talk } = await commentOn(issue, "/drover hint Use the fixtures.");
+    expect(talk.replies[0]?.body).toContain(
+      "Hint recorded: the next attempt follows it; the running one goes on without it",
+    );
+    expect(talk.replies[0]?.body).toContain("--restart");
   });
 
   it("says a hint to a task not started yet applies to its first attempt", async () => {

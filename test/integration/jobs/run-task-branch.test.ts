@@ -37,7 +37,8 @@ import { MAINTAINER, type TestRepo } from "../../helpers/payloads.ts";
  */
 describe("run-task starting from the task branch", () => {
   const { db, harness, sandbox, repo, github } = useDrover();
-  const REWORK: AttemptStart = { from: "branch", cause: "rework", by: "alice", reviewId: 7, prNumber: 70 };
+  // A resume: builds on the branch without a review to answer (publish answers reworks; see publish-rework).
+  const FROM_BRANCH: AttemptStart = { from: "branch", cause: "resume", by: "alice" };
 
   /** A person's commit adding `file` on the origin's `branch` (made from `onto`, main's tip by default). */
   async function personPushes(branch: string, file: string, onto = "main"): Promise<string> {
@@ -66,7 +67,7 @@ describe("run-task starting from the task branch", () => {
     const branch = "drover/51-task-51";
     const theirs = await personPushes(branch, "PERSON.md");
     const sent = mockPassingRun(51, 151);
-    const { attemptId } = await queuedTask(db(), repo(), 51, agentConfig("build-on-branch.mjs"), REWORK);
+    const { attemptId } = await queuedTask(db(), repo(), 51, agentConfig("build-on-branch.mjs"), FROM_BRANCH);
 
     await harness().enqueue("run-task", { attemptId });
     await harness().drain();
@@ -99,7 +100,7 @@ describe("run-task starting from the task branch", () => {
     mockIdentity(optional);
     mockIssueState(optional, sent, { issue: 52, commentId: 9052, labels: ["drover"] });
     const yaml = agentConfig("build-on-branch.mjs", { args: [go] });
-    const { attemptId } = await queuedTask(db(), repo(), 52, yaml, REWORK);
+    const { attemptId } = await queuedTask(db(), repo(), 52, yaml, FROM_BRANCH);
 
     await harness().enqueue("run-task", { attemptId });
     await expect
@@ -125,7 +126,7 @@ describe("run-task starting from the task branch", () => {
 
   it("starts from the base branch when the task branch is not on GitHub", async () => {
     const sent = mockPassingRun(53, 153);
-    const { attemptId } = await queuedTask(db(), repo(), 53, agentConfig("build-on-branch.mjs"), REWORK);
+    const { attemptId } = await queuedTask(db(), repo(), 53, agentConfig("build-on-branch.mjs"), FROM_BRANCH);
 
     await harness().enqueue("run-task", { attemptId });
     await harness().drain();
@@ -148,7 +149,7 @@ describe("run-task starting from the task branch", () => {
     mockIssueState(optional, recorder(), { issue: 55, commentId: 9055, labels: ["drover"] });
     const ready = path.join(sandbox().root, "ready-55");
     const yaml = agentConfig("edit-then-hang.mjs", { args: [ready] });
-    const { taskId, attemptId } = await queuedTask(db(), repo(), 55, yaml, REWORK);
+    const { taskId, attemptId } = await queuedTask(db(), repo(), 55, yaml, FROM_BRANCH);
 
     await harness().enqueue("run-task", { attemptId });
     await expect.poll(() => existsSync(ready), { timeout: 15_000 }).toBe(true);
@@ -160,7 +161,7 @@ describe("run-task starting from the task branch", () => {
     expect(await origin("show", `${head}:PARTIAL.md`)).toBe("half done");
     const { attempts } = await taskOf(db(), repo(), 55);
     expect(attempts[0]?.reason).toBe(
-      `stopped by @alice (paused: paused); its work so far is on \`${branch}\` at ${head.slice(0, 12)}`,
+      `stopped by @alice (paused); its work so far is on \`${branch}\` at ${head.slice(0, 12)}`,
     );
   });
 
@@ -173,13 +174,13 @@ describe("run-task starting from the task branch", () => {
     mockIdentity(optional);
     mockIssueState(optional, recorder(), { issue: 56, commentId: 9056, labels: ["drover"] });
     const yaml = agentConfig("exit-code.mjs", { args: ["3"], attempts: 2, extra: "retry_delay: 1h" });
-    const { attemptId } = await queuedTask(db(), repo(), 56, yaml, REWORK);
+    const { attemptId } = await queuedTask(db(), repo(), 56, yaml, FROM_BRANCH);
 
     await harness().enqueue("run-task", { attemptId });
     await harness().drain();
 
     const { task } = await taskOf(db(), repo(), 56);
-    expect(task).toMatchObject({ state: "retrying", nextStart: REWORK });
+    expect(task).toMatchObject({ state: "retrying", nextStart: FROM_BRANCH });
   });
 
   it("from the base branch (no start recorded), replaces what the branch held, as before", async () => {

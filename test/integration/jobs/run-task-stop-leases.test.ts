@@ -160,7 +160,7 @@ describe("attempts of a task a person stopped", () => {
       state: "finished",
       conclusion: "neutral",
       reason:
-        "stopped by @dave (cancelled: cancelled by @dave); its worker stopped before its work could be pushed",
+        "stopped (cancelled by @dave); its worker stopped before its work could be pushed",
     });
     expect((await getTask(db(), taskId))?.state).toBe("cancelled");
   });

@@ -116,7 +116,7 @@ describe("run-task when a person stops the task", () => {
         agentOutcome: "cancelled",
         headSha: null,
         reason:
-          "stopped by @alice (cancelled: cancelled by @alice: not needed after all); its work so far is on " +
+          "stopped (cancelled by @alice: not needed after all); its work so far is on " +
           `\`${task?.branch}\` at ${head.slice(0, 12)}`,
       },
     ]);
@@ -129,7 +129,7 @@ describe("run-task when a person stops the task", () => {
     // publish ran for it: the status comment shows the task cancelled.
     expect(await hasStep(db(), attemptId, PUBLISHED)).toBe(true);
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
-    expect([...labels]).toEqual(["drover"]);
+    expect([...labels]).toEqual(["drover", "drover:cancelled"]);
     const stopped = await db().select().from(events).where(eq(events.type, "attempt.stopped"));
     expect(stopped).toHaveLength(1);
   });
@@ -149,7 +149,7 @@ describe("run-task when a person stops the task", () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ state: "finished", conclusion: "neutral" });
     expect(attempts[0]?.reason).toMatch(
-      /^stopped by @bob \(paused: paused by @bob\); its work so far is on `drover\/42-task-42` at [0-9a-f]{12}$/,
+      /^stopped \(paused by @bob\); its work so far is on `drover\/42-task-42` at [0-9a-f]{12}$/,
     );
     expect(await branchFile("drover/42-task-42", "PARTIAL.md")).toBe("half done");
     expect(await hasStep(db(), attemptId, PUBLISHED)).toBe(true);
@@ -175,7 +175,7 @@ describe("run-task when a person stops the task", () => {
     const [first, second] = [...attempts].sort((a, b) => a.number - b.number);
     expect(first).toMatchObject({ number: 1, state: "finished", conclusion: "neutral" });
     expect(first?.reason).toMatch(
-      /^stopped by @carol \(ready: restarted by @carol with a hint\); its work so far/,
+      /^stopped \(ready: restarted by @carol with a hint\); its work so far/,
     );
     // The second came after the first finished, from the branch, and found the first one's work there.
     expect(second).toMatchObject({ number: 2, state: "finished", conclusion: "failure" });
