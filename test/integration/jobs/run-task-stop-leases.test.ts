@@ -159,8 +159,7 @@ describe("attempts of a task a person stopped", () => {
     expect(await getAttempt(db(), lease.attemptId)).toMatchObject({
       state: "finished",
       conclusion: "neutral",
-      reason:
-        "stopped (cancelled by @dave); its worker stopped before its work could be pushed",
+      reason: "stopped (cancelled by @dave); its worker stopped before its work could be pushed",
     });
     expect((await getTask(db(), taskId))?.state).toBe("cancelled");
   });

@@ -174,9 +174,7 @@ describe("run-task when a person stops the task", () => {
     const { task, attempts } = await taskOf(db(), repo(), 43);
     const [first, second] = [...attempts].sort((a, b) => a.number - b.number);
     expect(first).toMatchObject({ number: 1, state: "finished", conclusion: "neutral" });
-    expect(first?.reason).toMatch(
-      /^stopped \(ready: restarted by @carol with a hint\); its work so far/,
-    );
+    expect(first?.reason).toMatch(/^stopped \(ready: restarted by @carol with a hint\); its work so far/);
     // The second came after the first finished, from the branch, and found the first one's work there.
     expect(second).toMatchObject({ number: 2, state: "finished", conclusion: "failure" });
     expect(readStart(second?.start)).toEqual(start);
