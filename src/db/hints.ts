@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { isBot } from "../lib/bots.ts";
 import type { Db } from "./client.ts";
 import { hints } from "./schema.ts";
 
@@ -35,7 +36,7 @@ export function creditedPeople(
   const people = new Map<string, { login: string; id: number | null }>();
   for (const person of [issueAuthor, ...rows.map((row) => ({ login: row.author, id: row.authorId }))]) {
     const key = person.login.toLowerCase();
-    if (person.login.endsWith("[bot]") || people.has(key)) continue;
+    if (isBot(person) || people.has(key)) continue;
     people.set(key, person);
   }
   return [...people.values()];

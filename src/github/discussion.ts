@@ -1,4 +1,5 @@
 import { hasCommand } from "../graph/commands.ts";
+import { isBot } from "../lib/bots.ts";
 import { STATUS_MARKER, STORY_MARKER } from "./comments.ts";
 import { authorise } from "./people.ts";
 import type { Octokit, RepoRef } from "./types.ts";
@@ -51,7 +52,7 @@ export async function writersComments(
   );
   const people = comments.filter((comment) => {
     const user = comment.user;
-    if (!user || user.type === "Bot" || user.login.endsWith("[bot]")) return false;
+    if (!user || isBot(user)) return false;
     const body = comment.body ?? "";
     // A `/drover` command is an instruction to Drover, not discussion; a hint reaches the prompt as a hint.
     return !body.includes(STATUS_MARKER) && !body.includes(STORY_MARKER) && !hasCommand(body);

@@ -1,3 +1,4 @@
+import { isBot } from "../lib/bots.ts";
 import type { Octokit, RepoRef } from "./types.ts";
 
 export type Sender = { login: string; type: string };
@@ -13,7 +14,7 @@ const WRITERS = new Set(["admin", "maintain", "write"]);
  * changes, and a cached "yes" would outlive it.
  */
 export async function authorise(octokit: Octokit, repo: RepoRef, sender: Sender): Promise<Authorisation> {
-  if (sender.type === "Bot" || sender.login.endsWith("[bot]")) {
+  if (isBot(sender)) {
     return { allowed: false, reason: "bot", permission: "none" };
   }
   const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({

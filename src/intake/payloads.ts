@@ -58,20 +58,24 @@ export type Repository = z.infer<typeof Repository>;
 
 const Installation = z.object({ id: GitHubId });
 
+/** Where an event happened and who did it: every repository event Drover acts on carries these. */
+const InRepository = { repository: Repository, sender: User, installation: Installation };
+
+/** The issue of an `issues.labeled` or `issue_comment` event (a pull request is an issue to GitHub). */
+const EventIssue = z.object({
+  number: IssueNumber,
+  /** GitHub keeps titles to 256 characters. */
+  title: StoredText(1_024),
+  user: User,
+  state: z.enum(["open", "closed"]),
+  pull_request: z.unknown().optional(),
+});
+
 export const IssueLabeled = z.object({
   action: z.literal("labeled"),
-  issue: z.object({
-    number: IssueNumber,
-    /** GitHub keeps titles to 256 characters. */
-    title: StoredText(1_024),
-    user: User,
-    state: z.enum(["open", "closed"]),
-    pull_request: z.unknown().optional(),
-  }),
+  issue: EventIssue,
   label: z.object({ name: StoredText(1_000) }),
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type IssueLabeled = z.infer<typeof IssueLabeled>;
 
@@ -84,9 +88,7 @@ export const IssueClosed = z.object({
       .regex(/^[a-z_]{1,50}$/, "must be a state reason")
       .nullish(),
   }),
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type IssueClosed = z.infer<typeof IssueClosed>;
 
@@ -98,9 +100,7 @@ export const PullRequestClosed = z.object({
     merged_by: User.nullish(),
     head: z.object({ ref: BranchName }),
   }),
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
 
@@ -148,29 +148,26 @@ export const SubIssueChanged = z.object({
 });
 export type SubIssueChanged = z.infer<typeof SubIssueChanged>;
 
-/** The text of a comment or review: GitHub keeps it to 65,536 characters. */
-const CommentBody = StoredText(262_144);
+/** The text of a comment or review (GitHub keeps it to 65,536 characters); none is empty text. */
+const CommentBody = StoredText(262_144)
+  .nullish()
+  .transform((body) => body ?? "");
 
-/** issue_comment.created: a comment on an issue or a pull request (a pull request is an issue to GitHub). */
+/** A comment on an issue, a pull request or its diff, as Drover reads it. */
+const EventComment = z.object({
+  id: GitHubId,
+  body: CommentBody,
+  user: User,
+  html_url: z.string().max(2_000),
+  created_at: z.string().max(100),
+});
+
+/** issue_comment.created: a comment on an issue or a pull request. */
 export const IssueCommentCreated = z.object({
   action: z.literal("created"),
-  issue: z.object({
-    number: IssueNumber,
-    title: StoredText(1_024),
-    user: User,
-    state: z.enum(["open", "closed"]),
-    pull_request: z.unknown().optional(),
-  }),
-  comment: z.object({
-    id: GitHubId,
-    body: CommentBody.nullish().transform((body) => body ?? ""),
-    user: User,
-    html_url: z.string().max(2_000),
-    created_at: z.string().max(100),
-  }),
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  issue: EventIssue,
+  comment: EventComment,
+  ...InRepository,
 });
 export type IssueCommentCreated = z.infer<typeof IssueCommentCreated>;
 
@@ -184,18 +181,9 @@ const PullRequestRef = z.object({
 /** pull_request_review_comment.created: an inline comment on a pull request's diff. */
 export const ReviewCommentCreated = z.object({
   action: z.literal("created"),
-  comment: z.object({
-    id: GitHubId,
-    body: CommentBody.nullish().transform((body) => body ?? ""),
-    user: User,
-    html_url: z.string().max(2_000),
-    created_at: z.string().max(100),
-    pull_request_review_id: GitHubId.nullish(),
-  }),
+  comment: EventComment.extend({ pull_request_review_id: GitHubId.nullish() }),
   pull_request: PullRequestRef,
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type ReviewCommentCreated = z.infer<typeof ReviewCommentCreated>;
 
@@ -204,7 +192,7 @@ export const ReviewSubmitted = z.object({
   action: z.literal("submitted"),
   review: z.object({
     id: GitHubId,
-    body: CommentBody.nullish().transform((body) => body ?? ""),
+    body: CommentBody,
     /** GitHub sends these in lower case in webhooks (`changes_requested`), upper case in the REST API. */
     state: z
       .string()
@@ -216,9 +204,7 @@ export const ReviewSubmitted = z.object({
     commit_id: z.string().max(64).nullish(),
   }),
   pull_request: PullRequestRef,
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type ReviewSubmitted = z.infer<typeof ReviewSubmitted>;
 
@@ -227,13 +213,6 @@ export const IssueUnlabeled = z.object({
   action: z.literal("unlabeled"),
   issue: z.object({ number: IssueNumber, pull_request: z.unknown().optional() }),
   label: z.object({ name: StoredText(1_000) }),
-  repository: Repository,
-  sender: User,
-  installation: Installation,
+  ...InRepository,
 });
 export type IssueUnlabeled = z.infer<typeof IssueUnlabeled>;
-
-/** True for a bot's account (Drover's own included): bots never trigger anything. */
-export function isBot(user: { login: string; type: string }): boolean {
-  return user.type === "Bot" || user.login.endsWith("[bot]");
-}

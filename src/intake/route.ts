@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { JobName } from "../queue/job-catalog.ts";
 import { ALL_STATE_LABELS } from "../graph/transitions.ts";
 import { hasCommand } from "../graph/commands.ts";
+import { isBot } from "../lib/bots.ts";
 import {
   DependencyChanged,
   InstallationEvent,
@@ -10,7 +11,6 @@ import {
   IssueCommentCreated,
   IssueLabeled,
   IssueUnlabeled,
-  isBot,
   PullRequestClosed,
   ReviewCommentCreated,
   ReviewSubmitted,
