@@ -1,8 +1,14 @@
+import { eq } from "drizzle-orm";
+import { parse } from "yaml";
 import { DroverConfig } from "../../src/config/schema.ts";
+import type { AttemptStart } from "../../src/db/attempt-start.ts";
 import { claimAttempt, type Lease } from "../../src/db/attempts.ts";
 import type { Db } from "../../src/db/client.ts";
+import { upsertIssue } from "../../src/db/graph-rows.ts";
+import { upsertRepository } from "../../src/db/repositories.ts";
+import { tasks } from "../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../src/db/tasks.ts";
-import { AUTHOR, MAINTAINER, OCTO_REPO } from "./payloads.ts";
+import { AUTHOR, MAINTAINER, OCTO_REPO, type TestRepo } from "./payloads.ts";
 
 /** Tasks in PostgreSQL as the jobs leave them, built through the same queries the jobs use. */
 
@@ -42,4 +48,38 @@ export async function claimedTask(
   const claim = queued && (await claimAttempt(db, queued.attemptId, workerId));
   if (claim?.kind !== "claimed") throw new Error("attempt was not claimed");
   return { taskId: trigger.task.id, lease: claim.lease };
+}
+
+/**
+ * A task of `repo` labelled by the maintainer with drover.yml `yaml`, its issue and links read, its first
+ * attempt queued (as the scheduler leaves it, starting as `nextStart` says), no job yet.
+ */
+export async function queuedTask(
+  db: Db,
+  repo: TestRepo,
+  issue: number,
+  yaml: string,
+  nextStart?: AttemptStart,
+): Promise<{ taskId: number; attemptId: number }> {
+  await upsertRepository(db, repo);
+  // Its issue, its links read: the scheduler may start it again once it is ready.
+  await upsertIssue(db, {
+    key: `${repo.fullName.toLowerCase()}#${issue}`,
+    installationId: repo.installationId,
+    repoFullName: repo.fullName,
+    number: issue,
+    title: `Task ${issue}`,
+    linksSyncedAt: new Date(),
+  });
+  const trigger = await triggerTask(db, {
+    ...taskTrigger(issue, { createdBy: MAINTAINER.login, createdById: MAINTAINER.id }),
+    repoId: repo.id,
+    config: DroverConfig.parse(parse(yaml)),
+    statusCommentId: 9000 + issue,
+  });
+  if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
+  if (nextStart) await db.update(tasks).set({ nextStart }).where(eq(tasks.id, trigger.task.id));
+  const [queued] = await queueTasks(db, [trigger.task.id]);
+  if (!queued) throw new Error("attempt not queued");
+  return { taskId: trigger.task.id, attemptId: queued.attemptId };
 }

@@ -1,19 +1,13 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { SpawnedAgent } from "../../../src/agent/orphans.ts";
-import { DroverConfig } from "../../../src/config/schema.ts";
 import type { AttemptStart } from "../../../src/db/attempt-start.ts";
 import { getStep } from "../../../src/db/attempts.ts";
-import type { Db } from "../../../src/db/client.ts";
-import { upsertIssue } from "../../../src/db/graph-rows.ts";
-import { upsertRepository } from "../../../src/db/repositories.ts";
-import { tasks } from "../../../src/db/schema.ts";
-import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { transitionTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
+import { queuedTask } from "../../helpers/tasks.ts";
 import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
@@ -27,7 +21,6 @@ import {
   taskOf,
   type Published,
 } from "../../helpers/github-flows.ts";
-import { MAINTAINER, type TestRepo } from "../../helpers/payloads.ts";
 
 /**
  * An attempt whose start says `branch` (a rework, a resume, a retry of a task in review, a restart)
@@ -198,38 +191,3 @@ describe("run-task starting from the task branch", () => {
     expect(head).not.toBe(old);
   });
 });
-
-/** A task labelled by the maintainer, its first attempt queued with `start`, no job yet. */
-async function queuedTask(
-  db: Db,
-  repo: TestRepo,
-  issue: number,
-  yaml: string,
-  start?: AttemptStart,
-): Promise<{ taskId: number; attemptId: number }> {
-  await upsertRepository(db, repo);
-  await upsertIssue(db, {
-    key: `${repo.fullName.toLowerCase()}#${issue}`,
-    installationId: repo.installationId,
-    repoFullName: repo.fullName,
-    number: issue,
-    title: `Task ${issue}`,
-    linksSyncedAt: new Date(),
-  });
-  const trigger = await triggerTask(db, {
-    repoId: repo.id,
-    issueNumber: issue,
-    title: `Task ${issue}`,
-    createdBy: MAINTAINER.login,
-    createdById: MAINTAINER.id,
-    triggeredBy: MAINTAINER.login,
-    branch: `drover/${issue}-task-${issue}`,
-    config: DroverConfig.parse(parse(yaml)),
-    statusCommentId: 9000 + issue,
-  });
-  if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
-  if (start) await db.update(tasks).set({ nextStart: start }).where(eq(tasks.id, trigger.task.id));
-  const [queued] = await queueTasks(db, [trigger.task.id]);
-  if (!queued) throw new Error("attempt not queued");
-  return { taskId: trigger.task.id, attemptId: queued.attemptId };
-}

@@ -2,17 +2,13 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { DroverConfig } from "../../../src/config/schema.ts";
 import { readStart, type AttemptStart } from "../../../src/db/attempt-start.ts";
 import { getStep, hasStep, PUBLISHED } from "../../../src/db/attempts.ts";
-import type { Db } from "../../../src/db/client.ts";
-import { upsertIssue } from "../../../src/db/graph-rows.ts";
-import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events, tasks, type TaskState } from "../../../src/db/schema.ts";
-import { queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { transitionTask } from "../../../src/db/tasks.ts";
 import { SpawnedAgent } from "../../../src/agent/orphans.ts";
 import { useDrover } from "../../helpers/drover.ts";
+import { queuedTask } from "../../helpers/tasks.ts";
 import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
@@ -24,7 +20,6 @@ import {
   recorder,
   taskOf,
 } from "../../helpers/github-flows.ts";
-import { MAINTAINER, type TestRepo } from "../../helpers/payloads.ts";
 import { isRunning } from "../../helpers/processes.ts";
 
 /**
@@ -204,39 +199,3 @@ describe("run-task when a person stops the task", () => {
     );
   });
 });
-
-/** A task labelled by the maintainer, its first attempt queued (as the scheduler leaves it), no job yet. */
-async function queuedTask(
-  db: Db,
-  repo: TestRepo,
-  issue: number,
-  yaml: string,
-  nextStart?: AttemptStart,
-): Promise<{ taskId: number; attemptId: number }> {
-  await upsertRepository(db, repo);
-  // Its issue, its links read: the scheduler may start it again once it is ready.
-  await upsertIssue(db, {
-    key: `${repo.fullName.toLowerCase()}#${issue}`,
-    installationId: repo.installationId,
-    repoFullName: repo.fullName,
-    number: issue,
-    title: `Task ${issue}`,
-    linksSyncedAt: new Date(),
-  });
-  const trigger = await triggerTask(db, {
-    repoId: repo.id,
-    issueNumber: issue,
-    title: `Task ${issue}`,
-    createdBy: MAINTAINER.login,
-    createdById: MAINTAINER.id,
-    triggeredBy: MAINTAINER.login,
-    branch: `drover/${issue}-task-${issue}`,
-    config: DroverConfig.parse(parse(yaml)),
-    statusCommentId: 9000 + issue,
-  });
-  if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
-  if (nextStart) await db.update(tasks).set({ nextStart }).where(eq(tasks.id, trigger.task.id));
-  const [queued] = await queueTasks(db, [trigger.task.id]);
-  if (!queued) throw new Error("attempt not queued");
-  return { taskId: trigger.task.id, attemptId: queued.attemptId };
-}
