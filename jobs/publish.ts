@@ -13,7 +13,8 @@ import { enableAutoMerge, mergeIfReady, type MergeMethod } from "../src/github/a
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { reply } from "../src/github/comments.ts";
 import { webUrlOf } from "../src/github/discussion.ts";
-import { labelPullRequest, openOrUpdatePullRequest } from "../src/github/pulls.ts";
+import { addLabels } from "../src/github/labels.ts";
+import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
 import {
   renderCheckSummary,
   renderPullRequestBody,
@@ -94,7 +95,7 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
 
     // 2. drover.yml `default_labels`, on a pull request this attempt opened.
     if (pr.created && config.default_labels.length > 0 && !(await hasStep(deps.db, attempt.id, LABELS))) {
-      await labelPullRequest(octokit, repo, pr.number, config.default_labels);
+      await addLabels(octokit, repo, pr.number, config.default_labels);
       await recordStep(deps.db, attempt.id, LABELS, { labels: config.default_labels });
     }
 

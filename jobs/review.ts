@@ -9,14 +9,14 @@ import { findTaskByPullRequest, getTask, type Task } from "../src/db/tasks.ts";
 import { reply } from "../src/github/comments.ts";
 import { authorise } from "../src/github/people.ts";
 import { reviewComments } from "../src/github/pulls.ts";
-import { renderReworkLimit, statusViewOf } from "../src/github/render.ts";
+import { renderReworkLimit } from "../src/github/render.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { ReviewSubmitted } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import type { JobDeps } from "./deps.ts";
 import { AUTO_MERGE, mergeByDrover } from "./publish.ts";
-import { showStatus } from "./show-status.ts";
+import { showTask } from "./show-task.ts";
 
 /** What the review job works on: the review, its task, and the installation's client. */
 type Reviewed = {
@@ -143,17 +143,7 @@ async function rework(deps: JobDeps, reviewed: Reviewed, log: JobDeps["log"]): P
   }
   // The round was started (now, or by an earlier run of this job that stopped before the rest).
   await requestSchedule(deps);
-  const now = await getTask(deps.db, task.id);
-  if (now) {
-    const attempt = await getAttemptByNumber(deps.db, now.id, now.attemptCount);
-    await showStatus(
-      deps.db,
-      octokit,
-      repo,
-      now,
-      statusViewOf(now, attempt ?? null, { agent: config.agent, maxAttempts: config.max_attempts }),
-    );
-  }
+  await showTask(deps, octokit, repo, task.id);
   await markDeliveryProcessed(deps.db, delivery.id, "rework");
 }
 

@@ -9,7 +9,7 @@ import {
 } from "../../src/db/commands.ts";
 import { findTask, findTaskByPullRequest, type Task } from "../../src/db/tasks.ts";
 import { webUrlOf } from "../../src/github/discussion.ts";
-import { addLabels, setPriorityLabel } from "../../src/github/labels.ts";
+import { addLabels, setManagedLabels } from "../../src/github/labels.ts";
 import { renderConfigProblems } from "../../src/github/render.ts";
 import type { Octokit, RepoRef } from "../../src/github/types.ts";
 import {
@@ -170,7 +170,9 @@ async function setPriority(
       task,
       said(false, "`/drover priority` sets an issue's label, and this pull request is not a Drover task's."),
     );
-  await setPriorityLabel(ctx.octokit, ctx.repo, number, priorityLabel(level), isPriorityLabel);
+  // The one priority label wanted; every other label naming a priority goes (the scheduler reads the most
+  // urgent of them).
+  await setManagedLabels(ctx.octokit, ctx.repo, number, [priorityLabel(level)], isPriorityLabel);
   await syncIssue(ctx.deps, {
     installationId: ctx.source.installationId,
     repoFullName: ctx.source.repository.full_name,

@@ -20,9 +20,8 @@ export async function commitWork(
 ): Promise<CommitResult> {
   const identity = await deps.github.identity(run.repository.installationId);
   const hints = await hintsOf(deps.db, run.task.id);
-  const credited = creditedPeople(issue.author, hints).filter(
-    (person) => person.login.toLowerCase() !== identity.login.toLowerCase(),
-  );
+  // Bots, the app's own `<slug>[bot]` included, are never credited.
+  const credited = creditedPeople(issue.author, hints);
   return commitAll({
     worktree: work.path,
     message: `${issue.title} (#${issue.number})`,

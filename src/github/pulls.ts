@@ -59,17 +59,6 @@ function refOf(
   };
 }
 
-/** Puts drover.yml `default_labels` on a pull request (GitHub keeps a label it already has once). */
-export async function labelPullRequest(
-  octokit: Octokit,
-  repo: RepoRef,
-  prNumber: number,
-  labels: readonly string[],
-): Promise<void> {
-  if (labels.length === 0) return;
-  await octokit.rest.issues.addLabels({ ...repo, issue_number: prNumber, labels: [...labels] });
-}
-
 export type ReviewComment = {
   id: number;
   author: string;
