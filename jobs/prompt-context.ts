@@ -22,6 +22,8 @@ export type PromptRun = {
   octokit: Octokit;
   /** When the prompt is made, for the ages of recent tasks. [now] */
   now?: Date;
+  /** The task's hints, when the caller read them already (run-task gives those newer live). [read here] */
+  hints?: readonly Hint[];
 };
 
 /**
@@ -36,7 +38,7 @@ export async function gatherPromptInput(deps: Pick<JobDeps, "db">, run: PromptRu
     recentTasks(deps.db, { repoId: repository.id, exceptTaskId: task.id, limit: config.task_context_count }),
     blockersOf(deps.db, issueKey(repository.fullName, task.issueNumber)),
     writersComments(octokit, repoRef(repository.fullName), task.issueNumber, attempt.createdAt),
-    hintsOf(deps.db, task.id),
+    run.hints ?? hintsOf(deps.db, task.id),
   ]);
   return {
     repoFullName: repository.fullName,

@@ -17,7 +17,7 @@ import { syncIssue } from "./sync-issue.ts";
 /** Starting work on an issue, shared by the label (start-task) and `/drover run` (command). */
 
 /** A person (or a story they started) asking for an issue to be worked on. */
-export type TriggerRequest = {
+type TriggerRequest = {
   installationId: number;
   repoFullName: string;
   repoId: number;

@@ -9,7 +9,7 @@ import type { TaskState } from "../../src/graph/model.ts";
 import { hintSourceId, type CommentSource } from "./source.ts";
 
 /** The commands that move or annotate a task, decided from the task as it is when they apply. */
-export type SteeringCommand = Extract<
+type SteeringCommand = Extract<
   Command,
   { name: "retry" | "hint" | "cancel" | "pause" | "resume" | "resolve" }
 >;

@@ -15,7 +15,7 @@ import { failpoint } from "../../src/lib/failpoint.ts";
 import { PermanentJobError } from "../../src/queue/queue.ts";
 import type { JobDeps } from "../deps.ts";
 import { gatherPromptInput } from "../prompt-context.ts";
-import { lastHintId } from "../../src/db/hints.ts";
+import { hintsOf } from "../../src/db/hints.ts";
 import { giveHintsLive } from "./live-hints.ts";
 import { STEPS, type Run } from "./run.ts";
 import type { Workspace } from "./worktree.ts";
@@ -52,8 +52,9 @@ export async function runAgentIn(
   signal: AbortSignal | undefined,
 ): Promise<AgentRun> {
   const { task, attempt, lease, repository, config, log } = run;
-  // Hints recorded from here on are new to the prompt: a running agent that reads input gets them live.
-  const hintsBefore = await lastHintId(deps.db, task.id);
+  // The hints the prompt shows; any recorded after them reach a running agent that reads input live.
+  const hints = await hintsOf(deps.db, task.id);
+  const hintsBefore = Math.max(0, ...hints.map((hint) => hint.id));
   const prompt = buildPrompt(
     await gatherPromptInput(deps, {
       task,
@@ -62,6 +63,7 @@ export async function runAgentIn(
       config,
       issue: brief.issue,
       octokit: brief.octokit,
+      hints,
     }),
   );
   const { workDir, env, runAs } = await agentSurroundings(deps, work);

@@ -5,7 +5,7 @@ import type { JobDeps } from "../deps.ts";
 import type { Run } from "./run.ts";
 
 /** How often a running agent that reads input is given the hints people added since its prompt. */
-export const LIVE_HINTS_MS = 1_000;
+const LIVE_HINTS_MS = 1_000;
 
 /**
  * For an agent that reads input while it runs: every second, the task's `/drover hint`s newer than its

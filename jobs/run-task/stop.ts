@@ -16,7 +16,7 @@ export const WATCH_MS = 1_000;
 export type Stop = Extract<AttemptWatch, { kind: "stopped" }>;
 
 /** Why a stopped attempt's signal aborted: neither a lost lease nor a shutdown. */
-export class TaskStopped extends Error {
+class TaskStopped extends Error {
   override name = "TaskStopped";
   constructor(readonly stop: Stop) {
     super(`the task was stopped (${stop.state})`);

@@ -8,7 +8,7 @@ export type NewHint = Omit<typeof hints.$inferInsert, "id" | "createdAt"> & { cr
 
 /**
  * Records what a person told Drover about a task. A hint from a source already recorded (the same comment
- * or review delivered again) is not recorded twice: returns false then.
+ * or review delivered again) is not recorded twice. Returns how many were recorded.
  */
 export async function recordHints(db: Db, rows: readonly NewHint[]): Promise<number> {
   if (rows.length === 0) return 0;
@@ -49,15 +49,6 @@ export async function hintsAfter(db: Db, taskId: number, afterId: number): Promi
     .from(hints)
     .where(and(eq(hints.taskId, taskId), gt(hints.id, afterId), eq(hints.kind, "hint")))
     .orderBy(asc(hints.id));
-}
-
-/** The newest hint id of the task (0 without any): hints after it are new to a prompt made now. */
-export async function lastHintId(db: Db, taskId: number): Promise<number> {
-  const [row] = await db
-    .select({ id: sql<number | null>`max(${hints.id})` })
-    .from(hints)
-    .where(eq(hints.taskId, taskId));
-  return row?.id ?? 0;
 }
 
 /** The hint reached the running agent. */

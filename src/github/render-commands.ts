@@ -11,7 +11,7 @@ import {
 /** What Drover answers `/drover` commands with. Pure: everything it shows comes in as data. */
 
 /** "a task that is `failed`", or "an issue that is not a Drover task". */
-export function describeState(state: TaskStateOrNone): string {
+function describeState(state: TaskStateOrNone): string {
   return state === "none" ? "this issue is not a Drover task" : `the task is \`${state}\``;
 }
 

@@ -7,7 +7,7 @@ import { pullRequest } from "./shapes.ts";
 import { now, SandboxError, touch, type Account, type PullRecord } from "./world.ts";
 
 /** "Closes #3", "fixes #4", "Resolved #5": the issues a merged pull request closes (GitHub's keywords). */
-export function closingReferences(text: string | null): number[] {
+function closingReferences(text: string | null): number[] {
   const found = new Set<number>();
   for (const match of (text ?? "").matchAll(/\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+#(\d+)\b/gi))
     found.add(Number(match[1]));

@@ -9,7 +9,7 @@ import { now, SandboxError, type ReactionRecord } from "./world.ts";
  * may react; the same reaction twice by the same person answers the first (200) instead of a new one (201).
  */
 
-export const REACTIONS = new Set(["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]);
+const REACTIONS = new Set(["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]);
 
 type Reactable = { reactions: ReactionRecord[] };
 

@@ -175,7 +175,7 @@ export function label(urls: Urls, repo: RepoRecord, record: LabelRecord): Json {
   };
 }
 
-export function reactionRollup(url: string, reactions: ReactionRecord[]): Json {
+function reactionRollup(url: string, reactions: ReactionRecord[]): Json {
   const count = (content: string) => reactions.filter((r) => r.content === content).length;
   return {
     url,
@@ -397,10 +397,6 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
 }
 
 /**
- * A review as REST answers it (state upper case: `CHANGES_REQUESTED`), or, with `webhook`, as the
- * `pull_request_review` webhook carries it: state in lower case and an empty body as null.
- */
-/**
  * GitHub's `mergeable_state`: "blocked" while the sandbox's requirements (src/sandbox/requirements.ts:
  * passing check runs, no changes requested) are not met, "clean" once they are.
  */
@@ -411,6 +407,10 @@ function mergeableState(pull: PullRecord, settled: boolean): string {
   return requirementsMet(pull) ? "clean" : "blocked";
 }
 
+/**
+ * A review as REST answers it (state upper case: `CHANGES_REQUESTED`), or, with `webhook`, as the
+ * `pull_request_review` webhook carries it: state in lower case and an empty body as null.
+ */
 export function review(urls: Urls, pull: PullRecord, record: ReviewRecord, opts = { webhook: false }): Json {
   const repo = pull.issue.repo;
   const html = `${urls.web}/${repo.fullName}/pull/${pull.issue.number}`;
