@@ -43,6 +43,10 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
     const { repoId, octokit, config, issue } = request;
     const existing = await findTask(deps.db, repoId, issue.number);
     if (existing && ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
+    // Started by `/drover run` or a story: the label goes on first (a sync of the issue that finds a task
+    // without its label cancels the task). Its own webhook starts nothing: the app added it.
+    if (request.cause !== "label")
+      await addLabels(octokit, repoRef(request.repoFullName), issue.number, [config.label]);
     await syncIssue(deps, {
       installationId: request.installationId,
       repoFullName: request.repoFullName,
@@ -119,8 +123,6 @@ export async function startStory(
       if (await findTask(deps.db, input.repoId, child.number)) continue;
       const read = await readIssueFacts(input.octokit, repo, child.number);
       if (!read.ok || read.issue.state !== "open" || read.issue.isPullRequest) continue;
-      // The label first: a sync of the issue that finds a task without it cancels the task.
-      await addLabels(input.octokit, repo, child.number, [input.config.label]);
       const trigger = await showAndTrigger(deps, {
         ...input,
         issue: { number: child.number, title: read.issue.title, author: read.issue.author },

@@ -9,7 +9,7 @@ import {
 } from "../../src/db/commands.ts";
 import { findTask, findTaskByPullRequest, type Task } from "../../src/db/tasks.ts";
 import { webUrlOf } from "../../src/github/discussion.ts";
-import { addLabels, setManagedLabels } from "../../src/github/labels.ts";
+import { setManagedLabels } from "../../src/github/labels.ts";
 import { renderConfigProblems } from "../../src/github/render.ts";
 import type { Octokit, RepoRef } from "../../src/github/types.ts";
 import {
@@ -129,9 +129,6 @@ async function runIssue(
   if (!config.ok)
     return record(ctx, run, task, said(false, renderConfigProblems(config.problems, CONFIG_PATH)));
 
-  // The label first: a sync of the issue that finds a task without its label cancels the task. The
-  // label's own webhook starts nothing (a bot added it).
-  await addLabels(octokit, repo, issue.number, [config.config.label]);
   const request = {
     installationId: source.installationId,
     repoFullName: source.repository.full_name,

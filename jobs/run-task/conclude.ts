@@ -48,7 +48,11 @@ async function concludeMoving(
   const { judgement, fields } = outcome;
   const attemptNumber = run.task.attemptCount;
   const move = taskMoveAfter(
-    { ...judgement, final: outcome.final === true || run.config === undefined },
+    {
+      ...judgement,
+      final: outcome.final === true || run.config === undefined,
+      startedFrom: readStart(run.attempt?.start),
+    },
     {
       attemptNumber,
       maxAttempts: run.config?.max_attempts ?? attemptNumber,
@@ -57,10 +61,6 @@ async function concludeMoving(
       random: Math.random(),
     },
   );
-  // A retry of an attempt that built on the task branch builds on it too: one from the base branch would
-  // force-push over work people have seen (a pull request in review).
-  const start = readStart(run.attempt?.start);
-  if (move.to === "retrying" && start?.from === "branch") move.fields.nextStart = start;
   return concludeAttempt(
     deps.db,
     run.lease,

@@ -1,3 +1,4 @@
+import type { AttemptStart } from "../db/attempt-start.ts";
 import type { TaskMove } from "../db/attempts.ts";
 
 /**
@@ -42,6 +43,11 @@ export type AttemptEnd = {
   failoverTo?: string | undefined;
   /** No retry, whatever the policy says (the budget is spent, or its workers keep dying). */
   final?: boolean | undefined;
+  /**
+   * How the attempt started, when it built on the task branch: a retry does too, since one from the base
+   * branch would force-push over work people have seen (a pull request in review).
+   */
+  startedFrom?: AttemptStart | null | undefined;
 };
 
 /**
@@ -65,7 +71,11 @@ export function taskMoveAfter(
     return {
       from: ["running"],
       to: "retrying",
-      fields: { stateReason: end.reason, nextAttemptAt },
+      fields: {
+        stateReason: end.reason,
+        nextAttemptAt,
+        ...(end.startedFrom?.from === "branch" ? { nextStart: end.startedFrom } : {}),
+      },
       event: {
         type: "task.retrying",
         data: { reason: end.reason, attempt: policy.attemptNumber, nextAttemptAt },
