@@ -1,7 +1,6 @@
 import type { SandboxContext } from "./context.ts";
-import { defaultMergeMessage, mergePull, type MergeMethod } from "./merging.ts";
+import { defaultMergeMessage, emitPull, mergePull, type MergeMethod } from "./merging.ts";
 import { requirementsMet } from "./requirements.ts";
-import { pullRequest } from "./shapes.ts";
 import { now, SandboxError, type Account, type PullRecord, type RepoRecord } from "./world.ts";
 
 /**
@@ -12,21 +11,6 @@ import { now, SandboxError, type Account, type PullRecord, type RepoRecord } fro
 
 /** Pull requests being merged by auto-merge right now. */
 const merging = new WeakSet<PullRecord>();
-
-function emitAutoMerge(ctx: SandboxContext, pull: PullRecord, action: string, sender: Account) {
-  const repo = pull.issue.repo;
-  ctx.emit({
-    event: "pull_request",
-    action,
-    repo,
-    sender,
-    fields: {
-      number: pull.issue.number,
-      pull_request: pullRequest(ctx.urls, pull, ctx.openIssues(repo)),
-      ...(action === "auto_merge_disabled" ? { reason: `${sender.login} disabled auto-merge` } : {}),
-    },
-  });
-}
 
 /**
  * Turns auto-merge on for `pull`, or throws a SandboxError (403, 422) with GitHub's message: when the
@@ -59,7 +43,7 @@ export function enableAutoMerge(
     commitTitle: opts.commitTitle ?? proposed.title,
     commitMessage: opts.commitMessage ?? proposed.message,
   };
-  emitAutoMerge(ctx, pull, "auto_merge_enabled", who);
+  emitPull(ctx, pull, "auto_merge_enabled", who);
 }
 
 /** Turns auto-merge off (nothing happens when it is off already). */
@@ -71,7 +55,7 @@ export function disableAutoMerge(ctx: SandboxContext, pull: PullRecord, who: Acc
     );
   if (!pull.autoMerge) return;
   pull.autoMerge = null;
-  emitAutoMerge(ctx, pull, "auto_merge_disabled", who);
+  emitPull(ctx, pull, "auto_merge_disabled", who, { reason: `${who.login} disabled auto-merge` });
 }
 
 /**

@@ -75,13 +75,7 @@ export async function mergePull(
   touch(pull.issue);
   ctx.world.recordEvent(pull.issue, merger, "merged");
   ctx.world.recordEvent(pull.issue, merger, "closed");
-  ctx.emit({
-    event: "pull_request",
-    action: "closed",
-    repo,
-    sender: merger,
-    fields: { number: pull.issue.number, pull_request: pullRequest(ctx.urls, pull, ctx.openIssues(repo)) },
-  });
+  emitPull(ctx, pull, "closed", merger);
   repo.pushedAt = now();
   await announcePush(ctx, repo, merger, [{ ref: `refs/heads/${pull.base}`, before, after: result.sha }]);
   if (pull.base === repo.defaultBranch) {
@@ -91,4 +85,25 @@ export async function mergePull(
     }
   }
   return { sha: result.sha };
+}
+
+/** The `pull_request` webhook for `action` on `pull`, by `sender` (`extra`: the action's own fields). */
+export function emitPull(
+  ctx: SandboxContext,
+  pull: PullRecord,
+  action: string,
+  sender: Account,
+  extra: Record<string, unknown> = {},
+): void {
+  ctx.emit({
+    event: "pull_request",
+    action,
+    repo: pull.issue.repo,
+    sender,
+    fields: {
+      number: pull.issue.number,
+      pull_request: pullRequest(ctx.urls, pull, ctx.openIssues(pull.issue.repo)),
+      ...extra,
+    },
+  });
 }

@@ -5,7 +5,7 @@ import { actingAccount } from "../auth.ts";
 import { settleAutoMerge } from "../auto-merge.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
 import type { SandboxContext } from "../context.ts";
-import { mergePull } from "../merging.ts";
+import { emitPull, mergePull } from "../merging.ts";
 import { addReviewComment, announceReview, placeComment, recordReview } from "../review-threads.ts";
 import { reviewCommentRoutes } from "./review-comments.ts";
 import {
@@ -18,7 +18,7 @@ import {
   type Router,
 } from "../router.ts";
 import { pullRequest, review as reviewJson, reviewComment } from "../shapes.ts";
-import { SandboxError, type IssueRecord, type PullRecord } from "../world.ts";
+import { SandboxError, type PullRecord } from "../world.ts";
 
 const REVIEW_EVENTS = {
   APPROVE: "APPROVED",
@@ -35,14 +35,6 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     return pull;
   };
   const json = (pull: PullRecord) => pullRequest(ctx.urls, pull, ctx.openIssues(pull.issue.repo));
-  const emitPull = (pull: PullRecord, action: string, sender: IssueRecord["user"], extra = {}) =>
-    ctx.emit({
-      event: "pull_request",
-      action,
-      repo: pull.issue.repo,
-      sender,
-      fields: { number: pull.issue.number, pull_request: json(pull), ...extra },
-    });
 
   router.add("GET", "/repos/{owner}/{repo}/pulls", ({ actor, params, query }) => {
     const repo = ctx.visibleRepo(actor, params.owner, params.repo);
@@ -109,7 +101,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       mergeable: await isMergeable(bare, base, head),
       stats: { ...stats, commits: commits.length },
     };
-    emitPull(issue.pull, "opened", author);
+    emitPull(ctx, issue.pull, "opened", author);
     return {
       status: 201,
       body: json(issue.pull),
