@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects: `unit` (test/unit/, pure, no services: `npm run test:unit`) and `services` (integration and
- * end-to-end: real PostgreSQL, Redis, git and processes). `npm test` runs both.
+ * Three projects: `unit` (test/unit/, pure, no services: `npm run test:unit`) and `services` (integration and
+ * end-to-end: real PostgreSQL, Redis, git and processes). `npm test` runs both. `agents` (test/agents/: the real agent CLIs) runs alone, with `npm run test:agents`.
  */
 export default defineConfig({
   test: {
@@ -22,11 +22,22 @@ export default defineConfig({
         test: {
           name: "services",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/unit/**"],
+          exclude: ["test/unit/**", "test/agents/**"],
           // Fails the run early, with one clear line, when PostgreSQL or Redis is not reachable.
           globalSetup: ["test/helpers/global-setup.ts"],
           // Integration tests share one PostgreSQL server and one Redis; each file gets its own database
           // and key prefix, so files may run in parallel.
+        },
+      },
+      {
+        // `npm run test:agents`: the real agent CLIs, installed at pinned versions, against loopback
+        // stand-ins for their model services. Opt-in (not part of `npm test`): it installs about 1 GB.
+        extends: true,
+        test: {
+          name: "agents",
+          include: ["test/agents/**/*.test.ts"],
+          globalSetup: ["test/agents/global-setup.ts"],
+          testTimeout: 120_000,
         },
       },
     ],

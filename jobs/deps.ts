@@ -9,7 +9,8 @@ export type JobDeps = {
   db: Db;
   enqueue: Enqueue;
   github: GitHubApp;
-  env: Pick<DroverEnv, "DROVER_HOME" | "DROVER_AGENT_ENV"> & Partial<Pick<DroverEnv, "DROVER_AGENT_USER">>;
+  env: Pick<DroverEnv, "DROVER_HOME" | "DROVER_AGENT_ENV"> &
+    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS">>;
   log: Logger;
   /** Names this worker process in attempt leases. */
   workerId: string;

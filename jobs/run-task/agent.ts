@@ -1,7 +1,9 @@
-import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { getAdapter } from "../../src/agent/adapters/index.ts";
 import { agentEnvironment } from "../../src/agent/env.ts";
+import { agentForAttempt } from "../../src/agent/failover.ts";
+import { AgentCredentialsError, prepareAgentHome } from "../../src/agent/home.ts";
 import { chownTree, resolveAgentUser, type AgentUser } from "../../src/agent/os-user.ts";
 import { parseArgv } from "../../src/agent/parse-argv.ts";
 import { buildPrompt } from "../../src/agent/prompt.ts";
@@ -66,21 +68,24 @@ export async function runAgentIn(
       hints,
     }),
   );
-  const { workDir, env, runAs } = await agentSurroundings(deps, work);
+  const previousAttempts = brief.earlier.flatMap((a) =>
+    a.agent && a.agentOutcome ? [{ agent: a.agent, outcome: a.agentOutcome }] : [],
+  );
+  const agent = agentForAttempt(config.agent, previousAttempts);
+  const { workDir, env, runAs, home } = await agentSurroundings(deps, work, agent);
   const timeoutMs = Math.min(config.task_timeout, brief.budgetMs ?? Infinity);
-  log.info({ agents: config.agent, timeoutMs }, "agent starting");
+  log.info({ agents: config.agent, agent, timeoutMs }, "agent starting");
   let stopHints = () => {};
   const result = await runAgent({
     agent: config.agent,
-    previousAttempts: brief.earlier.flatMap((a) =>
-      a.agent && a.agentOutcome ? [{ agent: a.agent, outcome: a.agentOutcome }] : [],
-    ),
+    previousAttempts,
     agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
     agentArgs: config.agent_args,
     prompt,
     cwd: work.path,
     workDir,
     timeoutMs,
+    idleTimeoutMs: config.agent_idle_timeout,
     signal,
     killGraceMs: KILL_GRACE_MS,
     env,
@@ -91,29 +96,54 @@ export async function runAgentIn(
         pid,
       }).catch(() => {}),
     onLive: (deliver) => (stopHints = giveHintsLive(deps, run, deliver, hintsBefore)),
-  }).finally(() => stopHints());
+  }).finally(async () => {
+    stopHints();
+    await home.cleanup();
+  });
   log.info(
     { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },
     "agent finished",
   );
   failpoint("after-agent", repository.fullName);
   if (runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-  const known = [work.token, ...secretValues(process.env), ...secretValues(env)];
+  const known = [work.token, ...secretValues(process.env), ...secretValues(env), ...home.secrets];
   return { result: scrubRun(result, known), env, runAs, timeoutMs };
 }
 
-/** The agent's own directory (prompt, log, HOME), its environment, and the OS user it runs as. */
-async function agentSurroundings(deps: JobDeps, work: Workspace) {
+/**
+ * The agent's own directory (prompt, log, HOME with its credential files and shared caches), its
+ * environment, and the OS user it runs as.
+ */
+async function agentSurroundings(deps: JobDeps, work: Workspace, agent: string) {
   const workDir = path.join(work.home, "runs", work.runName);
   const agentHome = path.join(workDir, "home");
-  await mkdir(agentHome, { recursive: true });
   const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
   const runAs = await agentUser(deps);
+  const workerHome = os.homedir();
+  let home;
+  try {
+    home = await prepareAgentHome({
+      home: agentHome,
+      cacheDirs: getAdapter(agent)?.cacheDirs ?? [],
+      cacheRoot: path.join(work.home, "agent-cache", agent),
+      credentials: (deps.env.DROVER_AGENT_CREDENTIALS ?? []).map((file) => expandHome(file, workerHome)),
+      workerHome,
+      runAs,
+    });
+  } catch (error) {
+    if (error instanceof AgentCredentialsError) throw new PermanentJobError(error.message);
+    throw error;
+  }
   if (runAs) {
     await chownTree(work.path, runAs.uid, runAs.gid);
     await chownTree(workDir, runAs.uid, runAs.gid);
   }
-  return { workDir, env, runAs };
+  return { workDir, env, runAs, home };
+}
+
+/** `~/x` as a path under the worker's HOME. */
+function expandHome(file: string, workerHome: string): string {
+  return file === "~" || file.startsWith("~/") ? path.join(workerHome, file.slice(1)) : path.resolve(file);
 }
 
 let cachedAgentUser: Promise<AgentUser | undefined> | undefined;

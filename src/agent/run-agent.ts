@@ -14,6 +14,8 @@ import {
   type LiveInput,
 } from "./adapters/index.ts";
 import { agentForAttempt, FAILOVER_OUTCOMES, type PreviousAttempt } from "./failover.ts";
+import { formatDuration } from "./format-duration.ts";
+import { IdleWatch } from "./idle-watch.ts";
 import type { AgentOutcome } from "./judge.ts";
 import { TailBuffer } from "./tail-buffer.ts";
 import { parseVerdict, type AgentVerdict } from "./verdict.ts";
@@ -39,6 +41,11 @@ export interface AgentRunInput {
   /** A private directory outside the worktree for prompt.md and agent.log; created if missing. */
   workDir: string;
   timeoutMs: number;
+  /**
+   * A run that prints nothing and changes no file in `cwd` for this long is stopped and judged unavailable
+   * (drover.yml `agent_idle_timeout`). Default: no such limit.
+   */
+  idleTimeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
   /** The complete agent environment, already allowlisted (see `agentEnvironment`). */
   env: Record<string, string>;
@@ -163,7 +170,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
 
   const subprocess = execa(invocation.file, invocation.args, {
     cwd: input.cwd,
-    env: input.env,
+    env: { ...invocation.env, ...input.env },
     extendEnv: false,
     detached: true,
     ...(invocation.live ? { stdin: "pipe" as const } : { input: invocation.stdin }),
@@ -183,16 +190,43 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
       outputError = error;
     }
   };
+  const pid = subprocess.pid;
+  let stoppedFor: StopReason | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (reason: StopReason): void => {
+    if (stoppedFor || pid === undefined) return;
+    stoppedFor = reason;
+    if (typeof reason === "object")
+      log.write(Buffer.from(`\n[drover: stopped the agent: ${reason.detail}]\n`));
+    signalGroup(pid, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), input.killGraceMs ?? 5000);
+  };
+  const idle =
+    input.idleTimeoutMs === undefined || pid === undefined
+      ? undefined
+      : new IdleWatch(input.cwd, input.idleTimeoutMs, (ms) =>
+          stop({
+            detail: `no output and no file changed for ${formatDuration(ms)}, the agent_idle_timeout: it may be waiting for the network or for a login`,
+          }),
+        );
+
   const decoders: StringDecoder[] = [];
   const watch = (stream: NodeJS.ReadableStream | null, isStdout: boolean): void => {
     const decoder = new StringDecoder("utf8");
     decoders.push(decoder);
+    const lines = adapter.stuck ? new LineSplitter() : undefined;
     stream?.on("data", (data: Buffer | string) => {
       const chunk = typeof data === "string" ? Buffer.from(data) : data;
+      idle?.activity();
       combined.push(chunk);
       (isStdout ? stdoutTail : stderrTail).push(chunk);
       log.write(chunk);
-      emit(decoder.write(chunk));
+      const text = decoder.write(chunk);
+      emit(text);
+      for (const line of lines?.push(text) ?? []) {
+        const detail = safeStuck(adapter, line);
+        if (detail !== undefined) stop({ detail });
+      }
     });
   };
   watch(subprocess.stdout, true);
@@ -203,15 +237,6 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
       onLive: input.onLive,
     });
 
-  const pid = subprocess.pid;
-  let stoppedFor: "timed-out" | "cancelled" | undefined;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (reason: "timed-out" | "cancelled"): void => {
-    if (stoppedFor || pid === undefined) return;
-    stoppedFor = reason;
-    signalGroup(pid, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), input.killGraceMs ?? 5000);
-  };
   const timeoutTimer = setTimeout(() => stop("timed-out"), input.timeoutMs);
   const onAbort = (): void => stop("cancelled");
   input.signal?.addEventListener("abort", onAbort, { once: true });
@@ -220,6 +245,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   });
 
   const result = await subprocess;
+  idle?.stop();
   clearTimeout(timeoutTimer);
   clearTimeout(killTimer);
   input.signal?.removeEventListener("abort", onAbort);
@@ -253,14 +279,17 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
 
   const exitCode = result.exitCode ?? null;
   // A run Drover stopped is judged by why it stopped, whatever it printed on the way out.
-  const ended = stoppedFor
-    ? undefined
-    : safeClassify(adapter, { exitCode, stdoutTail: stdout, stderrTail: stderrTail.toString(), report });
+  const ended: ExitClassification | undefined =
+    typeof stoppedFor === "object"
+      ? { exit: "unavailable", detail: stoppedFor.detail }
+      : stoppedFor
+        ? undefined
+        : safeClassify(adapter, { exitCode, stdoutTail: stdout, stderrTail: stderrTail.toString(), report });
   const gaveUp = ended?.exit === "unavailable" || ended?.exit === "rate-limited" ? ended.exit : undefined;
 
   const run: AgentRunResult = {
     agent,
-    outcome: stoppedFor ?? gaveUp ?? "exited",
+    outcome: (typeof stoppedFor === "string" ? stoppedFor : undefined) ?? gaveUp ?? "exited",
     exitCode,
     signal: result.signal ?? null,
     durationMs: elapsed(),
@@ -330,6 +359,34 @@ function liveInput(
     stdin.write(live.message(text));
     return true;
   });
+}
+
+/**
+ * Why Drover stopped a running agent: its time ran out, a person or the worker stopped it, or (an object)
+ * it was judged unavailable while it ran (idle for too long, or a line that says it will not finish).
+ */
+type StopReason = "timed-out" | "cancelled" | { detail: string };
+
+/** The longest line handed to an adapter's `stuck`: what a CLI prints when it gives up is short. */
+const STUCK_LINE_CHARS = 4096;
+
+/** Complete lines out of decoded chunks of output. */
+class LineSplitter {
+  #partial = "";
+
+  push(text: string): string[] {
+    const lines = (this.#partial + text).split("\n");
+    this.#partial = (lines.pop() ?? "").slice(-STUCK_LINE_CHARS);
+    return lines.map((line) => line.slice(0, STUCK_LINE_CHARS));
+  }
+}
+
+function safeStuck(adapter: AgentAdapter, line: string): string | undefined {
+  try {
+    return adapter.stuck?.(line);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Names the agent the next attempt would use, when this one could not work and another can. */

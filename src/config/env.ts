@@ -34,6 +34,19 @@ export const DroverEnv = z.object({
         .filter(Boolean),
     ),
   /**
+   * Comma-separated credential files of the worker's user (e.g. ~/.codex/auth.json, made by logging in
+   * once), copied read-only into each agent run's HOME at the same place and removed after the run.
+   */
+  DROVER_AGENT_CREDENTIALS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  /**
    * Run agents (and checks) as this operating-system user (a name or uid[:gid]): they then cannot read the
    * worker's environment or key file. Needs a worker running as root. Unset: agents run as the worker's user.
    */

@@ -180,6 +180,13 @@ export const DroverConfig = z
     base_branch: z.string().trim().min(1).optional(),
     /** How long one agent run may take before it is stopped. [30m] */
     task_timeout: duration("30m"),
+    /**
+     * A run that prints nothing and changes no file in the worktree for this long is stopped and judged
+     * unavailable (waiting on the network or a prompt), so a failover list moves on. [5m]
+     */
+    agent_idle_timeout: duration("5m").refine((ms) => ms >= 10_000, {
+      message: "must be at least 10s: agents often think for a while before they print anything",
+    }),
     /** Tasks of this repository running at once. [2] */
     max_workers: z.number().int().min(1).max(64).default(2),
     /** Attempts before a task is failed. [3] */

@@ -57,6 +57,7 @@ const fields = {
   agent_args: z.array(z.string()).default(DEFAULTS.agent_args),
   base_branch: z.string().optional(),
   task_timeout: ms(DEFAULTS.task_timeout),
+  agent_idle_timeout: ms(DEFAULTS.agent_idle_timeout),
   max_workers: count(DEFAULTS.max_workers),
   max_attempts: count(DEFAULTS.max_attempts),
   task_context_count: count(DEFAULTS.task_context_count),

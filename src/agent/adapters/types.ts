@@ -19,6 +19,11 @@ export interface AdapterInvocation {
    * every message written.
    */
   live?: LiveInput;
+  /**
+   * Variables the CLI is started with beneath the agent environment (which wins): its retry knobs, no
+   * auto-update, no telemetry.
+   */
+  env?: Record<string, string>;
 }
 
 export interface LiveInput {
@@ -74,8 +79,23 @@ export interface AgentAdapter {
   name: string;
   /** Said when the program is not found, e.g. how to install it. */
   installHint?: string;
-  /** Said when the agent is not logged in or has no key. */
+  /**
+   * Said when the agent is not logged in or has no key: exactly which variables (DROVER_AGENT_ENV) or
+   * credential files (DROVER_AGENT_CREDENTIALS) serve this CLI headless.
+   */
   authHint?: string;
+  /**
+   * Directories under the run's HOME where the CLI keeps caches (downloaded packages, model lists), shared
+   * by every run of this agent on the worker (DROVER_HOME/agent-cache/<name>). Never one holding
+   * credentials or a session.
+   */
+  cacheDirs?: readonly string[];
+  /**
+   * A line the CLI printed (stdout or stderr) that says it will not finish by itself: waiting for a
+   * network that is not there, asking someone to log in, credentials refused (before its own retries).
+   * The run is ended at once and judged unavailable, with the returned text as the reason.
+   */
+  stuck?(line: string): string | undefined;
   build(input: AdapterBuildInput): AdapterInvocation;
   /** Reads the tail of stdout the runner kept. Never throws. */
   parse(stdout: string): AgentReport;

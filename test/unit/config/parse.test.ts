@@ -16,6 +16,7 @@ describe("parseConfig", () => {
         agent: ["claude"],
         agent_args: [],
         task_timeout: 30 * 60_000,
+        agent_idle_timeout: 5 * 60_000,
         max_workers: 2,
         max_attempts: 3,
         retry_delay: 60_000,
