@@ -90,7 +90,10 @@ export function credentialPath(source: string, workerHome: string): string {
   return relative;
 }
 
-/** Strings in a credential file long enough to be keys or tokens (JSON values, or `KEY=value` lines). */
+/**
+ * Strings in a credential file long enough to be keys or tokens (JSON values, or `KEY=value` lines; `#`
+ * comments aside).
+ */
 export function credentialValues(content: string): string[] {
   const values = new Set<string>();
   const add = (value: string) => {
@@ -112,6 +115,7 @@ export function credentialValues(content: string): string[] {
     }
   } else {
     for (const line of content.split("\n")) {
+      if (line.trimStart().startsWith("#")) continue;
       const match = /^\s*[\w.-]+\s*[=:]\s*["']?(.*?)["']?\s*$/.exec(line);
       add(match ? (match[1] as string) : line);
     }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -111,7 +111,6 @@ describe("runAgent's idle timeout (agent_idle_timeout)", () => {
   });
 
   it("leaves alone an agent that prints nothing but keeps deleting files (a directory's change)", async () => {
-    const { writeFile } = await import("node:fs/promises");
     for (let step = 0; step < 20; step += 1) await writeFile(join(cwd, `STEP-${step}.md`), "old\n");
     const result = await runAgent(nodeAgent("silent-worker.mjs", ["2200", "200", "--delete"]));
     expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: { status: "pass" } });
@@ -181,7 +180,7 @@ describe("runAgent with an adapter's stuck lines", () => {
 
 describe("runAgent's environment", () => {
   it("starts the CLI with the adapter's variables beneath the operator's", async () => {
-    const env = { ...agentEnvironment(process.env), LANG: "C.UTF-8" };
+    const env: Record<string, string> = { ...agentEnvironment(process.env), LANG: "C.UTF-8" };
     const result = await runAgent(nodeAgent("dump-env.mjs", [], { env }));
     const line = result.logTail.split("\n").find((l) => l.startsWith("ENV="));
     const seen = JSON.parse((line ?? "ENV={}").slice(4)) as Record<string, string>;
