@@ -57,24 +57,25 @@ describe("run-task's agent HOME", () => {
 
   /**
    * Labels issue `issue` with home-check.mjs (`args`) as its agent, under DROVER_AGENT_CREDENTIALS
-   * `credentials`; the run is expected to fail. `starts: false` for a run refused before the agent starts.
+   * `credentials`; the run is expected to fail. `starts: false` for a run refused before the agent starts;
+   * `again` for a later run of the same test (the harness has the token and the bot's identity already).
    */
   async function runFailing(
     issue: number,
-    input: { args: string[]; credentials: string[]; starts?: boolean; extra?: string },
+    input: { args: string[]; credentials: string[]; starts?: boolean; again?: boolean; extra?: string },
   ) {
-    const { args, credentials, starts = true, extra = "" } = input;
+    const { args, credentials, starts = true, again = false, extra = "" } = input;
     harness().deps.env.DROVER_AGENT_CREDENTIALS = credentials;
     const sent = recorder();
     const testIssue = { number: issue, title: `Home ${issue}`, labels: ["drover"] };
     const api = github.api();
-    mockInstallationToken(github.api().persist(), repo().installationId);
+    if (!again) mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("home-check.mjs", { args, extra }));
     mockPermission(api, MAINTAINER.login, "write");
     mockSync(api, testIssue, 2);
     mockFirstStatus(api, sent, issue, 9300 + issue);
     // An agent that never started makes no commit, so the bot's identity is not read.
-    mockRunThatFails(api, { issue: testIssue, identity: starts });
+    mockRunThatFails(api, { issue: testIssue, identity: starts && !again });
     mockIssueState(github.optional(), sent, { issue, commentId: 9300 + issue, labels: testIssue.labels });
     await harness().receive("issues", issueLabeled({ repo: repo(), number: issue, title: `Home ${issue}` }));
     await harness().drain();
@@ -112,7 +113,11 @@ describe("run-task's agent HOME", () => {
 
   it("shares the agent's cache with a later run", async () => {
     await runFailing(32, { args: ["cache:.cache/fake-cli", "--mark=run 32", "--fail"], credentials: [] });
-    const { status } = await runFailing(36, { args: ["cache:.cache/fake-cli", "--fail"], credentials: [] });
+    const { status } = await runFailing(36, {
+      args: ["cache:.cache/fake-cli", "--fail"],
+      credentials: [],
+      again: true,
+    });
     expect(status).toContain("cache .cache/fake-cli seen=run 32");
   });
 
