@@ -97,6 +97,9 @@ describe("run-task's agent HOME", () => {
     // The agent read it, at the same place under its HOME, read-only; the status shows it scrubbed.
     expect(status).toContain('cred .fake/auth.json mode=400 content={"token":"[REDACTED:secret]"}');
     expect(status).not.toContain(TOKEN);
+    const { attempts } = await taskOf(db(), repo(), 31);
+    expect(attempts[0]?.logTail).toContain('content={"token":"[REDACTED:secret]"}');
+    expect(JSON.stringify(attempts)).not.toContain(TOKEN);
     expect(status).toContain("cache .cache/fake-cli seen=none");
     await expect(stat(path.join(await runHome(31), ".fake/auth.json"))).rejects.toMatchObject({
       code: "ENOENT",
