@@ -383,22 +383,16 @@ const PROMPT_WAIT_MS = 1_000;
  * One output stream of the agent, read line by line (`\n`, `\r\n`, or a `\r` that redraws a status line)
  * for the adapter's `stuck`; `onStuck` is told the reason of the first line it recognises.
  */
-export class StuckLines {
+class StuckLines {
   readonly #adapter: Pick<AgentAdapter, "stuck">;
   readonly #onStuck: (detail: string) => void;
-  readonly #promptWaitMs: number;
   #partial = "";
   #promptTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(
-    adapter: Pick<AgentAdapter, "stuck">,
-    onStuck: (detail: string) => void,
-    promptWaitMs = PROMPT_WAIT_MS,
-  ) {
+  constructor(adapter: Pick<AgentAdapter, "stuck">, onStuck: (detail: string) => void) {
     this.#adapter = adapter;
     this.#onStuck = onStuck;
-    this.#promptWaitMs = promptWaitMs;
   }
 
   push(text: string): void {
@@ -408,7 +402,7 @@ export class StuckLines {
     this.#partial = (lines.pop() ?? "").slice(-STUCK_LINE_CHARS);
     for (const line of lines) this.#check(line.slice(0, STUCK_LINE_CHARS));
     if (this.#partial !== "" && !this.#stopped) {
-      this.#promptTimer = setTimeout(() => this.#check(this.#partial), this.#promptWaitMs);
+      this.#promptTimer = setTimeout(() => this.#check(this.#partial), PROMPT_WAIT_MS);
     }
   }
 
