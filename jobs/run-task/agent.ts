@@ -135,8 +135,13 @@ async function agentSurroundings(deps: JobDeps, work: Workspace, agent: string) 
     throw error;
   }
   if (runAs) {
-    await chownTree(work.path, runAs.uid, runAs.gid);
-    await chownTree(workDir, runAs.uid, runAs.gid);
+    try {
+      await chownTree(work.path, runAs.uid, runAs.gid);
+      await chownTree(workDir, runAs.uid, runAs.gid);
+    } catch (error) {
+      await home.cleanup();
+      throw error;
+    }
   }
   return { workDir, env, runAs, home };
 }

@@ -39,16 +39,22 @@ export interface AgentHome {
 }
 
 export async function prepareAgentHome(input: AgentHomeInput): Promise<AgentHome> {
+  const files = input.credentials.map((source) => ({
+    source,
+    relative: credentialPath(source, input.workerHome),
+  }));
   await mkdir(input.home, { recursive: true });
-  for (const dir of input.cacheDirs) await linkCache(input, dir);
+  // A cache is shared by every run: one that would hold a credential file stays the run's own.
+  for (const dir of input.cacheDirs) {
+    if (!files.some((file) => isWithin(path.normalize(dir), file.relative))) await linkCache(input, dir);
+  }
   const placed: string[] = [];
   const secrets: string[] = [];
   const cleanup = async () => {
     for (const file of placed) await rm(file, { force: true });
   };
   try {
-    for (const source of input.credentials) {
-      const relative = credentialPath(source, input.workerHome);
+    for (const { source, relative } of files) {
       const content = await readFile(source).catch((error: NodeJS.ErrnoException) => {
         throw new AgentCredentialsError(
           `DROVER_AGENT_CREDENTIALS names ${source}, which cannot be read on this worker (${error.code ?? error.message}): log in there as the worker's user, or take it out of the list`,
@@ -76,7 +82,7 @@ export async function prepareAgentHome(input: AgentHomeInput): Promise<AgentHome
  */
 export function credentialPath(source: string, workerHome: string): string {
   const relative = path.relative(workerHome, source);
-  if (!path.isAbsolute(source) || relative === "" || relative.startsWith("..") || path.isAbsolute(relative)) {
+  if (!path.isAbsolute(source) || relative === "" || !isWithin(".", relative)) {
     throw new AgentCredentialsError(
       `DROVER_AGENT_CREDENTIALS: ${source} is not a file under the worker's HOME (${workerHome}); name files as ~/.codex/auth.json or ${path.join(workerHome, ".codex/auth.json")}`,
     );
@@ -84,7 +90,10 @@ export function credentialPath(source: string, workerHome: string): string {
   return relative;
 }
 
-/** Strings in a credential file long enough to be keys or tokens (JSON values, or `KEY=value` lines). */
+/**
+ * Strings in a credential file long enough to be keys or tokens (JSON values, or `KEY=value` lines; `#`
+ * comments aside).
+ */
 export function credentialValues(content: string): string[] {
   const values = new Set<string>();
   const add = (value: string) => {
@@ -106,11 +115,18 @@ export function credentialValues(content: string): string[] {
     }
   } else {
     for (const line of content.split("\n")) {
+      if (line.trimStart().startsWith("#")) continue;
       const match = /^\s*[\w.-]+\s*[=:]\s*["']?(.*?)["']?\s*$/.exec(line);
       add(match ? (match[1] as string) : line);
     }
   }
   return [...values];
+}
+
+/** Whether the relative path `inner` is `dir` or below it (`.` holds every path that stays inside). */
+function isWithin(dir: string, inner: string): boolean {
+  const rest = path.relative(dir, inner);
+  return rest === "" || (rest !== ".." && !rest.startsWith(`..${path.sep}`) && !path.isAbsolute(rest));
 }
 
 /** Links `dir` under the run's HOME to the agent's shared cache, made (and handed to runAs) when new. */

@@ -211,10 +211,12 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
         );
 
   const decoders: StringDecoder[] = [];
+  const stuckLines: StuckLines[] = [];
   const watch = (stream: NodeJS.ReadableStream | null, isStdout: boolean): void => {
     const decoder = new StringDecoder("utf8");
     decoders.push(decoder);
-    const lines = adapter.stuck ? new LineSplitter() : undefined;
+    const lines = adapter.stuck ? new StuckLines(adapter, (detail) => stop({ detail })) : undefined;
+    if (lines) stuckLines.push(lines);
     stream?.on("data", (data: Buffer | string) => {
       const chunk = typeof data === "string" ? Buffer.from(data) : data;
       idle?.activity();
@@ -223,10 +225,7 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
       log.write(chunk);
       const text = decoder.write(chunk);
       emit(text);
-      for (const line of lines?.push(text) ?? []) {
-        const detail = safeStuck(adapter, line);
-        if (detail !== undefined) stop({ detail });
-      }
+      lines?.push(text);
     });
   };
   watch(subprocess.stdout, true);
@@ -241,11 +240,15 @@ export async function runAgent(input: AgentRunInput): Promise<AgentRunResult> {
   const onAbort = (): void => stop("cancelled");
   input.signal?.addEventListener("abort", onAbort, { once: true });
   subprocess.once("exit", () => {
+    // An agent that ended by itself is judged by how it ended, not by a check that came a moment late.
+    idle?.stop();
+    for (const lines of stuckLines) lines.stop();
     if (pid !== undefined) signalGroup(pid, "SIGKILL");
   });
 
   const result = await subprocess;
   idle?.stop();
+  for (const lines of stuckLines) lines.stop();
   clearTimeout(timeoutTimer);
   clearTimeout(killTimer);
   input.signal?.removeEventListener("abort", onAbort);
@@ -370,22 +373,55 @@ type StopReason = "timed-out" | "cancelled" | { detail: string };
 /** The longest line handed to an adapter's `stuck`: what a CLI prints when it gives up is short. */
 const STUCK_LINE_CHARS = 4096;
 
-/** Complete lines out of decoded chunks of output. */
-class LineSplitter {
+/**
+ * An unfinished line left this long with nothing after it is handed to `stuck` too: a prompt waits for
+ * an answer on the line it printed.
+ */
+const PROMPT_WAIT_MS = 1_000;
+
+/**
+ * One output stream of the agent, read line by line (`\n`, `\r\n`, or a `\r` that redraws a status line)
+ * for the adapter's `stuck`; `onStuck` is told the reason of the first line it recognises.
+ */
+class StuckLines {
+  readonly #adapter: Pick<AgentAdapter, "stuck">;
+  readonly #onStuck: (detail: string) => void;
   #partial = "";
+  #promptTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
-  push(text: string): string[] {
-    const lines = (this.#partial + text).split("\n");
-    this.#partial = (lines.pop() ?? "").slice(-STUCK_LINE_CHARS);
-    return lines.map((line) => line.slice(0, STUCK_LINE_CHARS));
+  constructor(adapter: Pick<AgentAdapter, "stuck">, onStuck: (detail: string) => void) {
+    this.#adapter = adapter;
+    this.#onStuck = onStuck;
   }
-}
 
-function safeStuck(adapter: AgentAdapter, line: string): string | undefined {
-  try {
-    return adapter.stuck?.(line);
-  } catch {
-    return undefined;
+  push(text: string): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#promptTimer);
+    const lines = (this.#partial + text).split(/\r\n|\r|\n/);
+    this.#partial = (lines.pop() ?? "").slice(-STUCK_LINE_CHARS);
+    for (const line of lines) this.#check(line.slice(0, STUCK_LINE_CHARS));
+    if (this.#partial !== "" && !this.#stopped) {
+      this.#promptTimer = setTimeout(() => this.#check(this.#partial), PROMPT_WAIT_MS);
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#promptTimer);
+  }
+
+  #check(line: string): void {
+    if (this.#stopped || line === "") return;
+    let detail: string | undefined;
+    try {
+      detail = this.#adapter.stuck?.(line);
+    } catch {
+      detail = undefined;
+    }
+    if (detail === undefined) return;
+    this.stop();
+    this.#onStuck(detail);
   }
 }
 
