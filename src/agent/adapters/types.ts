@@ -93,7 +93,9 @@ export interface AgentAdapter {
   /**
    * A line the CLI printed (stdout or stderr) that says it will not finish by itself: waiting for a
    * network that is not there, asking someone to log in, credentials refused (before its own retries).
-   * The run is ended at once and judged unavailable, with the returned text as the reason.
+   * The run is ended at once and judged unavailable, with the returned text as the reason. Lines end at
+   * "\n" or "\r" (a redrawn status line), are cut at 4096 characters, and an unfinished line left quiet
+   * for a second (a prompt waiting for an answer) is given too: a JSON line may arrive partial.
    */
   stuck?(line: string): string | undefined;
   build(input: AdapterBuildInput): AdapterInvocation;
