@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import type {
   Response,
+  ResponseCustomToolCall,
   ResponseFunctionToolCall,
   ResponseOutputItem,
   ResponseOutputMessage,
@@ -19,12 +20,12 @@ import type {
  * with that package's client.
  */
 
-/** A call to one of the tools the request offered, by its name. */
-export interface ScriptedCall {
-  name: string;
-  /** The tool's arguments, serialised to JSON for the model's `arguments` string. */
-  arguments: unknown;
-}
+/**
+ * A call to one of the tools the request offered, by its name: a function tool's JSON arguments, or a
+ * freeform (custom) tool's raw input, such as Codex's `exec` (JavaScript) or `apply_patch`.
+ */
+export type ScriptedCall =
+  { name: string; arguments: unknown } | { name: string; input: string; namespace?: string };
 
 export type ScriptedReply =
   | { text?: string; calls?: readonly ScriptedCall[]; usage?: Partial<TokenUsage> }
@@ -187,12 +188,12 @@ export async function startOpenAIResponses(
     const body = received.body ?? {};
     if (body.stream === false) {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(buildResponse(body.model ?? MODELS[0]!, reply).completed));
+      res.end(wire(buildResponse(body.model ?? MODELS[0]!, reply).completed));
       return;
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     for (const event of streamEvents(buildResponse(body.model ?? MODELS[0]!, reply))) {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      res.write(`event: ${event.type}\ndata: ${wire(event)}\n\n`);
     }
     res.end();
   }
@@ -209,6 +210,14 @@ export async function startOpenAIResponses(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * JSON as the API sends it: without `output_text`, which the SDK's Response type has but the API does not
+ * send (the SDK derives it from `output`).
+ */
+function wire(value: unknown): string {
+  return JSON.stringify(value, (key, field: unknown) => (key === "output_text" ? undefined : field));
 }
 
 function authError(headers: IncomingHttpHeaders, apiKey: string): OpenAIError | undefined {
@@ -260,15 +269,28 @@ function buildResponse(
     output.push(message);
   }
   for (const call of reply.calls ?? []) {
-    const item: ResponseFunctionToolCall = {
-      id: `fc_${randomUUID().replaceAll("-", "")}`,
-      type: "function_call",
-      status: "completed",
-      call_id: `call_${randomUUID().replaceAll("-", "")}`,
-      name: call.name,
-      arguments: JSON.stringify(call.arguments),
-    };
-    output.push(item);
+    const call_id = `call_${randomUUID().replaceAll("-", "")}`;
+    if ("input" in call) {
+      const item: ResponseCustomToolCall = {
+        id: `ctc_${randomUUID().replaceAll("-", "")}`,
+        type: "custom_tool_call",
+        call_id,
+        name: call.name,
+        input: call.input,
+        ...(call.namespace === undefined ? {} : { namespace: call.namespace }),
+      };
+      output.push(item);
+    } else {
+      const item: ResponseFunctionToolCall = {
+        id: `fc_${randomUUID().replaceAll("-", "")}`,
+        type: "function_call",
+        status: "completed",
+        call_id,
+        name: call.name,
+        arguments: JSON.stringify(call.arguments),
+      };
+      output.push(item);
+    }
   }
   const tokens: TokenUsage = {
     input_tokens: 1200,
@@ -371,6 +393,20 @@ function streamEvents({ created, completed }: BuiltResponse): ResponseStreamEven
         output_index,
         name: item.name,
         arguments: item.arguments,
+      });
+    } else if (item.type === "custom_tool_call") {
+      push({ type: "response.output_item.added", output_index, item: { ...item, input: "" } });
+      push({
+        type: "response.custom_tool_call_input.delta",
+        item_id: item.id ?? "",
+        output_index,
+        delta: item.input,
+      });
+      push({
+        type: "response.custom_tool_call_input.done",
+        item_id: item.id ?? "",
+        output_index,
+        input: item.input,
       });
     }
     push({ type: "response.output_item.done", output_index, item });
