@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { codexAdapter } from "../../src/agent/adapters/codex.ts";
+import { prepareAgentHome } from "../../src/agent/home.ts";
 import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
 import { git } from "../helpers/git-sandbox.ts";
 import {
@@ -43,6 +44,8 @@ interface CodexRun {
   env?: Record<string, string>;
   /** agent_args beyond the base URL. */
   agentArgs?: string[];
+  /** ~/.codex/auth.json on the worker, named in DROVER_AGENT_CREDENTIALS and so copied into the run's HOME. */
+  authJson?: string;
 }
 
 async function serve(script: Script): Promise<string> {
@@ -51,9 +54,8 @@ async function serve(script: Script): Promise<string> {
 }
 
 /** Codex in a fresh git worktree with a fresh HOME, as jobs/run-task/agent.ts starts it. */
-async function runCodex(run: CodexRun): Promise<AgentRunResult & { worktree: string }> {
-  const clisInstalled = clis.installed ? clis : undefined;
-  if (!clisInstalled) throw new Error("the agent CLIs are not installed");
+async function runCodex(run: CodexRun): Promise<AgentRunResult & { worktree: string; secrets: string[] }> {
+  if (!clis.installed) throw new Error("the agent CLIs are not installed");
   const worktree = path.join(root, "worktree");
   const home = path.join(root, "home");
   await mkdir(worktree, { recursive: true });
@@ -63,10 +65,24 @@ async function runCodex(run: CodexRun): Promise<AgentRunResult & { worktree: str
   await git(worktree, "add", "--all");
   await git(worktree, "commit", "--quiet", "-m", "start");
 
-  const baseUrl = run.baseUrl ?? standIn?.baseUrl;
+  const workerHome = path.join(root, "worker");
+  const authFile = path.join(workerHome, ".codex", "auth.json");
+  if (run.authJson !== undefined) {
+    await mkdir(path.dirname(authFile), { recursive: true });
+    await writeFile(authFile, run.authJson, { mode: 0o600 });
+  }
+  const agentHome = await prepareAgentHome({
+    home,
+    cacheDirs: codexAdapter.cacheDirs ?? [],
+    cacheRoot: path.join(root, "agent-cache", "codex"),
+    credentials: run.authJson === undefined ? [] : [authFile],
+    workerHome,
+  });
+
+  const baseUrl = run.baseUrl === undefined ? standIn?.baseUrl : run.baseUrl;
   const result = await runAgent({
     agent: "codex",
-    agentCommand: [clisInstalled.bins.codex],
+    agentCommand: [clis.bins.codex],
     agentArgs: [...(baseUrl ? ["-c", `openai_base_url="${baseUrl}"`] : []), ...(run.agentArgs ?? [])],
     prompt: "Write NOTES.md, then end with a drover-verdict block.",
     cwd: worktree,
@@ -75,7 +91,8 @@ async function runCodex(run: CodexRun): Promise<AgentRunResult & { worktree: str
     killGraceMs: 2000,
     env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: home, ...(run.env ?? { CODEX_API_KEY: KEY }) },
   });
-  return { ...result, worktree };
+  await agentHome.cleanup();
+  return { ...result, worktree, secrets: agentHome.secrets };
 }
 
 interface OfferedTool {
@@ -186,6 +203,27 @@ describe.skipIf(!clis.installed)("Codex CLI through Drover's adapter, against th
     expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: VERDICT, inputTokens: 2500 });
     expect(await readFile(path.join(result.worktree, "NOTES.md"), "utf8")).toBe(NOTES);
     expect(result.durationMs).toBeLessThan(10_000);
+  });
+
+  it("logs in with the ~/.codex/auth.json `codex login --with-api-key` wrote, copied in by DROVER_AGENT_CREDENTIALS", async () => {
+    await serve(editSession);
+    // As `printenv OPENAI_API_KEY | codex login --with-api-key` writes it (Codex CLI 0.171).
+    const result = await runCodex({
+      env: {},
+      authJson: JSON.stringify({ auth_mode: "apikey", OPENAI_API_KEY: KEY }, null, 2),
+    });
+    expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: VERDICT });
+    expect(standIn?.responses().find((request) => request.method === "POST")?.headers.authorization).toBe(
+      `Bearer ${KEY}`,
+    );
+    expect(result.secrets).toContain(KEY);
+  });
+
+  it("does not read OPENAI_API_KEY: codex exec takes CODEX_API_KEY, so the run is unavailable", async () => {
+    await serve(editSession);
+    const result = await runCodex({ env: { OPENAI_API_KEY: KEY } });
+    expectUnavailable(result, /refused its credentials \(401\).*You didn't provide an API key/);
+    expect(result.durationMs).toBeLessThan(5000);
   });
 
   it("without a key: ended at the first 401, not after Codex's ten tries, and says which key to pass", async () => {
