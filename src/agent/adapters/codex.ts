@@ -86,8 +86,8 @@ const FULL_AUTO =
  * editing outside version control adds nothing and must not refuse a linked worktree.
  *
  * `-c analytics.enabled=false`: no usage analytics from a worker (a repo's own `-c` comes later and
- * wins). Codex 0.171 in exec mode checks for no updates, and has no retry knobs for its built-in
- * provider (see STUCK).
+ * wins). No update check showed in exec mode, and there are no retry knobs for the built-in provider
+ * (see STUCK), so no variables are set.
  *
  * No cache directories: a run's `~/.codex` holds only its state databases, session rollouts, shell
  * snapshots and the system skills it unpacks from its own binary, nothing downloaded.
