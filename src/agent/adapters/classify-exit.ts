@@ -7,9 +7,18 @@ export interface ExitPatterns {
 }
 
 /**
+ * No credit: Anthropic's "credit balance is too low", OpenAI's `insufficient_quota` ("You exceeded your
+ * current quota", Codex's "Quota exceeded"). OpenAI sends it as a 429, but waiting does not bring credit
+ * back, so a line saying it is unavailable even where it also reads as a rate limit.
+ */
+const NO_CREDIT =
+  /credit balance is too low|insufficient (?:credits?|balance|funds)|out of credits|quota[\s_-]exceeded|exceeded (?:your )?(?:current )?quota|insufficient_quota/i;
+
+/**
  * Wording the providers behind every CLI share: Anthropic's `rate_limit_error` and `overloaded_error`
- * (HTTP 429 and 529), OpenAI's `insufficient_quota` and "Too Many Requests", "usage limit" from the
- * subscription plans, and 401 / missing-key / not-logged-in for credentials.
+ * (HTTP 429 and 529), "Too Many Requests", "usage limit" from the subscription plans; 401 / missing-key /
+ * not-logged-in for credentials, and no credit (Anthropic's "credit balance is too low", OpenAI's
+ * `insufficient_quota`).
  */
 export const COMMON_PATTERNS: ExitPatterns = {
   rateLimited: [
@@ -17,7 +26,7 @@ export const COMMON_PATTERNS: ExitPatterns = {
     /too many requests/i,
     /usage[\s_-]limit/i,
     /overloaded/i,
-    /quota[\s_-]exceeded|exceeded (?:your )?(?:current )?quota|insufficient_quota|resource[\s_-]exhausted/i,
+    /resource[\s_-]exhausted/i,
     /\b(?:status|code|http|error)\W{0,3}(?:429|529)\b/i,
     /\b(?:429|529)\s*(?:too many|\{)/i,
   ],
@@ -27,7 +36,7 @@ export const COMMON_PATTERNS: ExitPatterns = {
     /authentication[\s_-](?:error|failed|required)|\bunauthori[sz]ed\b|could not resolve authentication|missing bearer/i,
     /\b(?:status|code|http|error)\W{0,3}401\b/i,
     /(?:oauth|access|auth) token (?:has )?(?:expired|been revoked)|token_expired/i,
-    /credit balance is too low|insufficient (?:credits?|balance|funds)|out of credits/i,
+    NO_CREDIT,
   ],
 };
 
@@ -58,6 +67,7 @@ export function classifyFailure(
     for (let i = lines.length - 1; i >= 0; i -= 1) {
       const line = (lines[i] as string).trim();
       if (line === "") continue;
+      if (NO_CREDIT.test(line)) return { exit: "unavailable", detail: clip(line) };
       if (patterns.rateLimited.some((pattern) => pattern.test(line))) {
         return { exit: "rate-limited", detail: clip(line) };
       }

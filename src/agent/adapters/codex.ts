@@ -43,13 +43,6 @@ const PATTERNS = withPatterns({
 });
 
 /**
- * No credit, which the common patterns count among rate limits: Codex says "Quota exceeded. Check your
- * plan and billing details." for OpenAI's 429 `insufficient_quota` ("You exceeded your current quota").
- * Waiting does not bring credit back, so it is unavailable.
- */
-const NO_CREDIT = /quota exceeded|exceeded your current quota|insufficient_quota/i;
-
-/**
  * Lines after which Codex 0.171 does not finish by itself, or only after retries that cannot succeed:
  * with no route to its service it prints "Reconnecting... waiting for network" and waits forever; a
  * refused key (401) is retried five times on each transport (about 13 s with the built-in provider)
@@ -185,11 +178,9 @@ export const codexAdapter: AgentAdapter = {
   },
   classify(run: ClassifyInput): ExitClassification {
     if (run.exitCode === 0 && run.report.isError !== true) return { exit: "ok" };
-    const ended = classifyFailure([run.report.error, run.stderrTail, plainStdout(run.stdoutTail)], PATTERNS);
-    if (ended.exit === "rate-limited" && NO_CREDIT.test(ended.detail ?? "")) {
-      return { ...ended, exit: "unavailable" };
-    }
-    return ended;
+    // No credit ("Quota exceeded. Check your plan and billing details." for OpenAI's 429
+    // `insufficient_quota`) is unavailable, by the common patterns: waiting does not bring credit back.
+    return classifyFailure([run.report.error, run.stderrTail, plainStdout(run.stdoutTail)], PATTERNS);
   },
 };
 

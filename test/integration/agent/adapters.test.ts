@@ -80,7 +80,16 @@ const cases = [
   },
   {
     agent: "codex",
-    argv: ["exec", "--json", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"],
+    argv: [
+      "exec",
+      "--json",
+      "--sandbox",
+      "workspace-write",
+      "--skip-git-repo-check",
+      "-c",
+      "analytics.enabled=false",
+      "-",
+    ],
     file: "CODEX_WAS_HERE.md",
     report: { sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a53", inputTokens: 24763, outputTokens: 122 },
     rateLimited: "agent codex is rate-limited (You've hit your usage limit.",

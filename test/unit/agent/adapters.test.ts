@@ -350,6 +350,8 @@ describe("codex adapter", () => {
         "--sandbox",
         "workspace-write",
         "--skip-git-repo-check",
+        "-c",
+        "analytics.enabled=false",
         "--model",
         "gpt-5-codex",
         "-",
@@ -369,12 +371,19 @@ describe("codex adapter", () => {
     ["--sandbox", "danger-full-access"],
     ["-s", "read-only"],
     ["--sandbox=danger-full-access"],
-    ["--full-auto"],
     ["--dangerously-bypass-approvals-and-sandbox"],
     ["-c", "sandbox_mode=danger-full-access"],
   ])("lets the repo choose the sandbox (%s)", (...agentArgs) => {
     const { args } = codexAdapter.build({ ...input, agentArgs });
-    expect(args).toEqual(["exec", "--json", "--skip-git-repo-check", ...agentArgs, "-"]);
+    expect(args).toEqual([
+      "exec",
+      "--json",
+      "--skip-git-repo-check",
+      "-c",
+      "analytics.enabled=false",
+      ...agentArgs,
+      "-",
+    ]);
   });
 
   it("does not repeat a flag the repo already gives", () => {
@@ -431,7 +440,8 @@ describe("codex adapter", () => {
 
   it.each([
     ["exceeded retry limit, last status: 429 Too Many Requests, request id: c4fc59ca", "rate-limited"],
-    ["Quota exceeded. Check your plan and billing details.", "rate-limited"],
+    // No credit is unavailable (README), though OpenAI sends it as a 429.
+    ["Quota exceeded. Check your plan and billing details.", "unavailable"],
     ["unexpected status 401 Unauthorized: Missing bearer or basic authentication in header", "unavailable"],
     ["Not logged in. Run `codex login`, or set CODEX_API_KEY.", "unavailable"],
     ["stream disconnected before completion: error sending request for url", "failed"],
@@ -686,6 +696,14 @@ describe("classifyFailure", () => {
   it("prefers the agent's own error to stderr", () => {
     expect(classifyFailure(["usage limit reached", "Error: 401 Unauthorized"]).exit).toBe("rate-limited");
     expect(classifyFailure([undefined, "", "Error: 401 Unauthorized"]).exit).toBe("unavailable");
+  });
+
+  it.each([
+    'API Error: 429 {"error":{"message":"You exceeded your current quota","type":"insufficient_quota"}}',
+    "Quota exceeded. Check your plan and billing details.",
+    'API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low"}}',
+  ])("calls no credit unavailable, even sent as a 429: %s", (line) => {
+    expect(classifyFailure([line]).exit).toBe("unavailable");
   });
 
   it("calls anything else a plain failure", () => {
