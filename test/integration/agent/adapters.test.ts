@@ -255,3 +255,14 @@ describe("runAgent with a failover list", () => {
     expect(second).toMatchObject({ agent: "command", outcome: "exited", verdict: { status: "pass" } });
   });
 });
+
+describe("runAgent with a CLI that will not finish by itself", () => {
+  it("ends codex at once when it waits for a network that is not there, as unavailable", async () => {
+    await install("codex");
+    const result = await run("codex", "offline", { timeoutMs: 30_000, idleTimeoutMs: 60_000 });
+    expect(result.outcome).toBe("unavailable");
+    expect(result.durationMs).toBeLessThan(5_000);
+    expect(result.error).toMatch(/^agent codex is unavailable \(Codex cannot reach its model service/);
+    expect(result.error).toContain("CODEX_API_KEY");
+  });
+});
