@@ -75,8 +75,8 @@ const LOGIN_PROMPT = /No API key found\. Starting login flow|paste your code her
  * "Permissions"). We do not default to `--dangerously-allow-all`,
  * for the reason given on the claude adapter; a repo adds it, or its own `amp.permissions`, itself.
  *
- * Amp talks to its own server (AMP_URL, https://ampcode.com by default), which picks the model: a repo
- * chooses among Amp's modes with `agent_args` (`amp --help`), not a model name.
+ * Amp talks to its own server (AMP_URL, https://ampcode.com by default), which picks the model for the
+ * agent mode: a repo chooses the mode, not a model, with `agent_args: [--mode, low|medium|high|ultra]`.
  */
 export const ampAdapter: AgentAdapter = {
   name: "amp",

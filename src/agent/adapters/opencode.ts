@@ -56,16 +56,17 @@ const PATTERNS = withPatterns({
 });
 
 /**
- * Variables OpenCode reads at start (its flags module, packages/opencode/src/flag/flag.ts; verified with
- * 1.18.33). Its logs go to stderr from WARN up, so the provider's own error is there when the event on
- * stdout only says `UnknownError`, and a failed model call shows at the first attempt.
+ * Variables OpenCode reads at start (its flags, as the 1.18.33 binary reads them; `--print-logs` and
+ * `--log-level` set the first two). Its logs go to stderr from WARN up, so the provider's own error is
+ * there when the event on stdout only says `UnknownError`, and a failed model call shows at its first
+ * attempt rather than after the retries.
  */
 const ENV: Record<string, string> = {
   OPENCODE_PRINT_LOGS: "1",
   OPENCODE_LOG_LEVEL: "WARN",
   OPENCODE_DISABLE_AUTOUPDATE: "1",
-  // The models.dev catalogue is fetched at every start (and hourly) unless cached; without it OpenCode uses
-  // the catalogue built into the release, so a run does not wait on (or fail for) models.opencode.ai.
+  // Otherwise the models.dev catalogue is fetched from models.opencode.ai at start and hourly; without it
+  // OpenCode uses the catalogue built into the release (prices included).
   OPENCODE_DISABLE_MODELS_FETCH: "1",
 };
 
