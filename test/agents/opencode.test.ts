@@ -23,6 +23,11 @@ import {
 const clis = inject("agentClis");
 const KEY = "sk-ant-api03-opencode-test-key-0123456789";
 const MODEL = "claude-sonnet-4-5";
+/**
+ * What "at once" allows: a start of OpenCode takes 3 s on an idle machine and up to 30 s on a busy one; its
+ * retries over an unreachable API take over 60 s.
+ */
+const LIMIT_MS = 45_000;
 const VERDICT = '```drover-verdict\n{"status": "pass", "summary": "Wrote hello.txt"}\n```';
 
 let root: string;
@@ -203,7 +208,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
           /^agent opencode is unavailable \(ProviderAuthError: .*API key is missing/,
         );
         expect(result.error).toContain("DROVER_AGENT_CREDENTIALS=~/.local/share/opencode/auth.json");
-        expect(result.durationMs).toBeLessThan(30_000);
+        expect(result.durationMs).toBeLessThan(LIMIT_MS);
         expect(standIn.requests).toHaveLength(0);
       } finally {
         await standIn.close();
@@ -220,7 +225,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
         expect(result.outcome).toBe("unavailable");
         expect(result.error).toContain("(APIError: invalid x-api-key (HTTP 401))");
         expect(result.error).toContain("DROVER_AGENT_ENV");
-        expect(result.durationMs).toBeLessThan(30_000);
+        expect(result.durationMs).toBeLessThan(LIMIT_MS);
       } finally {
         await standIn.close();
       }
@@ -232,7 +237,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
         const { result } = await run("no-credit", { baseUrl: standIn.url, env: { ANTHROPIC_API_KEY: KEY } });
         expect(result.outcome).toBe("unavailable");
         expect(result.error).toContain("Your credit balance is too low");
-        expect(result.durationMs).toBeLessThan(30_000);
+        expect(result.durationMs).toBeLessThan(LIMIT_MS);
       } finally {
         await standIn.close();
       }
@@ -249,7 +254,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
         expect(result.error).toMatch(
           /^agent opencode is rate-limited \(APIError: This request would exceed .*HTTP 429/,
         );
-        expect(result.durationMs).toBeLessThan(45_000);
+        expect(result.durationMs).toBeLessThan(LIMIT_MS + 15_000);
       } finally {
         await standIn.close();
       }
@@ -257,7 +262,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
 
     it(
       "529: rate-limited once OpenCode's five retries (2 s doubling, no retry-after) are spent",
-      { timeout: 150_000 },
+      { timeout: 170_000 },
       async () => {
         const standIn = await failing(anthropicErrors.overloaded);
         try {
@@ -267,7 +272,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
           });
           expect(result.outcome).toBe("rate-limited");
           expect(result.error).toBe("agent opencode is rate-limited (APIError: Overloaded (HTTP 529))");
-          expect(result.durationMs).toBeLessThan(120_000);
+          expect(result.durationMs).toBeLessThan(140_000);
         } finally {
           await standIn.close();
         }
@@ -284,7 +289,7 @@ describe.skipIf(!clis.installed)("OpenCode, the real CLI, through the opencode a
       expect(result.error).toMatch(
         /^agent opencode is unavailable \(OpenCode cannot reach the model provider's API \(AI_APICallError: Cannot connect to API/,
       );
-      expect(result.durationMs).toBeLessThan(30_000);
+      expect(result.durationMs).toBeLessThan(LIMIT_MS);
     });
 
     // `opencode run` never asks anyone to log in: with no credentials it fails (the no-key case above).
