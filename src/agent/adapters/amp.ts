@@ -47,10 +47,24 @@ const AmpMessage = z.discriminatedUnion("type", [
 ]);
 type Usage = z.infer<typeof Usage>;
 
-/** Amp signs in with `amp login` or AMP_API_KEY, and runs on credits. */
+/**
+ * Amp signs in with AMP_API_KEY or the key `amp login` stored, and runs on credits. Its messages, as
+ * 0.0.1790142911 prints them: "Error: Invalid or missing API key. Run 'amp login' to authenticate." (a
+ * key its server refused), "Error: Couldn't connect to the Amp server at <AMP_URL>." (no network).
+ */
 const PATTERNS = withPatterns({
-  unavailable: [/\bAMP_API_KEY\b/, /out of (?:\w+ )?credits/i],
+  unavailable: [
+    /\bAMP_API_KEY\b/,
+    /out of (?:\w+ )?credits/i,
+    /invalid or missing api key/i,
+    /couldn't connect to the amp server/i,
+  ],
 });
+
+/**
+ * With no key, Amp starts its login flow on stdout and reads the code from stdin, which holds the prompt.
+ */
+const LOGIN_PROMPT = /No API key found\. Starting login flow|paste your code here/i;
 
 /**
  * Amp in execute mode: the prompt on stdin ("pipe via stdin: echo "your message" | amp --execute", as the
@@ -60,12 +74,20 @@ const PATTERNS = withPatterns({
  * else would need an approval that execute mode cannot give (https://ampcode.com/manual/appendix,
  * "Permissions"). We do not default to `--dangerously-allow-all`,
  * for the reason given on the claude adapter; a repo adds it, or its own `amp.permissions`, itself.
+ *
+ * Amp talks to its own server (AMP_URL, https://ampcode.com by default), which picks the model for the
+ * agent mode: a repo chooses the mode, not a model, with `agent_args: [--mode, low|medium|high|ultra]`.
  */
 export const ampAdapter: AgentAdapter = {
   name: "amp",
   installHint:
-    "install Amp on the worker (npm i -g @sourcegraph/amp, or curl -fsSL https://ampcode.com/install.sh | bash) or set agent_command to its path",
-  authHint: "pass AMP_API_KEY to agents with DROVER_AGENT_ENV, or run `amp login` as the worker's user",
+    "install Amp on the worker (npm i -g @ampcode/cli, or curl -fsSL https://ampcode.com/install.sh | bash) or set agent_command to its path",
+  authHint:
+    "pass AMP_API_KEY (an access token from https://ampcode.com/settings) to agents with DROVER_AGENT_ENV, or log in once as the worker's user with `amp login` and name the file it writes with DROVER_AGENT_CREDENTIALS=~/.local/share/amp/secrets.json",
+  stuck(line: string): string | undefined {
+    if (line.startsWith("{") || !LOGIN_PROMPT.test(line)) return undefined;
+    return `Amp asked to log in: ${line.trim()}`;
+  },
   build(input: AdapterBuildInput): AdapterInvocation {
     const [file, prefix] = programOf(input.agentCommand, "amp");
     const own = input.agentArgs;
@@ -75,7 +97,8 @@ export const ampAdapter: AgentAdapter = {
       ...(hasFlag(own, "--stream-json") ? [] : ["--stream-json"]),
       ...own,
     ];
-    return { file, args, stdin: input.prompt };
+    // No terminal access to this machine from ampcode.com for the threads it runs.
+    return { file, args, stdin: input.prompt, env: { AMP_REMOTE_CONTROL_TERMINAL: "0" } };
   },
   parse(stdout: string): AgentReport {
     const events = jsonLines(stdout);

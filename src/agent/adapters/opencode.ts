@@ -29,6 +29,9 @@ const OpenCodeError = z.object({
 });
 type OpenCodeError = z.infer<typeof OpenCodeError>;
 
+/** What OpenCode says when the provider's API does not answer at all (the AI SDK's connection error). */
+const CANNOT_CONNECT = /Cannot connect to API/;
+
 const OpenCodeEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("step_start"), sessionID: z.string().optional() }),
   z.object({
@@ -44,10 +47,28 @@ const OpenCodeEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("error"), sessionID: z.string().optional(), error: OpenCodeError.optional() }),
 ]);
 
-/** Provider errors arrive as `APIError` with their HTTP status, missing credentials as `ProviderAuthError`. */
+/**
+ * Provider errors arrive as `APIError` with their HTTP status, missing credentials as `ProviderAuthError`;
+ * an API it cannot reach as "Cannot connect to API", after its retries.
+ */
 const PATTERNS = withPatterns({
-  unavailable: [/ProviderAuthError/, /ProviderModelNotFoundError|ModelNotFoundError/],
+  unavailable: [/ProviderAuthError/, /ProviderModelNotFoundError|ModelNotFoundError/, CANNOT_CONNECT],
 });
+
+/**
+ * Variables OpenCode reads at start (its flags, as the 1.18.33 binary reads them; `--print-logs` and
+ * `--log-level` set the first two). Its logs go to stderr from WARN up, so the provider's own error is
+ * there when the event on stdout only says `UnknownError`, and a failed model call shows at its first
+ * attempt rather than after the retries.
+ */
+const ENV: Record<string, string> = {
+  OPENCODE_PRINT_LOGS: "1",
+  OPENCODE_LOG_LEVEL: "WARN",
+  OPENCODE_DISABLE_AUTOUPDATE: "1",
+  // Otherwise the models.dev catalogue is fetched from models.opencode.ai at start and hourly; without it
+  // OpenCode uses the catalogue built into the release (prices included).
+  OPENCODE_DISABLE_MODELS_FETCH: "1",
+};
 
 /**
  * OpenCode's run command: the prompt on stdin, JSON events on stdout.
@@ -61,12 +82,22 @@ export const opencodeAdapter: AgentAdapter = {
   name: "opencode",
   installHint: "install OpenCode on the worker (npm i -g opencode-ai) or set agent_command to its path",
   authHint:
-    "pass the model provider's key (e.g. ANTHROPIC_API_KEY) to agents with DROVER_AGENT_ENV, or run `opencode auth login` as the worker's user",
+    "pass the model provider's key (ANTHROPIC_API_KEY, OPENAI_API_KEY, ...) to agents with DROVER_AGENT_ENV, or log in once as the worker's user with `opencode auth login` and name the file it writes with DROVER_AGENT_CREDENTIALS=~/.local/share/opencode/auth.json; pick the model with agent_args [--model, provider/model]",
+  // Provider packages and downloaded tools (~/.cache/opencode), and npm's cache: at every start OpenCode
+  // installs @opencode-ai/plugin into ~/.config/opencode with npm (about 30 MB), which then comes from
+  // the cache. Logins (~/.local/share/opencode/auth.json) and config stay per run.
+  cacheDirs: [".cache/opencode", ".npm"],
+  stuck(line: string): string | undefined {
+    // Its log line for a failed model call; OpenCode would retry it five times over about a minute.
+    if (!line.startsWith("timestamp=") || !CANNOT_CONNECT.test(line)) return undefined;
+    const error = /error\.error="([^"]*)"/.exec(line)?.[1] ?? "Cannot connect to API";
+    return `OpenCode cannot reach the model provider's API (${error})`;
+  },
   build(input: AdapterBuildInput): AdapterInvocation {
     const [file, prefix] = programOf(input.agentCommand, "opencode");
     const own = input.agentArgs;
     const args = [...prefix, "run", ...(hasFlag(own, "--format") ? [] : ["--format", "json"]), ...own];
-    return { file, args, stdin: input.prompt };
+    return { file, args, stdin: input.prompt, env: { ...ENV } };
   },
   parse(stdout: string): AgentReport {
     const events = jsonLines(stdout);
