@@ -108,7 +108,7 @@ const cases = [
     },
     rateLimited: "agent amp is rate-limited (429 {",
     unavailable:
-      "agent amp is unavailable (Error: Not logged in. Run `amp login` or set AMP_API_KEY.); pass AMP_API_KEY",
+      "agent amp is unavailable (Error: Invalid or missing API key. Run 'amp login' to authenticate.); pass AMP_API_KEY",
   },
   {
     agent: "opencode",
@@ -122,8 +122,7 @@ const cases = [
       outputTokens: 80 + 40 + 2 * 7,
     },
     rateLimited: "agent opencode is rate-limited (APIError: Rate limit reached for requests (HTTP 429))",
-    unavailable:
-      "agent opencode is unavailable (ProviderAuthError: No API key found for anthropic); pass the model provider's key",
+    unavailable: "agent opencode is unavailable (ProviderAuthError: Anthropic API key is missing.",
   },
 ] as const;
 
@@ -264,5 +263,13 @@ describe("runAgent with a CLI that will not finish by itself", () => {
     expect(result.durationMs).toBeLessThan(5_000);
     expect(result.error).toMatch(/^agent codex is unavailable \(Codex cannot reach its model service/);
     expect(result.error).toContain("CODEX_API_KEY");
+  });
+
+  it("ends amp at once when it asks someone to log in, as unavailable", async () => {
+    await install("amp");
+    const result = await run("amp", "login-prompt", { timeoutMs: 30_000, idleTimeoutMs: 60_000 });
+    expect(result.outcome).toBe("unavailable");
+    expect(result.durationMs).toBeLessThan(5_000);
+    expect(result.error).toContain("AMP_API_KEY");
   });
 });

@@ -535,6 +535,7 @@ describe("amp adapter", () => {
       file: "amp",
       args: ["--execute", "--stream-json", "--dangerously-allow-all"],
       stdin: "Do it.",
+      env: { AMP_REMOTE_CONTROL_TERMINAL: "0" },
     });
     const built = ampAdapter.build({ ...input, agentCommand: ["/home/amp/.amp/bin/amp"], agentArgs: ["-x"] });
     expect(built).toMatchObject({ file: "/home/amp/.amp/bin/amp", args: ["--stream-json", "-x"] });
@@ -616,6 +617,12 @@ describe("opencode adapter", () => {
       file: "opencode",
       args: ["run", "--format", "json", "--model", "anthropic/claude-sonnet-4-5"],
       stdin: "Do it.",
+      env: {
+        OPENCODE_PRINT_LOGS: "1",
+        OPENCODE_LOG_LEVEL: "WARN",
+        OPENCODE_DISABLE_AUTOUPDATE: "1",
+        OPENCODE_DISABLE_MODELS_FETCH: "1",
+      },
     });
     expect(opencodeAdapter.build({ ...input, agentCommand: ["/usr/local/bin/opencode"] }).file).toBe(
       "/usr/local/bin/opencode",
