@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { classifyFailure, withPatterns } from "./classify-exit.ts";
 import { hasFlag, programOf } from "./flags.ts";
@@ -235,14 +236,27 @@ function lastValue(args: readonly string[], flag: string): string | undefined {
 }
 
 /** A user message on Claude Code's streaming JSON input: one line of JSON. */
-function userMessage(text: string): string {
-  return `${JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text }] } })}\n`;
+function userMessage(text: string, uuid?: string): string {
+  const message = { role: "user", content: [{ type: "text", text }] };
+  return `${JSON.stringify({ type: "user", ...(uuid === undefined ? {} : { uuid }), message })}\n`;
 }
 
-/** Each answer to a message ends with a `result` line. */
+/**
+ * A line that reports one message answered. The prompt's answer ends with a `result` line. A hint is
+ * sent with a uuid, so Claude Code reports what became of it (`command_lifecycle` frames): a hint that
+ * arrives while it works is folded into the turn under way ("The user sent a new message while you were
+ * working: ...") and answered by that turn's single result, and only its `completed` frame tells (2.1.332).
+ * A hint that waited for a turn of its own gets both its frame and a result: counted twice, stdin is
+ * closed while that last turn runs, which it finishes all the same.
+ */
+const AnswerLine = z.union([
+  ClaudeResult,
+  z.object({ type: z.literal("command_lifecycle"), state: z.enum(["completed", "cancelled"]) }),
+]);
+
 const CLAUDE_LIVE: LiveInput = {
-  message: userMessage,
-  endsTurn: (line) => ClaudeResult.safeParse(tryJson(line.trim())).success,
+  message: (text) => userMessage(text, randomUUID()),
+  endsTurn: (line) => AnswerLine.safeParse(tryJson(line.trim())).success,
 };
 
 /**
