@@ -214,6 +214,8 @@ describe.skipIf(!clis.installed)("Claude Code (the pinned release) through the c
       verdict: { status: "blocked", blocker: "a hint" },
     });
     expect(result.finalMessage).toMatch(/^First answer\.[\s\S]*Second answer\./);
+    // Two answers of one request each (10 tokens in, 5 out): turns and tokens add up over the answers.
+    expect(result).toMatchObject({ turns: 2, inputTokens: 20, outputTokens: 10 });
     expect(result.durationMs).toBeLessThan(20_000);
   });
 
@@ -224,6 +226,19 @@ describe.skipIf(!clis.installed)("Claude Code (the pinned release) through the c
       { agentArgs: ["--output-format", "stream-json"] },
     );
     expect(result).toMatchObject({ outcome: "exited", exitCode: 0, verdict: { status: "pass" }, turns: 3 });
+  });
+
+  it("asks for the model agent_args or ANTHROPIC_MODEL name instead of its default (the dearest)", async () => {
+    const url = await serve(() => ({ text: `Done.\n\n${VERDICT}` }));
+    const env = { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url };
+    const models = async () =>
+      new Set(standIn?.requests.splice(0).map((request) => (request.body as MessagesBody).model));
+    await runClaude(env);
+    expect(await models()).toEqual(new Set([expect.stringMatching(/^claude-opus-/)]));
+    await runClaude(env, { agentArgs: ["--model", "haiku"] });
+    expect(await models()).toEqual(new Set([expect.stringMatching(/^claude-haiku-/)]));
+    await runClaude({ ...env, ANTHROPIC_MODEL: "claude-sonnet-4-5" });
+    expect(await models()).toEqual(new Set(["claude-sonnet-4-5"]));
   });
 
   it("uses a login named in DROVER_AGENT_CREDENTIALS (~/.claude/.credentials.json), copied read-only", async () => {

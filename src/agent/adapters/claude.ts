@@ -49,8 +49,6 @@ type ClaudeResult = z.infer<typeof ClaudeResult>;
 const ApiRetry = z.object({
   type: z.literal("system"),
   subtype: z.literal("api_retry"),
-  attempt: z.number().optional(),
-  max_retries: z.number().optional(),
   error_status: z.number().nullish(),
   error: z.string().nullish(),
 });
@@ -87,10 +85,9 @@ const PATTERNS = withPatterns({
 
 /**
  * Claude Code in print mode with streaming JSON input and output: the prompt is the first message on
- * stdin, and stdin stays open while it works, so a hint given meanwhile is another message it reads (it
- * answers messages in turn, each answer ending with a `result` line; Drover closes stdin once every message
- * is answered, and the CLI exits). With formats of its own in `agent_args`: the prompt on stdin, one JSON
- * result object on stdout.
+ * stdin, and stdin stays open while it works, so a hint given meanwhile is another message it reads (see
+ * CLAUDE_LIVE for how each is seen answered; Drover closes stdin once every message is, and the CLI exits).
+ * With formats of its own in `agent_args`: the prompt on stdin, the output format it chose on stdout.
  *
  * Permissions: `acceptEdits` lets it edit files in the worktree unattended (its Edit and Write tools, and
  * in 2.1.332 also plain file commands in Bash such as `touch`, `rm` or `echo > file` there), while other
@@ -137,7 +134,7 @@ export const claudeAdapter: AgentAdapter = {
     // --output-format=stream-json requires --verbose"), so it is added when missing.
     if (inputFormat !== "stream-json" && (inputFormat !== undefined || outputFormat !== undefined)) {
       const verbose =
-        outputFormat === "stream-json" && !input.agentArgs.includes("--verbose") ? ["--verbose"] : [];
+        outputFormat === "stream-json" && !hasFlag(input.agentArgs, "--verbose") ? ["--verbose"] : [];
       const args = [
         ...prefix,
         "-p",
@@ -177,19 +174,27 @@ export const claudeAdapter: AgentAdapter = {
         .filter(Boolean)
         .join("\n\n"),
     };
+    // Each answer's result counts the turns and tokens of that answer alone, and the cost of the whole
+    // session so far (2.1.332): turns and tokens add up, the cost is the newest.
     const cost = result.total_cost_usd ?? result.cost_usd;
     if (cost !== undefined) report.costUsd = cost;
-    if (result.num_turns !== undefined) report.turns = result.num_turns;
     if (result.session_id !== undefined) report.sessionId = result.session_id;
-    const usage = result.usage;
-    const input = addCounts(
-      undefined,
-      usage?.input_tokens,
-      usage?.cache_creation_input_tokens,
-      usage?.cache_read_input_tokens,
-    );
+    let turns: number | undefined;
+    let input: number | undefined;
+    let output: number | undefined;
+    for (const { num_turns, usage } of results) {
+      turns = addCounts(turns, num_turns);
+      input = addCounts(
+        input,
+        usage?.input_tokens,
+        usage?.cache_creation_input_tokens,
+        usage?.cache_read_input_tokens,
+      );
+      output = addCounts(output, usage?.output_tokens);
+    }
+    if (turns !== undefined) report.turns = turns;
     if (input !== undefined) report.inputTokens = input;
-    if (usage?.output_tokens !== undefined) report.outputTokens = usage.output_tokens;
+    if (output !== undefined) report.outputTokens = output;
     if (result.is_error !== undefined) report.isError = result.is_error;
     if (result.is_error) report.error = report.finalMessage;
     return report;

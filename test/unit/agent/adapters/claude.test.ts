@@ -145,6 +145,39 @@ describe("claude adapter: hints to a running Claude Code", () => {
   });
 });
 
+describe("claude adapter: a session that answered a hint in a turn of its own", () => {
+  it("adds up the turns and tokens of each answer, and takes the newest cost (the session's so far)", () => {
+    const answer = (text: string, cost: number) =>
+      JSON.stringify({
+        type: "result",
+        subtype: "success",
+        is_error: false,
+        num_turns: 3,
+        result: text,
+        total_cost_usd: cost,
+        usage: {
+          input_tokens: 10,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 50,
+          output_tokens: 5,
+        },
+        session_id: "b7c3d83b-0c9b-4f84-82e7-15ab29d045b2",
+      });
+    const report = claudeAdapter.parse(
+      [answer("First.", 0.00014), answer("Second.", 0.00028), ""].join("\n"),
+    );
+    expect(report).toEqual({
+      finalMessage: "First.\n\nSecond.",
+      costUsd: 0.00028,
+      turns: 6,
+      inputTokens: 120,
+      outputTokens: 10,
+      sessionId: "b7c3d83b-0c9b-4f84-82e7-15ab29d045b2",
+      isError: false,
+    });
+  });
+});
+
 describe("claude adapter: a refused key ends the run at once", () => {
   it.each([
     [apiRetry(401, "authentication_failed"), "HTTP 401 authentication_failed"],
