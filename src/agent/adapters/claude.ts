@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { classifyFailure, withPatterns } from "./classify-exit.ts";
+import { hasFlag, programOf } from "./flags.ts";
 import { addCounts, tryJson } from "./json-lines.ts";
 import type {
   AdapterBuildInput,
@@ -32,8 +34,38 @@ const ClaudeResult = z.object({
   // Older releases named the cost field cost_usd.
   cost_usd: z.number().optional(),
   usage: Usage.optional(),
+  // When the API failed the turn: its HTTP status (null without a response), and "connection_failed"
+  // when there was no response at all (2.1.332).
+  api_error_status: z.number().nullish(),
+  api_error: z.string().nullish(),
 });
 type ClaudeResult = z.infer<typeof ClaudeResult>;
+
+/**
+ * Printed on stdout (stream-json) before each of Claude Code's own retries of a failed API request, e.g.
+ * `{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":623,
+ * "error_status":401,"error":"authentication_failed"}` (2.1.332).
+ */
+const ApiRetry = z.object({
+  type: z.literal("system"),
+  subtype: z.literal("api_retry"),
+  error_status: z.number().nullish(),
+  error: z.string().nullish(),
+});
+
+/**
+ * Variables Claude Code starts with (the operator's DROVER_AGENT_ENV wins over them):
+ * - no nonessential traffic (telemetry, error reports, the auto-updater, release notes): it would try the
+ *   internet on every run, and each run's HOME is new; DISABLE_AUTOUPDATER is also set on its own;
+ * - CLAUDE_CODE_MAX_RETRIES 4 instead of 10: a request that keeps failing (429, 529, no connection) ends
+ *   the run in about 10 s of backoff, not minutes (a `retry-after` header still lengthens each wait), so
+ *   failover moves on; a short blip is still retried. A refused key is not waited on at all (`stuck`).
+ */
+const CLAUDE_ENV: Record<string, string> = {
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+  DISABLE_AUTOUPDATER: "1",
+  CLAUDE_CODE_MAX_RETRIES: "4",
+};
 
 /**
  * "Claude AI usage limit reached|<epoch>" on subscription plans, and API errors printed as
@@ -42,43 +74,77 @@ type ClaudeResult = z.infer<typeof ClaudeResult>;
  * own error flag counts as much as the exit status.
  */
 const PATTERNS = withPatterns({
-  unavailable: [/\/login\b/i, /ANTHROPIC_API_KEY/],
+  unavailable: [
+    /\/login\b/i,
+    /ANTHROPIC_API_KEY/,
+    // No connection to the API: "API Error: Connection refused — ... (ECONNREFUSED)", "Can't reach the API
+    // server — check your internet or DNS (ENOTFOUND)".
+    /\b(?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET)\b|can't reach the API/i,
+  ],
 });
 
 /**
  * Claude Code in print mode with streaming JSON input and output: the prompt is the first message on
- * stdin, and stdin stays open while it works, so a hint given meanwhile is another message it reads (it
- * answers messages in turn, each answer ending with a `result` line; Drover closes stdin once every message
- * is answered, and the CLI exits). With formats of its own in `agent_args`: the prompt on stdin, one JSON
- * result object on stdout.
+ * stdin, and stdin stays open while it works, so a hint given meanwhile is another message it reads (see
+ * CLAUDE_LIVE for how each is seen answered; Drover closes stdin once every message is, and the CLI exits).
+ * With formats of its own in `agent_args`: the prompt on stdin, the output format it chose on stdout.
  *
- * Permissions: `acceptEdits` lets it edit files in the worktree unattended while Bash and other tools
- * stay denied (print mode cannot ask). We do not default to `--dangerously-skip-permissions`: the
- * worker is not a sandbox, and Drover runs the repository's `checks` itself after the agent. A repo
- * that wants more grants it in `agent_args` (`--allowedTools "Bash(npm test:*)"`, or its own
- * `--permission-mode`, which then replaces ours).
+ * Permissions: `acceptEdits` lets it edit files in the worktree unattended (its Edit and Write tools, and
+ * in 2.1.332 also plain file commands in Bash such as `touch`, `rm` or `echo > file` there), while other
+ * commands are denied at once ("This command requires approval": print mode asks nobody). We do not
+ * default to `--dangerously-skip-permissions`: the worker is not a sandbox, and Drover runs the
+ * repository's `checks` itself after the agent. A repo that wants more grants it in `agent_args`
+ * (`--allowedTools "Bash(npm test:*)"`, or its own `--permission-mode`, which then replaces ours).
+ *
+ * The model: Claude Code's default (its most capable, and dearest, model) unless `agent_args` name one
+ * (`--model sonnet`, `--model haiku` or a full model name) or the operator passes ANTHROPIC_MODEL.
  */
 export const claudeAdapter: AgentAdapter = {
   name: "claude",
   installHint:
     "install Claude Code on the worker (npm i -g @anthropic-ai/claude-code) or set agent_command to its path",
   authHint:
-    "pass ANTHROPIC_API_KEY to agents with DROVER_AGENT_ENV, or log in with `claude` as the worker's user",
+    "pass ANTHROPIC_API_KEY (an API key) or CLAUDE_CODE_OAUTH_TOKEN (a Claude subscription's token, made once with `claude setup-token`) to agents with DROVER_AGENT_ENV, or ANTHROPIC_AUTH_TOKEN for a gateway that takes a bearer token; or log in once with `claude` as the worker's user and name ~/.claude/.credentials.json in DROVER_AGENT_CREDENTIALS (each run has a HOME of its own, so the login alone is not seen)",
+  // Claude Code keeps no download cache in HOME (2.1.332 writes only ~/.claude.json and ~/.claude/:
+  // sessions, transcripts, settings backups, credentials), so nothing is shared between runs.
+  cacheDirs: [],
+  stuck(line: string): string | undefined {
+    // A key the API refused will not be accepted on the next attempt: end the run at the first refusal
+    // instead of after Claude Code's own retries (ten over about three minutes by default).
+    const retry = ApiRetry.safeParse(tryJson(line.trim()));
+    if (!retry.success) return undefined;
+    const { error_status: status, error } = retry.data;
+    if (status !== 401 && status !== 403 && error !== "authentication_failed") return undefined;
+    const said = [status && `HTTP ${status}`, error].filter(Boolean).join(" ");
+    return `the Anthropic API refused the credentials (${said}), before Claude Code's own retries`;
+  },
   build(input: AdapterBuildInput): AdapterInvocation {
     // agent_command, when set, names the claude program (e.g. an absolute path) and any leading args.
-    const [file = "claude", ...prefix] = input.agentCommand?.length ? input.agentCommand : ["claude"];
-    const choosesPermissions = input.agentArgs.some(
-      (arg) =>
-        arg === "--permission-mode" ||
-        arg.startsWith("--permission-mode=") ||
-        arg === "--dangerously-skip-permissions",
+    const [file, prefix] = programOf(input.agentCommand, "claude");
+    const choosesPermissions = hasFlag(
+      input.agentArgs,
+      "--permission-mode",
+      "--dangerously-skip-permissions",
     );
     const permissions = choosesPermissions ? [] : ["--permission-mode", "acceptEdits"];
-    // A repo that picks its own formats in agent_args gets the one-shot mode with them.
-    const choosesFormats = input.agentArgs.some((arg) => /^--(input|output)-format(=|$)/.test(arg));
-    if (choosesFormats) {
-      const args = [...prefix, "-p", "--output-format", "json", ...permissions, ...input.agentArgs];
-      return { file, args, stdin: input.prompt };
+    const inputFormat = lastValue(input.agentArgs, "--input-format");
+    const outputFormat = lastValue(input.agentArgs, "--output-format");
+    // A repo that picks its own output format (and text input) in agent_args gets the one-shot mode with
+    // it; stream-json output in print mode needs --verbose ("When using --print,
+    // --output-format=stream-json requires --verbose"), so it is added when missing.
+    if (inputFormat !== "stream-json" && (inputFormat !== undefined || outputFormat !== undefined)) {
+      const verbose =
+        outputFormat === "stream-json" && !hasFlag(input.agentArgs, "--verbose") ? ["--verbose"] : [];
+      const args = [
+        ...prefix,
+        "-p",
+        "--output-format",
+        "json",
+        ...verbose,
+        ...permissions,
+        ...input.agentArgs,
+      ];
+      return { file, args, stdin: input.prompt, env: CLAUDE_ENV };
     }
     // Streaming JSON both ways: the prompt is the first user message, a hint given while it runs another
     // (stream-json output in print mode needs --verbose).
@@ -93,7 +159,7 @@ export const claudeAdapter: AgentAdapter = {
       ...permissions,
       ...input.agentArgs,
     ];
-    return { file, args, stdin: userMessage(input.prompt), live: CLAUDE_LIVE };
+    return { file, args, stdin: userMessage(input.prompt), live: CLAUDE_LIVE, env: CLAUDE_ENV };
   },
   parse(stdout: string): AgentReport {
     const results = findResults(stdout);
@@ -108,40 +174,94 @@ export const claudeAdapter: AgentAdapter = {
         .filter(Boolean)
         .join("\n\n"),
     };
+    // Each answer's result counts the turns and tokens of that answer alone, and the cost of the whole
+    // session so far (2.1.332): turns and tokens add up, the cost is the newest.
     const cost = result.total_cost_usd ?? result.cost_usd;
     if (cost !== undefined) report.costUsd = cost;
-    if (result.num_turns !== undefined) report.turns = result.num_turns;
     if (result.session_id !== undefined) report.sessionId = result.session_id;
-    const usage = result.usage;
-    const input = addCounts(
-      undefined,
-      usage?.input_tokens,
-      usage?.cache_creation_input_tokens,
-      usage?.cache_read_input_tokens,
-    );
+    let turns: number | undefined;
+    let input: number | undefined;
+    let output: number | undefined;
+    for (const { num_turns, usage } of results) {
+      turns = addCounts(turns, num_turns);
+      input = addCounts(
+        input,
+        usage?.input_tokens,
+        usage?.cache_creation_input_tokens,
+        usage?.cache_read_input_tokens,
+      );
+      output = addCounts(output, usage?.output_tokens);
+    }
+    if (turns !== undefined) report.turns = turns;
     if (input !== undefined) report.inputTokens = input;
-    if (usage?.output_tokens !== undefined) report.outputTokens = usage.output_tokens;
+    if (output !== undefined) report.outputTokens = output;
     if (result.is_error !== undefined) report.isError = result.is_error;
     if (result.is_error) report.error = report.finalMessage;
     return report;
   },
   classify(run: ClassifyInput): ExitClassification {
     if (run.exitCode === 0 && run.report.isError !== true) return { exit: "ok" };
+    const failedApi = apiFailure(run.stdoutTail);
+    if (failedApi) return failedApi;
     // Without a result object (an error before the run began) stdout holds Claude Code's message.
     const unparsed = run.report.isError === undefined ? run.stdoutTail : undefined;
     return classifyFailure([run.report.error, run.stderrTail, unparsed], PATTERNS);
   },
 };
 
-/** A user message on Claude Code's streaming JSON input: one line of JSON. */
-function userMessage(text: string): string {
-  return `${JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text }] } })}\n`;
+/**
+ * How the API failed the last turn, from the error result's own fields (2.1.332): 429 and 529 are rate
+ * limits, 401 and 403 refused credentials, no response at all no network. Other errors are left to the
+ * wording.
+ */
+function apiFailure(stdout: string): ExitClassification | undefined {
+  const result = findResults(stdout)[0];
+  if (!result?.is_error) return undefined;
+  const detail = clip(result.result ?? `HTTP ${result.api_error_status}`);
+  const status = result.api_error_status;
+  if (status === 429 || status === 529) return { exit: "rate-limited", detail };
+  if (status === 401 || status === 403) return { exit: "unavailable", detail };
+  if (result.api_error === "connection_failed") return { exit: "unavailable", detail };
+  return undefined;
 }
 
-/** Each answer to a message ends with a `result` line. */
+function clip(text: string): string {
+  const line = text.trim().split("\n").at(-1) ?? "";
+  return line.length <= 300 ? line : `${line.slice(0, 299)}…`;
+}
+
+/** The value the last `--flag value` or `--flag=value` in `args` gives, if any. */
+function lastValue(args: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  args.forEach((arg, index) => {
+    if (arg === flag) value = args[index + 1];
+    else if (arg.startsWith(`${flag}=`)) value = arg.slice(flag.length + 1);
+  });
+  return value;
+}
+
+/** A user message on Claude Code's streaming JSON input: one line of JSON. */
+function userMessage(text: string, uuid?: string): string {
+  const message = { role: "user", content: [{ type: "text", text }] };
+  return `${JSON.stringify({ type: "user", ...(uuid === undefined ? {} : { uuid }), message })}\n`;
+}
+
+/**
+ * A line that reports one message answered. The prompt's answer ends with a `result` line. A hint is
+ * sent with a uuid, so Claude Code reports what became of it (`command_lifecycle` frames): a hint that
+ * arrives while it works is folded into the turn under way ("The user sent a new message while you were
+ * working: ...") and answered by that turn's single result, and only its `completed` frame tells (2.1.332).
+ * A hint that waited for a turn of its own gets both its frame and a result: counted twice, stdin is
+ * closed while that last turn runs, which it finishes all the same.
+ */
+const AnswerLine = z.union([
+  ClaudeResult,
+  z.object({ type: z.literal("command_lifecycle"), state: z.enum(["completed", "cancelled"]) }),
+]);
+
 const CLAUDE_LIVE: LiveInput = {
-  message: userMessage,
-  endsTurn: (line) => ClaudeResult.safeParse(tryJson(line.trim())).success,
+  message: (text) => userMessage(text, randomUUID()),
+  endsTurn: (line) => AnswerLine.safeParse(tryJson(line.trim())).success,
 };
 
 /**
