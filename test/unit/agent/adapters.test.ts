@@ -123,6 +123,11 @@ describe("claude adapter", () => {
         "--verbose",
       ],
       stdin: "Do it.",
+      env: {
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        DISABLE_AUTOUPDATER: "1",
+        CLAUDE_CODE_MAX_RETRIES: "4",
+      },
     });
   });
 
@@ -144,7 +149,8 @@ describe("claude adapter", () => {
         "",
       ].join("\n"),
     );
-    expect(report).toMatchObject({ finalMessage: "First answer.\n\nTook the hint.", costUsd: 0.3, turns: 2 });
+    // Each answer counts its own turns (2 + 2); the cost is a running total.
+    expect(report).toMatchObject({ finalMessage: "First answer.\n\nTook the hint.", costUsd: 0.3, turns: 4 });
   });
 
   it.each([
