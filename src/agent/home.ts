@@ -57,7 +57,7 @@ export async function prepareAgentHome(input: AgentHomeInput): Promise<AgentHome
     for (const { source, relative } of files) {
       const content = await readFile(source).catch((error: NodeJS.ErrnoException) => {
         throw new AgentCredentialsError(
-          `DROVER_AGENT_CREDENTIALS names ${source}, which cannot be read on this worker (${error.code ?? error.message}): log in there as the worker's user, or take it out of the list`,
+          `DROVER_AGENT_CREDENTIALS names ~/${relative}, which cannot be read on this worker (${error.code ?? error.message}): log in there as the worker's user, or take it out of the list`,
         );
       });
       const target = path.join(input.home, relative);
@@ -78,13 +78,14 @@ export async function prepareAgentHome(input: AgentHomeInput): Promise<AgentHome
 
 /**
  * A credential file's place relative to the worker's HOME; refused when it is elsewhere, since the CLI
- * looks for it under HOME.
+ * looks for it under HOME. Messages name files as `~/...` and never the worker's own paths: they end up in
+ * the status comment on GitHub.
  */
 export function credentialPath(source: string, workerHome: string): string {
   const relative = path.relative(workerHome, source);
   if (!path.isAbsolute(source) || relative === "" || !isWithin(".", relative)) {
     throw new AgentCredentialsError(
-      `DROVER_AGENT_CREDENTIALS: ${source} is not a file under the worker's HOME (${workerHome}); name files as ~/.codex/auth.json or ${path.join(workerHome, ".codex/auth.json")}`,
+      `DROVER_AGENT_CREDENTIALS names a file outside the worker's HOME (${path.basename(source)}); name files under it, as ~/.codex/auth.json`,
     );
   }
   return relative;

@@ -88,7 +88,7 @@ describe("prepareAgentHome: credential files", () => {
     const input = homeInput("outside", { credentials: [outside] });
     await expect(prepareAgentHome(input)).rejects.toThrow(
       new AgentCredentialsError(
-        `DROVER_AGENT_CREDENTIALS: ${outside} is not a file under the worker's HOME (${workerHome}); name files as ~/.codex/auth.json or ${path.join(workerHome, ".codex/auth.json")}`,
+        "DROVER_AGENT_CREDENTIALS names a file outside the worker's HOME (elsewhere.json); name files under it, as ~/.codex/auth.json",
       ),
     );
     await expect(stat(input.home)).rejects.toMatchObject({ code: "ENOENT" });
@@ -97,10 +97,11 @@ describe("prepareAgentHome: credential files", () => {
   it("fails on a missing file, naming it and what to do, and leaves none of the others behind", async () => {
     const missing = path.join(workerHome, ".other/auth.json");
     const input = homeInput("missing", { credentials: [path.join(workerHome, ".fake/auth.json"), missing] });
+    // Named from HOME: the message reaches the status comment, where the worker's paths do not belong.
     const error = await prepareAgentHome(input).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentCredentialsError);
     expect((error as Error).message).toBe(
-      `DROVER_AGENT_CREDENTIALS names ${missing}, which cannot be read on this worker (ENOENT): log in there as the worker's user, or take it out of the list`,
+      "DROVER_AGENT_CREDENTIALS names ~/.other/auth.json, which cannot be read on this worker (ENOENT): log in there as the worker's user, or take it out of the list",
     );
     await expect(stat(path.join(input.home, ".fake/auth.json"))).rejects.toMatchObject({ code: "ENOENT" });
   });

@@ -125,16 +125,18 @@ describe("run-task's agent HOME", () => {
   });
 
   it("fails the attempt on a credential file that is missing, naming it and what to do", async () => {
-    const missing = path.join(workerHome, ".codex/auth.json");
     const { task, status } = await runFailing(33, {
       args: ["--fail"],
       credentials: ["~/.codex/auth.json"],
       starts: false,
     });
     expect(task?.state).toBe("failed");
-    const reason = `DROVER_AGENT_CREDENTIALS names ${missing}, which cannot be read on this worker (ENOENT): log in there as the worker's user, or take it out of the list`;
+    const reason =
+      "DROVER_AGENT_CREDENTIALS names ~/.codex/auth.json, which cannot be read on this worker (ENOENT): log in there as the worker's user, or take it out of the list";
     expect(task?.stateReason).toContain(reason);
     expect(status).toContain(reason);
+    // The worker's own paths stay on the worker.
+    expect(status).not.toContain(workerHome);
   });
 
   it("stops an agent idle for agent_idle_timeout as unavailable, and removes the credential file", async () => {
@@ -164,7 +166,7 @@ describe("run-task's agent HOME", () => {
     });
     expect(task?.state).toBe("failed");
     expect(task?.stateReason).toContain(
-      `DROVER_AGENT_CREDENTIALS: /etc/hostname is not a file under the worker's HOME (${workerHome})`,
+      "DROVER_AGENT_CREDENTIALS names a file outside the worker's HOME (hostname); name files under it, as ~/.codex/auth.json",
     );
   });
 });

@@ -24,7 +24,7 @@ describe("credentialPath", () => {
       expect(() => credentialPath(outside, home)).toThrow(AgentCredentialsError);
     }
     expect(() => credentialPath("/etc/secret.json", home)).toThrow(
-      "DROVER_AGENT_CREDENTIALS: /etc/secret.json is not a file under the worker's HOME (/home/drover); name files as ~/.codex/auth.json or /home/drover/.codex/auth.json",
+      "DROVER_AGENT_CREDENTIALS names a file outside the worker's HOME (secret.json); name files under it, as ~/.codex/auth.json",
     );
   });
 });
