@@ -98,11 +98,11 @@ export function conditionalRequests(octokit: Octokit, installationId: number, ca
     const { url, headers } = octokit.request.endpoint.parse(options);
     const key = `${installationId} ${url} ${String(headers.accept ?? "")} ${String(headers["x-github-api-version"] ?? "")}`;
     const cached = cache.get(key);
+    // The hooks inside this one were handed `options` already: the question is asked by changing it.
+    if (cached) options.headers["if-none-match"] = cached.etag;
     let answer: Answer;
     try {
-      answer = await request(
-        cached ? { ...options, headers: { ...options.headers, "if-none-match": cached.etag } } : options,
-      );
+      answer = await request(options);
     } catch (error) {
       if (cached && notModified(error)) return fromCache(cached, error.response.headers);
       throw error;
