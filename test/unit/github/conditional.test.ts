@@ -188,7 +188,7 @@ describe("ConditionalCache", () => {
     etag,
     url: "u",
     headers: {},
-    body: Buffer.alloc(bytes),
+    body: "x".repeat(bytes),
   });
 
   it("drops the least recently used answer past its number of entries", () => {
