@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { z } from "zod";
 import type { BudgetRow } from "../report/budget.ts";
 
@@ -34,7 +34,7 @@ export type RequestKind = "read" | "write" | "content-write";
  * GitHub publishes no list of content-generating endpoints; its limits apply to "content created on
  * GitHub", through the web, REST or GraphQL. Every REST write Drover makes (comments, labels, issues, PRs,
  * check runs, reactions, link changes) adds something a person sees on a timeline, so every write counts
- * as content except those that plainly create none: rendering Markdown, a GraphQL query, a token.
+ * as content except those that plainly create none: rendering Markdown, a GraphQL query.
  */
 export function requestKind(method: string, path: string, body?: unknown): RequestKind {
   const verb = method.toUpperCase();
@@ -42,8 +42,7 @@ export function requestKind(method: string, path: string, body?: unknown): Reque
   if (verb === "POST" && path.endsWith("/graphql")) {
     return typeof body === "string" && /"query"\s*:\s*"\s*mutation\b/.test(body) ? "content-write" : "read";
   }
-  if (/\/markdown(\/raw)?$/.test(path) || /\/app\/installations\/[^/]+\/access_tokens$/.test(path))
-    return "write";
+  if (/\/markdown(\/raw)?$/.test(path)) return "write";
   return "content-write";
 }
 
@@ -114,8 +113,11 @@ export class RequestBudget {
 
   /** Counts one response GitHub sent (a 304 included) and keeps its x-ratelimit-* headers. */
   record(installationId: number, seen: Seen, log?: BudgetLog, now = Date.now()): void {
+    const path = pathOf(seen.url);
+    // The client's token, asked with the app's JWT: the app's limit, not the installation's.
+    if (/^\/app\/installations\/[^/]+\/access_tokens$/.test(path)) return;
     const budget = this.#of(installationId);
-    const kind = requestKind(seen.method, pathOf(seen.url), seen.body);
+    const kind = requestKind(seen.method, path, seen.body);
     budget.add(now, kind, seen.status === 304);
     const rate = rateOf(seen.headers);
     if (rate) budget.rate = rate;
@@ -399,4 +401,26 @@ export async function readBudgets(redis: Redis, now = Date.now()): Promise<Budge
     });
   }
   return rows.sort((a, b) => a.installationId - b.installationId);
+}
+
+/**
+ * `readBudgets` for a command-line process: a connection of its own, given up after 3 s; null when Redis
+ * does not answer (`drover status` still shows the tasks).
+ */
+export async function budgetsFromRedis(url: string): Promise<BudgetRow[] | null> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    return await readBudgets(redis);
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
 }

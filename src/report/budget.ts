@@ -16,7 +16,9 @@ export type BudgetRow = {
   processes: number;
 };
 
-export function renderBudgets(rows: readonly BudgetRow[], now = new Date()): string {
+/** The budgets (null: Redis, where the workers share them, did not answer). */
+export function renderBudgets(rows: readonly BudgetRow[] | null, now = new Date()): string {
+  if (rows === null) return "GitHub budget: unknown (Redis at REDIS_URL did not answer)\n";
   if (rows.length === 0) return "GitHub budget: no requests recorded in the last hour\n";
   const lines = ["GitHub budget (last hour, per installation):"];
   for (const row of rows) {

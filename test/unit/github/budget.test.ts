@@ -39,7 +39,7 @@ function logged() {
 }
 
 describe("requestKind", () => {
-  it("counts every REST write as content except Markdown rendering, GraphQL queries and tokens", () => {
+  it("counts every REST write as content except Markdown rendering and GraphQL queries", () => {
     expect(requestKind("GET", "/repos/o/r/issues")).toBe("read");
     expect(requestKind("POST", "/repos/o/r/issues/1/comments")).toBe("content-write");
     expect(requestKind("PATCH", "/repos/o/r/issues/comments/9")).toBe("content-write");
@@ -59,6 +59,13 @@ describe("RequestBudget", () => {
     budget.record(INSTALLATION, comment, undefined, T0 + 2_000);
     budget.record(INSTALLATION, { ...read, url: "/markdown", method: "POST" }, undefined, T0 + 3_000);
     budget.record(8, comment, undefined, T0);
+    // The installation's token, asked with the app's JWT, is the app's to count.
+    budget.record(
+      INSTALLATION,
+      { ...comment, url: "https://api.github.com/app/installations/77/access_tokens" },
+      undefined,
+      T0,
+    );
 
     expect(budget.budgetOf(INSTALLATION, T0 + 5_000)).toEqual({
       installationId: INSTALLATION,
