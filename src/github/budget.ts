@@ -31,10 +31,12 @@ const SUMMARY_EVERY_MS = 10 * 60_000;
 export type RequestKind = "read" | "write" | "content-write";
 
 /**
- * GitHub publishes no list of content-generating endpoints; its limits apply to "content created on
- * GitHub", through the web, REST or GraphQL. Every REST write Drover makes (comments, labels, issues, PRs,
- * check runs, reactions, link changes) adds something a person sees on a timeline, so every write counts
- * as content except those that plainly create none: rendering Markdown, a GraphQL query.
+ * GitHub publishes no list of content-generating endpoints; its limit is on content created on GitHub,
+ * through the web, REST or GraphQL alike. Drover reads it as the sandbox's accounting does (the benchmark
+ * holds Drover to the same reading): every POST, PUT and PATCH makes or changes something people see
+ * (issues, comments, labels, reactions, links, pull requests, reviews, merges, check runs), and so does a
+ * GraphQL mutation; a DELETE takes content away, a repository's settings (`PATCH /repos/{owner}/{repo}`)
+ * are not content, and a GraphQL query is a read.
  */
 export function requestKind(method: string, path: string, body?: unknown): RequestKind {
   const verb = method.toUpperCase();
@@ -42,7 +44,7 @@ export function requestKind(method: string, path: string, body?: unknown): Reque
   if (verb === "POST" && path.endsWith("/graphql")) {
     return typeof body === "string" && /"query"\s*:\s*"\s*mutation\b/.test(body) ? "content-write" : "read";
   }
-  if (/\/markdown(\/raw)?$/.test(path)) return "write";
+  if (verb === "DELETE" || (verb === "PATCH" && /^\/repos\/[^/]+\/[^/]+$/.test(path))) return "write";
   return "content-write";
 }
 

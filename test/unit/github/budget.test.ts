@@ -39,15 +39,17 @@ function logged() {
 }
 
 describe("requestKind", () => {
-  it("counts every REST write as content except Markdown rendering and GraphQL queries", () => {
+  it("counts POST, PUT and PATCH as content, and a GraphQL mutation; not a DELETE or a repository's settings", () => {
     expect(requestKind("GET", "/repos/o/r/issues")).toBe("read");
     expect(requestKind("POST", "/repos/o/r/issues/1/comments")).toBe("content-write");
     expect(requestKind("PATCH", "/repos/o/r/issues/comments/9")).toBe("content-write");
-    expect(requestKind("DELETE", "/repos/o/r/issues/1/labels/drover%3Arunning")).toBe("content-write");
     expect(requestKind("PUT", "/repos/o/r/pulls/3/merge")).toBe("content-write");
-    expect(requestKind("POST", "/markdown")).toBe("write");
+    expect(requestKind("DELETE", "/repos/o/r/issues/1/labels/drover%3Arunning")).toBe("write");
+    expect(requestKind("PATCH", "/repos/o/r")).toBe("write");
     expect(requestKind("POST", "/graphql", '{"query":"query { viewer { login } }"}')).toBe("read");
-    expect(requestKind("POST", "/graphql", '{"query":"mutation { addStar }"}')).toBe("content-write");
+    expect(requestKind("POST", "/graphql", '{"query":"mutation { enablePullRequestAutoMerge }"}')).toBe(
+      "content-write",
+    );
   });
 });
 
@@ -57,7 +59,12 @@ describe("RequestBudget", () => {
     budget.record(INSTALLATION, read, undefined, T0);
     budget.record(INSTALLATION, { ...read, status: 304 }, undefined, T0 + 1_000);
     budget.record(INSTALLATION, comment, undefined, T0 + 2_000);
-    budget.record(INSTALLATION, { ...read, url: "/markdown", method: "POST" }, undefined, T0 + 3_000);
+    budget.record(
+      INSTALLATION,
+      { ...read, url: "/repos/o/r/issues/1/labels/x", method: "DELETE" },
+      undefined,
+      T0 + 3_000,
+    );
     budget.record(8, comment, undefined, T0);
     // The installation's token, asked with the app's JWT, is the app's to count.
     budget.record(
