@@ -124,11 +124,11 @@ export class RequestBudget {
     const rate = rateOf(seen.headers);
     if (rate) budget.rate = rate;
     if (!log) return;
-    const row = this.#row(installationId, budget, now);
+    const row = () => fields(this.#row(installationId, budget, now));
     this.#logLow(budget, row, log);
     if (now - budget.summarisedAt >= SUMMARY_EVERY_MS) {
       budget.summarisedAt = now;
-      log.info(fields(row), "GitHub request budget");
+      log.info(row(), "GitHub request budget");
     }
   }
 
@@ -210,14 +210,14 @@ export class RequestBudget {
     };
   }
 
-  #logLow(budget: InstallationBudget, row: BudgetRow, log: BudgetLog): void {
+  #logLow(budget: InstallationBudget, row: () => object, log: BudgetLog): void {
     const rate = budget.rate;
     if (!rate || rate.limit === 0) return;
     const low = rate.remaining < rate.limit * LOW_REMAINING;
     if (low === budget.low) return;
     budget.low = low;
-    if (low) log.warn(fields(row), "GitHub request budget low: cosmetic writes will wait under 10%");
-    else log.info(fields(row), "GitHub request budget recovered");
+    if (low) log.warn(row(), "GitHub request budget low: cosmetic writes will wait under 10%");
+    else log.info(row(), "GitHub request budget recovered");
   }
 }
 
