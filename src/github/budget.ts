@@ -370,7 +370,17 @@ export function shareBudgets(
       budget.absorb(installationId, freshEntries(hash, now, options.processId));
     }
   };
-  const timer = setInterval(() => void flush().catch(() => undefined), options.everyMs ?? SHARE_EVERY_MS);
+  // One flush at a time: while Redis is away its commands wait, and ticks must not pile more behind them.
+  // Sharing is best effort: a flush that fails leaves the counts of this process alone, and tries again.
+  let flushing = false;
+  const tick = () => {
+    if (flushing) return;
+    flushing = true;
+    void flush()
+      .catch(() => undefined)
+      .finally(() => (flushing = false));
+  };
+  const timer = setInterval(tick, options.everyMs ?? SHARE_EVERY_MS);
   timer.unref();
   return { flush: () => flush(), stop: () => clearInterval(timer) };
 }
