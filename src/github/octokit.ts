@@ -1,6 +1,15 @@
+import os from "node:os";
 import Bottleneck from "bottleneck";
 import { Redis } from "ioredis";
 import { ProbotOctokit } from "probot";
+import {
+  bindInstallation,
+  requestBudget,
+  shareBudgets,
+  type BudgetLog,
+  type RequestBudget,
+} from "./budget.ts";
+import { ConditionalCache, conditionalRequests } from "./conditional.ts";
 
 type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
 type ThrottleHandler = (retryAfter: number, options: { request: { retryCount: number } }) => boolean;
@@ -18,26 +27,49 @@ const waitBriefly: ThrottleHandler = (retryAfter, options) =>
  * apart, per installation (Probot keys the throttle by installation id), as GitHub asks; with `redisUrl`
  * that holds across every Drover process sharing that Redis, not just within one. Without `pace` (the
  * sandbox, GITHUB_THROTTLE=off) nothing is paced.
+ *
+ * An installation's client also makes its GETs conditional (conditional.ts: a 304 is answered from the
+ * body kept, and GitHub does not charge it) and counts every request it sends into the request budget
+ * (budget.ts), which `redisUrl` shares with the other processes and `drover status`.
  */
 export function droverOctokit(options: {
   pace: boolean;
   redisUrl?: string;
   /** Base of the wait before retrying a 5xx answer (Octokit's default: 1 s, then 4 s, then 9 s). */
   retryAfterBaseMs?: number;
+  /** Where requests are counted (default: the process's `requestBudget`). */
+  budget?: RequestBudget;
+  /** Answers kept for conditional requests (default: one cache for this class's clients). */
+  cache?: ConditionalCache;
 }): typeof ProbotOctokit {
+  let client: Redis | undefined;
+  const redis = (url: string) =>
+    (client ??= new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false }));
   let connection: Bottleneck.IORedisConnection | undefined;
   const cluster = () => {
     if (!options.pace || !options.redisUrl) return {};
-    connection ??= new Bottleneck.IORedisConnection({
-      client: new Redis(options.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }),
-    });
+    connection ??= new Bottleneck.IORedisConnection({ client: redis(options.redisUrl) });
     return { Bottleneck, connection };
+  };
+  const budget = options.budget ?? requestBudget;
+  const cache = options.cache ?? new ConditionalCache();
+  let shared = false;
+  const share = () => {
+    if (shared || !options.redisUrl) return;
+    shared = true;
+    const url = options.redisUrl;
+    shareBudgets(budget, () => redis(url), { processId: `${os.hostname()}:${process.pid}` });
   };
   return class DroverOctokit extends ProbotOctokit {
     constructor(given: OctokitOptions = {}) {
+      const installationId = installationOfOptions(given);
+      const seen: { log?: BudgetLog } = {};
       super({
         ...given,
         ...authAtBaseUrl(given),
+        ...(installationId === undefined
+          ? {}
+          : { request: { ...given.request, fetch: counted(given, installationId, budget, () => seen.log) } }),
         ...(options.retryAfterBaseMs === undefined
           ? {}
           : { retry: { ...given.retry, retryAfterBaseValue: options.retryAfterBaseMs } }),
@@ -49,7 +81,48 @@ export function droverOctokit(options: {
           onSecondaryRateLimit: waitBriefly,
         },
       });
+      if (installationId === undefined) return;
+      seen.log = this.log as unknown as BudgetLog;
+      bindInstallation(this, installationId);
+      conditionalRequests(this, installationId, cache);
+      share();
     }
+  };
+}
+
+/** The installation a client is made for (Probot's `auth(installationId)`); undefined for the app's own. */
+function installationOfOptions(given: OctokitOptions): number | undefined {
+  const id = (given.auth as { installationId?: unknown } | undefined)?.installationId;
+  const number = typeof id === "string" ? Number(id) : id;
+  return typeof number === "number" && Number.isInteger(number) ? number : undefined;
+}
+
+/**
+ * The client's fetch, counting every response into the budget. Counting here, under Octokit's retries
+ * and throttling, sees each request GitHub sees, retries included, and each one's x-ratelimit-* headers.
+ */
+function counted(
+  given: OctokitOptions,
+  installationId: number,
+  budget: RequestBudget,
+  log: () => BudgetLog | undefined,
+): typeof fetch {
+  const inner = (given.request as { fetch?: typeof fetch } | undefined)?.fetch;
+  return async (input, init) => {
+    const response = await (inner ?? globalThis.fetch)(input, init);
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    budget.record(
+      installationId,
+      {
+        method: init?.method ?? "GET",
+        url,
+        status: response.status,
+        headers: response.headers,
+        body: init?.body,
+      },
+      log(),
+    );
+    return response;
   };
 }
 
