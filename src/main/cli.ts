@@ -10,6 +10,8 @@ import { runDemo } from "../demo/run-demo.ts";
 import { parkedDeadLetters } from "../db/dead-letters.ts";
 import { WorkQueue } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis } from "../queue/redis.ts";
+import { budgetsFromRedis } from "../github/budget.ts";
+import { renderBudgets } from "../report/budget.ts";
 import { renderDeadLetters, renderRetry } from "../report/dead-letters.ts";
 import { renderTaskReport, reportRows } from "../report/task-report.ts";
 import { retryDeadLetters } from "../scheduler/retry-dead-letters.ts";
@@ -21,7 +23,8 @@ const USAGE = `Usage: drover <command>
 Commands:
   status [--repo owner/name] [--tree] the repository's tasks, their states and what they wait for
                                       (--tree: stories with their sub-issues), then the work parked
-                                      after failing for good (without --repo: all parked work)
+                                      after failing for good (without --repo: all parked work), and
+                                      each installation's GitHub request budget this hour
   retry --delivery ID | --job ID      run parked work again after a fix: the delivery's parked jobs,
                                       or one parked job (ids as \`drover status\` shows them)
   migrate                             create the database if needed and apply migrations
@@ -58,6 +61,7 @@ switch (command) {
       }
       const parked = await parkedDeadLetters(database.db, repo === undefined ? {} : { repoFullName: repo });
       process.stdout.write(renderDeadLetters(parked));
+      process.stdout.write(renderBudgets(await budgetsFromRedis(env.REDIS_URL)));
     } catch (error) {
       exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
     } finally {
