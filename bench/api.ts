@@ -48,7 +48,7 @@ const WORKERS = 8;
 const RECONCILE_PASSES = Math.round((60 * 60_000) / RECONCILE_EVERY_MS);
 /** Drover is done with a change once it has made no request for this long. */
 const QUIET_MS = 2_000;
-const PART_TIMEOUT_MS = 150_000;
+const PART_TIMEOUT_MS = 600_000;
 
 /** GitHub's limits for one installation (REST, primary) and its content-creation (secondary) limits. */
 const LIMITS = { primaryPerHour: 5_000, contentPerHour: 500, contentPerMinute: 80 };
@@ -146,24 +146,27 @@ function implied(perTask: Tally) {
   };
 }
 
+type NewIssue = {
+  title: string;
+  body: string;
+  /** Blockers, as indexes into the same list. */
+  blockedBy: number[];
+};
+
 /** `count` independent issues: each asks the scripted agent for a file of its own. */
-function independentIssues(first: number, count: number) {
-  return Array.from({ length: count }, (_, i) => {
-    const n = first + i;
-    return {
-      title: `Independent task ${n}`,
-      body: `Add module ${n}.\n\n\`\`\`js file=src/independent/task-${n}.js\nexport const task${n} = ${n};\n\`\`\``,
-      blockedBy: [] as number[],
-    };
-  });
+function independentIssues(count: number): NewIssue[] {
+  return Array.from({ length: count }, (_, i) => ({
+    title: `Independent task ${i + 1}`,
+    body: `Add module ${i + 1}.\n\n\`\`\`js file=src/independent/task-${i + 1}.js\nexport const task${i + 1} = ${i + 1};\n\`\`\``,
+    blockedBy: [],
+  }));
 }
 
 /**
  * A graph of `count` issues in `layers` layers; each issue past the first layer is blocked by one to
- * three issues of the layers just before it, `links` links in all. Blockers are given as offsets into
- * the list. Seeded: the same graph every run.
+ * three issues of the two layers before it, `links` links in all. Seeded: the same graph every run.
  */
-function graphIssues(first: number, count: number, layers: number, links: number) {
+function graphIssues(count: number, layers: number, links: number): NewIssue[] {
   const random = seeded(15);
   const width = Math.ceil(count / layers);
   const layerOf = (i: number) => Math.floor(i / width);
@@ -180,14 +183,11 @@ function graphIssues(first: number, count: number, layers: number, links: number
     blockedBy[i]!.add(blocker);
     made += 1;
   }
-  return Array.from({ length: count }, (_, i) => {
-    const n = first + i;
-    return {
-      title: `Graph task ${n}`,
-      body: `Layer ${layerOf(i) + 1} of the graph.\n\n\`\`\`js file=src/graph/task-${n}.js\nexport const task${n} = ${n};\n\`\`\``,
-      blockedBy: [...blockedBy[i]!].map((b) => first + b).sort((a, b) => a - b),
-    };
-  });
+  return Array.from({ length: count }, (_, i) => ({
+    title: `Graph task ${i + 1}`,
+    body: `Layer ${layerOf(i) + 1} of the graph.\n\n\`\`\`js file=src/graph/task-${i + 1}.js\nexport const graphTask${i + 1} = ${i + 1};\n\`\`\``,
+    blockedBy: [...blockedBy[i]!].sort((a, b) => a - b),
+  }));
 }
 
 class Bench {
@@ -202,29 +202,25 @@ class Bench {
     return this.stack.sandbox.requests;
   }
 
-  /** Creates the issues (numbers `first`…) and their links, as a maintainer would; returns their numbers. */
-  async open(
-    issues: { title: string; body: string; blockedBy: number[] }[],
-    first: number,
-  ): Promise<number[]> {
-    const ids = new Map<number, number>();
-    for (const [i, issue] of issues.entries()) {
+  /** Creates the issues and their links, as a maintainer would; returns their numbers. */
+  async open(issues: NewIssue[]): Promise<number[]> {
+    const made: { number: number; id: number }[] = [];
+    for (const issue of issues) {
       const { data } = await this.maintainer.rest.issues.create({
         ...this.repo,
         title: issue.title,
         body: issue.body,
       });
-      if (data.number !== first + i) throw new Error(`expected issue #${first + i}, got #${data.number}`);
-      ids.set(data.number, data.id);
+      made.push({ number: data.number, id: data.id });
     }
     for (const [i, issue] of issues.entries())
       for (const blocker of issue.blockedBy)
         await this.maintainer.rest.issues.addBlockedByDependency({
           ...this.repo,
-          issue_number: first + i,
-          issue_id: ids.get(blocker)!,
+          issue_number: made[i]!.number,
+          issue_id: made[blocker]!.id,
         });
-    return issues.map((_, i) => first + i);
+    return made.map((m) => m.number);
   }
 
   async tasks(numbers: readonly number[]): Promise<TaskSummary[]> {
@@ -348,7 +344,6 @@ export async function run(): Promise<void> {
       redisUrl: env.REDIS_URL,
       queuePrefix,
       workers: WORKERS,
-      env: { LOG_LEVEL: "warn" },
     });
     database = openDatabase(databaseUrl.toString(), { max: 2 });
     const maintainer = personClient(stack.sandbox.urls.api, stack.sandbox.token("maintainer"));
@@ -370,7 +365,7 @@ export async function run(): Promise<void> {
     // 1. Independent tasks, from the issues being opened to every task done.
     let from = bench.requests.length;
     let started = Date.now();
-    const independent = await bench.open(independentIssues(1, INDEPENDENT_TASKS), 1);
+    const independent = await bench.open(independentIssues(INDEPENDENT_TASKS));
     await labelAll(maintainer, repo, independent, DEFAULT_LABEL);
     await bench.until(independent, allDone, true);
     await bench.quiet();
@@ -385,8 +380,7 @@ export async function run(): Promise<void> {
     // 2. The graph: opened, linked, labelled; settled with nothing merged; reconcile; then merged to the end.
     from = bench.requests.length;
     started = Date.now();
-    const first = INDEPENDENT_TASKS + 1;
-    const graph = await bench.open(graphIssues(first, GRAPH_TASKS, GRAPH_LAYERS, GRAPH_LINKS), first);
+    const graph = await bench.open(graphIssues(GRAPH_TASKS, GRAPH_LAYERS, GRAPH_LINKS));
     await labelAll(maintainer, repo, graph, DEFAULT_LABEL);
     await bench.until(graph, settledUnmerged, false);
     await bench.quiet();
