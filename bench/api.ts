@@ -29,7 +29,7 @@ import { labelAll, mergePassing, personClient, seedRepository, type Person } fro
 import { SCRIPTED_AGENT } from "../src/demo/run-demo.ts";
 import { startStack, type Stack } from "../src/demo/stack.ts";
 import { integerBelow, seeded } from "../src/lib/random.ts";
-import { enqueuer } from "../src/queue/job-catalog.ts";
+import { enqueuer, jobIdOf } from "../src/queue/job-catalog.ts";
 import { WorkQueue } from "../src/queue/queue.ts";
 import { assertRedisUsable, connectRedis } from "../src/queue/redis.ts";
 import type { RequestRecord } from "../src/sandbox/accounting.ts";
@@ -83,6 +83,11 @@ type PartFigures = {
   byRoute: Record<string, Tally>;
   git: { fetchesPerTask: number; pushesPerTask: number };
   states: Record<string, number>;
+  /**
+   * Reconcile passes the worker ran on its own (every 10 minutes from its start) inside the part: their
+   * listing of labelled issues. A long run (a busy machine) may take one in; its requests are counted.
+   */
+  scheduledReconciles: number;
 };
 
 function tally(records: readonly RequestRecord[]): Tally {
@@ -130,6 +135,9 @@ function figures(
       pushesPerTask: round(git.filter((r) => r.route === "/git-receive-pack").length / tasks, 2),
     },
     states,
+    scheduledReconciles: drovers.filter(
+      (r) => r.method === "GET" && r.route === "/repos/{owner}/{repo}/issues" && r.actor === "installation",
+    ).length,
   };
   return part;
 }
@@ -196,6 +204,7 @@ class Bench {
     readonly maintainer: Person,
     readonly repo: Repo,
     readonly database: Database,
+    readonly queue: WorkQueue,
   ) {}
 
   get requests(): RequestRecord[] {
@@ -242,11 +251,19 @@ class Bench {
         throw new Error(`drover ${p.role} stopped unexpectedly:\n${p.output().slice(-4000)}`);
   }
 
-  /** Waits until Drover has made no request for QUIET_MS and every webhook has been sent. */
+  /**
+   * Waits until every webhook has been sent, no job is waiting or running, and Drover has made no request
+   * for QUIET_MS.
+   */
   async quiet(): Promise<void> {
     for (;;) {
       this.checkProcesses();
       await this.stack.sandbox.webhooksSent();
+      const counts = await this.queue.counts();
+      if ((counts.wait ?? 0) + (counts.active ?? 0) > 0) {
+        await sleep(100);
+        continue;
+      }
       const last = this.requests.findLast(isDrovers)?.at ?? 0;
       const idle = Date.now() - last;
       if (idle >= QUIET_MS) return;
@@ -296,8 +313,10 @@ async function reconcilePass(bench: Bench, enqueue: ReturnType<typeof enqueuer>)
   const from = bench.requests.length;
   const started = Date.now();
   await enqueue("reconcile", { at: started });
-  const deadline = started + 10_000;
-  while (!bench.requests.slice(from).some(isDrovers) && Date.now() < deadline) await sleep(20);
+  // The pass is over once its own job is and the sync jobs it queued (and what they queued) are.
+  const jobId = jobIdOf("reconcile", { at: started });
+  while (!["completed", "failed", "unknown"].includes(await bench.queue.state("main", jobId)))
+    await sleep(50);
   await bench.quiet();
   const t = tally(bench.requests.slice(from).filter(isDrovers));
   return {
@@ -320,6 +339,10 @@ function printPart(name: string, part: PartFigures): void {
     `  per task: ${p.requests} requests (${p.counted} counted; ${p.notModified} were 304), ${p.reads} reads, ` +
       `${p.writes} writes, ${p.contentWrites} content-generating; git: ${part.git.fetchesPerTask} fetches, ${part.git.pushesPerTask} pushes`,
   );
+  if (part.scheduledReconciles > 0)
+    console.log(
+      `  (includes ${part.scheduledReconciles} listing(s) by the worker's own reconcile, every ${RECONCILE_EVERY_MS / 60_000} min)`,
+    );
   console.log(`  ${["per task", "reads", "writes", "content", "304", "route"].join("\t")}`);
   for (const [route, t] of Object.entries(part.byRoute))
     console.log(`  ${[t.requests, t.reads, t.writes, t.contentWrites, t.notModified, route].join("\t")}`);
@@ -355,7 +378,7 @@ export async function run(): Promise<void> {
       { agentCommand: [process.execPath, SCRIPTED_AGENT, agentState], workers: WORKERS },
       [],
     );
-    const bench = new Bench(stack, maintainer, repo, database);
+    const bench = new Bench(stack, maintainer, repo, database, queue);
     console.log(
       `api: Drover's web and worker (${WORKERS} agent runs at once, the scripted agent) against the sandbox; ` +
         `counting every request Drover's installation and app make`,
