@@ -6,6 +6,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> | void
   schedule: () => import("./schedule.ts"),
   graph: () => import("./graph.ts"),
   intake: () => import("./intake.ts"),
+  api: () => import("./api.ts"),
 };
 
 const names = process.argv.slice(2);

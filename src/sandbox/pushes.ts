@@ -61,8 +61,9 @@ export async function announcePush(
     for (const issue of repo.issues.values()) {
       const pull = issue.pull;
       if (!pull || issue.state !== "open") continue;
-      // A pull request into the branch that moved may now conflict (GitHub recomputes it, silently).
-      if (pull.base === branch) await refreshPull(bare, pull);
+      // A pull request into the branch that moved may now conflict: GitHub works that out again when the
+      // pull request is next asked for.
+      if (pull.base === branch) pull.stale = true;
       if (pull.head !== branch || pull.headSha === update.after) continue;
       const before = pull.headSha;
       pull.headSha = update.after;
@@ -88,7 +89,7 @@ export async function announcePush(
  * A pull request's numbers and mergeability from its branches as they are now: the commits on head that
  * base lacks, the diff from their merge base, and whether head merges cleanly.
  */
-async function refreshPull(bare: string, pull: PullRecord): Promise<void> {
+export async function refreshPull(bare: string, pull: PullRecord): Promise<void> {
   const [base, head] = await Promise.all([
     resolveRef(bare, `refs/heads/${pull.base}`),
     resolveRef(bare, `refs/heads/${pull.head}`),
@@ -101,4 +102,5 @@ async function refreshPull(bare: string, pull: PullRecord): Promise<void> {
   ]);
   pull.stats = { ...diff, commits: commits.length };
   pull.mergeable = mergeable;
+  pull.stale = false;
 }

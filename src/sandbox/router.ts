@@ -104,6 +104,29 @@ export function positiveInt(value: string | undefined, what: string): number {
   return number;
 }
 
+/**
+ * A listing's `since` (ISO 8601): the moment from which updated items are listed, or null when not asked.
+ * GitHub's timestamps are whole seconds, so the moment is taken to its second: an item updated in the
+ * same second as `since` is listed ("updated at or after"). Anything not a timestamp is refused (422).
+ */
+export function sinceOf(query: URLSearchParams): number | null {
+  const since = query.get("since");
+  if (since === null) return null;
+  const at = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since) ? Date.parse(since) : NaN;
+  if (Number.isNaN(at))
+    throw new SandboxError(
+      422,
+      `Invalid request: since ${JSON.stringify(since)} is not an ISO 8601 timestamp`,
+      [{ resource: "Issue", field: "since", code: "invalid" }],
+    );
+  return Math.floor(at / 1000) * 1000;
+}
+
+/** Whether a record updated at `updatedAt` (GitHub's timestamp) is listed for `since`. */
+export function updatedSince(updatedAt: string, since: number | null): boolean {
+  return since === null || Date.parse(updatedAt) >= since;
+}
+
 /** GitHub's pagination: `per_page` (max 100) and `page`, with a `Link` header when more follow. */
 export function paginate<T>(
   items: T[],

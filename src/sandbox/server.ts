@@ -4,13 +4,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import {
+  etagMatches,
+  isContentGenerating,
+  RateLimits,
+  rateLimitHeaders,
+  type RateLimitOptions,
+  type RateLimitState,
+  type RequestRecord,
+} from "./accounting.ts";
 import { appRoutes } from "./api/app.ts";
 import { checkRoutes } from "./api/checks.ts";
 import { issueRoutes } from "./api/issues.ts";
 import { linkRoutes } from "./api/links.ts";
 import { pullRoutes } from "./api/pulls.ts";
 import { repoRoutes } from "./api/repos.ts";
-import { authenticate, InstallationTokens } from "./auth.ts";
+import { authenticate, InstallationTokens, type Actor } from "./auth.ts";
 import { SandboxContext } from "./context.ts";
 import { isGitRequest, serveGitRequest } from "./git/serve-request.ts";
 import { answerGraphql } from "./graphql.ts";
@@ -36,6 +45,8 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** Called with every REST answer and the route (GitHub's path template) that gave it; for conformance tests. */
   onResponse?: (record: ApiRecord) => void;
+  /** Each caller's primary rate limit (`x-ratelimit-*`): by default GitHub's, reported and not enforced. */
+  rateLimits?: RateLimitOptions;
 }
 
 export type ApiRecord = { method: string; path: string; status: number; body: unknown };
@@ -56,6 +67,13 @@ export interface Sandbox {
   users: SandboxUser[];
   world: World;
   deliveries: Delivery[];
+  /**
+   * Every request served, in the order answered: REST, GraphQL and git, with who made it, whether GitHub
+   * counts it as content-generating, and whether it was a 304.
+   */
+  requests: RequestRecord[];
+  /** An installation's primary (REST) rate limit as it stands: what its next answer's headers would say. */
+  rateLimit(installationId: number): RateLimitState;
   /** Every REST operation the sandbox implements, as GitHub's method and path template. */
   operations: { method: string; path: string }[];
   /** A seeded person's token. */
@@ -107,6 +125,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ),
   });
   const ctx = new SandboxContext(seeded.world, urls, new InstallationTokens(), hooks, path.join(dir, "git"));
+  const limits = new RateLimits(options.rateLimits);
+  const requests: RequestRecord[] = [];
+  const accounting: Accounting = { limits, record: (r) => requests.push(r) };
   const router = new Router();
   for (const routes of [appRoutes, repoRoutes, issueRoutes, linkRoutes, pullRoutes, checkRoutes])
     routes(router, ctx);
@@ -121,11 +142,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     );
     const pathname = new URL(request.url ?? "/", web).pathname;
     const handled = isGitRequest(pathname)
-      ? serveGitRequest(ctx, request, response, pushLocks)
+      ? serveGit(ctx, request, response, pushLocks, accounting)
       : pathname.startsWith("/api/v3/") && !GRAPHQL_PATHS.has(pathname)
-        ? serveApi(ctx, router, request, response, options.onResponse)
+        ? serveApi(ctx, router, request, response, options.onResponse, accounting)
         : GRAPHQL_PATHS.has(pathname) && request.method === "POST"
-          ? serveGraphql(ctx, request, response)
+          ? serveGraphql(ctx, request, response, accounting)
           : Promise.resolve(void notFound(response));
     handled.catch((error: unknown) => {
       log(`sandbox error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -148,6 +169,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     users: seeded.users,
     world,
     deliveries: hooks.deliveries,
+    requests,
+    rateLimit: (installationId) => limits.forInstallation(installationId),
     operations: router.routes.map(({ method, path }) => ({ method, path })),
     token: (login) => {
       const found = seeded.users.find((u) => u.login === login);
@@ -196,17 +219,74 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 }
 
+/** Where the sandbox counts what it serves. */
+type Accounting = { limits: RateLimits; record: (record: RequestRecord) => void };
+
+/** Who a request's credentials name, for counting: nobody when they name no one (the handler answers 401). */
+function callerOf(ctx: SandboxContext, request: IncomingMessage): Actor {
+  try {
+    return authenticate(ctx.world, ctx.tokens, request.headers.authorization);
+  } catch {
+    return { kind: "anonymous" };
+  }
+}
+
+function recordOf(
+  actor: Actor,
+  fields: Pick<RequestRecord, "kind" | "method" | "route" | "url" | "status"> & {
+    mutation?: boolean;
+    conditional?: boolean;
+    notModified?: boolean;
+    counted: boolean;
+  },
+): RequestRecord {
+  const { mutation, ...rest } = fields;
+  return {
+    at: Date.now(),
+    ...rest,
+    actor: actor.kind,
+    installationId: actor.kind === "installation" ? actor.installation.id : null,
+    login: actor.kind === "installation" || actor.kind === "person" ? actor.account.login : null,
+    contentGenerating: isContentGenerating({ ...fields, ...(mutation === undefined ? {} : { mutation }) }),
+    conditional: fields.conditional ?? false,
+    notModified: fields.notModified ?? false,
+  };
+}
+
+/** GitHub's answer to a caller past its primary limit. */
+function rateLimited(actor: Actor): ApiResponse {
+  const who =
+    actor.kind === "installation"
+      ? `installation ID ${actor.installation.id}`
+      : actor.kind === "person"
+        ? `user ID ${actor.account.id}`
+        : actor.kind === "app"
+          ? `app ID ${actor.app.id}`
+          : "this address";
+  return {
+    status: 403,
+    body: {
+      message: `API rate limit exceeded for ${who}.`,
+      documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+      status: "403",
+    },
+  };
+}
+
 async function serveApi(
   ctx: SandboxContext,
   router: Router,
   request: IncomingMessage,
   response: ServerResponse,
   onResponse: SandboxOptions["onResponse"],
+  accounting: Accounting,
 ): Promise<void> {
   const url = new URL(request.url ?? "/", ctx.urls.web);
   const method = request.method ?? "GET";
+  const caller = callerOf(ctx, request);
   let result: ApiResponse;
   let template = "(no route)";
+  let overLimit = false;
   try {
     const raw = await readBody(request);
     let body: unknown = undefined;
@@ -220,14 +300,17 @@ async function serveApi(
     const { route, params } = router.match(method, url.pathname.slice("/api/v3".length));
     template = route.path;
     const actor = authenticate(ctx.world, ctx.tokens, request.headers.authorization);
-    result = await route.handler({
-      method,
-      params,
-      query: url.searchParams,
-      body,
-      actor,
-      headers: request.headers,
-    });
+    overLimit = accounting.limits.enforced && accounting.limits.exhausted(actor, "core");
+    result = overLimit
+      ? rateLimited(actor)
+      : await route.handler({
+          method,
+          params,
+          query: url.searchParams,
+          body,
+          actor,
+          headers: request.headers,
+        });
   } catch (error) {
     if (!(error instanceof SandboxError)) throw error;
     result = {
@@ -244,38 +327,77 @@ async function serveApi(
   const headers: Record<string, string> = {
     "x-github-request-id": randomUUID(),
     "x-github-media-type": "github.v3; format=json",
-    "x-ratelimit-limit": "5000",
-    "x-ratelimit-remaining": "4999",
-    "x-ratelimit-used": "1",
-    "x-ratelimit-resource": "core",
-    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
     ...result.headers,
   };
+  const text =
+    result.raw !== undefined
+      ? result.raw.data
+      : result.body === undefined
+        ? undefined
+        : JSON.stringify(result.body);
+  // Conditional requests, as GitHub answers them: a GET's 200 carries an ETag (weak for JSON, strong for
+  // a raw file), and the same request with a matching If-None-Match is answered 304, with no body and
+  // without counting against the caller's rate limit.
+  const conditional = request.headers["if-none-match"] !== undefined;
+  if (method === "GET" && result.status === 200 && text !== undefined) {
+    const digest = createHash("sha256").update(text).digest("hex").slice(0, 40);
+    headers.etag = result.raw ? `"${digest}"` : `W/"${digest}"`;
+    headers.vary = "Accept, Authorization, Cookie, X-GitHub-OTP";
+    if (etagMatches(request.headers["if-none-match"], headers.etag)) {
+      const limit = accounting.limits.peek(caller, "core");
+      response.writeHead(304, { ...headers, ...rateLimitHeaders(limit, "core") }).end();
+      accounting.record(
+        recordOf(caller, {
+          kind: "rest",
+          method,
+          route: template,
+          url: request.url ?? "",
+          status: 304,
+          conditional,
+          notModified: true,
+          counted: false,
+        }),
+      );
+      return;
+    }
+  }
+  const refused =
+    result.status === 403 && accounting.limits.enforced && accounting.limits.exhausted(caller, "core");
+  const limit = refused ? accounting.limits.peek(caller, "core") : accounting.limits.count(caller, "core");
+  Object.assign(headers, rateLimitHeaders(limit, "core"));
+  accounting.record(
+    recordOf(caller, {
+      kind: "rest",
+      method,
+      route: template,
+      url: request.url ?? "",
+      status: result.status,
+      conditional,
+      counted: !overLimit,
+    }),
+  );
   if (result.raw) {
     response
       .writeHead(result.status, { ...headers, "content-type": result.raw.contentType })
       .end(result.raw.data);
     return;
   }
-  if (result.body === undefined) {
+  if (text === undefined) {
     response.writeHead(result.status, headers).end();
     return;
-  }
-  const text = JSON.stringify(result.body);
-  if (method === "GET" && result.status === 200) {
-    // Conditional requests, as GitHub answers them: a 304 costs the client no rate limit.
-    const etag = `W/"${createHash("sha256").update(text).digest("hex").slice(0, 40)}"`;
-    headers.etag = etag;
-    if (request.headers["if-none-match"] === etag) {
-      response.writeHead(304, headers).end();
-      return;
-    }
   }
   sendJson(response, result.status, text, headers);
 }
 
-async function serveGraphql(ctx: SandboxContext, request: IncomingMessage, response: ServerResponse) {
+async function serveGraphql(
+  ctx: SandboxContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  accounting: Accounting,
+) {
+  const caller = callerOf(ctx, request);
   let answer: { status: number; body: unknown };
+  let mutation = false;
   try {
     const raw = await readBody(request);
     let body: unknown;
@@ -284,6 +406,8 @@ async function serveGraphql(ctx: SandboxContext, request: IncomingMessage, respo
     } catch {
       throw new SandboxError(400, "Problems parsing JSON");
     }
+    const query = (body as { query?: unknown } | null)?.query;
+    mutation = typeof query === "string" && /^\s*mutation\b/.test(query);
     answer = await answerGraphql(
       ctx,
       authenticate(ctx.world, ctx.tokens, request.headers.authorization),
@@ -296,7 +420,50 @@ async function serveGraphql(ctx: SandboxContext, request: IncomingMessage, respo
       body: { message: error.message, documentation_url: "https://docs.github.com/graphql" },
     };
   }
-  sendJson(response, answer.status, answer.body, { "x-github-request-id": randomUUID() });
+  const limit = accounting.limits.count(caller, "graphql");
+  accounting.record(
+    recordOf(caller, {
+      kind: "graphql",
+      method: "POST",
+      route: "/graphql",
+      url: request.url ?? "",
+      status: answer.status,
+      mutation,
+      counted: true,
+    }),
+  );
+  sendJson(response, answer.status, answer.body, {
+    "x-github-request-id": randomUUID(),
+    ...rateLimitHeaders(limit, "graphql"),
+  });
+}
+
+/** Git over HTTP, recorded once answered (fetches and pushes are not API requests: never counted). */
+async function serveGit(
+  ctx: SandboxContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  pushLocks: Map<string, Promise<void>>,
+  accounting: Accounting,
+): Promise<void> {
+  const caller = callerOf(ctx, request);
+  const url = new URL(request.url ?? "/", ctx.urls.web);
+  const route = url.pathname.endsWith("/info/refs")
+    ? `/info/refs?service=${url.searchParams.get("service") ?? ""}`
+    : url.pathname.slice(url.pathname.lastIndexOf("/"));
+  response.once("finish", () =>
+    accounting.record(
+      recordOf(caller, {
+        kind: "git",
+        method: request.method ?? "GET",
+        route,
+        url: request.url ?? "",
+        status: response.statusCode,
+        counted: false,
+      }),
+    ),
+  );
+  await serveGitRequest(ctx, request, response, pushLocks);
 }
 
 function sendJson(

@@ -327,7 +327,7 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
   const issueApi = `${urls.api}/repos/${repo.fullName}/issues/${record.number}`;
   const href = (url: string) => ({ href: url });
   const settled = pull.merged || record.state === "closed";
-  const mergeable = settled ? null : pull.mergeable;
+  const mergeable = settled || pull.stale ? null : pull.mergeable;
   return {
     url: api,
     id: record.id,
@@ -401,7 +401,7 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
  * passing check runs, no changes requested) are not met, "clean" once they are.
  */
 function mergeableState(pull: PullRecord, settled: boolean): string {
-  if (settled) return "unknown";
+  if (settled || pull.stale) return "unknown";
   if (pull.draft) return "draft";
   if (!pull.mergeable) return "dirty";
   return requirementsMet(pull) ? "clean" : "blocked";

@@ -156,6 +156,12 @@ export interface PullRecord {
   mergeable: boolean;
   /** Numbers from the last diff of head against base. */
   stats: { additions: number; deletions: number; changedFiles: number; commits: number };
+  /**
+   * Base moved since `mergeable` and `stats` were worked out. As on GitHub, they are worked out again
+   * when the pull request is next asked for (`mergeable` is null until then), not on every push to base:
+   * a push to a busy base would otherwise redo every open pull request's diff at once.
+   */
+  stale?: boolean;
 }
 
 export interface CheckRunRecord {

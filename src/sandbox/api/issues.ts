@@ -15,7 +15,9 @@ import {
   paginate,
   positiveInt,
   requireString,
+  sinceOf,
   stateField,
+  updatedSince,
   type ApiRequest,
   type Router,
 } from "../router.ts";
@@ -40,7 +42,7 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
       .split(",")
       .map((name) => name.trim().toLowerCase())
       .filter(Boolean);
-    const since = query.get("since");
+    const since = sinceOf(query);
     const sort = query.get("sort") ?? "created";
     const direction = query.get("direction") ?? "desc";
     const key = (issue: IssueRecord) =>
@@ -48,7 +50,7 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
     const issues = [...repo.issues.values()]
       .filter((issue) => state === "all" || issue.state === state)
       .filter((issue) => wanted.every((name) => issue.labels.some((l) => l.name.toLowerCase() === name)))
-      .filter((issue) => since === null || issue.updatedAt >= since)
+      .filter((issue) => updatedSince(issue.updatedAt, since))
       .sort((a, b) => {
         const [x, y] = [key(a), key(b)];
         const order = x < y ? -1 : x > y ? 1 : a.number - b.number;
@@ -183,8 +185,8 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
   // Comments.
   router.add("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (request) => {
     const issue = issueOf(request);
-    const since = request.query.get("since");
-    const comments = issue.comments.filter((c) => since === null || c.updatedAt >= since);
+    const since = sinceOf(request.query);
+    const comments = issue.comments.filter((c) => updatedSince(c.updatedAt, since));
     const { page, headers } = paginate(
       comments,
       request.query,

@@ -1,6 +1,7 @@
 import { changedFiles, commitLog } from "../git/history.ts";
 import { isAncestor, isMergeable } from "../git/merge.ts";
 import { resolveRef } from "../git/refs.ts";
+import { refreshPull } from "../pushes.ts";
 import { actingAccount } from "../auth.ts";
 import { settleAutoMerge } from "../auto-merge.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
@@ -109,12 +110,19 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     };
   });
 
-  router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", (request) => ({
+  /** A pull request as one asked for by number: mergeability worked out again if base moved. */
+  const fresh = async (pull: PullRecord): Promise<PullRecord> => {
+    if (pull.stale && !pull.merged && pull.issue.state === "open")
+      await refreshPull(ctx.barePath(pull.issue.repo), pull);
+    return pull;
+  };
+
+  router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", async (request) => ({
     status: 200,
-    body: json(pullOf(request)),
+    body: json(await fresh(pullOf(request))),
   }));
 
-  router.add("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", (request) => {
+  router.add("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", async (request) => {
     const pull = pullOf(request);
     const sender = actingAccount(request.actor);
     if (pull.issue.user.id !== sender.id)
@@ -133,7 +141,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     );
     if (state === "closed" && !pull.merged) closeIssue(ctx, pull.issue, sender);
     if (state === "open" && !pull.merged) reopenIssue(ctx, pull.issue, sender);
-    return { status: 200, body: json(pull) };
+    return { status: 200, body: json(await fresh(pull)) };
   });
 
   router.add("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", async (request) => {

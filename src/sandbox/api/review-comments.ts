@@ -2,7 +2,16 @@ import { actingAccount } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
 import { deleteReaction, listReactions, react } from "../reactions.ts";
 import { addReviewComment, announceReview, placeComment, recordReview, replyTo } from "../review-threads.ts";
-import { field, paginate, positiveInt, requireString, type ApiRequest, type Router } from "../router.ts";
+import {
+  field,
+  paginate,
+  positiveInt,
+  requireString,
+  sinceOf,
+  updatedSince,
+  type ApiRequest,
+  type Router,
+} from "../router.ts";
 import { reviewComment } from "../shapes.ts";
 import { SandboxError, type PullRecord } from "../world.ts";
 
@@ -31,10 +40,10 @@ export function reviewCommentRoutes(
 
   router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/comments", (request) => {
     const pull = pullOf(request);
-    const since = request.query.get("since");
+    const since = sinceOf(request.query);
     const newestFirst = request.query.get("direction") === "desc";
     const comments = pull.comments
-      .filter((c) => since === null || c.updatedAt >= since)
+      .filter((c) => updatedSince(c.updatedAt, since))
       .sort((a, b) => (newestFirst ? b.id - a.id : a.id - b.id));
     const { page, headers } = paginate(
       comments,

@@ -409,6 +409,12 @@ describe("merging", () => {
     await maintainer.rest.pulls.merge({ ...repo, pull_number: left.number });
     const main = await mainSha(work);
 
+    // As on GitHub, mergeability is worked out again when the pull request is next asked for: null until then.
+    const { data: listed } = await maintainer.rest.pulls.list({ ...repo, state: "open" });
+    expect(listed.find((p) => p.number === right.number)).toMatchObject({
+      mergeable: null,
+      mergeable_state: "unknown",
+    });
     const { data: now } = await maintainer.rest.pulls.get({ ...repo, pull_number: right.number });
     expect(now).toMatchObject({ mergeable: false, mergeable_state: "dirty" });
     const from = await t.mark();
