@@ -121,15 +121,13 @@ describe("reconcile", () => {
 
   it("reads an unchanged open task again only every 4.5 to 6 hours, spread: well under one request an hour", async () => {
     const db = testDb.database().db;
-    await db
-      .insert(repositories)
-      .values({
-        ...REPO,
-        id: 5151,
-        fullName: "octo-org/quiet",
-        cloneUrl: "file:///nowhere",
-        defaultBranch: "main",
-      });
+    await db.insert(repositories).values({
+      ...REPO,
+      id: 5151,
+      fullName: "octo-org/quiet",
+      cloneUrl: "file:///nowhere",
+      defaultBranch: "main",
+    });
     const quiet = { ...REPO, id: 5151, fullName: "octo-org/quiet" };
     const count = 40;
     for (let number = 1; number <= count; number++) {
