@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Octokit, RepoRef } from "./types.ts";
 
-/** Marks the one status comment per issue, so it is found again when its id was lost. */
+/** Marks the one status comment per issue (what it is, for people and tools reading the issue). */
 export const STATUS_MARKER = "<!-- drover:status -->";
 /** Marks the story checklist on a parent issue. */
 export const STORY_MARKER = "<!-- drover:story -->";
@@ -24,24 +24,23 @@ export type MarkedCommentWrite = {
  * last sent (`last`), never read back first: a body the comment already has is not sent again; an edit
  * waits when `deferEdit` says so (a cosmetic write while the rate limit runs low: the comment keeps its
  * last body and the caller records the edit as owed); a comment a person deleted is made again. With no
- * id to go on, the marked comment is looked for only when `mayExist` (a comment made before its id was
- * kept); otherwise a new one is made at once.
+ * id to go on, a new one is made at once: the id is recorded as soon as it is made (src/db/last-written.ts),
+ * so no listing of the issue's comments is needed to find it again.
  */
 export async function writeMarkedComment(
   octokit: Octokit,
   repo: RepoRef,
   issueNumber: number,
   body: string,
-  last: { id: number | null; hash: string | null; mayExist: boolean },
+  last: { id: number | null; hash: string | null },
   options: { marker?: string; deferEdit?: () => boolean | Promise<boolean> } = {},
 ): Promise<MarkedCommentWrite> {
   const marker = options.marker ?? STATUS_MARKER;
   const { text, hash } = markedText(body, marker);
-  const id = last.id ?? (last.mayExist ? await findMarkedComment(octokit, repo, issueNumber, marker) : null);
+  const id = last.id;
   if (id !== null) {
-    if (last.id !== null && last.hash === hash) return { id, hash, outcome: "unchanged" };
-    if (await options.deferEdit?.())
-      return { id, hash: last.id === null ? null : last.hash, outcome: "deferred" };
+    if (last.hash === hash) return { id, hash, outcome: "unchanged" };
+    if (await options.deferEdit?.()) return { id, hash: last.hash, outcome: "deferred" };
     try {
       await octokit.rest.issues.updateComment({ ...repo, comment_id: id, body: text });
       return { id, hash, outcome: "edited" };
@@ -55,21 +54,6 @@ export async function writeMarkedComment(
     body: text,
   });
   return { id: data.id, hash, outcome: "created" };
-}
-
-async function findMarkedComment(
-  octokit: Octokit,
-  repo: RepoRef,
-  issueNumber: number,
-  marker: string,
-): Promise<number | null> {
-  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-    ...repo,
-    issue_number: issueNumber,
-    per_page: 100,
-  });
-  const mine = comments.find((c) => c.user?.type === "Bot" && c.body?.startsWith(marker));
-  return mine?.id ?? null;
 }
 
 /** A one-off answer on an issue (a refused request, a config error). */

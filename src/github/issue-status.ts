@@ -44,7 +44,6 @@ export async function publishStatus(
       {
         id: known ?? task.statusCommentId,
         hash: known === null ? null : (last?.statusHash ?? null),
-        mayExist: false,
       },
       { deferEdit: () => deferCosmeticFor(db, task.repoId, deferCosmetic) },
     );
@@ -107,7 +106,6 @@ export async function publishStory(
       {
         id: known ?? parent.storyCommentId,
         hash: known === null ? null : (last?.storyHash ?? null),
-        mayExist: false,
       },
       { marker: STORY_MARKER, deferEdit: () => deferCosmetic(parent.installationId) },
     );
