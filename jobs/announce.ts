@@ -4,7 +4,7 @@ import { getRepository } from "../src/db/repositories.ts";
 import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph-rows.ts";
 import { findTaskByKey, getTask, type Task } from "../src/db/tasks.ts";
 import { issueKey } from "../src/graph/model.ts";
-import { STORY_MARKER, upsertStatusComment } from "../src/github/comments.ts";
+import { publishStory } from "../src/github/issue-status.ts";
 import {
   renderStatus,
   renderStory,
@@ -67,13 +67,6 @@ async function announceStory(deps: JobDeps, octokit: Octokit, parentKey: string)
     });
   }
   if (items.length === 0) return;
-  const id = await upsertStatusComment(
-    octokit,
-    repoRef(parent.repoFullName),
-    parent.number,
-    renderStory(items),
-    parent.storyCommentId,
-    STORY_MARKER,
-  );
+  const id = await publishStory(deps.db, octokit, parent, renderStory(items));
   if (id !== parent.storyCommentId) await setStoryComment(deps.db, parentKey, id);
 }

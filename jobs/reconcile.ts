@@ -1,55 +1,67 @@
 import { DEFAULT_LABEL } from "../src/config/schema.ts";
 import { recordDelivery } from "../src/db/deliveries.ts";
-import { issuesToResync } from "../src/db/graph-rows.ts";
+import { getIssue, subIssuesOf } from "../src/db/graph-rows.ts";
+import { owedWrites } from "../src/db/last-written.ts";
+import { issuesDueForRevisit, reconcileMarkOf, setReconcileMark } from "../src/db/reconcile-marks.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
-import { findTask, latestConfigOf } from "../src/db/tasks.ts";
-import { listLabelledIssues, type IssueFacts } from "../src/github/read-issues.ts";
-import { repoRef, type Octokit } from "../src/github/types.ts";
+import { findTask, findTaskByKey, latestConfigOf } from "../src/db/tasks.ts";
+import { neverDefer, type DeferCosmetic } from "../src/github/issue-status.ts";
+import { issueFacts, type IssueFacts } from "../src/github/read-issues.ts";
+import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
 
+/** An open task nothing told Drover about is read again after at most this long (spread, see below). */
+export const REVISIT_EVERY_MS = 6 * 60 * 60_000;
+/** Revisits queued by one pass at most: a graph synced all at once is read again over several passes. */
+const REVISITS_PER_PASS = 200;
+
 /**
- * GitHub → PostgreSQL, for webhooks GitHub never delivered: each known repository's open issues that
- * carry its Drover label. An issue with no task is started as if the label event had arrived (the person
- * who added the label is read from the issue's events, and must have write access as always); every
- * open task, and every issue in the graph, is synced again.
+ * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues carrying
+ * its Drover label that changed since the last pass (`since=`, oldest change first; the place reached is
+ * kept in PostgreSQL): an issue with no task is started as if the label event had arrived (the person who
+ * added the label is read from the issue's events, and must have write access as always); a task or an
+ * issue of the graph is synced again. Then the issues nothing changed are read again only rarely (every
+ * 4.5 to 6 hours each, spread): an unchanged open task costs well under one request an hour, and those
+ * requests are conditional. Last, status edits held back while the rate limit ran low are made.
  */
-export async function reconcile(deps: JobDeps, _payload: { at: number }): Promise<void> {
+export async function reconcile(
+  deps: JobDeps,
+  _payload: { at: number },
+  deferCosmetic: DeferCosmetic = neverDefer,
+): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
   for (const repository of await listRepositories(deps.db)) {
     const label = (await latestConfigOf(deps.db, repository.id))?.label ?? DEFAULT_LABEL;
     const octokit = await deps.github.installation(repository.installationId);
     const repo = repoRef(repository.fullName);
-    let labelled;
+    const since = await reconcileMarkOf(deps.db, repository.id);
+    let changed;
     try {
-      labelled = await listLabelledIssues(octokit, repo, label);
+      changed = await listChangedIssues(octokit, repo, label, since);
     } catch (error) {
       deps.log.warn({ err: error, repo: repository.fullName }, "reconcile could not list issues");
       continue;
     }
-    for (const issue of labelled) {
+    for (const { issue, updatedAt } of changed) {
       const task = await findTask(deps.db, repository.id, issue.number);
-      if (task) continue;
-      const labeler = await whoLabelled(octokit, repo, issue.number, label);
-      if (!labeler) continue;
-      // Keyed by GitHub's id for the label event: one start (or one refusal) per labelling, however often
-      // reconcile runs.
-      const deliveryId = `reconcile-${repository.id}-${issue.number}-${labeler.eventId}`;
-      const recorded = await recordDelivery(deps.db, {
-        id: deliveryId,
-        event: "issues",
-        action: "labeled",
-        installationId: repository.installationId,
-        repoFullName: repository.fullName,
-        payload: syntheticLabelEvent(repository, issue, label, {
-          login: labeler.login,
-          id: labeler.id,
-          type: labeler.type,
-        }),
-      });
-      if (recorded) await deps.enqueue("start-task", { deliveryId });
+      if (task || (await getIssue(deps.db, issue.key))) {
+        await deps.enqueue("sync-issue", {
+          installationId: repository.installationId,
+          repoFullName: repository.fullName,
+          number: issue.number,
+          links: task !== undefined,
+          cause: `reconcile-${updatedAt.getTime()}`,
+        });
+        continue;
+      }
+      if (issue.state !== "open") continue;
+      await startMissed(deps, octokit, repository, issue, label);
     }
+    const last = changed.at(-1)?.updatedAt;
+    // GitHub's `since` includes its instant: past the last change seen, so that one is not listed again.
+    if (last) await setReconcileMark(deps.db, repository.id, new Date(last.getTime() + 1000));
   }
-  for (const issue of await issuesToResync(deps.db)) {
+  for (const issue of await issuesDueForRevisit(deps.db, REVISIT_EVERY_MS, REVISITS_PER_PASS)) {
     await deps.enqueue("sync-issue", {
       installationId: issue.installationId,
       repoFullName: issue.repoFullName,
@@ -58,6 +70,82 @@ export async function reconcile(deps: JobDeps, _payload: { at: number }): Promis
       cause,
     });
   }
+  await repayOwedWrites(deps, deferCosmetic);
+}
+
+/**
+ * Issues carrying `label` updated at or after `since`, oldest change first; before the first pass (no
+ * `since`), the open ones. Pull requests are left out.
+ */
+async function listChangedIssues(
+  octokit: Octokit,
+  repo: RepoRef,
+  label: string,
+  since: Date | null,
+): Promise<{ issue: IssueFacts; updatedAt: Date }[]> {
+  const raw = await octokit.paginate(octokit.rest.issues.listForRepo, {
+    ...repo,
+    labels: label,
+    sort: "updated",
+    direction: "asc",
+    per_page: 100,
+    ...(since ? { state: "all" as const, since: since.toISOString() } : { state: "open" as const }),
+  });
+  return raw
+    .map((item) => ({
+      issue: issueFacts(item as Parameters<typeof issueFacts>[0]),
+      updatedAt: new Date(item.updated_at),
+    }))
+    .filter(({ issue }) => !issue.isPullRequest);
+}
+
+/** An open labelled issue with no task, whose label webhook never came: started as that webhook would. */
+async function startMissed(
+  deps: JobDeps,
+  octokit: Octokit,
+  repository: Repository,
+  issue: IssueFacts,
+  label: string,
+): Promise<void> {
+  const labeler = await whoLabelled(octokit, repoRef(repository.fullName), issue.number, label);
+  if (!labeler) return;
+  // Keyed by GitHub's id for the label event: one start (or one refusal) per labelling, however often
+  // reconcile sees the issue.
+  const deliveryId = `reconcile-${repository.id}-${issue.number}-${labeler.eventId}`;
+  const recorded = await recordDelivery(deps.db, {
+    id: deliveryId,
+    event: "issues",
+    action: "labeled",
+    installationId: repository.installationId,
+    repoFullName: repository.fullName,
+    payload: syntheticLabelEvent(repository, issue, label, {
+      login: labeler.login,
+      id: labeler.id,
+      type: labeler.type,
+    }),
+  });
+  if (recorded) await deps.enqueue("start-task", { deliveryId });
+}
+
+/** Status edits held back while the rate limit ran low, made once the installation may again. */
+async function repayOwedWrites(deps: JobDeps, deferCosmetic: DeferCosmetic): Promise<void> {
+  const at = Date.now();
+  for (const key of await owedWrites(deps.db)) {
+    const issue = await getIssue(deps.db, key);
+    if (!issue || deferCosmetic(issue.installationId)) continue;
+    const task = await findTaskByKey(deps.db, issue.repoFullName, issue.number);
+    // A story's checklist is written again by announcing one of its tasks.
+    const shown = task ?? (await firstTaskOf(deps, key));
+    if (shown) await deps.enqueue("announce", { taskId: shown.id, at });
+  }
+}
+
+async function firstTaskOf(deps: JobDeps, parentKey: string) {
+  for (const child of await subIssuesOf(deps.db, parentKey)) {
+    const task = await findTaskByKey(deps.db, child.repoFullName, child.number);
+    if (task) return task;
+  }
+  return undefined;
 }
 
 async function whoLabelled(

@@ -13,7 +13,7 @@ export async function showStatus(
   db: Db,
   octokit: Octokit,
   repo: RepoRef,
-  task: Pick<Task, "id" | "issueNumber" | "statusCommentId">,
+  task: Pick<Task, "id" | "repoId" | "issueNumber" | "statusCommentId">,
   view: StatusView,
 ): Promise<void> {
   const hints = await hintsOf(db, task.id);
@@ -27,6 +27,6 @@ export async function showStatus(
     })),
     hintCount: hints.length,
   };
-  const commentId = await publishStatus(octokit, repo, task.issueNumber, shown, task.statusCommentId);
+  const commentId = await publishStatus(db, octokit, repo, task, shown);
   if (commentId !== task.statusCommentId) await updateTask(db, task.id, { statusCommentId: commentId });
 }

@@ -2,12 +2,10 @@ import type { DroverConfig } from "../src/config/schema.ts";
 import type { Tx } from "../src/db/deliveries.ts";
 import { subIssuesOf } from "../src/db/graph-rows.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
-import { findTask, triggerReason, triggerTask, type TriggerResult } from "../src/db/tasks.ts";
+import { findTask, triggerTask, type TriggerResult } from "../src/db/tasks.ts";
 import { taskBranch } from "../src/git/branch.ts";
-import { publishStatus } from "../src/github/issue-status.ts";
 import { addLabels } from "../src/github/labels.ts";
 import { readIssueFacts } from "../src/github/read-issues.ts";
-import { statusViewOf } from "../src/github/render.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { ACTIVE } from "../src/graph/transitions.ts";
@@ -32,9 +30,10 @@ type TriggerRequest = {
 };
 
 /**
- * Reads the issue's links (blockers, sub-issues, parent), says on the issue that it is ready, then records
- * the task as ready with that status comment. In this order no scheduling pass can queue the task (and
- * run-task or announce show it) before this status is up: nothing later is overwritten by it. Runs under
+ * Reads the issue's links (blockers, sub-issues, parent), then records the task as ready. Nothing is said
+ * on the issue yet: the scheduling pass that follows decides whether it is ready or waiting (and on what),
+ * and its `announce` makes the status comment once, with that state (a restarted task's reason changes,
+ * so it is announced too); a task said "ready" here would be edited to "waiting" a moment later. Runs under
  * the issue's lock: a label event and reconcile's copy of it (or the label removed and added again)
  * started together would otherwise each find no task and each make a status comment.
  */
@@ -54,27 +53,6 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
       links: true,
     });
     const branch = existing?.branch ?? taskBranch(issue.number, issue.title);
-    const commentId = await publishStatus(
-      octokit,
-      repoRef(request.repoFullName),
-      issue.number,
-      statusViewOf(
-        {
-          state: "ready",
-          branch,
-          modifiedBy: request.by,
-          createdBy: existing?.createdBy ?? issue.author.login,
-          attemptCount: existing?.attemptCount ?? 0,
-          stateReason: triggerReason(existing !== undefined, request.by),
-          prNumber: existing?.prNumber ?? null,
-          completedBy: null,
-          cycle: existing?.cycle ?? null,
-        },
-        null,
-        { agent: config.agent },
-      ),
-      existing?.statusCommentId ?? null,
-    );
     return triggerTask(deps.db, {
       repoId,
       issueNumber: issue.number,
@@ -84,7 +62,6 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
       triggeredBy: request.by,
       branch,
       config,
-      statusCommentId: commentId,
       cause: request.cause,
       ...claimOf(request),
     });

@@ -368,3 +368,31 @@ export const requeues = pgTable("requeues", {
   lastAt: at("last_at").notNull().defaultNow(),
   nextAt: at("next_at").notNull(),
 });
+
+/**
+ * What Drover last wrote on an issue, so its next write is a diff against this and nothing is read back
+ * first: the labels it manages that it last set, and each comment it keeps there (the status comment, a
+ * story's checklist) with a hash of the body it last sent. Keyed like `issues` ("owner/repo#number").
+ */
+export const lastWritten = pgTable("last_written", {
+  key: text("key").primaryKey(),
+  /** The managed labels Drover last set; null: not known (shown before this was kept). */
+  labels: jsonb("labels").$type<string[]>(),
+  statusCommentId: id("status_comment_id"),
+  statusHash: text("status_hash"),
+  storyCommentId: id("story_comment_id"),
+  storyHash: text("story_hash"),
+  /** A cosmetic edit (status or story comment) was held back while the rate limit ran low: still owed. */
+  owedSince: at("owed_since"),
+  updatedAt: at("updated_at").notNull().defaultNow(),
+});
+
+/** Reconcile's place in each repository's issue list: issues updated at or after `since` are read next. */
+export const reconcileMarks = pgTable("reconcile_marks", {
+  repoId: id("repo_id")
+    .primaryKey()
+    .references(() => repositories.id),
+  /** GitHub's `updated_at` of the last issue seen (its clock, not ours); null before the first pass. */
+  since: at("since"),
+  passedAt: at("passed_at").notNull().defaultNow(),
+});

@@ -1,26 +1,120 @@
+import type { Db } from "../db/client.ts";
+import { withLastWritten } from "../db/last-written.ts";
+import { getRepository } from "../db/repositories.ts";
+import { issueKey } from "../graph/model.ts";
 import { ALL_STATE_LABELS, CYCLE_LABEL, STATE_LABELS } from "../graph/transitions.ts";
-import { upsertStatusComment } from "./comments.ts";
-import { setManagedLabels } from "./labels.ts";
+import { STORY_MARKER, writeMarkedComment } from "./comments.ts";
+import { labelChanges, readLabels, writeLabelChanges } from "./labels.ts";
 import { renderStatus, type StatusView } from "./render.ts";
-import type { Octokit, RepoRef } from "./types.ts";
+import { repoRef, type Octokit, type RepoRef } from "./types.ts";
 
-const MANAGED = [...ALL_STATE_LABELS, CYCLE_LABEL];
+const MANAGED: readonly string[] = [...ALL_STATE_LABELS, CYCLE_LABEL];
+
+/**
+ * Whether cosmetic writes (edits of the status comment and of a story's checklist) wait for now in an
+ * installation, because its remaining request budget is low. Essential writes (state labels, pull
+ * requests, check runs) never wait. Default: never; the request budget (src/github/budget.ts) plugs in here.
+ */
+export type DeferCosmetic = (installationId: number) => boolean;
+export const neverDefer: DeferCosmetic = () => false;
 
 /**
  * Shows a task's state on its issue: the one status comment (edited in place), the state label, and
- * `drover:cycle` while the issue is on a dependency cycle. Returns the status comment's id to remember.
+ * `drover:cycle` while the issue is on a dependency cycle. Both are written from what Drover last wrote
+ * there (PostgreSQL's `last_written`), never read back first: an edit that changes nothing is not sent,
+ * and only labels that change are. A label a person took off stays off while the task stays in the state it
+ * shows; the next change of state writes the labels of the new one. Returns the status comment's id.
  */
 export async function publishStatus(
+  db: Db,
   octokit: Octokit,
   repo: RepoRef,
-  issueNumber: number,
+  task: { repoId: number; issueNumber: number; statusCommentId: number | null },
   view: StatusView,
-  knownCommentId: number | null,
+  deferCosmetic: DeferCosmetic = neverDefer,
 ): Promise<number> {
-  const commentId = await upsertStatusComment(octokit, repo, issueNumber, renderStatus(view), knownCommentId);
-  const wanted = [STATE_LABELS[view.state], view.cycle ? CYCLE_LABEL : undefined].filter(
-    (label): label is string => label !== undefined,
-  );
-  await setManagedLabels(octokit, repo, issueNumber, wanted, MANAGED);
-  return commentId;
+  const key = issueKey(`${repo.owner}/${repo.repo}`, task.issueNumber);
+  return withLastWritten(db, key, async (last, record) => {
+    const known = last?.statusCommentId ?? null;
+    const comment = await writeMarkedComment(
+      octokit,
+      repo,
+      task.issueNumber,
+      renderStatus(view),
+      {
+        id: known ?? task.statusCommentId,
+        hash: known === null ? null : (last?.statusHash ?? null),
+      },
+      { deferEdit: () => deferCosmeticFor(db, task.repoId, deferCosmetic) },
+    );
+    if (comment.outcome !== "unchanged" || last?.owedSince)
+      await record({
+        statusCommentId: comment.id,
+        statusHash: comment.hash,
+        owedSince: comment.outcome === "deferred" ? (last?.owedSince ?? new Date()) : null,
+      });
+
+    const wanted = [STATE_LABELS[view.state], view.cycle ? CYCLE_LABEL : undefined].filter(
+      (label): label is string => label !== undefined,
+    );
+    // Shown before Drover kept what it wrote (or never shown): read once what is there, or nothing is.
+    const had =
+      last?.labels ??
+      (task.statusCommentId === null
+        ? []
+        : (await readLabels(octokit, repo, task.issueNumber)).filter((name) => MANAGED.includes(name)));
+    const changes = labelChanges(had, wanted);
+    if (changes.add.length > 0 || changes.remove.length > 0)
+      await writeLabelChanges(octokit, repo, task.issueNumber, changes);
+    if (changes.add.length > 0 || changes.remove.length > 0 || last?.labels == null)
+      await record({ labels: wanted });
+    return comment.id;
+  });
+}
+
+/** Whether `decide` holds back cosmetic writes for the repository's installation now. */
+async function deferCosmeticFor(db: Db, repoId: number, decide: DeferCosmetic): Promise<boolean> {
+  if (decide === neverDefer) return false;
+  const repository = await getRepository(db, repoId);
+  return repository ? decide(repository.installationId) : false;
+}
+
+/**
+ * A story's checklist on its parent issue, edited in place from what Drover last wrote there: an edit that
+ * changes nothing is not sent. Returns the comment's id.
+ */
+export async function publishStory(
+  db: Db,
+  octokit: Octokit,
+  parent: {
+    key: string;
+    repoFullName: string;
+    number: number;
+    installationId: number;
+    storyCommentId: number | null;
+  },
+  body: string,
+  deferCosmetic: DeferCosmetic = neverDefer,
+): Promise<number> {
+  return withLastWritten(db, parent.key, async (last, record) => {
+    const known = last?.storyCommentId ?? null;
+    const comment = await writeMarkedComment(
+      octokit,
+      repoRef(parent.repoFullName),
+      parent.number,
+      body,
+      {
+        id: known ?? parent.storyCommentId,
+        hash: known === null ? null : (last?.storyHash ?? null),
+      },
+      { marker: STORY_MARKER, deferEdit: () => deferCosmetic(parent.installationId) },
+    );
+    if (comment.outcome !== "unchanged")
+      await record({
+        storyCommentId: comment.id,
+        storyHash: comment.hash,
+        ...(comment.outcome === "deferred" ? { owedSince: last?.owedSince ?? new Date() } : {}),
+      });
+    return comment.id;
+  });
 }

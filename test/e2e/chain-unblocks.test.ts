@@ -87,6 +87,9 @@ describe("a chain of blocked tasks", () => {
     expect(waiting.task).toMatchObject({ state: "waiting", attemptCount: 0 });
     expect(waiting.task?.stateReason).toContain("#21 (from a blocked-by link)");
     expect(waiting.attempts).toEqual([]);
+    // Its state was announced once known: made saying it waits, never "ready" first and then edited.
+    expect(second.comments[0]).toMatchObject({ how: "post", body: expect.stringContaining("Waiting") });
+    expect(second.comments.some((c) => c.body.includes("🟡 Ready"))).toBe(false);
     const branches = await originBranches(origin);
     expect(branches).toContain(FIRST_BRANCH);
     expect(branches).not.toContain(SECOND_BRANCH);

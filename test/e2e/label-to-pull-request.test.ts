@@ -89,7 +89,9 @@ describe("a labelled issue becomes a pull request", () => {
     expect(finalStatus).toContain("#13");
     expect(finalStatus).toMatch(/\| Duration \| \d/);
     expect(finalStatus).toContain("Wrote CHANGED.md");
-    expect(sent.comments[0]).toMatchObject({ how: "post", body: expect.stringContaining("Ready") });
+    // Announced once the scheduler knew its state (queued: a worker was free), not "ready" and then edited.
+    expect(sent.comments[0]).toMatchObject({ how: "post", body: expect.stringContaining("Queued") });
+    expect(sent.comments.some((c) => c.body.includes("🟡 Ready"))).toBe(false);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.some((c) => c.body.includes("🔵 Running"))).toBe(true);
     expect(addedOnce(sent)).toEqual(["drover:running", "drover:review"]);

@@ -169,13 +169,11 @@ export function mockSync(scope: Scope, issue: TestIssue, times = 1): void {
 }
 
 /**
- * start-task's status, before the task is recorded: no status comment yet, so one is made (`ready`); the
- * issue has no state label to change.
+ * A task's first status, once the scheduler knows its state (announce): the status comment is made, with
+ * nothing read first (Drover has written nothing on the issue yet); a ready task has no state label.
  */
 export function mockFirstStatus(scope: Scope, sent: Sent, issue: number, commentId: number): void {
-  scope.get(`${REPO_PATH}/issues/${issue}/comments`).query(true).reply(200, []);
   mockReply(scope, sent, issue, commentId);
-  mockLabels(scope, sent, issue, [], []);
 }
 
 /**

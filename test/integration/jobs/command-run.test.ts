@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { announce } from "../../../jobs/announce.ts";
 import { commandJob } from "../../../jobs/command.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
@@ -76,7 +77,6 @@ describe("command: run and priority", () => {
     mockConfig(api, "label: drover\n");
     mockAddLabel(api, sent, 301);
     mockSync(api, { number: 301, title: "Issue 301", labels: ["drover"] });
-    mockFirstStatus(api, sent, 301, 9301);
 
     const enqueued = await runJob(301, "/drover run");
 
@@ -85,12 +85,18 @@ describe("command: run and priority", () => {
       state: "ready",
       createdBy: AUTHOR.login,
       modifiedBy: MAINTAINER.login,
-      statusCommentId: 9301,
+      statusCommentId: null,
       stateReason: "started by @mona",
     });
     expect(readStart(task?.nextStart)).toBeNull();
     expect(sent.added).toEqual([["drover"]]);
+    // Nothing said yet: the scheduling pass knows whether it is ready or waiting, and announces that once.
+    expect(sent.comments).toEqual([]);
+    if (!task) throw new Error("no task");
+    mockFirstStatus(api, sent, 301, 9301);
+    await announce(harness().deps, { taskId: task.id });
     expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("Ready")]);
+    expect(await getTask(db(), task.id)).toMatchObject({ statusCommentId: 9301 });
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket"]);
     expect(talk.replies).toEqual([]);
     expect(enqueued).toContain("schedule");
@@ -117,6 +123,8 @@ describe("command: run and priority", () => {
     const task = await getTask(db(), trigger.task.id);
     expect(task).toMatchObject({ state: "ready", modifiedBy: MAINTAINER.login, prNumber: 1302 });
     expect(readStart(task?.nextStart)).toEqual({ from: "branch", cause: "run", by: MAINTAINER.login });
+    // The status and labels are the scheduling pass's to announce (its reason moved, so it does).
+    await announce(harness().deps, { taskId: trigger.task.id });
     expect([...talk.labels]).toEqual(["drover"]);
     expect(talk.status.comments.at(-1)?.body).toContain("Ready");
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket"]);
@@ -159,17 +167,14 @@ describe("command: run and priority", () => {
     mockConfig(api, "label: drover\n");
     mockAddLabel(api, sent, 310);
     mockStoryLinks(api, parent, [child, closed], null);
-    mockFirstStatus(api, sent, 310, 9310);
     // The child: read, labelled, its links read (its own sub-issue), shown as ready.
     mockIssue(api, child);
     mockAddLabel(api, sent, 311);
     mockStoryLinks(api, { ...child, labels: ["drover"] }, [grandchild], parent);
-    mockFirstStatus(api, sent, 311, 9311);
     // The grandchild likewise, with no sub-issues of its own.
     mockIssue(api, grandchild);
     mockAddLabel(api, sent, 312);
     mockStoryLinks(api, { ...grandchild, labels: ["drover"] }, [], child);
-    mockFirstStatus(api, sent, 312, 9312);
 
     await runJob(310, "/drover run");
 
@@ -182,7 +187,8 @@ describe("command: run and priority", () => {
       createdBy: childAuthor.login,
       createdById: childAuthor.id,
       modifiedBy: MAINTAINER.login,
-      statusCommentId: 9311,
+      // Announced by the scheduling pass that follows, once it knows the state.
+      statusCommentId: null,
     });
     expect(await findTask(db(), OCTO_REPO.id, 312)).toMatchObject({
       state: "ready",

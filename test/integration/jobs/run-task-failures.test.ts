@@ -66,7 +66,7 @@ describe("run-task when the agent fails", () => {
     expect([...sent.labels].sort()).toEqual(["drover", "drover:failed"]);
     // One status comment, made when the task started and edited since: running, then failed.
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
-    expect(sent.comments[0]?.body).toContain("Ready: waiting for a worker");
+    expect(sent.comments[0]?.body).toContain("Queued: waiting for a worker");
     expect(sent.comments.some((c) => c.body.includes("🔵 Running"))).toBe(true);
     const final = sent.comments.at(-1);
     expect(final?.how).toBe("patch");

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { announce } from "../../../jobs/announce.ts";
 import { startTask } from "../../../jobs/start-task.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
@@ -63,6 +64,8 @@ describe("start-task on a task in review", () => {
     const task = await getTask(db(), trigger.task.id);
     expect(task).toMatchObject({ state: "ready", prNumber: 1501, modifiedBy: MAINTAINER.login });
     expect(readStart(task?.nextStart)).toEqual({ from: "branch", cause: "label", by: MAINTAINER.login });
+    // Shown by the scheduling pass's announcement (the reason moved), not by start-task.
+    await announce(harness().deps, { taskId: trigger.task.id });
     expect(sent.comments.at(-1)?.body).toContain("Ready");
     expect([...labels]).toEqual(["drover"]);
     expect(enqueued).toContain("schedule");

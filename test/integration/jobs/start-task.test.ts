@@ -218,11 +218,12 @@ describe("start-task", () => {
     });
     expect(task?.config).toMatchObject({ label: "ai-task" });
     expect(attempts).toHaveLength(1);
+    // Announced once its state was known (queued at once: a worker was free), never "ready" first.
     expect(sent.comments[0]).toMatchObject({
       how: "post",
-      body: expect.stringContaining("Ready: waiting for a worker"),
+      body: expect.stringContaining("Queued: waiting for a worker"),
     });
-    expect(sent.comments[0]?.body).toContain("**Why:** started by @mona");
+    expect(sent.comments[0]?.body).toContain("| Started by | @mona |");
     expect(sent.comments.slice(1).map((c) => c.how)).not.toContain("post");
     expect(sent.comments.at(-1)?.body).toContain("❌ Failed");
     expect(addedOnce(sent)).toEqual(["drover:running", "drover:failed"]);
@@ -378,6 +379,6 @@ describe("start-task", () => {
     expect(task?.state).toBe("failed");
     expect(attempts).toHaveLength(1);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
-    expect(sent.comments[0]?.body).toContain("Ready: waiting for a worker");
+    expect(sent.comments[0]?.body).toContain("Queued: waiting for a worker");
   });
 });
