@@ -5,7 +5,7 @@ import { owedWrites } from "../src/db/last-written.ts";
 import { issuesDueForRevisit, reconcileMarkOf, setReconcileMark } from "../src/db/reconcile-marks.ts";
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
 import { findTask, findTaskByKey, latestConfigOf } from "../src/db/tasks.ts";
-import { neverDefer, type DeferCosmetic } from "../src/github/issue-status.ts";
+import { whenBudgetLow, type DeferCosmetic } from "../src/github/issue-status.ts";
 import { issueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
@@ -27,7 +27,7 @@ const REVISITS_PER_PASS = 200;
 export async function reconcile(
   deps: JobDeps,
   _payload: { at: number },
-  deferCosmetic: DeferCosmetic = neverDefer,
+  deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
   for (const repository of await listRepositories(deps.db)) {

@@ -3,6 +3,7 @@ import { withLastWritten } from "../db/last-written.ts";
 import { getRepository } from "../db/repositories.ts";
 import { issueKey } from "../graph/model.ts";
 import { ALL_STATE_LABELS, CYCLE_LABEL, STATE_LABELS } from "../graph/transitions.ts";
+import { deferCosmetic as budgetIsLow } from "./budget.ts";
 import { STORY_MARKER, writeMarkedComment } from "./comments.ts";
 import { labelChanges, readLabels, writeLabelChanges } from "./labels.ts";
 import { renderStatus, type StatusView } from "./render.ts";
@@ -13,10 +14,12 @@ const MANAGED: readonly string[] = [...ALL_STATE_LABELS, CYCLE_LABEL];
 /**
  * Whether cosmetic writes (edits of the status comment and of a story's checklist) wait for now in an
  * installation, because its remaining request budget is low. Essential writes (state labels, pull
- * requests, check runs) never wait. Default: never; the request budget (src/github/budget.ts) plugs in here.
+ * requests, check runs) never wait. Default: the request budget (src/github/budget.ts).
  */
 export type DeferCosmetic = (installationId: number) => boolean;
 export const neverDefer: DeferCosmetic = () => false;
+/** Production's: the installation's request budget this hour (10% left, 450 content writes an hour, 64 a minute). */
+export const whenBudgetLow: DeferCosmetic = (installationId) => budgetIsLow(installationId);
 
 /**
  * Shows a task's state on its issue: the one status comment (edited in place), the state label, and
@@ -31,7 +34,7 @@ export async function publishStatus(
   repo: RepoRef,
   task: { repoId: number; issueNumber: number; statusCommentId: number | null },
   view: StatusView,
-  deferCosmetic: DeferCosmetic = neverDefer,
+  deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<number> {
   const key = issueKey(`${repo.owner}/${repo.repo}`, task.issueNumber);
   return withLastWritten(db, key, async (last, record) => {
@@ -94,7 +97,7 @@ export async function publishStory(
     storyCommentId: number | null;
   },
   body: string,
-  deferCosmetic: DeferCosmetic = neverDefer,
+  deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<number> {
   return withLastWritten(db, parent.key, async (last, record) => {
     const known = last?.storyCommentId ?? null;
