@@ -321,8 +321,13 @@ function combine(entries: readonly SharedBudget[]): Shared {
   return total;
 }
 
-/** Redis key of an installation's budgets: a hash of process id → that process's `SharedBudget`. */
-export const BUDGET_KEY_PREFIX = "drover:budget:";
+/**
+ * Redis key of an installation's budgets: a hash of process id → that process's `SharedBudget`, under the
+ * deployment's DROVER_QUEUE_PREFIX (deployments sharing a Redis keep apart, as their queues do).
+ */
+export function budgetKeyPrefix(queuePrefix: string): string {
+  return `${queuePrefix}:budget:`;
+}
 /** How often a process shares its counts (and reads the others'). */
 export const SHARE_EVERY_MS = 15_000;
 /** A process silent this long is gone (stopped, or idle for this installation): its counts drop out. */
@@ -353,14 +358,14 @@ function freshEntries(hash: Record<string, string>, now: number, except?: string
 export function shareBudgets(
   budget: RequestBudget,
   redis: () => Redis,
-  options: { processId: string; everyMs?: number },
+  options: { processId: string; queuePrefix: string; everyMs?: number },
 ): { flush: () => Promise<void>; stop: () => void } {
   const flush = async (now = Date.now()) => {
     const rows = budget.budgets(now);
     if (rows.length === 0) return;
     const client = redis();
     for (const { installationId } of rows) {
-      const key = `${BUDGET_KEY_PREFIX}${installationId}`;
+      const key = `${budgetKeyPrefix(options.queuePrefix)}${installationId}`;
       const own = budget.own(installationId, now);
       const pipeline = client.multi();
       if (own) pipeline.hset(key, options.processId, JSON.stringify(own)).expire(key, 3600);
@@ -386,17 +391,18 @@ export function shareBudgets(
 }
 
 /** Every installation's budget as the worker processes last shared it (for `drover status`). */
-export async function readBudgets(redis: Redis, now = Date.now()): Promise<BudgetRow[]> {
+export async function readBudgets(redis: Redis, queuePrefix: string, now = Date.now()): Promise<BudgetRow[]> {
+  const prefix = budgetKeyPrefix(queuePrefix);
   const keys: string[] = [];
   let cursor = "0";
   do {
-    const [next, found] = await redis.scan(cursor, "MATCH", `${BUDGET_KEY_PREFIX}*`, "COUNT", 100);
+    const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 100);
     cursor = next;
     keys.push(...found);
   } while (cursor !== "0");
   const rows: BudgetRow[] = [];
   for (const key of keys.sort()) {
-    const installationId = Number(key.slice(BUDGET_KEY_PREFIX.length));
+    const installationId = Number(key.slice(prefix.length));
     if (!Number.isInteger(installationId)) continue;
     const entries = freshEntries(await redis.hgetall(key), now);
     if (entries.length === 0) continue;
@@ -419,7 +425,7 @@ export async function readBudgets(redis: Redis, now = Date.now()): Promise<Budge
  * `readBudgets` for a command-line process: a connection of its own, given up after 3 s; null when Redis
  * does not answer (`drover status` still shows the tasks).
  */
-export async function budgetsFromRedis(url: string): Promise<BudgetRow[] | null> {
+export async function budgetsFromRedis(url: string, queuePrefix: string): Promise<BudgetRow[] | null> {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -429,7 +435,7 @@ export async function budgetsFromRedis(url: string): Promise<BudgetRow[] | null>
   redis.on("error", () => {});
   try {
     await redis.connect();
-    return await readBudgets(redis);
+    return await readBudgets(redis, queuePrefix);
   } catch {
     return null;
   } finally {

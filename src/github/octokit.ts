@@ -35,6 +35,8 @@ const waitBriefly: ThrottleHandler = (retryAfter, options) =>
 export function droverOctokit(options: {
   pace: boolean;
   redisUrl?: string;
+  /** DROVER_QUEUE_PREFIX: the budget shared through Redis is this deployment's. Default "drover". */
+  queuePrefix?: string;
   /** Base of the wait before retrying a 5xx answer (Octokit's default: 1 s, then 4 s, then 9 s). */
   retryAfterBaseMs?: number;
   /** Where requests are counted (default: the process's `requestBudget`). */
@@ -58,7 +60,10 @@ export function droverOctokit(options: {
     if (shared || !options.redisUrl) return;
     shared = true;
     const url = options.redisUrl;
-    shareBudgets(budget, () => redis(url), { processId: `${os.hostname()}:${process.pid}` });
+    shareBudgets(budget, () => redis(url), {
+      processId: `${os.hostname()}:${process.pid}`,
+      queuePrefix: options.queuePrefix ?? "drover",
+    });
   };
   return class DroverOctokit extends ProbotOctokit {
     constructor(given: OctokitOptions = {}) {

@@ -120,7 +120,11 @@ export function appCredentials(env: DroverEnv): AppCredentials | null {
     privateKey,
     secret: env.WEBHOOK_SECRET,
     baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
-    Octokit: droverOctokit({ pace: env.GITHUB_THROTTLE !== "off", redisUrl: env.REDIS_URL }),
+    Octokit: droverOctokit({
+      pace: env.GITHUB_THROTTLE !== "off",
+      redisUrl: env.REDIS_URL,
+      queuePrefix: env.DROVER_QUEUE_PREFIX,
+    }),
   };
 }
 

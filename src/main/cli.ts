@@ -61,7 +61,7 @@ switch (command) {
       }
       const parked = await parkedDeadLetters(database.db, repo === undefined ? {} : { repoFullName: repo });
       process.stdout.write(renderDeadLetters(parked));
-      process.stdout.write(renderBudgets(await budgetsFromRedis(env.REDIS_URL)));
+      process.stdout.write(renderBudgets(await budgetsFromRedis(env.REDIS_URL, env.DROVER_QUEUE_PREFIX)));
     } catch (error) {
       exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
     } finally {

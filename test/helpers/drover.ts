@@ -8,6 +8,7 @@ import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { receiveWebhook } from "../../src/intake/receive.ts";
 import { droverOctokit } from "../../src/github/octokit.ts";
+import { RequestBudget } from "../../src/github/budget.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/job-catalog.ts";
 import { WorkQueue, startWorkers, type LaneWorkers } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
@@ -28,9 +29,11 @@ export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
  * Drover's own Octokit, as the sandbox runs it (GITHUB_THROTTLE=off): GitHub asks for a second between
  * writes, but tests against nock need not wait. Everything else is production's: 5xx answers retried,
  * rate limits handled as Drover handles them; retries come after 10 ms, not 1 s, so a request no mock
- * answers (a 500 from nock) fails the test at once.
+ * answers (a 500 from nock) fails the test at once. Each harness counts its requests in a budget of its
+ * own: a file's tests, one after another, send more content writes in a minute than one task would, and a
+ * shared count would hold back the status edits of the later ones.
  */
-const TestOctokit = droverOctokit({ pace: false, retryAfterBaseMs: 10 });
+const testOctokit = () => droverOctokit({ pace: false, retryAfterBaseMs: 10, budget: new RequestBudget() });
 
 /**
  * Drover in one process for tests: Probot (webhooks in), the real queue on Redis under a prefix of its
@@ -65,7 +68,7 @@ export function createHarness(options: { database: Database; home: string; agent
     secret: TEST_WEBHOOK_SECRET,
     baseUrl: GITHUB_API,
     log,
-    Octokit: TestOctokit,
+    Octokit: testOctokit(),
   });
   const deps: JobDeps = {
     db: options.database.db,

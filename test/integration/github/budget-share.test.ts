@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { BUDGET_KEY_PREFIX, readBudgets, RequestBudget, shareBudgets } from "../../../src/github/budget.ts";
+import { budgetKeyPrefix, readBudgets, RequestBudget, shareBudgets } from "../../../src/github/budget.ts";
 import { TEST_REDIS_URL } from "../../helpers/services.ts";
 
 const headers = (values: Record<string, string> = {}) => ({ get: (name: string) => values[name] ?? null });
@@ -18,10 +18,11 @@ const comment = {
  */
 describe("budgets shared through Redis", () => {
   const redis = new Redis(TEST_REDIS_URL);
-  // An installation no other test file uses: the budget keys are not under a test prefix.
+  // A deployment of its own (DROVER_QUEUE_PREFIX), as every test file's Drover has.
+  const PREFIX = `budget-test-${randomInt(1_000_000_000)}`;
   const installationId = randomInt(1_000_000, 2_000_000_000);
   afterAll(async () => {
-    await redis.del(`${BUDGET_KEY_PREFIX}${installationId}`);
+    await redis.del(`${budgetKeyPrefix(PREFIX)}${installationId}`);
     redis.disconnect();
   });
 
@@ -39,8 +40,8 @@ describe("budgets shared through Redis", () => {
           "x-ratelimit-reset": reset,
         }),
       });
-    const a = shareBudgets(workerA, () => redis, { processId: "worker-a" });
-    const b = shareBudgets(workerB, () => redis, { processId: "worker-b" });
+    const a = shareBudgets(workerA, () => redis, { processId: "worker-a", queuePrefix: PREFIX });
+    const b = shareBudgets(workerB, () => redis, { processId: "worker-b", queuePrefix: PREFIX });
     try {
       expect(workerA.deferCosmetic(installationId)).toBe(false);
       await a.flush();
@@ -52,7 +53,7 @@ describe("budgets shared through Redis", () => {
       expect(workerA.deferCosmetic(installationId)).toBe(true);
       expect(workerB.deferCosmetic(installationId)).toBe(true);
 
-      const rows = (await readBudgets(redis)).filter((row) => row.installationId === installationId);
+      const rows = (await readBudgets(redis, PREFIX)).filter((row) => row.installationId === installationId);
       expect(rows).toEqual([
         {
           installationId,
@@ -81,10 +82,12 @@ describe("budgets shared through Redis", () => {
       contentWritesLastMinute: 9,
       rate: null,
     };
-    const key = `${BUDGET_KEY_PREFIX}${installationId + 1}`;
+    const key = `${budgetKeyPrefix(PREFIX)}${installationId + 1}`;
     await redis.hset(key, "worker-gone", JSON.stringify(gone), "worker-bad", "{not json");
     try {
-      const rows = (await readBudgets(redis)).filter((row) => row.installationId === installationId + 1);
+      const rows = (await readBudgets(redis, PREFIX)).filter(
+        (row) => row.installationId === installationId + 1,
+      );
       expect(rows).toEqual([]);
     } finally {
       await redis.del(key);
