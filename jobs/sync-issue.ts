@@ -243,10 +243,16 @@ async function applyDelivery(
   if (!applied) await syncIssue(deps, { ...target, reread: true });
 }
 
-/** The issue as an issues.* webhook shows it, or null where the payload does not say enough. */
+/**
+ * The issue as an issues.* webhook shows it, in the repository the webhook names, or null where the
+ * payload does not say enough.
+ */
 export function issueFromPayload(payload: unknown): IssueFacts | null {
-  const issue = (payload as { issue?: unknown } | null)?.issue;
-  return webhookIssueFacts(issue);
+  const p = payload as { issue?: unknown; repository?: { full_name?: unknown } } | null;
+  const facts = webhookIssueFacts(p?.issue);
+  const repoFullName = p?.repository?.full_name;
+  if (!facts || typeof repoFullName !== "string") return facts;
+  return { ...facts, repoFullName, key: issueKey(repoFullName, facts.number) };
 }
 
 function webhookIssueFacts(raw: unknown): IssueFacts | null {
@@ -266,7 +272,8 @@ async function applyIssueEvent(deps: JobDeps, installationId: number, payload: u
   if (!parsed.success) return false;
   const { action } = parsed.data;
   if (action === "deleted" || action === "transferred") return false;
-  const issue = issueFacts(parsed.data.issue);
+  const issue = issueFromPayload(payload);
+  if (!issue) return false;
   const task = await findTaskByKey(deps.db, issue.repoFullName, issue.number);
   const row = await getIssue(deps.db, issue.key);
   if (!task && !row) return true;

@@ -156,16 +156,13 @@ export function mockIssue(scope: Scope, issue: TestIssue, times = 1): void {
 }
 
 /**
- * The issue's place in the graph read `times` times (sync-issue): the issue, no "blocked by" links, no
- * sub-issues, no parent. A labelled issue is read twice: start-task syncs it before saying it is ready,
- * and the delivery's own sync-issue job reads it again.
+ * The issue's place in the graph read `times` times (a sync from GitHub: `/drover run`, reconcile): the
+ * issue, whose link counts say it has no "blocked by" links and no sub-issues, and no parent, so nothing
+ * else is read. A labelled issue's sync reads nothing: the label's payload carries the issue and its
+ * counts.
  */
 export function mockSync(scope: Scope, issue: TestIssue, times = 1): void {
   mockIssue(scope, issue, times);
-  const path = `${REPO_PATH}/issues/${issue.number}`;
-  scope.get(`${path}/dependencies/blocked_by`).query(true).times(times).reply(200, []);
-  scope.get(`${path}/sub_issues`).query(true).times(times).reply(200, []);
-  scope.get(`${path}/parent`).times(times).reply(404, { message: "Not Found" });
 }
 
 /**
