@@ -299,8 +299,9 @@ async function applyDependency(deps: JobDeps, installationId: number, payload: u
   const parsed = DependencyChanged.safeParse(payload);
   if (!parsed.success) return false;
   const p = parsed.data;
-  const blocked = webhookIssueFacts(p.blocked_issue);
-  const blocker = webhookIssueFacts(p.blocking_issue);
+  const raw = payload as { blocked_issue?: unknown; blocking_issue?: unknown };
+  const blocked = webhookIssueFacts(raw.blocked_issue);
+  const blocker = webhookIssueFacts(raw.blocking_issue);
   const repoId = p.action.startsWith("blocked_by_") ? p.repository?.id : p.blocked_issue_repo?.id;
   if (!blocked || !blocker || repoId === undefined) return false;
   await withIssueLock(deps.db, repoId, blocked.number, async () => {
@@ -322,8 +323,9 @@ async function applySubIssue(deps: JobDeps, installationId: number, payload: unk
   const parsed = SubIssueChanged.safeParse(payload);
   if (!parsed.success) return false;
   const p = parsed.data;
-  const parent = webhookIssueFacts(p.parent_issue);
-  const child = webhookIssueFacts(p.sub_issue);
+  const raw = payload as { parent_issue?: unknown; sub_issue?: unknown };
+  const parent = webhookIssueFacts(raw.parent_issue);
+  const child = webhookIssueFacts(raw.sub_issue);
   const repoId = p.action.startsWith("sub_issue_") ? p.repository?.id : p.parent_issue_repo?.id;
   if (!parent || !child || repoId === undefined) return false;
   await withIssueLock(deps.db, repoId, parent.number, async () => {

@@ -272,8 +272,8 @@ export function mockRunThatPasses(
 
 /**
  * GitHub for a task started by the maintainer's label and run to its end: drover.yml (`config`), the
- * labeller's write access, the issue's links (read by intake's sync and by start-task), the first status
- * comment `commentId`, the run (failing, or passing with pull request `passes.pr` from `passes.branch`),
+ * labeller's write access (the issue and its link counts come with the label: nothing of it is read), the
+ * first status comment `commentId`, the run (failing, or passing with pull request `passes.pr` from `passes.branch`),
  * and the issue's status and labels as they change. Returns the labels the issue ends with.
  */
 export function mockLabelledRun(
@@ -292,7 +292,6 @@ export function mockLabelledRun(
   mockInstallationToken(github.api().persist(), input.installationId, input.token);
   mockConfig(api, input.config);
   mockPermission(api, MAINTAINER.login, "write");
-  mockSync(api, input.issue, 2);
   mockFirstStatus(api, sent, input.issue.number, input.commentId);
   if (input.passes) mockRunThatPasses(api, sent, { issue: input.issue, ...input.passes });
   else mockRunThatFails(api, { issue: input.issue });
