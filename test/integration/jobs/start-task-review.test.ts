@@ -10,7 +10,6 @@ import {
   mockConfig,
   mockIssueState,
   mockPermission,
-  mockSync,
   recorder,
 } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
@@ -51,7 +50,6 @@ describe("start-task on a task in review", () => {
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     mockConfig(github.api(), "label: drover\n");
     mockPermission(github.api(), MAINTAINER.login, "write");
-    mockSync(github.api(), { number: 501, title: "Task 501", labels: ["drover", "drover:review"] });
     const labels = mockIssueState(github.optional(), sent, {
       issue: 501,
       commentId: 9501,
@@ -76,7 +74,6 @@ describe("start-task on a task in review", () => {
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     mockConfig(github.api(), "label: drover\n");
     mockPermission(github.api(), MAINTAINER.login, "write");
-    mockSync(github.api(), { number: 502, title: "Task 502", labels: ["drover", "drover:failed"] });
     mockIssueState(github.optional(), sent, {
       issue: 502,
       commentId: 9502,
