@@ -190,7 +190,7 @@ describe("webhook intake", () => {
     expect(queued.filter((job) => (job.payload as { deliveryId?: string }).deliveryId === id)).toHaveLength(
       1,
     );
-    expect(queued.filter((job) => job.name === "sync-issue")).toHaveLength(1);
+    expect(queued.filter((job) => job.name === "start-task")).toHaveLength(1);
     expect((await queue.counts()).wait).toBe(waiting);
   });
 
