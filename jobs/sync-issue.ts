@@ -15,12 +15,7 @@ import { taskConfig } from "../src/config/stored.ts";
 import { parseBodyLinks } from "../src/graph/body-links.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { issueKey, parseIssueKey, type IssueKey } from "../src/graph/model.ts";
-import {
-  issueFacts,
-  readIssueFacts,
-  readIssueLinks,
-  type IssueFacts,
-} from "../src/github/read-issues.ts";
+import { issueFacts, readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { DependencyChanged, IssueSnapshot, SubIssueChanged, WebhookIssue } from "../src/intake/payloads.ts";
 import type { JobDeps } from "./deps.ts";

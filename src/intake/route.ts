@@ -182,7 +182,9 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
         installationId: p.installation.id,
         repoFullName: p.repository?.full_name ?? blockedRepo,
         jobs: [],
-        syncs: [{ repoFullName: blockedRepo, number: p.blocked_issue.number, links: true, fromDelivery: true }],
+        syncs: [
+          { repoFullName: blockedRepo, number: p.blocked_issue.number, links: true, fromDelivery: true },
+        ],
       };
     });
   }

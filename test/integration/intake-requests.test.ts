@@ -84,7 +84,9 @@ describe("requests a person's action costs", () => {
   const reads = (requests: string[]) => requests.filter((r) => r.startsWith("GET "));
   /** The requests that read an issue or its links: what intake's syncs cost. */
   const issueReads = (requests: string[]) =>
-    reads(requests).filter((r) => /\/issues\/\{issue_number\}(\/(dependencies|sub_issues|parent).*)?$/.test(r));
+    reads(requests).filter((r) =>
+      /\/issues\/\{issue_number\}(\/(dependencies|sub_issues|parent).*)?$/.test(r),
+    );
 
   it("an issue opened without the Drover label, linked to nothing, costs nothing", async () => {
     await maintainer().rest.issues.create({ ...repo, title: "Not for Drover" });

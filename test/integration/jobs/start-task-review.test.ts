@@ -6,12 +6,7 @@ import { upsertRepository } from "../../../src/db/repositories.ts";
 import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
-import {
-  mockConfig,
-  mockIssueState,
-  mockPermission,
-  recorder,
-} from "../../helpers/github-flows.ts";
+import { mockConfig, mockIssueState, mockPermission, recorder } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
 import { recordingQueue } from "./command-mocks.ts";

@@ -51,15 +51,13 @@ describe("syncIssue", () => {
     mockInstallationToken(github.api().persist(), INSTALLATION);
     const api = github.api();
     const path = (p: string) => `/repos/${REPO}${p}`;
-    api
-      .get(path("/issues/12"))
-      .reply(
-        200,
-        rawIssue(12, {
-          body: "Blocked by #5 and other-org/place#45.\n\n```\nblocked by #99\n```",
-          ...linked({ blockedBy: 1, subIssues: 2, parent: 1 }),
-        }),
-      );
+    api.get(path("/issues/12")).reply(
+      200,
+      rawIssue(12, {
+        body: "Blocked by #5 and other-org/place#45.\n\n```\nblocked by #99\n```",
+        ...linked({ blockedBy: 1, subIssues: 2, parent: 1 }),
+      }),
+    );
     api
       .get(path("/issues/12/dependencies/blocked_by"))
       .query(true)
