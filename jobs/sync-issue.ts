@@ -31,8 +31,11 @@ export type SyncTarget = {
   reread?: boolean;
 };
 
-/** The sync-issue job's payload: a target, and the delivery that carries the change, if one does. */
-export type SyncJob = Omit<SyncTarget, "issue" | "reread"> & { deliveryId?: string | undefined };
+/** The sync-issue job's payload: a target, what asked for it, and the delivery that carries the change. */
+export type SyncJob = Omit<SyncTarget, "issue" | "reread"> & {
+  cause?: string;
+  deliveryId?: string | undefined;
+};
 
 /** Blockers read within this long are not read again when another issue names them. */
 const FRESH_MS = 60_000;
@@ -43,7 +46,7 @@ const FRESH_MS = 60_000;
  * lacks), from GitHub otherwise (reconcile, a story's parent). The job asks for a scheduling pass after it.
  */
 export async function syncIssueJob(deps: JobDeps, job: SyncJob): Promise<void> {
-  const { deliveryId, ...target } = job;
+  const { deliveryId, cause: _cause, ...target } = job;
   const delivery = deliveryId === undefined ? undefined : await getDelivery(deps.db, deliveryId);
   if (delivery) await applyDelivery(deps, target, delivery);
   else await syncIssue(deps, { ...target, reread: true });

@@ -1,6 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { syncIssue } from "../../../jobs/sync-issue.ts";
+import { syncIssue, syncIssueJob } from "../../../jobs/sync-issue.ts";
+import { markDeliveryDispatched, recordDelivery } from "../../../src/db/deliveries.ts";
+import { upsertRepository } from "../../../src/db/repositories.ts";
 import { dependencies, issues } from "../../../src/db/schema.ts";
+import { findTask, triggerTask } from "../../../src/db/tasks.ts";
+import { OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
+import { taskTrigger } from "../../helpers/tasks.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { createHarness, type Harness } from "../../helpers/drover.ts";
 import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
@@ -137,5 +142,61 @@ describe("syncIssue", () => {
     // useGitHubMock fails the test on any request no mock answered; nothing is recorded either.
     const rows = await testDb.database().db.select().from(issues);
     expect(rows.map((row) => row.key)).not.toContain("octo-org/widgets#404");
+  });
+
+  it("records a task's issue from an issues.* delivery, reading nothing; only the label's removal cancels it", async () => {
+    const db = testDb.database().db;
+    await upsertRepository(db, {
+      id: OCTO_REPO.id,
+      installationId: INSTALLATION,
+      fullName: REPO,
+      cloneUrl: OCTO_REPO.cloneUrl,
+      defaultBranch: "main",
+    });
+    const trigger = await triggerTask(db, taskTrigger(30));
+    if (trigger.kind !== "created") throw new Error("not created");
+    /** A delivery as intake leaves one it queues only a sync for: recorded, dispatched, processed. */
+    const event = async (id: string, action: string, fields: Record<string, unknown> = {}) => {
+      const payload: Record<string, unknown> = {
+        ...issueLabeled({ number: 30, title: "Renamed" }),
+        action,
+        ...fields,
+      };
+      (payload.issue as Record<string, unknown>).labels = [];
+      await recordDelivery(db, {
+        id,
+        event: "issues",
+        action,
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        payload,
+      });
+      await markDeliveryDispatched(db, id, true);
+    };
+    const sync = (deliveryId: string) =>
+      syncIssueJob(harness.deps, {
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        number: 30,
+        links: false,
+        cause: deliveryId,
+        deliveryId,
+      });
+
+    // issues.opened, processed after the label started the task: its labels are older than the task.
+    await event("d-opened-30", "opened");
+    await sync("d-opened-30");
+    expect(await findTask(db, OCTO_REPO.id, 30)).toMatchObject({ state: "ready", title: "Renamed" });
+    const row = (await db.select().from(issues)).find((r) => r.key === `${REPO}#30`);
+    expect(row).toMatchObject({ title: "Renamed", labels: [] });
+
+    // Another bot takes the label off: no close-task is queued for a bot, so the sync cancels it.
+    await event("d-unlabeled-30", "unlabeled", {
+      label: { name: "drover" },
+      sender: { login: "triage-bot[bot]", id: 98, type: "Bot" },
+    });
+    await sync("d-unlabeled-30");
+    expect(await findTask(db, OCTO_REPO.id, 30)).toMatchObject({ state: "cancelled" });
+    // useGitHubMock fails the test on any request: none was made.
   });
 });
