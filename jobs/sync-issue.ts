@@ -48,8 +48,9 @@ const FRESH_MS = 60_000;
 export async function syncIssueJob(deps: JobDeps, job: SyncJob): Promise<void> {
   const { deliveryId, cause: _cause, ...target } = job;
   const delivery = deliveryId === undefined ? undefined : await getDelivery(deps.db, deliveryId);
-  if (delivery) await applyDelivery(deps, target, delivery);
-  else await syncIssue(deps, { ...target, reread: true });
+  // An issue Drover knows nothing of changed: nothing was recorded, so nothing can be ready now.
+  if (delivery && (await applyDelivery(deps, target, delivery)) === "unknown") return;
+  if (!delivery) await syncIssue(deps, { ...target, reread: true });
   await requestSchedule(deps);
 }
 
@@ -229,7 +230,7 @@ async function applyDelivery(
   deps: JobDeps,
   target: Omit<SyncTarget, "issue" | "reread">,
   delivery: Delivery,
-): Promise<void> {
+): Promise<Applied> {
   const applied =
     delivery.event === "issues"
       ? await applyIssueEvent(deps, target.installationId, delivery.payload)
@@ -237,9 +238,14 @@ async function applyDelivery(
         ? await applyDependency(deps, target.installationId, delivery.payload)
         : delivery.event === "sub_issues"
           ? await applySubIssue(deps, target.installationId, delivery.payload)
-          : false;
-  if (!applied) await syncIssue(deps, { ...target, reread: true });
+          : "unusable";
+  if (applied !== "unusable") return applied;
+  await syncIssue(deps, { ...target, reread: true });
+  return "applied";
 }
+
+/** What a delivery's payload did: recorded, about an issue Drover does not know, or not usable (read). */
+type Applied = "applied" | "unknown" | "unusable";
 
 /**
  * The issue as an issues.* webhook shows it, in the repository the webhook names, or null where the
@@ -265,16 +271,16 @@ function webhookIssueFacts(raw: unknown): IssueFacts | null {
  * is close-task's (it is queued for every issues.closed); a bot taking the label off cancels here.
  * Returns false where the payload cannot be used (deleted, transferred): the issue is read instead.
  */
-async function applyIssueEvent(deps: JobDeps, installationId: number, payload: unknown): Promise<boolean> {
+async function applyIssueEvent(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = IssueSnapshot.safeParse(payload);
-  if (!parsed.success) return false;
+  if (!parsed.success) return "unusable";
   const { action } = parsed.data;
-  if (action === "deleted" || action === "transferred") return false;
+  if (action === "deleted" || action === "transferred") return "unusable";
   const issue = issueFromPayload(payload);
-  if (!issue) return false;
+  if (!issue) return "unusable";
   const task = await findTaskByKey(deps.db, issue.repoFullName, issue.number);
   const row = await getIssue(deps.db, issue.key);
-  if (!task && !row) return true;
+  if (!task && !row) return "unknown";
   await recordIssue(deps, installationId, issue);
   // An older event's payload (labels before the Drover label went on) must not cancel a task: only the
   // removal itself is read as one.
@@ -285,7 +291,7 @@ async function applyIssueEvent(deps: JobDeps, installationId: number, payload: u
     const body = await syncBodyBlockers(deps, octokit, installationId, issue);
     await replaceEdges(deps.db, issue.key, "body", body);
   }
-  return true;
+  return "applied";
 }
 
 /**
@@ -293,15 +299,15 @@ async function applyIssueEvent(deps: JobDeps, installationId: number, payload: u
  * Under the blocked issue's lock, as a start that reads its links takes it: a link made while the list is
  * read is applied after that list is recorded, not overwritten by it.
  */
-async function applyDependency(deps: JobDeps, installationId: number, payload: unknown): Promise<boolean> {
+async function applyDependency(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = DependencyChanged.safeParse(payload);
-  if (!parsed.success) return false;
+  if (!parsed.success) return "unusable";
   const p = parsed.data;
   const raw = payload as { blocked_issue?: unknown; blocking_issue?: unknown };
   const blocked = webhookIssueFacts(raw.blocked_issue);
   const blocker = webhookIssueFacts(raw.blocking_issue);
   const repoId = p.action.startsWith("blocked_by_") ? p.repository?.id : p.blocked_issue_repo?.id;
-  if (!blocked || !blocker || repoId === undefined) return false;
+  if (!blocked || !blocker || repoId === undefined) return "unusable";
   await withIssueLock(deps.db, repoId, blocked.number, async () => {
     await recordIfNew(deps, installationId, blocked);
     await recordIfNew(deps, installationId, blocker);
@@ -313,19 +319,19 @@ async function applyDependency(deps: JobDeps, installationId: number, payload: u
       : current.filter((key) => key !== blocker.key);
     await replaceEdges(deps.db, blocked.key, "native", next);
   });
-  return true;
+  return "applied";
 }
 
 /** sub_issues.*: one sub-issue added to or removed from a parent, from the payload, under the parent's lock. */
-async function applySubIssue(deps: JobDeps, installationId: number, payload: unknown): Promise<boolean> {
+async function applySubIssue(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = SubIssueChanged.safeParse(payload);
-  if (!parsed.success) return false;
+  if (!parsed.success) return "unusable";
   const p = parsed.data;
   const raw = payload as { parent_issue?: unknown; sub_issue?: unknown };
   const parent = webhookIssueFacts(raw.parent_issue);
   const child = webhookIssueFacts(raw.sub_issue);
   const repoId = p.action.startsWith("sub_issue_") ? p.repository?.id : p.parent_issue_repo?.id;
-  if (!parent || !child || repoId === undefined) return false;
+  if (!parent || !child || repoId === undefined) return "unusable";
   await withIssueLock(deps.db, repoId, parent.number, async () => {
     await recordIfNew(deps, installationId, parent);
     await recordIfNew(deps, installationId, child);
@@ -348,7 +354,7 @@ async function applySubIssue(deps: JobDeps, installationId: number, payload: unk
       await replaceEdges(deps.db, parent.key, "sub-issue", children);
     }
   });
-  return true;
+  return "applied";
 }
 
 /**
