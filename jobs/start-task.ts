@@ -80,7 +80,10 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
 
   // 3. Its place in the graph: the issue from the payload, its links read (under the issue's lock, which
   // link webhooks applied meanwhile wait for). The trigger below finds them fresh and reads nothing again.
-  const issue = issueFromPayload(delivery.payload);
+  const shown = issueFromPayload(delivery.payload);
+  // GitHub's copy of the issue carries the label just added; one that does not is given it.
+  const issue =
+    shown && !shown.labels.includes(label) ? { ...shown, labels: [...shown.labels, label] } : shown;
   await withIssueLock(deps.db, event.repository.id, event.issue.number, () =>
     syncIssue(deps, { ...target, links: true, ...(issue ? { issue } : {}) }),
   );

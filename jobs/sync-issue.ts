@@ -88,7 +88,11 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
   }
   await recordIssue(deps, target.installationId, issue);
 
-  if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
+  if (task && target.issue) {
+    // A webhook's copy of the issue (a label's start) may be older than the task: it never finishes or
+    // cancels one (close-task does, from the close or the removal itself).
+    if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
+  } else if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
     // The close webhook never came (reconcile found it): finish the task as close-task would have. When it
     // did come and is not processed yet, close-task finishes the task (crediting whoever closed it) and
     // shows it: finishing it here first would lose that credit.
