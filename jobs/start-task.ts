@@ -11,10 +11,14 @@ import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import { showAndTrigger, startStory } from "./trigger-task.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
+import { issueFromPayload, syncIssue, syncIssueJob } from "./sync-issue.ts";
 
 /**
- * A label was added to an issue. If it is the repository's Drover label and the person who added it may
- * start work, the issue becomes a ready task, says so on the issue, and is scheduled.
+ * A label was added to an issue by a person. If it is the repository's Drover label and they may start
+ * work, the issue becomes a ready task, says so on the issue, and is scheduled. This job is the label's
+ * one sync (intake queues no other): the issue and its labels are taken from the payload, and only its
+ * links are read, and only those it says it has.
  */
 export async function startTask(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
   const delivery = await getDelivery(deps.db, payload.deliveryId);
@@ -22,6 +26,13 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   if (delivery.processedAt) return;
   const event = IssueLabeled.parse(delivery.payload);
   const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
+  const target = {
+    installationId: event.installation.id,
+    repoFullName: event.repository.full_name,
+    number: event.issue.number,
+  };
+  /** Any other label, or a start refused: the label is still news for an issue in the graph (priority). */
+  const recordLabel = () => syncIssueJob(deps, { ...target, links: false, deliveryId: delivery.id });
   if (delivery.appliedAt) {
     // An earlier run recorded the task and stopped before it finished: only what follows is left.
     await requestSchedule(deps);
@@ -38,13 +49,20 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   const octokit = await deps.github.installation(event.installation.id);
   const config = await loadRepoConfig(octokit, repo);
   const label = config.ok ? config.config.label : config.label;
-  if (event.label.name !== label) return done("not the drover label");
-  if (event.issue.state !== "open") return done("issue is closed");
+  if (event.label.name !== label) {
+    await recordLabel();
+    return done("not the drover label");
+  }
+  if (event.issue.state !== "open") {
+    await recordLabel();
+    return done("issue is closed");
+  }
 
   // 2. Only people with write access start work; bots never do.
   const access = await authorise(octokit, repo, event.sender);
   if (!access.allowed) {
     log.info({ sender: event.sender.login, reason: access.reason }, "start refused");
+    await recordLabel();
     await reply(
       octokit,
       repo,
@@ -55,11 +73,22 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   }
   if (!config.ok) {
     log.info({ problems: config.problems.length }, "start refused: invalid config");
+    await recordLabel();
     await reply(octokit, repo, event.issue.number, renderConfigProblems(config.problems, CONFIG_PATH));
     return done("refused: invalid config");
   }
 
-  // 3. Record it and say so, one job per issue at a time.
+  // 3. Its place in the graph: the issue from the payload, its links read (under the issue's lock, which
+  // link webhooks applied meanwhile wait for). The trigger below finds them fresh and reads nothing again.
+  const shown = issueFromPayload(delivery.payload);
+  // GitHub's copy of the issue carries the label just added; one that does not is given it.
+  const issue =
+    shown && !shown.labels.includes(label) ? { ...shown, labels: [...shown.labels, label] } : shown;
+  await withIssueLock(deps.db, event.repository.id, event.issue.number, () =>
+    syncIssue(deps, { ...target, links: true, ...(issue ? { issue } : {}) }),
+  );
+
+  // 4. Record it and say so, one job per issue at a time.
   const repository = await upsertRepository(deps.db, {
     id: event.repository.id,
     installationId: event.installation.id,

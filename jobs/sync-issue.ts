@@ -1,54 +1,98 @@
-import { getIssue, replaceEdges, detachSubIssues, upsertIssue } from "../src/db/graph-rows.ts";
+import {
+  detachSubIssues,
+  edgesOf,
+  getIssue,
+  replaceEdges,
+  subIssuesOf,
+  upsertIssue,
+  type IssueRow,
+} from "../src/db/graph-rows.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
-import { closeDeliveryPending } from "../src/db/deliveries.ts";
-import { findTaskByKey, transitionTask, updateTask } from "../src/db/tasks.ts";
+import { closeDeliveryPending, getDelivery, type Delivery } from "../src/db/deliveries.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
+import { findTaskByKey, transitionTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { taskConfig } from "../src/config/stored.ts";
 import { parseBodyLinks } from "../src/graph/body-links.ts";
 import { statesLeadingTo } from "../src/graph/transitions.ts";
 import { issueKey, parseIssueKey, type IssueKey } from "../src/graph/model.ts";
-import { readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/read-issues.ts";
+import { issueFacts, readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
+import { DependencyChanged, IssueSnapshot, SubIssueChanged, WebhookIssue } from "../src/intake/payloads.ts";
 import type { JobDeps } from "./deps.ts";
 
-export type SyncTarget = { installationId: number; repoFullName: string; number: number; links: boolean };
+export type SyncTarget = {
+  installationId: number;
+  repoFullName: string;
+  number: number;
+  links: boolean;
+  /** The issue as a webhook just showed it: recorded as it is, not read again. */
+  issue?: IssueFacts;
+  /** Read from GitHub even when its links were read moments ago (reconcile, a parent never read). */
+  reread?: boolean;
+};
+
+/** The sync-issue job's payload: a target, what asked for it, and the delivery that carries the change. */
+export type SyncJob = Omit<SyncTarget, "issue" | "reread"> & {
+  cause?: string;
+  deliveryId?: string | undefined;
+};
 
 /** Blockers read within this long are not read again when another issue names them. */
 const FRESH_MS = 60_000;
 
 /**
- * Reads one issue's place in the task graph from GitHub into PostgreSQL: its state and labels, and (for
- * tasks, stories and link changes) its native "blocked by" links, the blockers written in its text, its
- * sub-issues in order, and its parent. The job asks for a scheduling pass after it.
+ * An issue's place in the task graph, into PostgreSQL: from the delivery that changed it when there is one
+ * (the issue and its labels, or one link, are in its payload: nothing is read from GitHub but what it
+ * lacks), from GitHub otherwise (reconcile, a story's parent). The job asks for a scheduling pass after it.
  */
-export async function syncIssueJob(deps: JobDeps, target: SyncTarget): Promise<void> {
-  await syncIssue(deps, target);
+export async function syncIssueJob(deps: JobDeps, job: SyncJob): Promise<void> {
+  const { deliveryId, cause: _cause, ...target } = job;
+  const delivery = deliveryId === undefined ? undefined : await getDelivery(deps.db, deliveryId);
+  // An issue Drover knows nothing of changed: nothing was recorded, so nothing can be ready now.
+  if (delivery && (await applyDelivery(deps, target, delivery)) === "unknown") return;
+  if (!delivery) await syncIssue(deps, { ...target, reread: true });
   await requestSchedule(deps);
 }
 
+/**
+ * Reads one issue's place in the task graph from GitHub into PostgreSQL: its state and labels (unless the
+ * caller has them from a payload), and (for tasks, stories and link changes) its native "blocked by"
+ * links, the blockers written in its text, its sub-issues in order, and its parent. Links read moments ago
+ * are not read again (a label's start reads them, then its trigger asks again); link webhooks keep them
+ * current after that.
+ */
 export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void> {
   const key = issueKey(target.repoFullName, target.number);
   const task = await findTaskByKey(deps.db, target.repoFullName, target.number);
-  const known = task !== undefined || (await getIssue(deps.db, key)) !== undefined;
+  const row = await getIssue(deps.db, key);
   // Most issue activity in a repository has nothing to do with Drover: skip it without calling GitHub.
-  if (!known && !target.links) return;
+  if (!task && !row && !target.links) return;
+  if (target.links && !target.reread && !target.issue && linksFresh(row)) return;
 
   const octokit = await deps.github.installation(target.installationId);
-  const read = await readIssueFacts(octokit, repoRef(target.repoFullName), target.number);
-  if (!read.ok) {
-    await upsertIssue(deps.db, {
-      key,
-      installationId: target.installationId,
-      repoFullName: target.repoFullName,
-      number: target.number,
-      readable: false,
-      unreadableReason: read.reason,
-    });
-    return;
+  let issue = target.issue;
+  if (!issue) {
+    const read = await readIssueFacts(octokit, repoRef(target.repoFullName), target.number);
+    if (!read.ok) {
+      await upsertIssue(deps.db, {
+        key,
+        installationId: target.installationId,
+        repoFullName: target.repoFullName,
+        number: target.number,
+        readable: false,
+        unreadableReason: read.reason,
+      });
+      return;
+    }
+    issue = read.issue;
   }
-  const issue = read.issue;
   await recordIssue(deps, target.installationId, issue);
 
-  if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
+  if (task && target.issue) {
+    // A webhook's copy of the issue (a label's start) may be older than the task: it never finishes or
+    // cancels one (close-task does, from the close or the removal itself).
+    if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
+  } else if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
     // The close webhook never came (reconcile found it): finish the task as close-task would have. When it
     // did come and is not processed yet, close-task finishes the task (crediting whoever closed it) and
     // shows it: finishing it here first would lose that credit.
@@ -67,31 +111,41 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
       if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
     }
   } else if (task) {
-    const label = taskConfig(task).label;
-    if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
-    // The label was taken off a task that has not started: it is no longer wanted. When the webhook saying
-    // who took it off is still to be processed, close-task cancels it, crediting them.
-    if (
-      !issue.labels.includes(label) &&
-      ["waiting", "ready"].includes(task.state) &&
-      !(await closeDeliveryPending(deps.db, target.repoFullName, target.number, "unlabeled"))
-    ) {
-      const moved = await transitionTask(
-        deps.db,
-        task.id,
-        ["waiting", "ready"],
-        "cancelled",
-        {
-          stateReason: `the \`${label}\` label was removed`,
-        },
-        { type: "task.cancelled" },
-      );
-      // `task` was read before GitHub was: announce only a move that happened.
-      if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
-    }
+    await recordTaskFacts(deps, task, issue);
   }
 
   if (target.links || task) await syncLinks(deps, octokit, target.installationId, issue);
+}
+
+/** Links read within FRESH_MS, and kept current by link webhooks since. */
+function linksFresh(row: IssueRow | undefined): boolean {
+  return row?.linksSyncedAt != null && Date.now() - row.linksSyncedAt.getTime() < FRESH_MS;
+}
+
+/** A task's title, and its cancellation when its label is gone before it started. */
+async function recordTaskFacts(deps: JobDeps, task: Task, issue: IssueFacts): Promise<void> {
+  const label = taskConfig(task).label;
+  if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
+  // The label was taken off a task that has not started: it is no longer wanted. When the webhook saying
+  // who took it off is still to be processed, close-task cancels it, crediting them.
+  if (
+    !issue.labels.includes(label) &&
+    ["waiting", "ready"].includes(task.state) &&
+    !(await closeDeliveryPending(deps.db, issue.repoFullName, issue.number, "unlabeled"))
+  ) {
+    const moved = await transitionTask(
+      deps.db,
+      task.id,
+      ["waiting", "ready"],
+      "cancelled",
+      {
+        stateReason: `the \`${label}\` label was removed`,
+      },
+      { type: "task.cancelled" },
+    );
+    // `task` was read before the issue was: announce only a move that happened.
+    if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
+  }
 }
 
 async function syncLinks(
@@ -100,14 +154,11 @@ async function syncLinks(
   installationId: number,
   issue: IssueFacts,
 ): Promise<void> {
-  const links = await readIssueLinks(octokit, repoRef(issue.repoFullName), issue.number);
+  const links = await readIssueLinks(octokit, repoRef(issue.repoFullName), issue.number, issue.hints);
   const native = links.blockedBy.map((b) => b.key);
   for (const blocker of links.blockedBy) await recordIssue(deps, installationId, blocker);
 
-  const body = parseBodyLinks(issue.body, { repoFullName: issue.repoFullName }).blockers.filter(
-    (k) => k !== issue.key,
-  );
-  for (const blocker of body) await refreshBlocker(deps, octokit, installationId, blocker);
+  const body = await syncBodyBlockers(deps, () => Promise.resolve(octokit), installationId, issue);
 
   const children = links.subIssues.map((child) => child.key);
   for (const [order, child] of links.subIssues.entries()) {
@@ -120,9 +171,10 @@ async function syncLinks(
   await replaceEdges(deps.db, issue.key, "sub-issue", children);
 
   if (links.parent) {
-    // The story needs its own links (all its sub-issues, in order) for the parent to wait for them.
-    const parent = await getIssue(deps.db, links.parent.key);
-    await recordIssue(deps, installationId, links.parent);
+    // The story needs its own links (all its sub-issues, in order) for the parent to wait for them, and
+    // its checklist. The parent is named by the issue itself (`parent_issue_url`), never probed.
+    const parentKey = issueKey(links.parent.repoFullName, links.parent.number);
+    const parent = await getIssue(deps.db, parentKey);
     if (!parent?.linksSyncedAt) {
       await deps.enqueue("sync-issue", {
         installationId,
@@ -136,10 +188,24 @@ async function syncLinks(
   await upsertIssue(deps.db, { ...issueRow(installationId, issue), linksSyncedAt: new Date() });
 }
 
+/** The blockers written in the issue's text, each read (unless fresh) for its state; returns their keys. */
+async function syncBodyBlockers(
+  deps: JobDeps,
+  octokit: () => Promise<Octokit>,
+  installationId: number,
+  issue: IssueFacts,
+): Promise<IssueKey[]> {
+  const body = parseBodyLinks(issue.body, { repoFullName: issue.repoFullName }).blockers.filter(
+    (k) => k !== issue.key,
+  );
+  for (const blocker of body) await refreshBlocker(deps, octokit, installationId, blocker);
+  return body;
+}
+
 /** A blocker named in the text: read it (also in another repository of the installation) unless fresh. */
 async function refreshBlocker(
   deps: JobDeps,
-  octokit: Octokit,
+  octokit: () => Promise<Octokit>,
   installationId: number,
   key: IssueKey,
 ): Promise<void> {
@@ -148,7 +214,7 @@ async function refreshBlocker(
   const ref = parseIssueKey(key);
   if (!ref) return;
   const { repoFullName, number } = ref;
-  const read = await readIssueFacts(octokit, repoRef(repoFullName), number);
+  const read = await readIssueFacts(await octokit(), repoRef(repoFullName), number);
   if (read.ok) return recordIssue(deps, installationId, read.issue);
   await upsertIssue(deps.db, {
     key,
@@ -158,6 +224,156 @@ async function refreshBlocker(
     readable: false,
     unreadableReason: read.reason,
   });
+}
+
+/**
+ * One change, from the delivery that carries it: an issue event (the issue and its labels), a native link,
+ * or a sub-issue link. A payload Drover cannot take its facts from is read from GitHub instead.
+ */
+async function applyDelivery(
+  deps: JobDeps,
+  target: Omit<SyncTarget, "issue" | "reread">,
+  delivery: Delivery,
+): Promise<Applied> {
+  const applied =
+    delivery.event === "issues"
+      ? await applyIssueEvent(deps, target.installationId, delivery.payload)
+      : delivery.event === "issue_dependencies"
+        ? await applyDependency(deps, target.installationId, delivery.payload)
+        : delivery.event === "sub_issues"
+          ? await applySubIssue(deps, target.installationId, delivery.payload)
+          : "unusable";
+  if (applied !== "unusable") return applied;
+  await syncIssue(deps, { ...target, reread: true });
+  return "applied";
+}
+
+/** What a delivery's payload did: recorded, about an issue Drover does not know, or not usable (read). */
+type Applied = "applied" | "unknown" | "unusable";
+
+/**
+ * The issue as an issues.* webhook shows it, in the repository the webhook names, or null where the
+ * payload does not say enough.
+ */
+export function issueFromPayload(payload: unknown): IssueFacts | null {
+  const p = payload as { issue?: unknown; repository?: { full_name?: unknown } } | null;
+  const facts = webhookIssueFacts(p?.issue);
+  const repoFullName = p?.repository?.full_name;
+  if (!facts || typeof repoFullName !== "string") return facts;
+  return { ...facts, repoFullName, key: issueKey(repoFullName, facts.number) };
+}
+
+function webhookIssueFacts(raw: unknown): IssueFacts | null {
+  const parsed = WebhookIssue.safeParse(raw);
+  return parsed.success ? issueFacts(parsed.data) : null;
+}
+
+/**
+ * issues.*: records the issue as the payload shows it, for an issue Drover knows (a task, or in the graph):
+ * an unknown one (most of a repository's issues) costs nothing. Its native links and sub-issues did not
+ * change (they come as link events); its text may name other blockers (opened, edited). The close itself
+ * is close-task's (it is queued for every issues.closed); a bot taking the label off cancels here.
+ * Returns false where the payload cannot be used (deleted, transferred): the issue is read instead.
+ */
+async function applyIssueEvent(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
+  const parsed = IssueSnapshot.safeParse(payload);
+  if (!parsed.success) return "unusable";
+  const { action } = parsed.data;
+  if (action === "deleted" || action === "transferred") return "unusable";
+  const issue = issueFromPayload(payload);
+  if (!issue) return "unusable";
+  const task = await findTaskByKey(deps.db, issue.repoFullName, issue.number);
+  const row = await getIssue(deps.db, issue.key);
+  if (!task && !row) return "unknown";
+  await recordIssue(deps, installationId, issue);
+  // An older event's payload (labels before the Drover label went on) must not cancel a task: only the
+  // removal itself is read as one.
+  if (task && action === "unlabeled") await recordTaskFacts(deps, task, issue);
+  else if (task && task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
+  if ((action === "edited" || action === "opened") && (task || row?.linksSyncedAt)) {
+    const octokit = lazy(() => deps.github.installation(installationId));
+    const body = await syncBodyBlockers(deps, octokit, installationId, issue);
+    await replaceEdges(deps.db, issue.key, "body", body);
+  }
+  return "applied";
+}
+
+/**
+ * issue_dependencies.*: one "blocked by" link added or removed, from the payload (both issues are in it).
+ * Under the blocked issue's lock, as a start that reads its links takes it: a link made while the list is
+ * read is applied after that list is recorded, not overwritten by it.
+ */
+async function applyDependency(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
+  const parsed = DependencyChanged.safeParse(payload);
+  if (!parsed.success) return "unusable";
+  const p = parsed.data;
+  const raw = payload as { blocked_issue?: unknown; blocking_issue?: unknown };
+  const blocked = webhookIssueFacts(raw.blocked_issue);
+  const blocker = webhookIssueFacts(raw.blocking_issue);
+  const repoId = p.action.startsWith("blocked_by_") ? p.repository?.id : p.blocked_issue_repo?.id;
+  if (!blocked || !blocker || repoId === undefined) return "unusable";
+  await withIssueLock(deps.db, repoId, blocked.number, async () => {
+    await recordIfNew(deps, installationId, blocked);
+    await recordIfNew(deps, installationId, blocker);
+    const current = (await edgesOf(deps.db, blocked.key))
+      .filter((edge) => edge.source === "native")
+      .map((edge) => edge.blocker);
+    const next = p.action.endsWith("_added")
+      ? [...new Set([...current, blocker.key])]
+      : current.filter((key) => key !== blocker.key);
+    await replaceEdges(deps.db, blocked.key, "native", next);
+  });
+  return "applied";
+}
+
+/** sub_issues.*: one sub-issue added to or removed from a parent, from the payload, under the parent's lock. */
+async function applySubIssue(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
+  const parsed = SubIssueChanged.safeParse(payload);
+  if (!parsed.success) return "unusable";
+  const p = parsed.data;
+  const raw = payload as { parent_issue?: unknown; sub_issue?: unknown };
+  const parent = webhookIssueFacts(raw.parent_issue);
+  const child = webhookIssueFacts(raw.sub_issue);
+  const repoId = p.action.startsWith("sub_issue_") ? p.repository?.id : p.parent_issue_repo?.id;
+  if (!parent || !child || repoId === undefined) return "unusable";
+  await withIssueLock(deps.db, repoId, parent.number, async () => {
+    await recordIfNew(deps, installationId, parent);
+    await recordIfNew(deps, installationId, child);
+    const current = (await subIssuesOf(deps.db, parent.key)).map((row) => row.key);
+    if (p.action.endsWith("_added")) {
+      // GitHub adds a sub-issue last.
+      const children = current.includes(child.key) ? current : [...current, child.key];
+      await upsertIssue(deps.db, {
+        key: child.key,
+        installationId,
+        repoFullName: child.repoFullName,
+        number: child.number,
+        parentKey: parent.key,
+        subOrder: children.indexOf(child.key),
+      });
+      await replaceEdges(deps.db, parent.key, "sub-issue", children);
+    } else {
+      const children = current.filter((key) => key !== child.key);
+      await detachSubIssues(deps.db, parent.key, children);
+      await replaceEdges(deps.db, parent.key, "sub-issue", children);
+    }
+  });
+  return "applied";
+}
+
+/**
+ * Records an issue seen in a link webhook only when Drover has no row for it: a known issue's row is kept
+ * current by its own issues.* webhooks, and the copy inside a link payload may be older than that.
+ */
+async function recordIfNew(deps: JobDeps, installationId: number, issue: IssueFacts): Promise<void> {
+  if (await getIssue(deps.db, issue.key)) return;
+  await recordIssue(deps, installationId, issue);
+}
+
+/** `make()` on first use, then its answer: an installation client only when something is read. */
+function lazy<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
 }
 
 async function recordIssue(

@@ -16,26 +16,44 @@ export type IssueFacts = {
   author: { login: string; id: number };
   createdAt: Date;
   isPullRequest: boolean;
+  /** What the issue itself says of its links, so only the lists that have something in them are read. */
+  hints: LinkHints;
+};
+
+/**
+ * An issue's own account of its links (REST issues and webhook payloads alike carry it): how many issues
+ * block it and how many sub-issues it has (null where the host does not say: read the list), and its
+ * parent from `parent_issue_url`, which GitHub leaves out when there is none (so the parent is never
+ * probed with GET …/parent, which answers 404 for most issues).
+ */
+export type LinkHints = {
+  blockedBy: number | null;
+  subIssues: number | null;
+  parent: { repoFullName: string; number: number } | null;
 };
 
 export type IssueLinks = {
   blockedBy: IssueFacts[];
   subIssues: IssueFacts[];
-  parent: IssueFacts | null;
+  parent: { repoFullName: string; number: number } | null;
 };
 
-type RawIssue = {
+/** An issue as GitHub's REST API and webhooks show it: the fields Drover reads. */
+export type RawIssue = {
   number: number;
   title: string;
-  body?: string | null;
+  body?: string | null | undefined;
   state: string;
-  state_reason?: string | null;
-  labels?: (string | { name?: string })[];
-  milestone?: { title: string } | null;
-  user?: { login: string; id: number } | null;
+  state_reason?: string | null | undefined;
+  labels?: (string | { name?: string | undefined })[] | undefined;
+  milestone?: { title: string } | null | undefined;
+  user?: { login: string; id: number } | null | undefined;
   created_at: string;
   repository_url: string;
   pull_request?: unknown;
+  sub_issues_summary?: { total?: number | undefined } | null | undefined;
+  issue_dependencies_summary?: { total_blocked_by?: number | undefined } | null | undefined;
+  parent_issue_url?: string | null | undefined;
 };
 
 /** "https://api.github.com/repos/owner/name" → "owner/name" (works for Enterprise hosts too). */
@@ -61,7 +79,25 @@ export function issueFacts(raw: RawIssue): IssueFacts {
     author: { login: raw.user?.login ?? "ghost", id: raw.user?.id ?? 0 },
     createdAt: new Date(raw.created_at),
     isPullRequest: raw.pull_request !== undefined,
+    hints: linkHints(raw),
   };
+}
+
+function linkHints(raw: RawIssue): LinkHints {
+  const blockedBy = raw.issue_dependencies_summary?.total_blocked_by;
+  const subIssues = raw.sub_issues_summary?.total;
+  return {
+    blockedBy: typeof blockedBy === "number" ? blockedBy : null,
+    subIssues: typeof subIssues === "number" ? subIssues : null,
+    parent: raw.parent_issue_url ? issueRefOfUrl(raw.parent_issue_url) : null,
+  };
+}
+
+/** "https://api.github.com/repos/owner/name/issues/7" → owner/name and 7; null for anything else. */
+export function issueRefOfUrl(url: string): { repoFullName: string; number: number } | null {
+  const match = /\/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/?$/.exec(url);
+  if (!match?.[1] || !match[2]) return null;
+  return { repoFullName: match[1], number: Number(match[2]) };
 }
 
 export type IssueRead = { ok: true; issue: IssueFacts } | { ok: false; reason: string };
@@ -85,27 +121,27 @@ export async function readIssueFacts(octokit: Octokit, repo: RepoRef, number: nu
 }
 
 /**
- * The issue's native "blocked by" links, its sub-issues (in GitHub's order) and its parent. Hosts without
- * these endpoints (older GitHub Enterprise Server) answer 404: that reads as no links, and the issue text
- * is the fallback.
+ * The issue's native "blocked by" links and its sub-issues (in GitHub's order), read only where the issue
+ * says it has some, and its parent as the issue names it. Hosts without these endpoints (older GitHub
+ * Enterprise Server) answer 404: that reads as no links, and the issue text is the fallback.
  */
-export async function readIssueLinks(octokit: Octokit, repo: RepoRef, number: number): Promise<IssueLinks> {
+export async function readIssueLinks(
+  octokit: Octokit,
+  repo: RepoRef,
+  number: number,
+  hints: LinkHints,
+): Promise<IssueLinks> {
   const params = { ...repo, issue_number: number, per_page: 100 };
-  const [blockedBy, subIssues, parent] = await Promise.all([
-    absentAsEmpty(octokit.paginate(octokit.rest.issues.listDependenciesBlockedBy, params)),
-    absentAsEmpty(octokit.paginate(octokit.rest.issues.listSubIssues, params)),
-    octokit.rest.issues.getParent({ ...repo, issue_number: number }).then(
-      ({ data }) => issueFacts(data as RawIssue),
-      (error: unknown) => {
-        if ((error as { status?: number }).status === 404) return null;
-        throw error;
-      },
-    ),
+  const [blockedBy, subIssues] = await Promise.all([
+    hints.blockedBy === 0
+      ? []
+      : absentAsEmpty(octokit.paginate(octokit.rest.issues.listDependenciesBlockedBy, params)),
+    hints.subIssues === 0 ? [] : absentAsEmpty(octokit.paginate(octokit.rest.issues.listSubIssues, params)),
   ]);
   return {
     blockedBy: blockedBy.map((raw) => issueFacts(raw as RawIssue)),
     subIssues: subIssues.map((raw) => issueFacts(raw as RawIssue)),
-    parent,
+    parent: hints.parent,
   };
 }
 

@@ -119,6 +119,7 @@ export const IssueChanged = z.object({
   issue: z.object({ number: IssueNumber, pull_request: z.unknown().optional() }),
   repository: Repository,
   installation: Installation,
+  sender: User.optional(),
 });
 export type IssueChanged = z.infer<typeof IssueChanged>;
 
@@ -130,12 +131,21 @@ const LinkedIssue = z.object({
     .regex(/\/repos\/(?!\.\.?\/)[\w.-]{1,100}\/(?!\.\.?$)[\w.-]{1,100}$/, "must end in /repos/owner/name"),
 });
 
-/** issue_dependencies.*: both families (blocked_by_* on the blocked issue, blocking_* on the blocker). */
+/** The repository a link webhook was sent to, or the other side's (`blocking_issue_repo`, ...). */
+const LinkRepository = z.object({ id: GitHubId, full_name: RepoFullName });
+
+/**
+ * issue_dependencies.*: both families (blocked_by_* sent to the blocked issue's repository, blocking_* to
+ * the blocker's), each with the other side's repository.
+ */
 export const DependencyChanged = z.object({
   action: Action,
   blocked_issue: LinkedIssue,
   blocking_issue: LinkedIssue,
   installation: Installation,
+  repository: LinkRepository.optional(),
+  blocked_issue_repo: LinkRepository.optional(),
+  blocking_issue_repo: LinkRepository.optional(),
 });
 export type DependencyChanged = z.infer<typeof DependencyChanged>;
 
@@ -145,6 +155,9 @@ export const SubIssueChanged = z.object({
   parent_issue: LinkedIssue,
   sub_issue: LinkedIssue,
   installation: Installation,
+  repository: LinkRepository.optional(),
+  parent_issue_repo: LinkRepository.optional(),
+  sub_issue_repo: LinkRepository.optional(),
 });
 export type SubIssueChanged = z.infer<typeof SubIssueChanged>;
 
@@ -216,3 +229,34 @@ export const IssueUnlabeled = z.object({
   ...InRepository,
 });
 export type IssueUnlabeled = z.infer<typeof IssueUnlabeled>;
+
+/**
+ * An issue as a webhook shows it (`issues.*`, and both sides of a link event): what sync-issue records of
+ * it, read from the payload instead of from GitHub. Link counts and the parent come with it where GitHub
+ * sends them.
+ */
+export const WebhookIssue = z.object({
+  number: IssueNumber,
+  title: StoredText(1_024),
+  body: z.string().max(1_000_000).nullish(),
+  state: z.enum(["open", "closed"]),
+  state_reason: z.string().max(50).nullish(),
+  labels: z.array(z.object({ name: StoredText(1_000) })).default([]),
+  milestone: z.object({ title: StoredText(1_000) }).nullish(),
+  user: z.object({ login: Login, id: GitHubId }).nullish(),
+  created_at: z.string().max(100),
+  repository_url: LinkedIssue.shape.repository_url,
+  pull_request: z.unknown().optional(),
+  sub_issues_summary: z.object({ total: z.number().int().nonnegative() }).nullish(),
+  issue_dependencies_summary: z.object({ total_blocked_by: z.number().int().nonnegative() }).nullish(),
+  parent_issue_url: z.string().max(2_000).nullish(),
+});
+export type WebhookIssue = z.infer<typeof WebhookIssue>;
+
+/** Any issues.* delivery, with the issue as it was sent. */
+export const IssueSnapshot = z.object({
+  action: Action,
+  issue: WebhookIssue,
+  label: z.object({ name: StoredText(1_000) }).optional(),
+});
+export type IssueSnapshot = z.infer<typeof IssueSnapshot>;

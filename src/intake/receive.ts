@@ -20,6 +20,12 @@ export type IntakeDeps = {
   dispatchTimeoutMs?: number;
   /** How long intake keeps trying to record a delivery while PostgreSQL is out of reach. Default 5 s. */
   databaseWaitMs?: number;
+  /**
+   * Drover's own bot login (`<app-slug>[bot]`): webhooks its own writes cause are dropped at routing where
+   * they carry no news (see route.ts). Unknown, they are treated as another bot's (each costs a job, no
+   * request).
+   */
+  botLogin?: string;
 };
 
 /**
@@ -58,7 +64,7 @@ export type Received = { outcome: IntakeOutcome; why?: string };
  */
 export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery): Promise<Received> {
   const log = deps.log.child({ deliveryId: delivery.id, event: delivery.name });
-  const route = routeWebhook(delivery.name, delivery.payload);
+  const route = routeWebhook(delivery.name, delivery.payload, { botLogin: deps.botLogin });
   switch (route.kind) {
     case "ignore":
       log.debug({ why: route.why }, "webhook ignored");
@@ -127,11 +133,12 @@ export async function dispatchDelivery(
   route: Extract<Route, { kind: "dispatch" }>,
 ): Promise<void> {
   for (const job of route.jobs) await deps.enqueue(job, { deliveryId });
-  for (const [i, target] of route.syncs.entries()) {
+  for (const [i, { fromDelivery, ...target }] of route.syncs.entries()) {
     await deps.enqueue("sync-issue", {
       installationId: route.installationId,
       ...target,
       cause: `${deliveryId}-${i}`,
+      ...(fromDelivery ? { deliveryId } : {}),
     });
   }
   await markDeliveryDispatched(deps.db, deliveryId, route.jobs.length === 0);
@@ -142,14 +149,14 @@ export async function dispatchDelivery(
  * queueing), older than `graceMs` so the intake still queueing them is left to it: queued again.
  */
 export async function redispatchUnfinished(
-  deps: Pick<IntakeDeps, "db" | "enqueue">,
+  deps: Pick<IntakeDeps, "db" | "enqueue" | "botLogin">,
   graceMs = 5_000,
 ): Promise<number> {
   const pending = await unfinishedDeliveryIds(deps.db, new Date(Date.now() - graceMs));
   for (const id of pending) {
     const delivery = await getDelivery(deps.db, id);
     if (!delivery) continue;
-    const route = routeWebhook(delivery.event, delivery.payload);
+    const route = routeWebhook(delivery.event, delivery.payload, { botLogin: deps.botLogin });
     if (route.kind === "dispatch") await dispatchDelivery(deps, delivery.id, route);
     // Recorded before intake refused such payloads (an issue number past 32 bits): nothing to queue, ever.
     else await markDeliveryProcessed(deps.db, delivery.id, `not dispatched: ${route.kind}`);

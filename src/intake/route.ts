@@ -21,8 +21,18 @@ import { repoOfUrl } from "../github/read-issues.ts";
 /** The jobs that act on a delivery itself. */
 export type DeliveryJob = Extract<JobName, "start-task" | "close-task" | "command" | "review">;
 
-/** An issue to read again from GitHub; `links` also reads its dependencies, sub-issues and parent. */
-export type SyncTarget = { repoFullName: string; number: number; links: boolean };
+/**
+ * An issue whose place in the graph may have changed. `fromDelivery`: what changed is in the delivery's
+ * payload (the issue with its labels, or one link), applied from there; only what it lacks is read.
+ * Otherwise the issue is read from GitHub; `links` also reads its dependencies and sub-issues.
+ */
+export type SyncTarget = { repoFullName: string; number: number; links: boolean; fromDelivery?: true };
+
+/** Who Drover is on GitHub, where routing needs it. */
+export type RouteOptions = {
+  /** Drover's own bot login (`<app-slug>[bot]`); unknown, every bot is treated as someone else's. */
+  botLogin?: string | undefined;
+};
 
 /** What a webhook means for Drover, decided from the payload alone (pure, no I/O). */
 export type Route =
@@ -53,22 +63,46 @@ const GRAPH_ACTIONS = new Set([
   "transferred",
 ]);
 
-export function routeWebhook(name: string, payload: unknown): Route {
+/**
+ * Webhooks caused by Drover's own writes (its bot as sender), event by event. Each costs GitHub a delivery
+ * and Drover a job, so those that tell Drover nothing it did not already record are dropped here:
+ *
+ * - issues.labeled / unlabeled: dropped. Its state labels (`drover:*`) are dropped from anyone; the Drover
+ *   label (`/drover run`, a story's sub-issues) and priority labels (`/drover priority`) are written by
+ *   code that syncs the issue itself right after.
+ * - issues.edited, issues.opened: dropped (Drover edits no issue; the issues `drover import-jsonl` opens
+ *   come with their labels and links as events of their own).
+ * - issue_comment.* and reviews: dropped from every bot (status comments, replies).
+ * - issues.closed: kept. A pull request merged by Drover (auto_merge) closes its issue as Drover's bot:
+ *   that is the task done.
+ * - pull_request.closed: kept, for the same reason (Drover's own merge).
+ * - issue_dependencies.*, sub_issues.*: kept. The links `drover import-jsonl` and `/drover plan accept`
+ *   make are the graph; they cost no request (applied from the payload).
+ * - Anything else (pull_request.opened, check runs, pushes): not an event Drover acts on, from anyone.
+ */
+function isDrover(sender: { login: string }, options: RouteOptions): boolean {
+  return options.botLogin !== undefined && sender.login.toLowerCase() === options.botLogin.toLowerCase();
+}
+
+export function routeWebhook(name: string, payload: unknown, options: RouteOptions = {}): Route {
   const action = (payload as { action?: unknown } | null)?.action;
   const event = typeof action === "string" ? `${name}.${action}` : name;
   switch (event) {
     case "issues.labeled":
       return parse(IssueLabeled, payload, (p) =>
-        // Drover's own state labels never start anything, and pull requests are not tasks. A label a bot
-        // added (Drover's own for `/drover run` and `/drover priority`) starts nothing, but may change
-        // the task's priority: the issue is read again.
+        // Drover's own state labels never start anything, and pull requests are not tasks. A label another
+        // bot added starts nothing, but may change the task's priority: the payload's labels are recorded.
+        // A person's label goes to start-task alone, which records the issue from the payload whatever
+        // the label (one sync per change).
         ALL_STATE_LABELS.includes(p.label.name) || p.label.name.startsWith("drover:")
           ? { kind: "ignore", why: "a Drover state label" }
           : p.issue.pull_request !== undefined
             ? { kind: "ignore", why: "a label on a pull request" }
-            : isBot(p.sender)
-              ? dispatch(p, [], [self(p, false)])
-              : dispatch(p, ["start-task"], [self(p, true)]),
+            : isDrover(p.sender, options)
+              ? { kind: "ignore", why: "Drover's own label (it synced the issue when it wrote it)" }
+              : isBot(p.sender)
+                ? dispatch(p, [], [fromPayload(p)])
+                : dispatch(p, ["start-task"], []),
       );
     case "issues.unlabeled":
       return parse(IssueUnlabeled, payload, (p) =>
@@ -76,10 +110,12 @@ export function routeWebhook(name: string, payload: unknown): Route {
           ? { kind: "ignore", why: "a Drover state label" }
           : p.issue.pull_request !== undefined
             ? { kind: "ignore", why: "a label on a pull request" }
-            : isBot(p.sender)
-              ? dispatch(p, [], [self(p, false)])
-              : // The Drover label taken off stops the task (close-task checks it is that label).
-                dispatch(p, ["close-task"], [self(p, false)]),
+            : isDrover(p.sender, options)
+              ? { kind: "ignore", why: "Drover's own label (it synced the issue when it wrote it)" }
+              : isBot(p.sender)
+                ? dispatch(p, [], [fromPayload(p)])
+                : // The Drover label taken off stops the task (close-task checks it is that label).
+                  dispatch(p, ["close-task"], [fromPayload(p)]),
       );
     case "issue_comment.created":
       return parse(IssueCommentCreated, payload, (p) =>
@@ -110,7 +146,7 @@ export function routeWebhook(name: string, payload: unknown): Route {
             : reviewRoute(p),
       );
     case "issues.closed":
-      return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [self(p, false)]));
+      return parse(IssueClosed, payload, (p) => dispatch(p, ["close-task"], [fromPayload(p)]));
     case "pull_request.closed":
       return parse(PullRequestClosed, payload, (p) =>
         p.pull_request.head.ref.startsWith("drover/")
@@ -128,40 +164,45 @@ export function routeWebhook(name: string, payload: unknown): Route {
     return parse(IssueChanged, payload, (p) =>
       p.issue.pull_request !== undefined
         ? { kind: "ignore", why: "a pull request" }
-        : dispatch(p, [], [self(p, action === "edited" || action === "opened")]),
+        : (action === "edited" || action === "opened") && p.sender && isDrover(p.sender, options)
+          ? { kind: "ignore", why: "an issue Drover wrote itself" }
+          : dispatch(p, [], [fromPayload(p)]),
     );
   }
   if (name === "issue_dependencies") {
-    // One link arrives twice (blocked_by_* and blocking_*); both sync the blocked issue, which is idempotent.
-    return parse(DependencyChanged, payload, (p) => ({
-      kind: "dispatch",
-      installationId: p.installation.id,
-      repoFullName: repoOfUrl(p.blocked_issue.repository_url),
-      jobs: [],
-      syncs: [
-        {
-          repoFullName: repoOfUrl(p.blocked_issue.repository_url),
-          number: p.blocked_issue.number,
-          links: true,
-        },
-      ],
-    }));
+    // One link arrives twice: blocked_by_* at the blocked issue's repository, blocking_* at the blocker's.
+    // Within one repository both come to the same installation, and the blocked_by_* one is applied; across
+    // repositories each may be the only one Drover receives, so both are applied (the same edge, twice).
+    return parse(DependencyChanged, payload, (p) => {
+      const blockedRepo = repoOfUrl(p.blocked_issue.repository_url);
+      if (p.action.startsWith("blocking_") && sameRepo(blockedRepo, p.repository?.full_name ?? blockedRepo))
+        return { kind: "ignore", why: "the link's blocked_by_* webhook carries it" };
+      return {
+        kind: "dispatch",
+        installationId: p.installation.id,
+        repoFullName: p.repository?.full_name ?? blockedRepo,
+        jobs: [],
+        syncs: [
+          { repoFullName: blockedRepo, number: p.blocked_issue.number, links: true, fromDelivery: true },
+        ],
+      };
+    });
   }
   if (name === "sub_issues") {
-    return parse(SubIssueChanged, payload, (p) => ({
-      kind: "dispatch",
-      installationId: p.installation.id,
-      repoFullName: repoOfUrl(p.parent_issue.repository_url),
-      jobs: [],
-      syncs: [
-        {
-          repoFullName: repoOfUrl(p.parent_issue.repository_url),
-          number: p.parent_issue.number,
-          links: true,
-        },
-        { repoFullName: repoOfUrl(p.sub_issue.repository_url), number: p.sub_issue.number, links: false },
-      ],
-    }));
+    // Both sides again: sub_issue_* at the parent's repository (applied), parent_issue_* at the child's
+    // (applied only when it comes from another repository).
+    return parse(SubIssueChanged, payload, (p) => {
+      const parentRepo = repoOfUrl(p.parent_issue.repository_url);
+      if (p.action.startsWith("parent_issue_") && sameRepo(parentRepo, p.repository?.full_name ?? parentRepo))
+        return { kind: "ignore", why: "the link's sub_issue_* webhook carries it" };
+      return {
+        kind: "dispatch",
+        installationId: p.installation.id,
+        repoFullName: p.repository?.full_name ?? parentRepo,
+        jobs: [],
+        syncs: [{ repoFullName: parentRepo, number: p.parent_issue.number, links: true, fromDelivery: true }],
+      };
+    });
   }
   return { kind: "ignore", why: `${event} is not an event Drover acts on` };
 }
@@ -190,8 +231,13 @@ function dispatch(p: WithRepo, jobs: DeliveryJob[], syncs: SyncTarget[]): Route 
   };
 }
 
-function self(p: WithRepo & { issue: { number: number } }, links: boolean): SyncTarget {
-  return { repoFullName: p.repository.full_name, number: p.issue.number, links };
+/** The delivery's own issue, applied from the payload (the issue and its labels are in it). */
+function fromPayload(p: WithRepo & { issue: { number: number } }): SyncTarget {
+  return { repoFullName: p.repository.full_name, number: p.issue.number, links: false, fromDelivery: true };
+}
+
+function sameRepo(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 function parse<S extends z.ZodType>(schema: S, payload: unknown, then: (p: z.infer<S>) => Route): Route {

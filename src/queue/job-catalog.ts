@@ -58,6 +58,11 @@ export const JOBS = {
       links: z.boolean(),
       /** What asked for it (a delivery id, a reconcile pass): part of the job id. */
       cause: z.string().min(1),
+      /**
+       * The delivery whose payload carries the change (the issue with its labels, or one link): applied
+       * from it, reading from GitHub only what it lacks. Without it, the issue is read from GitHub.
+       */
+      deliveryId: z.string().min(1).optional(),
     }),
     jobId: (p: { repoFullName: string; number: number; cause: string }) =>
       `sync-${p.cause}-${p.repoFullName.replace("/", "-")}-${p.number}`,

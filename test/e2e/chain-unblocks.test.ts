@@ -8,11 +8,9 @@ import {
   issueJson,
   mockConfig,
   mockFirstStatus,
-  mockIssue,
   mockIssueState,
   mockPermission,
   mockRunThatPasses,
-  mockSync,
   originBranches,
   recorder,
   taskOf,
@@ -27,17 +25,16 @@ const SECOND: TestIssue = { number: 22, title: "Link the changelog", labels: ["d
 const FIRST_BRANCH = "drover/21-add-a-changelog";
 const SECOND_BRANCH = "drover/22-link-the-changelog";
 
-/** The issue's place in the graph read `times` times: natively blocked by `blocker`, no sub-issues or parent. */
-function mockBlockedSync(scope: Scope, issue: TestIssue, blocker: TestIssue, times: number): void {
-  mockIssue(scope, issue, times);
+/**
+ * The links of a labelled issue whose payload counts one "blocked by" link (and no sub-issues, no parent):
+ * only that list is read, once.
+ */
+function mockBlockedSync(scope: Scope, issue: TestIssue, blocker: TestIssue): void {
   const path = `${REPO_PATH}/issues/${issue.number}`;
   scope
     .get(`${path}/dependencies/blocked_by`)
     .query(true)
-    .times(times)
     .reply(200, [issueJson(blocker)]);
-  scope.get(`${path}/sub_issues`).query(true).times(times).reply(200, []);
-  scope.get(`${path}/parent`).times(times).reply(404, { message: "Not Found" });
 }
 
 /**
@@ -54,14 +51,13 @@ describe("a chain of blocked tasks", () => {
     const api = github.api();
     mockInstallationToken(github.api().persist(), repo().installationId);
 
-    // start-task for each delivery: config, permission, the issue's links (read by start-task and by the
-    // delivery's sync-issue job), the first status comment.
+    // start-task for each delivery: config, permission, the first status comment. The issues and their
+    // link counts come with the labels: only the second's one "blocked by" list is read.
     mockConfig(api, agentConfig("edit-and-pass.mjs"));
     mockConfig(api, agentConfig("edit-and-pass.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
     mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, FIRST, 2);
-    mockBlockedSync(api, SECOND, FIRST, 2);
+    mockBlockedSync(api, SECOND, FIRST);
     mockFirstStatus(api, first, 21, 9001);
     mockFirstStatus(api, second, 22, 9002);
     // Only the blocker runs now: run-task (the issue, the bot identity) and publish (PR, check run).
@@ -71,7 +67,10 @@ describe("a chain of blocked tasks", () => {
     mockIssueState(github.optional(), second, { issue: 22, commentId: 9002, labels: ["drover"] });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 21, title: FIRST.title }));
-    await harness().receive("issues", issueLabeled({ repo: repo(), number: 22, title: SECOND.title }));
+    await harness().receive(
+      "issues",
+      issueLabeled({ repo: repo(), number: 22, title: SECOND.title, links: { blockedBy: 1 } }),
+    );
     await harness().drain();
 
     const origin = sandbox().origin;

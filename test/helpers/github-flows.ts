@@ -156,16 +156,13 @@ export function mockIssue(scope: Scope, issue: TestIssue, times = 1): void {
 }
 
 /**
- * The issue's place in the graph read `times` times (sync-issue): the issue, no "blocked by" links, no
- * sub-issues, no parent. A labelled issue is read twice: start-task syncs it before saying it is ready,
- * and the delivery's own sync-issue job reads it again.
+ * The issue's place in the graph read `times` times (a sync from GitHub: `/drover run`, reconcile): the
+ * issue, whose link counts say it has no "blocked by" links and no sub-issues, and no parent, so nothing
+ * else is read. A labelled issue's sync reads nothing: the label's payload carries the issue and its
+ * counts.
  */
 export function mockSync(scope: Scope, issue: TestIssue, times = 1): void {
   mockIssue(scope, issue, times);
-  const path = `${REPO_PATH}/issues/${issue.number}`;
-  scope.get(`${path}/dependencies/blocked_by`).query(true).times(times).reply(200, []);
-  scope.get(`${path}/sub_issues`).query(true).times(times).reply(200, []);
-  scope.get(`${path}/parent`).times(times).reply(404, { message: "Not Found" });
 }
 
 /**
@@ -273,8 +270,8 @@ export function mockRunThatPasses(
 
 /**
  * GitHub for a task started by the maintainer's label and run to its end: drover.yml (`config`), the
- * labeller's write access, the issue's links (read by intake's sync and by start-task), the first status
- * comment `commentId`, the run (failing, or passing with pull request `passes.pr` from `passes.branch`),
+ * labeller's write access (the issue and its link counts come with the label: nothing of it is read), the
+ * first status comment `commentId`, the run (failing, or passing with pull request `passes.pr` from `passes.branch`),
  * and the issue's status and labels as they change. Returns the labels the issue ends with.
  */
 export function mockLabelledRun(
@@ -293,7 +290,6 @@ export function mockLabelledRun(
   mockInstallationToken(github.api().persist(), input.installationId, input.token);
   mockConfig(api, input.config);
   mockPermission(api, MAINTAINER.login, "write");
-  mockSync(api, input.issue, 2);
   mockFirstStatus(api, sent, input.issue.number, input.commentId);
   if (input.passes) mockRunThatPasses(api, sent, { issue: input.issue, ...input.passes });
   else mockRunThatFails(api, { issue: input.issue });

@@ -58,6 +58,11 @@ export function issueLabeled(input: {
   label?: string;
   sender?: TestUser;
   author?: TestUser;
+  /**
+   * What the issue says of its links, as GitHub's webhooks carry it (`issue_dependencies_summary`,
+   * `sub_issues_summary`, `parent_issue_url`); default none. `null`: left out, as older hosts do.
+   */
+  links?: { blockedBy?: number; subIssues?: number; parent?: number } | null;
 }): Json {
   const p = example("issues", "labeled");
   const repo = input.repo ?? OCTO_REPO;
@@ -71,11 +76,33 @@ export function issueLabeled(input: {
       body: input.body ?? "",
       state: "open",
       user: user(issue.user, input.author ?? AUTHOR),
+      ...linkCounts(repo, input.links),
     },
     label: { ...(p.label as Json), name: input.label ?? "drover" },
     repository: repository(p.repository as Json, repo),
     sender: user(p.sender, input.sender ?? MAINTAINER),
     installation: { id: repo.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=" },
+  };
+}
+
+function linkCounts(
+  repo: TestRepo,
+  links: { blockedBy?: number; subIssues?: number; parent?: number } | null | undefined,
+): Json {
+  if (links === null) return {};
+  const blockedBy = links?.blockedBy ?? 0;
+  const subIssues = links?.subIssues ?? 0;
+  return {
+    sub_issues_summary: { total: subIssues, completed: 0, percent_completed: 0 },
+    issue_dependencies_summary: {
+      blocked_by: blockedBy,
+      total_blocked_by: blockedBy,
+      blocking: 0,
+      total_blocking: 0,
+    },
+    ...(links?.parent === undefined
+      ? {}
+      : { parent_issue_url: `https://api.github.com/repos/${repo.fullName}/issues/${links.parent}` }),
   };
 }
 

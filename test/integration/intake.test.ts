@@ -45,7 +45,7 @@ describe("webhook intake", () => {
   });
   afterAll(() => connection.disconnect());
 
-  it("records a labelled issue and queues start-task and a sync of the issue's links", async () => {
+  it("records a labelled issue and queues start-task alone (it is the label's one sync)", async () => {
     const id = newId();
     const payload = issueLabeled({ number: 12, title: "Add a changelog" });
 
@@ -60,23 +60,11 @@ describe("webhook intake", () => {
       processedAt: null,
       payload,
     });
-    expect(queued).toEqual([
-      { name: "start-task", payload: { deliveryId: id } },
-      {
-        name: "sync-issue",
-        payload: {
-          installationId: 77,
-          repoFullName: "octo-org/widgets",
-          number: 12,
-          links: true,
-          cause: `${id}-0`,
-        },
-      },
-    ]);
-    expect((await queue.counts()).wait).toBe(2);
+    expect(queued).toEqual([{ name: "start-task", payload: { deliveryId: id } }]);
+    expect((await queue.counts()).wait).toBe(1);
   });
 
-  it("queues only a sync for an issue change no job acts on, and marks the delivery processed", async () => {
+  it("queues only a sync from the payload for an issue change no job acts on, and marks the delivery processed", async () => {
     const id = newId();
     const payload = { ...issueLabeled({ number: 17, title: "Edited" }), action: "edited" };
 
@@ -89,8 +77,9 @@ describe("webhook intake", () => {
           installationId: 77,
           repoFullName: "octo-org/widgets",
           number: 17,
-          links: true,
+          links: false,
           cause: `${id}-0`,
+          deliveryId: id,
         },
       },
     ]);
@@ -115,6 +104,7 @@ describe("webhook intake", () => {
           number: 18,
           links: false,
           cause: `${id}-0`,
+          deliveryId: id,
         },
       },
     ]);
@@ -129,8 +119,8 @@ describe("webhook intake", () => {
     const payload = issueLabeled({ number: 13, title: "Twice" });
     expect((await receiveWebhook(deps, { id, name: "issues", payload })).outcome).toBe("queued");
     expect((await receiveWebhook(deps, { id, name: "issues", payload })).outcome).toBe("duplicate");
-    expect(queued.map((job) => job.name)).toEqual(["start-task", "sync-issue"]);
-    expect((await queue.counts()).wait).toBe(2);
+    expect(queued.map((job) => job.name)).toEqual(["start-task"]);
+    expect((await queue.counts()).wait).toBe(1);
   });
 
   it("queues a close-task job when a Drover pull request is merged", async () => {
@@ -186,16 +176,7 @@ describe("webhook intake", () => {
     await requeuePending({ ...deps, redispatch: () => redispatchUnfinished(deps) });
 
     expect(queued).toContainEqual({ name: "start-task", payload: { deliveryId: id } });
-    expect(queued).toContainEqual({
-      name: "sync-issue",
-      payload: {
-        installationId: 77,
-        repoFullName: "octo-org/widgets",
-        number: 16,
-        links: true,
-        cause: `${id}-0`,
-      },
-    });
+    expect(queued.map((job) => job.name)).not.toContain("sync-issue");
     expect(await getDelivery(deps.db, id)).toMatchObject({
       dispatchedAt: expect.any(Date),
       processedAt: null,
@@ -209,7 +190,7 @@ describe("webhook intake", () => {
     expect(queued.filter((job) => (job.payload as { deliveryId?: string }).deliveryId === id)).toHaveLength(
       1,
     );
-    expect(queued.filter((job) => job.name === "sync-issue")).toHaveLength(1);
+    expect(queued.filter((job) => job.name === "start-task")).toHaveLength(1);
     expect((await queue.counts()).wait).toBe(waiting);
   });
 

@@ -11,7 +11,6 @@ import {
   mockIssueState,
   mockPermission,
   mockRunThatFails,
-  mockSync,
   recorder,
   runDirs,
   taskOf,
@@ -72,7 +71,6 @@ describe("run-task's agent HOME", () => {
     if (!again) mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("home-check.mjs", { args, extra }));
     mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, testIssue, 2);
     mockFirstStatus(api, sent, issue, 9300 + issue);
     // An agent that never started makes no commit, so the bot's identity is not read.
     mockRunThatFails(api, { issue: testIssue, identity: starts && !again });

@@ -43,8 +43,8 @@ import {
 /**
  * close-task: an issue closed while its pull request is in review. "Not planned" cancels the task,
  * "completed" makes it done and credits the closer; the status comment and the state label follow.
- * The delivery also queues a sync-issue job, which reads a task's issue again (`mockSync`) and leaves
- * finishing the task to close-task.
+ * The delivery also queues a sync-issue job, which records the issue from the payload (no request) and
+ * leaves finishing the task to close-task.
  */
 describe("close-task", () => {
   const { db, harness, sandbox, repo, github } = useDrover();
@@ -122,13 +122,6 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockCancelled(sent, { issue: 21, commentId: 6021, labels: ["drover", "drover:review"] });
-    mockSync(github.api(), {
-      number: 21,
-      title: "Task 21",
-      labels: ["drover", "drover:review"],
-      state: "closed",
-      stateReason: "not_planned",
-    });
 
     await harness().receive(
       "issues",
@@ -156,13 +149,6 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockClosed(github.api(), sent, { issue: 22, commentId: 6022, labels: ["drover:review"] });
-    mockSync(github.api(), {
-      number: 22,
-      title: "Task 22",
-      labels: ["drover:review"],
-      state: "closed",
-      stateReason: "completed",
-    });
 
     await harness().receive("issues", issueClosed({ number: 22, stateReason: "completed", sender: closer }));
     await harness().drain();
@@ -200,7 +186,7 @@ describe("close-task", () => {
       repoFullName: OCTO_REPO.fullName,
       payload: closed,
     });
-    // The delivery's sync-issue job, run before its close-task job.
+    // A sync that reads the issue from GitHub (reconcile's), run before the delivery's close-task job.
     mockSync(github.api(), {
       number: 25,
       title: "Task 25",
@@ -341,12 +327,9 @@ describe("close-task", () => {
     // start-task, then run-task up to the agent.
     mockConfig(api, agentConfig("wait-for-file.mjs", { args: [go] }));
     mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue, 2);
     mockFirstStatus(api, sent, 24, 6024);
     mockIssue(api, issue);
     mockDiscussion(api, 24);
-    // close-task's sync-issue job reads the closed issue while the agent waits.
-    mockSync(api, { ...issue, state: "closed", stateReason: "not_planned" });
     // The rest of run-task (the commit's author); no pull request, no check run.
     mockIdentity(api);
     // Status edits and labels: run-task (running), close-task and publish (cancelled), and the scheduler's
@@ -406,8 +389,7 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockCancelled(sent, { issue: 40, commentId: 6040, labels: ["drover:review"] });
-    // The delivery's sync-issue job reads the issue (a task's: with its links).
-    mockSync(github.api(), { number: 40, title: "Task 40", labels: ["drover:review"] });
+    // The delivery's sync-issue job records the issue from the payload: nothing is read.
 
     await harness().receive("issues", issueUnlabeled({ number: 40, sender: closer }), "d-unlabel-40");
     await harness().drain();
@@ -431,7 +413,6 @@ describe("close-task", () => {
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
     mockCancelled(sent, { issue: 41, commentId: 6041, labels: ["drover", "drover:running"] });
-    mockSync(github.api(), { number: 41, title: "Task 41", labels: ["drover:running"] });
 
     await harness().receive("issues", issueUnlabeled({ number: 41, sender: closer }));
     await harness().drain();
@@ -447,9 +428,8 @@ describe("close-task", () => {
     await taskInReview(42, 6042);
     const done = await taskInReview(43, 6043);
     await transitionTask(db(), done, ["review"], "done", { completedBy: closer.login });
-    mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockSync(github.api(), { number: 42, title: "Task 42", labels: ["drover", "drover:review"] });
-    mockSync(github.api(), { number: 43, title: "Task 43", labels: [] });
+    // Nothing is read or written: the syncs take the issues from the payloads.
+    mockInstallationToken(github.optional(), OCTO_REPO.installationId);
 
     await harness().receive(
       "issues",

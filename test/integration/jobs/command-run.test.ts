@@ -203,14 +203,18 @@ describe("command: run and priority", () => {
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket"]);
   });
 
-  /** An issue's links as sync-issue reads them: no blockers, `subs` in order, and its parent. */
+  /**
+   * An issue's links as sync-issue reads them: the issue, which counts no blockers and `subs` sub-issues
+   * and names its parent (so no empty list is read, and the parent is never probed), then `subs` in order.
+   */
   function mockStoryLinks(scope: Scope, issue: TestIssue, subs: TestIssue[], parent: TestIssue | null): void {
-    mockIssue(scope, issue);
     const path = `${REPO_PATH}/issues/${issue.number}`;
-    scope.get(`${path}/dependencies/blocked_by`).query(true).reply(200, []);
-    scope.get(`${path}/sub_issues`).query(true).reply(200, subs.map(issueJson));
-    if (parent) scope.get(`${path}/parent`).reply(200, issueJson(parent));
-    else scope.get(`${path}/parent`).reply(404, { message: "Not Found" });
+    scope.get(path).reply(200, {
+      ...issueJson(issue),
+      sub_issues_summary: { total: subs.length, completed: 0, percent_completed: 0 },
+      ...(parent ? { parent_issue_url: `https://api.github.com${REPO_PATH}/issues/${parent.number}` } : {}),
+    });
+    if (subs.length > 0) scope.get(`${path}/sub_issues`).query(true).reply(200, subs.map(issueJson));
   }
 
   it("sets the priority label, removing the others, and reads the issue again", async () => {

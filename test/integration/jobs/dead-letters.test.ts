@@ -18,7 +18,6 @@ import {
   mockIssueState,
   mockPermission,
   mockRunThatFails,
-  mockSync,
   recorder,
   taskOf,
   REPO_PATH,
@@ -56,7 +55,6 @@ describe("dead letters", () => {
         message: "Resource not accessible by integration",
         documentation_url: "https://docs.github.com/rest",
       });
-    mockSync(github.api(), issue);
 
     await harness().receive("issues", issueLabeled({ repo: repo(), ...issue }), "d-poison");
     await settled(harness());
@@ -104,7 +102,6 @@ describe("dead letters", () => {
     const api = github.api();
     mockConfig(api, agentConfig("fail.mjs"));
     mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue);
     mockFirstStatus(api, sent, issue.number, 9041);
     mockRunThatFails(api, { issue });
     mockIssueState(github.optional(), sent, { issue: issue.number, commentId: 9041, labels: ["drover"] });

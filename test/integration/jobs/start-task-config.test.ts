@@ -7,7 +7,6 @@ import {
   mockConfig,
   mockPermission,
   mockReply,
-  mockSync,
   originBranches,
   recorder,
   taskOf,
@@ -38,7 +37,6 @@ describe("start-task with keys Drover does not act on yet", () => {
     );
     mockPermission(api, MAINTAINER.login, "write");
     mockReply(api, sent, 5);
-    mockSync(api, { number: 5, title: "Unsupported keys", labels: ["drover"] });
 
     await harness().receive(
       "issues",

@@ -7,13 +7,7 @@ import { upsertRepository } from "../../../src/db/repositories.ts";
 import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
-import {
-  mockConfig,
-  mockIssueState,
-  mockPermission,
-  mockSync,
-  recorder,
-} from "../../helpers/github-flows.ts";
+import { mockConfig, mockIssueState, mockPermission, recorder } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
 import { recordingQueue } from "./command-mocks.ts";
@@ -52,7 +46,6 @@ describe("start-task on a task in review", () => {
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     mockConfig(github.api(), "label: drover\n");
     mockPermission(github.api(), MAINTAINER.login, "write");
-    mockSync(github.api(), { number: 501, title: "Task 501", labels: ["drover", "drover:review"] });
     const labels = mockIssueState(github.optional(), sent, {
       issue: 501,
       commentId: 9501,
@@ -79,7 +72,6 @@ describe("start-task on a task in review", () => {
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     mockConfig(github.api(), "label: drover\n");
     mockPermission(github.api(), MAINTAINER.login, "write");
-    mockSync(github.api(), { number: 502, title: "Task 502", labels: ["drover", "drover:failed"] });
     mockIssueState(github.optional(), sent, {
       issue: 502,
       commentId: 9502,

@@ -29,8 +29,9 @@ import { MAINTAINER, issueLabeled, type TestUser } from "../../helpers/payloads.
 /**
  * start-task through the real queue: who may start Drover, which label starts it, what a bad drover.yml
  * says, and a delivery that arrives twice. Each test asserts what shows on the issue and on origin.
- * Every `issues.labeled` delivery also queues a sync-issue job, which reads the issue's place in the
- * graph (`mockSync`) whether or not Drover starts.
+ * An `issues.labeled` delivery queues start-task alone, which is the label's one sync: the issue and its
+ * labels come from the payload, whose link counts say there is nothing else to read, so no test here
+ * mocks a sync.
  */
 describe("start-task", () => {
   // A harness per test: each reads the bot identity and the installation token afresh.
@@ -49,7 +50,6 @@ describe("start-task", () => {
     mockConfig(api, "label: ai-task\n");
     mockPermission(api, reader.login, "read");
     mockReply(api, sent, 1);
-    mockSync(api, { number: 1, title: "Nope", labels: ["ai-task"] });
 
     await harness().receive(
       "issues",
@@ -89,7 +89,6 @@ describe("start-task", () => {
     mockConfig(api, "label: drover\n");
     mockPermission(api, reader.login, "read");
     mockReply(api, sent, 2);
-    mockSync(api, { number: 2, title: "Later", labels: ["drover"] });
 
     const started = Date.now();
     await harness().receive(
@@ -132,7 +131,6 @@ describe("start-task", () => {
     mockConfig(api, "task_timeout: soon\nagent: gpt\nlable: x\n");
     mockPermission(api, MAINTAINER.login, "write");
     mockReply(api, sent, 3);
-    mockSync(api, { number: 3, title: "Bad config", labels: ["drover"] });
 
     await harness().receive(
       "issues",
@@ -158,7 +156,6 @@ describe("start-task", () => {
     mockConfig(api, "label: [drover\nagent: {{\n");
     mockPermission(api, MAINTAINER.login, "admin");
     mockReply(api, sent, 4);
-    mockSync(api, { number: 4, title: "Broken YAML", labels: ["drover"] });
 
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 4, title: "Broken YAML" }));
     await harness().drain();
@@ -173,7 +170,6 @@ describe("start-task", () => {
     const api = github.api();
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, "label: ai-task\n");
-    mockSync(api, { number: 5, title: "A bug", labels: ["bug"] });
 
     await harness().receive(
       "issues",
@@ -182,7 +178,7 @@ describe("start-task", () => {
     );
     await harness().drain();
 
-    // Only reads (the config, and the issue's place in the graph): no permission lookup, no comment, no
+    // Only the config is read: no permission lookup, no comment, no
     // label (the mock helper fails on any).
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
     expect(await outcomeOf("d-bug")).toBe("not the drover label");
@@ -195,7 +191,6 @@ describe("start-task", () => {
     mockInstallationToken(github.api().persist(), repo().installationId);
     mockConfig(api, agentConfig("exit-code.mjs", { extra: "label: ai-task" }));
     mockPermission(api, MAINTAINER.login, "maintain");
-    mockSync(api, issue, 2);
     mockFirstStatus(api, sent, 6, 8006);
     mockRunThatFails(api, { issue });
     const labels = mockIssueState(github.optional(), sent, {
@@ -362,7 +357,6 @@ describe("start-task", () => {
       .get(`${REPO_PATH}/collaborators/${MAINTAINER.login}/permission`)
       .reply(503, { message: "Service Unavailable" });
     mockPermission(api, MAINTAINER.login, "write");
-    mockSync(api, issue, 2);
     mockFirstStatus(api, sent, 10, 8010);
     mockRunThatFails(api, { issue });
     mockIssueState(github.optional(), sent, { issue: 10, commentId: 8010, labels: ["drover"] });

@@ -18,13 +18,16 @@ const DISPATCH = {
   installationId: OCTO_REPO.installationId,
 };
 const SELF_12 = { repoFullName: OCTO_REPO.fullName, number: 12 };
+/** Issue 12 as the delivery's payload shows it: recorded from there, nothing read. */
+const PAYLOAD_12 = { ...SELF_12, links: false, fromDelivery: true };
+const DROVER_BOT = { login: "drover[bot]", id: 99, type: "Bot" };
 
 describe("routeWebhook", () => {
-  it("starts a task when an issue is labelled, and reads the issue's links", () => {
+  it("starts a task when a person labels an issue, with no sync of its own (start-task is the label's sync)", () => {
     expect(routeWebhook("issues", issueLabeled({ number: 12, title: "Add a changelog" }))).toEqual({
       ...DISPATCH,
       jobs: ["start-task"],
-      syncs: [{ ...SELF_12, links: true }],
+      syncs: [],
     });
   });
 
@@ -44,15 +47,31 @@ describe("routeWebhook", () => {
   });
 
   it.each(["completed", "not_planned"] as const)(
-    "finishes the task when an issue is closed (%s), and reads the issue's state again",
+    "finishes the task when an issue is closed (%s), and records its state from the payload",
     (stateReason) => {
       expect(routeWebhook("issues", issueClosed({ number: 12, stateReason }))).toEqual({
         ...DISPATCH,
         jobs: ["close-task"],
-        syncs: [{ ...SELF_12, links: false }],
+        syncs: [PAYLOAD_12],
       });
     },
   );
+
+  it("finishes the task when Drover's own merge closes the issue: its bot's close is news", () => {
+    const payload = { ...issueClosed({ number: 12, stateReason: "completed" }), sender: DROVER_BOT };
+    expect(routeWebhook("issues", payload, { botLogin: "drover[bot]" })).toEqual({
+      ...DISPATCH,
+      jobs: ["close-task"],
+      syncs: [PAYLOAD_12],
+    });
+    const merged = {
+      ...pullRequestClosed({ number: 30, headRef: "drover/12-x", merged: true }),
+      sender: DROVER_BOT,
+    };
+    expect(routeWebhook("pull_request", merged, { botLogin: "drover[bot]" })).toMatchObject({
+      jobs: ["close-task"],
+    });
+  });
 
   it("ignores a closed pull request that is not on a Drover branch", () => {
     const payload = pullRequestClosed({ number: 30, headRef: "feature/drover-ish", merged: true });
@@ -82,13 +101,9 @@ describe("routeWebhook", () => {
     },
   );
 
-  it("reads the issue again on issues.opened (links: true), and starts nothing", () => {
+  it("records issues.opened from its payload (links are not read), and starts nothing", () => {
     const payload = { ...issueLabeled({ number: 12, title: "t" }), action: "opened" };
-    expect(routeWebhook("issues", payload)).toEqual({
-      ...DISPATCH,
-      jobs: [],
-      syncs: [{ ...SELF_12, links: true }],
-    });
+    expect(routeWebhook("issues", payload)).toEqual({ ...DISPATCH, jobs: [], syncs: [PAYLOAD_12] });
   });
 
   it("stops the task when a person takes a label off (close-task checks it is the Drover label)", () => {
@@ -96,25 +111,48 @@ describe("routeWebhook", () => {
     expect(routeWebhook("issues", payload)).toEqual({
       ...DISPATCH,
       jobs: ["close-task"],
-      syncs: [{ ...SELF_12, links: false }],
+      syncs: [PAYLOAD_12],
     });
   });
 
   it.each(["labeled", "unlabeled"])(
-    "starts and stops nothing on issues.%s by a bot, Drover included, but reads the issue again",
+    "starts and stops nothing on issues.%s by another bot, and records its labels from the payload",
     (action) => {
       const payload = {
         ...issueLabeled({ number: 12, title: "t" }),
         action,
-        sender: { login: "drover[bot]", id: 99, type: "Bot" },
+        sender: { login: "triage-bot[bot]", id: 98, type: "Bot" },
       };
-      expect(routeWebhook("issues", payload)).toEqual({
+      expect(routeWebhook("issues", payload, { botLogin: "drover[bot]" })).toEqual({
         ...DISPATCH,
         jobs: [],
-        syncs: [{ ...SELF_12, links: false }],
+        syncs: [PAYLOAD_12],
       });
     },
   );
+
+  it.each(["labeled", "unlabeled"])(
+    "drops issues.%s by Drover's own bot (the code that wrote the label synced the issue)",
+    (action) => {
+      const payload = { ...issueLabeled({ number: 12, title: "t", label: "priority: high" }), action };
+      const own = { ...payload, sender: DROVER_BOT };
+      expect(routeWebhook("issues", own, { botLogin: "Drover[bot]" })).toMatchObject({ kind: "ignore" });
+      // Without its login known, Drover's bot is any bot: recorded from the payload, at no request.
+      expect(routeWebhook("issues", own)).toMatchObject({ jobs: [], syncs: [PAYLOAD_12] });
+    },
+  );
+
+  it("drops issues Drover opened or edited itself, but not a person's", () => {
+    for (const action of ["opened", "edited"]) {
+      const payload = { ...issueLabeled({ number: 12, title: "t" }), action };
+      expect(
+        routeWebhook("issues", { ...payload, sender: DROVER_BOT }, { botLogin: "drover[bot]" }),
+      ).toMatchObject({ kind: "ignore" });
+      expect(routeWebhook("issues", payload, { botLogin: "drover[bot]" })).toMatchObject({
+        syncs: [PAYLOAD_12],
+      });
+    }
+  });
 
   it("rejects GitHub's own issues.opened example, which has no installation (an org webhook's)", () => {
     expect(routeWebhook("issues", githubExample("issues", "opened"))).toMatchObject({
