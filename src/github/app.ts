@@ -1,5 +1,5 @@
 import type { Probot } from "probot";
-import { botIdentity, type BotIdentity } from "./people.ts";
+import { botIdentity, botLoginOf, type BotIdentity } from "./people.ts";
 import type { Octokit } from "./types.ts";
 
 /**
@@ -24,6 +24,11 @@ export class GitHubApp {
     const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
     if (!auth.token) throw new Error(`no installation token for installation ${installationId}`);
     return auth.token;
+  }
+
+  /** The app's bot login (`<slug>[bot]`), asked with the app's own token (no installation needed). */
+  async botLogin(): Promise<string> {
+    return botLoginOf(await this.#probot.auth());
   }
 
   /** The app's bot user; read once per process. */

@@ -30,10 +30,15 @@ export async function authorise(octokit: Octokit, repo: RepoRef, sender: Sender)
 
 export type BotIdentity = { name: string; email: string; login: string };
 
+/** The app's bot login, `<slug>[bot]`, as webhooks show its writes' sender. */
+export async function botLoginOf(appOctokit: Octokit): Promise<string> {
+  const { data: app } = await appOctokit.rest.apps.getAuthenticated();
+  return `${app?.slug ?? "drover"}[bot]`;
+}
+
 /** The app's bot user, for commit authorship: `<slug>[bot]` with GitHub's noreply address. */
 export async function botIdentity(appOctokit: Octokit, userOctokit: Octokit): Promise<BotIdentity> {
-  const { data: app } = await appOctokit.rest.apps.getAuthenticated();
-  const login = `${app?.slug ?? "drover"}[bot]`;
+  const login = await botLoginOf(appOctokit);
   const { data: user } = await userOctokit.rest.users.getByUsername({ username: login });
   return { login, name: login, email: `${user.id}+${login}@users.noreply.github.com` };
 }

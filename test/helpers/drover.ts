@@ -7,6 +7,7 @@ import type { JobDeps } from "../../jobs/deps.ts";
 import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { receiveWebhook } from "../../src/intake/receive.ts";
+import { TEST_BOT } from "./github-replies.ts";
 import { droverOctokit } from "../../src/github/octokit.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/job-catalog.ts";
@@ -87,7 +88,10 @@ export function createHarness(options: { database: Database; home: string; agent
     enqueue,
     queue,
     async receive(name, payload, id = randomBytes(8).toString("hex")) {
-      await receiveWebhook({ db: options.database.db, enqueue, log }, { id, name, payload });
+      await receiveWebhook(
+        { db: options.database.db, enqueue, log, botLogin: TEST_BOT.login },
+        { id, name, payload },
+      );
     },
     startWorker(agents = 2) {
       const workerConnection = connectRedis(TEST_REDIS_URL);
