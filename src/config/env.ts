@@ -11,6 +11,18 @@ const serviceUrl = (schemes: readonly string[], example: string, needsPath = fal
     { message: `must be a URL such as ${example}` },
   );
 
+/** A comma-separated list, blanks dropped. */
+const commaList = () =>
+  z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean),
+    );
+
 /** The process environment Drover reads, validated once at start. */
 export const DroverEnv = z.object({
   DATABASE_URL: serviceUrl(
@@ -24,28 +36,12 @@ export const DroverEnv = z.object({
   /** Agent runs one worker process takes at once (quick jobs run beside them in a lane of their own). */
   DROVER_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
   /** Comma-separated names of variables passed through to agents (e.g. ANTHROPIC_API_KEY). */
-  DROVER_AGENT_ENV: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((name) => name.trim())
-        .filter(Boolean),
-    ),
+  DROVER_AGENT_ENV: commaList(),
   /**
    * Comma-separated credential files of the worker's user (e.g. ~/.codex/auth.json, made by logging in
    * once), copied read-only into each agent run's HOME at the same place and removed after the run.
    */
-  DROVER_AGENT_CREDENTIALS: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((name) => name.trim())
-        .filter(Boolean),
-    ),
+  DROVER_AGENT_CREDENTIALS: commaList(),
   /**
    * Run agents (and checks) as this operating-system user (a name or uid[:gid]): they then cannot read the
    * worker's environment or key file. Needs a worker running as root. Unset: agents run as the worker's user.
