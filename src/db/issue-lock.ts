@@ -36,7 +36,23 @@ export async function withIssueLock<T>(
   work: () => Promise<T>,
   waitMs = WAIT_MS,
 ): Promise<T> {
-  const key = `drover:issue:${repoId}#${issueNumber}`;
+  return withAdvisoryLock(db, `drover:issue:${repoId}#${issueNumber}`, work, {
+    waitMs,
+    pollMs: POLL_MS,
+    busy: (waited) => new IssueBusyError(repoId, issueNumber, waited),
+  });
+}
+
+/**
+ * Runs `work` while no other process holds the advisory lock `key` (see `withIssueLock`): polled for with
+ * `pg_try_advisory_xact_lock`, holding no connection while it waits; after `waitMs`, `busy`'s error.
+ */
+export async function withAdvisoryLock<T>(
+  db: Db,
+  key: string,
+  work: () => Promise<T>,
+  options: { waitMs: number; pollMs: number; busy: (waitedMs: number) => Error },
+): Promise<T> {
   const started = Date.now();
   for (;;) {
     // The work's own error is kept apart: a lock connection that died meanwhile must not replace it
@@ -66,7 +82,7 @@ export async function withIssueLock<T>(
     if (failure) throw failure.error;
     if (outcome) return outcome.value;
     const waited = Date.now() - started;
-    if (waited >= waitMs) throw new IssueBusyError(repoId, issueNumber, waited);
-    await sleep(POLL_MS);
+    if (waited >= options.waitMs) throw options.busy(waited);
+    await sleep(options.pollMs);
   }
 }

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { eq, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
+import { withAdvisoryLock } from "./issue-lock.ts";
 import { lastWritten } from "./schema.ts";
 
 /** What Drover last wrote on one issue (see `lastWritten` in schema.ts). */
@@ -37,40 +37,24 @@ export async function withLastWritten<T>(
   work: (last: LastWritten | undefined, record: (patch: LastWrittenPatch) => Promise<void>) => Promise<T>,
   waitMs = WAIT_MS,
 ): Promise<T> {
-  const lockKey = `drover:written:${key}`;
-  const started = Date.now();
-  for (;;) {
-    let failure: { error: unknown } | undefined;
-    let outcome: { value: T } | undefined;
-    try {
-      outcome = await db.transaction(async (tx) => {
-        const [row] = await tx.execute<{ locked: boolean }>(
-          sql`select pg_try_advisory_xact_lock(hashtextextended(${lockKey}, 0)) as locked`,
-        );
-        if (!row?.locked) return undefined;
-        const [found] = await tx.select().from(lastWritten).where(eq(lastWritten.key, key));
-        const record = async (patch: LastWrittenPatch) => {
-          await db
-            .insert(lastWritten)
-            .values({ key, ...patch })
-            .onConflictDoUpdate({ target: lastWritten.key, set: { ...patch, updatedAt: sql`now()` } });
-        };
-        try {
-          return { value: await work(found ? parse(found) : undefined, record) };
-        } catch (error) {
-          failure = { error };
-          return undefined;
-        }
-      });
-    } catch (error) {
-      if (!failure) throw error;
-    }
-    if (failure) throw failure.error;
-    if (outcome) return outcome.value;
-    if (Date.now() - started >= waitMs)
-      throw new Error(`another job was still writing on ${key} after ${Date.now() - started} ms`);
-    await sleep(POLL_MS);
-  }
+  return withAdvisoryLock(
+    db,
+    `drover:written:${key}`,
+    async () => {
+      const record = async (patch: LastWrittenPatch) => {
+        await db
+          .insert(lastWritten)
+          .values({ key, ...patch })
+          .onConflictDoUpdate({ target: lastWritten.key, set: { ...patch, updatedAt: sql`now()` } });
+      };
+      return work(await getLastWritten(db, key), record);
+    },
+    {
+      waitMs,
+      pollMs: POLL_MS,
+      busy: (waited) => new Error(`another job was still writing on ${key} after ${waited} ms`),
+    },
+  );
 }
 
 export async function getLastWritten(db: Db, key: string): Promise<LastWritten | undefined> {
