@@ -6,8 +6,8 @@ import { issuesDueForRevisit, reconcileMarkOf, setReconcileMark } from "../src/d
 import { listRepositories, type Repository } from "../src/db/repositories.ts";
 import { findTask, findTaskByKey, latestConfigOf } from "../src/db/tasks.ts";
 import { whenBudgetLow, type DeferCosmetic } from "../src/github/issue-status.ts";
-import { issueFacts, type IssueFacts } from "../src/github/read-issues.ts";
-import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
+import { listChangedIssues, type IssueFacts } from "../src/github/read-issues.ts";
+import { repoRef, type Octokit } from "../src/github/types.ts";
 import type { JobDeps } from "./deps.ts";
 
 /** An open task nothing told Drover about is read again after at most this long (spread, see below). */
@@ -71,32 +71,6 @@ export async function reconcile(
     });
   }
   await repayOwedWrites(deps, deferCosmetic);
-}
-
-/**
- * Issues carrying `label` updated at or after `since`, oldest change first; before the first pass (no
- * `since`), the open ones. Pull requests are left out.
- */
-async function listChangedIssues(
-  octokit: Octokit,
-  repo: RepoRef,
-  label: string,
-  since: Date | null,
-): Promise<{ issue: IssueFacts; updatedAt: Date }[]> {
-  const raw = await octokit.paginate(octokit.rest.issues.listForRepo, {
-    ...repo,
-    labels: label,
-    sort: "updated",
-    direction: "asc",
-    per_page: 100,
-    ...(since ? { state: "all" as const, since: since.toISOString() } : { state: "open" as const }),
-  });
-  return raw
-    .map((item) => ({
-      issue: issueFacts(item as Parameters<typeof issueFacts>[0]),
-      updatedAt: new Date(item.updated_at),
-    }))
-    .filter(({ issue }) => !issue.isPullRequest);
 }
 
 /** An open labelled issue with no task, whose label webhook never came: started as that webhook would. */

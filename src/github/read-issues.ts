@@ -154,43 +154,26 @@ async function absentAsEmpty<T>(request: Promise<T[]>): Promise<T[]> {
   }
 }
 
-/** The last answer per repository and label, with its ETag: what a conditional request can reuse. */
-const labelledCache = new Map<string, { etag: string; issues: IssueFacts[] }>();
-
 /**
- * Open issues carrying `label` in one repository: what reconcile compares with PostgreSQL. Sorted by last
- * update, so any change to any of them changes the first page; the first page is asked for conditionally
- * (If-None-Match), and an unchanged list costs one 304, which GitHub does not count against the rate limit.
+ * Issues carrying `label` updated at or after `since`, oldest change first; before the first pass (no
+ * `since`), the open ones (reconcile's listing; conditional like every GET, so an unchanged first page is a
+ * 304). Pull requests are left out.
  */
-export async function listLabelledIssues(
+export async function listChangedIssues(
   octokit: Octokit,
   repo: RepoRef,
   label: string,
-): Promise<IssueFacts[]> {
-  const cacheKey = `${repo.owner}/${repo.repo}\u0000${label}`.toLowerCase();
-  const cached = labelledCache.get(cacheKey);
-  const params = { ...repo, labels: label, state: "open" as const, sort: "updated" as const, per_page: 100 };
-  let first;
-  try {
-    first = await octokit.rest.issues.listForRepo({
-      ...params,
-      ...(cached ? { headers: { "if-none-match": cached.etag } } : {}),
-    });
-  } catch (error) {
-    if (cached && (error as { status?: number }).status === 304) return cached.issues;
-    throw error;
-  }
-  const items = [...first.data];
-  if (first.data.length === params.per_page) {
-    for await (const page of octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
-      ...params,
-      page: 2,
-    })) {
-      items.push(...page.data);
-    }
-  }
-  const issues = items.map((raw) => issueFacts(raw as RawIssue)).filter((issue) => !issue.isPullRequest);
-  const etag = first.headers.etag;
-  if (etag) labelledCache.set(cacheKey, { etag, issues });
-  return issues;
+  since: Date | null,
+): Promise<{ issue: IssueFacts; updatedAt: Date }[]> {
+  const raw = await octokit.paginate(octokit.rest.issues.listForRepo, {
+    ...repo,
+    labels: label,
+    sort: "updated",
+    direction: "asc",
+    per_page: 100,
+    ...(since ? { state: "all" as const, since: since.toISOString() } : { state: "open" as const }),
+  });
+  return raw
+    .map((item) => ({ issue: issueFacts(item as RawIssue), updatedAt: new Date(item.updated_at) }))
+    .filter(({ issue }) => !issue.isPullRequest);
 }

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { personClient } from "../../../src/demo/maintainer.ts";
-import { droverOctokit } from "../../../src/github/octokit.ts";
-import { listLabelledIssues } from "../../../src/github/read-issues.ts";
 import { startSandbox } from "../../../src/sandbox/server.ts";
 import { cloneRepo, startTestSandbox, statusOf, type TestSandbox } from "../../helpers/sandbox.ts";
 
@@ -30,7 +28,6 @@ async function freshRepo({ git = false } = {}): Promise<Repo> {
   return t.newRepo(`accounting-${repoCount}`, { autoInit: git });
 }
 
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 const requestsSince = (from: number) => t.sandbox.requests.slice(from);
 
@@ -241,22 +238,6 @@ describe("conditional requests", () => {
     const etag = first.headers.get("etag")!;
     expect(etag).toMatch(/^"[0-9a-f]+"$/);
     expect((await t.call(token, "GET", path, undefined, { ...raw, "if-none-match": etag })).status).toBe(304);
-  });
-
-  it("reach Octokit as the RequestError status 304 it throws, which Drover's conditional listing answers from its copy", async () => {
-    const repo = await freshRepo();
-    await t.as("maintainer").rest.issues.create({ ...repo, title: "Labelled", labels: ["drover"] });
-    const { token } = await t.installation();
-    // Drover's own client (Probot's Octokit with retries and throttling), as its jobs use it.
-    const DroverOctokit = droverOctokit({ pace: false });
-    const client = new DroverOctokit({ baseUrl: t.api, auth: { token }, log: quiet });
-    const from = t.sandbox.requests.length;
-    const first = await listLabelledIssues(client, repo, "drover");
-    const second = await listLabelledIssues(client, repo, "drover");
-    expect(second).toEqual(first);
-    expect(requestsSince(from).map((r) => r.status)).toEqual([200, 304]);
-    // Without If-None-Match Octokit is answered 200 as before.
-    expect((await client.rest.issues.listForRepo({ ...repo })).status).toBe(200);
   });
 });
 
