@@ -8,6 +8,7 @@ import { findTask, findTaskByKey, latestConfigOf } from "../src/db/tasks.ts";
 import { whenBudgetLow, type DeferCosmetic } from "../src/github/issue-status.ts";
 import { listChangedIssues, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
+import { issueKey } from "../src/graph/model.ts";
 import type { JobDeps } from "./deps.ts";
 
 /** An open task nothing told Drover about is read again after at most this long (spread, see below). */
@@ -30,6 +31,8 @@ export async function reconcile(
   deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<void> {
   const cause = `reconcile-${Date.now()}`;
+  // Synced already this pass: not queued again as due for its rare revisit (its jobs have not run yet).
+  const queued = new Set<string>();
   for (const repository of await listRepositories(deps.db)) {
     const label = (await latestConfigOf(deps.db, repository.id))?.label ?? DEFAULT_LABEL;
     const octokit = await deps.github.installation(repository.installationId);
@@ -52,6 +55,7 @@ export async function reconcile(
           links: task !== undefined,
           cause: `reconcile-${updatedAt.getTime()}`,
         });
+        queued.add(issue.key);
         continue;
       }
       if (issue.state !== "open") continue;
@@ -62,6 +66,7 @@ export async function reconcile(
     if (last) await setReconcileMark(deps.db, repository.id, new Date(last.getTime() + 1000));
   }
   for (const issue of await issuesDueForRevisit(deps.db, REVISIT_EVERY_MS, REVISITS_PER_PASS)) {
+    if (queued.has(issueKey(issue.repoFullName, issue.number))) continue;
     await deps.enqueue("sync-issue", {
       installationId: issue.installationId,
       repoFullName: issue.repoFullName,

@@ -36,7 +36,6 @@ export const COMMON_PATTERNS: ExitPatterns = {
     /authentication[\s_-](?:error|failed|required)|\bunauthori[sz]ed\b|could not resolve authentication|missing bearer/i,
     /\b(?:status|code|http|error)\W{0,3}401\b/i,
     /(?:oauth|access|auth) token (?:has )?(?:expired|been revoked)|token_expired/i,
-    NO_CREDIT,
   ],
 };
 

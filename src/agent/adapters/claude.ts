@@ -111,6 +111,8 @@ export const claudeAdapter: AgentAdapter = {
   stuck(line: string): string | undefined {
     // A key the API refused will not be accepted on the next attempt: end the run at the first refusal
     // instead of after Claude Code's own retries (ten over about three minutes by default).
+    // Every stream-json event is a line: only the retry notices are worth parsing.
+    if (!line.includes('"api_retry"')) return undefined;
     const retry = ApiRetry.safeParse(tryJson(line.trim()));
     if (!retry.success) return undefined;
     const { error_status: status, error } = retry.data;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { classifyFailure, plainStdout, withPatterns } from "./classify-exit.ts";
 import { hasFlag, programOf } from "./flags.ts";
-import { addCounts, jsonLines } from "./json-lines.ts";
+import { addCounts, jsonLines, tryJson } from "./json-lines.ts";
 import type {
   AdapterBuildInput,
   AdapterInvocation,
@@ -186,16 +186,8 @@ export const codexAdapter: AgentAdapter = {
 
 /** The message of a Codex `error` event, or the line itself when it is not one. */
 function eventMessage(line: string): string {
-  const parsed = CodexEvent.safeParse(safeJson(line));
+  const parsed = CodexEvent.safeParse(tryJson(line.trim()));
   const message = parsed.success && parsed.data.type === "error" ? parsed.data.message : undefined;
   const text = (message ?? line).replace(/\s+/g, " ").trim();
   return text.length <= 300 ? text : `${text.slice(0, 299)}…`;
-}
-
-function safeJson(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
 }
