@@ -9,6 +9,7 @@ import type { Octokit } from "./types.ts";
 export class GitHubApp {
   readonly #probot: Probot;
   #identity: Promise<BotIdentity> | undefined;
+  #botLogin: Promise<string> | undefined;
 
   constructor(probot: Probot) {
     this.#probot = probot;
@@ -26,9 +27,16 @@ export class GitHubApp {
     return auth.token;
   }
 
-  /** The app's bot login (`<slug>[bot]`), asked with the app's own token (no installation needed). */
-  async botLogin(): Promise<string> {
-    return botLoginOf(await this.#probot.auth());
+  /** The app's bot login (`<slug>[bot]`), asked with the app's own token; read once per process. */
+  botLogin(): Promise<string> {
+    this.#botLogin ??= this.#probot
+      .auth()
+      .then(botLoginOf)
+      .catch((error: unknown) => {
+        this.#botLogin = undefined;
+        throw error;
+      });
+    return this.#botLogin;
   }
 
   /** The app's bot user; read once per process. */

@@ -134,7 +134,7 @@ export function createProbot(credentials: AppCredentials, log: Logger): Probot {
 
 /** The web process: webhooks into intake, plus health. */
 export async function startWeb(services: Services, credentials: AppCredentials): Promise<WebServer> {
-  const botLogin = await ownBotLogin(services, credentials);
+  const botLogin = await ownBotLogin(new GitHubApp(createProbot(credentials, services.log)), services);
   const server = createServer(
     // GitHub gives up on a delivery after 10 s: a body still coming after this holds memory for nothing.
     { requestTimeout: WEB_REQUEST_TIMEOUT_MS },
@@ -169,9 +169,9 @@ export type WebServer = { port: number; stop: () => Promise<void> };
  * Drover's bot login, so intake drops the webhooks its own writes cause. Unknown (GitHub did not answer at
  * start), Drover's bot counts as any other bot: each such webhook costs a job, but still no request.
  */
-async function ownBotLogin(services: Services, credentials: AppCredentials): Promise<string | undefined> {
+async function ownBotLogin(github: GitHubApp, services: Services): Promise<string | undefined> {
   try {
-    return await new GitHubApp(createProbot(credentials, services.log)).botLogin();
+    return await github.botLogin();
   } catch (error) {
     services.log.warn({ err: (error as Error).message }, "could not read the app's bot login");
     return undefined;
@@ -216,15 +216,12 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     workerId: `${os.hostname()}:${process.pid}`,
     capacity: async () => (await services.queue.agentCapacity()) ?? services.env.DROVER_WORKERS,
   };
-  let botLogin: Promise<string | undefined> = Promise.resolve(undefined);
   const watchdog = await startWatchdog({
     ...deps,
     queue: services.queue,
     redispatch: async () => {
-      // Read once (asked again only while GitHub has not answered).
-      botLogin = (await botLogin) === undefined ? ownBotLogin(services, credentials) : botLogin;
-      const login = await botLogin;
-      return redispatchUnfinished({ ...deps, ...(login ? { botLogin: login } : {}) });
+      const botLogin = await ownBotLogin(deps.github, services);
+      return redispatchUnfinished({ ...deps, ...(botLogin ? { botLogin } : {}) });
     },
   });
   const redis = connectRedis(services.env.REDIS_URL);
