@@ -28,7 +28,6 @@ async function freshRepo({ git = false } = {}): Promise<Repo> {
   return t.newRepo(`accounting-${repoCount}`, { autoInit: git });
 }
 
-
 const requestsSince = (from: number) => t.sandbox.requests.slice(from);
 
 const limitOf = (headers: Headers) => ({
