@@ -283,6 +283,11 @@ export const issues = pgTable(
     /** When its links (dependencies, sub-issues, parent) were last read; a task is not ready before. */
     linksSyncedAt: at("links_synced_at"),
     githubCreatedAt: at("github_created_at"),
+    /**
+     * GitHub's `updated_at` of the newest issue payload applied: a payload older than this (webhooks
+     * arrive out of order, jobs retry) does not overwrite what a newer one wrote.
+     */
+    githubUpdatedAt: at("github_updated_at"),
     syncedAt: at("synced_at").notNull().defaultNow(),
   },
   (t) => [index("issues_installation").on(t.installationId), index("issues_parent").on(t.parentKey)],

@@ -1,0 +1,1 @@
+ALTER TABLE "issues" ADD COLUMN "github_updated_at" timestamp with time zone;
