@@ -222,12 +222,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 /** Where the sandbox counts what it serves. */
 type Accounting = { limits: RateLimits; record: (record: RequestRecord) => void };
 
-/** Who a request's credentials name, for counting: nobody when they name no one (the handler answers 401). */
-function callerOf(ctx: SandboxContext, request: IncomingMessage): Actor {
+/**
+ * Who a request's credentials name, read once: the actor the handlers act as (or the 401 to answer), and
+ * the caller counted for it (nobody when they name no one).
+ */
+function identify(ctx: SandboxContext, request: IncomingMessage): { caller: Actor; actor: () => Actor } {
   try {
-    return authenticate(ctx.world, ctx.tokens, request.headers.authorization);
-  } catch {
-    return { kind: "anonymous" };
+    const actor = authenticate(ctx.world, ctx.tokens, request.headers.authorization);
+    return { caller: actor, actor: () => actor };
+  } catch (error) {
+    return {
+      caller: { kind: "anonymous" },
+      actor: () => {
+        throw error;
+      },
+    };
   }
 }
 
@@ -283,7 +292,7 @@ async function serveApi(
 ): Promise<void> {
   const url = new URL(request.url ?? "/", ctx.urls.web);
   const method = request.method ?? "GET";
-  const caller = callerOf(ctx, request);
+  const { caller, actor: actorOf } = identify(ctx, request);
   let result: ApiResponse;
   let template = "(no route)";
   let overLimit = false;
@@ -299,7 +308,7 @@ async function serveApi(
     }
     const { route, params } = router.match(method, url.pathname.slice("/api/v3".length));
     template = route.path;
-    const actor = authenticate(ctx.world, ctx.tokens, request.headers.authorization);
+    const actor = actorOf();
     overLimit = accounting.limits.enforced && accounting.limits.exhausted(actor, "core");
     result = overLimit
       ? rateLimited(actor)
@@ -361,9 +370,8 @@ async function serveApi(
       return;
     }
   }
-  const refused =
-    result.status === 403 && accounting.limits.enforced && accounting.limits.exhausted(caller, "core");
-  const limit = refused ? accounting.limits.peek(caller, "core") : accounting.limits.count(caller, "core");
+  // Refused for the limit: the answer used none of it.
+  const limit = overLimit ? accounting.limits.peek(caller, "core") : accounting.limits.count(caller, "core");
   Object.assign(headers, rateLimitHeaders(limit, "core"));
   accounting.record(
     recordOf(caller, {
@@ -395,7 +403,7 @@ async function serveGraphql(
   response: ServerResponse,
   accounting: Accounting,
 ) {
-  const caller = callerOf(ctx, request);
+  const { caller, actor: actorOf } = identify(ctx, request);
   let answer: { status: number; body: unknown };
   let mutation = false;
   try {
@@ -408,11 +416,7 @@ async function serveGraphql(
     }
     const query = (body as { query?: unknown } | null)?.query;
     mutation = typeof query === "string" && /^\s*mutation\b/.test(query);
-    answer = await answerGraphql(
-      ctx,
-      authenticate(ctx.world, ctx.tokens, request.headers.authorization),
-      body,
-    );
+    answer = await answerGraphql(ctx, actorOf(), body);
   } catch (error) {
     if (!(error instanceof SandboxError)) throw error;
     answer = {
@@ -446,7 +450,7 @@ async function serveGit(
   pushLocks: Map<string, Promise<void>>,
   accounting: Accounting,
 ): Promise<void> {
-  const caller = callerOf(ctx, request);
+  const { caller } = identify(ctx, request);
   const url = new URL(request.url ?? "/", ctx.urls.web);
   const route = url.pathname.endsWith("/info/refs")
     ? `/info/refs?service=${url.searchParams.get("service") ?? ""}`
