@@ -223,6 +223,25 @@ export const DroverConfig = z
     default_labels: z.array(z.string().trim().min(1).max(50)).max(20).default([]),
     /** Rounds of "changes requested" reviews Drover reworks a pull request for; then it says it stops. [3] */
     max_reworks: z.number().int().min(0).max(20).default(3),
+    /**
+     * When the base branch moves, which of Drover's open pull requests on it are brought up to date (a merge
+     * commit from the base, checked again): `conflicts`, only those that no longer merge cleanly (the agent
+     * resolves the conflicts); `always`, every one behind the base as well. [conflicts]
+     */
+    update_branch: z
+      .enum(["conflicts", "always"], { error: "expected conflicts or always" })
+      .default("conflicts"),
+    /**
+     * Times the agent is asked to resolve a pull request's conflicts with its base before the task waits
+     * for a person (`drover:conflict`; `/drover retry` asks again). [2]
+     */
+    max_conflict_attempts: z.number().int().min(0).max(10).default(2),
+    /**
+     * Stacked work: a task whose only unfinished blockers are in review with a passing check starts on its
+     * blocker's branch, its pull request targets that branch, and it is retargeted to the base once the
+     * blocker merges. [false]
+     */
+    stack: z.boolean().default(false),
     ...NOT_SUPPORTED_YET,
   })
   .strict()

@@ -78,6 +78,9 @@ const fields = {
   auto_merge: z.boolean().default(DEFAULTS.auto_merge),
   default_labels: z.array(z.string()).default(DEFAULTS.default_labels),
   max_reworks: count(DEFAULTS.max_reworks),
+  update_branch: z.enum(["conflicts", "always"]).default(DEFAULTS.update_branch),
+  max_conflict_attempts: count(DEFAULTS.max_conflict_attempts),
+  stack: z.boolean().default(DEFAULTS.stack),
 } satisfies { [K in keyof DroverConfig]-?: z.ZodType<DroverConfig[K], unknown> };
 
 /** The stored shape; unknown keys (those older versions had) are dropped. */

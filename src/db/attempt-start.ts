@@ -11,13 +11,20 @@ import { z } from "zod";
 export const AttemptStart = z.object({
   from: z.enum(["base", "branch"]),
   /** What asked for it. */
-  cause: z.enum(["label", "run", "retry", "resume", "rework", "restart", "story"]),
+  cause: z.enum(["label", "run", "retry", "resume", "rework", "restart", "story", "update", "conflict"]),
   /** Who asked for it (a GitHub login). */
   by: z.string(),
   /** For a rework: the "changes requested" review it answers. */
   reviewId: z.number().int().positive().exactOptional(),
   /** For a rework: the pull request that review is on. */
   prNumber: z.number().int().positive().exactOptional(),
+  /**
+   * For `update` and `conflict` (always `from: "branch"`): the pull request's base branch, merged into the
+   * task branch before anything else. `update`: it merged cleanly on GitHub, so no agent runs: the merge
+   * is checked and pushed. `conflict`: the conflicts are left in the worktree for the agent to resolve.
+   * `sha`: the base commit the decision was made on (the push that moved it), when known.
+   */
+  merge: z.object({ branch: z.string().min(1), sha: z.string().exactOptional() }).exactOptional(),
 });
 export type AttemptStart = z.infer<typeof AttemptStart>;
 

@@ -12,6 +12,7 @@ const HEADLINES: Record<TaskState, string> = {
   queued: "🟡 Queued: waiting for a worker",
   running: "🔵 Running",
   review: "✅ Pull request ready for review",
+  conflict: "⚠️ Conflicts with the base branch: waiting for a person",
   done: "🎉 Done",
   blocked: "🛑 Blocked: the agent needs a person",
   retrying: "🔁 Retrying",

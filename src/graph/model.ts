@@ -5,6 +5,7 @@ export const TASK_STATES = [
   "queued",
   "running",
   "review",
+  "conflict",
   "done",
   "blocked",
   "retrying",

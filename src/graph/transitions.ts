@@ -10,8 +10,12 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   queued: ["running", "ready", "waiting", "cancelled", "paused", "done"],
   // running → ready: `/drover hint --restart` (the running attempt stops, keeping its work; the next one
   // waits for it to finish before it is queued).
-  running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done", "ready"],
-  review: ["done", "ready", "cancelled"],
+  running: ["review", "failed", "blocked", "retrying", "cancelled", "paused", "done", "ready", "conflict"],
+  // review → ready: a rework, or a conflict with the base branch given to the agent to resolve; review →
+  // conflict: one that may not be given to it (max_conflict_attempts reached).
+  review: ["done", "ready", "cancelled", "conflict"],
+  // conflict → review: the pull request merges cleanly again (a person resolved it, or the base moved on).
+  conflict: ["review", "ready", "done", "cancelled"],
   blocked: ["ready", "cancelled", "done"],
   retrying: ["ready", "cancelled", "paused", "done"],
   failed: ["ready", "cancelled", "done"],
@@ -30,7 +34,14 @@ export function statesLeadingTo(to: TaskState): TaskState[] {
 }
 
 /** States in which a new trigger (label, `/drover run`) starts a fresh attempt. */
-export const TRIGGERABLE: readonly TaskState[] = ["failed", "blocked", "cancelled", "done", "review"];
+export const TRIGGERABLE: readonly TaskState[] = [
+  "failed",
+  "blocked",
+  "cancelled",
+  "done",
+  "review",
+  "conflict",
+];
 
 /** States in which Drover is already working on the task: a trigger is acknowledged, nothing more. */
 export const ACTIVE: readonly TaskState[] = ["waiting", "ready", "queued", "running", "retrying", "paused"];
@@ -40,6 +51,7 @@ export const STATE_LABELS: Partial<Record<TaskState, string>> = {
   queued: "drover:running",
   running: "drover:running",
   review: "drover:review",
+  conflict: "drover:conflict",
   blocked: "drover:blocked",
   failed: "drover:failed",
   cancelled: "drover:cancelled",

@@ -28,6 +28,9 @@ describe("parseConfig", () => {
         auto_merge: false,
         default_labels: [],
         max_reworks: 3,
+        update_branch: "conflicts",
+        max_conflict_attempts: 2,
+        stack: false,
       },
     });
     expect(parseConfig(undefined)).toEqual(parseConfig(null));

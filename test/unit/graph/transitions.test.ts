@@ -45,7 +45,8 @@ describe("task state transitions", () => {
 
   it("never skips the queue: only queued work starts running", () => {
     expect(statesLeadingTo("running")).toEqual(["queued"]);
-    expect(statesLeadingTo("review")).toEqual(["running"]);
+    // …and review follows a run, or a conflict that no longer is (the pull request merges cleanly again).
+    expect(statesLeadingTo("review")).toEqual(["running", "conflict"]);
   });
 
   it("retries go back through ready (or are held by a pause)", () => {
@@ -108,10 +109,12 @@ describe("state labels", () => {
       failed: "drover:failed",
       cancelled: "drover:cancelled",
       paused: "drover:paused",
+      conflict: "drover:conflict",
     });
     expect([...ALL_STATE_LABELS].sort()).toEqual([
       "drover:blocked",
       "drover:cancelled",
+      "drover:conflict",
       "drover:failed",
       "drover:paused",
       "drover:review",
