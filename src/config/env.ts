@@ -30,7 +30,9 @@ const milliseconds = (min: number, example: string) =>
     .regex(/^\d+$/, { message: `must be a whole number of milliseconds, such as ${example}` })
     .transform(Number)
     .refine((value) => Number.isSafeInteger(value), { message: `is too large; such as ${example}` })
-    .refine((value) => value >= min, { message: `must be at least ${min} (milliseconds), such as ${example}` });
+    .refine((value) => value >= min, {
+      message: `must be at least ${min} (milliseconds), such as ${example}`,
+    });
 
 /** The process environment Drover reads, validated once at start. */
 export const DroverEnv = z.object({
