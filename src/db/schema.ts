@@ -374,7 +374,8 @@ export const requeues = pgTable("requeues", {
 /**
  * What Drover last wrote on an issue, so its next write is a diff against this and nothing is read back
  * first: the labels it manages that it last set, and each comment it keeps there (the status comment, a
- * story's checklist) with a hash of the body it last sent. Keyed like `issues` ("owner/repo#number").
+ * story's checklist) with a hash of the body it last sent. Keyed like `issues` ("owner/repo#number"). The
+ * one place those comments' ids are kept (migration 0014 moved them here from `tasks` and `issues`).
  */
 export const lastWritten = pgTable("last_written", {
   key: text("key").primaryKey(),

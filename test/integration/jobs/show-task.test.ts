@@ -2,9 +2,11 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { announce } from "../../../jobs/announce.ts";
 import { showTask } from "../../../jobs/show-task.ts";
 import { getLastWritten } from "../../../src/db/last-written.ts";
+import { upsertIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { lastWritten } from "../../../src/db/schema.ts";
 import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { STORY_MARKER } from "../../../src/github/comments.ts";
 import { publishStatus } from "../../../src/github/issue-status.ts";
 import { statusViewOf } from "../../../src/github/render.ts";
 import { repoRef } from "../../../src/github/types.ts";
@@ -137,6 +139,37 @@ describe("showing a task on its issue", () => {
 
     expect(issue.requests).toEqual(["POST comment", "PATCH comment"]);
     expect(issue.bodies.at(-1)).toContain("Running");
+  });
+
+  it("keeps a story's checklist in one comment on its parent, edited in place, after a restart too", async () => {
+    const parent = issueKey(OCTO_REPO.fullName, 620);
+    const issueRow = (number: number, title: string, subOrder?: number) => ({
+      key: issueKey(OCTO_REPO.fullName, number),
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      number,
+      title,
+      ...(subOrder === undefined ? {} : { parentKey: parent, subOrder }),
+    });
+    await upsertIssue(db(), issueRow(620, "The story"));
+    await upsertIssue(db(), issueRow(621, "Task 621", 0));
+    await upsertIssue(db(), issueRow(622, "Not a task", 1));
+    const task = await newTask(621);
+    fakeIssue(621, 6621);
+    const story = fakeIssue(620, 6620);
+
+    await updateTask(db(), task.id, { state: "queued", stateReason: null });
+    await announce(harness.deps, { taskId: task.id });
+    expect(story.requests).toEqual(["POST comment"]);
+    expect(story.bodies[0]).toContain(STORY_MARKER);
+
+    // A new process shows the child running: the checklist is edited, not made again.
+    await harness.close();
+    harness = createHarness({ database: testDb.database(), home: "/tmp/drover-show-task-test" });
+    await updateTask(db(), task.id, { state: "running", attemptCount: 1 });
+    await announce(harness.deps, { taskId: task.id });
+    expect(story.requests).toEqual(["POST comment", "PATCH comment"]);
+    expect(story.bodies[1]).toContain("running");
   });
 
   it("adds drover:review once when two jobs show the task in review at the same moment", async () => {
