@@ -1,7 +1,7 @@
 import { taskConfig } from "../src/config/stored.ts";
 import { getAttemptByNumber } from "../src/db/attempts.ts";
 import { getRepository } from "../src/db/repositories.ts";
-import { getIssue, setStoryComment, subIssuesOf } from "../src/db/graph-rows.ts";
+import { getIssue, subIssuesOf } from "../src/db/graph-rows.ts";
 import { findTaskByKey, getTask, type Task } from "../src/db/tasks.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { publishStory } from "../src/github/issue-status.ts";
@@ -67,6 +67,5 @@ async function announceStory(deps: JobDeps, octokit: Octokit, parentKey: string)
     });
   }
   if (items.length === 0) return;
-  const id = await publishStory(deps.db, octokit, parent, renderStory(items));
-  if (id !== parent.storyCommentId) await setStoryComment(deps.db, parentKey, id);
+  await publishStory(deps.db, octokit, parent, renderStory(items));
 }

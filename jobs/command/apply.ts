@@ -186,8 +186,8 @@ async function linkStatus(
   task: Task | undefined,
 ): Promise<CommandOutcome> {
   if (!task) return record(ctx, run, task, refused("status", "none"));
-  const shown = await showTask(ctx.deps, ctx.octokit, ctx.repo, task.id);
-  const url = `${webUrlOf(ctx.octokit)}/${ctx.source.repository.full_name}/issues/${shown.issueNumber}#issuecomment-${shown.statusCommentId}`;
+  const commentId = await showTask(ctx.deps, ctx.octokit, ctx.repo, task.id);
+  const url = `${webUrlOf(ctx.octokit)}/${ctx.source.repository.full_name}/issues/${task.issueNumber}#issuecomment-${commentId}`;
   return record(ctx, run, task, said(true, `The status comment is up to date: ${url}`));
 }
 

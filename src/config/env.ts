@@ -23,6 +23,17 @@ const commaList = () =>
         .filter(Boolean),
     );
 
+/** Milliseconds, written as a whole number (`600000`), at least `min`. */
+const milliseconds = (min: number, example: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number of milliseconds, such as ${example}` })
+    .transform(Number)
+    .refine((value) => Number.isSafeInteger(value), { message: `is too large; such as ${example}` })
+    .refine((value) => value >= min, {
+      message: `must be at least ${min} (milliseconds), such as ${example}`,
+    });
+
 /** The process environment Drover reads, validated once at start. */
 export const DroverEnv = z.object({
   DATABASE_URL: serviceUrl(
@@ -47,6 +58,12 @@ export const DroverEnv = z.object({
    * worker's environment or key file. Needs a worker running as root. Unset: agents run as the worker's user.
    */
   DROVER_AGENT_USER: z.string().min(1).optional(),
+  /**
+   * How often (in ms) each worker's reconcile reads GitHub again for what webhooks missed. Unset: every
+   * 10 minutes (RECONCILE_EVERY_MS in src/scheduler/watchdog.ts). At least a minute: each pass lists the
+   * repositories' changed issues, requests the installation's hourly limit pays for.
+   */
+  DROVER_RECONCILE_EVERY_MS: milliseconds(60_000, "600000 (10 minutes)").optional(),
   /** Namespace of Drover's queues in Redis; processes that work together share it. */
   DROVER_QUEUE_PREFIX: z
     .string()

@@ -17,7 +17,7 @@ export type NewIssueRow = typeof issues.$inferInsert;
 export type DependencyRow = typeof dependencies.$inferSelect;
 
 export async function upsertIssue(db: Db, row: NewIssueRow): Promise<void> {
-  const { key: _key, storyCommentId: _comment, ...fields } = row;
+  const { key: _key, ...fields } = row;
   await db
     .insert(issues)
     .values(row)
@@ -26,10 +26,6 @@ export async function upsertIssue(db: Db, row: NewIssueRow): Promise<void> {
 
 export async function getIssue(db: Db, key: string): Promise<IssueRow | undefined> {
   return db.query.issues.findFirst({ where: eq(issues.key, key) });
-}
-
-export async function setStoryComment(db: Db, key: string, commentId: number): Promise<void> {
-  await db.update(issues).set({ storyCommentId: commentId }).where(eq(issues.key, key));
 }
 
 /** The sub-issues recorded for a story, in GitHub's order. */

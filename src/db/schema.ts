@@ -64,7 +64,6 @@ export const tasks = pgTable(
     completedBy: text("completed_by"),
     branch: text("branch").notNull(),
     prNumber: integer("pr_number"),
-    statusCommentId: id("status_comment_id"),
     /** The cycle last reported on the issue ("a → b → a"), so it is reported once and withdrawn once. */
     cycle: text("cycle"),
     /** drover.yml as validated when the task was last triggered. */
@@ -278,8 +277,6 @@ export const issues = pgTable(
     /** False when Drover cannot read the issue (another installation, deleted, no access), with why. */
     readable: boolean("readable").notNull().default(true),
     unreadableReason: text("unreadable_reason"),
-    /** The story checklist comment Drover keeps on a parent issue. */
-    storyCommentId: id("story_comment_id"),
     /** When its links (dependencies, sub-issues, parent) were last read; a task is not ready before. */
     linksSyncedAt: at("links_synced_at"),
     githubCreatedAt: at("github_created_at"),
@@ -377,7 +374,8 @@ export const requeues = pgTable("requeues", {
 /**
  * What Drover last wrote on an issue, so its next write is a diff against this and nothing is read back
  * first: the labels it manages that it last set, and each comment it keeps there (the status comment, a
- * story's checklist) with a hash of the body it last sent. Keyed like `issues` ("owner/repo#number").
+ * story's checklist) with a hash of the body it last sent. Keyed like `issues` ("owner/repo#number"). The
+ * one place those comments' ids are kept (migration 0014 moved them here from `tasks` and `issues`).
  */
 export const lastWritten = pgTable("last_written", {
   key: text("key").primaryKey(),

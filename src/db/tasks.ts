@@ -65,8 +65,7 @@ export type TriggerResult =
 
 /**
  * A person asked for the issue to be worked on. A new task starts `ready`; a task that finished, failed
- * or was cancelled starts over; a task already in progress is left alone. `statusCommentId`: the status
- * comment already saying so, recorded with the task so every later publisher edits that one.
+ * or was cancelled starts over; a task already in progress is left alone.
  */
 export async function triggerTask(
   db: Db,
@@ -79,7 +78,6 @@ export async function triggerTask(
     triggeredBy: string;
     branch: string;
     config: unknown;
-    statusCommentId?: number | null;
     /** The webhook delivery asking for it: claimed in the same transaction, so it triggers once. */
     deliveryId?: string;
     /**
@@ -108,7 +106,6 @@ export async function triggerTask(
         modifiedBy: input.triggeredBy,
         branch: input.branch,
         config: input.config,
-        statusCommentId: input.statusCommentId ?? null,
       })
       .onConflictDoNothing()
       .returning();
@@ -140,7 +137,6 @@ export async function triggerTask(
         doneAt: null,
         nextStart,
         resolution: null,
-        ...(input.statusCommentId != null ? { statusCommentId: input.statusCommentId } : {}),
         updatedAt: sql`now()`,
       })
       .where(and(eq(tasks.id, existing.id), inArray(tasks.state, [...TRIGGERABLE])))

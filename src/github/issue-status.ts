@@ -1,15 +1,14 @@
 import type { Db } from "../db/client.ts";
 import { withLastWritten } from "../db/last-written.ts";
-import { getRepository } from "../db/repositories.ts";
 import { issueKey } from "../graph/model.ts";
-import { ALL_STATE_LABELS, CYCLE_LABEL, STATE_LABELS } from "../graph/transitions.ts";
-import { deferCosmetic as budgetIsLow } from "./budget.ts";
+import { ALL_STATE_LABELS, CYCLE_LABEL, LEGACY_STATE_LABELS, STATE_LABELS } from "../graph/transitions.ts";
+import { deferCosmetic as budgetIsLow, installationOf } from "./budget.ts";
 import { STORY_MARKER, writeMarkedComment } from "./comments.ts";
 import { labelChanges, readLabels, writeLabelChanges } from "./labels.ts";
 import { renderStatus, type StatusView } from "./render.ts";
 import { repoRef, type Octokit, type RepoRef } from "./types.ts";
 
-const MANAGED: readonly string[] = [...ALL_STATE_LABELS, CYCLE_LABEL];
+const MANAGED: readonly string[] = [...ALL_STATE_LABELS, ...LEGACY_STATE_LABELS, CYCLE_LABEL];
 
 /**
  * Whether cosmetic writes (edits of the status comment and of a story's checklist) wait for now in an
@@ -17,38 +16,34 @@ const MANAGED: readonly string[] = [...ALL_STATE_LABELS, CYCLE_LABEL];
  * requests, check runs) never wait. Default: the request budget (src/github/budget.ts).
  */
 export type DeferCosmetic = (installationId: number) => boolean;
-export const neverDefer: DeferCosmetic = () => false;
 /** Production's: the installation's request budget this hour (10% left, 450 content writes an hour, 64 a minute). */
 export const whenBudgetLow: DeferCosmetic = (installationId) => budgetIsLow(installationId);
 
 /**
- * Shows a task's state on its issue: the one status comment (edited in place), the state label, and
- * `drover:cycle` while the issue is on a dependency cycle. Both are written from what Drover last wrote
- * there (PostgreSQL's `last_written`), never read back first: an edit that changes nothing is not sent,
- * and only labels that change are. A label a person took off stays off while the task stays in the state it
- * shows; the next change of state writes the labels of the new one. Returns the status comment's id.
+ * Shows a task's state on its issue: the one status comment (edited in place), the state label (none while
+ * queued or running), and `drover:cycle` while the issue is on a dependency cycle. Both are written from
+ * what Drover last wrote there (PostgreSQL's `last_written`, the one place the comment's id is kept), never
+ * read back first: an edit that changes nothing is not sent, and only labels that change are. A label a
+ * person took off stays off while the task stays in the state it shows; the next change of state writes the
+ * labels of the new one. Returns the status comment's id.
  */
 export async function publishStatus(
   db: Db,
   octokit: Octokit,
   repo: RepoRef,
-  task: { repoId: number; issueNumber: number; statusCommentId: number | null },
+  task: { issueNumber: number },
   view: StatusView,
   deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<number> {
   const key = issueKey(`${repo.owner}/${repo.repo}`, task.issueNumber);
   return withLastWritten(db, key, async (last, record) => {
-    const known = last?.statusCommentId ?? null;
     const comment = await writeMarkedComment(
       octokit,
       repo,
       task.issueNumber,
       renderStatus(view),
-      {
-        id: known ?? task.statusCommentId,
-        hash: known === null ? null : (last?.statusHash ?? null),
-      },
-      { deferEdit: () => deferCosmeticFor(db, task.repoId, deferCosmetic) },
+      { id: last?.statusCommentId ?? null, hash: last?.statusHash ?? null },
+      { deferEdit: () => deferCosmeticFor(octokit, deferCosmetic) },
     );
     if (comment.outcome !== "unchanged" || last?.owedSince)
       await record({
@@ -60,10 +55,10 @@ export async function publishStatus(
     const wanted = [STATE_LABELS[view.state], view.cycle ? CYCLE_LABEL : undefined].filter(
       (label): label is string => label !== undefined,
     );
-    // Shown before Drover kept what it wrote (or never shown): read once what is there, or nothing is.
+    // Shown before Drover kept the labels it wrote (or never shown): read once what is there, or nothing is.
     const had =
       last?.labels ??
-      (task.statusCommentId === null
+      (last?.statusCommentId == null
         ? []
         : (await readLabels(octokit, repo, task.issueNumber)).filter((name) => MANAGED.includes(name)));
     const changes = labelChanges(had, wanted);
@@ -75,11 +70,13 @@ export async function publishStatus(
   });
 }
 
-/** Whether `decide` holds back cosmetic writes for the repository's installation now. */
-async function deferCosmeticFor(db: Db, repoId: number, decide: DeferCosmetic): Promise<boolean> {
-  if (decide === neverDefer) return false;
-  const repository = await getRepository(db, repoId);
-  return repository ? decide(repository.installationId) : false;
+/**
+ * Whether `decide` holds back cosmetic writes now for the installation the client acts for (Drover's
+ * clients are tagged with it: src/github/octokit.ts). A client acting for none never defers.
+ */
+function deferCosmeticFor(octokit: Octokit, decide: DeferCosmetic): boolean {
+  const installationId = installationOf(octokit);
+  return installationId !== undefined && decide(installationId);
 }
 
 /**
@@ -94,22 +91,17 @@ export async function publishStory(
     repoFullName: string;
     number: number;
     installationId: number;
-    storyCommentId: number | null;
   },
   body: string,
   deferCosmetic: DeferCosmetic = whenBudgetLow,
 ): Promise<number> {
   return withLastWritten(db, parent.key, async (last, record) => {
-    const known = last?.storyCommentId ?? null;
     const comment = await writeMarkedComment(
       octokit,
       repoRef(parent.repoFullName),
       parent.number,
       body,
-      {
-        id: known ?? parent.storyCommentId,
-        hash: known === null ? null : (last?.storyHash ?? null),
-      },
+      { id: last?.storyCommentId ?? null, hash: last?.storyHash ?? null },
       { marker: STORY_MARKER, deferEdit: () => deferCosmetic(parent.installationId) },
     );
     if (comment.outcome !== "unchanged")

@@ -46,10 +46,13 @@ export const TRIGGERABLE: readonly TaskState[] = [
 /** States in which Drover is already working on the task: a trigger is acknowledged, nothing more. */
 export const ACTIVE: readonly TaskState[] = ["waiting", "ready", "queued", "running", "retrying", "paused"];
 
-/** The GitHub label mirroring each state, when there is one. */
+/**
+ * The GitHub label mirroring each state, for the states that want a person's eye or a filter: a task
+ * queued or running carries none (its status comment says so). A label is a content write, and GitHub
+ * allows an installation 500 of those an hour: a label for running would cost one of the six a task may
+ * spend, to show what the comment already shows.
+ */
 export const STATE_LABELS: Partial<Record<TaskState, string>> = {
-  queued: "drover:running",
-  running: "drover:running",
   review: "drover:review",
   conflict: "drover:conflict",
   blocked: "drover:blocked",
@@ -57,6 +60,12 @@ export const STATE_LABELS: Partial<Record<TaskState, string>> = {
   cancelled: "drover:cancelled",
   paused: "drover:paused",
 };
+
+/**
+ * State labels older Drover versions set and this one no longer does (`drover:running`): still managed, so
+ * one left on an issue goes at the task's next change of state.
+ */
+export const LEGACY_STATE_LABELS: readonly string[] = ["drover:running"];
 
 export const ALL_STATE_LABELS = [...new Set(Object.values(STATE_LABELS))];
 

@@ -219,6 +219,7 @@ export async function startWorkers(services: Services, credentials: AppCredentia
   const watchdog = await startWatchdog({
     ...deps,
     queue: services.queue,
+    reconcileEveryMs: services.env.DROVER_RECONCILE_EVERY_MS,
     redispatch: async () => {
       const botLogin = await ownBotLogin(deps.github, services);
       return redispatchUnfinished({ ...deps, ...(botLogin ? { botLogin } : {}) });

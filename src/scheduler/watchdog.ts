@@ -9,7 +9,10 @@ import { requestSchedule } from "./request.ts";
 /** Every this often each worker process requeues what PostgreSQL says is due (see requeuePending). */
 export const WATCHDOG_EVERY_MS = 10_000;
 
-/** Every this often (and at worker start) GitHub is read again for what webhooks may have missed. */
+/**
+ * Every this often (and at worker start) GitHub is read again for what webhooks may have missed, unless
+ * DROVER_RECONCILE_EVERY_MS says otherwise.
+ */
 export const RECONCILE_EVERY_MS = 10 * 60_000;
 
 export type WatchdogDeps = {
@@ -80,15 +83,17 @@ async function requeueDue(deps: WatchdogDeps, jobs: Requeue[]): Promise<number> 
 
 /**
  * The queue is rebuildable from PostgreSQL: at worker start and then every WATCHDOG_EVERY_MS, pending
- * work is queued again and the repeating reconcile job is made sure of, so what Redis lost (a flush, a
- * restart without persistence) or a dead worker left is back within seconds. One pass at a time.
+ * work is queued again and the repeating reconcile job (every `reconcileEveryMs`, default
+ * RECONCILE_EVERY_MS) is made sure of, so what Redis lost (a flush, a restart without persistence) or a
+ * dead worker left is back within seconds. One pass at a time.
  */
 export async function startWatchdog(
-  deps: WatchdogDeps & { queue: WorkQueue },
+  deps: WatchdogDeps & { queue: WorkQueue; reconcileEveryMs?: number | undefined },
 ): Promise<{ stop: () => void }> {
+  const reconcileEveryMs = deps.reconcileEveryMs ?? RECONCILE_EVERY_MS;
   const pass = async (quiet: boolean) => {
     await requeuePending(deps, { quiet });
-    await enqueueEvery(deps.queue, "reconcile", RECONCILE_EVERY_MS, { at: 0 });
+    await enqueueEvery(deps.queue, "reconcile", reconcileEveryMs, { at: 0 });
   };
   await pass(false);
   let watching = false;

@@ -94,8 +94,9 @@ describe("a labelled issue becomes a pull request", () => {
     expect(sent.comments.some((c) => c.body.includes("🟡 Ready"))).toBe(false);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.some((c) => c.body.includes("🔵 Running"))).toBe(true);
-    expect(addedOnce(sent)).toEqual(["drover:running", "drover:review"]);
-    expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
+    // No state label while queued or running (the comment says so): one label write, for review.
+    expect(addedOnce(sent)).toEqual(["drover:review"]);
+    expect(sent.removed).toEqual([]);
     expect([...labels].sort()).toEqual(["drover", "drover:review"]);
 
     // The task in review, and its one attempt, finished on the pushed commit.
@@ -103,7 +104,6 @@ describe("a labelled issue becomes a pull request", () => {
     expect(task).toMatchObject({
       state: "review",
       prNumber: 13,
-      statusCommentId: 9001,
       createdBy: AUTHOR.login,
     });
     expect(attempts[0]).toMatchObject({ state: "finished", conclusion: "success", headSha: head });

@@ -5,9 +5,10 @@ import type { AttemptStart } from "../../src/db/attempt-start.ts";
 import { claimAttempt, type Lease } from "../../src/db/attempts.ts";
 import type { Db } from "../../src/db/client.ts";
 import { upsertIssue } from "../../src/db/graph-rows.ts";
-import { upsertRepository } from "../../src/db/repositories.ts";
-import { tasks } from "../../src/db/schema.ts";
+import { getRepository, upsertRepository } from "../../src/db/repositories.ts";
+import { lastWritten, tasks } from "../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../src/db/tasks.ts";
+import { issueKey } from "../../src/graph/model.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO, type TestRepo } from "./payloads.ts";
 
 /** Tasks in PostgreSQL as the jobs leave them, built through the same queries the jobs use. */
@@ -33,6 +34,40 @@ export function taskTrigger(issue: number, fields: Partial<TaskTrigger> = {}): T
 }
 
 /**
+ * Records `commentId` as the status comment Drover made on issue `issue` of `repoFullName`, where Drover
+ * keeps it (last_written; the labels it set there not known, as for an issue shown by an older version):
+ * the task's next status is an edit of that comment.
+ */
+export async function rememberStatusComment(
+  db: Db,
+  repoFullName: string,
+  issue: number,
+  commentId: number,
+): Promise<void> {
+  await db
+    .insert(lastWritten)
+    .values({ key: issueKey(repoFullName, issue), statusCommentId: commentId })
+    .onConflictDoUpdate({ target: lastWritten.key, set: { statusCommentId: commentId, statusHash: null } });
+}
+
+/**
+ * triggerTask for a task whose issue already shows status comment `statusCommentId` (when given): the
+ * repository must be recorded already.
+ */
+export async function triggerShownTask(
+  db: Db,
+  input: TaskTrigger & { statusCommentId?: number },
+): Promise<Awaited<ReturnType<typeof triggerTask>>> {
+  const { statusCommentId, ...trigger } = input;
+  if (statusCommentId !== undefined) {
+    const repository = await getRepository(db, trigger.repoId);
+    if (!repository) throw new Error(`repository ${trigger.repoId} is not recorded`);
+    await rememberStatusComment(db, repository.fullName, trigger.issueNumber, statusCommentId);
+  }
+  return triggerTask(db, trigger);
+}
+
+/**
  * A task for `issue` whose first attempt `workerId` has just claimed, as run-task leaves it before the
  * agent runs. The repository must be recorded already.
  */
@@ -40,9 +75,9 @@ export async function claimedTask(
   db: Db,
   issue: number,
   workerId: string,
-  fields: Partial<TaskTrigger> = {},
+  fields: Partial<TaskTrigger> & { statusCommentId?: number } = {},
 ): Promise<{ taskId: number; lease: Lease }> {
-  const trigger = await triggerTask(db, taskTrigger(issue, fields));
+  const trigger = await triggerShownTask(db, { ...taskTrigger(issue), ...fields });
   if (trigger.kind === "applied-before") throw new Error("no delivery was given");
   const [queued] = await queueTasks(db, [trigger.task.id]);
   const claim = queued && (await claimAttempt(db, queued.attemptId, workerId));
@@ -71,7 +106,7 @@ export async function queuedTask(
     title: `Task ${issue}`,
     linksSyncedAt: new Date(),
   });
-  const trigger = await triggerTask(db, {
+  const trigger = await triggerShownTask(db, {
     ...taskTrigger(issue, { createdBy: MAINTAINER.login, createdById: MAINTAINER.id }),
     repoId: repo.id,
     config: DroverConfig.parse(parse(yaml)),

@@ -56,7 +56,9 @@ describe("close-task", () => {
 
   /** A task whose pull request is open for review, as run-task and publish leave it. */
   async function taskInReview(issue: number, commentId: number): Promise<number> {
-    const { taskId, lease } = await claimedTask(db(), issue, "earlier-worker");
+    const { taskId, lease } = await claimedTask(db(), issue, "earlier-worker", {
+      statusCommentId: commentId,
+    });
     const concluded = await concludeAttempt(
       db(),
       lease,
@@ -64,7 +66,7 @@ describe("close-task", () => {
       {
         from: ["running"],
         to: "review",
-        fields: { stateReason: null, prNumber: issue + 1, statusCommentId: commentId },
+        fields: { stateReason: null, prNumber: issue + 1 },
         event: { type: "pr.opened", data: { number: issue + 1 } },
       },
     );
@@ -380,7 +382,8 @@ describe("close-task", () => {
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.at(-1)?.body).toContain("⚪ Cancelled");
     expect(sent.comments.at(-1)?.body).toContain("**Why:** issue closed as not planned");
-    expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
+    // It ran with no state label: none to take off.
+    expect(sent.removed).toEqual([]);
     expect([...labels]).toEqual(["drover", "drover:cancelled"]);
   });
 
@@ -412,7 +415,7 @@ describe("close-task", () => {
     await transitionTask(db(), taskId, ["queued"], "running");
     const sent = recorder();
     mockInstallationToken(github.api().persist(), OCTO_REPO.installationId);
-    mockCancelled(sent, { issue: 41, commentId: 6041, labels: ["drover", "drover:running"] });
+    mockCancelled(sent, { issue: 41, commentId: 6041, labels: [] });
 
     await harness().receive("issues", issueUnlabeled({ number: 41, sender: closer }));
     await harness().drain();
@@ -421,7 +424,8 @@ describe("close-task", () => {
     expect(task?.state).toBe("cancelled");
     // The attempt is the worker's to conclude (it stops its agent and pushes what it did).
     expect(attempts).toMatchObject([{ state: "running" }]);
-    expect(sent.removed).toEqual(["drover:running"]);
+    expect(sent.added).toEqual([["drover:cancelled"]]);
+    expect(sent.removed).toEqual([]);
   });
 
   it("leaves the task alone when another label is taken off, or when it is done", async () => {

@@ -5,7 +5,8 @@ import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
 import { getIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
-import { findTask, getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { getLastWritten } from "../../../src/db/last-written.ts";
+import { findTask, getTask, updateTask } from "../../../src/db/tasks.ts";
 import { issueKey } from "../../../src/graph/model.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -24,7 +25,7 @@ import {
   type TestIssue,
 } from "../../helpers/github-flows.ts";
 import { AUTHOR, MAINTAINER, OCTO_REPO, issueCommentCreated, type TestUser } from "../../helpers/payloads.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
 import { mockConversation, reactionsOf, recordingQueue } from "./command-mocks.ts";
 
 /**
@@ -85,7 +86,6 @@ describe("command: run and priority", () => {
       state: "ready",
       createdBy: AUTHOR.login,
       modifiedBy: MAINTAINER.login,
-      statusCommentId: null,
       stateReason: "started by @mona",
     });
     expect(readStart(task?.nextStart)).toBeNull();
@@ -96,14 +96,18 @@ describe("command: run and priority", () => {
     mockFirstStatus(api, sent, 301, 9301);
     await announce(harness().deps, { taskId: task.id });
     expect(sent.comments.map((c) => c.body)).toEqual([expect.stringContaining("Ready")]);
-    expect(await getTask(db(), task.id)).toMatchObject({ statusCommentId: 9301 });
+    // The next status edits that comment.
+    expect((await getLastWritten(db(), issueKey(OCTO_REPO.fullName, 301)))?.statusCommentId).toBe(9301);
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket"]);
     expect(talk.replies).toEqual([]);
     expect(enqueued).toContain("schedule");
   });
 
   it("starts a task in review again on top of its pull request (from the branch, cause run)", async () => {
-    const trigger = await triggerTask(db(), taskTrigger(302, { statusCommentId: 9302, title: "Issue 302" }));
+    const trigger = await triggerShownTask(db(), {
+      ...taskTrigger(302, { title: "Issue 302" }),
+      statusCommentId: 9302,
+    });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "review", prNumber: 1302, attemptCount: 1 });
     const api = github.api();
@@ -132,7 +136,7 @@ describe("command: run and priority", () => {
   });
 
   it("refuses to run a task that is already running, saying what would work", async () => {
-    const trigger = await triggerTask(db(), taskTrigger(303, { statusCommentId: 9303 }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(303), statusCommentId: 9303 });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "running", attemptCount: 1 });
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
@@ -187,9 +191,9 @@ describe("command: run and priority", () => {
       createdBy: childAuthor.login,
       createdById: childAuthor.id,
       modifiedBy: MAINTAINER.login,
-      // Announced by the scheduling pass that follows, once it knows the state.
-      statusCommentId: null,
     });
+    // Announced by the scheduling pass that follows, once it knows the state.
+    expect(await getLastWritten(db(), issueKey(OCTO_REPO.fullName, 311))).toBeUndefined();
     expect(await findTask(db(), OCTO_REPO.id, 312)).toMatchObject({
       state: "ready",
       createdBy: AUTHOR.login,
@@ -218,7 +222,7 @@ describe("command: run and priority", () => {
   }
 
   it("sets the priority label, removing the others, and reads the issue again", async () => {
-    const trigger = await triggerTask(db(), taskTrigger(320, { statusCommentId: 9320 }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(320), statusCommentId: 9320 });
     if (trigger.kind !== "created") throw new Error("not created");
     mockInstallationToken(github.optional(), OCTO_REPO.installationId);
     const talk = mockConversation(github, {

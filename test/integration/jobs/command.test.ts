@@ -7,7 +7,7 @@ import { recordDelivery, getDelivery } from "../../../src/db/deliveries.ts";
 import { hintsOf } from "../../../src/db/hints.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { commandRuns, deliveries, events, type TaskState } from "../../../src/db/schema.ts";
-import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { getTask, updateTask } from "../../../src/db/tasks.ts";
 import { APPLIES_IN, type CommandName } from "../../../src/graph/commands.ts";
 import { TASK_STATES } from "../../../src/graph/model.ts";
 import { useDrover } from "../../helpers/drover.ts";
@@ -21,7 +21,7 @@ import {
   reviewSubmitted,
   type TestUser,
 } from "../../helpers/payloads.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
 import { mockConversation, reactionsOf, recordingQueue, type Conversation } from "./command-mocks.ts";
 
 /**
@@ -45,7 +45,7 @@ describe("command", () => {
   async function issueIn(state: TaskState | "none"): Promise<{ issue: number; taskId: number | null }> {
     const issue = nextIssue++;
     if (state === "none") return { issue, taskId: null };
-    const trigger = await triggerTask(db(), taskTrigger(issue, { statusCommentId: 9000 + issue }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(issue), statusCommentId: 9000 + issue });
     if (trigger.kind !== "created") throw new Error("task not created");
     await updateTask(db(), trigger.task.id, {
       state,
@@ -287,11 +287,9 @@ describe("command", () => {
     });
   });
 
-  it("cancels with the reason and the drover:cancelled label, replacing the state label", async () => {
+  it("cancels with the reason and the drover:cancelled label (a running task has no state label)", async () => {
     const { issue, taskId } = await issueIn("running");
-    const { talk } = await commentOn(issue, "/drover cancel wrong approach", {
-      labels: ["drover", "drover:running"],
-    });
+    const { talk } = await commentOn(issue, "/drover cancel wrong approach", { labels: ["drover"] });
 
     expect(await getTask(db(), taskId!)).toMatchObject({
       state: "cancelled",
@@ -309,7 +307,7 @@ describe("command", () => {
 
   it("pauses with drover:paused, and resumes from the branch with the hint recorded", async () => {
     const { issue, taskId } = await issueIn("running");
-    const paused = await commentOn(issue, "/drover pause", { labels: ["drover", "drover:running"] });
+    const paused = await commentOn(issue, "/drover pause", { labels: ["drover"] });
     expect(await getTask(db(), taskId!)).toMatchObject({ state: "paused", stateReason: "paused by @mona" });
     expect([...paused.talk.labels].sort()).toEqual(["drover", "drover:paused"]);
 

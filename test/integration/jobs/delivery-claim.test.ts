@@ -7,7 +7,7 @@ import { upsertRepository } from "../../../src/db/repositories.ts";
 import { events } from "../../../src/db/schema.ts";
 import { transitionTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { rememberStatusComment, taskTrigger } from "../../helpers/tasks.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { mockClosed, recorder, taskOf } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueClosed, issueLabeled } from "../../helpers/payloads.ts";
@@ -88,7 +88,8 @@ describe("a delivery applied once", () => {
     const started = await trigger(43, "label-43");
     if (started.kind !== "created") throw new Error(`expected a new task, got ${started.kind}`);
     const taskId = started.task.id;
-    await updateTask(db(), taskId, { state: "review", statusCommentId: 6043, prNumber: 44 });
+    await updateTask(db(), taskId, { state: "review", prNumber: 44 });
+    await rememberStatusComment(db(), OCTO_REPO.fullName, 43, 6043);
     const closed = issueClosed({ number: 43, stateReason: "completed" });
     await record("close-43", "issues", "closed", closed);
     // The earlier run: the change, claimed with the delivery; then it died before the status comment.

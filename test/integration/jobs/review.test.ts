@@ -47,6 +47,7 @@ describe("review", () => {
   async function taskInReview(issue: number, config: Record<string, unknown> = {}) {
     const { taskId, lease } = await claimedTask(db(), issue, "earlier-worker", {
       config: DroverConfig.parse(config),
+      statusCommentId: 9000 + issue,
     });
     const moved = await concludeAttempt(
       db(),
@@ -55,7 +56,7 @@ describe("review", () => {
       {
         from: ["running"],
         to: "review",
-        fields: { stateReason: null, prNumber: issue + 1, statusCommentId: 9000 + issue },
+        fields: { stateReason: null, prNumber: issue + 1 },
         event: { type: "pr.opened", data: { number: issue + 1 } },
       },
     );

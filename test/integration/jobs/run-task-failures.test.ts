@@ -5,7 +5,8 @@ import { DroverConfig } from "../../../src/config/schema.ts";
 import type { Db } from "../../../src/db/client.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, tasks } from "../../../src/db/schema.ts";
-import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
+import { queueTasks } from "../../../src/db/tasks.ts";
+import { triggerShownTask } from "../../helpers/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { isRunning } from "../../helpers/processes.ts";
@@ -60,9 +61,10 @@ describe("run-task when the agent fails", () => {
     expect(attempts).toMatchObject([{ state: "finished", conclusion: "failure", headSha: null }]);
     // No pull request was asked for (an unmocked POST /pulls would fail the test), and origin has no branch.
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
-    // Labelled running while it ran, failed at the end; the trigger label stays.
-    expect(addedOnce(sent)).toEqual(["drover:running", "drover:failed"]);
-    expect(new Set(sent.removed)).toEqual(new Set(["drover:running"]));
+    // No state label while it ran (the status comment said so), failed at the end; the trigger label stays.
+    expect(sent.comments.some((c) => c.body.includes("🔵 Running"))).toBe(true);
+    expect(addedOnce(sent)).toEqual(["drover:failed"]);
+    expect(sent.removed).toEqual([]);
     expect([...sent.labels].sort()).toEqual(["drover", "drover:failed"]);
     // One status comment, made when the task started and edited since: running, then failed.
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
@@ -113,7 +115,7 @@ describe("run-task when its workers keep dying", () => {
     const labels = mockIssueState(github.optional(), sent, {
       issue: 21,
       commentId: 9021,
-      labels: ["drover", "drover:running"],
+      labels: ["drover"],
     });
     const config = DroverConfig.parse(parse(agentConfig("exit-code.mjs", { attempts: 3 })));
     const { taskId, attemptId } = await queuedTask(db(), repo(), {
@@ -194,7 +196,7 @@ async function queuedTask(
   input: { issueNumber: number; title: string; branch: string; config: unknown; statusCommentId?: number },
 ): Promise<{ taskId: number; attemptId: number }> {
   await upsertRepository(db, repo);
-  const trigger = await triggerTask(db, {
+  const trigger = await triggerShownTask(db, {
     repoId: repo.id,
     createdBy: MAINTAINER.login,
     createdById: MAINTAINER.id,

@@ -12,7 +12,7 @@ import {
 import { upsertIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, tasks } from "../../../src/db/schema.ts";
-import { getTask, queueTasks, transitionTask, triggerTask } from "../../../src/db/tasks.ts";
+import { getTask, queueTasks, transitionTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
@@ -25,7 +25,7 @@ import {
   taskOf,
 } from "../../helpers/github-flows.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
-import { claimedTask, taskTrigger } from "../../helpers/tasks.ts";
+import { claimedTask, taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
 
 /**
  * What a running attempt reads to notice a person's stop, how a stopped attempt is recorded, and how a
@@ -112,10 +112,10 @@ describe("attempts of a task a person stopped", () => {
       linksSyncedAt: new Date(),
     });
     const yaml = agentConfig("exit-code.mjs", { args: ["3"] });
-    const trigger = await triggerTask(
-      db(),
-      taskTrigger(64, { title: "Task 64", config: DroverConfig.parse(parse(yaml)), statusCommentId: 9064 }),
-    );
+    const trigger = await triggerShownTask(db(), {
+      ...taskTrigger(64, { title: "Task 64", config: DroverConfig.parse(parse(yaml)) }),
+      statusCommentId: 9064,
+    });
     if (trigger.kind === "applied-before") throw new Error("not triggered");
     const [queued] = await queueTasks(db(), [trigger.task.id]);
     if (!queued) throw new Error("not queued");

@@ -2,8 +2,11 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { announce } from "../../../jobs/announce.ts";
 import { showTask } from "../../../jobs/show-task.ts";
 import { getLastWritten } from "../../../src/db/last-written.ts";
+import { upsertIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
+import { lastWritten } from "../../../src/db/schema.ts";
 import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { STORY_MARKER } from "../../../src/github/comments.ts";
 import { publishStatus } from "../../../src/github/issue-status.ts";
 import { statusViewOf } from "../../../src/github/render.ts";
 import { repoRef } from "../../../src/github/types.ts";
@@ -14,7 +17,7 @@ import { mockInstallationToken, useGitHubMock } from "../../helpers/github.ts";
 import { REPO_PATH } from "../../helpers/github-flows.ts";
 import { TEST_BOT, commentReply, labelsReply } from "../../helpers/github-replies.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { rememberStatusComment, taskTrigger } from "../../helpers/tasks.ts";
 
 /**
  * A task's status comment and labels, written from what Drover last wrote there: counted request by
@@ -80,20 +83,21 @@ describe("showing a task on its issue", () => {
     return trigger.task;
   }
 
-  it("costs one request per change a person would see: a task's whole life in 8, none read back", async () => {
+  it("costs one request per change a person would see: a task's whole life in 6, none read back", async () => {
     const task = await newTask(601);
     const issue = fakeIssue(601, 6601);
 
-    // Queued (the scheduler's first announcement): the comment made, the running label added.
+    // Queued (the scheduler's first announcement): the comment made, saying so; no label while it waits.
     await updateTask(db(), task.id, { state: "queued", stateReason: null });
     await announce(harness.deps, { taskId: task.id });
-    expect(issue.requests).toEqual(["POST comment", "POST labels drover:running"]);
+    expect(issue.requests).toEqual(["POST comment"]);
+    expect(issue.bodies.at(-1)).toContain("Queued");
 
     // The same state announced again (a second announce job, a retried one): nothing is sent.
     await announce(harness.deps, { taskId: task.id });
-    expect(issue.requests).toHaveLength(2);
+    expect(issue.requests).toHaveLength(1);
 
-    // Running: the comment edited; drover:running is there already, so no label write.
+    // Running: the comment edited to say so; still no label.
     await updateTask(db(), task.id, { state: "running", attemptCount: 1 });
     await showTask(
       harness.deps,
@@ -101,30 +105,77 @@ describe("showing a task on its issue", () => {
       repoRef(OCTO_REPO.fullName),
       task.id,
     );
-    expect(issue.requests.slice(2)).toEqual(["PATCH comment"]);
+    expect(issue.requests.slice(1)).toEqual(["PATCH comment"]);
+    expect(issue.bodies.at(-1)).toContain("Running");
+    expect([...issue.labels]).toEqual(["drover"]);
 
-    // Review, then done: the comment edited, the old label off and the new one on; then off.
+    // Review, then done: the comment edited and the review label on; then the label off.
     await updateTask(db(), task.id, { state: "review", prNumber: 77 });
     await announce(harness.deps, { taskId: task.id });
     await updateTask(db(), task.id, { state: "done", completedBy: "mona" });
     await announce(harness.deps, { taskId: task.id });
-    expect(issue.requests.slice(3)).toEqual([
+    expect(issue.requests.slice(2)).toEqual([
       "PATCH comment",
-      "DELETE label drover:running",
       "POST labels drover:review",
       "PATCH comment",
       "DELETE label drover:review",
     ]);
     expect(issue.requests.filter((r) => r.startsWith("GET"))).toEqual([]);
-    expect(issue.requests).toHaveLength(8);
+    expect(issue.requests).toHaveLength(6);
     expect([...issue.labels]).toEqual(["drover"]);
-    expect((await getTask(db(), task.id))?.statusCommentId).toBe(6601);
   });
 
-  it("adds drover:running once when two jobs show the running task at the same moment", async () => {
+  it("keeps editing the same status comment after a restart", async () => {
+    const task = await newTask(606);
+    const issue = fakeIssue(606, 6606);
+    await updateTask(db(), task.id, { state: "queued", stateReason: null });
+    await announce(harness.deps, { taskId: task.id });
+
+    // A new process (nothing kept in memory) shows the next state: an edit of that comment, nothing read.
+    await harness.close();
+    harness = createHarness({ database: testDb.database(), home: "/tmp/drover-show-task-test" });
+    await updateTask(db(), task.id, { state: "running", attemptCount: 1 });
+    await announce(harness.deps, { taskId: task.id });
+
+    expect(issue.requests).toEqual(["POST comment", "PATCH comment"]);
+    expect(issue.bodies.at(-1)).toContain("Running");
+  });
+
+  it("keeps a story's checklist in one comment on its parent, edited in place, after a restart too", async () => {
+    const parent = issueKey(OCTO_REPO.fullName, 620);
+    const issueRow = (number: number, title: string, subOrder?: number) => ({
+      key: issueKey(OCTO_REPO.fullName, number),
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      number,
+      title,
+      ...(subOrder === undefined ? {} : { parentKey: parent, subOrder }),
+    });
+    await upsertIssue(db(), issueRow(620, "The story"));
+    await upsertIssue(db(), issueRow(621, "Task 621", 0));
+    await upsertIssue(db(), issueRow(622, "Not a task", 1));
+    const task = await newTask(621);
+    fakeIssue(621, 6621);
+    const story = fakeIssue(620, 6620);
+
+    await updateTask(db(), task.id, { state: "queued", stateReason: null });
+    await announce(harness.deps, { taskId: task.id });
+    expect(story.requests).toEqual(["POST comment"]);
+    expect(story.bodies[0]).toContain(STORY_MARKER);
+
+    // A new process shows the child running: the checklist is edited, not made again.
+    await harness.close();
+    harness = createHarness({ database: testDb.database(), home: "/tmp/drover-show-task-test" });
+    await updateTask(db(), task.id, { state: "running", attemptCount: 1 });
+    await announce(harness.deps, { taskId: task.id });
+    expect(story.requests).toEqual(["POST comment", "PATCH comment"]);
+    expect(story.bodies[1]).toContain("running");
+  });
+
+  it("adds drover:review once when two jobs show the task in review at the same moment", async () => {
     const task = await newTask(602);
     const issue = fakeIssue(602, 6602);
-    await updateTask(db(), task.id, { state: "running", attemptCount: 1, stateReason: null });
+    await updateTask(db(), task.id, { state: "review", attemptCount: 1, prNumber: 3, stateReason: null });
     const octokit = await harness.deps.github.installation(OCTO_REPO.installationId);
 
     await Promise.all([
@@ -133,7 +184,7 @@ describe("showing a task on its issue", () => {
       announce(harness.deps, { taskId: task.id }),
     ]);
 
-    expect(issue.requests.filter((r) => r.startsWith("POST labels"))).toEqual(["POST labels drover:running"]);
+    expect(issue.requests.filter((r) => r.startsWith("POST labels"))).toEqual(["POST labels drover:review"]);
     expect(issue.requests.filter((r) => r === "POST comment")).toHaveLength(1);
     // The same body three times: sent once.
     expect(issue.requests.filter((r) => r === "PATCH comment")).toHaveLength(0);
@@ -142,31 +193,32 @@ describe("showing a task on its issue", () => {
   it("leaves off a label a person took off while the state lasts, and writes the next state's labels", async () => {
     const task = await newTask(603);
     const issue = fakeIssue(603, 6603);
-    await updateTask(db(), task.id, { state: "running", attemptCount: 1, stateReason: null });
+    await updateTask(db(), task.id, { state: "blocked", attemptCount: 1, stateReason: "needs a key" });
     await announce(harness.deps, { taskId: task.id });
-    issue.labels.delete("drover:running");
+    issue.labels.delete("drover:blocked");
     const before = issue.requests.length;
 
-    // Still running (a new hint, say, changes the comment): the comment is edited, the label left off.
+    // Still blocked (a new hint, say, changes the comment): the comment is edited, the label left off.
     await updateTask(db(), task.id, { modifiedBy: "hubot" });
     await announce(harness.deps, { taskId: task.id });
     expect(issue.requests.slice(before)).toEqual(["PATCH comment"]);
-    expect(issue.labels.has("drover:running")).toBe(false);
+    expect(issue.labels.has("drover:blocked")).toBe(false);
 
-    // Failed: the running label's removal answers 404 (it is gone already), the failed label goes on.
-    await updateTask(db(), task.id, { state: "failed" });
+    // Cancelled: the blocked label's removal answers 404 (it is gone already), the cancelled label goes on.
+    await updateTask(db(), task.id, { state: "cancelled" });
     await announce(harness.deps, { taskId: task.id });
     expect(issue.requests.slice(before + 1)).toEqual([
       "PATCH comment",
-      "DELETE label drover:running",
-      "POST labels drover:failed",
+      "DELETE label drover:blocked",
+      "POST labels drover:cancelled",
     ]);
-    expect([...issue.labels].sort()).toEqual(["drover", "drover:failed"]);
+    expect([...issue.labels].sort()).toEqual(["drover", "drover:cancelled"]);
   });
 
   it("reads the labels once for a task shown before Drover kept what it wrote, then never again", async () => {
     const task = await newTask(604);
-    await updateTask(db(), task.id, { state: "review", statusCommentId: 6604, prNumber: 9 });
+    await updateTask(db(), task.id, { state: "review", prNumber: 9 });
+    await rememberStatusComment(db(), OCTO_REPO.fullName, 604, 6604);
     const issue = fakeIssue(604, 6604, ["drover", "drover:review"]);
 
     await announce(harness.deps, { taskId: task.id });
@@ -181,33 +233,75 @@ describe("showing a task on its issue", () => {
     ]);
   });
 
+  it("takes off drover:running, left by an older Drover, at the task's next change of state", async () => {
+    // One shown while Drover kept the labels it wrote, one shown before that (only its comment is known).
+    const kept = await newTask(607);
+    const older = await newTask(608);
+    await db()
+      .insert(lastWritten)
+      .values({ key: issueKey(OCTO_REPO.fullName, 607), labels: ["drover:running"], statusCommentId: 6607 });
+    await rememberStatusComment(db(), OCTO_REPO.fullName, 608, 6608);
+    const issues = [
+      fakeIssue(607, 6607, ["drover", "drover:running"]),
+      fakeIssue(608, 6608, ["drover", "drover:running"]),
+    ];
+
+    for (const task of [kept, older]) {
+      await updateTask(db(), task.id, { state: "review", attemptCount: 1, prNumber: task.issueNumber + 100 });
+      await announce(harness.deps, { taskId: task.id });
+    }
+
+    expect(issues[0]?.requests).toEqual([
+      "PATCH comment",
+      "DELETE label drover:running",
+      "POST labels drover:review",
+    ]);
+    expect(issues[1]?.requests).toEqual([
+      "PATCH comment",
+      "GET labels",
+      "DELETE label drover:running",
+      "POST labels drover:review",
+    ]);
+    for (const issue of issues) expect([...issue.labels].sort()).toEqual(["drover", "drover:review"]);
+  });
+
   it("holds back a status edit while the rate limit runs low, still writes the labels, and owes the edit", async () => {
     const task = await newTask(605);
     const issue = fakeIssue(605, 6605);
     const octokit = await harness.deps.github.installation(OCTO_REPO.installationId);
     const repo = repoRef(OCTO_REPO.fullName);
+    // Asked for the installation the client acts for.
+    const asked: number[] = [];
     const show = async (state: "running" | "review", low: boolean) => {
       await updateTask(db(), task.id, { state, attemptCount: 1, prNumber: 5 });
       const current = await getTask(db(), task.id);
       if (!current) throw new Error("no task");
-      return publishStatus(db(), octokit, repo, current, statusViewOf(current, null, {}), () => low);
+      return publishStatus(
+        db(),
+        octokit,
+        repo,
+        current,
+        statusViewOf(current, null, {}),
+        (installationId) => {
+          asked.push(installationId);
+          return low;
+        },
+      );
     };
-    const id = await show("running", false);
-    await updateTask(db(), task.id, { statusCommentId: id });
+    await show("running", false);
     const before = issue.requests.length;
 
     await show("review", true);
 
-    expect(issue.requests.slice(before)).toEqual([
-      "DELETE label drover:running",
-      "POST labels drover:review",
-    ]);
+    expect(issue.requests.slice(before)).toEqual(["POST labels drover:review"]);
+    expect(asked).toEqual([OCTO_REPO.installationId]);
     const written = await getLastWritten(db(), issueKey(OCTO_REPO.fullName, 605));
     expect(written?.owedSince).toBeInstanceOf(Date);
 
     // The budget recovered: the owed edit is made, and nothing is owed any more.
     await show("review", false);
-    expect(issue.requests.slice(before + 2)).toEqual(["PATCH comment"]);
+    expect(issue.requests.slice(before + 1)).toEqual(["PATCH comment"]);
+    expect(issue.bodies.at(-1)).toContain("ready for review");
     expect((await getLastWritten(db(), issueKey(OCTO_REPO.fullName, 605)))?.owedSince).toBeNull();
   });
 });

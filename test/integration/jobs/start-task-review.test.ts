@@ -4,12 +4,12 @@ import { startTask } from "../../../jobs/start-task.ts";
 import { readStart } from "../../../src/db/attempt-start.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
-import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { getTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { mockConfig, mockIssueState, mockPermission, recorder } from "../../helpers/github-flows.ts";
 import { MAINTAINER, OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
 import { recordingQueue } from "./command-mocks.ts";
 
 /**
@@ -39,7 +39,7 @@ describe("start-task on a task in review", () => {
   }
 
   it("starts the next attempt from the task branch, credited to the labeller", async () => {
-    const trigger = await triggerTask(db(), taskTrigger(501, { statusCommentId: 9501, title: "Task 501" }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(501), statusCommentId: 9501 });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "review", prNumber: 1501, attemptCount: 1 });
     const sent = recorder();
@@ -65,7 +65,7 @@ describe("start-task on a task in review", () => {
   });
 
   it("starts a failed task again from the base branch, as before", async () => {
-    const trigger = await triggerTask(db(), taskTrigger(502, { statusCommentId: 9502, title: "Task 502" }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(502), statusCommentId: 9502 });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "failed", attemptCount: 1 });
     const sent = recorder();

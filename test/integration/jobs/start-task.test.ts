@@ -2,9 +2,11 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { startTask } from "../../../jobs/start-task.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
+import { getLastWritten } from "../../../src/db/last-written.ts";
 import { deliveries, events } from "../../../src/db/schema.ts";
 import { updateTask } from "../../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../../src/github/comments.ts";
+import { issueKey } from "../../../src/graph/model.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
@@ -221,7 +223,7 @@ describe("start-task", () => {
     expect(sent.comments[0]?.body).toContain("| Started by | @mona |");
     expect(sent.comments.slice(1).map((c) => c.how)).not.toContain("post");
     expect(sent.comments.at(-1)?.body).toContain("❌ Failed");
-    expect(addedOnce(sent)).toEqual(["drover:running", "drover:failed"]);
+    expect(addedOnce(sent)).toEqual(["drover:failed"]);
     expect([...labels].sort()).toEqual(["ai-task", "drover:failed"]);
   });
 
@@ -338,7 +340,8 @@ describe("start-task", () => {
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
     expect(sent.comments.map((c) => c.id)).not.toContain(8010);
     const { task, attempts } = await taskOf(db(), repo(), 9);
-    expect(task).toMatchObject({ state: "failed", statusCommentId: 8009 });
+    expect(task).toMatchObject({ state: "failed" });
+    expect((await getLastWritten(db(), issueKey(repo().fullName, 9)))?.statusCommentId).toBe(8009);
     expect(attempts).toHaveLength(1);
     const outcomes = [await outcomeOf("d-label"), await outcomeOf(`reconcile-${repo().id}-9-1`)].sort();
     expect(outcomes).toEqual([expect.stringMatching(/^already (ready|queued|running)$/), "created"]);

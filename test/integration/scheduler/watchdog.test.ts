@@ -9,6 +9,7 @@ import {
   recordStep,
   unpublishedAttempts,
 } from "../../../src/db/attempts.ts";
+import { readEnv } from "../../../src/config/env.ts";
 import { recordDeadLetter } from "../../../src/db/dead-letters.ts";
 import { recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
@@ -16,7 +17,8 @@ import { attempts, deliveries, requeues } from "../../../src/db/schema.ts";
 import { queueTasks, triggerTask } from "../../../src/db/tasks.ts";
 import { redispatchUnfinished } from "../../../src/intake/receive.ts";
 import { jobIdOf, type Enqueue } from "../../../src/queue/job-catalog.ts";
-import { requeuePending, type WatchdogDeps } from "../../../src/scheduler/watchdog.ts";
+import type { WorkQueue } from "../../../src/queue/queue.ts";
+import { requeuePending, startWatchdog, type WatchdogDeps } from "../../../src/scheduler/watchdog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { OCTO_REPO, issueLabeled } from "../../helpers/payloads.ts";
 import { claimedTask, taskTrigger } from "../../helpers/tasks.ts";
@@ -146,5 +148,29 @@ describe("the watchdog", () => {
       expect(await pass()).toEqual({ deliveries: 0, attempts: 0, lapsed: 0, unpublished: 0 });
     expect(queued.filter((job) => job.name !== "schedule")).toEqual([]);
     expect(await claimAttempt(db(), lease.attemptId, "other")).toMatchObject({ kind: "claimed" });
+  });
+
+  it("schedules the worker's reconcile every DROVER_RECONCILE_EVERY_MS, every 10 minutes by default", async () => {
+    // The queue as the watchdog uses it: only its repeating reconcile is looked at here.
+    const schedules: { id: string; everyMs: number; name: string }[] = [];
+    const queue = {
+      every: async (id: string, everyMs: number, name: string) => void schedules.push({ id, everyMs, name }),
+    } as unknown as WorkQueue;
+    const env = (value?: string) => readEnv(value === undefined ? {} : { DROVER_RECONCILE_EVERY_MS: value });
+
+    for (const value of [undefined, "3600000"]) {
+      const watchdog = await startWatchdog({
+        ...deps,
+        db: db(),
+        queue,
+        reconcileEveryMs: env(value).DROVER_RECONCILE_EVERY_MS,
+      });
+      watchdog.stop();
+    }
+
+    expect(schedules).toEqual([
+      { id: "every-reconcile", everyMs: 600_000, name: "reconcile" },
+      { id: "every-reconcile", everyMs: 3_600_000, name: "reconcile" },
+    ]);
   });
 });

@@ -28,6 +28,21 @@ describe("readEnv", () => {
     expect(env.REDIS_URL).toBe("rediss://cache.example:6380");
   });
 
+  it("reads DROVER_RECONCILE_EVERY_MS as milliseconds, unset by default (the watchdog's 10 minutes)", () => {
+    expect(readEnv({}).DROVER_RECONCILE_EVERY_MS).toBeUndefined();
+    expect(readEnv({ DROVER_RECONCILE_EVERY_MS: "3600000" }).DROVER_RECONCILE_EVERY_MS).toBe(3_600_000);
+  });
+
+  it.each([
+    ["10m", /DROVER_RECONCILE_EVERY_MS: must be a whole number of milliseconds, such as 600000/],
+    ["-5", /DROVER_RECONCILE_EVERY_MS: must be a whole number of milliseconds/],
+    ["", /DROVER_RECONCILE_EVERY_MS: must be a whole number of milliseconds/],
+    ["5000", /DROVER_RECONCILE_EVERY_MS: must be at least 60000 \(milliseconds\)/],
+    ["99999999999999999999", /DROVER_RECONCILE_EVERY_MS: is too large/],
+  ])("refuses DROVER_RECONCILE_EVERY_MS=%j, saying what it takes", (value, message) => {
+    expect(() => readEnv({ DROVER_RECONCILE_EVERY_MS: value })).toThrow(message);
+  });
+
   it("splits DROVER_AGENT_ENV into names", () => {
     expect(readEnv({ DROVER_AGENT_ENV: " ANTHROPIC_API_KEY, ,OPENAI_API_KEY" }).DROVER_AGENT_ENV).toEqual([
       "ANTHROPIC_API_KEY",
