@@ -389,13 +389,14 @@ export function pullRequestSimple(urls: Urls, pull: PullRecord, openIssues: numb
 /** A pull request asked for by number, made, edited or merged, and in webhooks: the full `pull-request`. */
 export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): Json {
   const settled = pull.merged || pull.issue.state === "closed";
-  const mergeable = settled ? null : pull.mergeable;
+  const known = !settled && pull.mergeable !== null && (pull.mergeableShownFrom ?? 0) <= Date.now();
+  const mergeable = known ? pull.mergeable : null;
   return {
     ...pullRequestSimple(urls, pull, openIssues),
     merged: pull.merged,
     mergeable,
     rebaseable: mergeable,
-    mergeable_state: mergeableState(pull, settled),
+    mergeable_state: known ? mergeableState(pull) : "unknown",
     merged_by: pull.mergedBy ? user(urls, pull.mergedBy) : null,
     comments: pull.issue.comments.length,
     review_comments: pull.comments.length,
@@ -408,15 +409,14 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
 }
 
 /**
- * GitHub's `mergeable_state`: "unknown" until mergeability is worked out (after either branch moved) and
- * for a closed pull request, "draft", "dirty" on conflicts, then "blocked" while the sandbox's stand-in
+ * GitHub's `mergeable_state` once mergeability is known ("unknown" until then, after either branch moved,
+ * and for a closed pull request): "draft", "dirty" on conflicts, then "blocked" while the sandbox's stand-in
  * for branch protection (requirements.ts: passing check runs, no changes requested) is not met and
  * "clean" once it is. Never "behind": GitHub reports that only when protection requires branches to be up
  * to date before merging, which the sandbox's requirements do not; nor "unstable" (every check run is
  * required here, so a failing one blocks) or "has_hooks" (GitHub Enterprise's pre-receive hooks).
  */
-function mergeableState(pull: PullRecord, settled: boolean): string {
-  if (settled || pull.mergeable === null) return "unknown";
+function mergeableState(pull: PullRecord): string {
   if (pull.draft) return "draft";
   if (!pull.mergeable) return "dirty";
   return requirementsMet(pull) ? "clean" : "blocked";

@@ -159,6 +159,8 @@ export interface PullRecord {
    * redo every open pull request's merge at once.
    */
   mergeable: boolean | null;
+  /** When `mergeable`, once worked out, is shown (ms since the epoch): SandboxOptions.mergeabilityDelayMs. */
+  mergeableShownFrom?: number;
   /** Numbers from the last diff of head against base. */
   stats: { additions: number; deletions: number; changedFiles: number; commits: number };
 }

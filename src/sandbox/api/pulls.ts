@@ -117,10 +117,15 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     };
   });
 
-  /** A pull request as one asked for by number: mergeability worked out if it is not known. */
+  /**
+   * A pull request as one asked for by number: mergeability worked out if it is not known, and shown
+   * once GitHub's background job would have finished (at once by default).
+   */
   const fresh = async (pull: PullRecord): Promise<PullRecord> => {
-    if (pull.mergeable === null && !pull.merged && pull.issue.state === "open")
+    if (pull.mergeable === null && !pull.merged && pull.issue.state === "open") {
       await refreshPull(ctx.barePath(pull.issue.repo), pull);
+      pull.mergeableShownFrom = Date.now() + ctx.mergeabilityDelayMs;
+    }
     return pull;
   };
 

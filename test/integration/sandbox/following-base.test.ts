@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Person } from "../../../src/demo/maintainer.ts";
+import { personClient, type Person } from "../../../src/demo/maintainer.ts";
+import { startSandbox } from "../../../src/sandbox/server.ts";
 import {
   cloneRepo,
   hookNames,
@@ -87,6 +89,40 @@ describe("mergeability", () => {
     const sync = await t.delivery((d) => d.action === "synchronize", mark);
     expect(sync.payload.pull_request).toMatchObject({ mergeable: null, mergeable_state: "unknown" });
     expect(await get()).toMatchObject({ mergeable: true, mergeable_state: "blocked" });
+  });
+  it("answers null for as long as GitHub's background job takes, when asked to take that long", async () => {
+    const delay = 400;
+    const sandbox = await startSandbox({ mergeabilityDelayMs: delay });
+    try {
+      const maintainer = personClient(sandbox.urls.api, sandbox.token("maintainer"));
+      const repo = { owner: sandbox.organization, repo: "slow" };
+      await maintainer.rest.repos.createInOrg({ org: repo.owner, name: repo.repo, auto_init: true });
+      await maintainer.rest.repos.createOrUpdateFileContents({
+        ...repo,
+        path: "feature.md",
+        branch: "feature",
+        message: "Add the feature",
+        content: Buffer.from("feature\n").toString("base64"),
+      });
+      const { data: pull } = await maintainer.rest.pulls.create({
+        ...repo,
+        title: "Feature",
+        head: "feature",
+        base: "main",
+      });
+      const asked = Date.now();
+      const get = async () => (await maintainer.rest.pulls.get({ ...repo, pull_number: pull.number })).data;
+      expect(await get()).toMatchObject({ mergeable: null, mergeable_state: "unknown" });
+      let answer = await get();
+      while (answer.mergeable === null) {
+        await sleep(50);
+        answer = await get();
+      }
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(delay);
+      expect(answer).toMatchObject({ mergeable: true, mergeable_state: "blocked" });
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 
