@@ -29,6 +29,10 @@ const UNDOCUMENTED_ERRORS = new Set([
   "POST /repos/{owner}/{repo}/check-runs 403",
   "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} 422",
   "GET /repos/{owner}/{repo}/check-runs/{check_run_id} 404",
+  // Described without a body; GitHub answers a missing ref with one ("Reference does not exist"), and a
+  // reader with 403.
+  "DELETE /repos/{owner}/{repo}/git/refs/{ref} 422",
+  "DELETE /repos/{owner}/{repo}/git/refs/{ref} 403",
   // A commit the repository does not have: 422 "No commit found for SHA".
   "POST /repos/{owner}/{repo}/check-runs 422",
   "GET /repos/{owner}/{repo}/commits/{ref}/check-runs 422",
@@ -507,6 +511,10 @@ describe("the sandbox against GitHub's descriptions", () => {
       expect(await statusOf(developer.rest.pulls.updateBranch(other))).toBe(422);
       const { data: updated } = await reader.rest.pulls.get(other);
       expect(updated).toMatchObject({ mergeable: true, commits: 2 });
+
+      expect(await statusOf(reader.rest.git.deleteRef({ ...repo, ref: "heads/feature" }))).toBe(403);
+      await developer.rest.git.deleteRef({ ...repo, ref: "heads/feature" });
+      expect(await statusOf(developer.rest.git.deleteRef({ ...repo, ref: "heads/feature" }))).toBe(422);
     } finally {
       await clone.remove();
     }

@@ -209,24 +209,28 @@ describe("retargeting", () => {
     expect(edited?.payload.changes).toEqual({ base: { ref: { from: "main" }, sha: { from: oldBase } } });
   });
 
-  it("moves pull requests into a deleted branch to the base its own pull request merged into", async () => {
-    const { repo, work } = await repoAndClone();
-    await pushTo(work, "lower", { "lower.md": "lower\n" });
-    await pushTo(work, "upper", { "upper.md": "upper\n" }, "lower");
-    const lower = await openPull(repo, "lower");
-    const upper = await openPull(repo, "upper", "lower");
-    await as("maintainer").rest.pulls.merge({ ...repo, pull_number: lower.number });
+  it.each(["a git push", "the REST API"])(
+    "moves pull requests into a branch deleted by %s to the base its own pull request merged into",
+    async (how) => {
+      const { repo, work } = await repoAndClone();
+      await pushTo(work, "lower", { "lower.md": "lower\n" });
+      await pushTo(work, "upper", { "upper.md": "upper\n" }, "lower");
+      const lower = await openPull(repo, "lower");
+      const upper = await openPull(repo, "upper", "lower");
+      await as("maintainer").rest.pulls.merge({ ...repo, pull_number: lower.number });
 
-    const from = await t.mark();
-    await work.git("push", "--quiet", "origin", "--delete", "lower");
-    const edited = await t.delivery((d) => d.action === "edited", from);
-    expect(edited.payload).toMatchObject({
-      number: upper.number,
-      changes: { base: { ref: { from: "lower" } } },
-      pull_request: { base: { ref: "main" } },
-      sender: { login: "developer" },
-    });
-    const { data } = await as("reader").rest.pulls.get({ ...repo, pull_number: upper.number });
-    expect(data).toMatchObject({ state: "open", base: { ref: "main" }, commits: 1, mergeable: true });
-  });
+      const from = await t.mark();
+      if (how === "a git push") await work.git("push", "--quiet", "origin", "--delete", "lower");
+      else await as("developer").rest.git.deleteRef({ ...repo, ref: "heads/lower" });
+      const edited = await t.delivery((d) => d.action === "edited", from);
+      expect(edited.payload).toMatchObject({
+        number: upper.number,
+        changes: { base: { ref: { from: "lower" } } },
+        pull_request: { base: { ref: "main" } },
+        sender: { login: "developer" },
+      });
+      const { data } = await as("reader").rest.pulls.get({ ...repo, pull_number: upper.number });
+      expect(data).toMatchObject({ state: "open", base: { ref: "main" }, commits: 1, mergeable: true });
+    },
+  );
 });
