@@ -44,8 +44,9 @@ export interface RequestRecord {
  * - content-generating: every POST, PUT and PATCH that makes or changes something people see on
  *   GitHub: issues and their edits (title, body, state, labels), comments and their edits, labels added
  *   to an issue or made in a repository, reactions, dependency and sub-issue links (and their order),
- *   pull requests and their edits, reviews and review comments, merges, check runs and their updates,
- *   commits through the contents API, repositories; and GraphQL mutations (auto-merge);
+ *   pull requests and their edits, reviews and review comments, merges and branch updates, check runs
+ *   and their updates, commits through the contents API, repositories; and GraphQL mutations
+ *   (auto-merge);
  * - not: reads (GET, HEAD), every DELETE (removing a label, a comment, a reaction or a link takes content
  *   away rather than making it), an installation access token (authentication), a repository's settings
  *   (`PATCH /repos/{owner}/{repo}`), GraphQL queries, and git over HTTP (a push is not an API request).

@@ -103,13 +103,18 @@ export function reopenIssue(ctx: SandboxContext, issue: IssueRecord, sender: Acc
   issueEvent(ctx, issue, sender, "reopened");
 }
 
+/**
+ * Edits title and body, and sends one `edited` webhook naming what changed: those and `also`, changes
+ * already made (a pull request's `base`, see retarget.ts). Sends nothing when nothing changed.
+ */
 export function editIssue(
   ctx: SandboxContext,
   issue: IssueRecord,
   edit: { title?: string; body?: string | null },
   sender: Account,
+  also: Record<string, unknown> = {},
 ): void {
-  const changes: Record<string, { from: string | null }> = {};
+  const changes: Record<string, unknown> = { ...also };
   if (edit.title !== undefined && edit.title !== issue.title) {
     changes.title = { from: issue.title };
     issue.title = edit.title;

@@ -30,6 +30,8 @@ export class SandboxContext {
     readonly hooks: WebhookSender,
     /** Directory holding the bare repositories as `<owner>/<name>.git`. */
     readonly gitRoot: string,
+    /** SandboxOptions.mergeabilityDelayMs. */
+    readonly mergeabilityDelayMs = 0,
   ) {}
 
   barePath(repo: RepoRecord): string {

@@ -1,9 +1,9 @@
-import { changedFiles, commitLog } from "./git/history.ts";
-import { isMergeable } from "./git/merge.ts";
-import { resolveRef } from "./git/refs.ts";
+import { commitLog } from "./git/history.ts";
 import type { SandboxContext } from "./context.ts";
+import { recount } from "./pull-state.ts";
+import { retargetFromDeleted } from "./retarget.ts";
 import { pullRequest } from "./shapes.ts";
-import { touch, type Account, type PullRecord, type RepoRecord } from "./world.ts";
+import { touch, type Account, type RepoRecord } from "./world.ts";
 
 export type RefUpdate = { ref: string; before: string | null; after: string | null };
 
@@ -11,8 +11,9 @@ export type RefUpdate = { ref: string; before: string | null; after: string | nu
 export const ZERO_SHA = "0".repeat(40);
 
 /**
- * What follows a change of branches, however it came (git push, the contents API, a merge): a `push`
- * webhook per ref, and `synchronize` for open pull requests whose head branch moved.
+ * What follows a change of branches, however it came (git push, the contents API, a merge, a branch
+ * update): a `push` webhook per ref, `synchronize` for open pull requests whose head branch moved, and
+ * for a deleted branch GitHub's retargeting of the pull requests into it (retarget.ts).
  */
 export async function announcePush(
   ctx: SandboxContext,
@@ -56,18 +57,23 @@ export async function announcePush(
         pusher: { name: sender.login, email: `${sender.id}+${sender.login}@users.noreply.sandbox` },
       },
     });
-    if (!update.after) continue;
     const branch = update.ref.slice("refs/heads/".length);
+    if (!update.after) {
+      await retargetFromDeleted(ctx, repo, sender, branch);
+      continue;
+    }
     for (const issue of repo.issues.values()) {
       const pull = issue.pull;
       if (!pull || issue.state !== "open") continue;
       // A pull request into the branch that moved may now conflict: GitHub works that out again when the
       // pull request is next asked for.
-      if (pull.base === branch) pull.stale = true;
+      if (pull.base === branch) pull.mergeable = null;
       if (pull.head !== branch || pull.headSha === update.after) continue;
       const before = pull.headSha;
       pull.headSha = update.after;
-      await refreshPull(bare, pull);
+      // The numbers are in the `synchronize` payload; mergeability is not known yet (null there, as on GitHub).
+      await recount(bare, pull);
+      pull.mergeable = null;
       touch(issue);
       ctx.emit({
         event: "pull_request",
@@ -83,24 +89,4 @@ export async function announcePush(
       });
     }
   }
-}
-
-/**
- * A pull request's numbers and mergeability from its branches as they are now: the commits on head that
- * base lacks, the diff from their merge base, and whether head merges cleanly.
- */
-export async function refreshPull(bare: string, pull: PullRecord): Promise<void> {
-  const [base, head] = await Promise.all([
-    resolveRef(bare, `refs/heads/${pull.base}`),
-    resolveRef(bare, `refs/heads/${pull.head}`),
-  ]);
-  if (base === null || head === null) return;
-  const [diff, commits, mergeable] = await Promise.all([
-    changedFiles(bare, base, head),
-    commitLog(bare, base, head),
-    isMergeable(bare, pull.base, pull.head),
-  ]);
-  pull.stats = { ...diff, commits: commits.length };
-  pull.mergeable = mergeable;
-  pull.stale = false;
 }

@@ -30,15 +30,19 @@ export interface Route {
   names: string[];
 }
 
-/** Matches REST paths against GitHub's path templates; `{path}` may span slashes (contents API). */
+/**
+ * Matches REST paths against GitHub's path templates. The parameters GitHub's description calls
+ * multi-segment may span slashes: `{path}` (contents API) and a `{ref}` that ends the template (git refs).
+ */
 export class Router {
   readonly routes: Route[] = [];
 
   add(method: string, path: string, handler: Handler): this {
     const names: string[] = [];
-    const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (_all, name: string) => {
+    const source = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (all, name: string) => {
       names.push(name);
-      return name === "path" ? "(.+)" : "([^/]+)";
+      const spans = name === "path" || (name === "ref" && path.endsWith(all));
+      return spans ? "(.+)" : "([^/]+)";
     });
     this.routes.push({ method, path, handler, pattern: new RegExp(`^${source}$`), names });
     return this;

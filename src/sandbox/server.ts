@@ -47,6 +47,12 @@ export interface SandboxOptions {
   onResponse?: (record: ApiRecord) => void;
   /** Each caller's primary rate limit (`x-ratelimit-*`): by default GitHub's, reported and not enforced. */
   rateLimits?: RateLimitOptions;
+  /**
+   * How long GitHub's background job takes to work out a pull request's mergeability: asked for by number
+   * after either branch moved, it answers `mergeable: null` for this long (GitHub: usually a second or
+   * so), then the result. Default 0: the first answer has it.
+   */
+  mergeabilityDelayMs?: number;
 }
 
 export type ApiRecord = { method: string; path: string; status: number; body: unknown };
@@ -124,7 +130,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         `webhook ${d.event}${d.action ? `.${d.action}` : ""} ${d.id} -> ${d.status ?? d.error} (${d.durationMs} ms)`,
       ),
   });
-  const ctx = new SandboxContext(seeded.world, urls, new InstallationTokens(), hooks, path.join(dir, "git"));
+  const ctx = new SandboxContext(
+    seeded.world,
+    urls,
+    new InstallationTokens(),
+    hooks,
+    path.join(dir, "git"),
+    options.mergeabilityDelayMs ?? 0,
+  );
   const limits = new RateLimits(options.rateLimits);
   const requests: RequestRecord[] = [];
   const accounting: Accounting = { limits, record: (r) => requests.push(r) };

@@ -319,15 +319,17 @@ function branchRef(urls: Urls, repo: RepoRecord, ref: string, sha: string, openI
   };
 }
 
-export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): Json {
+/**
+ * A pull request as GitHub lists it (`pull-request-simple`): without what GitHub works out only for one
+ * pull request asked for by number (mergeability, the diff's numbers, merged and merged_by).
+ */
+export function pullRequestSimple(urls: Urls, pull: PullRecord, openIssues: number): Json {
   const record = pull.issue;
   const repo = record.repo;
   const api = `${urls.api}/repos/${repo.fullName}/pulls/${record.number}`;
   const html = `${urls.web}/${repo.fullName}/pull/${record.number}`;
   const issueApi = `${urls.api}/repos/${repo.fullName}/issues/${record.number}`;
   const href = (url: string) => ({ href: url });
-  const settled = pull.merged || record.state === "closed";
-  const mergeable = settled || pull.stale ? null : pull.mergeable;
   return {
     url: api,
     id: record.id,
@@ -381,12 +383,22 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
         }
       : null,
     draft: pull.draft,
+  };
+}
+
+/** A pull request asked for by number, made, edited or merged, and in webhooks: the full `pull-request`. */
+export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): Json {
+  const settled = pull.merged || pull.issue.state === "closed";
+  const known = !settled && pull.mergeable !== null && (pull.mergeableShownFrom ?? 0) <= Date.now();
+  const mergeable = known ? pull.mergeable : null;
+  return {
+    ...pullRequestSimple(urls, pull, openIssues),
     merged: pull.merged,
     mergeable,
     rebaseable: mergeable,
-    mergeable_state: mergeableState(pull, settled),
+    mergeable_state: known ? mergeableState(pull) : "unknown",
     merged_by: pull.mergedBy ? user(urls, pull.mergedBy) : null,
-    comments: record.comments.length,
+    comments: pull.issue.comments.length,
     review_comments: pull.comments.length,
     maintainer_can_modify: false,
     commits: pull.stats.commits,
@@ -397,11 +409,14 @@ export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): J
 }
 
 /**
- * GitHub's `mergeable_state`: "blocked" while the sandbox's requirements (src/sandbox/requirements.ts:
- * passing check runs, no changes requested) are not met, "clean" once they are.
+ * GitHub's `mergeable_state` once mergeability is known ("unknown" until then, after either branch moved,
+ * and for a closed pull request): "draft", "dirty" on conflicts, then "blocked" while the sandbox's stand-in
+ * for branch protection (requirements.ts: passing check runs, no changes requested) is not met and
+ * "clean" once it is. Never "behind": GitHub reports that only when protection requires branches to be up
+ * to date before merging, which the sandbox's requirements do not; nor "unstable" (every check run is
+ * required here, so a failing one blocks) or "has_hooks" (GitHub Enterprise's pre-receive hooks).
  */
-function mergeableState(pull: PullRecord, settled: boolean): string {
-  if (settled || pull.stale) return "unknown";
+function mergeableState(pull: PullRecord): string {
   if (pull.draft) return "draft";
   if (!pull.mergeable) return "dirty";
   return requirementsMet(pull) ? "clean" : "blocked";

@@ -152,16 +152,17 @@ export interface PullRecord {
   /** Review comments (inline, on lines of the diff), oldest first. */
   comments: ReviewCommentRecord[];
   autoMerge: AutoMergeRecord | null;
-  /** Whether head merges into base without conflicts (as of the last push to either). */
-  mergeable: boolean;
+  /**
+   * Whether head merges into base without conflicts; null while unknown. As on GitHub it is unknown once
+   * either branch moves (and when the pull request is opened or retargeted), and is worked out, with
+   * `stats`, when the pull request is next asked for by number: a push to a busy base would otherwise
+   * redo every open pull request's merge at once.
+   */
+  mergeable: boolean | null;
+  /** When `mergeable`, once worked out, is shown (ms since the epoch): SandboxOptions.mergeabilityDelayMs. */
+  mergeableShownFrom?: number;
   /** Numbers from the last diff of head against base. */
   stats: { additions: number; deletions: number; changedFiles: number; commits: number };
-  /**
-   * Base moved since `mergeable` and `stats` were worked out. As on GitHub, they are worked out again
-   * when the pull request is next asked for (`mergeable` is null until then), not on every push to base:
-   * a push to a busy base would otherwise redo every open pull request's diff at once.
-   */
-  stale?: boolean;
 }
 
 export interface CheckRunRecord {

@@ -1,7 +1,9 @@
 import { changedFiles, commitLog } from "../git/history.ts";
-import { isAncestor, isMergeable } from "../git/merge.ts";
+import { isAncestor } from "../git/merge.ts";
 import { resolveRef } from "../git/refs.ts";
-import { refreshPull } from "../pushes.ts";
+import { refreshPull } from "../pull-state.ts";
+import { retarget } from "../retarget.ts";
+import { updatePullBranch } from "../update-branch.ts";
 import { actingAccount } from "../auth.ts";
 import { settleAutoMerge } from "../auto-merge.ts";
 import { closeIssue, editIssue, reopenIssue } from "../changes.ts";
@@ -18,7 +20,7 @@ import {
   type ApiRequest,
   type Router,
 } from "../router.ts";
-import { pullRequest, review as reviewJson, reviewComment } from "../shapes.ts";
+import { pullRequest, pullRequestSimple, review as reviewJson, reviewComment } from "../shapes.ts";
 import { SandboxError, type PullRecord } from "../world.ts";
 
 const REVIEW_EVENTS = {
@@ -27,7 +29,10 @@ const REVIEW_EVENTS = {
   COMMENT: "COMMENTED",
 } as const;
 
-/** Pull requests: open, list, read, edit, merge (a real merge commit), reviews and their comments. */
+/**
+ * Pull requests: open, list, read, edit (retarget included), merge (a real merge commit), update the
+ * branch from base, reviews and their comments.
+ */
 export function pullRoutes(router: Router, ctx: SandboxContext): void {
   const pullOf = (request: ApiRequest): PullRecord => {
     const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
@@ -49,7 +54,8 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       .filter((pull) => baseBranch === null || pull.base === baseBranch)
       .sort((a, b) => b.issue.number - a.issue.number);
     const { page, headers } = paginate(pulls, query, `${ctx.urls.api}/repos/${repo.fullName}/pulls`);
-    return { status: 200, body: page.map(json), headers };
+    const simple = (pull: PullRecord) => pullRequestSimple(ctx.urls, pull, ctx.openIssues(repo));
+    return { status: 200, body: page.map(simple), headers };
   });
 
   router.add("POST", "/repos/{owner}/{repo}/pulls", async ({ actor, params, body }) => {
@@ -99,7 +105,8 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       reviews: [],
       comments: [],
       autoMerge: null,
-      mergeable: await isMergeable(bare, base, head),
+      // Worked out when first asked for by number, as GitHub does (null in the answer and the webhook).
+      mergeable: null,
       stats: { ...stats, commits: commits.length },
     };
     emitPull(ctx, issue.pull, "opened", author);
@@ -110,10 +117,15 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     };
   });
 
-  /** A pull request as one asked for by number: mergeability worked out again if base moved. */
+  /**
+   * A pull request as one asked for by number: mergeability worked out if it is not known, and shown
+   * once GitHub's background job would have finished (at once by default).
+   */
   const fresh = async (pull: PullRecord): Promise<PullRecord> => {
-    if (pull.stale && !pull.merged && pull.issue.state === "open")
+    if (pull.mergeable === null && !pull.merged && pull.issue.state === "open") {
       await refreshPull(ctx.barePath(pull.issue.repo), pull);
+      pull.mergeableShownFrom = Date.now() + ctx.mergeabilityDelayMs;
+    }
     return pull;
   };
 
@@ -130,6 +142,12 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     const state = stateField(request.body, "PullRequest");
     const title = field(request.body, "title");
     const text = field(request.body, "body");
+    const base = field(request.body, "base");
+    if (base !== undefined && (typeof base !== "string" || base === ""))
+      throw new SandboxError(422, 'Invalid request: "base" must be the name of a branch', [
+        { resource: "PullRequest", field: "base", code: "invalid" },
+      ]);
+    const baseChange = base === undefined ? null : await retarget(ctx, pull, base);
     editIssue(
       ctx,
       pull.issue,
@@ -138,6 +156,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
         ...(typeof text === "string" || text === null ? { body: text } : {}),
       },
       sender,
+      baseChange ? { base: baseChange } : {},
     );
     if (state === "closed" && !pull.merged) closeIssue(ctx, pull.issue, sender);
     if (state === "open" && !pull.merged) reopenIssue(ctx, pull.issue, sender);
@@ -165,6 +184,17 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
       ...(typeof message === "string" ? { commitMessage: message } : {}),
     });
     return { status: 200, body: { sha: merged, merged: true, message: "Pull Request successfully merged" } };
+  });
+
+  router.add("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/update-branch", async (request) => {
+    const pull = pullOf(request);
+    const expected = field(request.body, "expected_head_sha");
+    if (expected !== undefined && typeof expected !== "string")
+      throw new SandboxError(422, 'Invalid request: "expected_head_sha" must be a commit sha', [
+        { resource: "PullRequest", field: "expected_head_sha", code: "invalid" },
+      ]);
+    await updatePullBranch(ctx, pull, actingAccount(request.actor), expected);
+    return { status: 202, body: { message: "Updating pull request branch.", url: json(pull).url } };
   });
 
   router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", (request) => {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { commitFiles } from "../git/commit-files.ts";
-import { initBareRepository, readBlob, resolveRef } from "../git/refs.ts";
+import { deleteRef, initBareRepository, readBlob, resolveRef } from "../git/refs.ts";
 import { actingAccount } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
 import { announcePush } from "../pushes.ts";
@@ -12,7 +12,7 @@ import { now, SandboxError, type Account, type RepoRecord } from "../world.ts";
 
 const REPO_SETTINGS = new Set(["allow_auto_merge", "description"]);
 
-/** Repositories (create, get, settings), file contents, collaborator permission, and users. */
+/** Repositories (create, get, settings), file contents, branch deletion, collaborator permission, users. */
 export function repoRoutes(router: Router, ctx: SandboxContext): void {
   const create = async (owner: Account, creator: Account, body: unknown) => {
     const name = requireString(body, "name", "Repository");
@@ -150,6 +150,26 @@ export function repoRoutes(router: Router, ctx: SandboxContext): void {
         },
       },
     };
+  });
+
+  // Deleting a branch (`heads/<name>`) is announced as a push deleting it, which retargets the pull
+  // requests into it when its own pull request merged (retarget.ts), as on GitHub.
+  router.add("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}", async (request) => {
+    const repo = ctx.visibleRepo(request.actor, request.params.owner, request.params.repo);
+    const sender = actingAccount(request.actor);
+    ctx.require(repo, sender, "write", "deleting a branch");
+    const ref = request.params.ref ?? "";
+    if (!ref.startsWith("heads/"))
+      throw new SandboxError(422, `Invalid request: the sandbox deletes branches (heads/<name>), not ${ref}`);
+    const bare = ctx.barePath(repo);
+    const sha = await resolveRef(bare, `refs/${ref}`).catch(() => null);
+    if (sha === null) throw new SandboxError(422, "Reference does not exist");
+    if (ref === `heads/${repo.defaultBranch}`)
+      throw new SandboxError(422, `Cannot delete the default branch ${repo.defaultBranch}`);
+    await deleteRef(bare, `refs/${ref}`, sha, {});
+    repo.pushedAt = now();
+    await announcePush(ctx, repo, sender, [{ ref: `refs/${ref}`, before: sha, after: null }]);
+    return { status: 204 };
   });
 
   router.add("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", ({ actor, params }) => {

@@ -70,6 +70,28 @@ export async function readBlob(
   return stdout.subarray(newline + 1, newline + 1 + Number(size));
 }
 
+/** `update-ref -d <ref> <old>`: removes `ref` only if it still points to `old`. */
+export async function deleteRef(
+  bare: string,
+  ref: string,
+  old: string,
+  opts: BareCallOptions,
+): Promise<void> {
+  try {
+    await git(bare, ["update-ref", "-d", "--end-of-options", ref, old], opts);
+  } catch (error) {
+    const now = await resolveRef(bare, ref, opts);
+    if (now === old) throw error;
+    throw new GitError(
+      `${ref} moved while it was being deleted (expected ${old}, found ${now ?? "no ref"})`,
+      {
+        subcommand: "update-ref",
+        cause: error,
+      },
+    );
+  }
+}
+
 /** `update-ref <ref> <new> <old>`; with `old` null the ref must not exist yet. */
 export async function swapRef(
   bare: string,

@@ -29,6 +29,10 @@ const UNDOCUMENTED_ERRORS = new Set([
   "POST /repos/{owner}/{repo}/check-runs 403",
   "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id} 422",
   "GET /repos/{owner}/{repo}/check-runs/{check_run_id} 404",
+  // Described without a body; GitHub answers a missing ref with one ("Reference does not exist"), and a
+  // reader with 403.
+  "DELETE /repos/{owner}/{repo}/git/refs/{ref} 422",
+  "DELETE /repos/{owner}/{repo}/git/refs/{ref} 403",
   // A commit the repository does not have: 422 "No commit found for SHA".
   "POST /repos/{owner}/{repo}/check-runs 422",
   "GET /repos/{owner}/{repo}/commits/{ref}/check-runs 422",
@@ -489,6 +493,28 @@ describe("the sandbox against GitHub's descriptions", () => {
       expect(await statusOf(reader.rest.pulls.merge({ ...repo, pull_number }))).toBe(403);
       await maintainer.rest.pulls.merge({ ...repo, pull_number, sha: head, merge_method: "merge" });
       expect(await statusOf(maintainer.rest.pulls.merge({ ...repo, pull_number }))).toBe(405);
+
+      // The merge moved main: the other pull request is retargeted there and back, then updated from it.
+      const other = { ...repo, pull_number: second.data.number };
+      expect(await statusOf(developer.rest.pulls.update({ ...other, base: "missing" }))).toBe(422);
+      await developer.rest.pulls.update({ ...other, base: "feature" });
+      await developer.rest.pulls.update({ ...other, base: "main" });
+      expect(
+        await statusOf(developer.rest.pulls.updateBranch({ ...other, expected_head_sha: "0".repeat(40) })),
+      ).toBe(422);
+      expect(await statusOf(reader.rest.pulls.updateBranch(other))).toBe(403);
+      const update = await developer.rest.pulls.updateBranch({
+        ...other,
+        expected_head_sha: second.data.head.sha,
+      });
+      expect(update.status).toBe(202);
+      expect(await statusOf(developer.rest.pulls.updateBranch(other))).toBe(422);
+      const { data: updated } = await reader.rest.pulls.get(other);
+      expect(updated).toMatchObject({ mergeable: true, commits: 2 });
+
+      expect(await statusOf(reader.rest.git.deleteRef({ ...repo, ref: "heads/feature" }))).toBe(403);
+      await developer.rest.git.deleteRef({ ...repo, ref: "heads/feature" });
+      expect(await statusOf(developer.rest.git.deleteRef({ ...repo, ref: "heads/feature" }))).toBe(422);
     } finally {
       await clone.remove();
     }
@@ -731,13 +757,18 @@ describe("the sandbox against GitHub's descriptions", () => {
       const seen = new Set(received.map((d) => (d.action ? `${d.event}.${d.action}` : d.event)));
       expect(EXPECTED_WEBHOOKS.filter((name) => !seen.has(name))).toEqual([]);
 
-      // A push from each source: git over HTTP, the contents API and a merge.
+      // A push from each source: git over HTTP, the contents API, a merge and a branch update.
       const pushes = received.filter((d) => d.event === "push").map((d) => d.payload);
       const headMessage = (payload: Record<string, unknown>) =>
         (payload.head_commit as { message?: string } | null)?.message ?? "";
       expect(pushes.some((p) => p.ref === "refs/heads/feature" && p.created === true)).toBe(true);
       expect(pushes.some((p) => headMessage(p) === "Add the guide")).toBe(true);
       expect(pushes.some((p) => headMessage(p).startsWith("Merge pull request #"))).toBe(true);
+      expect(pushes.some((p) => headMessage(p) === "Merge branch 'main' into other")).toBe(true);
+      const retargeted = received.filter(
+        (d) => d.action === "edited" && (d.payload.changes as { base?: unknown }).base !== undefined,
+      );
+      expect(retargeted.length).toBe(2);
       const reasons = received
         .filter((d) => d.event === "issues" && d.action === "closed")
         .map((d) => (d.payload.issue as { state_reason: string }).state_reason);
