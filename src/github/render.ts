@@ -515,11 +515,9 @@ export function renderConflictCheck(
       : "Drover leaves it to a person now: comment `/drover retry` to have the agent resolve the conflicts again, or merge the base branch into this branch yourself and push.";
   return {
     title: `Conflicts with ${move.base}`,
-    summary: [
-      `This pull request no longer merges cleanly into ${base}${movedBy(move)}.`,
-      "",
-      next,
-    ].join("\n"),
+    summary: [`This pull request no longer merges cleanly into ${base}${movedBy(move)}.`, "", next].join(
+      "\n",
+    ),
   };
 }
 
