@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { taskConfig } from "../src/config/stored.ts";
+import { taskConfig, UnreadableConfigError } from "../src/config/stored.ts";
+import type { DroverConfig } from "../src/config/schema.ts";
 import type { AttemptStart } from "../src/db/attempt-start.ts";
 import {
   baseBranchOf,
@@ -119,6 +120,12 @@ export async function followPullRequest(
   if (!task || !isFollowed(task)) return "nothing";
   const repo = repoRef(run.repository.fullName);
   const log = deps.log.child({ taskId: task.id, pr: task.prNumber });
+  const config = readableConfig(task);
+  if (!config) {
+    // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
+    log.warn("pull request not followed: its task's drover.yml cannot be read");
+    return "nothing";
+  }
   const pull = await readPull(run.octokit, repo, task.prNumber);
   const base = run.base?.branch ?? baseBranchOf(task, run.repository.defaultBranch);
   if (pull.state !== "open" || pull.baseRef !== base) {
@@ -126,7 +133,6 @@ export async function followPullRequest(
     log.info({ state: pull.state, baseRef: pull.baseRef, base }, "pull request not followed");
     return "nothing";
   }
-  const config = taskConfig(task);
   const decision = decideFollow({
     state: task.state,
     mergeable: pull.mergeable,
@@ -140,15 +146,25 @@ export async function followPullRequest(
     throw new Error(`GitHub has not worked out whether #${task.prNumber} merges into ${base}`);
   log.info({ decision: decision.kind, base, headSha: pull.headSha }, "pull request followed");
   const move: BaseMove = { base, by: run.by, ...(run.base ? { sha: run.base.sha } : {}) };
-  const applied = await apply(deps, { ...run, repo, task, move, headSha: pull.headSha }, decision);
+  const applied = await apply(deps, { ...run, repo, task, config, move, headSha: pull.headSha }, decision);
   if (applied) await showTask(deps, run.octokit, repo, task.id);
   return decision.kind;
+}
+
+function readableConfig(task: Task): DroverConfig | undefined {
+  try {
+    return taskConfig(task);
+  } catch (error) {
+    if (error instanceof UnreadableConfigError) return undefined;
+    throw error;
+  }
 }
 
 type Followed = {
   octokit: Octokit;
   repo: RepoRef;
   task: Task & { prNumber: number };
+  config: DroverConfig;
   move: BaseMove;
   headSha: string;
 };
@@ -167,7 +183,7 @@ async function apply(deps: JobDeps, followed: Followed, decision: FollowDecision
       return requeue(deps, followed, "conflict", renderFollowReason(task.prNumber, move, decision));
     case "wait-for-person": {
       await markConflicting(deps, followed, decision);
-      const maxConflictAttempts = taskConfig(task).max_conflict_attempts;
+      const maxConflictAttempts = followed.config.max_conflict_attempts;
       const moved = await transitionTask(
         deps.db,
         task.id,
