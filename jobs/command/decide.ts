@@ -3,6 +3,7 @@ import type { CommandOutcome, Steering } from "../../src/db/commands.ts";
 import type { Task } from "../../src/db/tasks.ts";
 import { readsInputWhileRunning } from "../../src/agent/adapters/index.ts";
 import { taskConfigOrDefaults } from "../../src/config/stored.ts";
+import { baseBranchOf } from "../../src/db/base-pulls.ts";
 import { renderNotApplied } from "../../src/github/render-commands.ts";
 import { appliesIn, type Command } from "../../src/graph/commands.ts";
 import type { TaskState } from "../../src/graph/model.ts";
@@ -31,6 +32,7 @@ export function decide(command: SteeringCommand, index: number, task: Task, sour
   });
   switch (command.name) {
     case "retry":
+      if (task.state === "conflict" && !command.fresh) return retryConflict(task, source);
       return {
         outcome: APPLIED,
         move: {
@@ -105,6 +107,35 @@ export function decide(command: SteeringCommand, index: number, task: Task, sour
         },
       };
   }
+}
+
+/**
+ * `/drover retry` of a task waiting in `conflict`: another attempt at resolving its pull request's
+ * conflicts, its base merged in first. A person asked, so `max_conflict_attempts` does not hold it back.
+ */
+function retryConflict(task: Task, source: CommentSource): Steering {
+  const by = source.author.login;
+  const base = baseBranchOf(task, source.repository.default_branch);
+  const nextStart: AttemptStart = {
+    from: "branch",
+    cause: "conflict",
+    by,
+    ...(task.prNumber !== null ? { prNumber: task.prNumber } : {}),
+    merge: { branch: base },
+  };
+  return {
+    outcome: APPLIED,
+    move: {
+      to: "ready",
+      fields: {
+        modifiedBy: by,
+        stateReason: `retried by @${by}: the agent resolves the conflicts with \`${base}\``,
+        nextStart,
+        nextAttemptAt: null,
+      },
+      event: { type: "task.ready", actor: by, data: { command: "retry", cause: "conflict" } },
+    },
+  };
 }
 
 /** States `hint --restart` starts a new attempt from at once (on top of the task branch). */

@@ -119,10 +119,10 @@ export async function triggerTask(
     if (!existing) throw new Error(`task for issue #${input.issueNumber} vanished during trigger`);
     if (ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
     assertTransition(existing.state, "ready");
-    // A task in review has a pull request someone may be reading: the new attempt goes on from its head
-    // (new commits on the same PR) instead of force-pushing the branch from the base again.
+    // A task in review (or waiting in conflict) has a pull request someone may be reading: the new attempt
+    // goes on from its head (new commits on the same PR) instead of force-pushing the branch from the base.
     const nextStart: AttemptStart | null =
-      existing.state === "review"
+      existing.state === "review" || existing.state === "conflict"
         ? { from: "branch", cause: input.cause ?? "label", by: input.triggeredBy }
         : null;
     const [restarted] = await tx

@@ -52,3 +52,23 @@ export async function findCheckRun(
   });
   return data.check_runs.find((run) => run.head_sha === headSha);
 }
+
+/**
+ * Edits the `Drover` check run `id` already on a commit: a new conclusion, title and summary (a pull
+ * request that passed and no longer merges into its base is not "success" any more: `action_required`).
+ */
+export async function updateCheckRun(
+  octokit: Octokit,
+  repo: RepoRef,
+  id: number,
+  check: { conclusion: CheckConclusion | "action_required"; title: string; summary: string },
+): Promise<void> {
+  await octokit.rest.checks.update({
+    ...repo,
+    check_run_id: id,
+    status: "completed",
+    conclusion: check.conclusion,
+    completed_at: new Date().toISOString(),
+    output: { title: check.title.slice(0, 255), summary: check.summary.slice(0, MAX_SUMMARY) },
+  });
+}

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "../config/parse.ts";
 import type { TaskState } from "../db/schema.ts";
 import type { AgentVerdict, CheckResult } from "../db/run-results.ts";
+import { readStart } from "../db/attempt-start.ts";
 import { formatDuration } from "../agent/format-duration.ts";
 import { fence } from "../lib/markdown.ts";
 
@@ -49,7 +50,15 @@ export type StatusView = {
   /** While retrying: when the next attempt starts. */
   nextAttemptAt?: Date | null;
   facts?: RunFacts | null;
+  /**
+   * The attempt ahead (ready, queued) or running merges the pull request's base branch into it: to resolve
+   * conflicts with it, or to bring it up to date. Shown in the headline.
+   */
+  following?: Following | null;
 };
+
+/** An attempt that merges the base branch `base` into the task's branch first (AttemptStart's `merge`). */
+export type Following = { base: string; cause: "update" | "conflict" };
 
 export type StatusHint = {
   author: string;
@@ -61,6 +70,30 @@ export type StatusHint = {
 
 /** Hints the status comment lists; the rest are counted. */
 export const STATUS_HINTS = 3;
+
+/** The headline: the state's, or what an attempt following the base branch is doing. */
+function headline(view: StatusView): string {
+  const following = view.following;
+  if (!following || !["ready", "queued", "running"].includes(view.state)) return HEADLINES[view.state];
+  const base = `\`${following.base}\``;
+  const running = view.state === "running";
+  if (following.cause === "conflict")
+    return running
+      ? `🔀 Resolving conflicts with ${base}`
+      : `🔀 Conflicts with ${base}: waiting for a worker to resolve them`;
+  return running
+    ? `🔄 Merging ${base} into the pull request`
+    : `🔄 Behind ${base}: waiting for a worker to merge it in`;
+}
+
+/** What a person can do about a task waiting in `conflict`. */
+function conflictAdvice(branch: string): string {
+  return (
+    "**What now:** comment `/drover retry` to have the agent resolve the conflicts again, or merge the base " +
+    `branch into \`${branch}\` yourself and push: Drover notices when the pull request merges cleanly, and ` +
+    "the task goes back to review."
+  );
+}
 
 export function renderStatus(view: StatusView): string {
   const rows: [string, string][] = [["State", `\`${view.state}\``]];
@@ -86,7 +119,7 @@ export function renderStatus(view: StatusView): string {
   if (view.steeredBy) rows.push(["Last steered by", `@${view.steeredBy}`]);
   if (view.completedBy) rows.push(["Completed by", `@${view.completedBy}`]);
   const parts = [
-    `### Drover: ${HEADLINES[view.state]}`,
+    `### Drover: ${headline(view)}`,
     "",
     "| | |\n|---|---|\n" + rows.map(([k, v]) => `| ${k} | ${v} |`).join("\n"),
   ];
@@ -97,6 +130,7 @@ export function renderStatus(view: StatusView): string {
     );
   }
   if (view.reason) parts.push("", `**Why:** ${oneLine(view.reason)}`);
+  if (view.state === "conflict") parts.push("", conflictAdvice(view.branch));
   if (view.summary) parts.push("", `**Summary:** ${view.summary}`);
   if (view.hints && view.hints.length > 0) parts.push("", ...renderHints(view.hints, view.hintCount));
   const facts = view.facts ? renderRunFacts(view.facts) : [];
@@ -368,6 +402,8 @@ export function statusViewOf(
     createdBy?: string | null;
     cycle?: string | null;
     nextAttemptAt?: Date | null;
+    /** How the next attempt starts (AttemptStart, as stored): shown while the task is ready. */
+    nextStart?: unknown;
   },
   attempt?: {
     /** Who started this attempt; the task's `modifiedBy` may since be whoever closed or cancelled it. */
@@ -385,11 +421,15 @@ export function statusViewOf(
     turns?: number | null;
     inputTokens?: number | null;
     outputTokens?: number | null;
+    /** How the attempt started (AttemptStart, as stored): shown while it is queued or running. */
+    start?: unknown;
   } | null,
   // drover.yml `agent`: a failover list, or one name in configs recorded before lists existed.
   extra: { agent?: string | readonly string[]; prUrl?: string; maxAttempts?: number } = {},
 ): StatusView {
-  const finished = ["review", "done", "blocked", "failed", "cancelled", "retrying"].includes(task.state);
+  const finished = ["review", "conflict", "done", "blocked", "failed", "cancelled", "retrying"].includes(
+    task.state,
+  );
   return {
     state: task.state,
     branch: task.branch,
@@ -411,6 +451,73 @@ export function statusViewOf(
     ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}),
     nextAttemptAt: task.nextAttemptAt ?? null,
     facts: finished && attempt ? runFactsOf(attempt) : null,
+    following: followingOf(task.state === "ready" ? task.nextStart : attempt?.start),
+  };
+}
+
+/** The base branch an attempt's start merges first, if it is one that does. */
+function followingOf(start: unknown): Following | null {
+  const read = start === undefined || start === null ? null : readStart(start);
+  if (!read?.merge || (read.cause !== "update" && read.cause !== "conflict")) return null;
+  return { base: read.merge.branch, cause: read.cause };
+}
+
+/** What brought a pull request's base branch into question: a push to it, or a push to the pull request. */
+export type BaseMove = {
+  base: string;
+  /** The commit the base moved to, when a push to it is what Drover follows. */
+  sha?: string;
+  /** Who pushed. */
+  by: string;
+};
+
+function movedBy(move: BaseMove): string {
+  return move.sha ? ` (moved to ${short(move.sha)} by @${move.by})` : "";
+}
+
+/** Why a task changed state as its pull request followed the base branch: its status comment's "Why". */
+export function renderFollowReason(
+  pr: number,
+  move: BaseMove,
+  outcome:
+    | { kind: "resolve"; attempt: number; of: number }
+    | { kind: "wait-for-person"; maxConflictAttempts: number }
+    | { kind: "update" }
+    | { kind: "mergeable-again" },
+): string {
+  const base = `\`${move.base}\``;
+  switch (outcome.kind) {
+    case "resolve":
+      return `#${pr} conflicts with ${base}${movedBy(move)}: the agent is asked to resolve the conflicts (attempt ${outcome.attempt} of ${outcome.of}, \`max_conflict_attempts\`)`;
+    case "wait-for-person":
+      return outcome.maxConflictAttempts === 0
+        ? `#${pr} conflicts with ${base}${movedBy(move)}, and \`max_conflict_attempts\` is 0: Drover leaves the conflicts to a person`
+        : `#${pr} conflicts with ${base}${movedBy(move)}, and the agent has had its ${outcome.maxConflictAttempts} tries (\`max_conflict_attempts\`)`;
+    case "update":
+      return `${base} moved${movedBy(move)}: it is merged into #${pr} and the checks run again (\`update_branch: always\`)`;
+    case "mergeable-again":
+      return `#${pr} merges cleanly into ${base} again`;
+  }
+}
+
+/**
+ * The `Drover` check run of a pull request that no longer merges into its base: `action_required`, saying
+ * what Drover does about it, or that a person has to.
+ */
+export function renderConflictCheck(
+  move: BaseMove,
+  outcome: { kind: "resolve"; attempt: number; of: number } | { kind: "wait-for-person" },
+): { title: string; summary: string } {
+  const base = `\`${move.base}\``;
+  const next =
+    outcome.kind === "resolve"
+      ? `Drover is asking the agent to resolve the conflicts (attempt ${outcome.attempt} of ${outcome.of}); its result comes as new commits on this pull request, checked again.`
+      : "Drover leaves it to a person now: comment `/drover retry` to have the agent resolve the conflicts again, or merge the base branch into this branch yourself and push.";
+  return {
+    title: `Conflicts with ${move.base}`,
+    summary: [`This pull request no longer merges cleanly into ${base}${movedBy(move)}.`, "", next].join(
+      "\n",
+    ),
   };
 }
 

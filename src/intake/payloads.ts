@@ -104,6 +104,30 @@ export const PullRequestClosed = z.object({
 });
 export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
 
+/** A commit's SHA as webhooks give it (SHA-1, or SHA-256 repositories); all zeros for a deleted ref. */
+const CommitSha = z.string().regex(/^[0-9a-f]{40,64}$/, "must be a commit SHA");
+
+/** push: a ref moved (a base branch Drover's pull requests follow, perhaps). */
+export const PushEvent = z.object({
+  ref: z.string().min(1).max(1_000),
+  after: CommitSha,
+  deleted: z.boolean().nullish(),
+  ...InRepository,
+});
+export type PushEvent = z.infer<typeof PushEvent>;
+
+/** pull_request.synchronize: new commits on a pull request's branch. */
+export const PullRequestSynchronize = z.object({
+  action: z.literal("synchronize"),
+  pull_request: z.object({
+    number: IssueNumber,
+    head: z.object({ ref: BranchName, sha: CommitSha }),
+    base: z.object({ ref: BranchName }),
+  }),
+  ...InRepository,
+});
+export type PullRequestSynchronize = z.infer<typeof PullRequestSynchronize>;
+
 export const InstallationEvent = z.object({
   action: Action,
   installation: z.object({

@@ -12,6 +12,8 @@ import {
   IssueLabeled,
   IssueUnlabeled,
   PullRequestClosed,
+  PullRequestSynchronize,
+  PushEvent,
   ReviewCommentCreated,
   ReviewSubmitted,
   SubIssueChanged,
@@ -19,7 +21,10 @@ import {
 import { repoOfUrl } from "../github/read-issues.ts";
 
 /** The jobs that act on a delivery itself. */
-export type DeliveryJob = Extract<JobName, "start-task" | "close-task" | "command" | "review">;
+export type DeliveryJob = Extract<
+  JobName,
+  "start-task" | "close-task" | "command" | "review" | "follow-base"
+>;
 
 /**
  * An issue whose place in the graph may have changed. `fromDelivery`: what changed is in the delivery's
@@ -78,7 +83,11 @@ const GRAPH_ACTIONS = new Set([
  * - pull_request.closed: kept, for the same reason (Drover's own merge).
  * - issue_dependencies.*, sub_issues.*: kept. The links `drover import-jsonl` and `/drover plan accept`
  *   make are the graph; they cost no request (applied from the payload).
- * - Anything else (pull_request.opened, check runs, pushes): not an event Drover acts on, from anyone.
+ * - push: kept to any branch but a task branch (`drover/...`), whoever pushed: Drover's own merge
+ *   (auto_merge) moves a base branch like anyone's. Pushes to task branches are Drover's own (nothing
+ *   to learn) or come as pull_request.synchronize too.
+ * - pull_request.synchronize on a task branch: dropped (Drover's own pushes; publish shows them).
+ * - Anything else (pull_request.opened, check runs): not an event Drover acts on, from anyone.
  */
 function isDrover(sender: { login: string }, options: RouteOptions): boolean {
   return options.botLogin !== undefined && sender.login.toLowerCase() === options.botLogin.toLowerCase();
@@ -153,6 +162,18 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
           ? dispatch(p, ["close-task"], [])
           : { kind: "ignore", why: "not a Drover branch" },
       );
+    case "push":
+      return parse(PushEvent, payload, (p) => pushRoute(p));
+    case "pull_request.synchronize":
+      // Someone else's commits on a task's pull request (a person resolving its conflicts by hand): whether
+      // it merges into its base now is worth a look.
+      return parse(PullRequestSynchronize, payload, (p) =>
+        !p.pull_request.head.ref.startsWith("drover/")
+          ? { kind: "ignore", why: "not a Drover branch" }
+          : isDrover(p.sender, options)
+            ? { kind: "ignore", why: "Drover's own push" }
+            : dispatch(p, ["follow-base"], []),
+      );
     case "installation.created":
     case "installation.deleted":
     case "installation.suspend":
@@ -205,6 +226,17 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
     });
   }
   return { kind: "ignore", why: `${event} is not an event Drover acts on` };
+}
+
+/**
+ * A push to a branch: the base of Drover's open pull requests, perhaps (the follow-base job looks). Not a
+ * tag, not a deleted branch, not a task branch (see `isDrover`'s note).
+ */
+function pushRoute(p: PushEvent): Route {
+  if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", why: "a push of a tag" };
+  if (p.deleted === true || /^0+$/.test(p.after)) return { kind: "ignore", why: "a deleted branch" };
+  if (p.ref.startsWith("refs/heads/drover/")) return { kind: "ignore", why: "a push to a task branch" };
+  return dispatch(p, ["follow-base"], []);
 }
 
 /**

@@ -31,6 +31,16 @@ export const JOBS = {
     jobId: (p: { deliveryId: string }) => `review-${p.deliveryId}`,
     options: { lane: "main", attempts: 5, backoffMs: 2_000 },
   },
+  /**
+   * A push to a branch, or someone's push to a Drover pull request: each of Drover's open pull requests
+   * on that base is read, and brought up to date, given to the agent to resolve its conflicts, or left to a
+   * person.
+   */
+  "follow-base": {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `follow-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 5_000 },
+  },
   /** One attempt: worktree, agent, commit, push. */
   "run-task": {
     payload: z.object({

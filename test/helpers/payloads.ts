@@ -26,10 +26,10 @@ export const OCTO_REPO: TestRepo = {
 export const MAINTAINER: TestUser = { login: "mona", id: 101 };
 export const AUTHOR: TestUser = { login: "hubber", id: 202 };
 
-function example(event: string, action: string): Json {
+function example(event: string, action: string | undefined): Json {
   const group = (examples as { name: string; examples: Json[] }[]).find((e) => e.name === event);
   const found = group?.examples.find((e) => e.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example in @octokit/webhooks-examples`);
+  if (!found) throw new Error(`no ${event}.${action ?? ""} example in @octokit/webhooks-examples`);
   return structuredClone(found);
 }
 
@@ -288,4 +288,48 @@ export function issueUnlabeled(input: {
     ...(input.sender ? { sender: input.sender } : {}),
   });
   return { ...p, action: "unlabeled" };
+}
+
+/** push: `ref` moved to `after` (GitHub's example with these fields), pushed by `by`. */
+export function pushed(input: { repo?: TestRepo; ref: string; after: string; by?: TestUser }): Json {
+  const p = example("push", undefined);
+  const repo = input.repo ?? OCTO_REPO;
+  const pusher = input.by ?? MAINTAINER;
+  return {
+    ...p,
+    ref: input.ref,
+    after: input.after,
+    deleted: /^0+$/.test(input.after),
+    repository: repository(p.repository as Json, repo),
+    sender: user(p.sender, pusher),
+    installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
+}
+
+/** pull_request.synchronize: new commits on pull request `number`'s `headRef`, pushed by `by`. */
+export function pullRequestSynchronized(input: {
+  repo?: TestRepo;
+  number: number;
+  headRef: string;
+  headSha?: string;
+  baseRef?: string;
+  by?: TestUser;
+}): Json {
+  const p = example("pull_request", "synchronize");
+  const repo = input.repo ?? OCTO_REPO;
+  const pr = p.pull_request as Json;
+  const by = input.by ?? MAINTAINER;
+  return {
+    ...p,
+    number: input.number,
+    pull_request: {
+      ...pr,
+      number: input.number,
+      head: { ...(pr.head as Json), ref: input.headRef, sha: input.headSha ?? "2".repeat(40) },
+      base: { ...(pr.base as Json), ref: input.baseRef ?? repo.defaultBranch },
+    },
+    repository: repository(p.repository as Json, repo),
+    sender: user(p.sender, by),
+    installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
 }

@@ -10,7 +10,7 @@ import { enqueuer, type Enqueue, type JobName } from "../../src/queue/job-catalo
 import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "../helpers/db.ts";
-import { issueClosed, issueLabeled, pullRequestClosed } from "../helpers/payloads.ts";
+import { issueClosed, issueLabeled, pullRequestClosed, pushed } from "../helpers/payloads.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -133,7 +133,7 @@ describe("webhook intake", () => {
   it.each([
     ["issues", issueLabeled({ number: 14, title: "t", label: "drover:running" }), "ignored"],
     ["pull_request", pullRequestClosed({ number: 32, headRef: "feature/x", merged: true }), "ignored"],
-    ["push", { ref: "refs/heads/main" }, "ignored"],
+    ["push", pushed({ ref: "refs/heads/drover/12-add-a-changelog", after: "a".repeat(40) }), "ignored"],
     ["issues", { ...issueLabeled({ number: 15, title: "t" }), installation: undefined }, "invalid"],
   ] as const)(
     "records nothing for a %s event Drover does not act on (%#)",

@@ -64,6 +64,27 @@ describe("start-task on a task in review", () => {
     expect(enqueued).toContain("schedule");
   });
 
+  it("starts a task waiting in conflict from the task branch too: its pull request is open", async () => {
+    const trigger = await triggerTask(db(), taskTrigger(503, { statusCommentId: 9503, title: "Task 503" }));
+    if (trigger.kind !== "created") throw new Error("not created");
+    await updateTask(db(), trigger.task.id, { state: "conflict", prNumber: 1503, attemptCount: 1 });
+    const sent = recorder();
+    mockInstallationToken(github.optional(), OCTO_REPO.installationId);
+    mockConfig(github.api(), "label: drover\n");
+    mockPermission(github.api(), MAINTAINER.login, "write");
+    mockIssueState(github.optional(), sent, {
+      issue: 503,
+      commentId: 9503,
+      labels: ["drover", "drover:conflict"],
+    });
+
+    await label(503, "Task 503");
+
+    const task = await getTask(db(), trigger.task.id);
+    expect(task).toMatchObject({ state: "ready", prNumber: 1503 });
+    expect(readStart(task?.nextStart)).toEqual({ from: "branch", cause: "label", by: MAINTAINER.login });
+  });
+
   it("starts a failed task again from the base branch, as before", async () => {
     const trigger = await triggerShownTask(db(), { ...taskTrigger(502), statusCommentId: 9502 });
     if (trigger.kind !== "created") throw new Error("not created");

@@ -305,3 +305,51 @@ describe("answers to reviews", () => {
     expect(text).toContain("Push the changes to the branch yourself, or comment `/drover retry`");
   });
 });
+
+describe("pull requests following their base branch", () => {
+  const task = {
+    state: "ready" as const,
+    branch: "drover/12-add-a-changelog",
+    modifiedBy: "mona",
+    attemptCount: 1,
+    stateReason: "#31 conflicts with `main`",
+    prNumber: 31,
+    completedBy: null,
+  };
+  const conflictStart = { from: "branch", cause: "conflict", by: "mona", merge: { branch: "main" } };
+
+  it("says in the headline that an attempt ahead or running resolves conflicts with the base", () => {
+    const ready = renderStatus(statusViewOf({ ...task, nextStart: conflictStart }, null));
+    expect(ready.split("\n")[0]).toBe(
+      "### Drover: 🔀 Conflicts with `main`: waiting for a worker to resolve them",
+    );
+    const running = renderStatus(
+      statusViewOf({ ...task, state: "running", attemptCount: 2 }, { ...NO_RUN, start: conflictStart }),
+    );
+    expect(running.split("\n")[0]).toBe("### Drover: 🔀 Resolving conflicts with `main`");
+    const update = { ...conflictStart, cause: "update" };
+    expect(renderStatus(statusViewOf({ ...task, nextStart: update }, null)).split("\n")[0]).toBe(
+      "### Drover: 🔄 Behind `main`: waiting for a worker to merge it in",
+    );
+  });
+
+  it("keeps the state's headline for an attempt that merges nothing, and for the finished attempt's start", () => {
+    const rework = { from: "branch", cause: "rework", by: "mona" };
+    expect(renderStatus(statusViewOf({ ...task, nextStart: rework }, null)).split("\n")[0]).toBe(
+      "### Drover: 🟡 Ready: waiting for a worker",
+    );
+    // In review, the last attempt's start (a conflict attempt that succeeded) is history, not news.
+    const review = renderStatus(
+      statusViewOf({ ...task, state: "review" }, { ...NO_RUN, start: conflictStart }),
+    );
+    expect(review.split("\n")[0]).toBe("### Drover: ✅ Pull request ready for review");
+  });
+
+  it("tells a person what to do about a task waiting in conflict", () => {
+    const text = renderStatus(statusViewOf({ ...task, state: "conflict" }, NO_RUN));
+    expect(text.split("\n")[0]).toBe("### Drover: ⚠️ Conflicts with the base branch: waiting for a person");
+    expect(text).toContain("**Why:** #31 conflicts with `main`");
+    expect(text).toContain("comment `/drover retry`");
+    expect(text).toContain("merge the base branch into `drover/12-add-a-changelog` yourself and push");
+  });
+});

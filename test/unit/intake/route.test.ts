@@ -1,7 +1,7 @@
 import examples from "@octokit/webhooks-examples/api.github.com/index.json" with { type: "json" };
 import { describe, expect, it } from "vitest";
 import { routeWebhook } from "../../../src/intake/route.ts";
-import { OCTO_REPO, issueClosed, issueLabeled, pullRequestClosed } from "../../helpers/payloads.ts";
+import { OCTO_REPO, issueClosed, issueLabeled, pullRequestClosed, pushed } from "../../helpers/payloads.ts";
 
 type Json = Record<string, unknown>;
 
@@ -165,7 +165,7 @@ describe("routeWebhook", () => {
     ["issues", { ...issueLabeled({ number: 12, title: "t" }), action: "assigned" }],
     ["pull_request", githubExample("pull_request", "opened")],
     ["pull_request", githubExample("pull_request", "labeled")],
-    ["push", { ref: "refs/heads/main" }],
+    ["push", pushed({ ref: "refs/tags/v1.0", after: "a".repeat(40) })],
     ["ping", { zen: "Design for failure." }],
     ["installation_repositories", { action: "added" }],
     ["issues", null],

@@ -1,0 +1,288 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { taskConfig, UnreadableConfigError } from "../src/config/stored.ts";
+import type { DroverConfig } from "../src/config/schema.ts";
+import type { AttemptStart } from "../src/db/attempt-start.ts";
+import {
+  baseBranchOf,
+  conflictAttempts,
+  FOLLOWED,
+  latestCheckRun,
+  tasksOnBase,
+  type FollowedState,
+} from "../src/db/base-pulls.ts";
+import { getDelivery, markDeliveryProcessed, type Delivery } from "../src/db/deliveries.ts";
+import { withIssueLock } from "../src/db/issue-lock.ts";
+import { getRepository, type Repository } from "../src/db/repositories.ts";
+import { findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
+import { updateCheckRun } from "../src/github/checks.ts";
+import { renderConflictCheck, renderFollowReason, type BaseMove } from "../src/github/render.ts";
+import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
+import { decideFollow, type FollowDecision } from "../src/graph/follow-base.ts";
+import { PullRequestSynchronize, PushEvent } from "../src/intake/payloads.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import { requestSchedule } from "../src/scheduler/request.ts";
+import type { JobDeps } from "./deps.ts";
+import { showTask } from "./show-task.ts";
+
+/**
+ * What a delivery moved under Drover's pull requests: a base branch (a push to it: every open pull
+ * request on it is looked at), or one pull request's own branch (someone else's commits on it).
+ */
+type Moved = {
+  repoId: number;
+  by: string;
+  /** The base branch that moved, and where to; absent for a push to the pull request's own branch. */
+  base?: { branch: string; sha: string };
+  /** The pull request whose branch moved. */
+  pull?: { number: number; headRef: string };
+};
+
+function movedOf(delivery: Delivery): Moved {
+  if (delivery.event === "push") {
+    const p = PushEvent.parse(delivery.payload);
+    return {
+      repoId: p.repository.id,
+      by: p.sender.login,
+      base: { branch: p.ref.slice("refs/heads/".length), sha: p.after },
+    };
+  }
+  const p = PullRequestSynchronize.parse(delivery.payload);
+  return {
+    repoId: p.repository.id,
+    by: p.sender.login,
+    pull: { number: p.pull_request.number, headRef: p.pull_request.head.ref },
+  };
+}
+
+/**
+ * A push to a branch, or someone else's push to one of Drover's pull requests. Each open pull request of
+ * a task in review (or waiting in conflict) on the branch that moved is read once, and decided on
+ * (src/graph/follow-base.ts): left alone, brought up to date, given to the agent to resolve its
+ * conflicts, or left to a person (`drover:conflict`); a task in conflict whose pull request merges again
+ * goes back to review. A push to a branch no such pull request targets costs one query and no request.
+ */
+export async function followBase(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
+  const delivery = await getDelivery(deps.db, payload.deliveryId);
+  if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
+  if (delivery.processedAt) return;
+  const done = (outcome: string) => markDeliveryProcessed(deps.db, delivery.id, outcome);
+  const moved = movedOf(delivery);
+  const repository = await getRepository(deps.db, moved.repoId);
+  if (!repository) return done("no task in this repository");
+  const followed = await followedTasks(deps, moved, repository);
+  if (followed.length === 0) return done("no Drover pull request to follow");
+
+  const octokit = await deps.github.installation(repository.installationId);
+  const outcomes: FollowDecision["kind"][] = [];
+  for (const task of followed) {
+    const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
+      followPullRequest(deps, {
+        octokit,
+        repository,
+        taskId: task.id,
+        by: moved.by,
+        ...(moved.base ? { base: moved.base } : {}),
+      }),
+    );
+    outcomes.push(outcome);
+  }
+  if (outcomes.some((kind) => kind === "update" || kind === "resolve")) await requestSchedule(deps);
+  await done(outcomes.join(", "));
+}
+
+/** The tasks whose pull request the move concerns. */
+async function followedTasks(deps: JobDeps, moved: Moved, repository: Repository): Promise<Task[]> {
+  if (moved.base) return tasksOnBase(deps.db, repository.id, moved.base.branch, repository.defaultBranch);
+  if (!moved.pull) return [];
+  const task = await findTaskByPullRequest(deps.db, repository.id, moved.pull);
+  return task && isFollowed(task) ? [task] : [];
+}
+
+function isFollowed(task: Task): task is Task & { state: FollowedState; prNumber: number } {
+  return (FOLLOWED as readonly string[]).includes(task.state) && task.prNumber !== null;
+}
+
+/**
+ * One task's pull request, read and decided on. `base`: the push to its base branch this follows; without
+ * it, its own branch moved (the base did not). Run under the issue's lock. Returns what was decided.
+ */
+export async function followPullRequest(
+  deps: JobDeps,
+  run: {
+    octokit: Octokit;
+    repository: Repository;
+    taskId: number;
+    by: string;
+    base?: { branch: string; sha: string };
+  },
+): Promise<FollowDecision["kind"]> {
+  const task = await getTask(deps.db, run.taskId);
+  if (!task || !isFollowed(task)) return "nothing";
+  const repo = repoRef(run.repository.fullName);
+  const log = deps.log.child({ taskId: task.id, pr: task.prNumber });
+  const config = readableConfig(task);
+  if (!config) {
+    // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
+    log.warn("pull request not followed: its task's drover.yml cannot be read");
+    return "nothing";
+  }
+  const pull = await readPull(run.octokit, repo, task.prNumber);
+  const base = run.base?.branch ?? baseBranchOf(task, run.repository.defaultBranch);
+  if (pull.state !== "open" || pull.baseRef !== base) {
+    // Closed (close-task's), or retargeted: not on the branch that moved.
+    log.info({ state: pull.state, baseRef: pull.baseRef, base }, "pull request not followed");
+    return "nothing";
+  }
+  const decision = decideFollow({
+    state: task.state,
+    mergeable: pull.mergeable,
+    updateBranch: config.update_branch,
+    baseMoved: run.base !== undefined,
+    conflictAttempts: await conflictAttempts(deps.db, task.id, task.prNumber),
+    maxConflictAttempts: config.max_conflict_attempts,
+  });
+  // Still working it out after a while: the job tries again later (what is decided is not redone).
+  if (decision.kind === "ask-again")
+    throw new Error(`GitHub has not worked out whether #${task.prNumber} merges into ${base}`);
+  log.info({ decision: decision.kind, base, headSha: pull.headSha }, "pull request followed");
+  const move: BaseMove = { base, by: run.by, ...(run.base ? { sha: run.base.sha } : {}) };
+  const applied = await apply(deps, { ...run, repo, task, config, move, headSha: pull.headSha }, decision);
+  if (applied) await showTask(deps, run.octokit, repo, task.id);
+  return decision.kind;
+}
+
+function readableConfig(task: Task): DroverConfig | undefined {
+  try {
+    return taskConfig(task);
+  } catch (error) {
+    if (error instanceof UnreadableConfigError) return undefined;
+    throw error;
+  }
+}
+
+type Followed = {
+  octokit: Octokit;
+  repo: RepoRef;
+  task: Task & { prNumber: number };
+  config: DroverConfig;
+  move: BaseMove;
+  headSha: string;
+};
+
+/** Makes the decision; false when there was nothing to make, or the task moved meanwhile. */
+async function apply(deps: JobDeps, followed: Followed, decision: FollowDecision): Promise<boolean> {
+  const { task, move } = followed;
+  switch (decision.kind) {
+    case "ask-again":
+    case "nothing":
+      return false;
+    case "update":
+      return requeue(deps, followed, "update", renderFollowReason(task.prNumber, move, decision));
+    case "resolve":
+      await markConflicting(deps, followed, decision);
+      return requeue(deps, followed, "conflict", renderFollowReason(task.prNumber, move, decision));
+    case "wait-for-person": {
+      await markConflicting(deps, followed, decision);
+      const maxConflictAttempts = followed.config.max_conflict_attempts;
+      const moved = await transitionTask(
+        deps.db,
+        task.id,
+        ["review"],
+        "conflict",
+        {
+          stateReason: renderFollowReason(task.prNumber, move, { kind: decision.kind, maxConflictAttempts }),
+        },
+        { type: "task.conflict", actor: move.by, data: { prNumber: task.prNumber, base: move.base } },
+      );
+      return moved !== undefined;
+    }
+    case "mergeable-again": {
+      const moved = await transitionTask(
+        deps.db,
+        task.id,
+        ["conflict"],
+        "review",
+        { stateReason: renderFollowReason(task.prNumber, move, decision) },
+        { type: "task.mergeable", actor: move.by, data: { prNumber: task.prNumber, base: move.base } },
+      );
+      return moved !== undefined;
+    }
+  }
+}
+
+/**
+ * Review → ready, the next attempt starting on the pull request's head with its base merged in first
+ * (src/db/attempt-start.ts `merge`), as a rework's does with a review.
+ */
+async function requeue(
+  deps: JobDeps,
+  followed: Followed,
+  cause: "update" | "conflict",
+  reason: string,
+): Promise<boolean> {
+  const { task, move } = followed;
+  const nextStart: AttemptStart = {
+    from: "branch",
+    cause,
+    by: move.by,
+    prNumber: task.prNumber,
+    merge: { branch: move.base, ...(move.sha ? { sha: move.sha } : {}) },
+  };
+  const moved = await transitionTask(
+    deps.db,
+    task.id,
+    ["review"],
+    "ready",
+    { stateReason: reason, nextStart, nextAttemptAt: null },
+    { type: `task.${cause}`, actor: move.by, data: { prNumber: task.prNumber, base: move.base } },
+  );
+  return moved !== undefined;
+}
+
+/**
+ * The `Drover` check run on the pull request's head, if publish made one there, says the pull request
+ * conflicts with its base (`action_required`), and what happens next. A head someone else pushed has no
+ * check run of Drover's: nothing to correct.
+ */
+async function markConflicting(
+  deps: JobDeps,
+  followed: Followed,
+  outcome: Extract<FollowDecision, { kind: "resolve" | "wait-for-person" }>,
+): Promise<void> {
+  const check = await latestCheckRun(deps.db, followed.task.id);
+  if (!check || check.headSha !== followed.headSha) return;
+  await updateCheckRun(followed.octokit, followed.repo, check.id, {
+    conclusion: "action_required",
+    ...renderConflictCheck(followed.move, outcome),
+  });
+}
+
+/** How long to wait before each new read of a pull request whose mergeability GitHub is working out. */
+const MERGEABLE_WAITS_MS = [1_000, 2_000, 4_000];
+
+type Pull = {
+  state: string;
+  baseRef: string;
+  headSha: string;
+  /** Null while GitHub is still working it out (just after its base moved). */
+  mergeable: boolean | null;
+};
+
+/**
+ * A pull request as GitHub has it now. GitHub works out `mergeable` in the background once its base
+ * moved, answering null meanwhile: read again a few times, a little longer apart each time.
+ */
+async function readPull(octokit: Octokit, repo: RepoRef, number: number): Promise<Pull> {
+  for (let read = 0; ; read++) {
+    const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: number });
+    const pull: Pull = {
+      state: data.merged ? "merged" : data.state,
+      baseRef: data.base.ref,
+      headSha: data.head.sha,
+      mergeable: data.mergeable,
+    };
+    const wait = MERGEABLE_WAITS_MS[read];
+    if (pull.mergeable !== null || pull.state !== "open" || wait === undefined) return pull;
+    await sleep(wait);
+  }
+}

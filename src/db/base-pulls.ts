@@ -1,0 +1,80 @@
+import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { z } from "zod";
+import { taskConfigOrDefaults } from "../config/stored.ts";
+import type { Db } from "./client.ts";
+import { readJson } from "./attempt-record.ts";
+import { attempts, steps, tasks } from "./schema.ts";
+import type { Task } from "./tasks.ts";
+
+/** Drover's open pull requests as their base branch moves under them (issue 16: following the base). */
+
+/** The states in which a task's pull request is open and no attempt works on it: those Drover follows. */
+export const FOLLOWED = ["review", "conflict"] as const;
+export type FollowedState = (typeof FOLLOWED)[number];
+
+/** The branch a task's pull request targets: drover.yml `base_branch`, else the repository's default. */
+export function baseBranchOf(task: Pick<Task, "id" | "config">, defaultBranch: string): string {
+  return taskConfigOrDefaults(task).base_branch ?? defaultBranch;
+}
+
+/**
+ * The tasks of a repository whose pull request is open on `base` and which no attempt works on (in
+ * review, or waiting in conflict), oldest first.
+ */
+export async function tasksOnBase(
+  db: Db,
+  repoId: number,
+  base: string,
+  defaultBranch: string,
+): Promise<(Task & { state: FollowedState; prNumber: number })[]> {
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.repoId, repoId), inArray(tasks.state, [...FOLLOWED]), isNotNull(tasks.prNumber)))
+    .orderBy(tasks.id);
+  return rows.filter(
+    (task): task is Task & { state: FollowedState; prNumber: number } =>
+      baseBranchOf(task, defaultBranch) === base,
+  );
+}
+
+/**
+ * Attempts asked to resolve the conflicts of the task's pull request `prNumber` (automatic or asked for
+ * by a person): what drover.yml `max_conflict_attempts` bounds.
+ */
+export async function conflictAttempts(db: Db, taskId: number, prNumber: number): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(attempts)
+    .where(
+      and(
+        eq(attempts.taskId, taskId),
+        sql`${attempts.start}->>'cause' = 'conflict'`,
+        // Recorded without a pull request's number (none was known): counted for the one open now.
+        sql`coalesce((${attempts.start}->>'prNumber')::int, ${prNumber}) = ${prNumber}`,
+      ),
+    );
+  return row?.count ?? 0;
+}
+
+const CheckRunStep = z.object({ id: z.number().int().positive() });
+
+/**
+ * The `Drover` check run publish made last for the task (its `check-run` step) and the commit it is on;
+ * undefined when no attempt of the task published one.
+ */
+export async function latestCheckRun(
+  db: Db,
+  taskId: number,
+): Promise<{ id: number; headSha: string } | undefined> {
+  const [row] = await db
+    .select({ attemptId: attempts.id, headSha: attempts.headSha, result: steps.result })
+    .from(attempts)
+    .innerJoin(steps, and(eq(steps.attemptId, attempts.id), eq(steps.name, "check-run")))
+    .where(and(eq(attempts.taskId, taskId), isNotNull(attempts.headSha)))
+    .orderBy(desc(attempts.number))
+    .limit(1);
+  if (!row?.headSha) return undefined;
+  const step = readJson(CheckRunStep, row.result, `step "check-run" of attempt ${row.attemptId}`);
+  return { id: step.id, headSha: row.headSha };
+}

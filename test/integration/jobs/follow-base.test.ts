@@ -1,0 +1,399 @@
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { Probot } from "probot";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { commandJob } from "../../../jobs/command.ts";
+import type { JobDeps } from "../../../jobs/deps.ts";
+import { followBase } from "../../../jobs/follow-base.ts";
+import { DroverConfig } from "../../../src/config/schema.ts";
+import { recordStep } from "../../../src/db/attempts.ts";
+import { upsertRepository } from "../../../src/db/repositories.ts";
+import { attempts, tasks } from "../../../src/db/schema.ts";
+import { getTask, queueTasks, triggerTask, type Task } from "../../../src/db/tasks.ts";
+import { STATUS_MARKER } from "../../../src/github/comments.ts";
+import { GitHubApp } from "../../../src/github/app.ts";
+import type { Octokit } from "../../../src/github/types.ts";
+import { receiveWebhook } from "../../../src/intake/receive.ts";
+import type { Enqueue, JobName, JobPayload } from "../../../src/queue/job-catalog.ts";
+import { APP_SLUG } from "../../../src/sandbox/seed.ts";
+import { useTestDatabase } from "../../helpers/db.ts";
+import { cloneRepo, startTestSandbox, type Clone, type TestSandbox } from "../../helpers/sandbox.ts";
+
+/**
+ * Drover's pull requests following their base branch, against the sandbox (which works out `mergeable`
+ * as GitHub does, and sends the push webhooks): a push to main that makes a pull request conflict gives
+ * it to the agent (or, its tries used up, to a person), one that merges cleanly costs one read, and a
+ * person who fixes a conflicting pull request puts its task back in review.
+ */
+
+const BOT = `${APP_SLUG}[bot]`;
+type Queued = { name: JobName; payload: unknown };
+
+describe("following the base branch", () => {
+  const testDb = useTestDatabase();
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  let hub: TestSandbox;
+  let github: GitHubApp;
+  let drover: Octokit;
+  const queued: Queued[] = [];
+  const enqueue: Enqueue = async <N extends JobName>(name: N, payload: JobPayload<N>) => {
+    queued.push({ name, payload });
+  };
+  let delivered = 0;
+
+  beforeAll(async () => {
+    hub = await startTestSandbox();
+    const probot = new Probot({
+      appId: hub.sandbox.appId,
+      privateKey: hub.sandbox.privateKey,
+      baseUrl: hub.api,
+      log,
+    });
+    github = new GitHubApp(probot);
+    drover = await github.installation(hub.sandbox.installationId);
+  }, 30_000);
+  afterAll(async () => hub?.close());
+
+  const db = () => testDb.database().db;
+  const deps = (): JobDeps => ({
+    db: db(),
+    enqueue,
+    github,
+    env: { DROVER_HOME: "/tmp/drover-follow-base-test", DROVER_AGENT_ENV: [] },
+    log,
+    workerId: "follow-base-test",
+    capacity: async () => 2,
+  });
+
+  /**
+   * The webhooks sent since the last call go through intake; the follow-base and command jobs it queues
+   * run (others are only recorded). Returns the requests Drover made meanwhile, as `METHOD /route`, and
+   * the other jobs queued.
+   */
+  async function deliverAndRun(): Promise<{ requests: string[]; bodies: unknown[]; others: JobName[] }> {
+    const hooks = await hub.deliveries(delivered);
+    delivered += hooks.length;
+    const from = hub.responses.length;
+    for (const hook of hooks) {
+      await receiveWebhook(
+        { db: db(), enqueue, log, botLogin: BOT },
+        { id: hook.id, name: hook.event, payload: hook.payload },
+      );
+    }
+    const others: JobName[] = [];
+    for (let job = queued.shift(); job; job = queued.shift()) {
+      if (job.name === "follow-base") await followBase(deps(), job.payload as JobPayload<"follow-base">);
+      else if (job.name === "command") await commandJob(deps(), job.payload as JobPayload<"command">);
+      else others.push(job.name);
+    }
+    const answers = hub.responses.slice(from).filter((r) => !r.path.endsWith("/access_tokens"));
+    return {
+      requests: answers.map((r) => `${r.method} ${r.path}`),
+      bodies: answers.map((r) => r.body),
+      others,
+    };
+  }
+
+  type Repo = { owner: string; repo: string; id: number; clone: Clone };
+
+  /** A repository with `greeting.txt` on main, recorded as Drover records one, and a maintainer's clone. */
+  async function newRepo(name: string): Promise<Repo> {
+    const repo = await hub.newRepo(name);
+    const maintainer = hub.as("maintainer");
+    const { data } = await maintainer.rest.repos.get(repo);
+    await upsertRepository(db(), {
+      id: data.id,
+      installationId: hub.sandbox.installationId,
+      fullName: data.full_name,
+      cloneUrl: data.clone_url,
+      defaultBranch: data.default_branch,
+    });
+    const clone = await cloneRepo(hub.sandbox, repo, hub.sandbox.token("maintainer"));
+    const from = await hub.mark();
+    const sha = await clone.commit({ "greeting.txt": "hello\n" }, "Greet");
+    await clone.git("push", "--quiet", "origin", "HEAD:refs/heads/main");
+    // Its push, before there is anything to follow.
+    await hub.delivery((d) => d.event === "push" && d.payload.after === sha, from);
+    await deliverAndRun();
+    return { ...repo, id: data.id, clone };
+  }
+
+  type InReview = {
+    task: Task;
+    issue: number;
+    pr: number;
+    branch: string;
+    headSha: string;
+    checkRun: number;
+  };
+
+  /**
+   * A task in review, as publish leaves it: its issue, its branch (writing `files` on top of main), its
+   * pull request and passing check run by Drover, its attempt and steps recorded.
+   */
+  async function taskInReview(
+    repo: Repo,
+    input: { title: string; files: Record<string, string>; config?: string; start?: object },
+  ): Promise<InReview> {
+    const { data: issue } = await hub
+      .as("maintainer")
+      .rest.issues.create({ owner: repo.owner, repo: repo.repo, title: input.title });
+    const branch = `drover/${issue.number}-task`;
+    await repo.clone.git("checkout", "--quiet", "-B", branch, "origin/main");
+    const headSha = await repo.clone.commit(input.files, input.title);
+    await repo.clone.git("push", "--quiet", "origin", `HEAD:refs/heads/${branch}`);
+    await repo.clone.git("checkout", "--quiet", "main");
+    const { data: pull } = await drover.rest.pulls.create({
+      owner: repo.owner,
+      repo: repo.repo,
+      head: branch,
+      base: "main",
+      title: input.title,
+      body: `Closes #${issue.number}`,
+    });
+    const { data: check } = await drover.rest.checks.create({
+      owner: repo.owner,
+      repo: repo.repo,
+      name: "Drover",
+      head_sha: headSha,
+      status: "completed",
+      conclusion: "success",
+      output: { title: "The agent passed", summary: "All good." },
+    });
+    const trigger = await triggerTask(db(), {
+      repoId: repo.id,
+      issueNumber: issue.number,
+      title: input.title,
+      createdBy: "maintainer",
+      createdById: null,
+      triggeredBy: "maintainer",
+      branch,
+      config: DroverConfig.parse(parse(input.config ?? "") ?? {}),
+    });
+    if (trigger.kind !== "created") throw new Error(`task not created: ${trigger.kind}`);
+    const [attempt] = await queueTasks(db(), [trigger.task.id]);
+    if (!attempt) throw new Error("attempt not queued");
+    await db()
+      .update(attempts)
+      .set({
+        state: "finished",
+        conclusion: "success",
+        headSha,
+        finishedAt: new Date(),
+        ...(input.start ? { start: input.start } : {}),
+      })
+      .where(eq(attempts.id, attempt.attemptId));
+    await recordStep(db(), attempt.attemptId, "check-run", { id: check.id });
+    await db()
+      .update(tasks)
+      .set({ state: "review", prNumber: pull.number, stateReason: "the agent passed" })
+      .where(eq(tasks.id, trigger.task.id));
+    await deliverAndRun();
+    const task = (await getTask(db(), trigger.task.id))!;
+    return { task, issue: issue.number, pr: pull.number, branch, headSha, checkRun: check.id };
+  }
+
+  /** A maintainer's commit on main, pushed; returns its sha once the push webhook is in. */
+  async function pushToMain(repo: Repo, files: Record<string, string>): Promise<string> {
+    const from = await hub.mark();
+    const sha = await repo.clone.commit(files, "Change main");
+    await repo.clone.git("push", "--quiet", "origin", "HEAD:refs/heads/main");
+    await hub.delivery((d) => d.event === "push" && d.payload.after === sha, from);
+    return sha;
+  }
+
+  const world = (repo: Repo) => hub.sandbox.world.repo(repo.owner, repo.repo)!;
+  const checkRun = (repo: Repo, id: number) => world(repo).checkRuns.find((run) => run.id === id)!;
+  const labels = (repo: Repo, issue: number) =>
+    world(repo)
+      .issues.get(issue)!
+      .labels.map((label) => label.name);
+  const status = (repo: Repo, issue: number) =>
+    world(repo)
+      .issues.get(issue)!
+      .comments.find((c) => c.user.login === BOT && c.body.includes(STATUS_MARKER))?.body ?? "";
+  const taskNow = async (t: InReview) => (await getTask(db(), t.task.id))!;
+
+  it("gives a pull request that a push to main made conflict to the agent, and says so on its check run and issue", async () => {
+    const repo = await newRepo("follow-conflict");
+    const conflicting = await taskInReview(repo, {
+      title: "Greet in French",
+      files: { "greeting.txt": "bonjour\n" },
+    });
+    const clean = await taskInReview(repo, { title: "Add a farewell", files: { "farewell.txt": "bye\n" } });
+
+    const sha = await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    const { requests, bodies, others } = await deliverAndRun();
+
+    const task = await taskNow(conflicting);
+    expect(task).toMatchObject({ state: "ready" });
+    expect(task.nextStart).toEqual({
+      from: "branch",
+      cause: "conflict",
+      by: "maintainer",
+      prNumber: conflicting.pr,
+      merge: { branch: "main", sha },
+    });
+    expect(task.stateReason).toContain(`#${conflicting.pr} conflicts with \`main\``);
+    expect(task.stateReason).toContain("attempt 1 of 2");
+    expect(others).toContain("schedule");
+    // Its check run no longer says success; the status comment says what Drover is doing about it.
+    expect(checkRun(repo, conflicting.checkRun)).toMatchObject({
+      conclusion: "action_required",
+      output: { title: "Conflicts with main" },
+    });
+    expect(checkRun(repo, conflicting.checkRun).output.summary).toContain(
+      "no longer merges cleanly into `main`",
+    );
+    expect(status(repo, conflicting.issue)).toContain(
+      "### Drover: 🔀 Conflicts with `main`: waiting for a worker to resolve them",
+    );
+
+    // The pull request that merges cleanly cost one read, and nothing of it changed.
+    expect(await taskNow(clean)).toMatchObject({ state: "review", nextStart: null });
+    expect(checkRun(repo, clean.checkRun).conclusion).toBe("success");
+    const reads = requests.filter((r) => r === "GET /repos/{owner}/{repo}/pulls/{pull_number}");
+    expect(reads).toHaveLength(2);
+    const pullsRead = bodies.filter(
+      (_b, i) => requests[i] === "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+    );
+    expect(pullsRead.map((b) => (b as { number: number }).number).sort()).toEqual(
+      [conflicting.pr, clean.pr].sort(),
+    );
+    const writes = requests.filter((r) => !r.startsWith("GET "));
+    expect(writes.filter((r) => r.includes("check-runs"))).toEqual([
+      "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    ]);
+    // The rest is the conflicting task's status comment (its first), on its issue alone.
+    expect(writes.filter((r) => !r.includes("check-runs"))).toEqual([
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    ]);
+    expect(status(repo, clean.issue)).toBe("");
+  }, 60_000);
+
+  it("leaves a conflicting pull request to a person once the agent has had its tries, and takes it back when a person fixes it", async () => {
+    const repo = await newRepo("follow-used-up");
+    const task = await taskInReview(repo, {
+      title: "Greet in Spanish",
+      files: { "greeting.txt": "hola\n" },
+      config: "max_conflict_attempts: 1",
+      // Its one try at resolving conflicts was the attempt that made the pull request what it is.
+      start: { from: "branch", cause: "conflict", by: "maintainer", merge: { branch: "main" } },
+    });
+
+    await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    await deliverAndRun();
+    const waiting = await taskNow(task);
+    expect(waiting).toMatchObject({ state: "conflict", nextStart: null });
+    expect(waiting.stateReason).toContain("the agent has had its 1 tries (`max_conflict_attempts`)");
+    expect(labels(repo, task.issue)).toContain("drover:conflict");
+    expect(checkRun(repo, task.checkRun)).toMatchObject({ conclusion: "action_required" });
+    expect(checkRun(repo, task.checkRun).output.summary).toContain("`/drover retry`");
+    const shown = status(repo, task.issue);
+    expect(shown).toContain("### Drover: ⚠️ Conflicts with the base branch: waiting for a person");
+    expect(shown).toContain("comment `/drover retry`");
+    expect(shown).toContain(`merge the base branch into \`${task.branch}\` yourself and push`);
+
+    // A person merges main into the branch, resolving the conflict, and pushes.
+    await repo.clone.git("fetch", "--quiet", "origin");
+    await repo.clone.git("checkout", "--quiet", "-B", task.branch, `origin/${task.branch}`);
+    await repo.clone.git("merge", "--quiet", "origin/main", "-X", "ours", "-m", "Merge main");
+    const from = await hub.mark();
+    await repo.clone.git("push", "--quiet", "origin", `HEAD:refs/heads/${task.branch}`);
+    await repo.clone.git("checkout", "--quiet", "main");
+    await hub.delivery((d) => d.event === "pull_request" && d.action === "synchronize", from);
+    await deliverAndRun();
+
+    const back = await taskNow(task);
+    expect(back).toMatchObject({ state: "review" });
+    expect(back.stateReason).toBe(`#${task.pr} merges cleanly into \`main\` again`);
+    expect(labels(repo, task.issue)).toContain("drover:review");
+    expect(labels(repo, task.issue)).not.toContain("drover:conflict");
+  }, 60_000);
+
+  it("costs one read and writes nothing for a pull request that merges cleanly (update_branch: conflicts)", async () => {
+    const repo = await newRepo("follow-clean");
+    const task = await taskInReview(repo, { title: "Add a farewell", files: { "farewell.txt": "bye\n" } });
+    const before = status(repo, task.issue);
+
+    await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    const { requests, others } = await deliverAndRun();
+    expect(requests).toEqual(["GET /repos/{owner}/{repo}/pulls/{pull_number}"]);
+    expect(others).toEqual([]);
+    expect(await taskNow(task)).toMatchObject({ state: "review", nextStart: null });
+    expect(status(repo, task.issue)).toBe(before);
+  }, 60_000);
+
+  it("costs nothing for a push to a branch none of its pull requests targets", async () => {
+    const repo = await newRepo("follow-elsewhere");
+    await taskInReview(repo, { title: "Add a farewell", files: { "farewell.txt": "bye\n" } });
+    const from = await hub.mark();
+    await repo.clone.git("push", "--quiet", "origin", "HEAD:refs/heads/experiment");
+    await hub.delivery((d) => d.event === "push" && d.payload.ref === "refs/heads/experiment", from);
+    const { requests } = await deliverAndRun();
+    expect(requests).toEqual([]);
+  }, 60_000);
+
+  it("brings a pull request that merges cleanly up to date with update_branch: always", async () => {
+    const repo = await newRepo("follow-always");
+    const task = await taskInReview(repo, {
+      title: "Add a farewell",
+      files: { "farewell.txt": "bye\n" },
+      config: "update_branch: always",
+    });
+
+    const sha = await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    const { others } = await deliverAndRun();
+    const queuedTask = await taskNow(task);
+    expect(queuedTask).toMatchObject({ state: "ready" });
+    expect(queuedTask.nextStart).toEqual({
+      from: "branch",
+      cause: "update",
+      by: "maintainer",
+      prNumber: task.pr,
+      merge: { branch: "main", sha },
+    });
+    expect(others).toContain("schedule");
+    // It does not conflict: its check run stands until the update's own.
+    expect(checkRun(repo, task.checkRun).conclusion).toBe("success");
+    expect(status(repo, task.issue)).toContain(
+      "### Drover: 🔄 Behind `main`: waiting for a worker to merge it in",
+    );
+  }, 60_000);
+
+  it("gives a task waiting in conflict to the agent again on /drover retry, past max_conflict_attempts", async () => {
+    const repo = await newRepo("follow-retry");
+    const task = await taskInReview(repo, {
+      title: "Greet in German",
+      files: { "greeting.txt": "guten Tag\n" },
+      config: "max_conflict_attempts: 0",
+    });
+    await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    await deliverAndRun();
+    expect(await taskNow(task)).toMatchObject({ state: "conflict" });
+
+    await hub.as("maintainer").rest.issues.createComment({
+      owner: repo.owner,
+      repo: repo.repo,
+      issue_number: task.issue,
+      body: "/drover retry",
+    });
+    await hub.delivery((d) => d.event === "issue_comment" && d.payload.sender !== undefined, delivered);
+    await deliverAndRun();
+    const retried = await taskNow(task);
+    expect(retried).toMatchObject({ state: "ready", modifiedBy: "maintainer" });
+    expect(retried.nextStart).toEqual({
+      from: "branch",
+      cause: "conflict",
+      by: "maintainer",
+      prNumber: task.pr,
+      merge: { branch: "main" },
+    });
+    expect(retried.stateReason).toContain("the agent resolves the conflicts with `main`");
+    expect(status(repo, task.issue)).toContain(
+      "### Drover: 🔀 Conflicts with `main`: waiting for a worker to resolve them",
+    );
+    expect(labels(repo, task.issue)).not.toContain("drover:conflict");
+  }, 60_000);
+});
