@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import { followBase } from "../../../jobs/follow-base.ts";
 import { getDelivery, recordDelivery } from "../../../src/db/deliveries.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
-import { getTask, triggerTask, updateTask } from "../../../src/db/tasks.ts";
+import { getTask, updateTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { mockIssueState, recorder, REPO_PATH } from "../../helpers/github-flows.ts";
 import { pullReply, TEST_BOT } from "../../helpers/github-replies.ts";
 import { OCTO_REPO, pushed } from "../../helpers/payloads.ts";
-import { taskTrigger } from "../../helpers/tasks.ts";
+import { taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
 import { recordingQueue } from "./command-mocks.ts";
 
 /**
@@ -21,7 +21,7 @@ describe("follow-base while GitHub works out mergeability", () => {
 
   it("reads the pull request again until GitHub says it conflicts, then gives it to the agent", async () => {
     await upsertRepository(db(), OCTO_REPO);
-    const trigger = await triggerTask(db(), taskTrigger(601, { statusCommentId: 9601, title: "Task 601" }));
+    const trigger = await triggerShownTask(db(), { ...taskTrigger(601, { title: "Task 601" }), statusCommentId: 9601 });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "review", prNumber: 1601, attemptCount: 1 });
     const deliveryId = "d-follow-601";
