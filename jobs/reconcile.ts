@@ -17,11 +17,13 @@ export const REVISIT_EVERY_MS = 6 * 60 * 60_000;
 const REVISITS_PER_PASS = 200;
 
 /**
- * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues carrying
- * its Drover label that changed since the last pass (`since=`, oldest change first; the place reached is
- * kept in PostgreSQL): an issue with no task is started as if the label event had arrived (the person who
- * added the label is read from the issue's events, and must have write access as always); a task or an
- * issue of the graph is synced again. Then the issues nothing changed are read again only rarely (every
+ * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues that
+ * changed since the last pass (`since=`, oldest change first; the place reached is kept in PostgreSQL),
+ * whatever their labels, so a Drover label taken off or a blocker closed is noticed at the next pass: a
+ * task is synced again; another issue of the graph too, unless its own webhook already brought that
+ * change; an open issue carrying the label with no task is started as if the label event had arrived (the
+ * person who added the label is read from the issue's events, and must have write access as always); any
+ * other issue costs nothing. The listing is one request per repository (a 304 when nothing changed). Then the issues nothing changed are read again only rarely (every
  * 4.5 to 6 hours each, spread): an unchanged open task costs well under one request an hour, and those
  * requests are conditional. Last, status edits held back while the rate limit ran low are made.
  */
@@ -47,7 +49,9 @@ export async function reconcile(
     }
     for (const { issue, updatedAt } of changed) {
       const task = await findTask(deps.db, repository.id, issue.number);
-      if (task || (await getIssue(deps.db, issue.key))) {
+      const row = task ? undefined : await getIssue(deps.db, issue.key);
+      if (row && !task && appliedSince(row.githubUpdatedAt, updatedAt)) continue;
+      if (task || row) {
         await deps.enqueue("sync-issue", {
           installationId: repository.installationId,
           repoFullName: repository.fullName,
@@ -58,7 +62,7 @@ export async function reconcile(
         queued.add(issue.key);
         continue;
       }
-      if (issue.state !== "open") continue;
+      if (issue.state !== "open" || !issue.labels.includes(label)) continue;
       await startMissed(deps, octokit, repository, issue, label);
     }
     const last = changed.at(-1)?.updatedAt;
@@ -76,6 +80,14 @@ export async function reconcile(
     });
   }
   await repayOwedWrites(deps, deferCosmetic);
+}
+
+/**
+ * Whether the issue's own webhook already brought the change listed: its row holds that copy or a newer
+ * one. A task is synced all the same, as its links may have changed with no issues.* webhook.
+ */
+function appliedSince(recorded: Date | null, listed: Date): boolean {
+  return recorded !== null && recorded.getTime() >= listed.getTime();
 }
 
 /** An open labelled issue with no task, whose label webhook never came: started as that webhook would. */
