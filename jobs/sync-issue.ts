@@ -338,9 +338,11 @@ async function applyIssueEvent(
 
 /**
  * issue_dependencies.*: one "blocked by" link added or removed, from the payload (both issues are in it),
- * in one statement (links applied at once all stay). The blocked issue's lock is still taken for the
- * start that holds it while it reads the whole list from GitHub and records it: a link made while that
- * list is read is applied after it is recorded, not overwritten by it.
+ * in one statement, so links applied at once all stay and need not wait for each other: the blocked
+ * issue's lock is taken shared. It is still taken for the start, which holds it whole while it reads the
+ * list from GitHub and records it: a link made while that list is read is applied after it is recorded,
+ * not overwritten by it. (A sync queued without a start, reconcile's, reads and records the list without
+ * the lock: a link applied in between is read again at the issue's next revisit.)
  */
 async function applyDependency(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = DependencyChanged.safeParse(payload);
@@ -351,12 +353,13 @@ async function applyDependency(deps: JobDeps, installationId: number, payload: u
   const blocker = webhookIssueFacts(raw.blocking_issue);
   const repoId = p.action.startsWith("blocked_by_") ? p.repository?.id : p.blocked_issue_repo?.id;
   if (!blocked || !blocker || repoId === undefined) return "unusable";
-  await withIssueLock(deps.db, repoId, blocked.number, async () => {
+  const apply = async () => {
     await recordIfNew(deps, installationId, blocked);
     await recordIfNew(deps, installationId, blocker);
     if (p.action.endsWith("_added")) await addEdge(deps.db, blocked.key, "native", blocker.key);
     else await removeEdge(deps.db, blocked.key, "native", blocker.key);
-  });
+  };
+  await withIssueLock(deps.db, repoId, blocked.number, apply, undefined, true);
   return "applied";
 }
 

@@ -2,6 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { syncIssue, syncIssueJob } from "../../../jobs/sync-issue.ts";
 import { markDeliveryDispatched, recordDelivery } from "../../../src/db/deliveries.ts";
+import { replaceEdges } from "../../../src/db/graph-rows.ts";
+import { withIssueLock } from "../../../src/db/issue-lock.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { dependencies, issues } from "../../../src/db/schema.ts";
 import { findTask, triggerTask } from "../../../src/db/tasks.ts";
@@ -300,6 +302,75 @@ describe("syncIssue", () => {
     });
     await syncDelivery(40, "d-edited-40b");
     expect(await row()).toMatchObject({ title: "Newest title", labels: ["drover"] });
+  });
+
+  it("keeps every link when several blocked_by_added deliveries for one issue are applied at once", async () => {
+    const db = testDb.database().db;
+    // As many as a worker's main lane runs at once (each holds a connection for the lock: see withIssueLock).
+    const blockers = [61, 62, 63, 64];
+    for (const blocker of blockers) {
+      await recordDelivery(db, {
+        id: `d-link-60-${blocker}`,
+        event: "issue_dependencies",
+        action: "blocked_by_added",
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        payload: {
+          action: "blocked_by_added",
+          blocked_issue: rawIssue(60),
+          blocking_issue: rawIssue(blocker),
+          installation: { id: INSTALLATION },
+          repository: { id: OCTO_REPO.id, full_name: REPO },
+        },
+      });
+    }
+    await Promise.all(
+      blockers.map((blocker) =>
+        syncIssueJob(harness.deps, {
+          installationId: INSTALLATION,
+          repoFullName: REPO,
+          number: 60,
+          links: true,
+          deliveryId: `d-link-60-${blocker}`,
+        }),
+      ),
+    );
+    const edges = await db.select().from(dependencies).where(eq(dependencies.dependent, `${REPO}#60`));
+    expect(edges.map((e) => e.blocker).sort()).toEqual(blockers.map((n) => `${REPO}#${n}`).sort());
+    // Nothing was read: both issues are in each payload.
+
+    // A start holds the issue's lock whole while it reads the list and records it: a link made meanwhile
+    // is applied after that list is recorded, not overwritten by it.
+    await recordDelivery(db, {
+      id: "d-link-60-67",
+      event: "issue_dependencies",
+      action: "blocked_by_added",
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      payload: {
+        action: "blocked_by_added",
+        blocked_issue: rawIssue(60),
+        blocking_issue: rawIssue(67),
+        installation: { id: INSTALLATION },
+        repository: { id: OCTO_REPO.id, full_name: REPO },
+      },
+    });
+    let link: Promise<void> | undefined;
+    await withIssueLock(db, OCTO_REPO.id, 60, async () => {
+      link = syncIssueJob(harness.deps, {
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        number: 60,
+        links: true,
+        deliveryId: "d-link-60-67",
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The list as the start read it, before the link was made.
+      await replaceEdges(db, `${REPO}#60`, "native", [`${REPO}#61`]);
+    });
+    await link;
+    const after = await db.select().from(dependencies).where(eq(dependencies.dependent, `${REPO}#60`));
+    expect(after.map((e) => e.blocker).sort()).toEqual([`${REPO}#61`, `${REPO}#67`]);
   });
 
   it("a bot's label removal cancels the task even when its sync runs before intake marks the delivery processed", async () => {
