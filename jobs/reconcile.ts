@@ -20,8 +20,8 @@ const REVISITS_PER_PASS = 200;
  * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues that
  * changed since the last pass (`since=`, oldest change first; the place reached is kept in PostgreSQL),
  * whatever their labels, so a Drover label taken off or a blocker closed is noticed at the next pass: a
- * task is synced again; another issue of the graph too, unless its own webhook already brought that
- * change; an open issue carrying the label with no task is started as if the label event had arrived (the
+ * task or another issue of the graph is synced again, unless its row holds that change already (its
+ * webhook brought it); an open issue carrying the label with no task is started as if the label event had arrived (the
  * person who added the label is read from the issue's events, and must have write access as always); any
  * other issue costs nothing. The listing is one request per repository (a 304 when nothing changed). Then the issues nothing changed are read again only rarely (every
  * 4.5 to 6 hours each, spread): an unchanged open task costs well under one request an hour, and those
@@ -49,8 +49,8 @@ export async function reconcile(
     }
     for (const { issue, updatedAt } of changed) {
       const task = await findTask(deps.db, repository.id, issue.number);
-      const row = task ? undefined : await getIssue(deps.db, issue.key);
-      if (row && !task && appliedSince(row.githubUpdatedAt, updatedAt)) continue;
+      const row = await getIssue(deps.db, issue.key);
+      if (row && appliedSince(row.githubUpdatedAt, updatedAt)) continue;
       if (task || row) {
         await deps.enqueue("sync-issue", {
           installationId: repository.installationId,
@@ -66,8 +66,10 @@ export async function reconcile(
       await startMissed(deps, octokit, repository, issue, label);
     }
     const last = changed.at(-1)?.updatedAt;
-    // GitHub's `since` includes its instant: past the last change seen, so that one is not listed again.
-    if (last) await setReconcileMark(deps.db, repository.id, new Date(last.getTime() + 1000));
+    // GitHub's `since` includes its instant, and its times have whole seconds: the mark stays on the last
+    // change seen, so one made later in the same second is listed next time. What is listed again
+    // unchanged is skipped (its row holds that copy) and costs nothing: the same listing is a 304.
+    if (last) await setReconcileMark(deps.db, repository.id, last);
   }
   for (const issue of await issuesDueForRevisit(deps.db, REVISIT_EVERY_MS, REVISITS_PER_PASS)) {
     if (queued.has(issueKey(issue.repoFullName, issue.number))) continue;
@@ -83,8 +85,9 @@ export async function reconcile(
 }
 
 /**
- * Whether the issue's own webhook already brought the change listed: its row holds that copy or a newer
- * one. A task is synced all the same, as its links may have changed with no issues.* webhook.
+ * Whether the change listed is recorded already: the issue's row holds that copy or a newer one (its
+ * webhook brought it, or an earlier pass synced it). A link changed with no issues.* webhook, lost too,
+ * is read at the issue's revisit.
  */
 function appliedSince(recorded: Date | null, listed: Date): boolean {
   return recorded !== null && recorded.getTime() >= listed.getTime();

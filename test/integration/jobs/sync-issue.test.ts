@@ -335,7 +335,10 @@ describe("syncIssue", () => {
         }),
       ),
     );
-    const edges = await db.select().from(dependencies).where(eq(dependencies.dependent, `${REPO}#60`));
+    const edges = await db
+      .select()
+      .from(dependencies)
+      .where(eq(dependencies.dependent, `${REPO}#60`));
     expect(edges.map((e) => e.blocker).sort()).toEqual(blockers.map((n) => `${REPO}#${n}`).sort());
     // Nothing was read: both issues are in each payload.
 
@@ -369,7 +372,10 @@ describe("syncIssue", () => {
       await replaceEdges(db, `${REPO}#60`, "native", [`${REPO}#61`]);
     });
     await link;
-    const after = await db.select().from(dependencies).where(eq(dependencies.dependent, `${REPO}#60`));
+    const after = await db
+      .select()
+      .from(dependencies)
+      .where(eq(dependencies.dependent, `${REPO}#60`));
     expect(after.map((e) => e.blocker).sort()).toEqual([`${REPO}#61`, `${REPO}#67`]);
   });
 
