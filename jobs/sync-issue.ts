@@ -67,7 +67,7 @@ function closeTaskActsOn(delivery: Delivery): boolean {
  * caller has them from a payload), and (for tasks, stories and link changes) its native "blocked by"
  * links, the blockers written in its text, its sub-issues in order, and its parent. Every call reads what
  * it is asked to: a caller that has just synced the issue says so instead of calling again (a label's
- * start tells its trigger, `synced`), so no time window decides whether GitHub is asked.
+ * start tells its trigger, `known: { synced: true }`), so no time window decides whether GitHub is asked.
  */
 export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void> {
   const key = issueKey(target.repoFullName, target.number);
