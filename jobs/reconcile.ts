@@ -17,11 +17,13 @@ export const REVISIT_EVERY_MS = 6 * 60 * 60_000;
 const REVISITS_PER_PASS = 200;
 
 /**
- * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues carrying
- * its Drover label that changed since the last pass (`since=`, oldest change first; the place reached is
- * kept in PostgreSQL): an issue with no task is started as if the label event had arrived (the person who
- * added the label is read from the issue's events, and must have write access as always); a task or an
- * issue of the graph is synced again. Then the issues nothing changed are read again only rarely (every
+ * GitHub → PostgreSQL, for webhooks GitHub never delivered. For each known repository, the issues that
+ * changed since the last pass (`since=`, oldest change first; the place reached is kept in PostgreSQL),
+ * whatever their labels, so a Drover label taken off or a blocker closed is noticed at the next pass: a
+ * task or another issue of the graph is synced again, unless its row holds that change already (its
+ * webhook brought it); an open issue carrying the label with no task is started as if the label event had arrived (the
+ * person who added the label is read from the issue's events, and must have write access as always); any
+ * other issue costs nothing. The listing is one request per repository (a 304 when nothing changed). Then the issues nothing changed are read again only rarely (every
  * 4.5 to 6 hours each, spread): an unchanged open task costs well under one request an hour, and those
  * requests are conditional. Last, status edits held back while the rate limit ran low are made.
  */
@@ -47,7 +49,9 @@ export async function reconcile(
     }
     for (const { issue, updatedAt } of changed) {
       const task = await findTask(deps.db, repository.id, issue.number);
-      if (task || (await getIssue(deps.db, issue.key))) {
+      const row = await getIssue(deps.db, issue.key);
+      if (row && appliedSince(row.githubUpdatedAt, updatedAt)) continue;
+      if (task || row) {
         await deps.enqueue("sync-issue", {
           installationId: repository.installationId,
           repoFullName: repository.fullName,
@@ -58,12 +62,14 @@ export async function reconcile(
         queued.add(issue.key);
         continue;
       }
-      if (issue.state !== "open") continue;
+      if (issue.state !== "open" || !issue.labels.includes(label)) continue;
       await startMissed(deps, octokit, repository, issue, label);
     }
     const last = changed.at(-1)?.updatedAt;
-    // GitHub's `since` includes its instant: past the last change seen, so that one is not listed again.
-    if (last) await setReconcileMark(deps.db, repository.id, new Date(last.getTime() + 1000));
+    // GitHub's `since` includes its instant, and its times have whole seconds: the mark stays on the last
+    // change seen, so one made later in the same second is listed next time. What is listed again
+    // unchanged is skipped (its row holds that copy) and costs nothing: the same listing is a 304.
+    if (last) await setReconcileMark(deps.db, repository.id, last);
   }
   for (const issue of await issuesDueForRevisit(deps.db, REVISIT_EVERY_MS, REVISITS_PER_PASS)) {
     if (queued.has(issueKey(issue.repoFullName, issue.number))) continue;
@@ -76,6 +82,15 @@ export async function reconcile(
     });
   }
   await repayOwedWrites(deps, deferCosmetic);
+}
+
+/**
+ * Whether the change listed is recorded already: the issue's row holds that copy or a newer one (its
+ * webhook brought it, or an earlier pass synced it). A link changed with no issues.* webhook, lost too,
+ * is read at the issue's revisit.
+ */
+function appliedSince(recorded: Date | null, listed: Date): boolean {
+  return recorded !== null && recorded.getTime() >= listed.getTime();
 }
 
 /** An open labelled issue with no task, whose label webhook never came: started as that webhook would. */

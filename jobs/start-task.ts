@@ -79,7 +79,7 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
   }
 
   // 3. Its place in the graph: the issue from the payload, its links read (under the issue's lock, which
-  // link webhooks applied meanwhile wait for). The trigger below finds them fresh and reads nothing again.
+  // link webhooks applied meanwhile wait for). The trigger below is told so and reads nothing again.
   const shown = issueFromPayload(delivery.payload);
   // GitHub's copy of the issue carries the label just added; one that does not is given it.
   const issue =
@@ -106,6 +106,7 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     by: event.sender.login,
     cause: "label",
     claim: { deliveryId: delivery.id },
+    known: { synced: true },
   });
   // The same delivery run twice at once: the other run applied it.
   if (trigger.kind === "applied-before") return;

@@ -1,11 +1,11 @@
 import {
+  addEdge,
   detachSubIssues,
-  edgesOf,
   getIssue,
+  removeEdge,
   replaceEdges,
   subIssuesOf,
   upsertIssue,
-  type IssueRow,
 } from "../src/db/graph-rows.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import { closeDeliveryPending, getDelivery, type Delivery } from "../src/db/deliveries.ts";
@@ -18,6 +18,7 @@ import { issueKey, parseIssueKey, type IssueKey } from "../src/graph/model.ts";
 import { issueFacts, readIssueFacts, readIssueLinks, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { DependencyChanged, IssueSnapshot, SubIssueChanged, WebhookIssue } from "../src/intake/payloads.ts";
+import { routeWebhook } from "../src/intake/route.ts";
 import type { JobDeps } from "./deps.ts";
 
 export type SyncTarget = {
@@ -25,20 +26,20 @@ export type SyncTarget = {
   repoFullName: string;
   number: number;
   links: boolean;
-  /** The issue as a webhook just showed it: recorded as it is, not read again. */
+  /** The issue as a webhook (or a read just made) showed it: recorded as it is, not read again. */
   issue?: IssueFacts;
-  /** Read from GitHub even when its links were read moments ago (reconcile, a parent never read). */
-  reread?: boolean;
+  /**
+   * The delivery being applied, when no close-task acts on it (a bot took the label off): it is not waited
+   * for as a close still pending. Intake marks such a delivery processed only after queueing this job.
+   */
+  ownDelivery?: string;
 };
 
 /** The sync-issue job's payload: a target, what asked for it, and the delivery that carries the change. */
-export type SyncJob = Omit<SyncTarget, "issue" | "reread"> & {
+export type SyncJob = Omit<SyncTarget, "issue" | "ownDelivery"> & {
   cause?: string;
   deliveryId?: string | undefined;
 };
-
-/** Blockers read within this long are not read again when another issue names them. */
-const FRESH_MS = 60_000;
 
 /**
  * An issue's place in the task graph, into PostgreSQL: from the delivery that changed it when there is one
@@ -48,18 +49,25 @@ const FRESH_MS = 60_000;
 export async function syncIssueJob(deps: JobDeps, job: SyncJob): Promise<void> {
   const { deliveryId, cause: _cause, ...target } = job;
   const delivery = deliveryId === undefined ? undefined : await getDelivery(deps.db, deliveryId);
+  const own = delivery && !closeTaskActsOn(delivery) ? { ownDelivery: delivery.id } : {};
   // An issue Drover knows nothing of changed: nothing was recorded, so nothing can be ready now.
-  if (delivery && (await applyDelivery(deps, target, delivery)) === "unknown") return;
-  if (!delivery) await syncIssue(deps, { ...target, reread: true });
+  if (delivery && (await applyDelivery(deps, { ...target, ...own }, delivery)) === "unknown") return;
+  if (!delivery) await syncIssue(deps, target);
   await requestSchedule(deps);
+}
+
+/** Whether close-task is queued for the delivery too (a person's close or label removal), crediting them. */
+function closeTaskActsOn(delivery: Delivery): boolean {
+  const route = routeWebhook(delivery.event, delivery.payload);
+  return route.kind === "dispatch" && route.jobs.includes("close-task");
 }
 
 /**
  * Reads one issue's place in the task graph from GitHub into PostgreSQL: its state and labels (unless the
  * caller has them from a payload), and (for tasks, stories and link changes) its native "blocked by"
- * links, the blockers written in its text, its sub-issues in order, and its parent. Links read moments ago
- * are not read again (a label's start reads them, then its trigger asks again); link webhooks keep them
- * current after that.
+ * links, the blockers written in its text, its sub-issues in order, and its parent. Every call reads what
+ * it is asked to: a caller that has just synced the issue says so instead of calling again (a label's
+ * start tells its trigger, `known: { synced: true }`), so no time window decides whether GitHub is asked.
  */
 export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void> {
   const key = issueKey(target.repoFullName, target.number);
@@ -67,7 +75,6 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
   const row = await getIssue(deps.db, key);
   // Most issue activity in a repository has nothing to do with Drover: skip it without calling GitHub.
   if (!task && !row && !target.links) return;
-  if (target.links && !target.reread && !target.issue && linksFresh(row)) return;
 
   const octokit = await deps.github.installation(target.installationId);
   let issue = target.issue;
@@ -86,44 +93,60 @@ export async function syncIssue(deps: JobDeps, target: SyncTarget): Promise<void
     }
     issue = read.issue;
   }
-  await recordIssue(deps, target.installationId, issue);
-
-  if (task && target.issue) {
-    // A webhook's copy of the issue (a label's start) may be older than the task: it never finishes or
-    // cancels one (close-task does, from the close or the removal itself).
-    if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
-  } else if (task && issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
-    // The close webhook never came (reconcile found it): finish the task as close-task would have. When it
-    // did come and is not processed yet, close-task finishes the task (crediting whoever closed it) and
-    // shows it: finishing it here first would lose that credit.
-    if (!(await closeDeliveryPending(deps.db, target.repoFullName, target.number))) {
-      const done = issue.closedAs !== "not_planned";
-      const moved = await transitionTask(
-        deps.db,
-        task.id,
-        statesLeadingTo(done ? "done" : "cancelled").filter((s) => s !== "done" && s !== "cancelled"),
-        done ? "done" : "cancelled",
-        done
-          ? { doneAt: new Date(), stateReason: "issue closed as completed" }
-          : { stateReason: "issue closed as not planned" },
-        { type: done ? "task.completed" : "task.cancelled" },
-      );
-      if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
-    }
-  } else if (task) {
-    await recordTaskFacts(deps, task, issue);
+  // A copy older than the one recorded (a read answered before a newer webhook was applied) says nothing
+  // of the task: the newer copy's own sync dealt with it. Its links are recorded all the same.
+  if ((await recordIssue(deps, target.installationId, issue)) && task) {
+    await applyToTask(deps, task, issue, target);
   }
-
   if (target.links || task) await syncLinks(deps, octokit, target.installationId, issue);
 }
 
-/** Links read within FRESH_MS, and kept current by link webhooks since. */
-function linksFresh(row: IssueRow | undefined): boolean {
-  return row?.linksSyncedAt != null && Date.now() - row.linksSyncedAt.getTime() < FRESH_MS;
+/** What the issue, as just recorded, means for its task: a new title, a close or a label removal missed. */
+async function applyToTask(deps: JobDeps, task: Task, issue: IssueFacts, target: SyncTarget): Promise<void> {
+  if (target.issue) {
+    // A webhook's copy of the issue (a label's start) may be older than the task: it never finishes or
+    // cancels one (close-task does, from the close or the removal itself).
+    if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
+  } else if (issue.state === "closed" && !["done", "cancelled"].includes(task.state)) {
+    await finishClosed(deps, task, issue, target.ownDelivery);
+  } else {
+    await recordTaskFacts(deps, task, issue, target.ownDelivery);
+  }
+}
+
+/**
+ * The close webhook never came (reconcile found it): finish the task as close-task would have. When it did
+ * come and is not processed yet, close-task finishes the task (crediting whoever closed it) and shows it:
+ * finishing it here first would lose that credit.
+ */
+async function finishClosed(
+  deps: JobDeps,
+  task: Task,
+  issue: IssueFacts,
+  ownDelivery: string | undefined,
+): Promise<void> {
+  if (await closeDeliveryPending(deps.db, issue.repoFullName, issue.number, "closed", ownDelivery)) return;
+  const done = issue.closedAs !== "not_planned";
+  const moved = await transitionTask(
+    deps.db,
+    task.id,
+    statesLeadingTo(done ? "done" : "cancelled").filter((s) => s !== "done" && s !== "cancelled"),
+    done ? "done" : "cancelled",
+    done
+      ? { doneAt: new Date(), stateReason: "issue closed as completed" }
+      : { stateReason: "issue closed as not planned" },
+    { type: done ? "task.completed" : "task.cancelled" },
+  );
+  if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
 }
 
 /** A task's title, and its cancellation when its label is gone before it started. */
-async function recordTaskFacts(deps: JobDeps, task: Task, issue: IssueFacts): Promise<void> {
+async function recordTaskFacts(
+  deps: JobDeps,
+  task: Task,
+  issue: IssueFacts,
+  ownDelivery: string | undefined,
+): Promise<void> {
   const label = taskConfig(task).label;
   if (task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
   // The label was taken off a task that has not started: it is no longer wanted. When the webhook saying
@@ -131,7 +154,7 @@ async function recordTaskFacts(deps: JobDeps, task: Task, issue: IssueFacts): Pr
   if (
     !issue.labels.includes(label) &&
     ["waiting", "ready"].includes(task.state) &&
-    !(await closeDeliveryPending(deps.db, issue.repoFullName, issue.number, "unlabeled"))
+    !(await closeDeliveryPending(deps.db, issue.repoFullName, issue.number, "unlabeled", ownDelivery))
   ) {
     const moved = await transitionTask(
       deps.db,
@@ -202,20 +225,29 @@ async function syncBodyBlockers(
   return body;
 }
 
-/** A blocker named in the text: read it (also in another repository of the installation) unless fresh. */
+/**
+ * A blocker named in the text: read it (also in another repository of the installation) unless Drover
+ * has it already. A readable row is kept current by the blocker's own issues.* webhooks (applied for every
+ * issue Drover has a row for), and one whose webhook was lost by reconcile (its listing of what changed,
+ * or its revisit of every open issue of the graph within 6 hours): reading it again
+ * each time an issue naming it is edited or synced would only repeat them. An unreadable one is asked
+ * again (the app may have been given access since).
+ */
 async function refreshBlocker(
   deps: JobDeps,
   octokit: () => Promise<Octokit>,
   installationId: number,
   key: IssueKey,
 ): Promise<void> {
-  const known = await getIssue(deps.db, key);
-  if (known && Date.now() - known.syncedAt.getTime() < FRESH_MS) return;
+  if ((await getIssue(deps.db, key))?.readable) return;
   const ref = parseIssueKey(key);
   if (!ref) return;
   const { repoFullName, number } = ref;
   const read = await readIssueFacts(await octokit(), repoRef(repoFullName), number);
-  if (read.ok) return recordIssue(deps, installationId, read.issue);
+  if (read.ok) {
+    await recordIssue(deps, installationId, read.issue);
+    return;
+  }
   await upsertIssue(deps.db, {
     key,
     installationId,
@@ -232,19 +264,19 @@ async function refreshBlocker(
  */
 async function applyDelivery(
   deps: JobDeps,
-  target: Omit<SyncTarget, "issue" | "reread">,
+  target: Omit<SyncTarget, "issue">,
   delivery: Delivery,
 ): Promise<Applied> {
   const applied =
     delivery.event === "issues"
-      ? await applyIssueEvent(deps, target.installationId, delivery.payload)
+      ? await applyIssueEvent(deps, target, delivery.payload)
       : delivery.event === "issue_dependencies"
         ? await applyDependency(deps, target.installationId, delivery.payload)
         : delivery.event === "sub_issues"
           ? await applySubIssue(deps, target.installationId, delivery.payload)
           : "unusable";
   if (applied !== "unusable") return applied;
-  await syncIssue(deps, { ...target, reread: true });
+  await syncIssue(deps, target);
   return "applied";
 }
 
@@ -275,7 +307,11 @@ function webhookIssueFacts(raw: unknown): IssueFacts | null {
  * is close-task's (it is queued for every issues.closed); a bot taking the label off cancels here.
  * Returns false where the payload cannot be used (deleted, transferred): the issue is read instead.
  */
-async function applyIssueEvent(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
+async function applyIssueEvent(
+  deps: JobDeps,
+  { installationId, ownDelivery }: Pick<SyncTarget, "installationId" | "ownDelivery">,
+  payload: unknown,
+): Promise<Applied> {
   const parsed = IssueSnapshot.safeParse(payload);
   if (!parsed.success) return "unusable";
   const { action } = parsed.data;
@@ -285,10 +321,12 @@ async function applyIssueEvent(deps: JobDeps, installationId: number, payload: u
   const task = await findTaskByKey(deps.db, issue.repoFullName, issue.number);
   const row = await getIssue(deps.db, issue.key);
   if (!task && !row) return "unknown";
-  await recordIssue(deps, installationId, issue);
+  // A copy older than the one recorded (webhooks arrive out of order, jobs retry) changes nothing: the
+  // newer one was applied already, task and all.
+  if (!(await recordIssue(deps, installationId, issue))) return "applied";
   // An older event's payload (labels before the Drover label went on) must not cancel a task: only the
   // removal itself is read as one.
-  if (task && action === "unlabeled") await recordTaskFacts(deps, task, issue);
+  if (task && action === "unlabeled") await recordTaskFacts(deps, task, issue, ownDelivery);
   else if (task && task.title !== issue.title) await updateTask(deps.db, task.id, { title: issue.title });
   if ((action === "edited" || action === "opened") && (task || row?.linksSyncedAt)) {
     const octokit = lazy(() => deps.github.installation(installationId));
@@ -299,9 +337,12 @@ async function applyIssueEvent(deps: JobDeps, installationId: number, payload: u
 }
 
 /**
- * issue_dependencies.*: one "blocked by" link added or removed, from the payload (both issues are in it).
- * Under the blocked issue's lock, as a start that reads its links takes it: a link made while the list is
- * read is applied after that list is recorded, not overwritten by it.
+ * issue_dependencies.*: one "blocked by" link added or removed, from the payload (both issues are in it),
+ * in one statement, so links applied at once all stay and need not wait for each other: the blocked
+ * issue's lock is taken shared. It is still taken for the start, which holds it whole while it reads the
+ * list from GitHub and records it: a link made while that list is read is applied after it is recorded,
+ * not overwritten by it. (A sync queued without a start, reconcile's, reads and records the list without
+ * the lock: a link applied in between is read again at the issue's next revisit.)
  */
 async function applyDependency(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = DependencyChanged.safeParse(payload);
@@ -312,21 +353,21 @@ async function applyDependency(deps: JobDeps, installationId: number, payload: u
   const blocker = webhookIssueFacts(raw.blocking_issue);
   const repoId = p.action.startsWith("blocked_by_") ? p.repository?.id : p.blocked_issue_repo?.id;
   if (!blocked || !blocker || repoId === undefined) return "unusable";
-  await withIssueLock(deps.db, repoId, blocked.number, async () => {
+  const apply = async () => {
     await recordIfNew(deps, installationId, blocked);
     await recordIfNew(deps, installationId, blocker);
-    const current = (await edgesOf(deps.db, blocked.key))
-      .filter((edge) => edge.source === "native")
-      .map((edge) => edge.blocker);
-    const next = p.action.endsWith("_added")
-      ? [...new Set([...current, blocker.key])]
-      : current.filter((key) => key !== blocker.key);
-    await replaceEdges(deps.db, blocked.key, "native", next);
-  });
+    if (p.action.endsWith("_added")) await addEdge(deps.db, blocked.key, "native", blocker.key);
+    else await removeEdge(deps.db, blocked.key, "native", blocker.key);
+  };
+  await withIssueLock(deps.db, repoId, blocked.number, apply, undefined, true);
   return "applied";
 }
 
-/** sub_issues.*: one sub-issue added to or removed from a parent, from the payload, under the parent's lock. */
+/**
+ * sub_issues.*: one sub-issue added to or removed from a parent, from the payload, its edge in one
+ * statement. Under the parent's lock: its place among the sub-issues is counted from the rows, and a
+ * start reading the whole list from GitHub must not record an older list over it.
+ */
 async function applySubIssue(deps: JobDeps, installationId: number, payload: unknown): Promise<Applied> {
   const parsed = SubIssueChanged.safeParse(payload);
   if (!parsed.success) return "unusable";
@@ -351,11 +392,14 @@ async function applySubIssue(deps: JobDeps, installationId: number, payload: unk
         parentKey: parent.key,
         subOrder: children.indexOf(child.key),
       });
-      await replaceEdges(deps.db, parent.key, "sub-issue", children);
+      await addEdge(deps.db, parent.key, "sub-issue", child.key);
     } else {
-      const children = current.filter((key) => key !== child.key);
-      await detachSubIssues(deps.db, parent.key, children);
-      await replaceEdges(deps.db, parent.key, "sub-issue", children);
+      await detachSubIssues(
+        deps.db,
+        parent.key,
+        current.filter((key) => key !== child.key),
+      );
+      await removeEdge(deps.db, parent.key, "sub-issue", child.key);
     }
   });
   return "applied";
@@ -381,8 +425,8 @@ async function recordIssue(
   installationId: number,
   issue: IssueFacts,
   extra: { parentKey?: string; subOrder?: number; linksSyncedAt?: Date | null } = {},
-): Promise<void> {
-  await upsertIssue(deps.db, { ...issueRow(installationId, issue), ...extra });
+): Promise<boolean> {
+  return upsertIssue(deps.db, { ...issueRow(installationId, issue), ...extra });
 }
 
 function issueRow(installationId: number, issue: IssueFacts) {
@@ -399,5 +443,6 @@ function issueRow(installationId: number, issue: IssueFacts) {
     readable: true,
     unreadableReason: null,
     githubCreatedAt: issue.createdAt,
+    githubUpdatedAt: issue.updatedAt,
   };
 }

@@ -5,7 +5,7 @@ import { withIssueLock } from "../src/db/issue-lock.ts";
 import { findTask, triggerTask, type TriggerResult } from "../src/db/tasks.ts";
 import { taskBranch } from "../src/git/branch.ts";
 import { addLabels } from "../src/github/labels.ts";
-import { readIssueFacts } from "../src/github/read-issues.ts";
+import { readIssueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
 import { issueKey } from "../src/graph/model.ts";
 import { ACTIVE } from "../src/graph/transitions.ts";
@@ -27,6 +27,12 @@ type TriggerRequest = {
   cause: "label" | "run" | "story";
   /** What makes it happen once: the webhook delivery, or a command's run record. */
   claim?: { deliveryId: string } | { tx: (tx: Tx) => Promise<boolean> };
+  /**
+   * How the issue's place in the graph is known: `synced`, the caller has just read its links (a label's
+   * start, under the same lock moments before), so nothing is read again; `read`, the caller has just read
+   * the issue itself (a story's sub-issue), so only its links are; otherwise both are read.
+   */
+  known?: { synced: true } | { read: IssueFacts };
 };
 
 /**
@@ -46,12 +52,15 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
     // without its label cancels the task). Its own webhook starts nothing: the app added it.
     if (request.cause !== "label")
       await addLabels(octokit, repoRef(request.repoFullName), issue.number, [config.label]);
-    await syncIssue(deps, {
-      installationId: request.installationId,
-      repoFullName: request.repoFullName,
-      number: issue.number,
-      links: true,
-    });
+    if (!request.known || !("synced" in request.known)) {
+      await syncIssue(deps, {
+        installationId: request.installationId,
+        repoFullName: request.repoFullName,
+        number: issue.number,
+        links: true,
+        ...(request.known ? { issue: labelled(request.known.read, config.label) } : {}),
+      });
+    }
     const branch = existing?.branch ?? taskBranch(issue.number, issue.title);
     return triggerTask(deps.db, {
       repoId,
@@ -68,6 +77,11 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
   });
 }
 
+/** The issue as read, with the label just added to it (the read came first). */
+function labelled(issue: IssueFacts, label: string): IssueFacts {
+  return issue.labels.includes(label) ? issue : { ...issue, labels: [...issue.labels, label] };
+}
+
 function claimOf(request: TriggerRequest) {
   if (!request.claim) return {};
   return "deliveryId" in request.claim
@@ -79,12 +93,13 @@ function claimOf(request: TriggerRequest) {
  * A story was started (its parent issue labelled, or `/drover run` on it): each of its open sub-issues in
  * the same repository, and theirs in turn, becomes a task too, labelled by the app, created by its own
  * author and credited to the person who started the story. Sub-issues that are tasks already are left as
- * they are. The parent's links were read when it was triggered; each sub-issue's are read when it is.
+ * they are. The parent's links were read when it was triggered; each sub-issue is read once, here, and
+ * its links when it is triggered.
  * Returns the tasks it made.
  */
 export async function startStory(
   deps: JobDeps,
-  input: Omit<TriggerRequest, "issue" | "cause" | "claim"> & { parent: number },
+  input: Omit<TriggerRequest, "issue" | "cause" | "claim" | "known"> & { parent: number },
 ): Promise<number> {
   const repo = repoRef(input.repoFullName);
   const seen = new Set<string>();
@@ -104,6 +119,7 @@ export async function startStory(
         ...input,
         issue: { number: child.number, title: read.issue.title, author: read.issue.author },
         cause: "story",
+        known: { read: read.issue },
       });
       if (trigger.kind === "created") made += 1;
     }

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, not, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, ne, not, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { redispatchHeldBack } from "./requeues.ts";
 import { deliveries } from "./schema.ts";
@@ -103,6 +103,8 @@ export async function unfinishedDeliveryIds(db: Db, receivedBefore: Date): Promi
 /**
  * Whether an `issues.closed` (or `issues.unlabeled`) delivery for the issue is recorded and not yet
  * processed: close-task will finish or cancel its task (crediting whoever did it), so nothing else should.
+ * `except` is the delivery the caller is applying itself: intake marks a delivery no job acts on processed
+ * only after queueing its sync, which may run first and would otherwise wait for itself.
  */
 export async function closeDeliveryPending(
   db: Db,
@@ -110,6 +112,7 @@ export async function closeDeliveryPending(
   issueNumber: number,
   /** The `issues` action: `closed`, or `unlabeled` (a person took the label off, close-task credits them). */
   action: "closed" | "unlabeled" = "closed",
+  except?: string,
 ): Promise<boolean> {
   const [row] = await db
     .select({ id: deliveries.id })
@@ -121,6 +124,7 @@ export async function closeDeliveryPending(
         isNull(deliveries.processedAt),
         sql`lower(${deliveries.repoFullName}) = lower(${repoFullName})`,
         eq(deliveries.issueNumber, issueNumber),
+        except === undefined ? undefined : ne(deliveries.id, except),
       ),
     )
     .limit(1);

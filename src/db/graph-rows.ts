@@ -16,12 +16,36 @@ export type IssueRow = typeof issues.$inferSelect;
 export type NewIssueRow = typeof issues.$inferInsert;
 export type DependencyRow = typeof dependencies.$inferSelect;
 
-export async function upsertIssue(db: Db, row: NewIssueRow): Promise<void> {
-  const { key: _key, ...fields } = row;
-  await db
+/** What GitHub says of the issue itself: written only from a copy not older than the one recorded. */
+const FACTS = ["title", "state", "closedAs", "labels", "milestone"] as const;
+
+/**
+ * Records an issue. Its facts (title, state, labels, milestone, how it closed) are written only when the
+ * copy they come from is not older than the one recorded (`githubUpdatedAt`), decided in the statement
+ * itself, so two jobs applying copies out of order leave the newer one, whichever writes last. GitHub's
+ * `updated_at` has whole seconds: of two copies from the same second, the last applied stands. The rest
+ * (installation, parent and order, links read, readable) is Drover's own and always written. Returns false
+ * when the facts were older than those recorded and left out.
+ */
+export async function upsertIssue(db: Db, row: NewIssueRow): Promise<boolean> {
+  const { key: _key, githubUpdatedAt, ...fields } = row;
+  const newer = sql`(${sql.raw('"issues"."github_updated_at"')} is null or excluded."github_updated_at" >= ${sql.raw('"issues"."github_updated_at"')})`;
+  const set: Record<string, unknown> = { ...fields, syncedAt: sql`now()` };
+  for (const fact of FACTS) {
+    if (!(fact in fields)) continue;
+    const column = sql.identifier(issues[fact].name);
+    set[fact] = sql`case when ${newer} then excluded.${column} else ${sql.raw('"issues".')}${column} end`;
+  }
+  if (githubUpdatedAt !== undefined) {
+    set.githubUpdatedAt = sql`greatest(${sql.raw('"issues"."github_updated_at"')}, excluded."github_updated_at")`;
+  }
+  const [stored] = await db
     .insert(issues)
     .values(row)
-    .onConflictDoUpdate({ target: issues.key, set: { ...fields, syncedAt: sql`now()` } });
+    .onConflictDoUpdate({ target: issues.key, set })
+    .returning({ updatedAt: issues.githubUpdatedAt });
+  const at = stored?.updatedAt ?? null;
+  return at === null || (githubUpdatedAt != null && at.getTime() <= githubUpdatedAt.getTime());
 }
 
 export async function getIssue(db: Db, key: string): Promise<IssueRow | undefined> {
@@ -59,6 +83,44 @@ export async function replaceEdges(
             .returning({ blocker: dependencies.blocker });
     return removed.length + added.length > 0;
   });
+}
+
+/**
+ * One link added, in one statement: links applied at once (two webhooks for the same issue) both stay, as
+ * none reads the list to write it back. Returns whether it is new.
+ */
+export async function addEdge(
+  db: Db,
+  dependent: string,
+  source: EdgeSource,
+  blocker: string,
+): Promise<boolean> {
+  const added = await db
+    .insert(dependencies)
+    .values({ dependent, blocker, source })
+    .onConflictDoNothing()
+    .returning({ blocker: dependencies.blocker });
+  return added.length > 0;
+}
+
+/** One link removed, in one statement (see `addEdge`). Returns whether it was there. */
+export async function removeEdge(
+  db: Db,
+  dependent: string,
+  source: EdgeSource,
+  blocker: string,
+): Promise<boolean> {
+  const removed = await db
+    .delete(dependencies)
+    .where(
+      and(
+        eq(dependencies.dependent, dependent),
+        eq(dependencies.source, source),
+        eq(dependencies.blocker, blocker),
+      ),
+    )
+    .returning({ blocker: dependencies.blocker });
+  return removed.length > 0;
 }
 
 /** Clears a parent link that GitHub no longer reports (the sub-issue was moved or removed). */

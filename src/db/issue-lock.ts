@@ -35,11 +35,18 @@ export async function withIssueLock<T>(
   issueNumber: number,
   work: () => Promise<T>,
   waitMs = WAIT_MS,
+  /**
+   * Held together with other shared holders, only never with the one holding it whole: for a change
+   * made in one statement (a link added) that must wait for a read-and-replace (a start recording the
+   * whole list), but not for another such change. Default false.
+   */
+  shared = false,
 ): Promise<T> {
   return withAdvisoryLock(db, `drover:issue:${repoId}#${issueNumber}`, work, {
     waitMs,
     pollMs: POLL_MS,
     busy: (waited) => new IssueBusyError(repoId, issueNumber, waited),
+    shared,
   });
 }
 
@@ -51,8 +58,11 @@ export async function withAdvisoryLock<T>(
   db: Db,
   key: string,
   work: () => Promise<T>,
-  options: { waitMs: number; pollMs: number; busy: (waitedMs: number) => Error },
+  options: { waitMs: number; pollMs: number; busy: (waitedMs: number) => Error; shared?: boolean },
 ): Promise<T> {
+  const take = options.shared
+    ? sql`pg_try_advisory_xact_lock_shared(hashtextextended(${key}, 0))`
+    : sql`pg_try_advisory_xact_lock(hashtextextended(${key}, 0))`;
   const started = Date.now();
   for (;;) {
     // The work's own error is kept apart: a lock connection that died meanwhile must not replace it
@@ -66,7 +76,7 @@ export async function withAdvisoryLock<T>(
           sql`select set_config('tcp_keepalives_idle', '30', true),
                      set_config('tcp_keepalives_interval', '10', true),
                      set_config('tcp_keepalives_count', '3', true),
-                     pg_try_advisory_xact_lock(hashtextextended(${key}, 0)) as locked`,
+                     ${take} as locked`,
         );
         if (!row?.locked) return undefined;
         try {

@@ -15,6 +15,11 @@ export type IssueFacts = {
   milestone: string | null;
   author: { login: string; id: number };
   createdAt: Date;
+  /**
+   * GitHub's `updated_at` of this copy (null where it does not say): a copy older than the one recorded
+   * is not recorded over it, as webhooks arrive out of order.
+   */
+  updatedAt: Date | null;
   isPullRequest: boolean;
   /** What the issue itself says of its links, so only the lists that have something in them are read. */
   hints: LinkHints;
@@ -49,6 +54,7 @@ export type RawIssue = {
   milestone?: { title: string } | null | undefined;
   user?: { login: string; id: number } | null | undefined;
   created_at: string;
+  updated_at?: string | null | undefined;
   repository_url: string;
   pull_request?: unknown;
   sub_issues_summary?: { total?: number | undefined } | null | undefined;
@@ -78,9 +84,16 @@ export function issueFacts(raw: RawIssue): IssueFacts {
     milestone: raw.milestone?.title ?? null,
     author: { login: raw.user?.login ?? "ghost", id: raw.user?.id ?? 0 },
     createdAt: new Date(raw.created_at),
+    updatedAt: dateOrNull(raw.updated_at),
     isPullRequest: raw.pull_request !== undefined,
     hints: linkHints(raw),
   };
+}
+
+/** A time GitHub sent, or null where it sent none it can be compared by. */
+function dateOrNull(text: string | null | undefined): Date | null {
+  const at = text ? new Date(text) : null;
+  return at && !Number.isNaN(at.getTime()) ? at : null;
 }
 
 function linkHints(raw: RawIssue): LinkHints {
@@ -155,9 +168,10 @@ async function absentAsEmpty<T>(request: Promise<T[]>): Promise<T[]> {
 }
 
 /**
- * Issues carrying `label` updated at or after `since`, oldest change first; before the first pass (no
- * `since`), the open ones (reconcile's listing; conditional like every GET, so an unchanged first page is a
- * 304). Pull requests are left out.
+ * Reconcile's listing, oldest change first: every issue updated at or after `since`, whatever its labels
+ * (a Drover label taken off, or an unlabelled blocker closed, while its webhook was lost shows up here and
+ * not in a `labels=` listing); before the first pass (no `since`), the open ones carrying `label`.
+ * Conditional like every GET, so a listing nothing changed in is a 304. Pull requests are left out.
  */
 export async function listChangedIssues(
   octokit: Octokit,
@@ -167,11 +181,12 @@ export async function listChangedIssues(
 ): Promise<{ issue: IssueFacts; updatedAt: Date }[]> {
   const raw = await octokit.paginate(octokit.rest.issues.listForRepo, {
     ...repo,
-    labels: label,
     sort: "updated",
     direction: "asc",
     per_page: 100,
-    ...(since ? { state: "all" as const, since: since.toISOString() } : { state: "open" as const }),
+    ...(since
+      ? { state: "all" as const, since: since.toISOString() }
+      : { state: "open" as const, labels: label }),
   });
   return raw
     .map((item) => ({ issue: issueFacts(item as RawIssue), updatedAt: new Date(item.updated_at) }))

@@ -269,6 +269,8 @@ export const WebhookIssue = z.object({
   milestone: z.object({ title: StoredText(1_000) }).nullish(),
   user: z.object({ login: Login, id: GitHubId }).nullish(),
   created_at: z.string().max(100),
+  /** Which of two copies of the issue is newer (webhooks arrive out of order); absent in older fixtures. */
+  updated_at: z.string().max(100).nullish(),
   repository_url: LinkedIssue.shape.repository_url,
   pull_request: z.unknown().optional(),
   sub_issues_summary: z.object({ total: z.number().int().nonnegative() }).nullish(),

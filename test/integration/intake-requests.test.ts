@@ -163,4 +163,32 @@ describe("requests a person's action costs", () => {
     ]);
     expect(requests.filter((r) => r.endsWith("/parent"))).toEqual([]);
   });
+
+  it("labelling a story reads its list once and each open sub-issue once, when it becomes a task", async () => {
+    const { data: story } = await maintainer().rest.issues.create({ ...repo, title: "Big story" });
+    const parts = [];
+    for (const title of ["First part", "Second part"]) {
+      const { data: part } = await maintainer().rest.issues.create({ ...repo, title });
+      await maintainer().rest.issues.addSubIssue({
+        ...repo,
+        issue_number: story.number,
+        sub_issue_id: part.id,
+      });
+      parts.push(part);
+    }
+    await deliverAndRun();
+
+    await maintainer().rest.issues.addLabels({ ...repo, issue_number: story.number, labels: ["drover"] });
+    const requests = await deliverAndRun();
+    console.log(`labelled story, two sub-issues: ${requests.length} requests: ${requests.join(", ")}`);
+    // The story's list (its payload counts two); each part read for its author and state, and the app's
+    // label on it; no part's links (each counts none).
+    expect(issueReads(requests).sort()).toEqual([
+      "GET /repos/{owner}/{repo}/issues/{issue_number}",
+      "GET /repos/{owner}/{repo}/issues/{issue_number}",
+      "GET /repos/{owner}/{repo}/issues/{issue_number}/sub_issues",
+    ]);
+    const tasks = requests.filter((r) => r === "POST /repos/{owner}/{repo}/issues/{issue_number}/labels");
+    expect(tasks).toHaveLength(parts.length);
+  });
 });

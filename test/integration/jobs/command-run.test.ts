@@ -16,7 +16,6 @@ import {
   issueJson,
   mockConfig,
   mockFirstStatus,
-  mockIssue,
   mockPermission,
   mockSync,
   recorder,
@@ -171,14 +170,12 @@ describe("command: run and priority", () => {
     mockConfig(api, "label: drover\n");
     mockAddLabel(api, sent, 310);
     mockStoryLinks(api, parent, [child, closed], null);
-    // The child: read, labelled, its links read (its own sub-issue), shown as ready.
-    mockIssue(api, child);
+    // The child: read once (nock answers each mock once), labelled, its links read (its own sub-issue).
+    mockStoryLinks(api, child, [grandchild], parent);
     mockAddLabel(api, sent, 311);
-    mockStoryLinks(api, { ...child, labels: ["drover"] }, [grandchild], parent);
     // The grandchild likewise, with no sub-issues of its own.
-    mockIssue(api, grandchild);
+    mockStoryLinks(api, grandchild, [], child);
     mockAddLabel(api, sent, 312);
-    mockStoryLinks(api, { ...grandchild, labels: ["drover"] }, [], child);
 
     await runJob(310, "/drover run");
 
@@ -204,6 +201,8 @@ describe("command: run and priority", () => {
     expect((await getIssue(db(), issueKey(OCTO_REPO.fullName, 312)))?.parentKey).toBe(
       issueKey(OCTO_REPO.fullName, 311),
     );
+    // Read before the app labelled it, recorded with its label all the same.
+    expect((await getIssue(db(), issueKey(OCTO_REPO.fullName, 311)))?.labels).toEqual(["drover"]);
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket"]);
   });
 

@@ -99,15 +99,15 @@ describe("reconcile", () => {
     // start-task (which authorises mona as always) and a sync of the known task are queued.
     expect(first.enqueued.sort()).toEqual(["start-task", "sync-issue"]);
 
-    // The next pass asks only for what changed since the last change it saw (a second past it: `since`
-    // includes its instant), closed issues included. Nothing did: one request, and nothing is queued.
+    // The next pass asks only for what changed from the last change it saw on (the same second included:
+    // a change made later in it is not missed), closed issues and any label included. Nothing did: one
+    // request, and nothing is queued.
     github
       .api()
       .get(`${PATH}/issues`)
       .query({
-        labels: "drover",
         state: "all",
-        since: "2026-01-02T03:04:10.000Z",
+        since: "2026-01-02T03:04:09.000Z",
         sort: "updated",
         direction: "asc",
         per_page: 100,

@@ -1,6 +1,9 @@
+import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { syncIssue, syncIssueJob } from "../../../jobs/sync-issue.ts";
 import { markDeliveryDispatched, recordDelivery } from "../../../src/db/deliveries.ts";
+import { replaceEdges } from "../../../src/db/graph-rows.ts";
+import { withIssueLock } from "../../../src/db/issue-lock.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { dependencies, issues } from "../../../src/db/schema.ts";
 import { findTask, triggerTask } from "../../../src/db/tasks.ts";
@@ -122,7 +125,6 @@ describe("syncIssue", () => {
       repoFullName: REPO,
       number: 12,
       links: true,
-      reread: true,
     });
 
     const db = testDb.database().db;
@@ -198,5 +200,200 @@ describe("syncIssue", () => {
     await sync("d-unlabeled-30");
     expect(await findTask(db, OCTO_REPO.id, 30)).toMatchObject({ state: "cancelled" });
     // useGitHubMock fails the test on any request: none was made.
+  });
+
+  /** A task on issue `number` in a known repository. */
+  async function addTask(number: number) {
+    const db = testDb.database().db;
+    await upsertRepository(db, {
+      id: OCTO_REPO.id,
+      installationId: INSTALLATION,
+      fullName: REPO,
+      cloneUrl: OCTO_REPO.cloneUrl,
+      defaultBranch: "main",
+    });
+    const trigger = await triggerTask(db, taskTrigger(number));
+    if (trigger.kind !== "created") throw new Error("not created");
+  }
+
+  /** An issues.* delivery for issue `number`, recorded; `dispatched`: intake has marked it so. */
+  async function issueEvent(
+    id: string,
+    number: number,
+    action: string,
+    issue: { title: string; labels: string[]; updatedAt: string },
+    options: { sender?: Record<string, unknown>; dispatched?: boolean } = {},
+  ) {
+    const db = testDb.database().db;
+    const payload: Record<string, unknown> = {
+      ...issueLabeled({ number, title: issue.title }),
+      action,
+      label: { name: "drover" },
+      ...(options.sender ? { sender: options.sender } : {}),
+    };
+    Object.assign(payload.issue as Record<string, unknown>, {
+      labels: issue.labels.map((name) => ({ name })),
+      updated_at: issue.updatedAt,
+    });
+    await recordDelivery(db, {
+      id,
+      event: "issues",
+      action,
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      payload,
+    });
+    if (options.dispatched ?? true) await markDeliveryDispatched(db, id, true);
+  }
+
+  const syncDelivery = (number: number, deliveryId: string) =>
+    syncIssueJob(harness.deps, {
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      number,
+      links: false,
+      cause: deliveryId,
+      deliveryId,
+    });
+
+  it("keeps the newer issue when an older payload is applied after it, and still records what is Drover's own", async () => {
+    const db = testDb.database().db;
+    await addTask(40);
+    // A label added at :20, processed before an edit made at :10 (webhooks arrive out of order).
+    await issueEvent("d-labeled-40", 40, "labeled", {
+      title: "New title",
+      labels: ["drover", "bug"],
+      updatedAt: "2026-03-01T10:00:20Z",
+    });
+    await issueEvent("d-edited-40", 40, "edited", {
+      title: "Old title",
+      labels: ["drover"],
+      updatedAt: "2026-03-01T10:00:10Z",
+    });
+    await syncDelivery(40, "d-labeled-40");
+    await syncDelivery(40, "d-edited-40");
+
+    const row = () => db.query.issues.findFirst({ where: eq(issues.key, `${REPO}#40`) });
+    expect(await row()).toMatchObject({
+      title: "New title",
+      labels: ["drover", "bug"],
+      githubUpdatedAt: new Date("2026-03-01T10:00:20Z"),
+    });
+    expect(await findTask(db, OCTO_REPO.id, 40)).toMatchObject({ title: "New title", state: "ready" });
+
+    // A read from GitHub older still (a slow replica): its facts are left out, its links are recorded.
+    mockInstallationToken(github.api().persist(), INSTALLATION);
+    github
+      .api()
+      .get(`/repos/${REPO}/issues/40`)
+      .reply(200, {
+        ...rawIssue(40, { title: "Older title", updated_at: "2026-03-01T10:00:00Z" }),
+        ...linked({ blockedBy: 0, subIssues: 0, parent: 12 }),
+      });
+    await syncLinks(40);
+    expect(await row()).toMatchObject({ title: "New title", labels: ["drover", "bug"] });
+    expect((await row())?.linksSyncedAt).toBeInstanceOf(Date);
+
+    // A newer one is applied.
+    await issueEvent("d-edited-40b", 40, "edited", {
+      title: "Newest title",
+      labels: ["drover"],
+      updatedAt: "2026-03-01T10:00:30Z",
+    });
+    await syncDelivery(40, "d-edited-40b");
+    expect(await row()).toMatchObject({ title: "Newest title", labels: ["drover"] });
+  });
+
+  it("keeps every link when several blocked_by_added deliveries for one issue are applied at once", async () => {
+    const db = testDb.database().db;
+    // As many as a worker's main lane runs at once (each holds a connection for the lock: see withIssueLock).
+    const blockers = [61, 62, 63, 64];
+    for (const blocker of blockers) {
+      await recordDelivery(db, {
+        id: `d-link-60-${blocker}`,
+        event: "issue_dependencies",
+        action: "blocked_by_added",
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        payload: {
+          action: "blocked_by_added",
+          blocked_issue: rawIssue(60),
+          blocking_issue: rawIssue(blocker),
+          installation: { id: INSTALLATION },
+          repository: { id: OCTO_REPO.id, full_name: REPO },
+        },
+      });
+    }
+    await Promise.all(
+      blockers.map((blocker) =>
+        syncIssueJob(harness.deps, {
+          installationId: INSTALLATION,
+          repoFullName: REPO,
+          number: 60,
+          links: true,
+          deliveryId: `d-link-60-${blocker}`,
+        }),
+      ),
+    );
+    const edges = await db
+      .select()
+      .from(dependencies)
+      .where(eq(dependencies.dependent, `${REPO}#60`));
+    expect(edges.map((e) => e.blocker).sort()).toEqual(blockers.map((n) => `${REPO}#${n}`).sort());
+    // Nothing was read: both issues are in each payload.
+
+    // A start holds the issue's lock whole while it reads the list and records it: a link made meanwhile
+    // is applied after that list is recorded, not overwritten by it.
+    await recordDelivery(db, {
+      id: "d-link-60-67",
+      event: "issue_dependencies",
+      action: "blocked_by_added",
+      installationId: INSTALLATION,
+      repoFullName: REPO,
+      payload: {
+        action: "blocked_by_added",
+        blocked_issue: rawIssue(60),
+        blocking_issue: rawIssue(67),
+        installation: { id: INSTALLATION },
+        repository: { id: OCTO_REPO.id, full_name: REPO },
+      },
+    });
+    let link: Promise<void> | undefined;
+    await withIssueLock(db, OCTO_REPO.id, 60, async () => {
+      link = syncIssueJob(harness.deps, {
+        installationId: INSTALLATION,
+        repoFullName: REPO,
+        number: 60,
+        links: true,
+        deliveryId: "d-link-60-67",
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The list as the start read it, before the link was made.
+      await replaceEdges(db, `${REPO}#60`, "native", [`${REPO}#61`]);
+    });
+    await link;
+    const after = await db
+      .select()
+      .from(dependencies)
+      .where(eq(dependencies.dependent, `${REPO}#60`));
+    expect(after.map((e) => e.blocker).sort()).toEqual([`${REPO}#61`, `${REPO}#67`]);
+  });
+
+  it("a bot's label removal cancels the task even when its sync runs before intake marks the delivery processed", async () => {
+    const db = testDb.database().db;
+    await addTask(41);
+    const bot = { login: "triage-bot[bot]", id: 98, type: "Bot" };
+    const at = { title: "Task 41", labels: [], updatedAt: "2026-03-01T11:00:00Z" };
+    // Intake queued the sync and has not marked the delivery yet: no close-task is coming for a bot.
+    await issueEvent("d-unlabeled-41", 41, "unlabeled", at, { sender: bot, dispatched: false });
+    await syncDelivery(41, "d-unlabeled-41");
+    expect(await findTask(db, OCTO_REPO.id, 41)).toMatchObject({ state: "cancelled" });
+
+    // A person's removal: close-task is queued for it and cancels the task crediting them; the sync of
+    // the same delivery leaves it to close-task.
+    await addTask(42);
+    await issueEvent("d-unlabeled-42", 42, "unlabeled", { ...at, title: "Task 42" }, { dispatched: false });
+    await syncDelivery(42, "d-unlabeled-42");
+    expect(await findTask(db, OCTO_REPO.id, 42)).toMatchObject({ state: "ready" });
   });
 });
