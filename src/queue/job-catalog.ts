@@ -107,13 +107,21 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 
-export type Enqueue = <N extends JobName>(name: N, payload: JobPayload<N>) => Promise<void>;
+/** `delayMs`: run it no sooner than this long from now (where the queue is BullMQ; tests' queues run it now). */
+export type Enqueue = <N extends JobName>(
+  name: N,
+  payload: JobPayload<N>,
+  options?: { delayMs?: number },
+) => Promise<void>;
 
 export function enqueuer(queue: WorkQueue): Enqueue {
-  return async (name, payload) => {
+  return async (name, payload, options) => {
     const job = JOBS[name];
     const data = job.payload.parse(payload);
-    await queue.add(name, data, jobIdOf(name, data as JobPayload<typeof name>), job.options);
+    await queue.add(name, data, jobIdOf(name, data as JobPayload<typeof name>), {
+      ...job.options,
+      ...options,
+    });
   };
 }
 

@@ -22,6 +22,8 @@ export type JobOptions = {
   singleFlight?: boolean;
   /** Keep the job when it completes until it is removed (for the readiness canary). */
   keep?: boolean;
+  /** Run it no sooner than this long from now. */
+  delayMs?: number;
 };
 
 export type ProcessJob = (
@@ -59,6 +61,7 @@ export class WorkQueue {
   async add(name: string, data: object, jobId: string, options: JobOptions): Promise<void> {
     await this.#queues[options.lane].add(name, data, {
       jobId,
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
       removeOnComplete: options.keep ? false : options.singleFlight ? true : { age: 3600, count: 1000 },

@@ -21,6 +21,13 @@ const MAX_ROUNDS = 5;
 /** Change-log rows older than this are pruned (a process whose graph is older loads it whole). */
 const CHANGES_KEPT_MS = 15 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
+/**
+ * A task that only started (queued) is shown after this long: a worker usually takes it first and says
+ * "Running", and the late announcement then finds nothing to change, so the comment is not made "Queued"
+ * only to be edited seconds later (one content write of the installation's 500 an hour). A task still
+ * waiting for a worker by then is shown as queued.
+ */
+const QUEUED_SHOWN_AFTER_MS = 10_000;
 
 /** One graph per database a process schedules for (tests and the demo open several). */
 const liveGraphs = new WeakMap<Db, LiveGraph>();
@@ -50,9 +57,13 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
       const queued = await queueTasks(deps.db, plan.start);
       for (const attempt of queued) await deps.enqueue("run-task", { attemptId: attempt.attemptId });
 
-      const changed = new Set([...moved, ...plan.cycles.map((c) => c.id), ...queued.map((q) => q.taskId)]);
+      const started = new Set(queued.map((q) => q.taskId));
+      const changed = new Set([...moved, ...plan.cycles.map((c) => c.id), ...started]);
       const at = Date.now();
-      for (const taskId of changed) await deps.enqueue("announce", { taskId, at });
+      for (const taskId of changed) {
+        const options = started.has(taskId) ? { delayMs: QUEUED_SHOWN_AFTER_MS } : {};
+        await deps.enqueue("announce", { taskId, at }, options);
+      }
       result.started.push(...queued.map((q) => q.taskId));
       result.changed.push(...changed);
       deps.log.info({ round: result.rounds, started: queued.length, changed: changed.size }, "schedule pass");
