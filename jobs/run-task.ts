@@ -1,4 +1,5 @@
 import { remainingBudget, spentSoFar } from "../src/agent/budget.ts";
+import { readStart } from "../src/db/attempt-start.ts";
 import { earlierAttempts, lapseLease, leaseHeld } from "../src/db/attempts.ts";
 import { readIssueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { statusViewOf } from "../src/github/render.ts";
@@ -8,6 +9,7 @@ import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { runAgentIn } from "./run-task/agent.ts";
 import { commitWork } from "./run-task/commit.ts";
+import { attemptMerge } from "./run-task/merge.ts";
 import { conclude } from "./run-task/conclude.ts";
 import { judgeRun } from "./run-task/judge.ts";
 import { holdLease, interrupted, takeLease } from "./run-task/lease.ts";
@@ -26,7 +28,8 @@ import { showStatus } from "./show-status.ts";
 
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
- * changed, run the checks, judge the run and, when it passed, push the branch. The result goes to
+ * changed, run the checks, judge the run and, when it passed, push the branch. An attempt that merges
+ * its pull request's base first (`update`, `conflict`) goes its own way (jobs/run-task/merge.ts). The result goes to
  * `publish`. Each step is a function of its own, in jobs/run-task/. A person who stops the task while
  * it runs stops the agent within seconds; its work so far is committed and pushed, and the attempt
  * ends as stopped (jobs/run-task/stop.ts).
@@ -105,6 +108,11 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     if (budget.exhausted) {
       const outcome = failed(budget.why, { summary: "The agent did not run.", final: true });
       return { ...outcome, fields: { baseSha: work.baseBranchSha } };
+    }
+    const merge = readStart(run.attempt.start)?.merge;
+    if (merge) {
+      const context = { issue, octokit, watch, keep, signal, stopping, earlier, budgetMs: budget.timeMs };
+      return await attemptMerge(deps, run, work, merge, context);
     }
     const ran = await runAgentIn(
       deps,
