@@ -16,6 +16,7 @@ import {
   mergedTree,
   mergeInProgress,
   mergeInto,
+  pullRequestOf,
   stageAll,
   unmergedPaths,
   type Identity,
@@ -290,12 +291,6 @@ export async function mergePromptOf(
     baseTasks: tasks,
     baseCommits: subjects.filter((subject) => !known.has(pullRequestOf(subject) ?? -1)),
   };
-}
-
-/** The pull request a merge commit's subject names: GitHub's merge commit, or a squash merge's suffix. */
-export function pullRequestOf(subject: string): number | undefined {
-  const found = /^Merge pull request #(\d+)\b/.exec(subject) ?? /\(#(\d+)\)\s*$/.exec(subject);
-  return found?.[1] === undefined ? undefined : Number(found[1]);
 }
 
 function fileList(files: readonly string[]): string {

@@ -235,3 +235,9 @@ function identityEnv({ name, email }: Identity): Record<string, string> {
     GIT_COMMITTER_EMAIL: email,
   };
 }
+
+/** The pull request a commit's subject names: GitHub's merge commit, or a squash merge's `(#12)` suffix. */
+export function pullRequestOf(subject: string): number | undefined {
+  const found = /^Merge pull request #(\d+)\b/.exec(subject) ?? /\(#(\d+)\)\s*$/.exec(subject);
+  return found?.[1] === undefined ? undefined : Number(found[1]);
+}
