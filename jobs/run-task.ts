@@ -105,14 +105,15 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     if (before) return await keep(before);
     const earlier = await earlierAttempts(deps.db, run.task.id, run.attempt.number);
     const budget = remainingBudget(run.config.budget, spentSoFar(earlier));
+    const merge = readStart(run.attempt.start)?.merge;
+    // A merge of the base may need no agent: it looks at the budget only if it does.
+    if (merge) {
+      const context = { issue, octokit, watch, keep, signal, stopping, earlier, budget };
+      return await attemptMerge(deps, run, work, merge, context);
+    }
     if (budget.exhausted) {
       const outcome = failed(budget.why, { summary: "The agent did not run.", final: true });
       return { ...outcome, fields: { baseSha: work.baseBranchSha } };
-    }
-    const merge = readStart(run.attempt.start)?.merge;
-    if (merge) {
-      const context = { issue, octokit, watch, keep, signal, stopping, earlier, budgetMs: budget.timeMs };
-      return await attemptMerge(deps, run, work, merge, context);
     }
     const ran = await runAgentIn(
       deps,

@@ -1,3 +1,4 @@
+import type { remainingBudget } from "../../src/agent/budget.ts";
 import { judge, withChecks, type Judgement } from "../../src/agent/judge.ts";
 import type { PromptMerge } from "../../src/agent/prompt.ts";
 import type { AttemptOutcome } from "../../src/db/attempt-record.ts";
@@ -44,9 +45,9 @@ export type MergeContext = {
   signal: AbortSignal;
   /** Also a person's stop: for the agent and the checks. */
   stopping: AbortSignal;
-  /** The task's earlier attempts, and what is left of its time budget (for the agent). */
+  /** The task's earlier attempts, and what is left of its budget (for the agent). */
   earlier: Awaited<ReturnType<typeof earlierAttempts>>;
-  budgetMs: number | undefined;
+  budget: ReturnType<typeof remainingBudget>;
 };
 
 /**
@@ -103,7 +104,7 @@ export async function attemptMerge(
   return recordAndPush(deps, run, work, judged, { watch: context.watch, keep }, signal);
 }
 
-/** The commit message of a merge: what GitHub's "Update branch" writes, naming the base. */
+/** The commit message of Drover's merge of `base` into the task branch. */
 export function mergeMessage(base: string, branch: string): string {
   return `Merge ${base} into ${branch}`;
 }
@@ -134,12 +135,17 @@ async function resolveConflicts(
   sides: Sides,
   context: MergeContext,
 ): Promise<{ ran: AgentRun } | { outcome: Outcome }> {
-  const { signal } = context;
+  const { signal, budget } = context;
+  if (budget.exhausted) {
+    const why = `could not be given to the agent: ${budget.why}`;
+    const outcome = inConflict(run, sides, why, { baseSha: work.baseBranchSha }, "The agent did not run.");
+    return { outcome };
+  }
   const merged = await mergedTree(work.path, sides.ours, sides.theirs, signal);
   const pinned = await pinAgentConfig(work.path, work.baseBranchSha, signal);
   const merge = await mergePromptOf(deps, run, work, sides, signal);
-  const { issue, octokit, earlier, budgetMs } = context;
-  const brief = { issue, octokit, earlier, budgetMs, merge };
+  const { issue, octokit, earlier } = context;
+  const brief = { issue, octokit, earlier, budgetMs: budget.timeMs, merge };
   const ran = await runAgentIn(deps, run, work, brief, context.stopping);
   if (pinned.length > 0)
     await unpinAgentConfig(work.path, { baseSha: work.baseBranchSha, startSha: merged, pinned }, signal);
@@ -160,7 +166,7 @@ async function resolveConflicts(
       sides,
       why,
       { ...agentRunFields(ran.result), baseSha: work.baseBranchSha },
-      judgement,
+      judgement.summary,
     ),
   };
 }
@@ -187,12 +193,12 @@ async function keptMerge(work: Workspace, sides: Sides, signal: AbortSignal): Pr
  * A merge left for a person: the task moves to `conflict` (never retried), the check run on the pull
  * request's head asks for action, and the status comment names the files and what to do.
  */
-function inConflict(run: Run, sides: Sides, why: string, fields: AttemptOutcome, agent: Judgement): Outcome {
+function inConflict(run: Run, sides: Sides, why: string, fields: AttemptOutcome, summary: string): Outcome {
   const reason =
     `the merge of \`${sides.base}\` into \`${run.task.branch}\` ${why}; resolve it by hand and push to ` +
     "the branch, or comment `/drover retry` to let the agent try again";
   return {
-    judgement: { conclusion: "action_required", state: "conflict", reason, summary: agent.summary },
+    judgement: { conclusion: "action_required", state: "conflict", reason, summary },
     fields: { ...fields, headSha: null, diffStat: null },
     final: true,
   };

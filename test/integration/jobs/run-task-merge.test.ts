@@ -126,6 +126,29 @@ describe("run-task merging the base into the task branch", () => {
     ]);
   });
 
+  it("runs no agent either for a conflict attempt whose merge is clean by now", async () => {
+    const branch = "drover/65-task-65";
+    const before = await taskBranch(branch, "TASK-65.md", "the task's work\n");
+    const baseTip = await sandbox().commitToOrigin("BASE-65.md", "the base moved on again\n");
+    const { checks } = mockGitHub(65);
+    mockNewCheckRun(checks);
+    const { attemptId } = await mergeAttempt(
+      65,
+      165,
+      agentConfig("exit-code.mjs", { args: ["3"] }),
+      "conflict",
+    );
+
+    await harness().enqueue("run-task", { attemptId });
+    await harness().drain();
+
+    const head = await origin("rev-parse", branch);
+    expect(await origin("rev-list", "--parents", "-n", "1", head)).toBe(`${head} ${before} ${baseTip}`);
+    expect(await getStep(db(), attemptId, "agent-process-e1", SpawnedAgent)).toBeUndefined();
+    expect((await taskOf(db(), repo(), 65)).task?.state).toBe("review");
+    expect(checks).toMatchObject([{ headSha: head, conclusion: "success" }]);
+  });
+
   it("pushes nothing and makes no check run when the branch already has the base", async () => {
     const branch = "drover/62-task-62";
     const before = await taskBranch(branch, "TASK-62.md", "the task's work\n");
