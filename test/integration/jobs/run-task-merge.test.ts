@@ -4,8 +4,8 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { SpawnedAgent } from "../../../src/agent/orphans.ts";
 import type { AttemptStart } from "../../../src/db/attempt-start.ts";
-import { getStep } from "../../../src/db/attempts.ts";
-import { tasks } from "../../../src/db/schema.ts";
+import { getStep, recordStep } from "../../../src/db/attempts.ts";
+import { attempts, tasks } from "../../../src/db/schema.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -58,10 +58,14 @@ describe("run-task merging the base into the task branch", () => {
   type Check = { headSha: string; conclusion: string; title: string };
 
   /** GitHub for the run: the token, the issue, the bot, the status comment and labels; check runs made. */
-  function mockGitHub(issue: number, options: { agent?: boolean } = {}): { sent: Sent; checks: Check[] } {
+  function mockGitHub(
+    issue: number,
+    options: { agent?: boolean; resumed?: boolean } = {},
+  ): { sent: Sent; checks: Check[] } {
     mockInstallationToken(github.api().persist(), repo().installationId);
     const api = github.api();
-    mockIssue(api, { number: issue, title: `Task ${issue}` });
+    // A worker concluding a dead one's judgement reads nothing of the issue.
+    if (!options.resumed) mockIssue(api, { number: issue, title: `Task ${issue}` });
     if (options.agent) mockDiscussion(api, issue);
     const optional = github.optional();
     mockIdentity(optional);
@@ -231,5 +235,45 @@ describe("run-task merging the base into the task branch", () => {
     ]);
     expect(sent.added.flat()).toContain("drover:conflict");
     expect(sent.comments.at(-1)?.body).toContain("still conflicts in `SHARED-64.md`");
+  });
+
+  it("after a worker died between pushing its merge and concluding, the next one concludes without merging again", async () => {
+    const branch = "drover/66-task-66";
+    const before = await taskBranch(branch, "TASK-66.md", "the task's work\n");
+    await sandbox().commitToOrigin("BASE-66.md", "the base moved on\n");
+    // The dead worker's merge, pushed: made here in a clone as it made it.
+    const clone = path.join(sandbox().root, "clone-dead-worker-66");
+    await git(sandbox().root, "clone", "--quiet", "--branch", branch, sandbox().origin, clone);
+    await git(clone, "merge", "--quiet", "--no-ff", "-m", `Merge main into ${branch}`, "origin/main");
+    const pushed = await git(clone, "rev-parse", "HEAD");
+    await git(clone, "push", "--quiet", "origin", `HEAD:refs/heads/${branch}`);
+    const { checks } = mockGitHub(66, { resumed: true });
+    mockNewCheckRun(checks);
+    const yaml = agentConfig("exit-code.mjs", { args: ["3"] });
+    const { taskId, attemptId } = await mergeAttempt(66, 166, yaml, "update");
+    // It had recorded its judgement (then pushed, and died before recording the push or concluding).
+    const reason = `merged \`main\` without conflicts; its head is now ${pushed.slice(0, 12)}`;
+    await recordStep(db(), attemptId, "judged", {
+      outcome: {
+        judgement: { conclusion: "success", state: "review", reason, summary: "Merged." },
+        fields: { headSha: pushed },
+      },
+      push: { sha: pushed },
+    });
+    await db()
+      .update(attempts)
+      .set({ state: "running", leaseEpoch: 1, leaseOwner: "dead-worker", leaseExpiresAt: new Date(0) })
+      .where(eq(attempts.id, attemptId));
+    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, taskId));
+
+    await harness().enqueue("run-task", { attemptId });
+    await harness().drain();
+
+    expect(await origin("rev-parse", branch)).toBe(pushed);
+    expect(await origin("rev-parse", `${branch}^1`)).toBe(before);
+    const { task, attempts: tried } = await taskOf(db(), repo(), 66);
+    expect(task?.state).toBe("review");
+    expect(tried).toMatchObject([{ state: "finished", conclusion: "success", headSha: pushed, reason }]);
+    expect(checks).toMatchObject([{ headSha: pushed, conclusion: "success" }]);
   });
 });
