@@ -28,11 +28,11 @@ import { showStatus } from "./show-status.ts";
 
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
- * changed, run the checks, judge the run and, when it passed, push the branch. An attempt that merges
- * its pull request's base first (`update`, `conflict`) goes its own way (jobs/run-task/merge.ts). The result goes to
- * `publish`. Each step is a function of its own, in jobs/run-task/. A person who stops the task while
- * it runs stops the agent within seconds; its work so far is committed and pushed, and the attempt
- * ends as stopped (jobs/run-task/stop.ts).
+ * changed, run the checks, judge the run and, when it passed, push the branch. The result goes to
+ * `publish`. Each step is a function of its own, in jobs/run-task/; an attempt that merges its pull
+ * request's base (`update`, `conflict`) takes its own steps after the worktree (jobs/run-task/merge.ts).
+ * A person who stops the task while it runs stops the agent within seconds; its work so far is
+ * committed and pushed, and the attempt ends as stopped (jobs/run-task/stop.ts).
  */
 export async function runTask(
   deps: JobDeps,
