@@ -108,7 +108,7 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     const merge = readStart(run.attempt.start)?.merge;
     // A merge of the base may need no agent: it looks at the budget only if it does.
     if (merge) {
-      const context = { issue, octokit, watch, keep, signal, stopping, earlier, budget };
+      const context = { issue, octokit, watch, signal, stopping, earlier, budget };
       return await attemptMerge(deps, run, work, merge, context);
     }
     if (budget.exhausted) {

@@ -29,7 +29,7 @@ import { checkSurroundings, runAgentIn, type AgentRun } from "./agent.ts";
 import { agentRunFields, checksOf } from "./judge.ts";
 import { recordAndPush } from "./push.ts";
 import { failed, STEPS, type Judged, type Outcome, type Run } from "./run.ts";
-import type { DoneSoFar, Stop, TaskWatch } from "./stop.ts";
+import { stoppedOutcome, type Stop, type TaskWatch } from "./stop.ts";
 import type { Workspace } from "./worktree.ts";
 
 type Merge = NonNullable<AttemptStart["merge"]>;
@@ -40,7 +40,6 @@ export type MergeContext = {
   issue: IssueFacts;
   octokit: Octokit;
   watch: TaskWatch;
-  keep: (stop: Stop, done?: DoneSoFar) => Promise<Outcome>;
   /** Cancels git and pushes: a lost lease, a shutdown. */
   signal: AbortSignal;
   /** Also a person's stop: for the agent and the checks. */
@@ -92,15 +91,19 @@ export async function attemptMerge(
     if ("outcome" in resolved) return resolved.outcome;
     ran = resolved.ran;
   }
+  // A merge half resolved, or not checked, is not worth keeping: a stopped attempt pushes nothing of it.
+  const keep = async (stop: Stop) =>
+    stoppedOutcome(stop, `its merge of \`${merge.branch}\` was not pushed`, {
+      ...fields,
+      ...(ran ? agentRunFields(ran.result) : {}),
+    });
   const stopped = context.watch.stopped();
-  // A merge half resolved is not worth keeping: a stopped attempt pushes nothing of it.
-  if (stopped) return context.keep(stopped, ran ? { ran } : {});
+  if (stopped) return keep(stopped);
   const sha = await finishMerge(deps, run, work, sides, author, context);
   if (typeof sha !== "string") return sha.outcome;
   const judged = await judgeMerge(deps, run, work, { sides, sha, ran, fields }, context);
   const duringChecks = context.watch.stopped();
-  if (duringChecks) return context.keep(duringChecks, ran ? { ran } : {});
-  const keep = (stop: Stop) => context.keep(stop, ran ? { ran } : {});
+  if (duringChecks) return keep(duringChecks);
   return recordAndPush(deps, run, work, judged, { watch: context.watch, keep }, signal);
 }
 

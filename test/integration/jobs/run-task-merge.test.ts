@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -6,6 +7,7 @@ import { SpawnedAgent } from "../../../src/agent/orphans.ts";
 import type { AttemptStart } from "../../../src/db/attempt-start.ts";
 import { getStep, recordStep } from "../../../src/db/attempts.ts";
 import { attempts, tasks } from "../../../src/db/schema.ts";
+import { transitionTask } from "../../../src/db/tasks.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { git } from "../../helpers/git-sandbox.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
@@ -275,5 +277,26 @@ describe("run-task merging the base into the task branch", () => {
     expect(task?.state).toBe("review");
     expect(tried).toMatchObject([{ state: "finished", conclusion: "success", headSha: pushed, reason }]);
     expect(checks).toMatchObject([{ headSha: pushed, conclusion: "success" }]);
+  });
+
+  it("pushes nothing of a merge whose agent a person stopped", async () => {
+    const branch = "drover/67-task-67";
+    await sandbox().commitToOrigin("SHARED-67.md", "first line\n");
+    const before = await taskBranch(branch, "SHARED-67.md", "first line\nthe task's line\n");
+    await sandbox().commitToOrigin("SHARED-67.md", "first line\nthe base's line\n");
+    mockGitHub(67, { agent: true });
+    const ready = path.join(sandbox().root, "ready-67");
+    const yaml = agentConfig("edit-then-hang.mjs", { args: [ready] });
+    const { taskId, attemptId } = await mergeAttempt(67, 167, yaml, "conflict");
+
+    await harness().enqueue("run-task", { attemptId });
+    await expect.poll(() => existsSync(ready), { timeout: 15_000 }).toBe(true);
+    await transitionTask(db(), taskId, ["running"], "paused", { modifiedBy: "alice", stateReason: "paused" });
+    await harness().drain();
+
+    expect(await origin("rev-parse", branch)).toBe(before);
+    const { task, attempts: tried } = await taskOf(db(), repo(), 67);
+    expect(task?.state).toBe("paused");
+    expect(tried[0]?.reason).toBe("stopped by @alice (paused); its merge of `main` was not pushed");
   });
 });
