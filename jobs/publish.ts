@@ -10,6 +10,7 @@ import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { getTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { enableAutoMerge, mergeIfReady, type MergeMethod } from "../src/github/auto-merge.ts";
+import { requireAction } from "../src/github/check-run-action.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { reply } from "../src/github/comments.ts";
 import { webUrlOf } from "../src/github/discussion.ts";
@@ -25,13 +26,15 @@ import {
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
+import { STEPS } from "./run-task/run.ts";
 import { showStatus } from "./show-status.ts";
 
 /**
  * Shows a finished attempt on GitHub: the pull request that closes the issue (opened, or updated with the
  * new commits of a rework), drover.yml `default_labels` on it, the `Drover` check run (when the attempt
  * pushed a passing result), auto-merge, then the status comment and the state label, and for a rework the
- * answer to the review that asked for it. Each GitHub object is recorded as a step and never made twice
+ * answer to the review that asked for it. A merge with the base left in conflict marks the pull request's
+ * head `action_required` instead. Each GitHub object is recorded as a step and never made twice
  * when this job runs again.
  */
 export async function publish(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
@@ -123,6 +126,10 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
       await autoMerge(deps, { task, attempt, repository, octokit, pr });
   }
 
+  // 3b. A merge with the base left in conflict: the pull request's head asks for a person.
+  if (latest && task.state === "conflict" && attempt.conclusion === "action_required")
+    await markConflict(deps, { attempt, repository, octokit });
+
   // 5. The status comment and label.
   if (latest) await showCurrentStatus(deps, { attempt, prNumber, config, octokit, repo });
   // 6. A rework answers the review that asked for it, whatever came of it.
@@ -133,6 +140,34 @@ async function publishAttempt(deps: JobDeps, payload: { attemptId: number }): Pr
 
 type PullRequestStep = z.infer<typeof PULL_REQUEST.schema>;
 
+/**
+ * The check run on the head a merge attempt started from (its pull request's head, which it did not
+ * move), `action_required`, saying which files still conflict: never "success" on a pull request that
+ * cannot merge. Recorded as the attempt's check run.
+ */
+async function markConflict(
+  deps: JobDeps,
+  run: { attempt: Attempt; repository: Repository; octokit: Octokit },
+): Promise<void> {
+  const { attempt, repository, octokit } = run;
+  if (await hasStep(deps.db, attempt.id, CHECK_RUN)) return;
+  const merge = await getStep(deps.db, attempt.id, STEPS.merge.name, STEPS.merge.schema);
+  if (!merge) return;
+  const id = await requireAction(octokit, repoRef(repository.fullName), {
+    headSha: merge.ours,
+    title: `Conflicts with ${merge.base}`,
+    summary: renderCheckSummary({
+      reason: attempt.reason ?? "",
+      summary: attempt.summary ?? "",
+      durationMs: attempt.durationMs,
+      diffStat: null,
+      logTail: attempt.logTail,
+      ...runFactsOf(attempt),
+    }),
+  });
+  await recordStep(deps.db, attempt.id, CHECK_RUN, { id });
+}
+
 /** The attempt's pull request: recorded, or opened (or the open one updated) and recorded now. */
 async function pullRequestOf(
   deps: JobDeps,
@@ -141,6 +176,15 @@ async function pullRequestOf(
   const { attempt, task, repository, config, octokit } = run;
   const recorded = await getStep(deps.db, attempt.id, PULL_REQUEST.name, PULL_REQUEST.schema);
   if (recorded) return recorded;
+  if (readStart(attempt.start)?.merge && task.prNumber !== null) {
+    // A merge of the base adds a commit to the open pull request: its title and body stand.
+    const step: PullRequestStep = {
+      number: task.prNumber,
+      url: `${webUrlOf(octokit)}/${repository.fullName}/pull/${task.prNumber}`,
+    };
+    await recordStep(deps.db, attempt.id, PULL_REQUEST.name, step);
+    return step;
+  }
   const hints = await hintsOf(deps.db, task.id);
   const coAuthors = creditedPeople({ login: task.createdBy, id: task.createdById }, hints).map(
     (p) => p.login,

@@ -1,4 +1,5 @@
 import { remainingBudget, spentSoFar } from "../src/agent/budget.ts";
+import { readStart } from "../src/db/attempt-start.ts";
 import { earlierAttempts, lapseLease, leaseHeld } from "../src/db/attempts.ts";
 import { readIssueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { statusViewOf } from "../src/github/render.ts";
@@ -8,6 +9,7 @@ import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { runAgentIn } from "./run-task/agent.ts";
 import { commitWork } from "./run-task/commit.ts";
+import { attemptMerge } from "./run-task/merge.ts";
 import { conclude } from "./run-task/conclude.ts";
 import { judgeRun } from "./run-task/judge.ts";
 import { holdLease, interrupted, takeLease } from "./run-task/lease.ts";
@@ -27,9 +29,10 @@ import { showStatus } from "./show-status.ts";
 /**
  * One attempt at a task: lease it, make a worktree on the task branch, run the agent, commit what it
  * changed, run the checks, judge the run and, when it passed, push the branch. The result goes to
- * `publish`. Each step is a function of its own, in jobs/run-task/. A person who stops the task while
- * it runs stops the agent within seconds; its work so far is committed and pushed, and the attempt
- * ends as stopped (jobs/run-task/stop.ts).
+ * `publish`. Each step is a function of its own, in jobs/run-task/; an attempt that merges its pull
+ * request's base (`update`, `conflict`) takes its own steps after the worktree (jobs/run-task/merge.ts).
+ * A person who stops the task while it runs stops the agent within seconds; its work so far is
+ * committed and pushed, and the attempt ends as stopped (jobs/run-task/stop.ts).
  */
 export async function runTask(
   deps: JobDeps,
@@ -102,6 +105,12 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     if (before) return await keep(before);
     const earlier = await earlierAttempts(deps.db, run.task.id, run.attempt.number);
     const budget = remainingBudget(run.config.budget, spentSoFar(earlier));
+    const merge = readStart(run.attempt.start)?.merge;
+    // A merge of the base may need no agent: it looks at the budget only if it does.
+    if (merge) {
+      const context = { issue, octokit, watch, signal, stopping, earlier, budget };
+      return await attemptMerge(deps, run, work, merge, context);
+    }
     if (budget.exhausted) {
       const outcome = failed(budget.why, { summary: "The agent did not run.", final: true });
       return { ...outcome, fields: { baseSha: work.baseBranchSha } };

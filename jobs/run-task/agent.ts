@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { getAdapter } from "../../src/agent/adapters/index.ts";
@@ -6,7 +7,7 @@ import { agentForAttempt } from "../../src/agent/failover.ts";
 import { AgentCredentialsError, prepareAgentHome } from "../../src/agent/home.ts";
 import { chownTree, resolveAgentUser, type AgentUser } from "../../src/agent/os-user.ts";
 import { parseArgv } from "../../src/agent/parse-argv.ts";
-import { buildPrompt } from "../../src/agent/prompt.ts";
+import { buildPrompt, type PromptMerge } from "../../src/agent/prompt.ts";
 import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
 import { scrubSecrets, secretValues } from "../../src/agent/scrub.ts";
 import type { earlierAttempts } from "../../src/db/attempts.ts";
@@ -50,6 +51,8 @@ export async function runAgentIn(
     octokit: Octokit;
     earlier: Awaited<ReturnType<typeof earlierAttempts>>;
     budgetMs: number | undefined;
+    /** A merge of the base stopped by conflicts: the agent is asked to resolve them. */
+    merge?: PromptMerge;
   },
   signal: AbortSignal | undefined,
 ): Promise<AgentRun> {
@@ -57,17 +60,16 @@ export async function runAgentIn(
   // The hints the prompt shows; any recorded after them reach a running agent that reads input live.
   const hints = await hintsOf(deps.db, task.id);
   const hintsBefore = Math.max(0, ...hints.map((hint) => hint.id));
-  const prompt = buildPrompt(
-    await gatherPromptInput(deps, {
-      task,
-      attempt,
-      repository,
-      config,
-      issue: brief.issue,
-      octokit: brief.octokit,
-      hints,
-    }),
-  );
+  const gathered = await gatherPromptInput(deps, {
+    task,
+    attempt,
+    repository,
+    config,
+    issue: brief.issue,
+    octokit: brief.octokit,
+    hints,
+  });
+  const prompt = buildPrompt(brief.merge ? { ...gathered, merge: brief.merge } : gathered);
   const previousAttempts = brief.earlier.flatMap((a) =>
     a.agent && a.agentOutcome ? [{ agent: a.agent, outcome: a.agentOutcome }] : [],
   );
@@ -144,6 +146,21 @@ async function agentSurroundings(deps: JobDeps, work: Workspace, agent: string) 
     }
   }
   return { workDir, env, runAs, home };
+}
+
+/**
+ * Where the repository's checks run when no agent ran before them (a merge of the base that needed none):
+ * the agent's environment, with a HOME of its own, as the agent's OS user.
+ */
+export async function checkSurroundings(
+  deps: JobDeps,
+  work: Workspace,
+): Promise<Pick<AgentRun, "env" | "runAs">> {
+  const home = path.join(work.home, "runs", work.runName, "home");
+  await mkdir(home, { recursive: true });
+  const runAs = await agentUser(deps);
+  if (runAs) await chownTree(path.dirname(home), runAs.uid, runAs.gid);
+  return { env: { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: home }, runAs };
 }
 
 /** `~/x` as a path under the worker's HOME. */

@@ -72,11 +72,11 @@ function partialWorkAt(run: Run, sha: string): string {
   return `its partial work is on \`${run.task.branch}\` at ${sha.slice(0, 12)}`;
 }
 
-/** Every check of drover.yml, each within its own time limit, as the agent's user. */
-async function checksOf(
+/** Every check of drover.yml, each within its own time limit, as the agent's user, in its environment. */
+export async function checksOf(
   run: Run,
   work: Workspace,
-  ran: AgentRun,
+  ran: Pick<AgentRun, "env" | "runAs">,
   signal: AbortSignal | undefined,
 ): Promise<CheckResult[]> {
   const checks = checkCommands(run.config);

@@ -25,8 +25,8 @@ export type Run = {
  */
 export const Outcome = z.object({
   judgement: z.object({
-    conclusion: z.enum(["success", "failure", "neutral"]),
-    state: z.enum(["review", "failed", "blocked", "cancelled"]),
+    conclusion: z.enum(["success", "failure", "neutral", "action_required"]),
+    state: z.enum(["review", "failed", "blocked", "cancelled", "conflict"]),
     reason: z.string(),
     summary: z.string(),
     failoverTo: z.string().exactOptional(),
@@ -57,6 +57,20 @@ export const STEPS = {
     schema: z.object({ outcome: Outcome, push: z.object({ sha: z.string() }).nullable() }),
   },
   push: { name: "push", schema: z.object({ sha: z.string(), branch: z.string() }) },
+  /**
+   * A merge of the base into the task branch (an `update` or `conflict` attempt): the branch's head it
+   * started from (`ours`, the pull request's head), the base's tip merged in (`theirs`), and the files
+   * that conflicted. publish puts the check run of a merge left in conflict on `ours`.
+   */
+  merge: {
+    name: "merge",
+    schema: z.object({
+      base: z.string(),
+      ours: z.string(),
+      theirs: z.string(),
+      conflicted: z.array(z.string()),
+    }),
+  },
   /** Per lease epoch: the agent process that epoch's worker started. */
   agentProcess: (epoch: number) => ({ name: `agent-process-e${epoch}`, schema: SpawnedAgent }),
 } as const;

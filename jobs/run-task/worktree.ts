@@ -56,7 +56,8 @@ export async function openWorktree(
   const mirror = await freshMirror(home, repository, token, signal);
   const runName = `${repository.id}-${task.issueNumber}-${attempt.number}-${lease.epoch}`;
   const worktree = path.join(home, "worktrees", runName);
-  const onBranch = readStart(attempt.start)?.from === "branch";
+  const start = readStart(attempt.start);
+  const onBranch = start?.from === "branch";
   const fromBranch = onBranch
     ? await fetchBranch({
         mirror,
@@ -77,7 +78,9 @@ export async function openWorktree(
     ...(signal ? { signal } : {}),
   });
   failpoint("after-worktree", repository.fullName);
-  const pinned = await pinAgentConfig(worktree, baseSha, signal);
+  // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the
+  // merge must start from a clean worktree.
+  const pinned = start?.merge ? [] : await pinAgentConfig(worktree, baseSha, signal);
   return {
     home,
     token,

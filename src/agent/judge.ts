@@ -29,10 +29,13 @@ export interface JudgeInput {
 }
 
 export interface Judgement {
-  /** The check run conclusion. */
-  conclusion: "success" | "failure" | "neutral";
-  /** The task state this attempt leads to (before retries are considered). */
-  state: "review" | "failed" | "blocked" | "cancelled";
+  /** The check run conclusion: `action_required` for a merge with the base left for a person. */
+  conclusion: "success" | "failure" | "neutral" | "action_required";
+  /**
+   * The task state this attempt leads to (before retries are considered): `conflict` when it could not
+   * merge its pull request's base (never retried).
+   */
+  state: "review" | "failed" | "blocked" | "cancelled" | "conflict";
   /** One line saying why, for the verdict comment and the check run title. */
   reason: string;
   /** What the agent said it did, or a stand-in when it said nothing usable. */

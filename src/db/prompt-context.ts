@@ -1,5 +1,5 @@
 import { AgentVerdict } from "./run-results.ts";
-import { and, desc, eq, inArray, ne, sql, type SQLWrapper } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, ne, sql, type SQLWrapper } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { attempts, dependencies, issues, repositories, tasks, type TaskState } from "./schema.ts";
 
@@ -145,4 +145,55 @@ function latestFinishedAttempts(db: Db, taskIds: number[] | SQLWrapper) {
 function verdictOf(verdict: unknown, conclusion: string | null): string | null {
   const read = AgentVerdict.pick({ status: true }).safeParse(verdict);
   return read.success ? read.data.status : conclusion;
+}
+
+export type MergedTaskRow = { number: number; title: string; prNumber: number; summary: string | null };
+
+/**
+ * The tasks of a repository whose pull requests are among `prNumbers` (those merged into a base, read from
+ * its merge commits), each with its latest finished attempt's summary, in the order of `prNumbers`.
+ */
+export async function tasksOfPullRequests(
+  db: Db,
+  repoId: number,
+  prNumbers: readonly number[],
+): Promise<MergedTaskRow[]> {
+  if (prNumbers.length === 0) return [];
+  const rows = await db
+    .select({ id: tasks.id, number: tasks.issueNumber, title: tasks.title, prNumber: tasks.prNumber })
+    .from(tasks)
+    .where(and(eq(tasks.repoId, repoId), inArray(tasks.prNumber, [...prNumbers])));
+  const latest =
+    rows.length === 0
+      ? []
+      : await latestFinishedAttempts(
+          db,
+          rows.map((row) => row.id),
+        );
+  const summaries = new Map(latest.map((row) => [row.taskId, row.summary]));
+  const byPr = new Map(rows.map((row) => [row.prNumber, row]));
+  return prNumbers.flatMap((pr) => {
+    const row = byPr.get(pr);
+    return row
+      ? [{ number: row.number, title: row.title, prNumber: pr, summary: summaries.get(row.id) ?? null }]
+      : [];
+  });
+}
+
+/** The summary the task's latest finished attempt before `number` gave that said anything; null if none. */
+export async function lastSummary(db: Db, taskId: number, number: number): Promise<string | null> {
+  const [row] = await db
+    .select({ summary: attempts.summary })
+    .from(attempts)
+    .where(
+      and(
+        eq(attempts.taskId, taskId),
+        lt(attempts.number, number),
+        eq(attempts.state, "finished"),
+        sql`coalesce(${attempts.summary}, '') <> ''`,
+      ),
+    )
+    .orderBy(desc(attempts.number))
+    .limit(1);
+  return row?.summary ?? null;
 }

@@ -5,7 +5,9 @@ import type { TaskMove } from "../db/attempts.ts";
  * When a failed attempt is tried again: exponential backoff with jitter, up to `max_attempts`. Pure.
  *
  * Only failures that another try might mend are retried (the agent failed, timed out, crashed, or its
- * worker died); a blocked agent needs a person, and a cancelled task was stopped on purpose.
+ * worker died); a blocked agent needs a person, a cancelled task was stopped on purpose, and a merge with
+ * the base that ended in conflict waits for a person or for the base to move (`max_conflict_attempts`
+ * bounds the attempts Drover itself makes).
  */
 
 export type RetryInput = {
@@ -13,7 +15,7 @@ export type RetryInput = {
   attemptNumber: number;
   maxAttempts: number;
   /** The state the attempt's judgement leads to. */
-  state: "review" | "failed" | "blocked" | "cancelled";
+  state: "review" | "failed" | "blocked" | "cancelled" | "conflict";
   /** The first retry's delay; each later one doubles it. */
   baseDelayMs: number;
   now: number;

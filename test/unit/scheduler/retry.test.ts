@@ -14,7 +14,7 @@ describe("retryDecision", () => {
   });
 
   it("does not retry what another try cannot mend", () => {
-    for (const state of ["blocked", "cancelled", "review"] as const)
+    for (const state of ["blocked", "cancelled", "review", "conflict"] as const)
       expect(retryDecision({ ...base, attemptNumber: 1, state })).toEqual({ retry: false });
   });
 
@@ -75,5 +75,16 @@ describe("taskMoveAfter", () => {
   it("moves a passing attempt to review as completed", () => {
     const move = taskMoveAfter({ state: "review", reason: "the agent reported success" }, policy);
     expect(move).toMatchObject({ to: "review", event: { type: "task.completed" } });
+  });
+
+  it("moves a merge left in conflict to conflict, with tries left and no retry", () => {
+    const reason = "the merge of `main` into `drover/1-x` still conflicts in `a.ts`";
+    const move = taskMoveAfter({ state: "conflict", reason }, policy);
+    expect(move).toMatchObject({
+      from: ["running"],
+      to: "conflict",
+      fields: { stateReason: reason, nextAttemptAt: null },
+      event: { type: "task.conflict" },
+    });
   });
 });
