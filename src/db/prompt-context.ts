@@ -5,8 +5,11 @@ import { attempts, dependencies, issues, repositories, tasks, type TaskState } f
 
 /** What the prompt tells an agent about the work around its task: recent tasks and its blockers. */
 
-/** Finished tasks whose outcome says something: merged or in review, failed, or waiting for a person. */
-const FINISHED: TaskState[] = ["done", "review", "failed", "blocked"];
+/**
+ * Finished tasks whose outcome says something: merged or in review (also one whose pull request now
+ * conflicts with its base: its work stands), failed, or waiting for a person.
+ */
+const FINISHED: TaskState[] = ["done", "review", "conflict", "failed", "blocked"];
 
 export type RecentTaskRow = {
   number: number;
