@@ -16,6 +16,8 @@ export type JobDeps = {
   workerId: string;
   /** Agent runs the worker pool can take at once (all worker processes together). */
   capacity: () => Promise<number>;
+  /** How long after it started a task is shown as queued (src/scheduler/schedule.ts); tests may say 0. */
+  queuedShownAfterMs?: number;
 };
 
 /** What becomes of a job whose handler throws; decided by the job wrapper alone (`fateOf` in catalog.ts). */

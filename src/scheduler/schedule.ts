@@ -12,6 +12,8 @@ export type ScheduleDeps = {
   log: Logger;
   /** Agent runs the worker pool can take at once. */
   capacity: () => Promise<number>;
+  /** How long after it started a task is shown as queued. [QUEUED_SHOWN_AFTER_MS; tests draining the queue: 0] */
+  queuedShownAfterMs?: number;
 };
 
 export type PassResult = { rounds: number; started: number[]; changed: number[] };
@@ -61,7 +63,8 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
       const changed = new Set([...moved, ...plan.cycles.map((c) => c.id), ...started]);
       const at = Date.now();
       for (const taskId of changed) {
-        const options = started.has(taskId) ? { delayMs: QUEUED_SHOWN_AFTER_MS } : {};
+        const delayMs = deps.queuedShownAfterMs ?? QUEUED_SHOWN_AFTER_MS;
+        const options = started.has(taskId) && delayMs > 0 ? { delayMs } : {};
         await deps.enqueue("announce", { taskId, at }, options);
       }
       result.started.push(...queued.map((q) => q.taskId));

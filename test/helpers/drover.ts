@@ -54,7 +54,13 @@ export type Harness = {
   close: () => Promise<void>;
 };
 
-export function createHarness(options: { database: Database; home: string; agentEnv?: string[] }): Harness {
+export function createHarness(options: {
+  database: Database;
+  home: string;
+  agentEnv?: string[];
+  /** How long a started task waits to be shown as queued (production: 10 s); 0, so drain() need not wait. */
+  queuedShownAfterMs?: number;
+}): Harness {
   const prefix = `drover-test-${randomBytes(4).toString("hex")}`;
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const connection = connectRedis(TEST_REDIS_URL);
@@ -79,6 +85,7 @@ export function createHarness(options: { database: Database; home: string; agent
     log,
     workerId: `test-${process.pid}`,
     capacity: async () => (await queue.agentCapacity()) ?? 2,
+    queuedShownAfterMs: options.queuedShownAfterMs ?? 0,
   };
   const workers: { worker: LaneWorkers; connection: ReturnType<typeof connectRedis> }[] = [];
 
@@ -136,6 +143,8 @@ export function createHarness(options: { database: Database; home: string; agent
 export type DroverOptions = {
   /** DROVER_AGENT_ENV of every harness: the variables passed through to agents. */
   agentEnv?: string[];
+  /** How long a started task waits to be shown as queued; 0 unless a test is about that wait. */
+  queuedShownAfterMs?: number;
 };
 
 /** What `useDrover` gives a test; each accessor throws if used before its hook has run. */
@@ -175,6 +184,7 @@ export function useDrover(options: DroverOptions = {}): Drover {
       database: testDb.database(),
       home: present(sandbox, "sandbox").home,
       agentEnv: options.agentEnv ?? [],
+      ...(options.queuedShownAfterMs === undefined ? {} : { queuedShownAfterMs: options.queuedShownAfterMs }),
     });
     harness.startWorker();
   });
