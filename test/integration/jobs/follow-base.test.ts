@@ -24,8 +24,7 @@ import { cloneRepo, startTestSandbox, type Clone, type TestSandbox } from "../..
  * Drover's pull requests following their base branch, against the sandbox (which works out `mergeable`
  * as GitHub does, and sends the push webhooks): a push to main that makes a pull request conflict gives
  * it to the agent (or, its tries used up, to a person), the base's pull requests cost one query however
- * many there are, and a
- * person who fixes a conflicting pull request puts its task back in review.
+ * many there are, and a person who fixes a conflicting pull request puts its task back in review.
  */
 
 const BOT = `${APP_SLUG}[bot]`;
@@ -329,15 +328,13 @@ describe("following the base branch", () => {
     await repo.clone.commit({ "by-hand.txt": "mine\n" }, "By hand");
     await repo.clone.git("push", "--quiet", "origin", "HEAD:refs/heads/by-hand");
     await repo.clone.git("checkout", "--quiet", "main");
-    const { data: theirs } = await hub
-      .as("maintainer")
-      .rest.pulls.create({
-        owner: repo.owner,
-        repo: repo.repo,
-        head: "by-hand",
-        base: "main",
-        title: "By hand",
-      });
+    const { data: theirs } = await hub.as("maintainer").rest.pulls.create({
+      owner: repo.owner,
+      repo: repo.repo,
+      head: "by-hand",
+      base: "main",
+      title: "By hand",
+    });
     await deliverAndRun();
 
     await pushToMain(repo, { "greeting.txt": "hallo\n" });
