@@ -19,7 +19,7 @@ import { recordingQueue } from "./command-mocks.ts";
 describe("follow-base while GitHub works out mergeability", () => {
   const { db, harness, github } = useDrover();
 
-  it("reads the pull request again until GitHub says it conflicts, then gives it to the agent", async () => {
+  it("asks again, for the base's pull requests at once, until GitHub says it conflicts, then gives it to the agent", async () => {
     await upsertRepository(db(), OCTO_REPO);
     const trigger = await triggerShownTask(db(), {
       ...taskTrigger(601, { title: "Task 601" }),
@@ -75,5 +75,45 @@ describe("follow-base while GitHub works out mergeability", () => {
       { owner: "octo-org", name: "widgets", base: "main", after: null },
       { owner: "octo-org", name: "widgets", base: "main", after: null },
     ]);
+  });
+
+  it("pages through the base's open pull requests only until it has found Drover's", async () => {
+    await upsertRepository(db(), OCTO_REPO);
+    const trigger = await triggerShownTask(db(), {
+      ...taskTrigger(602, { title: "Task 602" }),
+      statusCommentId: 9602,
+    });
+    if (trigger.kind !== "created") throw new Error("not created");
+    await updateTask(db(), trigger.task.id, { state: "review", prNumber: 1602, attemptCount: 1 });
+    const deliveryId = "d-follow-602";
+    await recordDelivery(db(), {
+      id: deliveryId,
+      event: "push",
+      installationId: OCTO_REPO.installationId,
+      repoFullName: OCTO_REPO.fullName,
+      payload: pushed({ ref: "refs/heads/main", after: "e".repeat(40) }),
+    });
+    mockInstallationToken(github.optional(), OCTO_REPO.installationId);
+    // People's pull requests fill the first page; Drover's is on the second, and a third is never asked for.
+    const page = (numbers: number[], endCursor: string) => ({
+      data: {
+        repository: {
+          pullRequests: {
+            nodes: numbers.map((number) => ({ number, headRefOid: "c".repeat(40), mergeable: "MERGEABLE" })),
+            pageInfo: { hasNextPage: true, endCursor },
+          },
+        },
+      },
+    });
+    const graphql = mockGraphql([page([1500, 1501], "page-1"), page([1602, 1603], "page-2")]);
+
+    const { deps, enqueued } = recordingQueue(harness().deps);
+    await followBase(deps, { deliveryId });
+
+    expect(graphql.scope.isDone()).toBe(true);
+    expect(graphql.variables.map((v) => v.after)).toEqual([null, "page-1"]);
+    expect(await getTask(db(), trigger.task.id)).toMatchObject({ state: "review", nextStart: null });
+    expect(enqueued).toEqual([]);
+    expect(await getDelivery(db(), deliveryId)).toMatchObject({ outcome: "nothing" });
   });
 });
