@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { taskConfig, UnreadableConfigError } from "../src/config/stored.ts";
 import type { DroverConfig } from "../src/config/schema.ts";
 import type { AttemptStart } from "../src/db/attempt-start.ts";
@@ -15,6 +14,7 @@ import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
 import { updateCheckRun } from "../src/github/checks.ts";
+import { readPull, readPullsOnBase, type PullMergeability } from "../src/github/mergeability.ts";
 import { renderConflictCheck, renderFollowReason, type BaseMove } from "../src/github/render.ts";
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
 import { decideFollow, type FollowDecision } from "../src/graph/follow-base.ts";
@@ -56,10 +56,12 @@ function movedOf(delivery: Delivery): Moved {
 
 /**
  * A push to a branch, or someone else's push to one of Drover's pull requests. Each open pull request of
- * a task in review (or waiting in conflict) on the branch that moved is read once, and decided on
+ * a task in review (or waiting in conflict) on the branch that moved is decided on
  * (src/graph/follow-base.ts): left alone, brought up to date, given to the agent to resolve its
  * conflicts, or left to a person (`drover:conflict`); a task in conflict whose pull request merges again
- * goes back to review. A push to a branch no such pull request targets costs one query and no request.
+ * goes back to review. What GitHub says of them is asked once for them all (src/github/mergeability.ts):
+ * a push to a base costs one query however many pull requests it has, and a push to a branch no such pull
+ * request targets costs one database query and no request.
  */
 export async function followBase(deps: JobDeps, payload: { deliveryId: string }): Promise<void> {
   const delivery = await getDelivery(deps.db, payload.deliveryId);
@@ -69,10 +71,16 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   const moved = movedOf(delivery);
   const repository = await getRepository(deps.db, moved.repoId);
   if (!repository) return done("no task in this repository");
-  const followed = await followedTasks(deps, moved, repository);
+  const followed = (await followedTasks(deps, moved, repository)).filter((task) => {
+    // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
+    if (readableConfig(task)) return true;
+    deps.log.warn({ taskId: task.id, pr: task.prNumber }, "pull request not followed: unreadable drover.yml");
+    return false;
+  });
   if (followed.length === 0) return done("no Drover pull request to follow");
 
   const octokit = await deps.github.installation(repository.installationId);
+  const pulls = await readFollowed(octokit, repository, moved, followed);
   const outcomes: FollowDecision["kind"][] = [];
   for (const task of followed) {
     const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
@@ -80,6 +88,7 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
         octokit,
         repository,
         taskId: task.id,
+        pulls,
         by: moved.by,
         ...(moved.base ? { base: moved.base } : {}),
       }),
@@ -87,24 +96,56 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
     outcomes.push(outcome);
   }
   if (outcomes.some((kind) => kind === "update" || kind === "resolve")) await requestSchedule(deps);
+  // Still working some out after a while: the job tries again later (what is decided is not redone).
+  const unknown = followed
+    .filter((_task, i) => outcomes[i] === "ask-again")
+    .map((task) => `#${task.prNumber}`);
+  if (unknown.length > 0)
+    throw new Error(`GitHub has not worked out whether ${unknown.join(", ")} merge into their base`);
   await done(outcomes.join(", "));
 }
 
 /** The tasks whose pull request the move concerns. */
-async function followedTasks(deps: JobDeps, moved: Moved, repository: Repository): Promise<Task[]> {
+async function followedTasks(deps: JobDeps, moved: Moved, repository: Repository): Promise<FollowedTask[]> {
   if (moved.base) return tasksOnBase(deps.db, repository.id, moved.base.branch, repository.defaultBranch);
   if (!moved.pull) return [];
   const task = await findTaskByPullRequest(deps.db, repository.id, moved.pull);
   return task && isFollowed(task) ? [task] : [];
 }
 
-function isFollowed(task: Task): task is Task & { state: FollowedState; prNumber: number } {
+type FollowedTask = Task & { state: FollowedState; prNumber: number };
+
+function isFollowed(task: Task): task is FollowedTask {
   return (FOLLOWED as readonly string[]).includes(task.state) && task.prNumber !== null;
 }
 
 /**
- * One task's pull request, read and decided on. `base`: the push to its base branch this follows; without
- * it, its own branch moved (the base did not). Run under the issue's lock. Returns what was decided.
+ * What GitHub says of the followed tasks' pull requests, by number: those still open on the branch they
+ * follow (one closed or retargeted meanwhile is not there). All of a base's at once; a pull request whose
+ * own branch moved, by number.
+ */
+async function readFollowed(
+  octokit: Octokit,
+  repository: Repository,
+  moved: Moved,
+  followed: FollowedTask[],
+): Promise<Map<number, PullMergeability>> {
+  const repo = repoRef(repository.fullName);
+  const numbers = followed.map((task) => task.prNumber);
+  if (moved.base) return readPullsOnBase(octokit, repo, moved.base.branch, numbers);
+  const open = new Map<number, PullMergeability>();
+  for (const task of followed) {
+    const pull = await readPull(octokit, repo, task.prNumber);
+    if (pull.state === "open" && pull.baseRef === baseBranchOf(task, repository.defaultBranch))
+      open.set(pull.number, pull);
+  }
+  return open;
+}
+
+/**
+ * One task's pull request, decided on from what GitHub said of it (`pulls`, by number). `base`: the push
+ * to its base branch this follows; without it, its own branch moved (the base did not). Run under the
+ * issue's lock. Returns what was decided ("ask-again" when GitHub had not worked it out: nothing done).
  */
 export async function followPullRequest(
   deps: JobDeps,
@@ -112,6 +153,7 @@ export async function followPullRequest(
     octokit: Octokit;
     repository: Repository;
     taskId: number;
+    pulls: ReadonlyMap<number, PullMergeability>;
     by: string;
     base?: { branch: string; sha: string };
   },
@@ -121,16 +163,12 @@ export async function followPullRequest(
   const repo = repoRef(run.repository.fullName);
   const log = deps.log.child({ taskId: task.id, pr: task.prNumber });
   const config = readableConfig(task);
-  if (!config) {
-    // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
-    log.warn("pull request not followed: its task's drover.yml cannot be read");
-    return "nothing";
-  }
-  const pull = await readPull(run.octokit, repo, task.prNumber);
+  if (!config) return "nothing";
   const base = run.base?.branch ?? baseBranchOf(task, run.repository.defaultBranch);
-  if (pull.state !== "open" || pull.baseRef !== base) {
+  const pull = run.pulls.get(task.prNumber);
+  if (!pull) {
     // Closed (close-task's), or retargeted: not on the branch that moved.
-    log.info({ state: pull.state, baseRef: pull.baseRef, base }, "pull request not followed");
+    log.info({ base }, "pull request not followed: not open on its base");
     return "nothing";
   }
   const decision = decideFollow({
@@ -141,9 +179,6 @@ export async function followPullRequest(
     conflictAttempts: await conflictAttempts(deps.db, task.id, task.prNumber),
     maxConflictAttempts: config.max_conflict_attempts,
   });
-  // Still working it out after a while: the job tries again later (what is decided is not redone).
-  if (decision.kind === "ask-again")
-    throw new Error(`GitHub has not worked out whether #${task.prNumber} merges into ${base}`);
   log.info({ decision: decision.kind, base, headSha: pull.headSha }, "pull request followed");
   const move: BaseMove = { base, by: run.by, ...(run.base ? { sha: run.base.sha } : {}) };
   const applied = await apply(deps, { ...run, repo, task, config, move, headSha: pull.headSha }, decision);
@@ -255,34 +290,4 @@ async function markConflicting(
     conclusion: "action_required",
     ...renderConflictCheck(followed.move, outcome),
   });
-}
-
-/** How long to wait before each new read of a pull request whose mergeability GitHub is working out. */
-const MERGEABLE_WAITS_MS = [1_000, 2_000, 4_000];
-
-type Pull = {
-  state: string;
-  baseRef: string;
-  headSha: string;
-  /** Null while GitHub is still working it out (just after its base moved). */
-  mergeable: boolean | null;
-};
-
-/**
- * A pull request as GitHub has it now. GitHub works out `mergeable` in the background once its base
- * moved, answering null meanwhile: read again a few times, a little longer apart each time.
- */
-async function readPull(octokit: Octokit, repo: RepoRef, number: number): Promise<Pull> {
-  for (let read = 0; ; read++) {
-    const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: number });
-    const pull: Pull = {
-      state: data.merged ? "merged" : data.state,
-      baseRef: data.base.ref,
-      headSha: data.head.sha,
-      mergeable: data.mergeable,
-    };
-    const wait = MERGEABLE_WAITS_MS[read];
-    if (pull.mergeable !== null || pull.state !== "open" || wait === undefined) return pull;
-    await sleep(wait);
-  }
 }

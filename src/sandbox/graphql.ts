@@ -8,14 +8,19 @@ import {
   type Location,
   type Value,
 } from "./graphql-parse.ts";
+import { shownMergeable, workOutMergeable } from "./pull-state.ts";
 import { nodeId, type Json } from "./shapes.ts";
-import { SandboxError, type Account, type PullRecord } from "./world.ts";
+import { SandboxError, type Account, type PullRecord, type RepoRecord } from "./world.ts";
 
 /**
  * The sandbox's GraphQL endpoint (`POST /api/graphql`, where Octokit sends GraphQL for a GHES-style
- * `/api/v3` base URL, and `POST /api/v3/graphql`, github.com's `/graphql` under the REST root). GitHub enables auto-merge only through GraphQL, so this answers exactly the
- * mutations `enablePullRequestAutoMerge` and `disablePullRequestAutoMerge`, selecting fields of their
- * payload, the pull request and its auto-merge request; anything else is answered with an error that
+ * `/api/v3` base URL, and `POST /api/v3/graphql`, github.com's `/graphql` under the REST root). It answers
+ * what Drover asks GitHub's GraphQL: the mutations `enablePullRequestAutoMerge` and
+ * `disablePullRequestAutoMerge` (GitHub enables auto-merge only through GraphQL), selecting fields of their
+ * payload, the pull request and its auto-merge request; and the query `repository { pullRequests }`, a
+ * repository's pull requests filtered by state and branch, paginated with `first`/`after` (at most 100),
+ * each with its `mergeable` (MERGEABLE, CONFLICTING, or UNKNOWN while GitHub works it out: asking starts
+ * that work, as reading the pull request by number does). Anything else is answered with an error that
  * says the sandbox does not implement it. Errors come as GitHub sends them: HTTP 200 with `errors`
  * (`message`, `type`, `path`, `locations`) and `data` holding null for the field that failed.
  */
@@ -30,14 +35,76 @@ type GraphqlError = {
 
 type Answer = { status: number; body: Json };
 
-const IMPLEMENTED = "enablePullRequestAutoMerge and disablePullRequestAutoMerge";
+const IMPLEMENTED =
+  "the mutations enablePullRequestAutoMerge and disablePullRequestAutoMerge, and the query repository { pullRequests }";
 const MERGE_METHODS = { MERGE: "merge", SQUASH: "squash" } as const;
 
 type Payload = { clientMutationId: string | null; actor: Account; pull: PullRecord };
-type Resolver = { type: string; resolve: (source: never) => unknown };
+
+/** What resolving a request knows: who asks, its variables, and the field errors met so far. */
+type Resolving = {
+  ctx: SandboxContext;
+  who: Account;
+  variables: Map<string, unknown>;
+  errors: GraphqlError[];
+};
+type Args = Map<string, unknown>;
+type Resolver = {
+  type: string;
+  /** A list of `type`. */
+  list?: true;
+  /** The arguments it takes, by name, with their GraphQL type (`!`: required); none if absent. */
+  args?: Record<string, string>;
+  resolve: (source: never, args: Args, r: Resolving) => unknown;
+};
+
+/** A page of a connection, as its fields read it. */
+type Connection<T> = { nodes: T[]; totalCount: number; pageInfo: PageInfo };
+type PageInfo = {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+};
 
 /** Field name → its GraphQL type and value, per object type the mutations reach. */
 const OBJECTS: Record<string, Record<string, Resolver>> = {
+  Query: {
+    repository: {
+      type: "Repository",
+      args: { owner: "String!", name: "String!", followRenames: "Boolean" },
+      resolve: (_root: null, args: Args, r: Resolving) => repositoryOf(r, args),
+    },
+  },
+  Repository: {
+    id: { type: "ID", resolve: (repo: RepoRecord) => nodeId("Repository", repo.id) },
+    name: { type: "String", resolve: (repo: RepoRecord) => repo.name },
+    nameWithOwner: { type: "String", resolve: (repo: RepoRecord) => repo.fullName },
+    pullRequests: {
+      type: "PullRequestConnection",
+      args: {
+        states: "[PullRequestState!]",
+        baseRefName: "String",
+        headRefName: "String",
+        first: "Int",
+        after: "String",
+        last: "Int",
+        before: "String",
+      },
+      resolve: (repo: RepoRecord, args: Args) => pullRequestsOf(repo, args),
+    },
+  },
+  PullRequestConnection: {
+    nodes: { type: "PullRequest", list: true, resolve: (page: Connection<PullRecord>) => page.nodes },
+    totalCount: { type: "Int", resolve: (page: Connection<PullRecord>) => page.totalCount },
+    pageInfo: { type: "PageInfo", resolve: (page: Connection<PullRecord>) => page.pageInfo },
+  },
+  PageInfo: {
+    hasNextPage: { type: "Boolean", resolve: (info: PageInfo) => info.hasNextPage },
+    hasPreviousPage: { type: "Boolean", resolve: (info: PageInfo) => info.hasPreviousPage },
+    startCursor: { type: "String", resolve: (info: PageInfo) => info.startCursor },
+    endCursor: { type: "String", resolve: (info: PageInfo) => info.endCursor },
+  },
   Payload: {
     clientMutationId: { type: "String", resolve: (p: Payload) => p.clientMutationId },
     actor: { type: "Actor", resolve: (p: Payload) => p.actor },
@@ -47,10 +114,7 @@ const OBJECTS: Record<string, Record<string, Resolver>> = {
     id: { type: "ID", resolve: (pull: PullRecord) => nodeId("PullRequest", pull.issue.id) },
     number: { type: "Int", resolve: (pull: PullRecord) => pull.issue.number },
     title: { type: "String", resolve: (pull: PullRecord) => pull.issue.title },
-    state: {
-      type: "PullRequestState",
-      resolve: (pull: PullRecord) => (pull.merged ? "MERGED" : pull.issue.state.toUpperCase()),
-    },
+    state: { type: "PullRequestState", resolve: (pull: PullRecord) => pullState(pull) },
     closed: { type: "Boolean", resolve: (pull: PullRecord) => pull.issue.state === "closed" },
     isDraft: { type: "Boolean", resolve: (pull: PullRecord) => pull.draft },
     merged: { type: "Boolean", resolve: (pull: PullRecord) => pull.merged },
@@ -58,6 +122,13 @@ const OBJECTS: Record<string, Record<string, Resolver>> = {
     headRefName: { type: "String", resolve: (pull: PullRecord) => pull.head },
     headRefOid: { type: "GitObjectID", resolve: (pull: PullRecord) => pull.headSha },
     baseRefName: { type: "String", resolve: (pull: PullRecord) => pull.base },
+    mergeable: {
+      type: "MergeableState",
+      resolve: async (pull: PullRecord, _args: Args, r: Resolving) => {
+        const mergeable = shownMergeable(await workOutMergeable(r.ctx, pull));
+        return mergeable === null ? "UNKNOWN" : mergeable ? "MERGEABLE" : "CONFLICTING";
+      },
+    },
     autoMergeRequest: {
       type: "AutoMergeRequest",
       resolve: (pull: PullRecord) => (pull.autoMerge ? pull : null),
@@ -129,15 +200,18 @@ export async function answerGraphql(ctx: SandboxContext, actor: Actor, body: unk
     if (!(error instanceof GraphqlSyntaxError)) throw error;
     return failed([{ type: "PARSE_ERROR", message: error.message, locations: [error.location] }]);
   }
-  if (operation.kind !== "mutation") {
+  if (operation.kind === "subscription") {
     return failed([
       {
         type: "NOT_IMPLEMENTED",
-        message: `The sandbox's GraphQL answers no ${operation.kind}: it implements only the mutations ${IMPLEMENTED}`,
+        message: `The sandbox's GraphQL answers no subscription: it implements only ${IMPLEMENTED}`,
       },
     ]);
   }
-  const problems = operation.selections.flatMap((field) => checkRoot(field));
+  const problems =
+    operation.kind === "mutation"
+      ? operation.selections.flatMap((field) => checkRoot(field))
+      : checkSelections(operation.selections, "Query", ["query"]);
   if (problems.length > 0) return failed(problems);
 
   const values = new Map<string, unknown>();
@@ -154,28 +228,27 @@ export async function answerGraphql(ctx: SandboxContext, actor: Actor, body: unk
     values.set(variable.name, value);
   }
 
+  const r: Resolving = { ctx, who, variables: values, errors: [] };
+  const data =
+    operation.kind === "query"
+      ? await select(operation.selections, "Query", null, r, [])
+      : await mutations(operation.selections, r);
+  return { status: 200, body: r.errors.length > 0 ? { data, errors: r.errors } : { data } };
+}
+
+/** A mutation's fields, run one after another, in order (GraphQL's rule for mutations). */
+async function mutations(fields: Field[], r: Resolving): Promise<Json> {
   const data: Json = {};
-  const errors: GraphqlError[] = [];
-  // A mutation's fields run one after another, in order (GraphQL's rule for mutations).
-  for (const field of operation.selections) {
+  for (const field of fields) {
     try {
-      const payload = await mutate(ctx, who, field, values);
-      data[field.alias] = select(
-        field.selections ?? [],
-        "Payload",
-        payload,
-        `${inputName(field.name).slice(0, -"Input".length)}Payload`,
-      );
+      const payload = await mutate(r.ctx, r.who, field, r.variables);
+      data[field.alias] = await select(field.selections ?? [], "Payload", payload, r, [field.alias], {
+        typename: `${inputName(field.name).slice(0, -"Input".length)}Payload`,
+      });
     } catch (error) {
-      const refusal =
-        error instanceof FieldError
-          ? error
-          : error instanceof SandboxError
-            ? new FieldError(typeOfStatus(error.status), error.message)
-            : undefined;
-      if (!refusal) throw error;
+      const refusal = refusalOf(error);
       data[field.alias] = null;
-      errors.push({
+      r.errors.push({
         type: refusal.type,
         path: [field.alias],
         locations: [field.location],
@@ -183,7 +256,14 @@ export async function answerGraphql(ctx: SandboxContext, actor: Actor, body: unk
       });
     }
   }
-  return { status: 200, body: errors.length > 0 ? { data, errors } : { data } };
+  return data;
+}
+
+/** A field's failure as GitHub reports it; anything else is the sandbox's own bug, thrown. */
+function refusalOf(error: unknown): FieldError {
+  if (error instanceof FieldError) return error;
+  if (error instanceof SandboxError) return new FieldError(typeOfStatus(error.status), error.message);
+  throw error;
 }
 
 function failed(errors: GraphqlError[]): Answer {
@@ -233,6 +313,14 @@ function checkSelections(fields: Field[], type: string, path: string[]): Graphql
     const at = { locations: [field.location], path: [...path, field.alias] };
     if (field.name === "__typename") return [];
     const spec = known[field.name];
+    if (!spec && type === "Query")
+      return [
+        {
+          type: "NOT_IMPLEMENTED",
+          message: `Field '${field.name}' doesn't exist on type 'Query' in the sandbox, which implements only ${IMPLEMENTED}`,
+          ...at,
+        },
+      ];
     if (!spec) {
       const shown = type === "Payload" ? "payload" : type;
       return [
@@ -244,6 +332,8 @@ function checkSelections(fields: Field[], type: string, path: string[]): Graphql
         },
       ];
     }
+    const argProblem = checkArgs(field, spec);
+    if (argProblem) return [{ type: "INVALID", message: argProblem, ...at }];
     const isObject = spec.type in OBJECTS;
     if (isObject && !field.selections)
       return [
@@ -265,20 +355,64 @@ function checkSelections(fields: Field[], type: string, path: string[]): Graphql
   });
 }
 
-/** The selected fields of `source`, an object of `type` (`typename` is what `__typename` answers). */
-function select(fields: Field[], type: string, source: unknown, typename = type): Json {
+/** Why the arguments given to `field` are not what it takes, if they are not. */
+function checkArgs(field: Field, spec: Resolver): string | undefined {
+  const takes = spec.args ?? {};
+  const extra = [...field.args.keys()].find((name) => !(name in takes));
+  if (extra) return `Field '${field.name}' doesn't accept argument '${extra}'`;
+  const missing = Object.keys(takes).filter((name) => takes[name]!.endsWith("!") && !field.args.has(name));
+  if (missing.length > 0) return `Field '${field.name}' is missing required arguments: ${missing.join(", ")}`;
+  return undefined;
+}
+
+/**
+ * The selected fields of `source`, an object of `type` at `path` (`typename`: what `__typename` answers).
+ * A field that fails is null, its error recorded, as GitHub answers it.
+ */
+async function select(
+  fields: Field[],
+  type: string,
+  source: unknown,
+  r: Resolving,
+  path: (string | number)[],
+  opts: { typename?: string } = {},
+): Promise<Json> {
   const out: Json = {};
   for (const field of fields) {
     if (field.name === "__typename") {
-      out[field.alias] = type === "Actor" ? ((source as Account).type === "Bot" ? "Bot" : "User") : typename;
+      out[field.alias] =
+        type === "Actor" ? ((source as Account).type === "Bot" ? "Bot" : "User") : (opts.typename ?? type);
       continue;
     }
     const spec = OBJECTS[type]![field.name]!;
-    const value = spec.resolve(source as never) ?? null;
-    out[field.alias] =
-      value !== null && spec.type in OBJECTS ? select(field.selections ?? [], spec.type, value) : value;
+    const at = [...path, field.alias];
+    try {
+      const args = new Map([...field.args].map(([name, value]) => [name, literal(value, r.variables)]));
+      const value = (await spec.resolve(source as never, args, r)) ?? null;
+      out[field.alias] = await shape(value, spec, field, r, at);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      out[field.alias] = null;
+      r.errors.push({ type: refusal.type, path: at, locations: [field.location], message: refusal.message });
+    }
   }
   return out;
+}
+
+/** A resolved value as answered: a scalar as is, an object (or each of a list's) by its selections. */
+async function shape(
+  value: unknown,
+  spec: Resolver,
+  field: Field,
+  r: Resolving,
+  path: (string | number)[],
+): Promise<unknown> {
+  if (value === null || !(spec.type in OBJECTS)) return value;
+  if (!spec.list) return select(field.selections ?? [], spec.type, value, r, path);
+  const items: unknown[] = [];
+  for (const [index, item] of (value as unknown[]).entries())
+    items.push(await select(field.selections ?? [], spec.type, item, r, [...path, index]));
+  return items;
 }
 
 function literal(value: Value, variables: Map<string, unknown>): unknown {
@@ -360,4 +494,92 @@ function pullByNodeId(ctx: SandboxContext, who: Account, id: string): PullRecord
   )
     throw new FieldError("NOT_FOUND", `Could not resolve to a node with the global id of '${id}'.`);
   return pull;
+}
+
+/** The repository `owner`/`name`, if `who` may see it (GitHub does not say a hidden one exists). */
+function repositoryOf(r: Resolving, args: Args): RepoRecord {
+  const owner = args.get("owner");
+  const name = args.get("name");
+  if (typeof owner !== "string" || typeof name !== "string")
+    throw new FieldError("INVALID", "Arguments 'owner' and 'name' on Field 'repository' must be strings");
+  const repo = r.ctx.world.repo(owner, name);
+  if (!repo || r.ctx.world.permission(repo, r.who) === "none")
+    throw new FieldError("NOT_FOUND", `Could not resolve to a Repository with the name '${owner}/${name}'.`);
+  return repo;
+}
+
+const PULL_STATES = new Set(["OPEN", "CLOSED", "MERGED"]);
+/** GitHub's most records a connection answers in one page. */
+const MAX_PAGE = 100;
+
+/**
+ * A page of the repository's pull requests, oldest first, filtered by `states`, `baseRefName` and
+ * `headRefName`, `first` of them after the cursor `after`. GitHub's connections also page backwards
+ * (`last`, `before`); the sandbox does not.
+ */
+function pullRequestsOf(repo: RepoRecord, args: Args): Connection<PullRecord> {
+  if (args.get("last") != null || args.get("before") != null)
+    throw new FieldError(
+      "NOT_IMPLEMENTED",
+      "The sandbox pages pullRequests forwards only (`first`, `after`)",
+    );
+  const first = args.get("first");
+  if (first == null)
+    throw new FieldError(
+      "MISSING_PAGINATION_BOUNDARIES",
+      "You must provide a `first` or `last` value to properly paginate the `pullRequests` connection.",
+    );
+  if (typeof first !== "number" || !Number.isInteger(first) || first < 0)
+    throw new FieldError("INVALID", "Argument 'first' on Field 'pullRequests' has an invalid value");
+  if (first > MAX_PAGE)
+    throw new FieldError(
+      "EXCESSIVE_PAGINATION",
+      `Requesting ${first} records on the \`pullRequests\` connection exceeds the \`first\` limit of ${MAX_PAGE} records.`,
+    );
+  const given = args.get("states");
+  const states = given == null ? null : Array.isArray(given) ? given : [given];
+  if (states?.some((state) => typeof state !== "string" || !PULL_STATES.has(state)))
+    throw new FieldError("INVALID", "Argument 'states' on Field 'pullRequests' has an invalid value");
+  const base = args.get("baseRefName");
+  const head = args.get("headRefName");
+  const after = args.get("after");
+  const from = after == null ? 0 : cursorNumber(after);
+
+  const matching = [...repo.issues.values()]
+    .flatMap((issue) => (issue.pull ? [issue.pull] : []))
+    .filter((pull) => states === null || states.includes(pullState(pull)))
+    .filter((pull) => base == null || pull.base === base)
+    .filter((pull) => head == null || pull.head === head)
+    .sort((a, b) => a.issue.number - b.issue.number);
+  const rest = matching.filter((pull) => pull.issue.number > from);
+  const nodes = rest.slice(0, first);
+  return {
+    nodes,
+    totalCount: matching.length,
+    pageInfo: {
+      hasNextPage: rest.length > nodes.length,
+      hasPreviousPage: rest.length < matching.length,
+      startCursor: nodes[0] ? cursorOf(nodes[0]) : null,
+      endCursor: nodes.at(-1) ? cursorOf(nodes.at(-1)!) : null,
+    },
+  };
+}
+
+function pullState(pull: PullRecord): string {
+  return pull.merged ? "MERGED" : pull.issue.state.toUpperCase();
+}
+
+/** An opaque cursor, as GitHub's are: the pull request's number, encoded. */
+function cursorOf(pull: PullRecord): string {
+  return Buffer.from(`cursor:v2:${pull.issue.number}`).toString("base64");
+}
+
+function cursorNumber(cursor: unknown): number {
+  const decoded =
+    typeof cursor === "string"
+      ? /^cursor:v2:(\d+)$/.exec(Buffer.from(cursor, "base64").toString("utf8"))
+      : null;
+  if (!decoded)
+    throw new FieldError("INVALID_CURSOR_ARGUMENTS", "`after` does not appear to be a valid cursor.");
+  return Number(decoded[1]);
 }

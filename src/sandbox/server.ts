@@ -60,7 +60,7 @@ export type ApiRecord = { method: string; path: string; status: number; body: un
 export interface Sandbox {
   /**
    * `web` (pages and git: `<web>/<owner>/<name>.git`), `api` (REST: `<web>/api/v3`) and `graphql`
-   * (`<web>/api/graphql`: only the auto-merge mutations).
+   * (`<web>/api/graphql`: the auto-merge mutations and the query `repository { pullRequests }`).
    */
   urls: { web: string; api: string; graphql: string };
   appId: number;

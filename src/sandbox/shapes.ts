@@ -14,6 +14,7 @@ import type {
   ReviewRecord,
 } from "./world.ts";
 
+import { shownMergeable } from "./pull-state.ts";
 import { requirementsMet } from "./requirements.ts";
 
 /**
@@ -388,15 +389,13 @@ export function pullRequestSimple(urls: Urls, pull: PullRecord, openIssues: numb
 
 /** A pull request asked for by number, made, edited or merged, and in webhooks: the full `pull-request`. */
 export function pullRequest(urls: Urls, pull: PullRecord, openIssues: number): Json {
-  const settled = pull.merged || pull.issue.state === "closed";
-  const known = !settled && pull.mergeable !== null && (pull.mergeableShownFrom ?? 0) <= Date.now();
-  const mergeable = known ? pull.mergeable : null;
+  const mergeable = shownMergeable(pull);
   return {
     ...pullRequestSimple(urls, pull, openIssues),
     merged: pull.merged,
     mergeable,
     rebaseable: mergeable,
-    mergeable_state: known ? mergeableState(pull) : "unknown",
+    mergeable_state: mergeable === null ? "unknown" : mergeableState(pull),
     merged_by: pull.mergedBy ? user(urls, pull.mergedBy) : null,
     comments: pull.issue.comments.length,
     review_comments: pull.comments.length,

@@ -1,7 +1,7 @@
 import { changedFiles, commitLog } from "../git/history.ts";
 import { isAncestor } from "../git/merge.ts";
 import { resolveRef } from "../git/refs.ts";
-import { refreshPull } from "../pull-state.ts";
+import { workOutMergeable } from "../pull-state.ts";
 import { retarget } from "../retarget.ts";
 import { updatePullBranch } from "../update-branch.ts";
 import { actingAccount } from "../auth.ts";
@@ -117,21 +117,9 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     };
   });
 
-  /**
-   * A pull request as one asked for by number: mergeability worked out if it is not known, and shown
-   * once GitHub's background job would have finished (at once by default).
-   */
-  const fresh = async (pull: PullRecord): Promise<PullRecord> => {
-    if (pull.mergeable === null && !pull.merged && pull.issue.state === "open") {
-      await refreshPull(ctx.barePath(pull.issue.repo), pull);
-      pull.mergeableShownFrom = Date.now() + ctx.mergeabilityDelayMs;
-    }
-    return pull;
-  };
-
   router.add("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", async (request) => ({
     status: 200,
-    body: json(await fresh(pullOf(request))),
+    body: json(await workOutMergeable(ctx, pullOf(request))),
   }));
 
   router.add("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", async (request) => {
@@ -160,7 +148,7 @@ export function pullRoutes(router: Router, ctx: SandboxContext): void {
     );
     if (state === "closed" && !pull.merged) closeIssue(ctx, pull.issue, sender);
     if (state === "open" && !pull.merged) reopenIssue(ctx, pull.issue, sender);
-    return { status: 200, body: json(await fresh(pull)) };
+    return { status: 200, body: json(await workOutMergeable(ctx, pull)) };
   });
 
   router.add("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge", async (request) => {

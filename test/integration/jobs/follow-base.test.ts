@@ -23,8 +23,8 @@ import { cloneRepo, startTestSandbox, type Clone, type TestSandbox } from "../..
 /**
  * Drover's pull requests following their base branch, against the sandbox (which works out `mergeable`
  * as GitHub does, and sends the push webhooks): a push to main that makes a pull request conflict gives
- * it to the agent (or, its tries used up, to a person), one that merges cleanly costs one read, and a
- * person who fixes a conflicting pull request puts its task back in review.
+ * it to the agent (or, its tries used up, to a person), the base's pull requests cost one query however
+ * many there are, and a person who fixes a conflicting pull request puts its task back in review.
  */
 
 const BOT = `${APP_SLUG}[bot]`;
@@ -68,13 +68,13 @@ describe("following the base branch", () => {
 
   /**
    * The webhooks sent since the last call go through intake; the follow-base and command jobs it queues
-   * run (others are only recorded). Returns the requests Drover made meanwhile, as `METHOD /route`, and
-   * the other jobs queued.
+   * run (others are only recorded). Returns the requests Drover made meanwhile, REST and GraphQL, as
+   * `METHOD /route` (`POST /graphql` for a query), and the other jobs queued.
    */
-  async function deliverAndRun(): Promise<{ requests: string[]; bodies: unknown[]; others: JobName[] }> {
+  async function deliverAndRun(): Promise<{ requests: string[]; others: JobName[] }> {
     const hooks = await hub.deliveries(delivered);
     delivered += hooks.length;
-    const from = hub.responses.length;
+    const from = hub.sandbox.requests.length;
     for (const hook of hooks) {
       await receiveWebhook(
         { db: db(), enqueue, log, botLogin: BOT },
@@ -87,12 +87,10 @@ describe("following the base branch", () => {
       else if (job.name === "command") await commandJob(deps(), job.payload as JobPayload<"command">);
       else others.push(job.name);
     }
-    const answers = hub.responses.slice(from).filter((r) => !r.path.endsWith("/access_tokens"));
-    return {
-      requests: answers.map((r) => `${r.method} ${r.path}`),
-      bodies: answers.map((r) => r.body),
-      others,
-    };
+    const requests = hub.sandbox.requests
+      .slice(from)
+      .filter((r) => r.kind !== "git" && !r.route.endsWith("/access_tokens"));
+    return { requests: requests.map((r) => `${r.method} ${r.route}`), others };
   }
 
   type Repo = { owner: string; repo: string; id: number; clone: Clone };
@@ -224,7 +222,7 @@ describe("following the base branch", () => {
     const clean = await taskInReview(repo, { title: "Add a farewell", files: { "farewell.txt": "bye\n" } });
 
     const sha = await pushToMain(repo, { "greeting.txt": "hallo\n" });
-    const { requests, bodies, others } = await deliverAndRun();
+    const { requests, others } = await deliverAndRun();
 
     const task = await taskNow(conflicting);
     expect(task).toMatchObject({ state: "ready" });
@@ -250,18 +248,11 @@ describe("following the base branch", () => {
       "### Drover: 🔀 Conflicts with `main`: waiting for a worker to resolve them",
     );
 
-    // The pull request that merges cleanly cost one read, and nothing of it changed.
+    // The pull request that merges cleanly is unchanged; both were read in one query.
     expect(await taskNow(clean)).toMatchObject({ state: "review", nextStart: null });
     expect(checkRun(repo, clean.checkRun).conclusion).toBe("success");
-    const reads = requests.filter((r) => r === "GET /repos/{owner}/{repo}/pulls/{pull_number}");
-    expect(reads).toHaveLength(2);
-    const pullsRead = bodies.filter(
-      (_b, i) => requests[i] === "GET /repos/{owner}/{repo}/pulls/{pull_number}",
-    );
-    expect(pullsRead.map((b) => (b as { number: number }).number).sort()).toEqual(
-      [conflicting.pr, clean.pr].sort(),
-    );
-    const writes = requests.filter((r) => !r.startsWith("GET "));
+    expect(requests.filter((r) => r.startsWith("GET ") || r === "POST /graphql")).toEqual(["POST /graphql"]);
+    const writes = requests.filter((r) => !r.startsWith("GET ") && r !== "POST /graphql");
     expect(writes.filter((r) => r.includes("check-runs"))).toEqual([
       "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
     ]);
@@ -312,18 +303,50 @@ describe("following the base branch", () => {
     expect(labels(repo, task.issue)).not.toContain("drover:conflict");
   }, 60_000);
 
-  it("costs one read and writes nothing for a pull request that merges cleanly (update_branch: conflicts)", async () => {
+  it("costs one query and writes nothing for a pull request that merges cleanly (update_branch: conflicts)", async () => {
     const repo = await newRepo("follow-clean");
     const task = await taskInReview(repo, { title: "Add a farewell", files: { "farewell.txt": "bye\n" } });
     const before = status(repo, task.issue);
 
     await pushToMain(repo, { "greeting.txt": "hallo\n" });
     const { requests, others } = await deliverAndRun();
-    expect(requests).toEqual(["GET /repos/{owner}/{repo}/pulls/{pull_number}"]);
+    expect(requests).toEqual(["POST /graphql"]);
     expect(others).toEqual([]);
     expect(await taskNow(task)).toMatchObject({ state: "review", nextStart: null });
     expect(status(repo, task.issue)).toBe(before);
   }, 60_000);
+
+  it("reads all of a base's pull requests in one query, however many there are", async () => {
+    const repo = await newRepo("follow-many");
+    const tasks: InReview[] = [];
+    for (const n of [1, 2, 3, 4, 5])
+      tasks.push(
+        await taskInReview(repo, { title: `Add note ${n}`, files: { [`note-${n}.txt`]: `${n}\n` } }),
+      );
+    // A person's pull request on main too: listed by GitHub, not Drover's to follow.
+    await repo.clone.git("checkout", "--quiet", "-B", "by-hand", "origin/main");
+    await repo.clone.commit({ "by-hand.txt": "mine\n" }, "By hand");
+    await repo.clone.git("push", "--quiet", "origin", "HEAD:refs/heads/by-hand");
+    await repo.clone.git("checkout", "--quiet", "main");
+    const { data: theirs } = await hub.as("maintainer").rest.pulls.create({
+      owner: repo.owner,
+      repo: repo.repo,
+      head: "by-hand",
+      base: "main",
+      title: "By hand",
+    });
+    await deliverAndRun();
+
+    await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    const { requests, others } = await deliverAndRun();
+    // One query (and at most one more, were GitHub still working some out), where reading each pull
+    // request by number cost five.
+    expect(requests.length).toBeLessThanOrEqual(2);
+    expect(new Set(requests)).toEqual(new Set(["POST /graphql"]));
+    expect(others).toEqual([]);
+    for (const task of tasks) expect(await taskNow(task)).toMatchObject({ state: "review", nextStart: null });
+    expect(world(repo).issues.get(theirs.number)!.comments).toEqual([]);
+  }, 90_000);
 
   it("costs nothing for a push to a branch none of its pull requests targets", async () => {
     const repo = await newRepo("follow-elsewhere");
