@@ -169,7 +169,9 @@ async function resolveConflicts(
       sides,
       why,
       { ...agentRunFields(ran.result), baseSha: work.baseBranchSha },
-      judgement.summary,
+      // An agent that said it resolved what is still marked is not the summary a person should read first
+      // (its verdict and words stay in the run's facts and log tail).
+      left.length > 0 ? `Conflict markers are left in ${fileList(left)}.` : judgement.summary,
     ),
   };
 }
