@@ -127,6 +127,12 @@ export async function blockersOf(db: Db, dependentKey: string): Promise<BlockerR
 }
 
 /** Per task (of those given, as ids or a subquery), its finished attempt with the highest number. */
+/**
+ * An attempt that did the task's work, not one that merged its base in (update, conflict): what a task
+ * did, for other prompts, is its work's summary and diff, not "merged main".
+ */
+const NOT_A_MERGE = sql`(${attempts.start} -> 'merge') is null`;
+
 function latestFinishedAttempts(db: Db, taskIds: number[] | SQLWrapper) {
   return db
     .selectDistinctOn([attempts.taskId], {
@@ -140,7 +146,7 @@ function latestFinishedAttempts(db: Db, taskIds: number[] | SQLWrapper) {
       finishedAt: attempts.finishedAt,
     })
     .from(attempts)
-    .where(and(inArray(attempts.taskId, taskIds), eq(attempts.state, "finished")))
+    .where(and(inArray(attempts.taskId, taskIds), eq(attempts.state, "finished"), NOT_A_MERGE))
     .orderBy(attempts.taskId, desc(attempts.number));
 }
 
@@ -193,6 +199,7 @@ export async function lastSummary(db: Db, taskId: number, number: number): Promi
         eq(attempts.taskId, taskId),
         lt(attempts.number, number),
         eq(attempts.state, "finished"),
+        NOT_A_MERGE,
         sql`coalesce(${attempts.summary}, '') <> ''`,
       ),
     )

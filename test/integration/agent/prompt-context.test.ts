@@ -314,6 +314,14 @@ async function seed(db: Db) {
         headSha: "b".repeat(40),
         diffStat: " src/index.js | 1 +\n 1 file changed, 1 insertion(+)",
       }),
+      // Its pull request then followed main: a merge attempt, whose "merged main" says nothing of the work.
+      finished(id(REPO.id, 2), 3, 21, {
+        conclusion: "success",
+        summary: "Merged `main` into drover/2 cleanly.",
+        start: { from: "branch", cause: "update", by: "mona", merge: { branch: "main" } },
+        baseSha: "a".repeat(40),
+        headSha: "c".repeat(40),
+      }),
       finished(id(REPO.id, 3), 1, 10, { verdict: { status: "fail" }, summary: "Could not find the schema." }),
       finished(id(REPO.id, 4), 1, 40, {
         verdict: { status: "blocked" },
