@@ -10,7 +10,7 @@ import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { getTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { enableAutoMerge, mergeIfReady, type MergeMethod } from "../src/github/auto-merge.ts";
-import { requireAction } from "../src/github/check-run-action.ts";
+import { requireAction } from "../src/github/checks.ts";
 import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { reply } from "../src/github/comments.ts";
 import { webUrlOf } from "../src/github/discussion.ts";

@@ -2,7 +2,8 @@ import type { Octokit, RepoRef } from "./types.ts";
 
 export const CHECK_NAME = "Drover";
 
-export type CheckConclusion = "success" | "failure" | "neutral";
+/** `action_required`: a pull request that cannot merge into its base (conflicts) until a person acts. */
+export type CheckConclusion = "success" | "failure" | "neutral" | "action_required";
 
 /** GitHub caps a check run's summary at 65535 characters. */
 const MAX_SUMMARY = 65_000;
@@ -24,7 +25,20 @@ export async function createCheckRun(
   },
 ): Promise<number> {
   const made = await findCheckRun(octokit, repo, check.headSha);
-  if (made) return made.id;
+  return made ? made.id : makeCheckRun(octokit, repo, check);
+}
+
+async function makeCheckRun(
+  octokit: Octokit,
+  repo: RepoRef,
+  check: {
+    headSha: string;
+    conclusion: CheckConclusion;
+    title: string;
+    summary: string;
+    detailsUrl?: string;
+  },
+): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     ...repo,
     name: CHECK_NAME,
@@ -61,7 +75,7 @@ export async function updateCheckRun(
   octokit: Octokit,
   repo: RepoRef,
   id: number,
-  check: { conclusion: CheckConclusion | "action_required"; title: string; summary: string },
+  check: { conclusion: CheckConclusion; title: string; summary: string },
 ): Promise<void> {
   await octokit.rest.checks.update({
     ...repo,
@@ -71,4 +85,21 @@ export async function updateCheckRun(
     completed_at: new Date().toISOString(),
     output: { title: check.title.slice(0, 255), summary: check.summary.slice(0, MAX_SUMMARY) },
   });
+}
+
+/**
+ * The `Drover` check run on `headSha` made to ask a person for action (`action_required`): the one already
+ * there (the earlier success of the same head, which must not stand while the pull request cannot merge,
+ * or one marked already when the conflict was first seen) is edited to say why now, else one is made.
+ * Returns its id.
+ */
+export async function requireAction(
+  octokit: Octokit,
+  repo: RepoRef,
+  check: { headSha: string; title: string; summary: string },
+): Promise<number> {
+  const made = await findCheckRun(octokit, repo, check.headSha);
+  if (!made) return makeCheckRun(octokit, repo, { ...check, conclusion: "action_required" });
+  await updateCheckRun(octokit, repo, made.id, { ...check, conclusion: "action_required" });
+  return made.id;
 }
