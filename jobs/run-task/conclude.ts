@@ -1,6 +1,6 @@
 import type { DroverConfig } from "../../src/config/schema.ts";
 import { readStart } from "../../src/db/attempt-start.ts";
-import { concludeAttempt, concludeStopped } from "../../src/db/attempts.ts";
+import { concludeAttempt, concludeStopped, workAttemptsUpTo } from "../../src/db/attempts.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import { taskMoveAfter } from "../../src/scheduler/retry.ts";
 import type { JobDeps } from "../deps.ts";
@@ -46,7 +46,7 @@ async function concludeMoving(
   outcome: Outcome,
 ): Promise<boolean> {
   const { judgement, fields } = outcome;
-  const attemptNumber = run.task.attemptCount;
+  const attemptNumber = await workAttemptsUpTo(deps.db, run.task.id, run.task.attemptCount);
   const move = taskMoveAfter(
     {
       ...judgement,

@@ -453,3 +453,22 @@ export async function earlierAttempts(
     ),
   }));
 }
+
+/**
+ * The task's attempts at its work, up to and including `number`: those that merged its base in (update,
+ * conflict; bounded by `max_conflict_attempts` of their own) are not tries at the task, so they do not
+ * spend `max_attempts`.
+ */
+export async function workAttemptsUpTo(db: Db, taskId: number, number: number): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(attempts)
+    .where(
+      and(
+        eq(attempts.taskId, taskId),
+        sql`${attempts.number} <= ${number}`,
+        sql`(${attempts.start} -> 'merge') is null`,
+      ),
+    );
+  return row?.count ?? 0;
+}

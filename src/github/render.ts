@@ -100,7 +100,10 @@ export function renderStatus(view: StatusView): string {
   if (view.attempt > 0)
     rows.push([
       "Attempt",
-      view.maxAttempts ? `${view.attempt} of ${view.maxAttempts}` : String(view.attempt),
+      // Merges of the base and reworks are attempts too, beyond max_attempts (which bounds failed tries).
+      view.maxAttempts && view.attempt <= view.maxAttempts
+        ? `${view.attempt} of ${view.maxAttempts}`
+        : String(view.attempt),
     ]);
   if (view.state === "retrying" && view.nextAttemptAt)
     rows.push([
