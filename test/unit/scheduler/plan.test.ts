@@ -285,8 +285,14 @@ describe("planPass with tasks people steered", () => {
     it("waits while the blocker's latest attempt did not pass, or the blocker is not in review", () => {
       for (const blocker of [task(1, "review", { passed: false }), task(1, "running", { passed: true })]) {
         const dependent = task(2, "ready", { stack: true });
-        const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [blocker, dependent] });
-        expect(result.readiness).toEqual([{ id: dependent.id, from: "ready", to: "waiting", reason: waitingFor1 }]);
+        const result = plan({
+          issues: [issue(1), issue(2)],
+          edges: [link(2, 1)],
+          tasks: [blocker, dependent],
+        });
+        expect(result.readiness).toEqual([
+          { id: dependent.id, from: "ready", to: "waiting", reason: waitingFor1 },
+        ]);
         expect(result.start).toEqual([]);
       }
     });
