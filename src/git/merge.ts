@@ -203,10 +203,10 @@ export async function branchTip(mirror: string, branch: string, signal?: AbortSi
   // GitHub has it (see openWorktree), and the mirror's ref of that name belongs to a task's worktree.
   const ref = branch.startsWith(DROVER_BRANCH_PREFIX) ? fetchedRef(branch) : `refs/heads/${branch}`;
   try {
-    return await runGit(
-      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
-      { cwd: mirror, ...(signal ? { signal } : {}) },
-    );
+    return await runGit(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], {
+      cwd: mirror,
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
     throw new GitError(`branch '${branch}' is not in the mirror`, { subcommand: "rev-parse", cause: error });
   }
