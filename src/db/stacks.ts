@@ -1,7 +1,9 @@
-import { and, desc, eq, isNotNull, notInArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import { readStart, type Onto } from "./attempt-start.ts";
+import { baseBranchOf } from "./base-pulls.ts";
 import type { Db } from "./client.ts";
 import { attempts, tasks, type TaskState } from "./schema.ts";
+import type { Task } from "./tasks.ts";
 
 /**
  * Stacked work (drover.yml `stack: true`): which blocker a task's pull request is stacked on, and so which
@@ -14,7 +16,13 @@ export type Stack = { onto: Onto; blockerState: TaskState | null };
 /** Blockers in these states no longer hold a stacked pull request: it targets the base branch. */
 const UNSTACKED: readonly (TaskState | null)[] = ["done", "cancelled", null];
 
-/** A fresh start: no start recorded (a new task, an automatic retry) or `from: "base"`. */
+/**
+ * The `start` of the latest attempt that made the task's branch afresh: no start recorded (a new task, an
+ * automatic retry) or `from: "base"`. Spelt out in full: in a select list drizzle leaves columns unqualified,
+ * and `id` inside the subquery would be the attempt's.
+ */
+const LATEST_FRESH = sql.raw(`(select a."start" from "attempts" a where a."task_id" = "tasks"."id"
+  and (a."start" is null or a."start"->>'from' = 'base') order by a."number" desc limit 1)`);
 const FRESH = sql`(${attempts.start} is null or ${attempts.start}->>'from' = 'base')`;
 
 /** The blocker task `taskId`'s branch is stacked on, with that blocker's state now; null when none. */
@@ -39,6 +47,38 @@ export function pullBase(stack: Stack | null, base: string): string {
   return stack && !UNSTACKED.includes(stack.blockerState) ? stack.onto.branch : base;
 }
 
+/**
+ * The branch each task's pull request targets (see `pullBase`), in one read: what following the base
+ * compares a moved branch with, so a push to a blocker's branch concerns the pull requests stacked on it.
+ */
+export async function pullBasesOf(
+  db: Db,
+  of: readonly Pick<Task, "id" | "config">[],
+  defaultBranch: string,
+): Promise<Map<number, string>> {
+  const bases = new Map(of.map((task) => [task.id, baseBranchOf(task, defaultBranch)]));
+  if (of.length === 0) return bases;
+  const rows = await db
+    .select({ id: tasks.id, start: LATEST_FRESH })
+    .from(tasks)
+    .where(inArray(tasks.id, [...bases.keys()]));
+  const stacked = rows.flatMap((row) => {
+    const onto = readStart(row.start)?.onto;
+    return onto ? [{ id: row.id, onto }] : [];
+  });
+  if (stacked.length === 0) return bases;
+  const blockers = await db
+    .select({ id: tasks.id, state: tasks.state })
+    .from(tasks)
+    .where(inArray(tasks.id, [...new Set(stacked.map((s) => s.onto.taskId))]));
+  const stateOf = new Map(blockers.map((blocker) => [blocker.id, blocker.state]));
+  for (const { id, onto } of stacked) {
+    const stack = { onto, blockerState: stateOf.get(onto.taskId) ?? null };
+    bases.set(id, pullBase(stack, bases.get(id)!));
+  }
+  return bases;
+}
+
 export type StackedTask = { id: number; issueNumber: number; prNumber: number; state: TaskState };
 
 /**
@@ -47,8 +87,6 @@ export type StackedTask = { id: number; issueNumber: number; prNumber: number; s
  * when its branch changes.
  */
 export async function tasksStackedOn(db: Db, blockerTaskId: number): Promise<StackedTask[]> {
-  const latestFresh = sql`(select ${attempts.start} from ${attempts}
-    where ${attempts.taskId} = ${tasks.id} and ${FRESH} order by ${attempts.number} desc limit 1)`;
   const rows = await db
     .select({ id: tasks.id, issueNumber: tasks.issueNumber, prNumber: tasks.prNumber, state: tasks.state })
     .from(tasks)
@@ -56,7 +94,7 @@ export async function tasksStackedOn(db: Db, blockerTaskId: number): Promise<Sta
       and(
         isNotNull(tasks.prNumber),
         notInArray(tasks.state, ["done", "cancelled"]),
-        sql`(${latestFresh}->'onto'->>'taskId')::int = ${blockerTaskId}`,
+        sql`(${LATEST_FRESH}->'onto'->>'taskId')::int = ${blockerTaskId}`,
       ),
     )
     .orderBy(tasks.id);
