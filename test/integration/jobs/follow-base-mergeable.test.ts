@@ -21,7 +21,10 @@ describe("follow-base while GitHub works out mergeability", () => {
 
   it("reads the pull request again until GitHub says it conflicts, then gives it to the agent", async () => {
     await upsertRepository(db(), OCTO_REPO);
-    const trigger = await triggerShownTask(db(), { ...taskTrigger(601, { title: "Task 601" }), statusCommentId: 9601 });
+    const trigger = await triggerShownTask(db(), {
+      ...taskTrigger(601, { title: "Task 601" }),
+      statusCommentId: 9601,
+    });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "review", prNumber: 1601, attemptCount: 1 });
     const deliveryId = "d-follow-601";

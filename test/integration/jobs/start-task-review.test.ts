@@ -65,7 +65,10 @@ describe("start-task on a task in review", () => {
   });
 
   it("starts a task waiting in conflict from the task branch too: its pull request is open", async () => {
-    const trigger = await triggerShownTask(db(), { ...taskTrigger(503, { title: "Task 503" }), statusCommentId: 9503 });
+    const trigger = await triggerShownTask(db(), {
+      ...taskTrigger(503, { title: "Task 503" }),
+      statusCommentId: 9503,
+    });
     if (trigger.kind !== "created") throw new Error("not created");
     await updateTask(db(), trigger.task.id, { state: "conflict", prNumber: 1503, attemptCount: 1 });
     const sent = recorder();
