@@ -1,9 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import { readStart, type Onto } from "./attempt-start.ts";
-import { baseBranchOf } from "./base-pulls.ts";
 import type { Db } from "./client.ts";
 import { attempts, tasks, type TaskState } from "./schema.ts";
-import type { Task } from "./tasks.ts";
 
 /**
  * Stacked work (drover.yml `stack: true`): which blocker a task's pull request is stacked on, and so which
@@ -48,15 +46,15 @@ export function pullBase(stack: Stack | null, base: string): string {
 }
 
 /**
- * The branch each task's pull request targets (see `pullBase`), in one read: what following the base
- * compares a moved branch with, so a push to a blocker's branch concerns the pull requests stacked on it.
+ * The branch each task's pull request targets (see `pullBase`; `base` is each one's drover.yml
+ * `base_branch` or the repository's default), in one read: what following the base compares a moved
+ * branch with, so a push to a blocker's branch concerns the pull requests stacked on it.
  */
 export async function pullBasesOf(
   db: Db,
-  of: readonly Pick<Task, "id" | "config">[],
-  defaultBranch: string,
+  of: readonly { id: number; base: string }[],
 ): Promise<Map<number, string>> {
-  const bases = new Map(of.map((task) => [task.id, baseBranchOf(task, defaultBranch)]));
+  const bases = new Map(of.map((task) => [task.id, task.base]));
   if (of.length === 0) return bases;
   const rows = await db
     .select({ id: tasks.id, start: LATEST_FRESH })

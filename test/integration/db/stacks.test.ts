@@ -5,7 +5,6 @@ import { concludeAttempt } from "../../../src/db/attempts.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { attempts, tasks } from "../../../src/db/schema.ts";
 import { pullBase, pullBasesOf, stackOf, tasksStackedOn } from "../../../src/db/stacks.ts";
-import { getTask } from "../../../src/db/tasks.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
 import { claimedTask } from "../../helpers/tasks.ts";
@@ -40,8 +39,14 @@ describe("stacked pull requests", () => {
     issueNumber,
   });
   const bases = async (...ids: number[]) => {
-    const rows = await Promise.all(ids.map(async (id) => (await getTask(db(), id))!));
-    return [...(await pullBasesOf(db(), rows, "main")).values()];
+    return [
+      ...(
+        await pullBasesOf(
+          db(),
+          ids.map((id) => ({ id, base: "main" })),
+        )
+      ).values(),
+    ];
   };
 
   it("targets the blocker's branch while the blocker is open, the base once it is done", async () => {
