@@ -80,12 +80,12 @@ export async function retargetPullRequest(
 }
 
 /**
- * The line a stacked pull request's body starts with (drover.yml `stack: true`): what it is built on, and
- * that it goes into the base branch once that merges. Empty when not stacked.
+ * What a stacked pull request's body ends with (drover.yml `stack: true`): what it is built on, and that it
+ * goes into the base branch once that merges. Empty when not stacked.
  */
 export function stackedNote(onto: { issueNumber: number; branch: string } | null | undefined): string {
   if (!onto) return "";
-  return `Stacked on #${onto.issueNumber} (branch \`${onto.branch}\`): this pull request targets that branch and is retargeted to the base branch when #${onto.issueNumber}'s pull request merges.\n\n`;
+  return `\n\nStacked on #${onto.issueNumber} (branch \`${onto.branch}\`): this pull request targets that branch, and goes into the base branch when #${onto.issueNumber}'s pull request merges.\n`;
 }
 
 function refOf(
