@@ -43,11 +43,11 @@ describe("run-task stacked on a blocker's branch", () => {
     return git(clone, "rev-parse", "HEAD");
   }
 
-  const stacked = (branch: string, issueNumber: number): AttemptStart => ({
+  const stacked = (branch: string, issueNumber: number, taskId = 1): AttemptStart => ({
     from: "base",
     cause: "label",
     by: "alice",
-    onto: { branch, taskId: 1, issueNumber },
+    onto: { branch, taskId, issueNumber },
   });
 
   function mockPassingRun(issue: number, pr: number): Published {
@@ -62,8 +62,10 @@ describe("run-task stacked on a blocker's branch", () => {
   it("starts from the blocker's branch: the worktree holds the blocker's commit, pushed under the task's", async () => {
     const blockerTip = await pushTo("drover/70-task-70", "PERSON.md");
     const mainTip = await origin("rev-parse", "main");
-    mockPassingRun(71, 171);
-    const start = stacked("drover/70-task-70", 70);
+    // The blocker, a task of its own (its attempt queued: not done, so the stack holds).
+    const blocker = await queuedTask(db(), repo(), 70, agentConfig("build-on-branch.mjs"));
+    const sent = mockPassingRun(71, 171);
+    const start = stacked("drover/70-task-70", 70, blocker.taskId);
     const { attemptId } = await queuedTask(db(), repo(), 71, agentConfig("build-on-branch.mjs"), start);
 
     await harness().enqueue("run-task", { attemptId });
@@ -80,6 +82,7 @@ describe("run-task stacked on a blocker's branch", () => {
     expect(attempts[0]?.diffStat).toContain("AGENT.md");
     expect(attempts[0]?.diffStat).not.toContain("PERSON.md");
     expect(attempts[0]?.baseSha).toBe(mainTip);
+    expect(sent.pr).toMatchObject({ head: "drover/71-task-71" });
   });
 
   it("starts from the base branch when the blocker's branch is gone from GitHub (its pull request merged)", async () => {
