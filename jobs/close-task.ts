@@ -1,6 +1,10 @@
 import { taskConfig } from "../src/config/stored.ts";
 import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
-import { getRepository } from "../src/db/repositories.ts";
+import { baseBranchOf } from "../src/db/base-pulls.ts";
+import { getRepository, type Repository } from "../src/db/repositories.ts";
+import { pullBase, stackOf, tasksStackedOn } from "../src/db/stacks.ts";
+import { openPullRequestsInto, retargetPullRequest } from "../src/github/pulls.ts";
+import type { Octokit } from "../src/github/types.ts";
 import type { TaskState } from "../src/db/schema.ts";
 import { findTask, findTaskByPullRequest, getTask, transitionTask, type Task } from "../src/db/tasks.ts";
 import { repoRef } from "../src/github/types.ts";
@@ -47,10 +51,36 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   const repository = await getRepository(deps.db, task.repoId);
   if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
   const octokit = await deps.github.installation(repository.installationId);
+  if (closing.event === "pr.merged") await retargetStacked(deps, octokit, repository, moved);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
   await showTask(deps, octokit, repoRef(repository.fullName), moved.id);
   await requestSchedule(deps);
   await markDeliveryProcessed(deps.db, delivery.id, closing.to);
+}
+
+/**
+ * Stacked work: the open pull requests stacked on the merged task's branch now go into the branch it
+ * merged into, and are followed there as any other. GitHub does it itself when the merged branch is
+ * deleted: only those still into it are moved (one read, and one write each; none when nothing stacks).
+ */
+async function retargetStacked(
+  deps: JobDeps,
+  octokit: Octokit,
+  repository: Repository,
+  merged: Task,
+): Promise<void> {
+  const stacked = await tasksStackedOn(deps.db, merged.id);
+  if (stacked.length === 0) return;
+  const repo = repoRef(repository.fullName);
+  const into = new Set(await openPullRequestsInto(octokit, repo, merged.branch));
+  const base = pullBase(await stackOf(deps.db, merged.id), baseBranchOf(merged, repository.defaultBranch));
+  for (const task of stacked) {
+    if (!into.has(task.prNumber)) continue;
+    const result = await retargetPullRequest(octokit, repo, task.prNumber, base);
+    const fields = { taskId: task.id, pr: task.prNumber, from: merged.branch, base };
+    if (result.kind === "retargeted") deps.log.info(fields, "stacked pull request retargeted");
+    else deps.log.warn({ ...fields, reason: result.reason }, "stacked pull request not retargeted");
+  }
 }
 
 async function whatCloses(

@@ -1,6 +1,7 @@
 import path from "node:path";
-import { readStart } from "../../src/db/attempt-start.ts";
+import { readStart, type Onto } from "../../src/db/attempt-start.ts";
 import type { Repository } from "../../src/db/repositories.ts";
+import { DROVER_BRANCH_PREFIX } from "../../src/git/branch.ts";
 import { fetchBranch } from "../../src/git/fetch-branch.ts";
 import { ensureMirror } from "../../src/git/mirror.ts";
 import { addWorktree, pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
@@ -19,8 +20,8 @@ export type Workspace = {
   /** Per lease epoch: an agent orphaned by a crashed worker never shares a directory with its successor. */
   runName: string;
   /**
-   * The commit the worktree started from: the base branch's tip, or the task branch's head on GitHub for
-   * an attempt that builds on it. What the agent changed (whether it changed anything, the diff stat) is
+   * The commit the worktree started from: the base branch's tip, the task branch's head on GitHub for an
+   * attempt that builds on it, or a stacked attempt's blocker branch head. What the agent changed (whether it changed anything, the diff stat) is
    * measured against it.
    */
   baseSha: string;
@@ -35,6 +36,8 @@ export type Workspace = {
    * force-push of work people have seen). Null when it started from the base branch (pushes are forced).
    */
   fromBranch: string | null;
+  /** Stacked (drover.yml `stack: true`): the blocker whose branch it started from instead of the base. */
+  stackedOn: Onto | null;
   /** The agent configuration paths put back to the base branch's before the agent ran. */
   pinned: string[];
 };
@@ -43,7 +46,7 @@ export type Workspace = {
  * Step 2: a worktree on the task branch, from a fresh mirror of the base branch, with the base branch's
  * agent configuration (a task's own changes never configure its agent). An attempt whose start says
  * `branch` builds on the task branch as it is on GitHub (fetched now); when GitHub has no such branch,
- * it starts from the base branch.
+ * it starts from the base branch, or from the blocker's branch it is stacked on (`onto`).
  */
 export async function openWorktree(
   deps: JobDeps,
@@ -57,24 +60,23 @@ export async function openWorktree(
   const runName = `${repository.id}-${task.issueNumber}-${attempt.number}-${lease.epoch}`;
   const worktree = path.join(home, "worktrees", runName);
   const start = readStart(attempt.start);
+  const fetch = (branch: string) =>
+    fetchBranch({ mirror, cloneUrl: repository.cloneUrl, branch, token, ...(signal ? { signal } : {}) });
   const onBranch = start?.from === "branch";
-  const fromBranch = onBranch
-    ? await fetchBranch({
-        mirror,
-        cloneUrl: repository.cloneUrl,
-        branch: task.branch,
-        token,
-        ...(signal ? { signal } : {}),
-      })
-    : null;
+  const fromBranch = onBranch ? await fetch(task.branch) : null;
   if (onBranch && fromBranch === null)
     run.log.info({ branch: task.branch }, "task branch not on GitHub; starting from the base branch");
+  const stackedOn = fromBranch === null ? await stackStart(run, start?.onto, fetch) : null;
+  // A stacked pull request's base is its blocker's branch, which the mirror does not fetch (see
+  // ensureMirror): fetched now, where branchTip reads it for the merge.
+  if (start?.merge?.branch.startsWith(DROVER_BRANCH_PREFIX)) await fetch(start.merge.branch);
+  const from = fromBranch ?? stackedOn?.sha ?? null;
   const { baseSha, startSha } = await addWorktree({
     mirror,
     path: worktree,
     branch: task.branch,
     base: config.base_branch ?? repository.defaultBranch,
-    ...(fromBranch === null ? {} : { startSha: fromBranch }),
+    ...(from === null ? {} : { startSha: from }),
     ...(signal ? { signal } : {}),
   });
   failpoint("after-worktree", repository.fullName);
@@ -90,8 +92,29 @@ export async function openWorktree(
     baseSha: startSha,
     baseBranchSha: baseSha,
     fromBranch,
+    stackedOn: stackedOn?.onto ?? null,
     pinned,
   };
+}
+
+/**
+ * A stacked attempt that would start from the base branch starts from its blocker's branch as GitHub has
+ * it now. Gone from GitHub, the blocker's pull request merged (its branch deleted), so the base branch
+ * holds its work and is where the attempt starts.
+ */
+async function stackStart(
+  run: Run,
+  onto: Onto | undefined,
+  fetch: (branch: string) => Promise<string | null>,
+): Promise<{ onto: Onto; sha: string } | null> {
+  if (!onto) return null;
+  const sha = await fetch(onto.branch);
+  if (sha === null) {
+    run.log.info({ onto }, "stacked-on branch not on GitHub; starting from the base branch");
+    return null;
+  }
+  run.log.info({ onto, sha }, "stacked: starting from the blocker's branch");
+  return { onto, sha };
 }
 
 export async function freshMirror(

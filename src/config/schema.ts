@@ -237,9 +237,10 @@ export const DroverConfig = z
      */
     max_conflict_attempts: z.number().int().min(0).max(10).default(2),
     /**
-     * Stacked work: a task whose only unfinished blockers are in review with a passing check starts on its
-     * blocker's branch, its pull request targets that branch, and it is retargeted to the base once the
-     * blocker merges. [false]
+     * Stacked work: a task whose one unfinished blocker is a task of the same repository in review whose
+     * latest attempt passed (every other blocker done) starts on that blocker's branch (src/scheduler/plan.ts);
+     * its pull request targets that branch, is brought up to date by a merge when the blocker changes, and
+     * goes into the base once the blocker merges (jobs/close-task.ts). Two such blockers: it waits. [false]
      */
     stack: z.boolean().default(false),
     ...NOT_SUPPORTED_YET,

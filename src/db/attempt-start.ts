@@ -1,6 +1,18 @@
 import { z } from "zod";
 
 /**
+ * A stacked start (drover.yml `stack: true`): the blocker whose branch the attempt starts from instead of
+ * the base branch, and which its pull request targets until that blocker's pull request merges.
+ */
+export const Onto = z.object({
+  /** The blocker's task branch (`drover/...`). */
+  branch: z.string().min(1),
+  taskId: z.number().int().positive(),
+  issueNumber: z.number().int().positive(),
+});
+export type Onto = z.infer<typeof Onto>;
+
+/**
  * How an attempt starts. `base`: a worktree from the base branch, pushed over whatever the task branch
  * held (a new task, an automatic retry, `/drover retry --fresh`). `branch`: on top of the task branch as
  * it is on GitHub now (its pull request's head, with any commits people pushed to it), pushed as new
@@ -25,6 +37,12 @@ export const AttemptStart = z.object({
    * `sha`: the base commit the decision was made on (the push that moved it), when known.
    */
   merge: z.object({ branch: z.string().min(1), sha: z.string().exactOptional() }).exactOptional(),
+  /**
+   * Stacked: wherever this attempt would start from the base branch (`from: "base"`, or a task branch
+   * GitHub does not have), it starts from this blocker's branch as GitHub has it now. Set by the scheduler
+   * while the task is ready (src/scheduler/plan.ts), dropped when the blocker is done.
+   */
+  onto: Onto.exactOptional(),
 });
 export type AttemptStart = z.infer<typeof AttemptStart>;
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, notInArray, sql } from "drizzle-orm";
 import type { EdgeSource } from "../graph/model.ts";
+import type { Onto } from "./attempt-start.ts";
 import { assertTransition } from "./transition.ts";
 import type { Db } from "./client.ts";
 import {
@@ -136,7 +137,12 @@ export async function edgesOf(db: Db, dependent: string): Promise<DependencyRow[
   return db.select().from(dependencies).where(eq(dependencies.dependent, dependent));
 }
 
-export type GraphTaskRow = typeof tasks.$inferSelect & { repoFullName: string; installationId: number };
+export type GraphTaskRow = typeof tasks.$inferSelect & {
+  repoFullName: string;
+  installationId: number;
+  /** Its latest finished attempt concluded `success`: what a task stacked on it needs (src/graph/stack.ts). */
+  passed: boolean;
+};
 
 /** Everything a scheduling pass needs, in three reads. */
 export async function loadGraph(db: Db): Promise<GraphRows> {
@@ -184,6 +190,11 @@ async function graphTasks(db: Db, ids?: readonly number[]): Promise<GraphTaskRow
       task: tasks,
       repoFullName: repositories.fullName,
       installationId: repositories.installationId,
+      // Concluded in the transaction that moves the task, so the task row's change (which the scheduler
+      // reads) comes with it.
+      passed: sql<boolean>`coalesce((select ${attempts.conclusion} = 'success' from ${attempts}
+        where ${attempts.taskId} = ${tasks.id} and ${attempts.state} = 'finished'
+        order by ${attempts.number} desc limit 1), false)`,
     })
     .from(tasks)
     .innerJoin(repositories, eq(repositories.id, tasks.repoId))
@@ -192,6 +203,7 @@ async function graphTasks(db: Db, ids?: readonly number[]): Promise<GraphTaskRow
     ...row.task,
     repoFullName: row.repoFullName,
     installationId: row.installationId,
+    passed: row.passed,
   }));
 }
 
@@ -300,18 +312,26 @@ export type ReadinessMove = {
   from: "waiting" | "ready" | "queued";
   to: "waiting" | "ready";
   reason: string | null;
+  /** Stacked: the blocker its next attempt starts on (kept in `next_start`); without it, none. */
+  onto?: Onto;
 };
 
 /**
  * Tasks moving between waiting and ready (or only their reason changing), guarded on the state the pass
- * saw, in one statement. Returns the ids that moved.
+ * saw, in one statement. Returns the ids that moved. A stacked task's next start gets its `onto`, kept
+ * beside whatever else asked for the attempt (a retry, a resume); any other move drops it, so a task whose
+ * blocker merged meanwhile starts from the base branch.
  */
 export async function setReadiness(db: Db, changes: readonly ReadinessMove[]): Promise<number[]> {
   for (const change of changes) assertTransition(change.from, change.to);
   if (changes.length === 0) return [];
   const rows = await db.execute<{ id: number }>(sql`
-    update ${tasks} set state = v."to", state_reason = v.reason, updated_at = now()
-    from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb) as v(id int, "from" text, "to" text, reason text)
+    update ${tasks} set state = v."to", state_reason = v.reason, updated_at = now(),
+      next_start = case when v.onto is null then ${tasks.nextStart} - 'onto'
+        else coalesce(${tasks.nextStart}, jsonb_build_object('from', 'base', 'cause', 'label',
+          'by', coalesce(${tasks.modifiedBy}, ${tasks.createdBy}))) || jsonb_build_object('onto', v.onto) end
+    from jsonb_to_recordset(${JSON.stringify(changes)}::jsonb)
+      as v(id int, "from" text, "to" text, reason text, onto jsonb)
     where ${tasks.id} = v.id and ${tasks.state} = v."from"
     returning ${tasks.id} as id`);
   return [...rows].map((row) => Number(row.id));

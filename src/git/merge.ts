@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { isSafeRefName } from "./branch.ts";
+import { DROVER_BRANCH_PREFIX, isSafeRefName } from "./branch.ts";
+import { fetchedRef } from "./fetch-branch.ts";
 import { GitError, runGit } from "./run-git.ts";
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -198,11 +199,14 @@ export async function commitMerge(opts: {
  */
 export async function branchTip(mirror: string, branch: string, signal?: AbortSignal): Promise<string> {
   if (!isSafeRefName(branch)) throw new GitError(`invalid branch name '${branch}'`, { subcommand: "merge" });
+  // A task branch (a stacked pull request's base) is not the mirror's own: the worktree fetched it as
+  // GitHub has it (see openWorktree), and the mirror's ref of that name belongs to a task's worktree.
+  const ref = branch.startsWith(DROVER_BRANCH_PREFIX) ? fetchedRef(branch) : `refs/heads/${branch}`;
   try {
-    return await runGit(
-      ["rev-parse", "--verify", "--quiet", "--end-of-options", `refs/heads/${branch}^{commit}`],
-      { cwd: mirror, ...(signal ? { signal } : {}) },
-    );
+    return await runGit(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], {
+      cwd: mirror,
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
     throw new GitError(`branch '${branch}' is not in the mirror`, { subcommand: "rev-parse", cause: error });
   }

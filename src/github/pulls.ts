@@ -46,6 +46,48 @@ export async function openOrUpdatePullRequest(
   return refOf(data, true);
 }
 
+/** The numbers of the open pull requests into `base` (a stacked pull request's base is a task branch). */
+export async function openPullRequestsInto(octokit: Octokit, repo: RepoRef, base: string): Promise<number[]> {
+  const pulls = await octokit.paginate(octokit.rest.pulls.list, {
+    ...repo,
+    base,
+    state: "open",
+    per_page: 100,
+  });
+  return pulls.map((pull) => pull.number);
+}
+
+/**
+ * Points pull request `number` at `base` (a stacked pull request whose blocker merged goes into the branch
+ * that blocker merged into). GitHub does it by itself when the merged branch is deleted. `refused` (422):
+ * GitHub would not (nothing of the head is new to `base`, or another pull request has that head and base);
+ * the pull request stays as it was, for a person.
+ */
+export async function retargetPullRequest(
+  octokit: Octokit,
+  repo: RepoRef,
+  number: number,
+  base: string,
+): Promise<{ kind: "retargeted" } | { kind: "refused"; reason: string }> {
+  try {
+    await octokit.rest.pulls.update({ ...repo, pull_number: number, base });
+    return { kind: "retargeted" };
+  } catch (error) {
+    if ((error as { status?: number }).status === 422)
+      return { kind: "refused", reason: (error as Error).message };
+    throw error;
+  }
+}
+
+/**
+ * What a stacked pull request's body ends with (drover.yml `stack: true`): what it is built on, and that it
+ * goes into the base branch once that merges. Empty when not stacked.
+ */
+export function stackedNote(onto: { issueNumber: number; branch: string } | null | undefined): string {
+  if (!onto) return "";
+  return `\n\nStacked on #${onto.issueNumber} (branch \`${onto.branch}\`): this pull request targets that branch, and goes into the base branch when #${onto.issueNumber}'s pull request merges.\n`;
+}
+
 function refOf(
   pr: { number: number; html_url: string; node_id: string; auto_merge: unknown },
   created: boolean,

@@ -124,7 +124,11 @@ export class LiveGraph implements PlanView {
     return touched;
   }
 
-  /** New expected durations; returns the keys of tasks whose expected duration moved. */
+  taskAt(key: IssueKey): PlanTask | undefined {
+    const id = this.#taskByKey.get(key);
+    return id === undefined ? undefined : this.tasks.get(id);
+  }
+
   criticalPaths(): ReadonlyMap<IssueKey, number> {
     return this.#paths.paths;
   }
@@ -181,6 +185,8 @@ function planIssue(row: IssueRow): PlanIssue {
 }
 
 function planTask(row: GraphTaskRow): PlanTask {
+  // A stored config that cannot be read must not stop every repository's scheduling.
+  const config = taskConfigOrDefaults(row);
   return {
     id: row.id,
     repoId: row.repoId,
@@ -190,8 +196,10 @@ function planTask(row: GraphTaskRow): PlanTask {
     state: row.state,
     cycle: row.cycle,
     stateReason: row.stateReason,
-    // A stored config that cannot be read must not stop every repository's scheduling.
-    maxWorkers: taskConfigOrDefaults(row).max_workers,
+    maxWorkers: config.max_workers,
     createdAt: row.createdAt,
+    branch: row.branch,
+    stack: config.stack,
+    passed: row.passed,
   };
 }

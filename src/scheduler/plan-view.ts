@@ -36,12 +36,20 @@ export type PlanTask = {
   stateReason: string | null;
   maxWorkers: number;
   createdAt: Date;
+  /** The task branch (`drover/...`): what a task stacked on this one starts from. */
+  branch: string;
+  /** Its drover.yml says `stack: true`: it may start on a blocker's branch (src/graph/stack.ts). */
+  stack: boolean;
+  /** Its latest finished attempt concluded `success` (its check run passed): work a stack can build on. */
+  passed: boolean;
 };
 
 export type PlanView = {
   graph: TaskGraph;
   tasks: ReadonlyMap<number, PlanTask>;
   issues: ReadonlyMap<IssueKey, PlanIssue>;
+  /** The task at an issue, if it is one. */
+  taskAt: (key: IssueKey) => PlanTask | undefined;
   /** Each node's critical path (`criticalPaths`), asked for only when a task may start. */
   criticalPaths: () => ReadonlyMap<IssueKey, number>;
 };
@@ -95,5 +103,11 @@ export function buildView(rows: ViewRows): PlanView {
   const nodes = [...keys].map((key) => nodeOf(key, issues.get(key), taskByKey.get(key), rows.durations));
   const graph = TaskGraph.rebuild(nodes, rows.edges);
   let paths: ReadonlyMap<IssueKey, number> | undefined;
-  return { graph, tasks, issues, criticalPaths: () => (paths ??= criticalPaths(graph)) };
+  return {
+    graph,
+    tasks,
+    issues,
+    taskAt: (key) => taskByKey.get(key),
+    criticalPaths: () => (paths ??= criticalPaths(graph)),
+  };
 }

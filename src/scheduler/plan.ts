@@ -1,7 +1,9 @@
+import type { Onto } from "../db/attempt-start.ts";
 import type { TaskState } from "../db/schema.ts";
 import type { Readiness, WaitingOn } from "../graph/graph.ts";
 import { describeKey, type IssueKey, type IssueNode } from "../graph/model.ts";
 import { orderReady } from "../graph/order.ts";
+import { stackOnto } from "../graph/stack.ts";
 import { pickTasks } from "./pick.ts";
 import { taskKey, type PlanIssue, type PlanTask, type PlanView } from "./plan-view.ts";
 
@@ -18,6 +20,8 @@ export type Plan = {
     from: "waiting" | "ready" | "queued";
     to: "waiting" | "ready";
     reason: string | null;
+    /** Stacked (drover.yml `stack: true`): ready on this blocker's branch. */
+    onto?: Onto;
   }[];
   cycles: { id: number; cycle: string | null }[];
   start: number[];
@@ -70,16 +74,39 @@ function reviewTask(view: PlanView, task: PlanTask, plan: Plan): void {
   if (!NOT_STARTED.includes(task.state)) return;
 
   const synced = view.issues.get(key)?.linksSyncedAt != null;
-  const to = synced && readiness.kind === "ready" ? "ready" : "waiting";
-  const reason = synced
-    ? explain(readiness, task.repoFullName, view.issues)
-    : "reading its links from GitHub";
+  const onto = synced ? stackedOn(view, task, readiness) : null;
+  const to: "waiting" | "ready" = synced && (readiness.kind === "ready" || onto) ? "ready" : "waiting";
+  const reason = !synced
+    ? "reading its links from GitHub"
+    : onto
+      ? stackedWords(onto)
+      : explain(readiness, task.repoFullName, view.issues);
   const from = task.state as "waiting" | "ready" | "queued";
+  const move = { id: task.id, from, to, reason, ...(onto ? { onto } : {}) };
   if (from === "queued") {
-    if (to === "waiting") plan.readiness.push({ id: task.id, from, to, reason });
+    if (to === "waiting") plan.readiness.push(move);
     return;
   }
-  if (to !== from || reason !== task.stateReason) plan.readiness.push({ id: task.id, from, to, reason });
+  if (to !== from || reason !== task.stateReason) plan.readiness.push(move);
+}
+
+/**
+ * The blocker a task with `stack: true` starts on while it waits for that blocker only: a task of the same
+ * repository in review whose latest attempt passed (its branch is on GitHub, its checks green).
+ */
+function stackedOn(view: PlanView, task: PlanTask, readiness: Readiness): Onto | null {
+  if (!task.stack) return null;
+  const key = stackOnto(readiness, (blocker) => {
+    const under = view.taskAt(blocker);
+    return under?.repoId === task.repoId && under.state === "review" && under.passed;
+  });
+  const blocker = key === null ? undefined : view.taskAt(key);
+  return blocker ? { branch: blocker.branch, taskId: blocker.id, issueNumber: blocker.issueNumber } : null;
+}
+
+/** The ready reason of a stacked task; it changes with the blocker, so a new blocker is written again. */
+function stackedWords(onto: Onto): string {
+  return `stacked on #${onto.issueNumber}: starts on its branch \`${onto.branch}\` (in review, its checks passed); its pull request targets that branch until #${onto.issueNumber} merges`;
 }
 
 /** Which ready tasks start now, best first, within the pool's free slots and each repository's limit. */

@@ -33,7 +33,11 @@ describe("schedulePass", () => {
       .values({ ...REPO, cloneUrl: "file:///nowhere", defaultBranch: "main" });
   });
 
-  async function addTask(number: number, state: "ready" | "waiting" | "done" | "running" = "ready") {
+  async function addTask(
+    number: number,
+    state: "ready" | "waiting" | "done" | "running" = "ready",
+    taskConfig: DroverConfig = config,
+  ) {
     await db()
       .insert(issues)
       .values({
@@ -54,7 +58,7 @@ describe("schedulePass", () => {
         createdBy: "hubber",
         modifiedBy: "mona",
         branch: `drover/${number}-task`,
-        config,
+        config: taskConfig,
       })
       .returning();
     return row!;
@@ -158,5 +162,55 @@ describe("schedulePass", () => {
       capacity: async () => 4,
     });
     expect(result.rounds).toBe(2);
+  });
+
+  it("starts a stacked task on its blocker's branch once the blocker's attempt passed and it is in review", async () => {
+    const stacking = DroverConfig.parse({ max_workers: 2, stack: true });
+    const blocker = await addTask(1, "running");
+    const dependent = await addTask(2, "waiting", stacking);
+    await link(2, 1);
+    const [running] = await db()
+      .insert(attempts)
+      .values({ taskId: blocker.id, number: 1, triggeredBy: "mona", state: "running" })
+      .returning();
+    expect((await pass()).started).toEqual([]);
+
+    await db()
+      .update(attempts)
+      .set({ state: "finished", conclusion: "success" })
+      .where(eq(attempts.id, running!.id));
+    await db().update(tasks).set({ state: "review" }).where(eq(tasks.id, blocker.id));
+    expect((await pass()).started).toEqual([dependent.id]);
+    const [attempt] = await db().select().from(attempts).where(eq(attempts.taskId, dependent.id));
+    expect(attempt?.start).toEqual({
+      from: "base",
+      cause: "label",
+      by: "mona",
+      onto: { branch: "drover/1-task", taskId: blocker.id, issueNumber: 1 },
+    });
+    const [row] = await db().select().from(tasks).where(eq(tasks.id, dependent.id));
+    expect(row?.stateReason).toMatch(/^stacked on #1/);
+  });
+
+  it("drops the stack from a ready task whose blocker merged before it started", async () => {
+    const stacking = DroverConfig.parse({ max_workers: 2, stack: true });
+    const blocker = await addTask(1, "done");
+    const dependent = await addTask(2, "ready", stacking);
+    await link(2, 1);
+    await db()
+      .update(tasks)
+      .set({
+        stateReason: "stacked on #1: starts on its branch",
+        nextStart: {
+          from: "branch",
+          cause: "retry",
+          by: "mona",
+          onto: { branch: "drover/1-task", taskId: blocker.id, issueNumber: 1 },
+        },
+      })
+      .where(eq(tasks.id, dependent.id));
+    expect((await pass()).started).toEqual([dependent.id]);
+    const [attempt] = await db().select().from(attempts).where(eq(attempts.taskId, dependent.id));
+    expect(attempt?.start).toEqual({ from: "branch", cause: "retry", by: "mona" });
   });
 });

@@ -37,6 +37,9 @@ function task(number: number, state: TaskState, fields: Partial<PlanTask> = {}):
     stateReason: null,
     maxWorkers: 2,
     createdAt: new Date(Date.UTC(2026, 0, number)),
+    branch: `drover/${number}-task`,
+    stack: false,
+    passed: false,
     ...fields,
   };
 }
@@ -249,5 +252,101 @@ describe("planPass with tasks people steered", () => {
     const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [resolved, dependent] });
     expect(result.readiness).toEqual([{ id: dependent.id, from: "waiting", to: "ready", reason: null }]);
     expect(result.start).toEqual([dependent.id]);
+  });
+
+  describe("stacked work (drover.yml `stack: true`)", () => {
+    const waitingFor1 = "waiting for #1 (from a blocked-by link) to be done";
+    const onto1 = (blocker: PlanTask) => ({ branch: "drover/1-task", taskId: blocker.id, issueNumber: 1 });
+
+    it("starts a task on the branch of its one blocker in review whose checks passed", () => {
+      const blocker = task(1, "review", { passed: true });
+      const dependent = task(2, "waiting", { stack: true, stateReason: waitingFor1 });
+      const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [blocker, dependent] });
+      expect(result.readiness).toEqual([
+        {
+          id: dependent.id,
+          from: "waiting",
+          to: "ready",
+          reason: expect.stringMatching(/^stacked on #1: starts on its branch `drover\/1-task`/),
+          onto: onto1(blocker),
+        },
+      ]);
+      expect(result.start).toEqual([dependent.id]);
+    });
+
+    it("keeps the same task waiting when its drover.yml does not stack (the default)", () => {
+      const blocker = task(1, "review", { passed: true });
+      const dependent = task(2, "waiting", { stateReason: waitingFor1 });
+      const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [blocker, dependent] });
+      expect(result.readiness).toEqual([]);
+      expect(result.start).toEqual([]);
+    });
+
+    it("waits while the blocker's latest attempt did not pass, or the blocker is not in review", () => {
+      for (const blocker of [task(1, "review", { passed: false }), task(1, "running", { passed: true })]) {
+        const dependent = task(2, "ready", { stack: true });
+        const result = plan({
+          issues: [issue(1), issue(2)],
+          edges: [link(2, 1)],
+          tasks: [blocker, dependent],
+        });
+        expect(result.readiness).toEqual([
+          { id: dependent.id, from: "ready", to: "waiting", reason: waitingFor1 },
+        ]);
+        expect(result.start).toEqual([]);
+      }
+    });
+
+    it("waits when two blockers are in review: one branch cannot hold both", () => {
+      const first = task(1, "review", { passed: true });
+      const second = task(3, "review", { passed: true });
+      const dependent = task(2, "waiting", { stack: true });
+      const result = plan({
+        issues: [issue(1), issue(2), issue(3)],
+        edges: [link(2, 1), link(2, 3)],
+        tasks: [first, second, dependent],
+      });
+      expect(result.readiness).toEqual([
+        {
+          id: dependent.id,
+          from: "waiting",
+          to: "waiting",
+          reason: `${waitingFor1}; #3 (from a blocked-by link) to be done`,
+        },
+      ]);
+      expect(result.start).toEqual([]);
+    });
+
+    it("stacks on the one blocker in review when every other blocker is done", () => {
+      const done = task(3, "done");
+      const blocker = task(1, "review", { passed: true });
+      const dependent = task(2, "waiting", { stack: true });
+      const result = plan({
+        issues: [issue(1), issue(2), issue(3)],
+        edges: [link(2, 1), link(2, 3)],
+        tasks: [done, blocker, dependent],
+      });
+      expect(result.readiness).toMatchObject([{ id: dependent.id, to: "ready", onto: onto1(blocker) }]);
+    });
+
+    it("drops the stack from a ready task once its blocker is done: it starts from the base branch", () => {
+      const blocker = task(1, "done");
+      const dependent = task(2, "ready", { stack: true, stateReason: "stacked on #1: starts on its branch" });
+      const result = plan({ issues: [issue(1), issue(2)], edges: [link(2, 1)], tasks: [blocker, dependent] });
+      expect(result.readiness).toEqual([{ id: dependent.id, from: "ready", to: "ready", reason: null }]);
+      expect(result.start).toEqual([dependent.id]);
+    });
+
+    it("does not stack on a blocker in another repository", () => {
+      const blocker = task(1, "review", { passed: true, repoId: 2, repoFullName: "octo/other" });
+      const dependent = task(2, "waiting", { stack: true });
+      const result = plan({
+        issues: [issue(1, { key: "octo/other#1", repoFullName: "octo/other" }), issue(2)],
+        edges: [{ dependent: `${REPO}#2`, blocker: "octo/other#1", source: "native" }],
+        tasks: [blocker, dependent],
+      });
+      expect(result.readiness).toMatchObject([{ id: dependent.id, to: "waiting" }]);
+      expect(result.start).toEqual([]);
+    });
   });
 });
