@@ -21,6 +21,8 @@ import { decideFollow, type FollowDecision } from "../src/graph/follow-base.ts";
 import { PullRequestSynchronize, PushEvent } from "../src/intake/payloads.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
+import { pullBase, stackOf } from "../src/db/stacks.ts";
+import { DROVER_BRANCH_PREFIX } from "../src/git/branch.ts";
 import type { JobDeps } from "./deps.ts";
 import { showTask } from "./show-task.ts";
 
@@ -80,7 +82,7 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   if (followed.length === 0) return done("no Drover pull request to follow");
 
   const octokit = await deps.github.installation(repository.installationId);
-  const pulls = await readFollowed(octokit, repository, moved, followed);
+  const pulls = await readFollowed(deps, octokit, repository, moved, followed);
   const outcomes: FollowDecision["kind"][] = [];
   for (const task of followed) {
     const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
@@ -125,6 +127,7 @@ function isFollowed(task: Task): task is FollowedTask {
  * own branch moved, by number.
  */
 async function readFollowed(
+  deps: JobDeps,
   octokit: Octokit,
   repository: Repository,
   moved: Moved,
@@ -136,10 +139,15 @@ async function readFollowed(
   const open = new Map<number, PullMergeability>();
   for (const task of followed) {
     const pull = await readPull(octokit, repo, task.prNumber);
-    if (pull.state === "open" && pull.baseRef === baseBranchOf(task, repository.defaultBranch))
+    if (pull.state === "open" && pull.baseRef === (await baseOfTask(deps, task, repository)))
       open.set(pull.number, pull);
   }
   return open;
+}
+
+/** The branch a task's pull request targets: its blocker's when it is stacked, else its base branch. */
+async function baseOfTask(deps: JobDeps, task: Task, repository: Repository): Promise<string> {
+  return pullBase(await stackOf(deps.db, task.id), baseBranchOf(task, repository.defaultBranch));
 }
 
 /**
@@ -164,7 +172,7 @@ export async function followPullRequest(
   const log = deps.log.child({ taskId: task.id, pr: task.prNumber });
   const config = readableConfig(task);
   if (!config) return "nothing";
-  const base = run.base?.branch ?? baseBranchOf(task, run.repository.defaultBranch);
+  const base = run.base?.branch ?? (await baseOfTask(deps, task, run.repository));
   const pull = run.pulls.get(task.prNumber);
   if (!pull) {
     // Closed (close-task's), or retargeted: not on the branch that moved.
@@ -174,7 +182,8 @@ export async function followPullRequest(
   const decision = decideFollow({
     state: task.state,
     mergeable: pull.mergeable,
-    updateBranch: config.update_branch,
+    // A pull request stacked on a blocker's branch takes every change of it (a rework), conflicting or not.
+    updateBranch: base.startsWith(DROVER_BRANCH_PREFIX) ? "always" : config.update_branch,
     baseMoved: run.base !== undefined,
     conflictAttempts: await conflictAttempts(deps.db, task.id, task.prNumber),
     maxConflictAttempts: config.max_conflict_attempts,

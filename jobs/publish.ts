@@ -8,6 +8,7 @@ import { creditedPeople, hintsOf } from "../src/db/hints.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
+import { pullBase, stackOf } from "../src/db/stacks.ts";
 import { getTask, updateTask, type Task } from "../src/db/tasks.ts";
 import { enableAutoMerge, mergeIfReady, type MergeMethod } from "../src/github/auto-merge.ts";
 import { requireAction } from "../src/github/checks.ts";
@@ -15,7 +16,7 @@ import { createCheckRun, type CheckConclusion } from "../src/github/checks.ts";
 import { reply } from "../src/github/comments.ts";
 import { webUrlOf } from "../src/github/discussion.ts";
 import { addLabels } from "../src/github/labels.ts";
-import { openOrUpdatePullRequest } from "../src/github/pulls.ts";
+import { openOrUpdatePullRequest, stackedNote } from "../src/github/pulls.ts";
 import {
   renderCheckSummary,
   renderPullRequestBody,
@@ -189,9 +190,13 @@ async function pullRequestOf(
   const coAuthors = creditedPeople({ login: task.createdBy, id: task.createdById }, hints).map(
     (p) => p.login,
   );
+  // Stacked (drover.yml `stack: true`): into its blocker's branch while that is open, and says so.
+  const stack = await stackOf(deps.db, task.id);
+  const base = pullBase(stack, config.base_branch ?? repository.defaultBranch);
+  const stacked = stack && base === stack.onto.branch ? stackedNote(stack.onto) : "";
   const pr = await openOrUpdatePullRequest(octokit, repoRef(repository.fullName), {
     head: task.branch,
-    base: config.base_branch ?? repository.defaultBranch,
+    base,
     title: task.title,
     body: renderPullRequestBody({
       issueNumber: task.issueNumber,
@@ -205,7 +210,7 @@ async function pullRequestOf(
         completedBy: task.completedBy,
         coAuthors,
       },
-    }),
+    }).concat(stacked),
     draft: config.draft_prs,
   });
   failpoint("after-pull-request", repository.fullName);

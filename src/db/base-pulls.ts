@@ -4,6 +4,7 @@ import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
 import { readJson } from "./attempt-record.ts";
 import { attempts, steps, tasks } from "./schema.ts";
+import { pullBasesOf } from "./stacks.ts";
 import type { Task } from "./tasks.ts";
 
 /** Drover's open pull requests as their base branch moves under them (issue 16: following the base). */
@@ -19,7 +20,8 @@ export function baseBranchOf(task: Pick<Task, "id" | "config">, defaultBranch: s
 
 /**
  * The tasks of a repository whose pull request is open on `base` and which no attempt works on (in
- * review, or waiting in conflict), oldest first.
+ * review, or waiting in conflict), oldest first. `base` may be a task branch: the pull requests stacked
+ * on it.
  */
 export async function tasksOnBase(
   db: Db,
@@ -32,9 +34,13 @@ export async function tasksOnBase(
     .from(tasks)
     .where(and(eq(tasks.repoId, repoId), inArray(tasks.state, [...FOLLOWED]), isNotNull(tasks.prNumber)))
     .orderBy(tasks.id);
+  // A stacked pull request's base is its blocker's branch while that is open (src/db/stacks.ts).
+  const bases = await pullBasesOf(
+    db,
+    rows.map((task) => ({ id: task.id, base: baseBranchOf(task, defaultBranch) })),
+  );
   return rows.filter(
-    (task): task is Task & { state: FollowedState; prNumber: number } =>
-      baseBranchOf(task, defaultBranch) === base,
+    (task): task is Task & { state: FollowedState; prNumber: number } => bases.get(task.id) === base,
   );
 }
 

@@ -83,9 +83,8 @@ const GRAPH_ACTIONS = new Set([
  * - pull_request.closed: kept, for the same reason (Drover's own merge).
  * - issue_dependencies.*, sub_issues.*: kept. The links `drover import-jsonl` and `/drover plan accept`
  *   make are the graph; they cost no request (applied from the payload).
- * - push: kept to any branch but a task branch (`drover/...`), whoever pushed: Drover's own merge
- *   (auto_merge) moves a base branch like anyone's. Pushes to task branches are Drover's own (nothing
- *   to learn) or come as pull_request.synchronize too.
+ * - push: kept, whoever pushed: Drover's own merge (auto_merge) moves a base branch like anyone's, and
+ *   its own push to a task branch moves the pull requests stacked on it (follow-base finds none for most).
  * - pull_request.synchronize on a task branch: dropped (Drover's own pushes; publish shows them).
  * - Anything else (pull_request.opened, check runs): not an event Drover acts on, from anyone.
  */
@@ -229,13 +228,13 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
 }
 
 /**
- * A push to a branch: the base of Drover's open pull requests, perhaps (the follow-base job looks). Not a
- * tag, not a deleted branch, not a task branch (see `isDrover`'s note).
+ * A push to a branch: the base of Drover's open pull requests, perhaps (the follow-base job looks), a task
+ * branch included: pull requests stacked on it (drover.yml `stack: true`) follow it. Not a tag, not a
+ * deleted branch.
  */
 function pushRoute(p: PushEvent): Route {
   if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", why: "a push of a tag" };
   if (p.deleted === true || /^0+$/.test(p.after)) return { kind: "ignore", why: "a deleted branch" };
-  if (p.ref.startsWith("refs/heads/drover/")) return { kind: "ignore", why: "a push to a task branch" };
   return dispatch(p, ["follow-base"], []);
 }
 

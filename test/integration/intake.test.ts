@@ -133,7 +133,7 @@ describe("webhook intake", () => {
   it.each([
     ["issues", issueLabeled({ number: 14, title: "t", label: "drover:running" }), "ignored"],
     ["pull_request", pullRequestClosed({ number: 32, headRef: "feature/x", merged: true }), "ignored"],
-    ["push", pushed({ ref: "refs/heads/drover/12-add-a-changelog", after: "a".repeat(40) }), "ignored"],
+    ["push", pushed({ ref: "refs/tags/v1.0", after: "a".repeat(40) }), "ignored"],
     ["issues", { ...issueLabeled({ number: 15, title: "t" }), installation: undefined }, "invalid"],
   ] as const)(
     "records nothing for a %s event Drover does not act on (%#)",

@@ -132,13 +132,15 @@ describe("following the base branch", () => {
    */
   async function taskInReview(
     repo: Repo,
-    input: { title: string; files: Record<string, string>; config?: string; start?: object },
+    input: { title: string; files: Record<string, string>; config?: string; start?: object; on?: string },
   ): Promise<InReview> {
+    const on = input.on ?? "main";
     const { data: issue } = await hub
       .as("maintainer")
       .rest.issues.create({ owner: repo.owner, repo: repo.repo, title: input.title });
     const branch = `drover/${issue.number}-task`;
-    await repo.clone.git("checkout", "--quiet", "-B", branch, "origin/main");
+    await repo.clone.git("fetch", "--quiet", "origin");
+    await repo.clone.git("checkout", "--quiet", "-B", branch, `origin/${on}`);
     const headSha = await repo.clone.commit(input.files, input.title);
     await repo.clone.git("push", "--quiet", "origin", `HEAD:refs/heads/${branch}`);
     await repo.clone.git("checkout", "--quiet", "main");
@@ -146,7 +148,7 @@ describe("following the base branch", () => {
       owner: repo.owner,
       repo: repo.repo,
       head: branch,
-      base: "main",
+      base: on,
       title: input.title,
       body: `Closes #${issue.number}`,
     });
@@ -347,6 +349,33 @@ describe("following the base branch", () => {
     for (const task of tasks) expect(await taskNow(task)).toMatchObject({ state: "review", nextStart: null });
     expect(world(repo).issues.get(theirs.number)!.comments).toEqual([]);
   }, 90_000);
+
+  it("brings a pull request stacked on a blocker's branch up to date when the blocker changes", async () => {
+    const repo = await newRepo("follow-stacked");
+    const blocker = await taskInReview(repo, { title: "Add a greeting", files: { "a.txt": "a\n" } });
+    const onto = { branch: blocker.branch, taskId: blocker.task.id, issueNumber: blocker.issue };
+    const stacked = await taskInReview(repo, {
+      title: "Build on the greeting",
+      files: { "b.txt": "b\n" },
+      on: blocker.branch,
+      start: { from: "base", cause: "label", by: "maintainer", onto },
+    });
+
+    // The blocker is reworked: a new commit on its branch.
+    const from = await hub.mark();
+    await repo.clone.git("checkout", "--quiet", "-B", "rework", `origin/${blocker.branch}`);
+    const sha = await repo.clone.commit({ "a.txt": "a, reworked\n" }, "Rework");
+    await repo.clone.git("push", "--quiet", "origin", `HEAD:refs/heads/${blocker.branch}`);
+    await repo.clone.git("checkout", "--quiet", "main");
+    await hub.delivery((d) => d.event === "push" && d.payload.after === sha, from);
+    await deliverAndRun();
+
+    expect(await taskNow(stacked)).toMatchObject({
+      state: "ready",
+      nextStart: { from: "branch", cause: "update", merge: { branch: blocker.branch, sha } },
+    });
+    expect(await taskNow(blocker)).toMatchObject({ state: "review", nextStart: null });
+  });
 
   it("costs nothing for a push to a branch none of its pull requests targets", async () => {
     const repo = await newRepo("follow-elsewhere");

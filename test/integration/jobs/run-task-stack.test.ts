@@ -82,7 +82,9 @@ describe("run-task stacked on a blocker's branch", () => {
     expect(attempts[0]?.diffStat).toContain("AGENT.md");
     expect(attempts[0]?.diffStat).not.toContain("PERSON.md");
     expect(attempts[0]?.baseSha).toBe(mainTip);
-    expect(sent.pr).toMatchObject({ head: "drover/71-task-71" });
+    // Its pull request goes into the blocker's branch, and says it is stacked.
+    expect(sent.pr).toMatchObject({ head: "drover/71-task-71", base: "drover/70-task-70" });
+    expect(String(sent.pr?.body)).toContain("Stacked on #70 (branch `drover/70-task-70`)");
   });
 
   it("starts from the base branch when the blocker's branch is gone from GitHub (its pull request merged)", async () => {

@@ -21,12 +21,14 @@ describe("routing what moves under Drover's pull requests", () => {
         botLogin: DROVER_BOT.login,
       }),
     ).toEqual(FOLLOW);
+    // Drover's own push to a task branch: pull requests stacked on it (drover.yml `stack: true`) follow it.
+    const task = pushed({ ref: "refs/heads/drover/12-add-a-changelog", after: SHA, by: DROVER_BOT });
+    expect(routeWebhook("push", task, { botLogin: DROVER_BOT.login })).toEqual(FOLLOW);
   });
 
   it.each([
     ["a tag", pushed({ ref: "refs/tags/v1.0", after: SHA })],
     ["a deleted branch", pushed({ ref: "refs/heads/old", after: "0".repeat(40) })],
-    ["a task branch", pushed({ ref: "refs/heads/drover/12-add-a-changelog", after: SHA })],
   ])("ignores a push of %s", (_what, payload) => {
     expect(routeWebhook("push", payload)).toMatchObject({ kind: "ignore" });
   });
