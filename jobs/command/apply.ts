@@ -23,6 +23,8 @@ import type { JobDeps } from "../deps.ts";
 import { syncIssue } from "../sync-issue.ts";
 import { showAndTrigger, startStory } from "../trigger-task.ts";
 import { decide, refused } from "./decide.ts";
+import { baseBranchOf } from "../../src/db/base-pulls.ts";
+import { pullBase, stackOf } from "../../src/db/stacks.ts";
 import { showTask } from "../show-task.ts";
 import type { CommentSource } from "./source.ts";
 
@@ -78,8 +80,11 @@ export async function applyCommand(ctx: CommandContext, parsed: ParsedCommand): 
         command.name === "retry" || command.name === "resume" || (command.name === "hint" && command.restart);
       if (starts && ctx.source.issue?.state === "closed")
         return record(ctx, run, task, said(false, closedIssue(parsed.line)));
+      // A stacked task's conflicts are with its blocker's branch, which its pull request targets.
+      const stack = task.state === "conflict" ? await stackOf(ctx.deps.db, task.id) : null;
+      const prBase = pullBase(stack, baseBranchOf(task, ctx.source.repository.default_branch));
       const result = await steerTask(ctx.deps.db, task.id, run, (locked) =>
-        decide(command, parsed.index, locked, ctx.source),
+        decide(command, parsed.index, locked, ctx.source, prBase),
       );
       return result.outcome;
     }

@@ -22,7 +22,14 @@ export function refused(command: Command["name"], state: TaskState | "none"): Co
 }
 
 /** What `command`, from the author of `source`, does to `task` now. */
-export function decide(command: SteeringCommand, index: number, task: Task, source: CommentSource): Steering {
+/** `prBase`: the branch the task's pull request targets, when it is stacked on a blocker's branch. */
+export function decide(
+  command: SteeringCommand,
+  index: number,
+  task: Task,
+  source: CommentSource,
+  prBase?: string,
+): Steering {
   if (!appliesIn(command.name, task.state)) return { outcome: refused(command.name, task.state) };
   const by = source.author.login;
   const start = (from: AttemptStart["from"], cause: AttemptStart["cause"]): AttemptStart => ({
@@ -32,7 +39,7 @@ export function decide(command: SteeringCommand, index: number, task: Task, sour
   });
   switch (command.name) {
     case "retry":
-      if (task.state === "conflict" && !command.fresh) return retryConflict(task, source);
+      if (task.state === "conflict" && !command.fresh) return retryConflict(task, source, prBase);
       return {
         outcome: APPLIED,
         move: {
@@ -113,9 +120,9 @@ export function decide(command: SteeringCommand, index: number, task: Task, sour
  * `/drover retry` of a task waiting in `conflict`: another attempt at resolving its pull request's
  * conflicts, its base merged in first. A person asked, so `max_conflict_attempts` does not hold it back.
  */
-function retryConflict(task: Task, source: CommentSource): Steering {
+function retryConflict(task: Task, source: CommentSource, prBase: string | undefined): Steering {
   const by = source.author.login;
-  const base = baseBranchOf(task, source.repository.default_branch);
+  const base = prBase ?? baseBranchOf(task, source.repository.default_branch);
   const nextStart: AttemptStart = {
     from: "branch",
     cause: "conflict",
