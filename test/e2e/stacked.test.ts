@@ -27,120 +27,242 @@ const STACKED = [
 const drover = useStack({ workers: 2 });
 const { issueOf, status, labelsOf, bare, blob, checksOn } = baseWorld(drover);
 
-describe("a stacked chain", () => {
-  it("starts each task on its blocker's branch, and retargets each to main as the one below merges", async () => {
-    const maintainer = drover.as("maintainer");
-    const name = "stacked-chain";
-    const repo = await repoWithConfig(maintainer, name, STACKED);
-    const world = () => drover.stack().sandbox.world.repo("acme", name)!;
-    const pullOf = (issue: number): IssueRecord | undefined =>
-      [...world().issues.values()].find((i) => i.pull && i.body?.includes(`Closes #${issue}`));
-    const passed = (sha: string) => checksOn(name, sha).some((run) => run.conclusion === "success");
+/** What a person sees of the repository `acme/<name>`, and does there, for a chain of stacked tasks. */
+function chainWorld(name: string) {
+  const maintainer = drover.as("maintainer");
+  const repo = { owner: "acme", repo: name };
+  const world = () => drover.stack().sandbox.world.repo("acme", name)!;
+  const pullOf = (issue: number): IssueRecord | undefined =>
+    [...world().issues.values()].find((i) => i.pull && i.body?.includes(`Closes #${issue}`));
+  const pull = (number: number) => world().issues.get(number)!.pull!;
+  const passed = (sha: string) => checksOn(name, sha).some((run) => run.conclusion === "success");
 
-    const titles = ["Write the parser", "Use the parser", "Document the parser"];
+  /** Issues with these titles, each natively "blocked by" the one before, then all labelled `drover`. */
+  async function chain(titles: string[]) {
     const issues = [];
     for (const title of titles) issues.push((await maintainer.rest.issues.create({ ...repo, title })).data);
-    const [a, b, c] = issues as [(typeof issues)[0], (typeof issues)[0], (typeof issues)[0]];
-    for (const [blocked, blocker] of [
-      [b, a],
-      [c, b],
-    ] as const)
+    for (const [i, blocked] of issues.entries()) {
+      if (i === 0) continue;
       await maintainer.rest.issues.addBlockedByDependency({
         ...repo,
         issue_number: blocked.number,
-        issue_id: blocker.id,
+        issue_id: issues[i - 1]!.id,
       });
+    }
     for (const issue of issues)
       await maintainer.rest.issues.addLabels({ ...repo, issue_number: issue.number, labels: ["drover"] });
+    return issues.map((issue) => issue.number);
+  }
 
-    /** The issue's pull request once it is in review: its check run passing, its status comment saying so. */
-    const inReview = (issue: number) =>
-      eventually(
-        `#${issue}'s pull request in review with its check run passing`,
-        () => {
-          const found = pullOf(issue);
-          return found?.pull && passed(found.pull.headSha) && status(name, issue).includes(REVIEW) && found;
-        },
-        40_000,
+  /** The issue's pull request once it is in review: its check run passing, its status comment saying so. */
+  const inReview = (issue: number) =>
+    eventually(
+      `#${issue}'s pull request in review with its check run passing`,
+      () => {
+        const found = pullOf(issue);
+        return found?.pull && passed(found.pull.headSha) && status(name, issue).includes(REVIEW)
+          ? found
+          : undefined;
+      },
+      40_000,
+    );
+
+  /** The files a pull request changes against its base now, as the maintainer would see them. */
+  async function changedFiles(number: number) {
+    const { data } = await maintainer.rest.pulls.get({ ...repo, pull_number: number });
+    const files = await git(bare(name), "diff", "--name-only", `${data.base.sha}...${data.head.sha}`);
+    return { base: data.base.ref, files: files.split("\n").filter(Boolean), mergeable: data.mergeable };
+  }
+
+  /** Merges the pull request as the maintainer, at its head now. */
+  const merge = (number: number) =>
+    maintainer.rest.pulls.merge({ ...repo, pull_number: number, sha: pull(number).headSha });
+
+  /** Waits until the pull request goes into main. */
+  const intoMain = (number: number, what: string) =>
+    eventually(what, () => pull(number).base === "main", 30_000);
+
+  /** Waits until each issue is closed, its status comment says done and its review label is gone. */
+  async function allDone(issues: number[]) {
+    for (const issue of issues)
+      await eventually(
+        `#${issue} done`,
+        () =>
+          issueOf(name, issue).state === "closed" &&
+          !labelsOf(name, issue).includes("drover:review") &&
+          status(name, issue).includes("🎉 Done"),
       );
+  }
+
+  /** The files on main's tip. */
+  async function filesOnMain() {
+    const main = (await resolveRef(bare(name), "refs/heads/main"))!;
+    return (await git(bare(name), "ls-tree", "--name-only", main)).split("\n");
+  }
+
+  return {
+    maintainer,
+    repo,
+    pull,
+    passed,
+    chain,
+    inReview,
+    changedFiles,
+    merge,
+    intoMain,
+    allDone,
+    filesOnMain,
+  };
+}
+
+describe("a stacked chain", () => {
+  it("starts each task on its blocker's branch, and retargets each to main as the one below merges", async () => {
+    const name = "stacked-chain";
+    const { maintainer, repo, pull, chain, inReview, changedFiles, merge, intoMain, allDone, filesOnMain } =
+      chainWorld(name);
+    await repoWithConfig(maintainer, name, STACKED);
+    const [a, b, c] = (await chain(["Write the parser", "Use the parser", "Document the parser"])) as [
+      number,
+      number,
+      number,
+    ];
 
     // Each starts while the one it is blocked by is in review, on that one's branch, its pull request into it.
-    const pullA = await inReview(a.number);
+    const pullA = await inReview(a);
     expect(pullA.pull).toMatchObject({ base: "main", merged: false });
-    const pullB = await inReview(b.number);
-    const pullC = await inReview(c.number);
+    const pullB = await inReview(b);
+    const pullC = await inReview(c);
     const branchA = pullA.pull!.head;
     const branchB = pullB.pull!.head;
     expect(pullB.pull).toMatchObject({ base: branchA, merged: false });
-    expect(pullB.body).toContain(`Stacked on #${a.number} (branch \`${branchA}\`)`);
+    expect(pullB.body).toContain(`Stacked on #${a} (branch \`${branchA}\`)`);
     expect(pullC.pull).toMatchObject({ base: branchB, merged: false });
-    expect(pullC.body).toContain(`Stacked on #${b.number} (branch \`${branchB}\`)`);
+    expect(pullC.body).toContain(`Stacked on #${b} (branch \`${branchB}\`)`);
     // The agent saw its blockers' work in its worktree; its pull request shows only its own.
-    expect(await blob(name, pullB.pull!.headSha, `task-${b.number}.md`)).toBe(
-      `Use the parser\nsaw: task-${a.number}.md\n`,
-    );
-    expect(await blob(name, pullC.pull!.headSha, `task-${c.number}.md`)).toBe(
-      `Document the parser\nsaw: task-${a.number}.md task-${b.number}.md\n`,
+    expect(await blob(name, pullB.pull!.headSha, `task-${b}.md`)).toBe(`Use the parser\nsaw: task-${a}.md\n`);
+    expect(await blob(name, pullC.pull!.headSha, `task-${c}.md`)).toBe(
+      `Document the parser\nsaw: task-${a}.md task-${b}.md\n`,
     );
     for (const { number } of [pullA, pullB, pullC]) {
       const { data } = await maintainer.rest.pulls.get({ ...repo, pull_number: number });
       expect(data).toMatchObject({ changed_files: 1, commits: 1 });
     }
-
-    /** The files a pull request changes against its base now, as the maintainer would see them. */
-    const changedFiles = async (pull: number) => {
-      const { data } = await maintainer.rest.pulls.get({ ...repo, pull_number: pull });
-      const files = await git(bare(name), "diff", "--name-only", `${data.base.sha}...${data.head.sha}`);
-      return { base: data.base.ref, files: files.split("\n").filter(Boolean), mergeable: data.mergeable };
-    };
-    /** Merges the pull request as the maintainer, at the head it was reviewed at. */
-    const merge = async (pull: IssueRecord) =>
-      maintainer.rest.pulls.merge({ ...repo, pull_number: pull.number, sha: pull.pull!.headSha });
-    /** Waits until the pull request goes into main. */
-    const intoMain = (pull: IssueRecord, what: string) =>
-      eventually(what, () => world().issues.get(pull.number)!.pull!.base === "main", 30_000);
+    const heads = [pullA, pullB, pullC].map((p) => p.pull!.headSha);
 
     // A merges: B goes into main, showing only its own file; C stays on B's branch.
-    await merge(pullA);
-    await intoMain(pullB, `#${pullB.number} retargeted to main after #${pullA.number} merged`);
+    await merge(pullA.number);
+    await intoMain(pullB.number, `#${pullB.number} retargeted to main after #${pullA.number} merged`);
     expect(await changedFiles(pullB.number)).toEqual({
       base: "main",
-      files: [`task-${b.number}.md`],
+      files: [`task-${b}.md`],
       mergeable: true,
     });
-    expect(world().issues.get(pullC.number)!.pull!.base).toBe(branchB);
+    expect(pull(pullC.number).base).toBe(branchB);
 
     // B merges: C goes into main.
-    await merge(pullB);
-    await intoMain(pullC, `#${pullC.number} retargeted to main after #${pullB.number} merged`);
+    await merge(pullB.number);
+    await intoMain(pullC.number, `#${pullC.number} retargeted to main after #${pullB.number} merged`);
     expect(await changedFiles(pullC.number)).toEqual({
       base: "main",
-      files: [`task-${c.number}.md`],
+      files: [`task-${c}.md`],
       mergeable: true,
     });
 
     // C merges: main has all three tasks' work, and all three issues are closed and done.
-    await merge(pullC);
-    const main = (await resolveRef(bare(name), "refs/heads/main"))!;
-    const tree = await git(bare(name), "ls-tree", "--name-only", main);
-    expect(tree.split("\n")).toEqual(
-      expect.arrayContaining([`task-${a.number}.md`, `task-${b.number}.md`, `task-${c.number}.md`]),
+    await merge(pullC.number);
+    expect(await filesOnMain()).toEqual(
+      expect.arrayContaining([`task-${a}.md`, `task-${b}.md`, `task-${c}.md`]),
     );
-    for (const issue of issues) {
-      await eventually(`#${issue.number} done`, () => {
-        const record = issueOf(name, issue.number);
-        return (
-          record.state === "closed" &&
-          !labelsOf(name, issue.number).includes("drover:review") &&
-          status(name, issue.number).includes("🎉 Done")
-        );
-      });
-    }
+    await allDone([a, b, c]);
     // Nothing was rebuilt on the way: each pull request merged the one commit its agent made.
-    for (const pull of [pullA, pullB, pullC])
-      expect(world().issues.get(pull.number)!.pull).toMatchObject({
-        merged: true,
-        headSha: pull.pull!.headSha,
-      });
+    expect([pullA, pullB, pullC].map((p) => pull(p.number).headSha)).toEqual(heads);
+  }, 90_000);
+  it("brings the whole stack up to date when a person pushes to the bottom of it", async () => {
+    const name = "stacked-rework";
+    const {
+      maintainer,
+      repo,
+      pull,
+      passed,
+      chain,
+      inReview,
+      changedFiles,
+      merge,
+      intoMain,
+      allDone,
+      filesOnMain,
+    } = chainWorld(name);
+    await repoWithConfig(maintainer, name, STACKED);
+    const [a, b, c] = (await chain(["Write the lexer", "Use the lexer", "Test the lexer"])) as [
+      number,
+      number,
+      number,
+    ];
+    const [pullA, pullB, pullC] = [await inReview(a), await inReview(b), await inReview(c)];
+    const [headB, headC] = [pullB.pull!.headSha, pullC.pull!.headSha];
+
+    // The maintainer adds a commit to A's branch, as a reviewer fixing something by hand.
+    await maintainer.rest.repos.createOrUpdateFileContents({
+      ...repo,
+      path: "REVIEW.md",
+      message: "Fix the lexer by hand",
+      content: Buffer.from("fixed by hand\n").toString("base64"),
+      branch: pullA.pull!.head,
+    });
+    const newA = pull(pullA.number).headSha;
+
+    /** Waits until the pull request's head moved on from `from` to a merge of `merged`, its check passing. */
+    const rebuilt = (number: number, from: string, merged: () => string, what: string) =>
+      eventually(
+        what,
+        async () => {
+          const now = pull(number).headSha;
+          if (now === from || !passed(now)) return undefined;
+          const parents = (await git(bare(name), "rev-list", "--parents", "-n", "1", now))
+            .split(" ")
+            .slice(1);
+          return parents[0] === from && parents[1] === merged() && now;
+        },
+        40_000,
+      );
+    // B gets A's new commit merged in, on top of what was reviewed (never forced); then C gets B's.
+    const newB = await rebuilt(
+      pullB.number,
+      headB,
+      () => newA,
+      `#${pullB.number} merging #${pullA.number}'s new head`,
+    );
+    const newC = await rebuilt(
+      pullC.number,
+      headC,
+      () => newB,
+      `#${pullC.number} merging #${pullB.number}'s new head`,
+    );
+    for (const head of [newB, newC]) expect(await blob(name, head, "REVIEW.md")).toBe("fixed by hand\n");
+    await eventually(
+      `#${c}'s status comment showing its new head`,
+      () => status(name, c).includes(newC.slice(0, 12)) && status(name, c).includes(REVIEW),
+    );
+
+    // Merged in order, each still shows only its own file once in main.
+    await merge(pullA.number);
+    await intoMain(pullB.number, `#${pullB.number} retargeted to main`);
+    expect(await changedFiles(pullB.number)).toEqual({
+      base: "main",
+      files: [`task-${b}.md`],
+      mergeable: true,
+    });
+    await merge(pullB.number);
+    await intoMain(pullC.number, `#${pullC.number} retargeted to main`);
+    expect(await changedFiles(pullC.number)).toEqual({
+      base: "main",
+      files: [`task-${c}.md`],
+      mergeable: true,
+    });
+    await merge(pullC.number);
+    expect(await filesOnMain()).toEqual(
+      expect.arrayContaining(["REVIEW.md", `task-${a}.md`, `task-${b}.md`, `task-${c}.md`]),
+    );
+    await allDone([a, b, c]);
   }, 90_000);
 });
