@@ -1,20 +1,8 @@
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveRef } from "../../src/sandbox/git/refs.ts";
-import type { IssueRecord } from "../../src/sandbox/world.ts";
-import { baseWorld, REVIEW } from "../helpers/follow-base.ts";
+import { REVIEW } from "../helpers/follow-base.ts";
 import { git } from "../helpers/git-sandbox.ts";
 import { eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
-
-const AGENTS = new URL("../fixtures/agents/", import.meta.url).pathname;
-
-/** drover.yml: stacked work on, and an agent that writes `task-<issue>.md` (what it saw, on its 2nd line). */
-const STACKED = [
-  "stack: true",
-  "agent: command",
-  `agent_command: ${JSON.stringify([process.execPath, path.join(AGENTS, "own-file.mjs")])}`,
-  "",
-].join("\n");
+import { chainWorld, STACKED } from "../helpers/stacked.ts";
 
 /**
  * Stacked work (drover.yml `stack: true`) through the sandbox with Drover's web and worker as their own
@@ -25,101 +13,23 @@ const STACKED = [
  */
 
 const drover = useStack({ workers: 2 });
-const { issueOf, status, labelsOf, bare, blob, checksOn } = baseWorld(drover);
-
-/** What a person sees of the repository `acme/<name>`, and does there, for a chain of stacked tasks. */
-function chainWorld(name: string) {
-  const maintainer = drover.as("maintainer");
-  const repo = { owner: "acme", repo: name };
-  const world = () => drover.stack().sandbox.world.repo("acme", name)!;
-  const pullOf = (issue: number): IssueRecord | undefined =>
-    [...world().issues.values()].find((i) => i.pull && i.body?.includes(`Closes #${issue}`));
-  const pull = (number: number) => world().issues.get(number)!.pull!;
-  const passed = (sha: string) => checksOn(name, sha).some((run) => run.conclusion === "success");
-
-  /** Issues with these titles, each natively "blocked by" the one before, then all labelled `drover`. */
-  async function chain(titles: string[]) {
-    const issues = [];
-    for (const title of titles) issues.push((await maintainer.rest.issues.create({ ...repo, title })).data);
-    for (const [i, blocked] of issues.entries()) {
-      if (i === 0) continue;
-      await maintainer.rest.issues.addBlockedByDependency({
-        ...repo,
-        issue_number: blocked.number,
-        issue_id: issues[i - 1]!.id,
-      });
-    }
-    for (const issue of issues)
-      await maintainer.rest.issues.addLabels({ ...repo, issue_number: issue.number, labels: ["drover"] });
-    return issues.map((issue) => issue.number);
-  }
-
-  /** The issue's pull request once it is in review: its check run passing, its status comment saying so. */
-  const inReview = (issue: number) =>
-    eventually(
-      `#${issue}'s pull request in review with its check run passing`,
-      () => {
-        const found = pullOf(issue);
-        return found?.pull && passed(found.pull.headSha) && status(name, issue).includes(REVIEW)
-          ? found
-          : undefined;
-      },
-      40_000,
-    );
-
-  /** The files a pull request changes against its base now, as the maintainer would see them. */
-  async function changedFiles(number: number) {
-    const { data } = await maintainer.rest.pulls.get({ ...repo, pull_number: number });
-    const files = await git(bare(name), "diff", "--name-only", `${data.base.sha}...${data.head.sha}`);
-    return { base: data.base.ref, files: files.split("\n").filter(Boolean), mergeable: data.mergeable };
-  }
-
-  /** Merges the pull request as the maintainer, at its head now. */
-  const merge = (number: number) =>
-    maintainer.rest.pulls.merge({ ...repo, pull_number: number, sha: pull(number).headSha });
-
-  /** Waits until the pull request goes into main. */
-  const intoMain = (number: number, what: string) =>
-    eventually(what, () => pull(number).base === "main", 30_000);
-
-  /** Waits until each issue is closed, its status comment says done and its review label is gone. */
-  async function allDone(issues: number[]) {
-    for (const issue of issues)
-      await eventually(
-        `#${issue} done`,
-        () =>
-          issueOf(name, issue).state === "closed" &&
-          !labelsOf(name, issue).includes("drover:review") &&
-          status(name, issue).includes("🎉 Done"),
-      );
-  }
-
-  /** The files on main's tip. */
-  async function filesOnMain() {
-    const main = (await resolveRef(bare(name), "refs/heads/main"))!;
-    return (await git(bare(name), "ls-tree", "--name-only", main)).split("\n");
-  }
-
-  return {
-    maintainer,
-    repo,
-    pull,
-    passed,
-    chain,
-    inReview,
-    changedFiles,
-    merge,
-    intoMain,
-    allDone,
-    filesOnMain,
-  };
-}
 
 describe("a stacked chain", () => {
   it("starts each task on its blocker's branch, and retargets each to main as the one below merges", async () => {
     const name = "stacked-chain";
-    const { maintainer, repo, pull, chain, inReview, changedFiles, merge, intoMain, allDone, filesOnMain } =
-      chainWorld(name);
+    const {
+      maintainer,
+      blob,
+      repo,
+      pull,
+      chain,
+      inReview,
+      changedFiles,
+      merge,
+      intoMain,
+      allDone,
+      filesOnMain,
+    } = chainWorld(drover, name);
     await repoWithConfig(maintainer, name, STACKED);
     const [a, b, c] = (await chain(["Write the parser", "Use the parser", "Document the parser"])) as [
       number,
@@ -181,6 +91,9 @@ describe("a stacked chain", () => {
     const name = "stacked-rework";
     const {
       maintainer,
+      status,
+      blob,
+      bare,
       repo,
       pull,
       passed,
@@ -191,7 +104,7 @@ describe("a stacked chain", () => {
       intoMain,
       allDone,
       filesOnMain,
-    } = chainWorld(name);
+    } = chainWorld(drover, name);
     await repoWithConfig(maintainer, name, STACKED);
     const [a, b, c] = (await chain(["Write the lexer", "Use the lexer", "Test the lexer"])) as [
       number,
