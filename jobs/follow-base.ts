@@ -6,6 +6,7 @@ import {
   conflictAttempts,
   FOLLOWED,
   latestCheckRun,
+  markBaseMoved,
   tasksOnBase,
   type FollowedState,
 } from "../src/db/base-pulls.ts";
@@ -73,6 +74,8 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   const moved = movedOf(delivery);
   const repository = await getRepository(deps.db, moved.repoId);
   if (!repository) return done("no task in this repository");
+  // Tasks still at work from this base are looked at once their pull request is published (followPull).
+  if (moved.base) await markBaseMoved(deps.db, repository.id, moved.base, repository.defaultBranch);
   const followed = (await followedTasks(deps, moved, repository)).filter((task) => {
     // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
     if (readableConfig(task)) return true;
@@ -105,6 +108,34 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   if (unknown.length > 0)
     throw new Error(`GitHub has not worked out whether ${unknown.join(", ")} merge into their base`);
   await done(outcomes.join(", "));
+}
+
+/**
+ * A pull request published after its base moved under the agent (`markBaseMoved`): read once (one
+ * pull request, so REST), and decided on as the push would have been; GitHub still working it out → the
+ * job tries again later.
+ */
+export async function followPull(deps: JobDeps, payload: { taskId: number }): Promise<void> {
+  const task = await getTask(deps.db, payload.taskId);
+  if (!task || !isFollowed(task) || !readableConfig(task)) return;
+  const repository = await getRepository(deps.db, task.repoId);
+  if (!repository) return;
+  const octokit = await deps.github.installation(repository.installationId);
+  const pull = await readPull(octokit, repoRef(repository.fullName), task.prNumber);
+  const base = await baseOfTask(deps, task, repository);
+  const pulls = new Map(pull.state === "open" && pull.baseRef === base ? [[pull.number, pull]] : []);
+  const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
+    followPullRequest(deps, {
+      octokit,
+      repository,
+      taskId: task.id,
+      pulls,
+      by: task.modifiedBy ?? task.createdBy,
+    }),
+  );
+  if (outcome === "update" || outcome === "resolve") await requestSchedule(deps);
+  if (outcome === "ask-again")
+    throw new Error(`GitHub has not worked out whether #${task.prNumber} merges into ${base}`);
 }
 
 /** The tasks whose pull request the move concerns. */

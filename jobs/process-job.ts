@@ -7,7 +7,7 @@ import { classifyGitHubError } from "../src/github/errors.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
-import { followBase } from "./follow-base.ts";
+import { followBase, followPull } from "./follow-base.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
 import { publish } from "./publish.ts";
@@ -31,6 +31,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   command: (deps, payload) => commandJob(deps, payload),
   review: (deps, payload) => reviewJob(deps, payload),
   "follow-base": (deps, payload) => followBase(deps, payload),
+  "follow-pull": (deps, payload) => followPull(deps, payload),
   "run-task": runTask,
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),

@@ -7,6 +7,7 @@ import type { Attempt } from "../src/db/attempt-record.ts";
 import { creditedPeople, hintsOf } from "../src/db/hints.ts";
 import { failpoint } from "../src/lib/failpoint.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
+import { baseMovedSince } from "../src/db/base-pulls.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { pullBase, stackOf } from "../src/db/stacks.ts";
 import { getTask, updateTask, type Task } from "../src/db/tasks.ts";
@@ -46,6 +47,9 @@ export async function publish(deps: JobDeps, payload: { attemptId: number }): Pr
   if (task) return withIssueLock(deps.db, task.repoId, task.issueNumber, () => publishAttempt(deps, payload));
   return publishAttempt(deps, payload);
 }
+
+/** How long after publishing a pull request whose base moved meanwhile Drover reads it again. */
+const FOLLOW_AFTER_MS = 5_000;
 
 /** The steps publish records (besides `published`): the pull request it made, and the check run. */
 const PULL_REQUEST = {
@@ -223,6 +227,10 @@ async function pullRequestOf(
   };
   await recordStep(deps.db, attempt.id, PULL_REQUEST.name, step);
   await updateTask(deps.db, task.id, { prNumber: pr.number });
+  // Its base moved while the agent ran, and that push passed the task by: look at the pull request once
+  // GitHub has had a moment to work out whether it still merges.
+  if (attempt.startedAt && (await baseMovedSince(deps.db, task.id, attempt.startedAt)))
+    await deps.enqueue("follow-pull", { taskId: task.id, at: Date.now() }, { delayMs: FOLLOW_AFTER_MS });
   await recordEvent(deps.db, {
     taskId: task.id,
     type: pr.created ? "pr.opened" : "pr.updated",

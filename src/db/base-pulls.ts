@@ -1,9 +1,9 @@
-import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
 import { readJson } from "./attempt-record.ts";
-import { attempts, steps, tasks } from "./schema.ts";
+import { attempts, events, steps, tasks } from "./schema.ts";
 import { pullBasesOf } from "./stacks.ts";
 import type { Task } from "./tasks.ts";
 
@@ -83,4 +83,43 @@ export async function latestCheckRun(
   if (!row?.headSha) return undefined;
   const step = readJson(CheckRunStep, row.result, `step "check-run" of attempt ${row.attemptId}`);
   return { id: step.id, headSha: row.headSha };
+}
+
+/** Tasks whose agent may be working from a base that is moving under it. */
+const IN_FLIGHT = ["ready", "queued", "running", "retrying"] as const;
+
+/** What marks a task whose base moved while it was in flight (see `markBaseMoved`). */
+const BASE_MOVED = "task.base-moved";
+
+/**
+ * A push to `base` found these tasks in flight (not in review, so not followed): each gets an event saying
+ * so, which publish reads (`baseMovedSince`) to look at the pull request once it is made or updated, as
+ * the push would have. Nothing is asked of GitHub here.
+ */
+export async function markBaseMoved(
+  db: Db,
+  repoId: number,
+  base: { branch: string; sha: string },
+  defaultBranch: string,
+): Promise<number> {
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.repoId, repoId), inArray(tasks.state, [...IN_FLIGHT])));
+  const moved = rows.filter((task) => baseBranchOf(task, defaultBranch) === base.branch);
+  if (moved.length > 0)
+    await db
+      .insert(events)
+      .values(moved.map((task) => ({ taskId: task.id, type: BASE_MOVED, data: { ...base } })));
+  return moved.length;
+}
+
+/** Whether a push moved the task's base since `since` (while its attempt ran). */
+export async function baseMovedSince(db: Db, taskId: number, since: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: events.id })
+    .from(events)
+    .where(and(eq(events.taskId, taskId), eq(events.type, BASE_MOVED), gt(events.at, since)))
+    .limit(1);
+  return row !== undefined;
 }

@@ -41,6 +41,15 @@ export const JOBS = {
     jobId: (p: { deliveryId: string }) => `follow-${p.deliveryId}`,
     options: { lane: "main", attempts: 5, backoffMs: 5_000 },
   },
+  /**
+   * A Drover pull request whose base moved while its agent ran (the push found it in flight, not in
+   * review): read once, and decided on as that push would have (left alone, to the agent, to a person).
+   */
+  "follow-pull": {
+    payload: z.object({ taskId: z.number().int().positive(), at: z.number().int() }),
+    jobId: (p: { taskId: number; at: number }) => `follow-pull-${p.taskId}-${p.at}`,
+    options: { lane: "main", attempts: 5, backoffMs: 5_000 },
+  },
   /** One attempt: worktree, agent, commit, push. */
   "run-task": {
     payload: z.object({

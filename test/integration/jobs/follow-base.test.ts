@@ -5,7 +5,8 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandJob } from "../../../jobs/command.ts";
 import type { JobDeps } from "../../../jobs/deps.ts";
-import { followBase } from "../../../jobs/follow-base.ts";
+import { followBase, followPull } from "../../../jobs/follow-base.ts";
+import { baseMovedSince } from "../../../src/db/base-pulls.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import { recordStep } from "../../../src/db/attempts.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
@@ -263,6 +264,35 @@ describe("following the base branch", () => {
       "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
     ]);
     expect(status(repo, clean.issue)).toBe("");
+  }, 60_000);
+
+  it("follows a pull request whose base moved while its agent ran, once it is published", async () => {
+    const repo = await newRepo("follow-late");
+    const late = await taskInReview(repo, { title: "Greet in Spanish", files: { "greeting.txt": "hola\n" } });
+    // main moves while the task still runs: the push passes it by, and marks it.
+    const startedAt = new Date(Date.now() - 1_000);
+    await db().update(tasks).set({ state: "running" }).where(eq(tasks.id, late.task.id));
+    expect(await baseMovedSince(db(), late.task.id, startedAt)).toBe(false);
+    await pushToMain(repo, { "greeting.txt": "hallo\n" });
+    const { requests } = await deliverAndRun();
+    expect(requests).toEqual([]);
+    expect(await taskNow(late)).toMatchObject({ state: "running", nextStart: null });
+    expect(await baseMovedSince(db(), late.task.id, startedAt)).toBe(true);
+
+    // Published (publish queues followPull for a task so marked): one read, then decided as the push would.
+    await db().update(tasks).set({ state: "review" }).where(eq(tasks.id, late.task.id));
+    const from = hub.sandbox.requests.length;
+    await followPull(deps(), { taskId: late.task.id });
+    const reads = hub.sandbox.requests
+      .slice(from)
+      .filter((r) => r.method === "GET" || r.route === "/graphql")
+      .map((r) => `${r.method} ${r.route}`);
+    expect(reads).toEqual(["GET /repos/{owner}/{repo}/pulls/{pull_number}"]);
+    expect(await taskNow(late)).toMatchObject({
+      state: "ready",
+      nextStart: { from: "branch", cause: "conflict", prNumber: late.pr, merge: { branch: "main" } },
+    });
+    expect(checkRun(repo, late.checkRun).conclusion).toBe("action_required");
   }, 60_000);
 
   it("leaves a conflicting pull request to a person once the agent has had its tries, and takes it back when a person fixes it", async () => {
