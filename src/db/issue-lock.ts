@@ -26,8 +26,8 @@ export class IssueBusyError extends Error {
  *
  * A waiter polls with `pg_try_advisory_xact_lock` and holds no connection while it sleeps, so waiters can
  * never take every connection of the pool from the holder. A holder keeps one connection and its work
- * needs others: keep the jobs that can hold it at once in one process (the main lane's concurrency, 4)
- * well below the pool's size (10).
+ * needs others: the pool must be larger than the connections the jobs that can hold it at once keep (both
+ * lanes; see `poolSize` in src/main/boot.ts).
  */
 export async function withIssueLock<T>(
   db: Db,

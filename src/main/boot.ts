@@ -14,7 +14,7 @@ import { GitHubApp } from "../github/app.ts";
 import { droverOctokit } from "../github/octokit.ts";
 import { redispatchUnfinished } from "../intake/receive.ts";
 import { canaryRoundTrip, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
-import { WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
+import { MAIN_LANE_CONCURRENCY, WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 import { startWatchdog } from "../scheduler/watchdog.ts";
 
@@ -33,6 +33,17 @@ export function createLogger(): Logger {
   return pino({ name: "drover", level: process.env.LOG_LEVEL ?? "info" });
 }
 
+/**
+ * Connections a process keeps to PostgreSQL. A job holding an advisory lock (an issue's, or what Drover last
+ * wrote on it, src/db/issue-lock.ts) keeps one connection for it and needs another for its work, and a
+ * main-lane job can hold both locks at once: with fewer connections than the jobs of both lanes can hold,
+ * every connection is held by a job waiting for one, and the worker stops (8 agent slots and 4 main-lane
+ * jobs did, on a pool of 10). So: two for every job the lanes run at once, and two to spare.
+ */
+export function poolSize(agentSlots: number): number {
+  return 2 * (MAIN_LANE_CONCURRENCY + agentSlots) + 2;
+}
+
 /** PostgreSQL (migrated) and Redis (checked), or one line saying what is wrong and exit 1. */
 export async function openServices(env: DroverEnv, log: Logger): Promise<Services> {
   surviveDatabaseRestarts(log);
@@ -43,7 +54,7 @@ export async function openServices(env: DroverEnv, log: Logger): Promise<Service
     if (error instanceof DatabaseUnreachableError || error instanceof RedisUnusableError) exit(error.message);
     throw error;
   }
-  const database = openDatabase(env.DATABASE_URL);
+  const database = openDatabase(env.DATABASE_URL, { max: poolSize(env.DROVER_WORKERS) });
   const redis = connectRedis(env.REDIS_URL);
   redis.on("error", (error) => log.warn({ err: error.message }, "redis connection error"));
   const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
