@@ -219,7 +219,10 @@ describe("people in the loop", () => {
     await eventually("the hint applied", () =>
       reactionsOn(name, issue.number, hint.id).includes(`${BOT}:rocket`),
     );
-    expect(botReplies(name, issue.number).join("\n")).toContain("given the hint within seconds");
+    // The 🚀 and the reply are two writes: the reply may land a moment after the reaction.
+    await eventually("the reply saying the hint is given", () =>
+      botReplies(name, issue.number).join("\n").includes("given the hint within seconds"),
+    );
     const [pull] = await eventually("the pull request", () => {
       const found = pullsFor(name, issue.number);
       return found.length > 0 && found;
