@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDiskSize, parseDuration } from "./units.ts";
 
 /** A connection URL with one of `schemes` and, when `needsPath`, a path (PostgreSQL's database name). */
 const serviceUrl = (schemes: readonly string[], example: string, needsPath = false) =>
@@ -64,6 +65,41 @@ export const DroverEnv = z.object({
    * repositories' changed issues, requests the installation's hourly limit pays for.
    */
   DROVER_RECONCILE_EVERY_MS: milliseconds(60_000, "600000 (10 minutes)").optional(),
+  /**
+   * Most DROVER_HOME may hold (`20GB`): past it, idle pooled worktrees, mirrors of repositories Drover is
+   * no longer installed on and old run directories are removed, least recently used first. Unset: no
+   * limit (DROVER_KEEP_RUNS still applies).
+   */
+  DROVER_DISK_BUDGET: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === "") return undefined;
+      const bytes = parseDiskSize(value);
+      if (bytes === null) {
+        ctx.addIssue({ code: "custom", message: "must be a size such as 20GB or 500MB" });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
+  /** How long an attempt's run directory (prompt, agent log) is kept after it ends (`7d`, `36h`). [7d] */
+  DROVER_KEEP_RUNS: z
+    .string()
+    .default("7d")
+    .transform((value, ctx) => {
+      const days = /^\s*(\d+(?:\.\d+)?)\s*d\s*$/i.exec(value);
+      const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(value);
+      if (ms === null || !(ms > 0)) {
+        ctx.addIssue({ code: "custom", message: "must be a duration such as 7d, 36h or 90m" });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  /**
+   * Comma-separated registry settings of the worker's user (e.g. ~/.npmrc, ~/.config/pip/pip.conf), copied
+   * read-only into the HOME that `setup` and agents run with, at the same place.
+   */
+  DROVER_REGISTRY_FILES: commaList(),
   /** Namespace of Drover's queues in Redis; processes that work together share it. */
   DROVER_QUEUE_PREFIX: z
     .string()

@@ -34,6 +34,68 @@ const size = (fallback: string) =>
       return bytes;
     });
 
+/**
+ * `setup`: a shell command (`npm ci`), or `{ run: npm ci, timeout: 20m }`; read as `{ command, timeoutMs }`.
+ */
+const setup = z
+  .union(
+    [
+      z.string().trim().min(1, { error: "is empty; give a shell command, e.g. setup: npm ci" }),
+      z
+        .object({
+          run: z.string().trim().min(1, { error: "is empty; give a shell command, e.g. run: npm ci" }),
+          timeout: z.union([z.string(), z.number()]).optional(),
+        })
+        .strict(),
+    ],
+    { error: "expected a shell command, e.g. setup: npm ci, or { run: npm ci, timeout: 20m }" },
+  )
+  .transform((value, ctx): SetupCommand => {
+    if (typeof value === "string") return { command: value, timeoutMs: DEFAULT_SETUP_TIMEOUT_MS };
+    if (value.timeout === undefined) return { command: value.run, timeoutMs: DEFAULT_SETUP_TIMEOUT_MS };
+    const timeoutMs = parseDuration(value.timeout);
+    if (timeoutMs === null) {
+      ctx.addIssue({ code: "custom", path: ["timeout"], message: "expected a duration such as 90s or 20m" });
+      return z.NEVER;
+    }
+    return { command: value.run, timeoutMs };
+  });
+
+/** The repository's install step, as drover.yml's `setup` is read. */
+export type SetupCommand = { command: string; timeoutMs: number };
+
+/** How long `setup` may run unless it says otherwise. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 20 * 60_000;
+
+/** `pool`: ready worktrees kept per repository on each worker machine. */
+const pool = z
+  .object({
+    min: z.number().int().min(0).max(16).optional(),
+    max: z.number().int().min(1).max(32).optional(),
+  })
+  .strict()
+  .optional()
+  .transform((value, ctx): PoolBounds => {
+    const min = value?.min ?? DEFAULT_POOL.min;
+    const max = value?.max ?? Math.max(min, DEFAULT_POOL.max);
+    if (min > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `min (${min}) is above max (${max}); e.g. pool: { min: 1, max: 3 }`,
+      });
+      return z.NEVER;
+    }
+    return { min, max };
+  });
+
+/**
+ * `min`: worktrees kept ready (checked out at the base branch's head, `setup` run) for tasks to start in at
+ * once; `max`: ready worktrees kept at most, idle ones past it are removed when an attempt hands one back.
+ */
+export type PoolBounds = { min: number; max: number };
+
+export const DEFAULT_POOL: PoolBounds = { min: 1, max: 3 };
+
 /** `budget`: a time (`2h`), or `{ time: 2h, cost_usd: 5 }`; over all of a task's attempts. */
 const budget = z
   .union([
@@ -147,9 +209,6 @@ const NOT_SUPPORTED_YET = {
     "Drover sends no outgoing webhooks; it reports on the issue and on the pull request's check run",
     [],
   ),
-  setup: notSupportedYet(
-    "each attempt starts in a fresh worktree and Drover runs no install step in it; the agent can install what it needs, and `checks` can start with the install command",
-  ),
   max_diff_size: notSupportedYet(
     "the prompt shows a blocker's diff stat and the `git diff` command for its changes, never the patch itself",
   ),
@@ -243,6 +302,14 @@ export const DroverConfig = z
      * goes into the base once the blocker merges (jobs/close-task.ts). Two such blockers: it waits. [false]
      */
     stack: z.boolean().default(false),
+    /**
+     * The repository's install step (`npm ci`, `uv sync`), run in each pooled worktree before any agent
+     * needs it, and again only when a lockfile changes; package managers' download caches are shared by
+     * the repository's runs. `{ run, timeout }` for its own limit. [none; timeout 20m]
+     */
+    setup: setup.optional(),
+    /** Ready worktrees kept per repository on each worker machine: `{ min, max }`. [{ min: 1, max: 3 }] */
+    pool,
     ...NOT_SUPPORTED_YET,
   })
   .strict()

@@ -81,6 +81,10 @@ const fields = {
   update_branch: z.enum(["conflicts", "always"]).default(DEFAULTS.update_branch),
   max_conflict_attempts: count(DEFAULTS.max_conflict_attempts),
   stack: z.boolean().default(DEFAULTS.stack),
+  setup: z.object({ command: z.string(), timeoutMs: z.number().positive() }).optional(),
+  pool: z
+    .object({ min: z.number().int().nonnegative(), max: z.number().int().positive() })
+    .default(DEFAULTS.pool),
 } satisfies { [K in keyof DroverConfig]-?: z.ZodType<DroverConfig[K], unknown> };
 
 /** The stored shape; unknown keys (those older versions had) are dropped. */

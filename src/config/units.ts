@@ -25,3 +25,14 @@ export function parseSize(value: string | number): number | null {
   const bytes = Math.round(Number(match[1]) * SIZE_UNITS[unit]);
   return bytes > 0 ? bytes : null;
 }
+
+const DISK_SIZE = /^(\d+(?:\.\d+)?)\s*(mb|mib|gb|gib|tb|tib)$/i;
+const DISK_UNITS = { mb: 1e6, mib: 1_048_576, gb: 1e9, gib: 1_073_741_824, tb: 1e12, tib: 1_099_511_627_776 };
+
+/** A disk size with its unit: "20GB", "500MB", "1.5TiB" → bytes; null when unreadable. */
+export function parseDiskSize(value: string): number | null {
+  const match = DISK_SIZE.exec(value.trim());
+  if (!match) return null;
+  const bytes = Math.round(Number(match[1]) * DISK_UNITS[match[2]!.toLowerCase() as keyof typeof DISK_UNITS]);
+  return bytes > 0 ? bytes : null;
+}

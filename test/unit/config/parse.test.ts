@@ -31,6 +31,7 @@ describe("parseConfig", () => {
         update_branch: "conflicts",
         max_conflict_attempts: 2,
         stack: false,
+        pool: { min: 1, max: 3 },
       },
     });
     expect(parseConfig(undefined)).toEqual(parseConfig(null));
@@ -164,7 +165,6 @@ describe("parseConfig", () => {
   // key, what Drover does instead and what to do, rather than accepted and ignored.
   it.each([
     ["notify", [{ url: "https://hooks.example/drover" }], "Drover sends no outgoing webhooks"],
-    ["setup", "npm ci", "Drover runs no install step"],
     ["max_diff_size", "250KB", "never the patch itself"],
     ["max_file_size", "100KB", "the prompt shows no files"],
   ])("refuses %s: %j, saying it is not supported yet and what Drover does instead", (key, value, instead) => {
@@ -182,20 +182,52 @@ describe("parseConfig", () => {
     const result = parseConfig({ notify: [] });
     expect(result).toEqual(parseConfig(null));
     expect(problems(parseConfig({ notify: null }))[0]?.message).toContain("(or set it to [])");
-    expect(problems(parseConfig({ setup: "" }))[0]?.message).toMatch(/Remove it$/);
+    expect(problems(parseConfig({ notify: "" }))[0]?.message).toMatch(/\(or set it to \[\]\)$/);
   });
 
   it("refuses every not-yet-supported key at once, with the other problems", () => {
     const keys = problems(
       parseConfig({
         notify: [{ url: "https://hooks.example" }],
-        setup: "npm ci",
         max_diff_size: "1MB",
         max_file_size: "1MB",
         task_timeout: "later",
       }),
     ).map((p) => p.key);
-    expect(keys.sort()).toEqual(["max_diff_size", "max_file_size", "notify", "setup", "task_timeout"]);
+    expect(keys.sort()).toEqual(["max_diff_size", "max_file_size", "notify", "task_timeout"]);
+  });
+
+  it("reads setup as a command with its limit: 20 minutes unless it says otherwise", () => {
+    const read = (setup: unknown) => {
+      const result = parseConfig({ setup });
+      return result.ok ? result.config.setup : problems(result);
+    };
+    expect(read("npm ci")).toEqual({ command: "npm ci", timeoutMs: 20 * 60_000 });
+    expect(read({ run: "uv sync", timeout: "5m" })).toEqual({ command: "uv sync", timeoutMs: 300_000 });
+    expect(read({ run: "uv sync", timeout: "soon" })).toEqual([
+      { key: "setup.timeout", value: "soon", message: "expected a duration such as 90s or 20m" },
+    ]);
+    expect(read("")).toEqual([
+      { key: "setup", value: "", message: expect.stringContaining("e.g. setup: npm ci") },
+    ]);
+  });
+
+  it("reads pool bounds, max defaulting to at least min, and refuses min above max", () => {
+    const read = (pool: unknown) => {
+      const result = parseConfig({ pool });
+      return result.ok ? result.config.pool : problems(result);
+    };
+    expect(read({ min: 2 })).toEqual({ min: 2, max: 3 });
+    expect(read({ min: 5 })).toEqual({ min: 5, max: 5 });
+    expect(read({ max: 1, min: 0 })).toEqual({ min: 0, max: 1 });
+    expect(read({ min: 4, max: 2 })).toEqual([
+      {
+        key: "pool",
+        value: { min: 4, max: 2 },
+        message: expect.stringContaining("min (4) is above max (2)"),
+      },
+    ]);
+    expect(read({ size: 2 })).toEqual([expect.objectContaining({ key: "pool.size", value: 2 })]);
   });
 
   it("asks for agent_command when agent is command, with an example", () => {
