@@ -7,6 +7,24 @@ import type { attempts } from "./schema.ts";
 export { AgentOutcomeSchema };
 
 /** What an attempt's run came to, as recorded when it is concluded (and in its `judged` step). */
+/**
+ * Where an attempt's time went, in ms: `waiting` from the attempt being queued to a worker taking it,
+ * `worktree` to a worktree on the task's commit (a pooled one claimed, or one made), `setup` for the
+ * repository's install step when it had to run, then `agent`, `checks`, `push`. A phase the attempt did not
+ * reach is absent.
+ */
+export const AttemptTimings = z
+  .object({
+    waitingMs: z.number().int().nonnegative(),
+    worktreeMs: z.number().int().nonnegative(),
+    setupMs: z.number().int().nonnegative(),
+    agentMs: z.number().int().nonnegative(),
+    checksMs: z.number().int().nonnegative(),
+    pushMs: z.number().int().nonnegative(),
+  })
+  .partial();
+export type AttemptTimings = z.infer<typeof AttemptTimings>;
+
 export const AttemptOutcome = z
   .object({
     conclusion: z.string().nullable(),
@@ -27,6 +45,7 @@ export const AttemptOutcome = z
     sessionId: z.string().nullable(),
     checks: z.array(CheckResult).nullable(),
     verdictProblem: z.string().nullable(),
+    timings: AttemptTimings.nullable(),
   })
   .partial();
 export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
@@ -34,8 +53,9 @@ export type AttemptOutcome = z.infer<typeof AttemptOutcome>;
 type AttemptRow = typeof attempts.$inferSelect;
 
 /** An attempt, with what its JSON columns hold read through their schemas. */
-export type Attempt = Omit<AttemptRow, "verdict" | "checks" | "agentOutcome"> & {
+export type Attempt = Omit<AttemptRow, "verdict" | "checks" | "agentOutcome" | "timings"> & {
   verdict: AgentVerdict | null;
+  timings: AttemptTimings | null;
   checks: CheckResult[] | null;
   agentOutcome: AgentOutcome | null;
 };
@@ -54,5 +74,6 @@ export function readAttempt(row: AttemptRow): Attempt {
     verdict: readJson(AgentVerdict.nullable(), row.verdict, what("verdict")),
     checks: readJson(z.array(CheckResult).nullable(), row.checks, what("checks")),
     agentOutcome: readJson(AgentOutcomeSchema.nullable(), row.agentOutcome, what("agent outcome")),
+    timings: readJson(AttemptTimings.nullable(), row.timings, what("timings")),
   };
 }

@@ -40,6 +40,12 @@ export const repositories = pgTable("repositories", {
   fullName: text("full_name").notNull(),
   cloneUrl: text("clone_url").notNull(),
   defaultBranch: text("default_branch").notNull(),
+  /**
+   * The base branch's head as the latest push webhook said (`after`), and when it came: a worker's mirror
+   * whose base branch already points there needs no fetch when an attempt starts.
+   */
+  baseSha: text("base_sha"),
+  basePushedAt: at("base_pushed_at"),
   createdAt: createdAt(),
   updatedAt: at("updated_at").notNull().defaultNow(),
 });
@@ -140,6 +146,11 @@ export const attempts = pgTable(
     checks: jsonb("checks"),
     /** Why the agent's verdict block could not be read, when it could not (the verdict is then unknown). */
     verdictProblem: text("verdict_problem"),
+    /**
+     * Where the attempt's time went, in ms (src/db/attempt-record.ts AttemptTimings): waiting, worktree,
+     * setup, agent, checks, push. Shown on the status comment and the check run.
+     */
+    timings: jsonb("timings"),
     /** While running: the lease holds until this time unless the worker renews it. */
     leaseExpiresAt: at("lease_expires_at"),
     createdAt: createdAt(),

@@ -1,0 +1,3 @@
+ALTER TABLE "attempts" ADD COLUMN "timings" jsonb;--> statement-breakpoint
+ALTER TABLE "repositories" ADD COLUMN "base_sha" text;--> statement-breakpoint
+ALTER TABLE "repositories" ADD COLUMN "base_pushed_at" timestamp with time zone;
