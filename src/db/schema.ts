@@ -33,7 +33,7 @@ export const installations = pgTable("installations", {
   createdAt: createdAt(),
 });
 
-/** Repositories with at least one task. */
+/** Repositories Drover works in: with a task, or warmed when the app was installed on them. */
 export const repositories = pgTable("repositories", {
   id: id("id").primaryKey(),
   installationId: id("installation_id").notNull(),
@@ -46,6 +46,8 @@ export const repositories = pgTable("repositories", {
    */
   baseSha: text("base_sha"),
   basePushedAt: at("base_pushed_at"),
+  /** When the app was taken off this repository (installation_repositories.removed): its mirror can go. */
+  removedAt: at("removed_at"),
   createdAt: createdAt(),
   updatedAt: at("updated_at").notNull().defaultNow(),
 });
