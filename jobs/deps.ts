@@ -10,7 +10,7 @@ export type JobDeps = {
   enqueue: Enqueue;
   github: GitHubApp;
   env: Pick<DroverEnv, "DROVER_HOME" | "DROVER_AGENT_ENV"> &
-    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS">>;
+    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS" | "DROVER_REGISTRY_FILES">>;
   log: Logger;
   /** Names this worker process in attempt leases. */
   workerId: string;

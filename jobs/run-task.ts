@@ -4,7 +4,6 @@ import { earlierAttempts, lapseLease, leaseHeld } from "../src/db/attempts.ts";
 import { readIssueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
-import { removeWorktree } from "../src/git/worktree.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { runAgentIn } from "./run-task/agent.ts";
@@ -23,7 +22,7 @@ import {
   type Stop,
   type TaskWatch,
 } from "./run-task/stop.ts";
-import { openWorktree, unpinBranchConfig } from "./run-task/worktree.ts";
+import { openWorktree, releaseWorkspace, unpinBranchConfig } from "./run-task/worktree.ts";
 import { showStatus } from "./show-status.ts";
 
 /**
@@ -97,7 +96,10 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
   const shown = await showRunning(deps, run, watch);
   if ("stop" in shown) return stoppedOutcome(shown.stop, "it had changed nothing");
   const { issue, octokit } = shown;
-  const work = await openWorktree(deps, run, signal);
+  const opened = await openWorktree(deps, run, signal);
+  // The repository's setup failed: the attempt fails with it (its worktree is handed back already).
+  if ("setupFailed" in opened) return opened.setupFailed;
+  const work = opened;
   const stopping = AbortSignal.any([signal, watch.signal]);
   const keep = (stop: Stop, done: DoneSoFar = {}) => keepStoppedWork(deps, run, work, stop, done, signal);
   try {
@@ -132,7 +134,7 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     const keepAfter = (stop: Stop) => keep(stop, { ran, commit });
     return await recordAndPush(deps, run, work, judged, { watch, keep: keepAfter }, signal);
   } finally {
-    await removeWorktree(work.mirror, work.path);
+    await releaseWorkspace(deps, run, work);
   }
 }
 

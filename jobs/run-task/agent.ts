@@ -10,6 +10,7 @@ import { parseArgv } from "../../src/agent/parse-argv.ts";
 import { buildPrompt, type PromptMerge } from "../../src/agent/prompt.ts";
 import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
 import { scrubSecrets, secretValues } from "../../src/agent/scrub.ts";
+import { packageCacheEnv } from "../../src/agent/setup.ts";
 import type { earlierAttempts } from "../../src/db/attempts.ts";
 import { recordStep } from "../../src/db/attempts.ts";
 import type { IssueFacts } from "../../src/github/read-issues.ts";
@@ -119,7 +120,9 @@ export async function runAgentIn(
 async function agentSurroundings(deps: JobDeps, work: Workspace, agent: string) {
   const workDir = path.join(work.home, "runs", work.runName);
   const agentHome = path.join(workDir, "home");
-  const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), HOME: agentHome };
+  // The repository's package caches, as its setup had them: a retry downloads nothing it already has.
+  const caches = packageCacheEnv(work.home, work.slot.repoFullName);
+  const env = { ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV), ...caches, HOME: agentHome };
   const runAs = await agentUser(deps);
   const workerHome = os.homedir();
   let home;

@@ -1,13 +1,26 @@
+import os from "node:os";
 import path from "node:path";
+import { resolveAgentUser, chownTree, type AgentUser } from "../../src/agent/os-user.ts";
+import {
+  prepareRepoCaches,
+  runSetup,
+  setupFailureReason,
+  type SetupResult,
+  type SetupSurroundings,
+} from "../../src/agent/setup.ts";
+import type { DroverConfig } from "../../src/config/schema.ts";
 import { readStart, type Onto } from "../../src/db/attempt-start.ts";
 import type { Repository } from "../../src/db/repositories.ts";
 import { DROVER_BRANCH_PREFIX } from "../../src/git/branch.ts";
 import { fetchBranch } from "../../src/git/fetch-branch.ts";
-import { ensureMirror } from "../../src/git/mirror.ts";
-import { addWorktree, pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
+import { ensureMirror, mirrorNeedsFetch } from "../../src/git/mirror.ts";
+import { claimWorktree, releaseWorktree, type PooledWorktree, type PoolSetup } from "../../src/git/pool.ts";
+import { dropClaim } from "../../src/git/pool-slots.ts";
+import { pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
+import { PermanentJobError } from "../../src/queue/queue.ts";
 import type { JobDeps } from "../deps.ts";
-import type { Run } from "./run.ts";
+import { failed, type Outcome, type Run } from "./run.ts";
 
 /** Where an attempt works: its worktree in DROVER_HOME, from the repository's mirror. */
 export type Workspace = {
@@ -15,8 +28,12 @@ export type Workspace = {
   /** The installation token: for git, never for the agent. */
   token: string;
   mirror: string;
-  /** The worktree. */
+  /** The worktree: a pooled slot the attempt holds until `releaseWorkspace`. */
   path: string;
+  /** The pool's slot, handed back after the attempt (releaseWorkspace). */
+  slot: PooledWorktree;
+  /** The base branch the pool's slots sit at. */
+  base: string;
   /** Per lease epoch: an agent orphaned by a crashed worker never shares a directory with its successor. */
   runName: string;
   /**
@@ -40,26 +57,40 @@ export type Workspace = {
   stackedOn: Onto | null;
   /** The agent configuration paths put back to the base branch's before the agent ran. */
   pinned: string[];
+  /** How long getting the worktree took (mirror, fetches, checkout), and the repository's setup (0: not run). */
+  worktreeMs: number;
+  setupMs: number;
 };
 
+/** The repository's setup failed in the attempt's worktree: the attempt fails with this (the slot is released). */
+export type SetupFailed = { setupFailed: Outcome };
+
 /**
- * Step 2: a worktree on the task branch, from a fresh mirror of the base branch, with the base branch's
- * agent configuration (a task's own changes never configure its agent). An attempt whose start says
- * `branch` builds on the task branch as it is on GitHub (fetched now); when GitHub has no such branch,
- * it starts from the base branch, or from the blocker's branch it is stacked on (`onto`).
+ * Step 2: a worktree on the task branch, from a pooled worktree of the repository's mirror (fetched only
+ * when it is older than the task needs), with the repository's setup run when its lockfiles call for it,
+ * and with the base branch's agent configuration (a task's own changes never configure its agent). An
+ * attempt whose start says `branch` builds on the task branch as it is on GitHub (fetched now); when
+ * GitHub has no such branch, it starts from the base branch, or from the blocker's branch it is stacked
+ * on (`onto`). A setup that fails ends here, as the attempt's failed outcome.
  */
 export async function openWorktree(
   deps: JobDeps,
   run: Run,
   signal: AbortSignal | undefined,
-): Promise<Workspace> {
+): Promise<Workspace | SetupFailed> {
+  const started = performance.now();
   const { task, attempt, lease, repository, config } = run;
   const token = await deps.github.token(repository.installationId);
   const home = path.resolve(deps.env.DROVER_HOME);
-  const mirror = await freshMirror(home, repository, token, signal);
-  const runName = `${repository.id}-${task.issueNumber}-${attempt.number}-${lease.epoch}`;
-  const worktree = path.join(home, "worktrees", runName);
+  const base = baseBranchOf(repository, config);
   const start = readStart(attempt.start);
+  // A pull request's base that is not the task's base branch (a person retargeted it): the mirror
+  // fetches it too, for the merge. A task branch as base is fetched below, as GitHub has it.
+  const mergeBase = start?.merge?.branch;
+  const also =
+    mergeBase && mergeBase !== base && !mergeBase.startsWith(DROVER_BRANCH_PREFIX) ? [mergeBase] : [];
+  const mirror = await freshMirror(home, repository, token, signal, { base, since: attempt.createdAt, also });
+  const runName = `${repository.id}-${task.issueNumber}-${attempt.number}-${lease.epoch}`;
   const fetch = (branch: string) =>
     fetchBranch({ mirror, cloneUrl: repository.cloneUrl, branch, token, ...(signal ? { signal } : {}) });
   const onBranch = start?.from === "branch";
@@ -69,32 +100,133 @@ export async function openWorktree(
   const stackedOn = fromBranch === null ? await stackStart(run, start?.onto, fetch) : null;
   // A stacked pull request's base is its blocker's branch, which the mirror does not fetch (see
   // ensureMirror): fetched now, where branchTip reads it for the merge.
-  if (start?.merge?.branch.startsWith(DROVER_BRANCH_PREFIX)) await fetch(start.merge.branch);
+  if (mergeBase?.startsWith(DROVER_BRANCH_PREFIX)) await fetch(mergeBase);
   const from = fromBranch ?? stackedOn?.sha ?? null;
-  const { baseSha, startSha } = await addWorktree({
-    mirror,
-    path: worktree,
+  const claimed = await claimWorktree({
+    home,
+    repoFullName: repository.fullName,
+    base,
     branch: task.branch,
-    base: config.base_branch ?? repository.defaultBranch,
-    ...(from === null ? {} : { startSha: from }),
-    ...(signal ? { signal } : {}),
+    startSha: from ?? undefined,
+    runName,
+    setup: await poolSetup(deps, repository, config),
+    signal,
   });
+  const setupMs = claimed.setupMs;
+  const worktreeMs = Math.max(0, Math.round(performance.now() - started) - setupMs);
+  const { baseSha, startSha, slot } = claimed;
+  run.log.info({ warm: claimed.warm, worktreeMs, setupMs, slot: slot.id }, "worktree claimed");
   failpoint("after-worktree", repository.fullName);
-  // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the
-  // merge must start from a clean worktree.
-  const pinned = start?.merge ? [] : await pinAgentConfig(worktree, baseSha, signal);
-  return {
+  const work = {
     home,
     token,
     mirror,
-    path: worktree,
+    path: claimed.path,
+    slot,
+    base,
     runName,
     baseSha: startSha,
     baseBranchSha: baseSha,
     fromBranch,
     stackedOn: stackedOn?.onto ?? null,
-    pinned,
+    pinned: [] as string[],
+    worktreeMs,
+    setupMs,
   };
+  if (claimed.setup && !claimed.setup.ok) {
+    await releaseWorkspace(deps, run, work);
+    const timeoutMs = config.setup?.timeoutMs ?? 0;
+    const outcome = failed(setupFailureReason(claimed.setup, timeoutMs), {
+      summary: "The agent did not run.",
+    });
+    return {
+      setupFailed: { ...outcome, fields: { baseSha, timings: { worktreeMs, setupMs } } },
+    };
+  }
+  // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the
+  // merge must start from a clean worktree.
+  work.pinned = start?.merge ? [] : await pinAgentConfig(work.path, baseSha, signal);
+  return work;
+}
+
+/**
+ * After the attempt (whatever became of it): its pooled worktree cleaned and handed back to the pool, or
+ * removed. Never throws: the attempt's outcome matters more than a slot; one that could not be cleaned
+ * is given up (the pool's filler recycles it).
+ */
+export async function releaseWorkspace(
+  deps: JobDeps,
+  run: Run,
+  work: Pick<Workspace, "home" | "slot" | "base">,
+): Promise<void> {
+  try {
+    // The agent's checks ran as its own user: git, as the worker's, refuses a tree another user owns.
+    if (deps.env.DROVER_AGENT_USER)
+      await chownTree(work.slot.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    const fate = await releaseWorktree({
+      home: work.home,
+      repoFullName: run.repository.fullName,
+      base: work.base,
+      slot: work.slot,
+      max: run.config.pool.max,
+    });
+    run.log.info({ slot: work.slot.id, fate }, "worktree handed back");
+  } catch (error) {
+    run.log.warn({ err: error, slot: work.slot.id }, "worktree could not be handed back; given up");
+    await dropClaim(work.home, run.repository.fullName, work.slot.id).catch(() => {});
+  }
+}
+
+/** The base branch tasks of the repository start from. */
+export function baseBranchOf(repository: Repository, config: DroverConfig): string {
+  return config.base_branch ?? repository.defaultBranch;
+}
+
+/**
+ * The repository's setup as the pool runs it (null-free: undefined when drover.yml has none): with the
+ * agent's environment and OS user, a HOME of the repository's own and the shared package caches.
+ */
+export async function poolSetup(
+  deps: JobDeps,
+  repository: Repository,
+  config: DroverConfig,
+): Promise<PoolSetup<SetupResult> | undefined> {
+  const setup = config.setup;
+  const surroundings = await setupSurroundings(deps, repository);
+  // The agent's run uses the same caches (jobs/run-task/agent.ts): made (and handed over) with or without setup.
+  await prepareRepoCaches(surroundings);
+  if (setup === undefined) return undefined;
+  return {
+    command: setup.command,
+    run: (worktree, signal) => runSetup({ setup, worktree, surroundings, signal }),
+  };
+}
+
+/** Where setups of the repository run: the agent's environment and user, the operator's registry files. */
+export async function setupSurroundings(deps: JobDeps, repository: Repository): Promise<SetupSurroundings> {
+  return {
+    home: path.resolve(deps.env.DROVER_HOME),
+    repoFullName: repository.fullName,
+    passEnv: deps.env.DROVER_AGENT_ENV,
+    registryFiles: deps.env.DROVER_REGISTRY_FILES ?? [],
+    workerHome: os.homedir(),
+    runAs: await setupUser(deps),
+  };
+}
+
+let cachedSetupUser: Promise<AgentUser | undefined> | undefined;
+
+/** DROVER_AGENT_USER, resolved once per process; a bad value fails the attempt with what to fix. */
+async function setupUser(deps: JobDeps): Promise<AgentUser | undefined> {
+  const spec = deps.env.DROVER_AGENT_USER;
+  if (!spec) return undefined;
+  cachedSetupUser ??= resolveAgentUser(spec);
+  try {
+    return await cachedSetupUser;
+  } catch (error) {
+    cachedSetupUser = undefined;
+    throw new PermanentJobError((error as Error).message);
+  }
 }
 
 /**
@@ -117,17 +249,30 @@ async function stackStart(
   return { onto, sha };
 }
 
+/**
+ * The repository's mirror, fetched (the base branch, and `need.also`) only when it is older than the
+ * attempt needs (mirrorNeedsFetch): behind the base head the latest push webhook reported, or, with none
+ * known, fetched before the attempt was made. Without `need`, the mirror only has to exist.
+ */
 export async function freshMirror(
   home: string,
   repository: Repository,
   token: string,
   signal: AbortSignal | undefined,
+  need?: { base: string; since: Date; also?: readonly string[] },
 ): Promise<string> {
+  const base = need?.base ?? repository.defaultBranch;
+  // base_sha is the default branch's head: it says nothing of another base branch.
+  const baseSha = base === repository.defaultBranch ? repository.baseSha : null;
   return ensureMirror({
     home,
     repoFullName: repository.fullName,
     cloneUrl: repository.cloneUrl,
+    base,
+    ...(need?.also ? { alsoBranches: need.also } : {}),
     token,
+    needsFetch: (state) =>
+      need === undefined ? false : mirrorNeedsFetch({ state, base, baseSha, since: need.since }),
     ...(signal ? { signal } : {}),
   });
 }

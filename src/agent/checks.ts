@@ -47,7 +47,14 @@ export async function runChecks(input: RunChecksInput): Promise<CheckResult[]> {
   return results;
 }
 
-async function runCheck({ command, timeoutMs }: Check, input: RunChecksInput): Promise<CheckResult> {
+/**
+ * One shell command in `cwd`, in its own process group, killed (the whole group) at its timeout or when
+ * cancelled; its outcome and the tail of its output. Also runs the repository's `setup` (src/agent/setup.ts).
+ */
+export async function runCheck(
+  { command, timeoutMs }: Check,
+  input: Omit<RunChecksInput, "checks">,
+): Promise<CheckResult> {
   const started = performance.now();
   const tail = new TailBuffer(input.maxOutputBytes ?? 16 * 1024);
   const subprocess = execa("/bin/sh", ["-c", command], {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DROVER_BRANCH_PREFIX } from "./branch.ts";
+import { z } from "zod";
+import { DROVER_BRANCH_PREFIX, isSafeRefName } from "./branch.ts";
 import { assertCredentialFreeUrl, credentialEnv, TOKEN_SAFE_FLAGS } from "./credentials.ts";
 import { exists, isErrno } from "./fs-util.ts";
 import { withPathLock } from "./path-lock.ts";
@@ -13,6 +14,13 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 10 * 60_000;
 const CONFIG_HASH_FILE = "drover-config.sha256";
 const REPO_PART = /^[A-Za-z0-9_.-]+$/;
 
+/**
+ * How much history a mirror made new fetches of its base branch: enough for merge bases and the prompts'
+ * logs of a task branch made from the base, without a large repository's whole history (curl's 39,000
+ * commits) inside the first attempt. Later fetches are plain fetches, so the history only grows from here.
+ */
+export const MIRROR_DEPTH = 1000;
+
 export interface EnsureMirrorOptions {
   /** DROVER_HOME. */
   home: string;
@@ -20,11 +28,36 @@ export interface EnsureMirrorOptions {
   repoFullName: string;
   /** Plain clone URL, without credentials. */
   cloneUrl: string;
+  /** The base branch: the one branch of the repository's own the mirror fetches (see ensureMirror). */
+  base: string;
+  /**
+   * Other branches of the repository's own (never `drover/*`) that the caller needs as they are on
+   * GitHub: a pull request's base that is not the task's base branch, for a merge.
+   */
+  alsoBranches?: readonly string[];
   token?: string;
   signal?: AbortSignal;
   /** Limit for the fetch; waiting for the mirror's lock gets the same again. Default 10 minutes. */
   timeoutMs?: number;
+  /**
+   * Asked under the mirror's lock, with what the mirror holds now: whether it must fetch. Without it the
+   * mirror always fetches. A mirror made new always fetches, whatever it says.
+   */
+  needsFetch?: (state: MirrorState) => boolean;
+  /** Commits of the base branch a mirror made new fetches. Default MIRROR_DEPTH. */
+  depth?: number;
 }
+
+/**
+ * What a mirror last fetched, kept beside it (`<name>.state.json`): when, and where each branch it
+ * fetched pointed then. Written after each successful fetch, so an attempt can tell whether the mirror
+ * is already as new as its task needs without asking GitHub.
+ */
+export const MirrorState = z.object({
+  fetchedAt: z.string(),
+  branches: z.record(z.string(), z.string()),
+});
+export type MirrorState = z.infer<typeof MirrorState>;
 
 /** `<home>/mirrors/<owner>/<name>.git`, refusing names that could step outside it. */
 export function mirrorPath(home: string, repoFullName: string): string {
@@ -38,16 +71,68 @@ export function mirrorPath(home: string, repoFullName: string): string {
   return path.join(path.resolve(home), "mirrors", owner, `${name}.git`);
 }
 
+/** `<home>/mirrors/<owner>/<name>.state.json`, beside the mirror. */
+export function mirrorStatePath(mirror: string): string {
+  return mirror.replace(/\.git$/, ".state.json");
+}
+
+/** The mirror's state file, or null when it has none (never fetched by this version) or it is damaged. */
+export async function readMirrorState(mirror: string): Promise<MirrorState | null> {
+  let text: string;
+  try {
+    text = await readFile(mirrorStatePath(mirror), "utf8");
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return null;
+    throw error;
+  }
+  try {
+    const parsed = MirrorState.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a claim must fetch before it starts: only when the mirror is older than the task needs. With
+ * the base head the latest push webhook reported (`baseSha`), the mirror must point there; without it,
+ * the mirror must have been fetched after the attempt was made (the task's trigger), since a push before
+ * that could be missing. A mirror with no state, or that never fetched the base, always fetches.
+ */
+export function mirrorNeedsFetch(input: {
+  state: MirrorState | null;
+  base: string;
+  /** `repositories.base_sha`: null when unknown, or when it is not this base branch's. */
+  baseSha: string | null;
+  /** When the attempt was created. */
+  since: Date;
+}): boolean {
+  const { state, base, baseSha, since } = input;
+  const held = state?.branches[base];
+  if (state === null || held === undefined) return true;
+  if (baseSha !== null) return held !== baseSha;
+  const fetchedAt = Date.parse(state.fetchedAt);
+  return !(fetchedAt >= since.getTime());
+}
+
 /**
  * Creates (first use) and fetches the bare mirror of a repository; returns its path.
  *
- * The mirror fetches `refs/heads/*` onto its own `refs/heads/*` except `drover/*`: those are the
- * branches checked out in task worktrees, and a fetch would refuse to update them (failing the whole
- * fetch) or `--prune` would delete them under a running agent. Drover's own refs are the truth for them.
+ * The mirror fetches only what tasks need: the base branch (and `alsoBranches`), each with an explicit
+ * refspec onto its own `refs/heads/`. Drover's own `drover/*` branches are fetched on demand, elsewhere
+ * (src/git/fetch-branch.ts): they are checked out in task worktrees, so a fetch onto them would fail or
+ * move them under a running agent. A mirror made new is shallow: its first fetch takes the base branch's
+ * last MIRROR_DEPTH commits, so a large repository's first task does not wait for its whole history.
  */
 export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
   const mirror = mirrorPath(opts.home, opts.repoFullName);
   assertCredentialFreeUrl(opts.cloneUrl);
+  const branches = [opts.base, ...(opts.alsoBranches ?? [])].filter((b, i, all) => all.indexOf(b) === i);
+  for (const branch of branches) {
+    if (!isSafeRefName(branch) || branch.startsWith(DROVER_BRANCH_PREFIX)) {
+      throw new GitError(`invalid branch '${branch}' for the mirror to fetch`, { subcommand: "fetch" });
+    }
+  }
   const timeoutMs = opts.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const signal = opts.signal ? { signal: opts.signal } : {};
   await mkdir(path.dirname(mirror), { recursive: true });
@@ -55,6 +140,7 @@ export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
   return withPathLock(
     `${mirror}.lock`,
     async () => {
+      let made = false;
       if (await exists(mirror)) {
         await assertMirrorUntouched(mirror);
         const url = await runGit(["config", "--get", "remote.origin.url"], { cwd: mirror, ...signal });
@@ -64,18 +150,61 @@ export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
           await recordMirrorConfig(mirror);
         }
       } else {
-        await createMirror(mirror, opts.cloneUrl, opts.signal);
+        made = await createMirror(mirror, opts.cloneUrl, opts.signal);
       }
-      await runGit([...TOKEN_SAFE_FLAGS, "fetch", "--prune", "--quiet", "origin"], {
-        cwd: mirror,
-        env: credentialEnv(opts.token),
-        timeoutMs,
-        ...signal,
-      });
+      const state = await readMirrorState(mirror);
+      const missing = branches.some((branch) => state?.branches[branch] === undefined);
+      if (!made && !missing && state !== null && opts.needsFetch && !opts.needsFetch(state)) return mirror;
+      // Shallow only while the mirror has none of the base's history yet: a later deepening fetch would
+      // otherwise cut the history an earlier fetch brought.
+      const shallow = made || state === null ? await hasNoCommits(mirror) : false;
+      await runGit(
+        [
+          ...TOKEN_SAFE_FLAGS,
+          "fetch",
+          "--quiet",
+          "--no-tags",
+          "--no-write-fetch-head",
+          ...(shallow ? [`--depth=${opts.depth ?? MIRROR_DEPTH}`] : []),
+          "origin",
+          ...branches.map((branch) => `+refs/heads/${branch}:refs/heads/${branch}`),
+        ],
+        { cwd: mirror, env: credentialEnv(opts.token), timeoutMs, ...signal },
+      );
+      await writeMirrorState(mirror, state, branches, opts.signal);
       return mirror;
     },
     { timeoutMs, ...signal },
   );
+}
+
+/** A mirror made new, or one whose making was cut short before its first fetch. */
+async function hasNoCommits(mirror: string): Promise<boolean> {
+  const refs = await runGit(["for-each-ref", "--count=1", "--format=%(refname)"], { cwd: mirror });
+  return refs === "";
+}
+
+/** Records what the fetch brought (whole or not at all), keeping branches fetched before. */
+async function writeMirrorState(
+  mirror: string,
+  before: MirrorState | null,
+  branches: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const state: MirrorState = {
+    fetchedAt: new Date().toISOString(),
+    branches: { ...before?.branches },
+  };
+  for (const branch of branches) {
+    state.branches[branch] = await runGit(
+      ["rev-parse", "--verify", "--end-of-options", `refs/heads/${branch}^{commit}`],
+      { cwd: mirror, ...(signal ? { signal } : {}) },
+    );
+  }
+  const file = mirrorStatePath(mirror);
+  const staging = `${file}.${process.pid}-${randomBytes(3).toString("hex")}`;
+  await writeFile(staging, `${JSON.stringify(state)}\n`);
+  await rename(staging, file);
 }
 
 /**
@@ -86,7 +215,7 @@ async function createMirror(
   mirror: string,
   cloneUrl: string,
   signal: AbortSignal | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const staging = `${mirror}.init-${process.pid}-${randomBytes(4).toString("hex")}`;
   const run = (args: string[]): Promise<string> =>
     runGit(args, { cwd: staging, ...(signal ? { signal } : {}) });
@@ -99,10 +228,11 @@ async function createMirror(
     await run(["config", "--add", "remote.origin.fetch", `^refs/heads/${DROVER_BRANCH_PREFIX}*`]);
     await recordMirrorConfig(staging);
     await rename(staging, mirror);
+    return true;
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     // Only another process that broke a stale lock at the same time can get here first; theirs is as good.
-    if (isErrno(error, "ENOTEMPTY") || isErrno(error, "EEXIST")) return;
+    if (isErrno(error, "ENOTEMPTY") || isErrno(error, "EEXIST")) return false;
     throw error;
   }
 }

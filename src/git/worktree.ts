@@ -28,50 +28,11 @@ export interface AddWorktreeOptions {
 export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: string; startSha: string }> {
   const { mirror, branch, base } = opts;
   const signal = opts.signal ? { signal: opts.signal } : {};
-  if (!isSafeRefName(branch) || !branch.startsWith(DROVER_BRANCH_PREFIX)) {
-    // Other branches are fetched over by the mirror (see ensureMirror).
-    throw new GitError(
-      `invalid task branch '${branch}': must be a valid name under ${DROVER_BRANCH_PREFIX}`,
-      {
-        subcommand: "worktree",
-      },
-    );
-  }
-  if (!isSafeRefName(base)) {
-    throw new GitError(`invalid base branch name '${base}'`, { subcommand: "worktree" });
-  }
+  assertTaskBranch(branch);
   if (!path.isAbsolute(opts.path)) {
     throw new GitError(`worktree path must be absolute: ${opts.path}`, { subcommand: "worktree" });
   }
-
-  let baseSha: string;
-  try {
-    baseSha = await runGit(
-      ["rev-parse", "--verify", "--quiet", "--end-of-options", `refs/heads/${base}^{commit}`],
-      { cwd: mirror, ...signal },
-    );
-  } catch (error) {
-    throw new GitError(`base branch '${base}' not found in ${repoNameOf(mirror)}`, {
-      subcommand: "rev-parse",
-      cause: error,
-    });
-  }
-
-  let startSha = baseSha;
-  if (opts.startSha !== undefined) {
-    if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(opts.startSha)) {
-      throw new GitError(`invalid start commit '${opts.startSha}'`, { subcommand: "worktree" });
-    }
-    startSha = await runGit(
-      ["rev-parse", "--verify", "--quiet", "--end-of-options", `${opts.startSha}^{commit}`],
-      { cwd: mirror, ...signal },
-    ).catch((error: unknown) => {
-      throw new GitError(`start commit ${opts.startSha} not found in ${repoNameOf(mirror)}`, {
-        subcommand: "rev-parse",
-        cause: error,
-      });
-    });
-  }
+  const { baseSha, startSha } = await resolveStart(mirror, base, opts.startSha, opts.signal);
 
   if (await exists(opts.path)) await removeWorktree(mirror, opts.path);
   // Forget worktrees whose directories are gone, so the path and the branch are free again.
@@ -100,6 +61,58 @@ export async function addWorktree(opts: AddWorktreeOptions): Promise<{ baseSha: 
     { cwd: mirror, ...signal },
   );
   return { baseSha, startSha };
+}
+
+/** Refuses a task branch outside `drover/` (other branches are the mirror's, see ensureMirror). */
+export function assertTaskBranch(branch: string): void {
+  if (!isSafeRefName(branch) || !branch.startsWith(DROVER_BRANCH_PREFIX)) {
+    throw new GitError(
+      `invalid task branch '${branch}': must be a valid name under ${DROVER_BRANCH_PREFIX}`,
+      { subcommand: "worktree" },
+    );
+  }
+}
+
+/**
+ * The base branch's tip in the mirror, and the commit a worktree starts from: `startSha` when given
+ * (checked to be a commit the mirror holds), else that tip. Errors name the repository, never a path.
+ */
+export async function resolveStart(
+  mirror: string,
+  base: string,
+  startSha: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ baseSha: string; startSha: string }> {
+  const opts = { cwd: mirror, ...(signal ? { signal } : {}) };
+  if (!isSafeRefName(base)) {
+    throw new GitError(`invalid base branch name '${base}'`, { subcommand: "worktree" });
+  }
+  let baseSha: string;
+  try {
+    baseSha = await runGit(
+      ["rev-parse", "--verify", "--quiet", "--end-of-options", `refs/heads/${base}^{commit}`],
+      opts,
+    );
+  } catch (error) {
+    throw new GitError(`base branch '${base}' not found in ${repoNameOf(mirror)}`, {
+      subcommand: "rev-parse",
+      cause: error,
+    });
+  }
+  if (startSha === undefined) return { baseSha, startSha: baseSha };
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(startSha)) {
+    throw new GitError(`invalid start commit '${startSha}'`, { subcommand: "worktree" });
+  }
+  const start = await runGit(
+    ["rev-parse", "--verify", "--quiet", "--end-of-options", `${startSha}^{commit}`],
+    opts,
+  ).catch((error: unknown) => {
+    throw new GitError(`start commit ${startSha} not found in ${repoNameOf(mirror)}`, {
+      subcommand: "rev-parse",
+      cause: error,
+    });
+  });
+  return { baseSha, startSha: start };
 }
 
 /** Removes a worktree and its registration; does nothing when it is already gone. */

@@ -62,6 +62,7 @@ export async function makeMirrorSandbox(token: string): Promise<MirrorSandbox> {
     home: box.home,
     repoFullName: "octo/widgets",
     cloneUrl: box.origin,
+    base: "main",
     token,
   });
   return { box, mirror, worktree: path.join(box.home, "worktrees", "octo", "widgets", "12-a1") };

@@ -22,6 +22,7 @@ describe("ensureMirror", () => {
       home: box.home,
       repoFullName: REPO,
       cloneUrl: box.origin,
+      base: "main",
       token: TOKEN,
     });
     expect(mirror).toBe(path.join(box.home, "mirrors", "octo", "widgets.git"));
@@ -32,7 +33,13 @@ describe("ensureMirror", () => {
     expect(await git(mirror, "config", "--get", "remote.origin.url")).toBe(box.origin);
 
     const newer = await box.commitToOrigin("two.txt", "2\n");
-    await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin, token: TOKEN });
+    await ensureMirror({
+      home: box.home,
+      repoFullName: REPO,
+      cloneUrl: box.origin,
+      base: "main",
+      token: TOKEN,
+    });
     expect(await git(mirror, "rev-parse", "refs/heads/main")).toBe(newer);
   });
 
@@ -41,6 +48,7 @@ describe("ensureMirror", () => {
       home: box.home,
       repoFullName: REPO,
       cloneUrl: box.origin,
+      base: "main",
       token: TOKEN,
     });
     const config = await readFile(path.join(mirror, "config"), "utf8");
@@ -50,7 +58,7 @@ describe("ensureMirror", () => {
   });
 
   it("serves concurrent callers for the same repository", async () => {
-    const opts = { home: box.home, repoFullName: REPO, cloneUrl: box.origin };
+    const opts = { home: box.home, repoFullName: REPO, cloneUrl: box.origin, base: "main" };
     const mirrors = await Promise.all([ensureMirror(opts), ensureMirror(opts), ensureMirror(opts)]);
     expect(new Set(mirrors).size).toBe(1);
     const mirror = mirrors[0] ?? "";
@@ -63,19 +71,24 @@ describe("ensureMirror", () => {
 
   it("takes over a lock left by a dead process", async () => {
     const mirror = mirrorPath(box.home, REPO);
-    await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin });
+    await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin, base: "main" });
     await writeFile(`${mirror}.lock`, "2147483646\n"); // above any real pid
-    await expect(ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin })).resolves.toBe(
-      mirror,
-    );
+    await expect(
+      ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin, base: "main" }),
+    ).resolves.toBe(mirror);
     await expect(access(`${mirror}.lock`)).rejects.toThrow("ENOENT");
   });
 
   it("refuses to fetch with the token once the config was changed", async () => {
-    const mirror = await ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin });
+    const mirror = await ensureMirror({
+      home: box.home,
+      repoFullName: REPO,
+      cloneUrl: box.origin,
+      base: "main",
+    });
     await git(mirror, "config", "url.https://evil.example/.insteadOf", box.origin);
     await expect(
-      ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin, token: TOKEN }),
+      ensureMirror({ home: box.home, repoFullName: REPO, cloneUrl: box.origin, base: "main", token: TOKEN }),
     ).rejects.toThrow("mirror config changed since Drover wrote it; refusing to use credentials");
   });
 
@@ -85,6 +98,7 @@ describe("ensureMirror", () => {
       home: box.home,
       repoFullName: REPO,
       cloneUrl: "http://127.0.0.1:9/octo/widgets.git",
+      base: "main",
       token: TOKEN,
       timeoutMs: 20_000,
     }).catch((e: unknown) => e);
@@ -105,7 +119,7 @@ describe("ensureMirror", () => {
     "refuses repository name %j",
     async (name) => {
       await expect(
-        ensureMirror({ home: box.home, repoFullName: name, cloneUrl: box.origin }),
+        ensureMirror({ home: box.home, repoFullName: name, cloneUrl: box.origin, base: "main" }),
       ).rejects.toThrow(GitError);
     },
   );
@@ -115,6 +129,7 @@ describe("ensureMirror", () => {
       home: box.home,
       repoFullName: REPO,
       cloneUrl: "https://x-access-token:ghs_INURL@github.com/octo/widgets.git",
+      base: "main",
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GitError);
     expect((error as Error).message).toBe("refusing clone URL: it carries credentials");

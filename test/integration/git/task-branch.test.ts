@@ -52,7 +52,13 @@ describe("fetchBranch", () => {
     // The mirror's own refs/heads never hold drover/ branches: those belong to worktrees.
     expect(await git(mirror, "for-each-ref", "--format=%(refname)", "refs/heads/")).toBe("refs/heads/main");
     // And the mirror's next fetch (with --prune) keeps the private ref.
-    await ensureMirror({ home: box.home, repoFullName: "octo/widgets", cloneUrl: box.origin, token: TOKEN });
+    await ensureMirror({
+      home: box.home,
+      repoFullName: "octo/widgets",
+      cloneUrl: box.origin,
+      base: "main",
+      token: TOKEN,
+    });
     expect(await git(mirror, "rev-parse", fetchedRef(BRANCH))).toBe(pushed);
   });
 

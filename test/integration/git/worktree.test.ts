@@ -71,7 +71,13 @@ describe("addWorktree", () => {
     // Origin gets a different commit on the same task branch (e.g. a person pushed to the PR branch).
     const other = await box.commitToOrigin("other.txt", "x\n");
     await git(box.origin, "update-ref", `refs/heads/${BRANCH}`, other);
-    await ensureMirror({ home: box.home, repoFullName: "octo/widgets", cloneUrl: box.origin, token: TOKEN });
+    await ensureMirror({
+      home: box.home,
+      repoFullName: "octo/widgets",
+      cloneUrl: box.origin,
+      base: "main",
+      token: TOKEN,
+    });
     // The checked-out task branch is neither overwritten nor pruned by the fetch.
     expect(await git(mirror, "rev-parse", "refs/heads/main")).toBe(other);
     expect(await git(worktree, "rev-parse", "HEAD")).not.toBe(other);
@@ -93,7 +99,13 @@ describe("pinAgentConfig", () => {
   it("puts agent configuration back to the base branch's, whatever the worktree holds", async () => {
     await mkdir(path.join(box.root, "seed", ".claude"), { recursive: true });
     await box.commitToOrigin(".claude/settings.json", '{"hooks":{}}\n');
-    await ensureMirror({ home: box.home, repoFullName: "octo/widgets", cloneUrl: box.origin, token: TOKEN });
+    await ensureMirror({
+      home: box.home,
+      repoFullName: "octo/widgets",
+      cloneUrl: box.origin,
+      base: "main",
+      token: TOKEN,
+    });
     const { baseSha } = await addWorktree({ mirror, path: worktree, branch: BRANCH, base: "main" });
 
     // What a task's own changes (or an agent) could leave: a hook that runs a program, and an MCP server.
