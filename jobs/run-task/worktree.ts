@@ -13,7 +13,7 @@ import { readStart, type Onto } from "../../src/db/attempt-start.ts";
 import type { Repository } from "../../src/db/repositories.ts";
 import { DROVER_BRANCH_PREFIX } from "../../src/git/branch.ts";
 import { fetchBranch } from "../../src/git/fetch-branch.ts";
-import { ensureMirror, mirrorNeedsFetch } from "../../src/git/mirror.ts";
+import { deepenToMergeBase, ensureMirror, mirrorNeedsFetch } from "../../src/git/mirror.ts";
 import { claimWorktree, releaseWorktree, type PooledWorktree, type PoolSetup } from "../../src/git/pool.ts";
 import { dropClaim } from "../../src/git/pool-slots.ts";
 import { pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
@@ -100,8 +100,22 @@ export async function openWorktree(
   const stackedOn = fromBranch === null ? await stackStart(run, start?.onto, fetch) : null;
   // A stacked pull request's base is its blocker's branch, which the mirror does not fetch (see
   // ensureMirror): fetched now, where branchTip reads it for the merge.
-  if (mergeBase?.startsWith(DROVER_BRANCH_PREFIX)) await fetch(mergeBase);
+  const mergeTip = mergeBase?.startsWith(DROVER_BRANCH_PREFIX) ? await fetch(mergeBase) : null;
   const from = fromBranch ?? stackedOn?.sha ?? null;
+  // A shallow mirror's base history may stop short of where a branch forked from it: deepened, so
+  // merges and the `base...head` ranges find their merge base.
+  for (const commit of [from, mergeTip]) {
+    if (commit === null) continue;
+    await deepenToMergeBase({
+      home,
+      repoFullName: repository.fullName,
+      cloneUrl: repository.cloneUrl,
+      base,
+      token,
+      commit,
+      ...(signal ? { signal } : {}),
+    });
+  }
   const claimed = await claimWorktree({
     home,
     repoFullName: repository.fullName,

@@ -178,6 +178,58 @@ export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
   );
 }
 
+/** Deepenings tried before a mirror fetches the base branch's whole history. */
+const MAX_DEEPENINGS = 5;
+
+/**
+ * Makes sure a shallow mirror holds the history joining `commit` (a task branch's head, fetched) to the
+ * base branch, so a merge and the `base...head` ranges find their merge base: a branch forked before the
+ * mirror's shallow history began brings its own commits down to the fork point, but the base's history
+ * stops short of it. The base is deepened MIRROR_DEPTH commits at a time, then fetched whole. Does
+ * nothing for a mirror with its whole history.
+ */
+export async function deepenToMergeBase(
+  opts: Omit<EnsureMirrorOptions, "needsFetch" | "alsoBranches"> & { commit: string },
+): Promise<void> {
+  const mirror = mirrorPath(opts.home, opts.repoFullName);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const git = (args: string[]) => runGit(args, { cwd: mirror, ...signal });
+  const joined = () =>
+    git(["merge-base", "--end-of-options", opts.commit, `refs/heads/${opts.base}`]).then(
+      () => true,
+      () => false,
+    );
+  const shallow = async () => (await git(["rev-parse", "--is-shallow-repository"])) === "true";
+  if (!(await shallow()) || (await joined())) return;
+  await withPathLock(
+    `${mirror}.lock`,
+    async () => {
+      await assertMirrorUntouched(mirror);
+      const before = await readMirrorState(mirror);
+      for (let n = 0; (await shallow()) && !(await joined()); n += 1) {
+        const deepen = n < MAX_DEEPENINGS ? [`--deepen=${opts.depth ?? MIRROR_DEPTH}`] : ["--unshallow"];
+        await runGit(
+          [
+            ...TOKEN_SAFE_FLAGS,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            ...deepen,
+            "origin",
+            `+refs/heads/${opts.base}:refs/heads/${opts.base}`,
+          ],
+          { cwd: mirror, env: credentialEnv(opts.token), timeoutMs, ...signal },
+        );
+        await writeMirrorState(mirror, before, [opts.base], opts.signal);
+        if (n > MAX_DEEPENINGS) break;
+      }
+    },
+    { timeoutMs, ...signal },
+  );
+}
+
 /** A mirror made new, or one whose making was cut short before its first fetch. */
 async function hasNoCommits(mirror: string): Promise<boolean> {
   const refs = await runGit(["for-each-ref", "--count=1", "--format=%(refname)"], { cwd: mirror });

@@ -1,4 +1,4 @@
-import { readFile, realpath, rm } from "node:fs/promises";
+import { mkdir, readFile, realpath, rm } from "node:fs/promises";
 import path from "node:path";
 import { exists } from "./fs-util.ts";
 import { setupKeyAt } from "./lockfiles.ts";
@@ -89,8 +89,10 @@ export async function fillPool(
   opts: PoolTarget & { pool: { min: number; max: number }; setup?: PoolSetup | undefined },
 ): Promise<{ made: string[]; recycled: number }> {
   const mirror = await existingMirror(opts);
+  const dir = poolDir(opts.home, opts.repoFullName);
+  await mkdir(dir, { recursive: true });
   const { ids, recycled } = await withPathLock(
-    `${poolDir(opts.home, opts.repoFullName)}.lock`,
+    `${dir}.lock`,
     async () => {
       const slots = await listSlots(opts.home, opts.repoFullName);
       let gone = 0;
