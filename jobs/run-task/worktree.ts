@@ -5,6 +5,7 @@ import {
   prepareRepoCaches,
   runSetup,
   setupFailureReason,
+  setupLogTail,
   type SetupResult,
   type SetupSurroundings,
 } from "../../src/agent/setup.ts";
@@ -154,7 +155,10 @@ export async function openWorktree(
       summary: "The agent did not run.",
     });
     return {
-      setupFailed: { ...outcome, fields: { baseSha, timings: { worktreeMs, setupMs } } },
+      setupFailed: {
+        ...outcome,
+        fields: { baseSha, logTail: setupLogTail(claimed.setup), timings: { worktreeMs, setupMs } },
+      },
     };
   }
   // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the

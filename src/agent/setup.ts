@@ -42,9 +42,10 @@ export type SetupResult = Pick<
   ok: boolean;
 };
 
-/** Lines of a failed setup's output shown in the attempt's reason. */
-const REASON_TAIL_LINES = 20;
-const REASON_TAIL_CHARS = 2_000;
+/** Lines of a failed setup's output kept as the attempt's log tail, and of its last line in the reason. */
+const REASON_TAIL_LINES = 60;
+const REASON_TAIL_CHARS = 6_000;
+const REASON_LAST_LINE_CHARS = 300;
 
 /** `DROVER_HOME/cache/<owner>/<name>`: the repository's setup HOME and package-manager caches. */
 export function repoCacheDir(home: string, repoFullName: string): string {
@@ -136,20 +137,25 @@ export async function runSetup(input: {
 }
 
 /**
- * Why an attempt failed at its setup, for the status comment and the check run: the command, how it
- * ended, and the end of its output (already free of secrets and of the worker's paths).
+ * Why an attempt failed at its setup, for the status comment and the check run (one line: the command,
+ * how it ended, and the last line it printed); the end of its output goes beside it as the log tail
+ * (`setupLogTail`). Both are already free of secrets and of the worker's paths.
  */
 export function setupFailureReason(result: SetupResult, timeoutMs: number): string {
   const how =
     result.outcome === "timed-out"
-      ? `timed out after ${formatDuration(timeoutMs)} (drover.yml \`setup\`: \`{ run: ..., timeout: ... }\` allows longer)`
+      ? `timed out after ${formatDuration(timeoutMs)} (drover.yml \`setup: { run: ..., timeout: ... }\` allows longer)`
       : result.outcome === "cancelled"
         ? "was cancelled"
         : `failed with exit code ${result.exitCode ?? "none (killed by a signal)"}`;
-  const tail = lastLines(result.outputTail, REASON_TAIL_LINES, REASON_TAIL_CHARS);
-  const shown =
-    tail === "" ? " It printed nothing." : `\n\n\`\`\`\n${tail.replaceAll("```", "`\u200b``")}\n\`\`\``;
-  return `the repository's setup \`${result.command}\` ${how}, so no agent ran.${shown}`;
+  const last = lastLines(result.outputTail, 1, REASON_LAST_LINE_CHARS).trim();
+  const said = last === "" ? "it printed nothing" : `its output ends: \`${last.replaceAll("`", "'")}\``;
+  return `the repository's setup \`${result.command}\` ${how}, so no agent ran; ${said}`;
+}
+
+/** The end of a failed setup's output, shown as the attempt's log tail. */
+export function setupLogTail(result: SetupResult): string {
+  return lastLines(result.outputTail, REASON_TAIL_LINES, REASON_TAIL_CHARS);
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   packageCacheEnv,
   publicText,
   setupFailureReason,
+  setupLogTail,
   type SetupResult,
 } from "../../../src/agent/setup.ts";
 
@@ -17,10 +18,11 @@ const failedRun = (over: Partial<SetupResult>): SetupResult => ({
 });
 
 describe("setupFailureReason", () => {
-  it("names the command, its exit code and the end of its output", () => {
+  it("names the command, its exit code and the last line it printed", () => {
     const reason = setupFailureReason(failedRun({}), 1_200_000);
-    expect(reason).toContain("setup `npm ci` failed with exit code 1");
-    expect(reason).toContain("npm ERR! 404 Not Found - left-pad");
+    expect(reason).toBe(
+      "the repository's setup `npm ci` failed with exit code 1, so no agent ran; its output ends: `npm ERR! 404 Not Found - left-pad`",
+    );
   });
 
   it("says a setup timed out, and after how long", () => {
@@ -28,11 +30,17 @@ describe("setupFailureReason", () => {
     expect(reason).toContain("setup `npm ci` timed out after 90s");
   });
 
+  it("says a setup printed nothing", () => {
+    expect(setupFailureReason(failedRun({ outputTail: "\n" }), 60_000)).toContain("it printed nothing");
+  });
+});
+
+describe("setupLogTail", () => {
   it("keeps only the last lines of a long output", () => {
     const lines = Array.from({ length: 200 }, (_, i) => `line ${i}`).join("\n");
-    const reason = setupFailureReason(failedRun({ outputTail: lines }), 60_000);
-    expect(reason).toContain("line 199");
-    expect(reason).not.toContain("line 100\n");
+    const tail = setupLogTail(failedRun({ outputTail: lines }));
+    expect(tail).toContain("line 199");
+    expect(tail).not.toContain("line 100\n");
   });
 });
 
