@@ -163,7 +163,13 @@ export async function openWorktree(
   }
   // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the
   // merge must start from a clean worktree.
-  work.pinned = start?.merge ? [] : await pinAgentConfig(work.path, baseSha, signal);
+  try {
+    work.pinned = start?.merge ? [] : await pinAgentConfig(work.path, baseSha, signal);
+  } catch (error) {
+    // The attempt never gets the worktree: handed back here, or the slot would stay claimed.
+    await releaseWorkspace(deps, run, work);
+    throw error;
+  }
   return work;
 }
 
@@ -289,8 +295,11 @@ export async function freshMirror(
     base,
     ...(need?.also ? { alsoBranches: need.also } : {}),
     token,
+    // A retargeted pull request's base is fetched each time: the freshness decision knows only the base's.
     needsFetch: (state) =>
-      need === undefined ? false : mirrorNeedsFetch({ state, base, baseSha, since: need.since }),
+      need === undefined
+        ? false
+        : (need.also?.length ?? 0) > 0 || mirrorNeedsFetch({ state, base, baseSha, since: need.since }),
     ...(signal ? { signal } : {}),
   });
 }

@@ -96,8 +96,10 @@ export async function fillPool(
     async () => {
       const slots = await listSlots(opts.home, opts.repoFullName);
       let gone = 0;
-      for (const slot of slots.filter((s) => s.stale || orphaned(s)))
-        if (await evictSlot(opts.home, slot)) gone += 1;
+      for (const slot of slots.filter((s) => s.stale || orphaned(s))) {
+        // One that cannot be removed (its files' permissions) must not keep the pool from filling.
+        if (await evictSlot(opts.home, slot).catch(() => false)) gone += 1;
+      }
       const live = (await listSlots(opts.home, opts.repoFullName)).filter((s) => !s.stale);
       const idle = live.filter((s) => isIdle(s) || s.claim?.purpose === "fill").length;
       const wanted = Math.max(0, Math.min(opts.pool.min - idle, opts.pool.max - live.length));
