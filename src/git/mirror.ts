@@ -155,8 +155,8 @@ export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
       const state = await readMirrorState(mirror);
       const missing = branches.some((branch) => state?.branches[branch] === undefined);
       if (!made && !missing && state !== null && opts.needsFetch && !opts.needsFetch(state)) return mirror;
-      // Shallow only while the mirror has none of the base's history yet: a later deepening fetch would
-      // otherwise cut the history an earlier fetch brought.
+      // Shallow only while the mirror holds no history yet: `--depth` on a mirror that has some would cut
+      // it back, and an older mirror keeps the whole history it has.
       const shallow = made || state === null ? await hasNoCommits(mirror) : false;
       await runGit(
         [

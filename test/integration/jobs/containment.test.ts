@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE_AGENT_ENV } from "../../../src/agent/env.ts";
+import { packageCacheEnv } from "../../../src/agent/setup.ts";
 import { mirrorPath } from "../../../src/git/mirror.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { git } from "../../helpers/git-sandbox.ts";
@@ -80,8 +81,9 @@ describe("what an agent can see", () => {
     // The dump works (a variable the operator chose to pass is there) ...
     expect(leaked.env.ANTHROPIC_API_KEY).toBe(passed.ANTHROPIC_API_KEY);
     expect(leaked.procEnviron).toContain(`ANTHROPIC_API_KEY=${passed.ANTHROPIC_API_KEY}`);
-    // ... and holds nothing else but the base allowlist.
-    const allowed: string[] = [...BASE_AGENT_ENV, ...Object.keys(passed)];
+    // ... and holds nothing else but the base allowlist and where the repository's package caches are.
+    const caches = Object.keys(packageCacheEnv(sandbox().home, repo().fullName));
+    const allowed: string[] = [...BASE_AGENT_ENV, ...Object.keys(passed), ...caches];
     expect(Object.keys(leaked.env).filter((name) => !allowed.includes(name))).toEqual([]);
     for (const secret of forbidden) expect(found).not.toContain(secret);
     // The machine's own /etc/gitconfig and ~/.gitconfig are not Drover's; the mirror's and worktree's are.
