@@ -112,7 +112,12 @@ async function pooledRepositories(home: string): Promise<string[]> {
   });
   const repos: string[] = [];
   for (const owner of owners.sort()) {
-    for (const name of (await readdir(path.join(root, owner)).catch(() => [] as string[])).sort()) {
+    const names = await readdir(path.join(root, owner), { withFileTypes: true }).catch(() => []);
+    // Directories only: a stray file (an old lock, an editor's backup) is no repository.
+    for (const name of names
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort()) {
       repos.push(`${owner}/${name}`);
     }
   }

@@ -91,8 +91,9 @@ export async function fillPool(
   const mirror = await existingMirror(opts);
   const dir = poolDir(opts.home, opts.repoFullName);
   await mkdir(dir, { recursive: true });
+  // Inside the repository's pool directory: nothing else in `pool/<owner>/` may look like a repository.
   const { ids, recycled } = await withPathLock(
-    `${dir}.lock`,
+    path.join(dir, "fill.lock"),
     async () => {
       const slots = await listSlots(opts.home, opts.repoFullName);
       let gone = 0;

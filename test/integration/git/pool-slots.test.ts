@@ -102,6 +102,14 @@ describe("pool slots", () => {
     expect(await evictSlot(box.home, { repoFullName: REPO, id })).toBe(true);
   });
 
+  it("lists every repository's slots, taking no stray file beside them for a repository", async () => {
+    const { id } = await makeSlot();
+    await writeFile(path.join(path.dirname(poolDir(box.home, REPO)), "widgets.lock"), "123\n");
+    expect((await listSlots(box.home)).map((slot) => `${slot.repoFullName} ${slot.id}`)).toEqual([
+      `${REPO} ${id}`,
+    ]);
+  });
+
   it("refuses a repository name that would step outside DROVER_HOME", () => {
     expect(() => poolDir(box.home, "../etc")).toThrow(/invalid repository name/);
   });
