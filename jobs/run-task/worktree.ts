@@ -6,6 +6,7 @@ import {
   runSetup,
   setupFailureReason,
   setupLogTail,
+  SetupSurroundingsError,
   type SetupResult,
   type SetupSurroundings,
 } from "../../src/agent/setup.ts";
@@ -222,7 +223,12 @@ export async function poolSetup(
   if (setup === undefined) return undefined;
   return {
     command: setup.command,
-    run: (worktree, signal) => runSetup({ setup, worktree, surroundings, signal }),
+    run: (worktree, signal) =>
+      runSetup({ setup, worktree, surroundings, signal }).catch((error: unknown) => {
+        // The operator's to fix (a registry file the worker cannot read): no retry would do better.
+        if (error instanceof SetupSurroundingsError) throw new PermanentJobError(error.message);
+        throw error;
+      }),
   };
 }
 

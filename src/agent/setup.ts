@@ -3,7 +3,7 @@ import path from "node:path";
 import type { SetupCommand } from "../config/schema.ts";
 import { runCheck, type CheckResult } from "./checks.ts";
 import { agentEnvironment } from "./env.ts";
-import { credentialPath, credentialValues, prepareAgentHome } from "./home.ts";
+import { AgentCredentialsError, credentialPath, credentialValues, prepareAgentHome } from "./home.ts";
 import { chownTree, type AgentUser } from "./os-user.ts";
 import { scrubSecrets, secretValues } from "./scrub.ts";
 
@@ -32,6 +32,11 @@ export interface SetupSurroundings {
   runAs?: AgentUser | undefined;
   /** Where the agent's environment is read from. Default: this process's environment. */
   source?: NodeJS.ProcessEnv;
+}
+
+/** Setup cannot run as configured on this worker (a registry file it cannot read): an operator's fix. */
+export class SetupSurroundingsError extends Error {
+  override name = "SetupSurroundingsError";
 }
 
 /** What a setup came to, its output cut to a tail with secrets and the worker's paths taken out. */
@@ -205,7 +210,7 @@ async function placeRegistryFiles(where: SetupSurroundings, homeDir: string): Pr
       continue;
     }
     secrets.push(...credentialValues(content));
-    const placed = await readFile(path.join(homeDir, credentialPath(source, where.workerHome)), "utf8").catch(
+    const placed = await readFile(path.join(homeDir, registryPath(source, where.workerHome)), "utf8").catch(
       () => null,
     );
     if (placed !== content) stale.push(source);
@@ -218,6 +223,12 @@ async function placeRegistryFiles(where: SetupSurroundings, homeDir: string): Pr
     credentials: stale,
     workerHome: where.workerHome,
     runAs: where.runAs,
+  }).catch((error: unknown) => {
+    // Its words are about the agent's credentials; these files are the registry settings.
+    if (!(error instanceof AgentCredentialsError)) throw error;
+    throw new SetupSurroundingsError(
+      error.message.replaceAll("DROVER_AGENT_CREDENTIALS", "DROVER_REGISTRY_FILES"),
+    );
   });
   // Kept, not cleaned up: the next setup of the repository reads the same files.
   return [...secrets, ...placed.secrets];
@@ -230,6 +241,18 @@ async function prepareCaches(where: SetupSurroundings, dirs: readonly string[]):
   for (const dir of dirs) if ((await mkdir(dir, { recursive: true })) !== undefined) made = true;
   if (where.runAs && (made || (await stat(root)).uid !== where.runAs.uid)) {
     await chownTree(root, where.runAs.uid, where.runAs.gid);
+  }
+}
+
+/** A registry file's place under HOME; refused, naming DROVER_REGISTRY_FILES, when it is not under the worker's. */
+function registryPath(source: string, workerHome: string): string {
+  try {
+    return credentialPath(source, workerHome);
+  } catch (error) {
+    if (!(error instanceof AgentCredentialsError)) throw error;
+    throw new SetupSurroundingsError(
+      error.message.replaceAll("DROVER_AGENT_CREDENTIALS", "DROVER_REGISTRY_FILES"),
+    );
   }
 }
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runSetup, setupHome, type SetupResult } from "../../../src/agent/setup.ts";
+import { runSetup, setupHome, SetupSurroundingsError, type SetupResult } from "../../../src/agent/setup.ts";
 import { ensureMirror } from "../../../src/git/mirror.ts";
 import {
   advancePool,
@@ -280,6 +280,26 @@ describe("setup's surroundings", () => {
     expect(result.outputTail).toMatch(/^-r--------/m);
     expect(result.outputTail).not.toContain(box.root);
     expect(await readFile(path.join(setupHome(box.home, REPO), ".npmrc"), "utf8")).toContain("_authToken");
+  });
+
+  it("refuses a registry file it cannot read, naming the setting and the file, not the worker's path", async () => {
+    const worktree = path.join(box.root, "wt");
+    await mkdir(worktree);
+    const workerHome = path.join(box.root, "worker-home");
+    const error: unknown = await runSetup({
+      setup: { command: "true", timeoutMs: 10_000 },
+      worktree,
+      surroundings: {
+        home: box.home,
+        repoFullName: REPO,
+        passEnv: [],
+        registryFiles: ["~/.npmrc"],
+        workerHome,
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SetupSurroundingsError);
+    expect((error as Error).message).toMatch(/^DROVER_REGISTRY_FILES names ~\/\.npmrc, which cannot be read/);
+    expect((error as Error).message).not.toContain(box.root);
   });
 
   it("stops a setup at its timeout and says so", async () => {
