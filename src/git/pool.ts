@@ -82,12 +82,13 @@ const POOL_LOCK_TIMEOUT_MS = 60_000;
 /**
  * Makes ready slots until the repository has `pool.min` idle (ready or being made), never more slots in
  * all (in use included) than `pool.max`. Stale slots (their holder died) are recycled first. The mirror
- * must exist (ensureMirror). Returns the ids made and how many were recycled; a slot whose making fails
- * is removed and the error thrown after the others were made.
+ * must exist (ensureMirror). Returns the ids made, how many were recycled, and the ids made whose setup
+ * failed (ready all the same: a claim runs setup again). A slot whose making fails is removed, and the
+ * error thrown.
  */
 export async function fillPool(
   opts: PoolTarget & { pool: { min: number; max: number }; setup?: PoolSetup | undefined },
-): Promise<{ made: string[]; recycled: number }> {
+): Promise<{ made: string[]; recycled: number; setupFailed: string[] }> {
   const mirror = await existingMirror(opts);
   const dir = poolDir(opts.home, opts.repoFullName);
   await mkdir(dir, { recursive: true });
@@ -114,11 +115,12 @@ export async function fillPool(
     { timeoutMs: POOL_LOCK_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
   const made: string[] = [];
+  const setupFailed: string[] = [];
   let failure: unknown;
   for (const id of ids) {
     try {
       if (failure !== undefined || opts.signal?.aborted) throw failure ?? opts.signal?.reason;
-      await makeReadySlot(opts, mirror, id);
+      if (!(await makeReadySlot(opts, mirror, id))) setupFailed.push(id);
       made.push(id);
     } catch (error) {
       failure ??= error;
@@ -126,7 +128,7 @@ export async function fillPool(
     }
   }
   if (failure !== undefined) throw failure;
-  return { made, recycled };
+  return { made, recycled, setupFailed };
 }
 
 /**
@@ -386,12 +388,15 @@ async function claimNew(target: PoolTarget, purpose: string): Promise<PooledWork
   }
 }
 
-/** Makes a slot whose claim `id` the filler holds: a checkout of the base tip, set up, then ready. */
+/**
+ * Makes a slot whose claim `id` the filler holds: a checkout of the base tip, set up, then ready. Says
+ * whether its setup succeeded (or was not needed).
+ */
 async function makeReadySlot(
   opts: PoolTarget & { setup?: PoolSetup | undefined },
   mirror: string,
   id: string,
-): Promise<void> {
+): Promise<boolean> {
   const { baseSha: tip } = await resolveStart(mirror, opts.base, undefined, opts.signal);
   const now = new Date().toISOString();
   const slot: PooledWorktree = {
@@ -403,10 +408,16 @@ async function makeReadySlot(
     setupOk: false,
   };
   await addDetached(mirror, slot.path, tip, opts.signal);
-  await setUp(slot, await setupKeyAt(mirror, tip, opts.setup?.command, opts.signal), opts.setup, opts.signal);
+  const setup = await setUp(
+    slot,
+    await setupKeyAt(mirror, tip, opts.setup?.command, opts.signal),
+    opts.setup,
+    opts.signal,
+  );
   // The meta last: until it is written the slot is not ready, whatever happened before.
   await writeSlotMeta(opts.home, opts.repoFullName, id, metaOf(slot, opts.base, tip, now));
   await dropClaim(opts.home, opts.repoFullName, id);
+  return setup?.ok ?? true;
 }
 
 async function addDetached(mirror: string, dir: string, sha: string, signal: AbortSignal | undefined) {

@@ -174,7 +174,8 @@ describe("the worktree pool", () => {
     const flaky = setupOf(
       `echo run >> "$COUNTER"; test -f ${flag} || { echo "registry unreachable" >&2; exit 7; }`,
     );
-    await fillPool({ ...target(), pool: { min: 1, max: 1 }, setup: flaky });
+    const filled = await fillPool({ ...target(), pool: { min: 1, max: 1 }, setup: flaky });
+    expect(filled.setupFailed).toEqual(filled.made);
     expect((await listSlots(box.home, REPO))[0]?.meta).toMatchObject({ setupOk: false });
 
     const failed = await claim(5, { setup: flaky });
