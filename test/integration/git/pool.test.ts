@@ -17,6 +17,8 @@ import { listSlots, poolDir } from "../../../src/git/pool-slots.ts";
 import { git, makeGitSandbox, type GitSandbox } from "../../helpers/git-sandbox.ts";
 
 const REPO = "octo/widgets";
+const TSX = import.meta.resolve("tsx");
+const CLAIMER = new URL("../../fixtures/pool-claimer.ts", import.meta.url).pathname;
 let box: GitSandbox;
 let counter: string;
 beforeEach(async () => {
@@ -213,6 +215,30 @@ describe("the worktree pool", () => {
     const tip = await git(box.origin, "rev-parse", "main");
     for (const slot of left) expect(slot.meta?.sha).toBe(tip);
     expect(await exists(claims[2]?.path ?? "")).toBe(false);
+  });
+
+  it("gives worker processes sharing DROVER_HOME a worktree each, never one another's", async () => {
+    await fillPool({ ...target(), pool: { min: 2, max: 3 } });
+    const runs = await Promise.all(
+      [41, 42, 43, 44].map((issue) =>
+        execa(process.execPath, ["--import", TSX, CLAIMER, box.home, REPO, String(issue), "1500"]),
+      ),
+    );
+    const results = runs.map(
+      (run) =>
+        JSON.parse(String(run.stdout)) as { path: string; warm: boolean; intact: boolean; fate: string },
+    );
+    expect(new Set(results.map((r) => r.path)).size).toBe(4);
+    expect(results.filter((r) => r.warm)).toHaveLength(2);
+    expect(results.every((r) => r.intact)).toBe(true);
+    // Handed back with max 3: three idle and ready, no claim left, none holding a task's file.
+    const slots = await listSlots(box.home, REPO);
+    expect(slots.map((s) => [s.claim, s.meta === null])).toEqual([
+      [null, false],
+      [null, false],
+      [null, false],
+    ]);
+    for (const slot of slots) expect(await strayFiles(slot.path)).toEqual([]);
   });
 
   it("removes a worktree whose .git was pointed elsewhere instead of cleaning it", async () => {
