@@ -127,7 +127,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 
-/** `delayMs`: run it no sooner than this long from now (where the queue is BullMQ; tests' queues run it now). */
+/** `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore it). */
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,
