@@ -7,8 +7,8 @@ export type Phase = "worktree" | "setup" | "agent" | "checks" | "push";
 /**
  * Where one attempt's time goes: the one place run-task measures it. Each phase is timed around the
  * step that makes it (`time`), so the steps themselves carry no clock arithmetic; a phase timed twice
- * (an agent run again to resolve a merge, say) adds up. What it read goes into the outcome's `timings`
- * (`into`), which conclude stores with the rest of the attempt.
+ * (checks run twice, say) adds up. What it read goes into the outcome's `timings` (`withTimings`), which
+ * conclude stores with the rest of the attempt.
  */
 export type TimingsRecorder = {
   /** Runs `step`, adding how long it took (done or failed) to `phase`. */
