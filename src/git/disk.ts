@@ -66,8 +66,11 @@ export type DiskPassResult = {
   overBudget: boolean;
 };
 
+/** The file that keeps passes on one DROVER_HOME one at a time (src/scheduler/housekeeping.ts). */
+export const PASS_LOCK = "housekeeping.lock";
+
 /** The kinds of things under DROVER_HOME the pass manages; anything else is counted and left alone. */
-const MANAGED = new Set(["pool", "mirrors", "runs", "worktrees", "cache"]);
+const MANAGED = new Set(["pool", "mirrors", "runs", "worktrees", "cache", PASS_LOCK]);
 
 /** Waiting for a mirror's lock (a fetch holds it) before leaving the mirror for the next pass. */
 const MIRROR_LOCK_WAIT_MS = 10_000;

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { DroverEnv } from "../config/env.ts";
 import type { Db } from "../db/client.ts";
 import { readDiskUse } from "../db/disk-activity.ts";
-import { pruneDisk, type DiskActivity, type DiskPassResult } from "../git/disk.ts";
+import { PASS_LOCK, pruneDisk, type DiskActivity, type DiskPassResult } from "../git/disk.ts";
 import { formatBytes, summarizeRemovals } from "../git/disk-plan.ts";
 import { withPathLock } from "../git/path-lock.ts";
 import { GitError } from "../git/run-git.ts";
@@ -41,7 +41,7 @@ export async function housekeepDisk(
   const budget = deps.env.DROVER_DISK_BUDGET;
   try {
     return await withPathLock(
-      path.join(home, "housekeeping.lock"),
+      path.join(home, PASS_LOCK),
       () =>
         pruneDisk(home, {
           budget,
