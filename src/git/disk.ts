@@ -121,52 +121,79 @@ export type DiskInventory = {
 
 /** What DROVER_HOME holds, with sizes (when `measure`) and when each thing was last used. */
 export async function takeInventory(root: string, measure: boolean): Promise<DiskInventory> {
-  const size = (dir: string) => (measure ? treeBytes(dir) : Promise.resolve(0));
-  const slots: FoundSlot[] = [];
+  const size = (p: string) => (measure ? entryBytes(p) : Promise.resolve(0));
+  return {
+    slots: await slotsOf(root, size),
+    mirrors: await mirrorsOf(root, size),
+    caches: await cachesOf(root, size),
+    runs: await runsOf(root),
+    leftovers: await leftoversOf(root, measure),
+    otherBytes: measure ? await otherBytesOf(root) : 0,
+  };
+}
+
+type Size = (p: string) => Promise<number>;
+
+/** Pooled worktrees, last used when their meta says (a slot never finished: its directory's mtime). */
+async function slotsOf(root: string, size: Size): Promise<FoundSlot[]> {
+  const found: FoundSlot[] = [];
   for (const slot of await listSlots(root)) {
     const lastUsed = (slot.meta && Date.parse(slot.meta.lastUsedAt)) || (await mtimeOf(slot.path));
-    slots.push({ key: relative(root, slot.path), bytes: await size(slot.path), lastUsed, slot });
+    found.push({ key: relative(root, slot.path), bytes: await size(slot.path), lastUsed, slot });
   }
-  const mirrors: FoundRepoDir[] = [];
+  return found;
+}
+
+/** Mirrors with their `.state.json`, last used when last fetched. */
+async function mirrorsOf(root: string, size: Size): Promise<FoundRepoDir[]> {
+  const found: FoundRepoDir[] = [];
   for (const { repo, dir } of await repoDirs(path.join(root, "mirrors"), ".git")) {
     const state = dir.replace(/\.git$/, ".state.json");
-    const stateBytes = measure ? await fileBytes(state) : 0;
-    const lastUsed = Math.max(
-      await mtimeOf(dir),
-      await mtimeOf(path.join(dir, "FETCH_HEAD")),
-      await mtimeOf(state),
-    );
-    mirrors.push({ key: relative(root, dir), repo, bytes: (await size(dir)) + stateBytes, lastUsed });
+    const bytes = (await size(dir)) + (await size(state));
+    const fetched = [dir, path.join(dir, "FETCH_HEAD"), state];
+    const lastUsed = Math.max(...(await Promise.all(fetched.map(mtimeOf))));
+    found.push({ key: relative(root, dir), repo, bytes, lastUsed });
   }
-  const caches: FoundRepoDir[] = [];
+  return found;
+}
+
+async function cachesOf(root: string, size: Size): Promise<FoundRepoDir[]> {
+  const found: FoundRepoDir[] = [];
   for (const { repo, dir } of await repoDirs(path.join(root, "cache"), "")) {
-    caches.push({ key: relative(root, dir), repo, bytes: await size(dir), lastUsed: await mtimeOf(dir) });
+    found.push({ key: relative(root, dir), repo, bytes: await size(dir), lastUsed: await mtimeOf(dir) });
   }
-  const runs: FoundRun[] = [];
+  return found;
+}
+
+/** Run directories, always walked: a run expires by its newest file (its log), not its directory's mtime. */
+async function runsOf(root: string): Promise<FoundRun[]> {
+  const found: FoundRun[] = [];
   for (const name of await subdirs(path.join(root, "runs"))) {
-    // Always walked: a run expires by the newest file in it (its log), not by its directory's mtime.
     const walked = await walk(path.join(root, "runs", name));
-    runs.push({ key: `runs/${name}`, name, bytes: walked.bytes, lastUsed: walked.newest });
+    found.push({ key: `runs/${name}`, name, bytes: walked.bytes, lastUsed: walked.newest });
   }
-  const leftovers: FoundLeftover[] = [];
+  return found;
+}
+
+/** What is left in `worktrees/` (per-attempt worktrees of the mirror, before the pool), with its mirror. */
+async function leftoversOf(root: string, measure: boolean): Promise<FoundLeftover[]> {
+  const found: FoundLeftover[] = [];
   for (const name of await subdirs(path.join(root, "worktrees"))) {
     const dir = path.join(root, "worktrees", name);
     const walked = measure ? await walk(dir) : { bytes: 0, newest: await mtimeOf(dir) };
-    leftovers.push({
-      key: `worktrees/${name}`,
-      name,
-      bytes: walked.bytes,
-      lastUsed: walked.newest,
-      mirror: await mirrorOf(dir),
-    });
+    const mirror = await mirrorOf(dir);
+    found.push({ key: `worktrees/${name}`, name, bytes: walked.bytes, lastUsed: walked.newest, mirror });
   }
-  let otherBytes = 0;
-  if (measure) {
-    for (const entry of await readdir(root).catch(() => [] as string[])) {
-      if (!MANAGED.has(entry)) otherBytes += await entryBytes(path.join(root, entry));
-    }
+  return found;
+}
+
+/** Everything else under DROVER_HOME (the agents' caches): counted against the budget, never removed. */
+async function otherBytesOf(root: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(root).catch(() => [] as string[])) {
+    if (!MANAGED.has(entry)) total += await entryBytes(path.join(root, entry));
   }
-  return { slots, mirrors, caches, runs, leftovers, otherBytes };
+  return total;
 }
 
 /** The inventory as the planner's items, with what may be removed now and why not. */
@@ -304,7 +331,7 @@ async function bytesOfRemoval(root: string, item: DiskItem, inventory: DiskInven
   const full = path.join(root, item.key);
   if (item.kind !== "mirror") return entryBytes(full);
   const repo = inventory.mirrors.find((m) => m.key === item.key)!.repo;
-  let total = (await entryBytes(full)) + (await fileBytes(full.replace(/\.git$/, ".state.json")));
+  let total = (await entryBytes(full)) + (await entryBytes(full.replace(/\.git$/, ".state.json")));
   for (const slot of await listSlots(root, repo)) total += await treeBytes(slot.path);
   return total + (await treeBytes(path.join(root, "cache", ...repo.split("/"))));
 }
@@ -387,10 +414,6 @@ async function entryBytes(p: string): Promise<number> {
   const info = await lstat(p).catch(() => null);
   if (info === null) return 0;
   return info.isDirectory() ? treeBytes(p) : info.isFile() ? info.size : 0;
-}
-
-async function fileBytes(file: string): Promise<number> {
-  return (await stat(file).catch(() => null))?.size ?? 0;
 }
 
 async function mtimeOf(p: string): Promise<number> {

@@ -141,6 +141,8 @@ describe("disk housekeeping on a real DROVER_HOME", () => {
 
   it("removes the mirror, pool and caches of a repository Drover left, and keeps an installed one's", async () => {
     const goneMirror = await ensureMirror({ home: box.home, repoFullName: GONE, cloneUrl: box.origin });
+    const goneState = goneMirror.replace(/\.git$/, ".state.json");
+    await writeFile(goneState, JSON.stringify({ fetchedAt: new Date().toISOString(), branches: {} }));
     const goneSlot = await makeSlot(GONE, 3);
     const goneCache = path.join(box.home, "cache", "octo", "gone", "npm");
     await mkdir(goneCache, { recursive: true });
@@ -165,6 +167,7 @@ describe("disk housekeeping on a real DROVER_HOME", () => {
     ]);
     expect(result.removed[1]!.bytes).toBeGreaterThan(50_000); // its cache went with it
     expect(await present(goneMirror)).toBe(false);
+    expect(await present(goneState)).toBe(false);
     expect(await present(goneSlot.dir)).toBe(false);
     expect(await present(path.join(box.home, "cache", "octo", "gone"))).toBe(false);
     expect(await present(mirror)).toBe(true);
