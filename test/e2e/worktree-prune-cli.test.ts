@@ -20,7 +20,8 @@ const DAY = 86_400_000;
  * `drover worktree prune [--all]` as an operator runs it, on a DROVER_HOME with real mirrors and worktrees
  * and a database saying which repositories Drover is installed on and which attempts run.
  */
-describe("drover worktree prune", () => {
+// Each `drover` started loads TypeScript through tsx: seconds apiece on a busy machine.
+describe("drover worktree prune", { timeout: 120_000 }, () => {
   const testDb = useTestDatabase();
   const db = () => testDb.database().db;
   let box: GitSandbox;
