@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Db } from "../../../src/db/client.ts";
 import {
   housekeepDisk,
+  logPass,
   startHousekeeping,
   type HousekeepingDeps,
 } from "../../../src/scheduler/housekeeping.ts";
@@ -17,7 +18,13 @@ const DAY = 86_400_000;
 describe("disk housekeeping in a worker", () => {
   const testDb = useTestDatabase();
   let home: string;
-  let lines: { level: number; msg: string; removed?: string[]; err?: { message: string } }[];
+  let lines: {
+    level: number;
+    msg: string;
+    removed?: string[];
+    err?: { message: string };
+    [field: string]: unknown;
+  }[];
   let deps: HousekeepingDeps;
 
   beforeEach(async () => {
@@ -71,6 +78,23 @@ describe("disk housekeeping in a worker", () => {
     expect(await present(run)).toBe(true);
     await rm(path.join(home, "housekeeping.lock"));
     expect((await housekeepDisk(deps))?.removed.map((r) => r.key)).toEqual(["runs/1-3-1-1"]);
+  });
+
+  it("warns, naming the budget and the usage, when what is left cannot be removed", async () => {
+    // The agents' caches count against the budget but are never removed.
+    await mkdir(path.join(home, "agent-cache", "codex"), { recursive: true });
+    await writeFile(path.join(home, "agent-cache", "codex", "models.bin"), Buffer.alloc(2_000_000));
+    const result = await housekeepDisk({ ...deps, env: { ...deps.env, DROVER_DISK_BUDGET: 1_000_000 } });
+    logPass(deps.log, result!);
+    expect(result).toMatchObject({ overBudget: true, usage: 2_000_000, budget: 1_000_000, removed: [] });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        budgetBytes: 1_000_000,
+        usageBytes: 2_000_000,
+        msg: expect.stringMatching(/^DROVER_HOME holds 2 MB, over DROVER_DISK_BUDGET \(1 MB\)/),
+      }),
+    ]);
   });
 
   it("logs a failed pass and keeps going", async () => {
