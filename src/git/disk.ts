@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import {
   planDisk,
@@ -137,9 +137,12 @@ type Size = (p: string) => Promise<number>;
 /** Pooled worktrees, last used when their meta says (a slot never finished: its directory's mtime). */
 async function slotsOf(root: string, size: Size): Promise<FoundSlot[]> {
   const found: FoundSlot[] = [];
-  for (const slot of await listSlots(root)) {
-    const lastUsed = (slot.meta && Date.parse(slot.meta.lastUsedAt)) || (await mtimeOf(slot.path));
-    found.push({ key: relative(root, slot.path), bytes: await size(slot.path), lastUsed, slot });
+  // Repository by repository, from the directories: `pool/<owner>/` also holds the pools' lock files.
+  for (const { repo } of await repoDirs(path.join(root, "pool"), "")) {
+    for (const slot of await listSlots(root, repo)) {
+      const lastUsed = (slot.meta && Date.parse(slot.meta.lastUsedAt)) || (await mtimeOf(slot.path));
+      found.push({ key: relative(root, slot.path), bytes: await size(slot.path), lastUsed, slot });
+    }
   }
   return found;
 }
@@ -337,35 +340,37 @@ async function bytesOfRemoval(root: string, item: DiskItem, inventory: DiskInven
 }
 
 /**
- * Removes a repository's mirror with its pooled worktrees and package caches, holding the mirror's lock
- * so no fetch runs in it meanwhile. Every slot is evicted first (taking its claim): one claimed since the
- * inventory keeps the whole mirror, which its worktree needs.
+ * Removes a repository's mirror with its pooled worktrees and package caches, holding the mirror's lock (no
+ * fetch runs in it meanwhile) and the pool's (no filling starts). Every slot is evicted first, taking its
+ * claim: one claimed since the inventory keeps the whole mirror, which its worktree needs.
  */
 async function removeMirror(root: string, repo: string): Promise<true | string> {
   const mirror = mirrorPath(root, repo);
+  const pool = poolDir(root, repo);
+  const cache = path.join(root, "cache", ...repo.split("/"));
+  const locked = <T>(lock: string, fn: () => Promise<T>) =>
+    withPathLock(lock, fn, { timeoutMs: MIRROR_LOCK_WAIT_MS });
   try {
-    return await withPathLock(
-      `${mirror}.lock`,
-      async () => {
+    return await locked(`${mirror}.lock`, async () => {
+      await mkdir(path.dirname(pool), { recursive: true }); // where the pool's lock goes
+      return locked(`${pool}.lock`, async () => {
         for (const slot of await listSlots(root, repo)) {
           if (!(await evictSlot(root, slot)))
             return `a pooled worktree of ${repo} was claimed since the inventory`;
         }
+        await rm(pool, { recursive: true, force: true });
         await rm(mirror, { recursive: true, force: true });
         await rm(mirror.replace(/\.git$/, ".state.json"), { force: true });
-        const pool = poolDir(root, repo);
-        await rm(pool, { recursive: true, force: true });
-        await removeEmptyParent(pool);
-        const cache = path.join(root, "cache", ...repo.split("/"));
         await rm(cache, { recursive: true, force: true });
-        await removeEmptyParent(cache);
         return true as const;
-      },
-      { timeoutMs: MIRROR_LOCK_WAIT_MS },
-    ).finally(() => removeEmptyParent(mirror));
+      });
+    });
   } catch (error) {
-    if (error instanceof GitError && error.timedOut) return "its lock is held (a fetch is running)";
+    if (error instanceof GitError && error.timedOut) return "its lock is held (a fetch or a fill is running)";
     throw error;
+  } finally {
+    // The owners' directories left empty (their lock files are gone with the locks).
+    for (const p of [mirror, pool, cache]) await removeEmptyParent(p);
   }
 }
 

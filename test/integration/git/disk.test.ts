@@ -96,6 +96,8 @@ describe("disk housekeeping on a real DROVER_HOME", () => {
     const older = await makeSlot(REPO, 5);
     const newer = await makeSlot(REPO, 1);
     expect(await takeClaim(box.home, REPO, claimed.id, "attempt 1-12-1-1")).toBe(true);
+    // The pool's own lock file (a fill running) sits beside the slots' directory.
+    await writeFile(`${poolDir(box.home, REPO)}.lock`, `${process.pid}\n`);
 
     const measured = await pass();
     expect(measured.removed).toEqual([]);
