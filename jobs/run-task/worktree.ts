@@ -64,8 +64,11 @@ export type Workspace = {
   setupMs: number;
 };
 
-/** The repository's setup failed in the attempt's worktree: the attempt fails with this (the slot is released). */
-export type SetupFailed = { setupFailed: Outcome };
+/**
+ * The repository's setup failed in the attempt's worktree: the attempt fails with this (the slot is
+ * released). `setupMs` is how long it ran, for the attempt's timings (jobs/run-task/timings.ts).
+ */
+export type SetupFailed = { setupFailed: Outcome; setupMs: number };
 
 /**
  * Step 2: a worktree on the task branch, from a pooled worktree of the repository's mirror (fetched only
@@ -156,10 +159,8 @@ export async function openWorktree(
       summary: "The agent did not run.",
     });
     return {
-      setupFailed: {
-        ...outcome,
-        fields: { baseSha, logTail: setupLogTail(claimed.setup), timings: { worktreeMs, setupMs } },
-      },
+      setupFailed: { ...outcome, fields: { baseSha, logTail: setupLogTail(claimed.setup) } },
+      setupMs,
     };
   }
   // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the

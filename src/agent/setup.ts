@@ -5,7 +5,7 @@ import { runCheck, type CheckResult } from "./checks.ts";
 import { agentEnvironment } from "./env.ts";
 import { AgentCredentialsError, credentialPath, credentialValues, prepareAgentHome } from "./home.ts";
 import { chownTree, type AgentUser } from "./os-user.ts";
-import { scrubSecrets, secretValues } from "./scrub.ts";
+import { relativizePaths, scrubSecrets, secretValues, serverPaths } from "./scrub.ts";
 
 /**
  * The repository's `setup` (drover.yml: `npm ci`, `uv sync`), run in a pooled worktree before any agent
@@ -164,22 +164,15 @@ export function setupLogTail(result: SetupResult): string {
 }
 
 /**
- * Text the worker's absolute paths are taken out of: the worktree becomes `.`, DROVER_HOME becomes
- * `$DROVER_HOME`, the worker's HOME `~`. Longest first, so a worktree inside DROVER_HOME reads as `.`.
+ * Text the worker's absolute paths are taken out of (src/agent/scrub.ts relativizePaths): the worktree
+ * reads as `.`, DROVER_HOME and the worker's HOME as their placeholders.
  */
 export function publicText(
   text: string,
   paths: { worktree: string; home: string; workerHome: string },
 ): string {
-  const pairs: [string, string][] = [
-    [`${path.resolve(paths.worktree)}/`, ""],
-    [path.resolve(paths.worktree), "."],
-    [path.resolve(paths.home), "$DROVER_HOME"],
-    [path.resolve(paths.workerHome), "~"],
-  ];
-  let out = text;
-  for (const [from, to] of pairs) if (from.length > 1) out = out.replaceAll(from, to);
-  return out;
+  const places = { worktree: paths.worktree, droverHome: paths.home, workerHome: paths.workerHome };
+  return relativizePaths(text, serverPaths(places));
 }
 
 function lastLines(text: string, lines: number, chars: number): string {

@@ -92,9 +92,10 @@ export async function fillPool(
   const mirror = await existingMirror(opts);
   const dir = poolDir(opts.home, opts.repoFullName);
   await mkdir(dir, { recursive: true });
-  // Inside the repository's pool directory: nothing else in `pool/<owner>/` may look like a repository.
+  // Beside the repository's pool directory, where disk housekeeping (src/git/disk.ts) takes it too before
+  // removing the pool: held while counting and claiming, so no fill starts under a removal.
   const { ids, recycled } = await withPathLock(
-    path.join(dir, "fill.lock"),
+    `${dir}.lock`,
     async () => {
       const slots = await listSlots(opts.home, opts.repoFullName);
       let gone = 0;

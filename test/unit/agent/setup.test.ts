@@ -56,7 +56,7 @@ describe("publicText", () => {
       "cache at /srv/drover/cache/octo/widgets/npm\nsee /home/w/.npm/_logs\nin /srv/drover/pool/octo/widgets/0a1b2c3d";
     const shown = publicText(text, paths);
     expect(shown).toBe(
-      "src/a.ts: error\ncache at $DROVER_HOME/cache/octo/widgets/npm\nsee ~/.npm/_logs\nin .",
+      "./src/a.ts: error\ncache at <drover-home>/cache/octo/widgets/npm\nsee ~/.npm/_logs\nin .",
     );
   });
 });
