@@ -59,9 +59,9 @@ export type Workspace = {
   stackedOn: Onto | null;
   /** The agent configuration paths put back to the base branch's before the agent ran. */
   pinned: string[];
-  /** How long getting the worktree took (mirror, fetches, checkout), and the repository's setup (0: not run). */
+  /** How long getting the worktree took (mirror, fetches, checkout), and the repository's setup (undefined: not run). */
   worktreeMs: number;
-  setupMs: number;
+  setupMs: number | undefined;
 };
 
 /**
@@ -131,8 +131,9 @@ export async function openWorktree(
     setup: await poolSetup(deps, repository, config),
     signal,
   });
-  const setupMs = claimed.setupMs;
-  const worktreeMs = Math.max(0, Math.round(performance.now() - started) - setupMs);
+  // Undefined when setup did not run (none, or the slot's caches matched): no setup time to show.
+  const setupMs = claimed.setup === null ? undefined : claimed.setupMs;
+  const worktreeMs = Math.max(0, Math.round(performance.now() - started) - claimed.setupMs);
   const { baseSha, startSha, slot } = claimed;
   run.log.info({ warm: claimed.warm, worktreeMs, setupMs, slot: slot.id }, "worktree claimed");
   failpoint("after-worktree", repository.fullName);
@@ -160,7 +161,7 @@ export async function openWorktree(
     });
     return {
       setupFailed: { ...outcome, fields: { baseSha, logTail: setupLogTail(claimed.setup) } },
-      setupMs,
+      setupMs: claimed.setupMs,
     };
   }
   // A merge of the base pins the agent's configuration after merging (see jobs/run-task/merge.ts): the

@@ -59,6 +59,11 @@ describe("run-task with a setup", () => {
     const { task, attempts } = await taskOf(db(), repo(), 61);
     expect(task?.state).toBe("failed");
     expect(attempts).toMatchObject([{ conclusion: "failure", headSha: null }]);
+    // Its time is the attempt's setup time, apart from the worktree's.
+    expect(attempts[0]?.timings).toMatchObject({
+      worktreeMs: expect.any(Number),
+      setupMs: expect.any(Number),
+    });
     expect(await originBranches(sandbox().origin)).toEqual(["main"]);
     const status = sent.comments.at(-1)?.body ?? "";
     expect(status).toContain(
@@ -89,6 +94,8 @@ describe("run-task with a setup", () => {
       const { task, attempts } = await taskOf(db(), repo(), issue);
       expect(task?.state).toBe("review");
       expect(attempts[0]?.checks).toMatchObject([{ outcome: "passed" }]);
+      // Setup ran (and took time) for the first task only.
+      expect(attempts[0]?.timings?.setupMs === undefined).toBe(issue === 63);
     }
     expect((await readFile(counter, "utf8")).trim().split("\n")).toEqual(["run"]);
     // One slot served both, handed back at the base tip, no task's files left in it.
