@@ -95,7 +95,8 @@ describe("run-task with a setup", () => {
       expect(task?.state).toBe("review");
       expect(attempts[0]?.checks).toMatchObject([{ outcome: "passed" }]);
       // Setup ran (and took time) for the first task only.
-      expect(attempts[0]?.timings?.setupMs === undefined).toBe(issue === 63);
+      const timings = attempts[0]?.timings as { setupMs?: number } | null;
+      expect(timings?.setupMs === undefined).toBe(issue === 63);
     }
     expect((await readFile(counter, "utf8")).trim().split("\n")).toEqual(["run"]);
     // One slot served both, handed back at the base tip, no task's files left in it.
