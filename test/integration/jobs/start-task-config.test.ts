@@ -29,7 +29,6 @@ describe("start-task with keys Drover does not act on yet", () => {
       [
         "notify:",
         "  - url: https://hooks.example/drover",
-        "setup: npm ci",
         "max_diff_size: 250KB",
         "max_file_size: 100KB",
         "",
@@ -51,7 +50,7 @@ describe("start-task with keys Drover does not act on yet", () => {
     expect(body).toMatch(
       /- `notify` \(got .*\): is not supported yet: Drover sends no outgoing webhooks; .*\. Remove it/,
     );
-    for (const key of ["notify", "setup", "max_diff_size", "max_file_size"]) {
+    for (const key of ["notify", "max_diff_size", "max_file_size"]) {
       expect(body).toMatch(new RegExp(`- \`${key}\` \\(got .*\\): is not supported yet: .*\\. Remove it`));
     }
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
