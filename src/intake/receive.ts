@@ -7,9 +7,16 @@ import {
   recordDelivery,
   unfinishedDeliveryIds,
 } from "../db/deliveries.ts";
-import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
+import {
+  markInstallationRepositoriesRemoved,
+  markRepositoriesAdded,
+  markRepositoriesRemoved,
+  setInstallationStatus,
+  upsertInstallation,
+} from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
+import type { InstalledRepository } from "./payloads.ts";
 import { routeWebhook, type Route } from "./route.ts";
 
 export type IntakeDeps = {
@@ -85,8 +92,22 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       } else {
         const status = action === "deleted" ? "deleted" : action === "suspend" ? "suspended" : "active";
         await retryTransient(() => setInstallationStatus(deps.db, installation.id, status));
+        if (action === "deleted")
+          await retryTransient(() => markInstallationRepositoriesRemoved(deps.db, installation.id));
       }
+      await warmInstalled(deps, log, delivery.id, installation.id, route.added);
       log.info({ installationId: installation.id, action }, "installation recorded");
+      return { outcome: "installation" };
+    }
+    case "repositories": {
+      const ids = (repositories: InstalledRepository[]) => repositories.map((repository) => repository.id);
+      await retryTransient(() => markRepositoriesRemoved(deps.db, ids(route.removed)));
+      await retryTransient(() => markRepositoriesAdded(deps.db, ids(route.added)));
+      await warmInstalled(deps, log, delivery.id, route.installationId, route.added);
+      log.info(
+        { installationId: route.installationId, added: route.added.length, removed: route.removed.length },
+        "installation's repositories recorded",
+      );
       return { outcome: "installation" };
     }
     case "dispatch": {
@@ -120,6 +141,36 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       log.info({ jobs: route.jobs, syncs: route.syncs.length, repo: route.repoFullName }, "delivery queued");
       return { outcome: "queued" };
     }
+  }
+}
+
+/**
+ * The app installed on `repositories`: each one's mirror is made in the background (warm-pool), so its
+ * first task does not wait for a clone. Not recorded as a delivery, so Redis out of reach loses these
+ * jobs; that costs only the head start (a repository's first task queues the same job), so intake answers
+ * anyway.
+ */
+async function warmInstalled(
+  deps: IntakeDeps,
+  log: Logger,
+  deliveryId: string,
+  installationId: number,
+  repositories: InstalledRepository[],
+): Promise<void> {
+  if (repositories.length === 0) return;
+  const queue = async () => {
+    for (const repository of repositories)
+      await deps.enqueue("warm-pool", {
+        repoId: repository.id,
+        cause: `install-${deliveryId}`,
+        installationId,
+        repoFullName: repository.full_name,
+      });
+  };
+  try {
+    await withTimeout(queue(), deps.dispatchTimeoutMs ?? DISPATCH_TIMEOUT_MS);
+  } catch (error) {
+    log.warn({ err: error }, "installed repositories' mirrors not queued; their first tasks queue them");
   }
 }
 

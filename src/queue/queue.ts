@@ -4,10 +4,12 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
 /**
- * Two lanes, so that agent runs (minutes each) never hold up the quick jobs (intake, publishing) behind
- * them: each lane has its own BullMQ queue and its own concurrency in every worker process.
+ * Three lanes, so that slow work never holds up the quick jobs (intake, publishing) behind it: agent runs
+ * (minutes each) in `agents`, and keeping mirrors and pools of ready worktrees warm (a clone, a repository's
+ * `setup`: minutes too) in `warm`, which also takes no agent slot. Each lane has its own BullMQ queue and its
+ * own concurrency in every worker process.
  */
-export const LANES = { main: "drover", agents: "drover-agents" } as const;
+export const LANES = { main: "drover", agents: "drover-agents", warm: "drover-warm" } as const;
 export type Lane = keyof typeof LANES;
 
 /**
@@ -50,6 +52,7 @@ export class WorkQueue {
     this.#queues = {
       main: new Queue(LANES.main, { connection, prefix }),
       agents: new Queue(LANES.agents, { connection, prefix }),
+      warm: new Queue(LANES.warm, { connection, prefix }),
     };
     for (const queue of Object.values(this.#queues)) queue.on("error", onError);
   }
@@ -146,6 +149,17 @@ export class PermanentJobError extends UnrecoverableError {
 /** Quick jobs (intake, publishing) one worker process runs at once, besides its agent runs. */
 export const MAIN_LANE_CONCURRENCY = 4;
 
+/**
+ * Warm-pool jobs one worker process runs at once: one, since they share the machine's disk and cores with
+ * the agents (a clone, a repository's `setup`), and one repository's are serialised anyway.
+ */
+export const WARM_LANE_CONCURRENCY = 1;
+
+/** How many jobs of `lane` one worker process runs at once; `agents`: its agent runs. */
+export function laneConcurrency(lane: Lane, agents: number): number {
+  return lane === "agents" ? agents : lane === "warm" ? WARM_LANE_CONCURRENCY : MAIN_LANE_CONCURRENCY;
+}
+
 /** The reason a job's signal carries when its worker process is shutting down (SIGTERM). */
 export const SHUTDOWN = "shutdown";
 /** The reason a job's signal carries when its worker lost the job's lock (it stalled past lockDuration). */
@@ -169,7 +183,7 @@ export function startWorkers(options: {
     startWorker({
       ...options,
       lane,
-      concurrency: lane === "agents" ? options.agents : MAIN_LANE_CONCURRENCY,
+      concurrency: laneConcurrency(lane, options.agents),
     }),
   );
   return {
