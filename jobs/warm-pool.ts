@@ -49,7 +49,9 @@ export async function warmPool(
     const plan = planWarm({
       removed: repository.removedAt !== null,
       mirrorTip: await mirrorTip(home, repository.fullName, base),
-      pushedTip: repository.baseSha,
+      // base_sha is the default branch's (see warmAfterPush): it says nothing of another base branch.
+      pushedTip: base === repository.defaultBranch ? repository.baseSha : null,
+      pushed: payload.cause.startsWith("push-"),
       config,
     });
     if (plan.kind === "nothing") {
@@ -62,6 +64,7 @@ export async function warmPool(
         home,
         repoFullName: repository.fullName,
         cloneUrl: repository.cloneUrl,
+        base,
         token: await deps.github.token(repository.installationId),
         signal,
       });
@@ -83,9 +86,9 @@ export async function warmPool(
       mirror: mirrorPath(home, repository.fullName),
       base,
       sha,
-      setup: config.setup,
-      bounds: config.pool,
-      env: deps.env,
+      repository,
+      config,
+      deps,
       log,
       signal,
     };
@@ -150,11 +153,12 @@ async function recordInstalled(
 }
 
 /**
- * A push webhook (read by follow-base): when it moved the repository's base branch, where to is recorded,
- * if it is newer than what is recorded (see recordBasePush), and the mirror is fetched in the background.
- * A push to another branch, or an older one arriving late, asks for nothing. Run from follow-base, which
- * reads the delivery anyway, not from intake: the web process stays free of reads it does not need, and a
- * delivery Redis missed is recorded when the watchdog queues it again.
+ * A push webhook (read by follow-base). A push to the default branch is recorded (repositories.base_sha,
+ * the default branch's head as run-task's claim compares it with the mirror), if it is newer than what is
+ * recorded (see recordBasePush). A push to the pool's base branch has the mirror fetched and the pool
+ * advanced in the background, unless it is older than the recorded one. Another branch asks for nothing.
+ * Here, not in intake: follow-base reads the delivery anyway, the web process stays free of work it does not
+ * need, and a delivery Redis missed is recorded when the watchdog queues it again.
  */
 export async function warmAfterPush(
   deps: JobDeps,
@@ -163,14 +167,18 @@ export async function warmAfterPush(
 ): Promise<void> {
   if (repository.removedAt !== null) return;
   const push = PushEvent.parse(delivery.payload);
+  const branch = push.ref.slice("refs/heads/".length);
+  const newer =
+    branch === repository.defaultBranch
+      ? await recordBasePush(deps.db, repository.id, {
+          sha: push.after,
+          before: push.before ?? null,
+          pushedAt: push.repository.pushed_at ?? delivery.receivedAt,
+        })
+      : true;
   const { base } = await warmTarget(deps.db, repository);
-  if (push.ref !== `refs/heads/${base}`) return;
-  const newer = await recordBasePush(deps.db, repository.id, {
-    sha: push.after,
-    before: push.before ?? null,
-    pushedAt: push.repository.pushed_at ?? delivery.receivedAt,
-  });
-  if (newer) await deps.enqueue("warm-pool", { repoId: repository.id, cause: `push-${delivery.id}` });
+  if (branch === base && newer)
+    await deps.enqueue("warm-pool", { repoId: repository.id, cause: `push-${delivery.id}` });
 }
 
 /**

@@ -8,8 +8,13 @@ export type WarmState = {
   removed: boolean;
   /** The base branch's tip in this machine's mirror; null when the mirror, or the branch in it, is missing. */
   mirrorTip: string | null;
-  /** The base branch's tip as the newest push webhook said (repositories.base_sha); null when none came. */
+  /**
+   * The base branch's tip as the newest push webhook said (repositories.base_sha, kept for the default
+   * branch only); null when none came, or the pool's base is another branch.
+   */
   pushedTip: string | null;
+  /** The job was queued by a push to the base branch. */
+  pushed: boolean;
   /**
    * drover.yml's `setup` and `pool` as the repository's newest task recorded them; undefined when it has no
    * task (only installed) or its record cannot be read.
@@ -29,12 +34,11 @@ export type WarmPlan =
 
 export function planWarm(state: WarmState): WarmPlan {
   if (state.removed) return { kind: "nothing", why: "the app was taken off the repository" };
+  // With the newest push's tip known, the mirror is fetched only when it is not there yet (another job,
+  // or a claim, may have fetched it since); unknown, a push is taken at its word.
+  const behind = state.pushedTip === null ? state.pushed : state.pushedTip !== state.mirrorTip;
   const fetch =
-    state.mirrorTip === null
-      ? "the mirror is missing"
-      : state.pushedTip !== null && state.pushedTip !== state.mirrorTip
-        ? "a push moved the base branch"
-        : null;
+    state.mirrorTip === null ? "the mirror is missing" : behind ? "a push moved the base branch" : null;
   // Without a task there is no drover.yml to go by (its `setup` above all), and a repository nobody gives
   // a task to holds no worktrees: its mirror alone is made ready.
   const pool = state.config === undefined ? { skipped: "no task has recorded drover.yml yet" } : true;

@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { PoolBounds, SetupCommand } from "../../src/config/schema.ts";
+import type { DroverConfig } from "../../src/config/schema.ts";
+import type { Repository } from "../../src/db/repositories.ts";
 import { exists } from "../../src/git/fs-util.ts";
 import { DEFAULT_FETCH_TIMEOUT_MS, ensureMirror, mirrorPath } from "../../src/git/mirror.ts";
 import { withPathLock } from "../../src/git/path-lock.ts";
@@ -17,7 +18,10 @@ import type { JobDeps } from "../deps.ts";
  * arguments), and nothing else here or in jobs/warm-pool.ts changes.
  */
 
-/** One repository's pool on this machine, as the job asks for it. */
+/**
+ * One repository's pool on this machine, as the job asks for it. No token: the pool runs `setup` with the
+ * agent's environment (src/git/pool.ts takes a runner built from `deps`, `repository` and `config`).
+ */
 export type PoolTarget = {
   /** DROVER_HOME, absolute. */
   home: string;
@@ -27,11 +31,10 @@ export type PoolTarget = {
   /** The base branch the pool's worktrees sit at, and its tip in the mirror now. */
   base: string;
   sha: string;
-  /** drover.yml `setup` and `pool`, as the repository's newest task recorded them. */
-  setup: SetupCommand | undefined;
-  bounds: PoolBounds;
-  /** Who setup runs as, and with what (setup runs with the agent's environment, never the token). */
-  env: JobDeps["env"];
+  repository: Repository;
+  /** drover.yml as the repository's newest task recorded it: `setup` and `pool` ({ min, max }) above all. */
+  config: DroverConfig;
+  deps: JobDeps;
   log: Logger;
   signal: AbortSignal | undefined;
 };
@@ -39,7 +42,7 @@ export type PoolTarget = {
 export type PoolSteps = {
   /** Puts the ready, unclaimed worktrees on `sha` (the base moved), running `setup` again where needed. */
   advance: (target: PoolTarget) => Promise<void>;
-  /** Makes ready worktrees at `sha`, `setup` run, until `bounds.min` are ready; none when there are. */
+  /** Makes ready worktrees at `sha`, `setup` run, until `pool.min` are ready; none when there are. */
   fill: (target: PoolTarget) => Promise<void>;
 };
 
@@ -52,7 +55,10 @@ export const POOL: PoolSteps = {
     target.log.debug({ repo: target.repoFullName, sha: target.sha }, "pool not built yet: not advanced");
   },
   fill: async (target) => {
-    target.log.debug({ repo: target.repoFullName, min: target.bounds.min }, "pool not built yet: not filled");
+    target.log.debug(
+      { repo: target.repoFullName, min: target.config.pool.min },
+      "pool not built yet: not filled",
+    );
   },
 };
 
@@ -76,21 +82,28 @@ export async function mirrorTip(home: string, repoFullName: string, base: string
   }
 }
 
-/** Creates or fetches the mirror (the installation token goes to git's environment only). */
+/**
+ * Creates or fetches the mirror (the installation token goes to git's environment only). `base` is the
+ * branch the pool needs: today's ensureMirror fetches every branch and ignores it; src/git/pool.ts's
+ * ensureMirror fetches that one (it is passed through as is, so both take it).
+ */
 export async function fetchMirror(input: {
   home: string;
   repoFullName: string;
   cloneUrl: string;
+  base: string;
   token: string;
   signal: AbortSignal | undefined;
 }): Promise<string> {
-  return ensureMirror({
+  const options = {
     home: input.home,
     repoFullName: input.repoFullName,
     cloneUrl: input.cloneUrl,
+    base: input.base,
     token: input.token,
     ...(input.signal ? { signal: input.signal } : {}),
-  });
+  };
+  return ensureMirror(options);
 }
 
 /**

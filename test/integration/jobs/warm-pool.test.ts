@@ -117,6 +117,30 @@ describe("warm-pool", () => {
     expect(await mirrorTip(repo)).toBe(newer);
   });
 
+  it("keeps the pool's base warm when drover.yml names a base branch other than the default", async () => {
+    const repo = repoNamed("develop-based", 5111);
+    await recorded(repo);
+    mockInstallationToken(github.api().persist(), repo.installationId, TOKEN);
+    await git(sandbox().origin, "update-ref", "refs/heads/develop", await originTip());
+    await triggerTask(
+      db(),
+      taskTrigger(1, { repoId: repo.id, config: DroverConfig.parse({ base_branch: "develop" }) }),
+    );
+    await harness().enqueue("warm-pool", { repoId: repo.id, cause: `start-${repo.id}` });
+    await harness().drain();
+    const developTip = () => git(mirrorOf(repo), "rev-parse", "refs/heads/develop");
+    expect(await developTip()).toBe(await originTip());
+
+    const moved = await sandbox().commitToOrigin("DEVELOP.md", "on develop\n");
+    await git(sandbox().origin, "update-ref", "refs/heads/develop", moved);
+    await harness().receive("push", pushed({ repo, ref: "refs/heads/develop", after: moved }));
+    await harness().drain();
+
+    expect(await developTip()).toBe(moved);
+    // base_sha is the default branch's head: a push to develop is not recorded there.
+    expect(await getRepository(db(), repo.id)).toMatchObject({ baseSha: null });
+  });
+
   it("records nothing and fetches nothing for a push to another branch", async () => {
     const repo = repoNamed("other-branch", 5103);
     await recorded(repo);
@@ -175,7 +199,7 @@ describe("warm-pool", () => {
     expect((await getRepository(db(), theirs.id))?.removedAt).toBeNull();
   });
 
-  it("advances and fills the pool by the newest task's drover.yml, without the token, and fetches only when behind", async () => {
+  it("advances and fills the pool by the newest task's drover.yml, and fetches only when behind", async () => {
     const repo = repoNamed("pooled", 5109);
     await recorded(repo);
     mockInstallationToken(github.api().persist(), repo.installationId, TOKEN);
@@ -193,10 +217,9 @@ describe("warm-pool", () => {
       mirror: mirrorOf(repo),
       base: "main",
       sha: tip,
-      setup: { command: "npm ci" },
-      bounds: { min: 2, max: 4 },
+      repository: { id: repo.id },
+      config: { setup: { command: "npm ci" }, pool: { min: 2, max: 4 } },
     });
-    expect(JSON.stringify(pool.calls.map((call) => ({ ...call.target, log: null })))).not.toContain(TOKEN);
 
     // A commit no push has announced yet: the mirror is current as far as Drover knows, so not fetched.
     const unannounced = await sandbox().commitToOrigin("QUIET.md", "quiet\n");
