@@ -95,14 +95,15 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
         if (action === "deleted")
           await retryTransient(() => markInstallationRepositoriesRemoved(deps.db, installation.id));
       }
+      // Installed again after an uninstall: its repositories are no longer removed.
+      await retryTransient(() => markRepositoriesAdded(deps.db, idsOf(route.added)));
       await warmInstalled(deps, log, delivery.id, installation.id, route.added);
       log.info({ installationId: installation.id, action }, "installation recorded");
       return { outcome: "installation" };
     }
     case "repositories": {
-      const ids = (repositories: InstalledRepository[]) => repositories.map((repository) => repository.id);
-      await retryTransient(() => markRepositoriesRemoved(deps.db, ids(route.removed)));
-      await retryTransient(() => markRepositoriesAdded(deps.db, ids(route.added)));
+      await retryTransient(() => markRepositoriesRemoved(deps.db, idsOf(route.removed)));
+      await retryTransient(() => markRepositoriesAdded(deps.db, idsOf(route.added)));
       await warmInstalled(deps, log, delivery.id, route.installationId, route.added);
       log.info(
         { installationId: route.installationId, added: route.added.length, removed: route.removed.length },
@@ -142,6 +143,10 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       return { outcome: "queued" };
     }
   }
+}
+
+function idsOf(repositories: InstalledRepository[]): number[] {
+  return repositories.map((repository) => repository.id);
 }
 
 /**

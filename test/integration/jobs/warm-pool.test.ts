@@ -197,6 +197,13 @@ describe("warm-pool", () => {
 
     expect((await getRepository(db(), mine.id))?.removedAt).toBeInstanceOf(Date);
     expect((await getRepository(db(), theirs.id))?.removedAt).toBeNull();
+
+    // Installed again: no longer removed, and its mirror made.
+    mockInstallationToken(github.api().persist(), mine.installationId, TOKEN);
+    await harness().receive("installation", installationCreated({ repos: [mine] }));
+    await harness().drain();
+    expect((await getRepository(db(), mine.id))?.removedAt).toBeNull();
+    expect(await mirrorTip(mine)).toBe(await originTip());
   });
 
   it("advances and fills the pool by the newest task's drover.yml, and fetches only when behind", async () => {
