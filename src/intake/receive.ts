@@ -145,6 +145,9 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
   }
 }
 
+/** BullMQ's priority for the mirrors of repositories just installed: after anything queued without one. */
+const INSTALLED_PRIORITY = 10;
+
 function idsOf(repositories: InstalledRepository[]): number[] {
   return repositories.map((repository) => repository.id);
 }
@@ -163,14 +166,20 @@ async function warmInstalled(
   repositories: InstalledRepository[],
 ): Promise<void> {
   if (repositories.length === 0) return;
+  // After the warm lane's other work: an organisation's hundreds of first clones must not hold up a push
+  // to a repository with tasks, or the refill after a claim.
   const queue = async () => {
     for (const repository of repositories)
-      await deps.enqueue("warm-pool", {
-        repoId: repository.id,
-        cause: `install-${deliveryId}`,
-        installationId,
-        repoFullName: repository.full_name,
-      });
+      await deps.enqueue(
+        "warm-pool",
+        {
+          repoId: repository.id,
+          cause: `install-${deliveryId}`,
+          installationId,
+          repoFullName: repository.full_name,
+        },
+        { priority: INSTALLED_PRIORITY },
+      );
   };
   try {
     await withTimeout(queue(), deps.dispatchTimeoutMs ?? DISPATCH_TIMEOUT_MS);

@@ -141,7 +141,7 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,
-  options?: { delayMs?: number },
+  options?: { delayMs?: number; priority?: number },
 ) => Promise<void>;
 
 export function enqueuer(queue: WorkQueue): Enqueue {

@@ -26,6 +26,11 @@ export type JobOptions = {
   keep?: boolean;
   /** Run it no sooner than this long from now. */
   delayMs?: number;
+  /**
+   * Run it after the lane's jobs queued without one (BullMQ takes those first), lowest first: for bulk work
+   * that must not hold up the lane's own (the mirrors of a whole organisation, just installed).
+   */
+  priority?: number;
 };
 
 export type ProcessJob = (
@@ -65,6 +70,7 @@ export class WorkQueue {
     await this.#queues[options.lane].add(name, data, {
       jobId,
       ...(options.delayMs ? { delay: options.delayMs } : {}),
+      ...(options.priority ? { priority: options.priority } : {}),
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
       removeOnComplete: options.keep ? false : options.singleFlight ? true : { age: 3600, count: 1000 },
@@ -100,12 +106,24 @@ export class WorkQueue {
     await this.#queues[lane].remove(jobId);
   }
 
-  /** Jobs not yet finished, by state: for status output and tests. */
+  /**
+   * Jobs not yet finished, by state: for status output and tests. Jobs queued with a priority wait in a
+   * set of their own (BullMQ's "prioritized"): counted as waiting, which they are.
+   */
   async counts(): Promise<Record<string, number>> {
     const total: Record<string, number> = {};
     for (const queue of Object.values(this.#queues)) {
-      const counts = await queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
-      for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+      const counts = await queue.getJobCounts(
+        "wait",
+        "prioritized",
+        "active",
+        "delayed",
+        "completed",
+        "failed",
+      );
+      const { prioritized = 0, ...rest } = counts;
+      rest.wait = (rest.wait ?? 0) + prioritized;
+      for (const [state, n] of Object.entries(rest)) total[state] = (total[state] ?? 0) + n;
     }
     return total;
   }

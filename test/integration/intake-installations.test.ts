@@ -39,9 +39,9 @@ describe("intake of installation events", () => {
     deps = {
       db: testDb.database().db,
       log,
-      enqueue: (async (name, payload) => {
+      enqueue: (async (name, payload, options) => {
         queued.push({ name, payload });
-        await enqueue(name, payload);
+        await enqueue(name, payload, options);
       }) as Enqueue,
     };
     return () => queue.close();
@@ -68,8 +68,9 @@ describe("intake of installation events", () => {
       },
     });
     expect(queued.slice(0, 2)).toEqual([warm(OCTO_REPO), warm(GADGETS)]);
-    expect(await queue.state("warm", `warm-${OCTO_REPO.id}-install-${id}`)).toBe("waiting");
-    expect(await queue.state("warm", `warm-${GADGETS.id}-install-${id}`)).toBe("waiting");
+    // After the warm lane's other work (pushes, refills): an organisation's first clones come last.
+    expect(await queue.state("warm", `warm-${OCTO_REPO.id}-install-${id}`)).toBe("prioritized");
+    expect(await queue.state("warm", `warm-${GADGETS.id}-install-${id}`)).toBe("prioritized");
     expect((await queue.counts()).wait).toBe(2);
   });
 
