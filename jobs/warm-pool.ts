@@ -41,6 +41,10 @@ export async function warmPool(
     log.info("repository not recorded, and the job does not name it: nothing to warm");
     return;
   }
+  if (found.removedAt !== null) {
+    log.info("the app was taken off the repository: nothing to warm");
+    return;
+  }
   const home = path.resolve(deps.env.DROVER_HOME);
   await withWarmLock(home, found.fullName, signal, async () => {
     // Read again under the lock: a push recorded while this job waited for another is fetched now.

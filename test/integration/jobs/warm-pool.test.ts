@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { warmPool } from "../../../jobs/warm-pool.ts";
+import { refillAfterClaim, warmPool } from "../../../jobs/warm-pool.ts";
 import type { PoolSteps, PoolTarget } from "../../../jobs/warm-pool/steps.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import { getRepository, recordBasePush, upsertRepository } from "../../../src/db/repositories.ts";
@@ -249,5 +249,17 @@ describe("warm-pool", () => {
 
     expect(await mirrorTip(repo)).toBe(await originTip());
     expect(pool.calls).toEqual([]);
+  });
+
+  it("is queued once per attempt that claimed a worktree, by the one call run-task makes", async () => {
+    const repo = repoNamed("claimed", 5112);
+    await recorded(repo);
+    mockInstallationToken(github.api().persist(), repo.installationId, TOKEN);
+
+    await refillAfterClaim(harness().deps, repo.id, 41);
+    await harness().drain();
+
+    expect(await harness().queue.state("warm", `warm-${repo.id}-claim-41`)).toBe("completed");
+    expect(await mirrorTip(repo)).toBe(await originTip());
   });
 });
