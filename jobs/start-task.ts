@@ -13,7 +13,7 @@ import { requestSchedule } from "../src/scheduler/request.ts";
 import { showAndTrigger, startStory } from "./trigger-task.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
 import { issueFromPayload, syncIssue, syncIssueJob } from "./sync-issue.ts";
-import { warmForTasks } from "./warm-pool.ts";
+import { warmForTasks } from "./warm-pool/triggers.ts";
 
 /**
  * A label was added to an issue by a person. If it is the repository's Drover label and they may start

@@ -184,20 +184,3 @@ export async function warmAfterPush(
   if (branch === base && newer)
     await deps.enqueue("warm-pool", { repoId: repository.id, cause: `push-${delivery.id}` });
 }
-
-/**
- * After an attempt claimed one of the repository's ready worktrees: the pool is filled again in the
- * background. For run-task (jobs/run-task/worktree.ts), once per attempt.
- */
-export function refillAfterClaim(
-  deps: Pick<JobDeps, "enqueue">,
-  repoId: number,
-  attemptId: number,
-): Promise<void> {
-  return deps.enqueue("warm-pool", { repoId, cause: `claim-${attemptId}` });
-}
-
-/** A task labelled in the repository: its mirror and pool made ready, once per repository while queued. */
-export function warmForTasks(deps: Pick<JobDeps, "enqueue">, repoId: number): Promise<void> {
-  return deps.enqueue("warm-pool", { repoId, cause: `start-${repoId}` });
-}

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { refillAfterClaim, warmPool } from "../../../jobs/warm-pool.ts";
+import { warmPool } from "../../../jobs/warm-pool.ts";
+import { refillAfterClaim } from "../../../jobs/warm-pool/triggers.ts";
 import type { PoolSteps, PoolTarget } from "../../../jobs/warm-pool/steps.ts";
 import { DroverConfig } from "../../../src/config/schema.ts";
 import { getRepository, recordBasePush, upsertRepository } from "../../../src/db/repositories.ts";
