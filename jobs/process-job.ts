@@ -15,7 +15,7 @@ import { runTask } from "./run-task.ts";
 import { startTask } from "./start-task.ts";
 import { announce } from "./announce.ts";
 import { reconcile } from "./reconcile.ts";
-import { schedule } from "./schedule.ts";
+import { retryDue, schedule } from "./schedule.ts";
 import { syncIssueJob } from "./sync-issue.ts";
 import { warmPool } from "./warm-pool.ts";
 
@@ -37,6 +37,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
   schedule: (deps) => schedule(deps),
+  "retry-due": (deps, payload) => retryDue(deps, payload),
   announce: (deps, payload) => announce(deps, payload),
   reconcile: (deps, payload) => reconcile(deps, payload),
   "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),

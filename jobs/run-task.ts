@@ -23,6 +23,7 @@ import {
   type Stop,
   type TaskWatch,
 } from "./run-task/stop.ts";
+import { timingsRecorder, waitingOf, withTimings, type TimingsRecorder } from "./run-task/timings.ts";
 import { openWorktree, unpinBranchConfig } from "./run-task/worktree.ts";
 import { showStatus } from "./show-status.ts";
 
@@ -41,8 +42,10 @@ export async function runTask(
 ): Promise<void> {
   const run = await takeLease(deps, payload.attemptId, context.signal);
   if (!run) return;
-  if (run.attempt.lostLeases >= MAX_LOST_LEASES)
-    return conclude(deps, run, crashLoop(run.attempt.lostLeases));
+  // Where the attempt's time goes, shown with its result: measured around each step below.
+  const timings = timingsRecorder(waitingOf(run.attempt));
+  const concludeTimed = (outcome: Outcome) => conclude(deps, run, withTimings(outcome, timings.read()));
+  if (run.attempt.lostLeases >= MAX_LOST_LEASES) return concludeTimed(crashLoop(run.attempt.lostLeases));
 
   // While this runs, the lease is renewed; if it is lost (another worker took over after this one
   // stalled), the agent and git calls are cancelled and nothing is written. Apart from that, the task is
@@ -51,9 +54,10 @@ export async function runTask(
   const watch = watchTask(deps, run);
   const signal = context.signal ? AbortSignal.any([context.signal, holding.lost]) : holding.lost;
   try {
-    const outcome = (await resumeJudged(deps, run, signal)) ?? (await attemptTask(deps, run, signal, watch));
+    const outcome =
+      (await resumeJudged(deps, run, signal)) ?? (await attemptTask(deps, run, signal, watch, timings));
     if (await interrupted(deps, run.lease, context, run.log)) return;
-    await conclude(deps, run, outcome);
+    await concludeTimed(outcome);
   } catch (error) {
     if (await interrupted(deps, run.lease, context, run.log)) return;
     const fate = context.fate(error);
@@ -64,7 +68,7 @@ export async function runTask(
     }
     // The queue will not try again: the attempt fails with the reason, instead of hanging in `running`.
     run.log.error({ err: error }, "attempt failed for good");
-    await conclude(deps, run, failed(`Drover could not run the task: ${fate.reason}`));
+    await concludeTimed(failed(`Drover could not run the task: ${fate.reason}`));
   } finally {
     watch.release();
     holding.release();
@@ -93,11 +97,17 @@ function crashLoop(lost: number): Outcome {
  * The steps, in order, from the issue as it is now to the pushed branch. The agent and the checks run
  * under `watch` too; between steps, a stop seen ends the attempt keeping what was done.
  */
-async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: TaskWatch): Promise<Outcome> {
+async function attemptTask(
+  deps: JobDeps,
+  run: Run,
+  signal: AbortSignal,
+  watch: TaskWatch,
+  timings: TimingsRecorder,
+): Promise<Outcome> {
   const shown = await showRunning(deps, run, watch);
   if ("stop" in shown) return stoppedOutcome(shown.stop, "it had changed nothing");
   const { issue, octokit } = shown;
-  const work = await openWorktree(deps, run, signal);
+  const work = await timings.worktree(() => openWorktree(deps, run, signal));
   const stopping = AbortSignal.any([signal, watch.signal]);
   const keep = (stop: Stop, done: DoneSoFar = {}) => keepStoppedWork(deps, run, work, stop, done, signal);
   try {
@@ -108,29 +118,24 @@ async function attemptTask(deps: JobDeps, run: Run, signal: AbortSignal, watch: 
     const merge = readStart(run.attempt.start)?.merge;
     // A merge of the base may need no agent: it looks at the budget only if it does.
     if (merge) {
-      const context = { issue, octokit, watch, signal, stopping, earlier, budget };
+      const context = { issue, octokit, watch, signal, stopping, earlier, budget, timings };
       return await attemptMerge(deps, run, work, merge, context);
     }
     if (budget.exhausted) {
       const outcome = failed(budget.why, { summary: "The agent did not run.", final: true });
       return { ...outcome, fields: { baseSha: work.baseBranchSha } };
     }
-    const ran = await runAgentIn(
-      deps,
-      run,
-      work,
-      { issue, octokit, earlier, budgetMs: budget.timeMs },
-      stopping,
-    );
+    const brief = { issue, octokit, earlier, budgetMs: budget.timeMs };
+    const ran = await timings.time("agent", () => runAgentIn(deps, run, work, brief, stopping));
     await unpinBranchConfig(work, signal);
     const commit = await commitWork(deps, run, work, issue, signal);
     const duringAgent = watch.stopped();
     if (duringAgent) return await keep(duringAgent, { ran, commit });
-    const judged = await judgeRun(run, work, { ...ran, budgetMs: budget.timeMs }, commit, stopping);
+    const judged = await judgeRun(run, work, { ...ran, budgetMs: budget.timeMs }, commit, stopping, timings);
     const duringChecks = watch.stopped();
     if (duringChecks) return await keep(duringChecks, { ran, commit });
     const keepAfter = (stop: Stop) => keep(stop, { ran, commit });
-    return await recordAndPush(deps, run, work, judged, { watch, keep: keepAfter }, signal);
+    return await recordAndPush(deps, run, work, judged, { watch, keep: keepAfter }, signal, timings);
   } finally {
     await removeWorktree(work.mirror, work.path);
   }

@@ -9,7 +9,7 @@ import { chownTree, resolveAgentUser, type AgentUser } from "../../src/agent/os-
 import { parseArgv } from "../../src/agent/parse-argv.ts";
 import { buildPrompt, type PromptMerge } from "../../src/agent/prompt.ts";
 import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
-import { scrubSecrets, secretValues } from "../../src/agent/scrub.ts";
+import { relativizePaths, scrubSecrets, secretValues, type ServerPath } from "../../src/agent/scrub.ts";
 import type { earlierAttempts } from "../../src/db/attempts.ts";
 import { recordStep } from "../../src/db/attempts.ts";
 import type { IssueFacts } from "../../src/github/read-issues.ts";
@@ -20,6 +20,7 @@ import type { JobDeps } from "../deps.ts";
 import { gatherPromptInput } from "../prompt-context.ts";
 import { hintsOf } from "../../src/db/hints.ts";
 import { giveHintsLive } from "./live-hints.ts";
+import { workPaths } from "./paths.ts";
 import { STEPS, type Run } from "./run.ts";
 import type { Workspace } from "./worktree.ts";
 
@@ -109,7 +110,7 @@ export async function runAgentIn(
   failpoint("after-agent", repository.fullName);
   if (runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
   const known = [work.token, ...secretValues(process.env), ...secretValues(env), ...home.secrets];
-  return { result: scrubRun(result, known), env, runAs, timeoutMs };
+  return { result: scrubRun(result, known, await workPaths(work)), env, runAs, timeoutMs };
 }
 
 /**
@@ -183,9 +184,12 @@ async function agentUser(deps: JobDeps): Promise<AgentUser | undefined> {
   }
 }
 
-/** Secrets out of everything of the run that is stored, logged or posted. */
-function scrubRun(result: AgentRunResult, known: string[]): AgentRunResult {
-  const clean = (text: string) => scrubSecrets(text, known);
+/**
+ * Secrets out of everything of the run that is stored, logged or posted, and the worker's paths (the
+ * worktree reads as `.`, DROVER_HOME and HOME as placeholders): the machine's layout is not posted.
+ */
+function scrubRun(result: AgentRunResult, known: string[], paths: readonly ServerPath[]): AgentRunResult {
+  const clean = (text: string) => relativizePaths(scrubSecrets(text, known), paths);
   return {
     ...result,
     logTail: clean(result.logTail),

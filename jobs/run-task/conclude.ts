@@ -5,6 +5,7 @@ import { failpoint } from "../../src/lib/failpoint.ts";
 import { taskMoveAfter } from "../../src/scheduler/retry.ts";
 import type { JobDeps } from "../deps.ts";
 import { requestSchedule } from "../../src/scheduler/request.ts";
+import { homePaths, relativizeOutcome } from "./paths.ts";
 import type { Outcome, Run } from "./run.ts";
 
 /**
@@ -20,8 +21,11 @@ export async function conclude(
     config: DroverConfig | undefined;
     attempt?: Pick<Run["attempt"], "start">;
   },
-  outcome: Outcome,
+  ended: Outcome,
 ): Promise<void> {
+  // What is recorded here is what GitHub is shown: an error's message may name DROVER_HOME (a mirror's
+  // path in a git error, say), which no issue or check run shows.
+  const outcome = relativizeOutcome(ended, await homePaths(deps.env.DROVER_HOME));
   const { judgement, fields } = outcome;
   const recorded = outcome.stopped
     ? await concludeStopped(deps.db, run.lease, {
@@ -34,9 +38,24 @@ export async function conclude(
   if (!recorded) return; // another worker holds the attempt now; it will conclude it
   failpoint("after-conclude", run.repository.fullName);
   await deps.enqueue("publish", { attemptId: run.lease.attemptId });
+  if (typeof recorded === "object") await queueRetry(deps, run.task.id, recorded.nextAttemptAt);
   await requestSchedule(deps);
 }
 
+/**
+ * The task's next attempt, due at `at`: a job of its own releases it then, so it starts at the time the
+ * status comment says. Should it be lost (Redis flushed, this worker dead before queueing it), the
+ * watchdog's scheduling pass every few seconds releases the task instead.
+ */
+async function queueRetry(deps: JobDeps, taskId: number, at: Date): Promise<void> {
+  const payload = { taskId, at: at.getTime() };
+  await deps.enqueue("retry-due", payload, { delayMs: Math.max(0, at.getTime() - Date.now()) });
+}
+
+/**
+ * The outcome recorded and the task moved on: true, or the time of its next attempt when it moved to
+ * `retrying`; false when another worker holds the attempt now.
+ */
 async function concludeMoving(
   deps: JobDeps,
   run: Pick<Run, "task" | "lease"> & {
@@ -44,7 +63,7 @@ async function concludeMoving(
     attempt?: Pick<Run["attempt"], "start">;
   },
   outcome: Outcome,
-): Promise<boolean> {
+): Promise<boolean | { nextAttemptAt: Date }> {
   const { judgement, fields } = outcome;
   const attemptNumber = await workAttemptsUpTo(deps.db, run.task.id, run.task.attemptCount);
   const move = taskMoveAfter(
@@ -61,10 +80,12 @@ async function concludeMoving(
       random: Math.random(),
     },
   );
-  return concludeAttempt(
+  const recorded = await concludeAttempt(
     deps.db,
     run.lease,
     { ...fields, conclusion: judgement.conclusion, reason: judgement.reason, summary: judgement.summary },
     move,
   );
+  const { nextAttemptAt } = move.fields;
+  return recorded && move.to === "retrying" && nextAttemptAt instanceof Date ? { nextAttemptAt } : recorded;
 }

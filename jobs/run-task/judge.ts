@@ -2,12 +2,14 @@ import { runChecks, type CheckResult } from "../../src/agent/checks.ts";
 import { formatDuration } from "../../src/agent/format-duration.ts";
 import { chownTree } from "../../src/agent/os-user.ts";
 import { judge, withChecks, type Judgement } from "../../src/agent/judge.ts";
-import { scrubSecrets } from "../../src/agent/scrub.ts";
+import { relativizePaths, scrubSecrets } from "../../src/agent/scrub.ts";
 import { checkCommands } from "../../src/config/schema.ts";
 import type { AttemptOutcome } from "../../src/db/attempt-record.ts";
 import type { CommitResult } from "../../src/git/commit.ts";
 import type { AgentRun } from "./agent.ts";
+import { workPaths } from "./paths.ts";
 import type { Judged, Run } from "./run.ts";
+import type { TimingsRecorder } from "./timings.ts";
 import type { Workspace } from "./worktree.ts";
 
 /**
@@ -21,10 +23,11 @@ export async function judgeRun(
   ran: AgentRun & { budgetMs: number | undefined },
   commit: CommitResult,
   signal: AbortSignal | undefined,
+  timings?: TimingsRecorder,
 ): Promise<Judged> {
   const { result, timeoutMs } = ran;
   let judgement = judge({ ...result, changed: commit.changed, timeoutMs });
-  const checks = judgement.state === "review" ? await checksOf(run, work, ran, signal) : [];
+  const checks = judgement.state === "review" ? await checksOf(run, work, ran, signal, timings) : [];
   judgement = checks.length > 0 ? withChecks(judgement, checks) : judgement;
   // Stopped by the budget rather than task_timeout: no retry, which would only spend more.
   const budgetSpent =
@@ -72,17 +75,28 @@ function partialWorkAt(run: Run, sha: string): string {
   return `its partial work is on \`${run.task.branch}\` at ${sha.slice(0, 12)}`;
 }
 
-/** Every check of drover.yml, each within its own time limit, as the agent's user, in its environment. */
+/**
+ * Every check of drover.yml, each within its own time limit, as the agent's user, in its environment,
+ * timed as the `checks` phase when there are any. Their output tails are posted: secrets and the worker's
+ * paths are taken out of them (the worktree reads as `.`).
+ */
 export async function checksOf(
   run: Run,
   work: Workspace,
   ran: Pick<AgentRun, "env" | "runAs">,
   signal: AbortSignal | undefined,
+  timings?: TimingsRecorder,
 ): Promise<CheckResult[]> {
   const checks = checkCommands(run.config);
   if (checks.length === 0) return [];
-  if (ran.runAs) await chownTree(work.path, ran.runAs.uid, ran.runAs.gid);
-  const results = await runChecks({ checks, cwd: work.path, env: ran.env, signal, runAs: ran.runAs });
-  if (ran.runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-  return results.map((one) => ({ ...one, outputTail: scrubSecrets(one.outputTail, [work.token]) }));
+  const runAll = async () => {
+    if (ran.runAs) await chownTree(work.path, ran.runAs.uid, ran.runAs.gid);
+    const results = await runChecks({ checks, cwd: work.path, env: ran.env, signal, runAs: ran.runAs });
+    if (ran.runAs) await chownTree(work.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    return results;
+  };
+  const results = timings ? await timings.time("checks", runAll) : await runAll();
+  const paths = await workPaths(work, ran.env.HOME);
+  const clean = (text: string) => relativizePaths(scrubSecrets(text, [work.token]), paths);
+  return results.map((one) => ({ ...one, outputTail: clean(one.outputTail) }));
 }

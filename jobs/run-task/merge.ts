@@ -30,6 +30,7 @@ import { agentRunFields, checksOf } from "./judge.ts";
 import { recordAndPush } from "./push.ts";
 import { failed, STEPS, type Judged, type Outcome, type Run } from "./run.ts";
 import { stoppedOutcome, type Stop, type TaskWatch } from "./stop.ts";
+import type { TimingsRecorder } from "./timings.ts";
 import type { Workspace } from "./worktree.ts";
 
 type Merge = NonNullable<AttemptStart["merge"]>;
@@ -47,6 +48,8 @@ export type MergeContext = {
   /** The task's earlier attempts, and what is left of its budget (for the agent). */
   earlier: Awaited<ReturnType<typeof earlierAttempts>>;
   budget: ReturnType<typeof remainingBudget>;
+  /** Where the attempt's time goes: the agent, the checks and the push are timed as any attempt's. */
+  timings?: TimingsRecorder;
 };
 
 /**
@@ -104,7 +107,7 @@ export async function attemptMerge(
   const judged = await judgeMerge(deps, run, work, { sides, sha, ran, fields }, context);
   const duringChecks = context.watch.stopped();
   if (duringChecks) return keep(duringChecks);
-  return recordAndPush(deps, run, work, judged, { watch: context.watch, keep }, signal);
+  return recordAndPush(deps, run, work, judged, { watch: context.watch, keep }, signal, context.timings);
 }
 
 /** The commit message of Drover's merge of `base` into the task branch. */
@@ -149,7 +152,8 @@ async function resolveConflicts(
   const merge = await mergePromptOf(deps, run, work, sides, signal);
   const { issue, octokit, earlier } = context;
   const brief = { issue, octokit, earlier, budgetMs: budget.timeMs, merge };
-  const ran = await runAgentIn(deps, run, work, brief, context.stopping);
+  const agent = () => runAgentIn(deps, run, work, brief, context.stopping);
+  const ran = await (context.timings ? context.timings.time("agent", agent) : agent());
   if (pinned.length > 0)
     await unpinAgentConfig(work.path, { baseSha: work.baseBranchSha, startSha: merged, pinned }, signal);
   if (context.watch.stopped()) return { ran };
@@ -260,7 +264,7 @@ async function judgeMerge(
         summary: `Merged \`${sides.base}\` into \`${run.task.branch}\`.`,
       };
   const surroundings = ran ?? (await checkSurroundings(deps, work));
-  const checks = await checksOf(run, work, surroundings, context.stopping);
+  const checks = await checksOf(run, work, surroundings, context.stopping, context.timings);
   judgement = checks.length > 0 ? withChecks(judgement, checks) : judgement;
   const fields: AttemptOutcome = {
     ...merge.fields,

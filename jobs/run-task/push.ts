@@ -5,6 +5,7 @@ import { failpoint } from "../../src/lib/failpoint.ts";
 import type { JobDeps } from "../deps.ts";
 import { failed, STEPS, type Judged, type Outcome, type Run } from "./run.ts";
 import type { Stop, TaskWatch } from "./stop.ts";
+import { withTimings, type TimingsRecorder } from "./timings.ts";
 import { freshMirror, type Workspace } from "./worktree.ts";
 
 /**
@@ -21,18 +22,23 @@ export async function recordAndPush(
   judged: Judged,
   stop: { watch: TaskWatch; keep: (stop: Stop) => Promise<Outcome> },
   signal: AbortSignal | undefined,
+  timings?: TimingsRecorder,
 ): Promise<Outcome> {
   const { lease, repository } = run;
   const moved = async (): Promise<Outcome> => {
     const stopped = await stop.watch.check();
     return stopped ? stop.keep(stopped) : lost(judged.outcome);
   };
-  if (!(await recordStepUnderLease(deps.db, lease, STEPS.judged.name, judged))) return moved();
+  // The time so far is part of the judgement recorded: a worker concluding it after a crash shows it too.
+  const recorded = timings ? { ...judged, outcome: withTimings(judged.outcome, timings.read()) } : judged;
+  if (!(await recordStepUnderLease(deps.db, lease, STEPS.judged.name, recorded))) return moved();
   failpoint("after-judge", repository.fullName);
   if (!judged.push) return judged.outcome;
   if (!(await leaseHeld(deps.db, lease))) return moved();
+  const sha = judged.push.sha;
+  const push = () => pushWork(deps, run, work, sha, signal);
   try {
-    await pushWork(deps, run, work, judged.push.sha, signal);
+    await (timings ? timings.time("push", push) : push());
   } catch (error) {
     if (!(error instanceof BranchMovedError)) throw error;
     // Final: a person pushed to the branch; they decide whether Drover goes on from there (`/drover retry`).

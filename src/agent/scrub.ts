@@ -63,3 +63,72 @@ export function secretValues(env: Record<string, string | undefined>): string[] 
     .filter(([name, value]) => value && /KEY|TOKEN|SECRET|PASSWORD|PASS|CREDENTIAL|AUTH/i.test(name))
     .map(([, value]) => value as string);
 }
+
+/** An absolute path of the worker's, and what output posted to GitHub shows instead. */
+export type ServerPath = { path: string; shownAs: string };
+
+/** What the worker's own directories read as on GitHub. */
+export const SHOWN_AS = {
+  worktree: ".",
+  run: "<run>",
+  droverHome: "<drover-home>",
+  workerHome: "~",
+} as const;
+
+/**
+ * The worker's absolute paths an attempt's output may name, each with what is shown instead: the worktree
+ * as `.` (output reads as if run from the repository's root), the attempt's run directory and DROVER_HOME
+ * as placeholders, and the worker's HOME as `~`. Paths that are not absolute (or are the root) are left
+ * out: replacing `/` would mangle every path in the text. Pure.
+ */
+export function serverPaths(places: {
+  worktree?: string | undefined;
+  runDir?: string | undefined;
+  droverHome?: string | undefined;
+  workerHome?: string | undefined;
+}): ServerPath[] {
+  const named: [string | undefined, string][] = [
+    [places.worktree, SHOWN_AS.worktree],
+    [places.runDir, SHOWN_AS.run],
+    [places.droverHome, SHOWN_AS.droverHome],
+    [places.workerHome, SHOWN_AS.workerHome],
+  ];
+  return named.flatMap(([where, shownAs]) => {
+    const trimmed = where?.replace(/\/+$/, "");
+    return trimmed && trimmed.startsWith("/") ? [{ path: trimmed, shownAs }] : [];
+  });
+}
+
+/** Characters that may continue a file name: a path followed by one of these is a different path. */
+const NAME_CHAR = /[A-Za-z0-9._~+@-]/;
+
+/**
+ * Replaces each of the worker's absolute `paths` in `text` with what it is shown as: the longest first,
+ * so a worktree under DROVER_HOME reads as `.`, not `<drover-home>/worktrees/...`. Only whole path
+ * prefixes are replaced: `/work/wt` is not replaced inside `/work/wtx` or `/old/work/wt`. Pure.
+ *
+ * Output goes to issues and check runs, which anyone who can read the repository can read: the
+ * machine's layout (user names, where DROVER_HOME is) is not theirs to know.
+ */
+export function relativizePaths(text: string, paths: readonly ServerPath[]): string {
+  const ordered = [...paths].sort((a, b) => b.path.length - a.path.length);
+  if (ordered.length === 0 || text === "") return text;
+  let out = "";
+  let i = 0;
+  outer: while (i < text.length) {
+    const before = i === 0 ? "" : text[i - 1]!;
+    if (text[i] === "/" && (before === "" || !NAME_CHAR.test(before))) {
+      for (const { path, shownAs } of ordered) {
+        if (!text.startsWith(path, i)) continue;
+        const after = text[i + path.length];
+        if (after !== undefined && NAME_CHAR.test(after)) continue;
+        out += shownAs;
+        i += path.length;
+        continue outer;
+      }
+    }
+    out += text[i];
+    i += 1;
+  }
+  return out;
+}

@@ -310,3 +310,23 @@ export async function releaseDueRetries(db: Db): Promise<number[]> {
     .returning({ id: tasks.id });
   return rows.map((row) => row.id);
 }
+
+/**
+ * The retrying task `taskId` back to `ready` when its next attempt is due by `at` (the time a delayed job
+ * was queued for: the queue runs it no sooner, and the worker's clock may run a little ahead of
+ * PostgreSQL's) or by now. False when it is not retrying, or its next attempt is later than that.
+ */
+export async function releaseDueRetry(db: Db, taskId: number, at: Date): Promise<boolean> {
+  const rows = await db
+    .update(tasks)
+    .set({ state: "ready", nextAttemptAt: null, stateReason: null, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        eq(tasks.state, "retrying"),
+        lte(tasks.nextAttemptAt, sql`greatest(now(), ${at.toISOString()}::timestamptz)`),
+      ),
+    )
+    .returning({ id: tasks.id });
+  return rows.length === 1;
+}

@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "../config/parse.ts";
 import type { TaskState } from "../db/schema.ts";
 import type { AgentVerdict, CheckResult } from "../db/run-results.ts";
+import type { AttemptTimings } from "../db/attempt-record.ts";
 import { readStart } from "../db/attempt-start.ts";
 import { formatDuration } from "../agent/format-duration.ts";
 import { fence } from "../lib/markdown.ts";
@@ -338,6 +339,8 @@ export type RunFacts = {
   turns?: number | null;
   inputTokens?: number | null;
   outputTokens?: number | null;
+  /** Where the attempt's time went (AttemptTimings, as stored). */
+  timings?: AttemptTimings | null;
 };
 
 const CHECK_MARK: Record<string, string> = { passed: "✅", failed: "❌", "timed-out": "⏱️", cancelled: "⚪" };
@@ -361,6 +364,8 @@ export function renderRunFacts(facts: RunFacts): string[] {
     );
   }
   if (usage.length > 0) out.push(`**Run:** ${usage.join(", ")}`);
+  const time = facts.timings ? renderTimings(facts.timings) : null;
+  if (time) out.push(`**Time:** ${time}`);
   if (facts.checks && facts.checks.length > 0) {
     const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/`/g, "'");
     out.push(
@@ -376,6 +381,28 @@ export function renderRunFacts(facts: RunFacts): string[] {
       out.push("", details(`Output of \`${cell(c.command)}\``, fence(lastLines(c.outputTail, 60))));
   }
   return out;
+}
+
+/** The phases of an attempt, in the order they happen, as the time line names them. */
+const PHASES = [
+  ["waitingMs", "waiting"],
+  ["worktreeMs", "worktree"],
+  ["setupMs", "setup"],
+  ["agentMs", "agent"],
+  ["checksMs", "checks"],
+  ["pushMs", "push"],
+] as const satisfies readonly (readonly [keyof AttemptTimings, string])[];
+
+/**
+ * Where an attempt's time went, on one line: "waiting 2s · worktree 400ms · agent 4m 12s · checks 48s",
+ * only the phases it reached; null when none was measured.
+ */
+export function renderTimings(timings: AttemptTimings): string | null {
+  const shown = PHASES.flatMap(([key, name]) => {
+    const ms = timings[key];
+    return ms === undefined ? [] : [`${name} ${formatDuration(ms)}`];
+  });
+  return shown.length > 0 ? shown.join(" · ") : null;
 }
 
 function details(summary: string, body: string): string {
@@ -424,6 +451,7 @@ export function statusViewOf(
     turns?: number | null;
     inputTokens?: number | null;
     outputTokens?: number | null;
+    timings?: AttemptTimings | null;
     /** How the attempt started (AttemptStart, as stored): shown while it is queued or running. */
     start?: unknown;
   } | null,
@@ -534,6 +562,7 @@ export function runFactsOf(attempt: {
   turns?: number | null;
   inputTokens?: number | null;
   outputTokens?: number | null;
+  timings?: AttemptTimings | null;
 }): RunFacts {
   const recorded = attempt.agent !== undefined && attempt.agent !== null;
   return {
@@ -545,6 +574,7 @@ export function runFactsOf(attempt: {
     turns: attempt.turns ?? null,
     inputTokens: attempt.inputTokens ?? null,
     outputTokens: attempt.outputTokens ?? null,
+    timings: attempt.timings ?? null,
   };
 }
 

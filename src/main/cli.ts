@@ -16,6 +16,8 @@ import { renderDeadLetters, renderRetry } from "../report/dead-letters.ts";
 import { renderTaskReport, reportRows } from "../report/task-report.ts";
 import { retryDeadLetters } from "../scheduler/retry-dead-letters.ts";
 import { startSandbox } from "../sandbox/server.ts";
+import { formatBytes, renderPrune } from "../git/disk-plan.ts";
+import { housekeepDisk } from "../scheduler/housekeeping.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
 
 const USAGE = `Usage: drover <command>
@@ -38,8 +40,17 @@ Commands:
   sandbox [--port N] [--webhook-url URL] [--webhook-secret S]
                                       run the local stand-in for GitHub; prints one JSON line with
                                       its URLs, app credentials and seeded users' tokens
+  worktree prune [--all]              free disk under DROVER_HOME now, as each worker does every 10
+                                      minutes: run directories older than DROVER_KEEP_RUNS, what
+                                      crashes left, then DROVER_DISK_BUDGET; --all also removes every
+                                      idle pooled worktree, finished run directory and package cache,
+                                      and mirrors of repositories Drover left (never a claimed worktree
+                                      or a running attempt's directory)
   help                                this text
 `;
+
+/** How long `worktree prune` waits for a worker's housekeeping pass on the same DROVER_HOME to end. */
+const PRUNE_WAIT_MS = 5 * 60_000;
 
 loadDotEnv();
 const [command = "help", ...rest] = process.argv.slice(2);
@@ -207,12 +218,54 @@ switch (command) {
     process.on("SIGTERM", stop);
     break;
   }
+  case "worktree": {
+    const [subcommand, ...args] = rest;
+    if (subcommand !== "prune")
+      exit(
+        `${subcommand === undefined ? "worktree needs a subcommand" : `unknown worktree subcommand "${subcommand}"`}: drover worktree prune [--all]`,
+      );
+    const all = pruneArgs(args);
+    const env = environment();
+    await migrate(env.DATABASE_URL);
+    const database = openDatabase(env.DATABASE_URL, { max: 2 });
+    try {
+      const result = await housekeepDisk(
+        { db: database.db, env },
+        { all, measure: true, waitMs: PRUNE_WAIT_MS },
+      ).catch((error: unknown) => exit(`could not prune DROVER_HOME: ${(error as Error).message}`));
+      if (result === null)
+        exit("another Drover process has been cleaning DROVER_HOME for 5 minutes; try again when it is done");
+      process.stdout.write(renderPrune(result));
+      if (result.overBudget && result.usage !== null && result.budget !== undefined)
+        process.stderr.write(
+          `drover: DROVER_HOME still holds ${formatBytes(result.usage)}, over DROVER_DISK_BUDGET ` +
+            `(${formatBytes(result.budget)}); the rest is in use or belongs to repositories Drover is installed on\n`,
+        );
+    } finally {
+      await database.close();
+    }
+    break;
+  }
   case "help":
   case "--help":
     process.stdout.write(USAGE);
     break;
   default:
     exit(`unknown command "${command}"\n\n${USAGE}`);
+}
+
+/** `prune`'s arguments: `--all` or nothing; anything else is refused, saying what is accepted. */
+function pruneArgs(args: string[]): boolean {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { all: { type: "boolean", default: false } },
+      strict: true,
+    });
+    return values.all;
+  } catch (error) {
+    exit(`worktree prune: ${(error as Error).message}; usage: drover worktree prune [--all]`);
+  }
 }
 
 async function migrate(url: string): Promise<void> {

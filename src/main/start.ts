@@ -10,6 +10,7 @@ import {
   startWeb,
   startWorkers,
 } from "./boot.ts";
+import { startHousekeeping } from "../scheduler/housekeeping.ts";
 
 loadDotEnv();
 const env = environment();
@@ -22,5 +23,6 @@ if (!credentials) {
   const services = await openServices(env, log);
   const web = await startWeb(services, credentials);
   const worker = await startWorkers(services, credentials);
-  onShutdown(log, [() => web.stop(), worker.close, services.close]);
+  const housekeeping = startHousekeeping({ db: services.database.db, env, log });
+  onShutdown(log, [() => web.stop(), housekeeping.stop, worker.close, services.close]);
 }

@@ -9,6 +9,7 @@ import {
   openServices,
   startWorkers,
 } from "./boot.ts";
+import { startHousekeeping } from "../scheduler/housekeeping.ts";
 
 loadDotEnv();
 const env = environment();
@@ -16,4 +17,5 @@ const log = createLogger();
 const credentials = appCredentials(env) ?? exit("APP_ID and PRIVATE_KEY are required to run workers.");
 const services = await openServices(env, log);
 const worker = await startWorkers(services, credentials);
-onShutdown(log, [worker.close, services.close]);
+const housekeeping = startHousekeeping({ db: services.database.db, env, log });
+onShutdown(log, [housekeeping.stop, worker.close, services.close]);

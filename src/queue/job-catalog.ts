@@ -93,6 +93,17 @@ export const JOBS = {
     jobId: () => "schedule",
     options: { lane: "main", attempts: 5, backoffMs: 1_000, singleFlight: true },
   },
+  /**
+   * A failed task's next attempt is due (`at`, ms since the epoch: its `next_attempt_at`): the task goes
+   * back to ready and a scheduling pass is asked for, so the retry starts when the status comment says.
+   * Queued with a delay by the attempt that failed; a job per task and time, since `schedule`'s one id
+   * would swallow a delayed request.
+   */
+  "retry-due": {
+    payload: z.object({ taskId: z.number().int().positive(), at: z.number().int() }),
+    jobId: (p: { taskId: number; at: number }) => `retry-due-${p.taskId}-${p.at}`,
+    options: { lane: "main", attempts: 5, backoffMs: 1_000 },
+  },
   /** A task's status comment and labels, shown again from PostgreSQL (after readiness or a cycle changed). */
   announce: {
     payload: z.object({ taskId: z.number().int().positive(), at: z.number().int() }),
@@ -137,7 +148,7 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 
-/** `delayMs`: run it no sooner than this long from now (where the queue is BullMQ; tests' queues run it now). */
+/** `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore it). */
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,

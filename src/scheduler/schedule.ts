@@ -49,7 +49,9 @@ export async function schedulePass(deps: ScheduleDeps): Promise<PassResult> {
   try {
     while (result.rounds < MAX_ROUNDS) {
       result.rounds += 1;
-      // Failed attempts whose backoff is over become ready again (the watchdog asks for a pass every 10 s).
+      // Failed attempts whose backoff is over become ready again. Each retry's own delayed job
+      // (`retry-due`) releases it on time; this catches those whose job was lost (the watchdog asks for a
+      // pass every 10 s).
       if (result.rounds === 1) await releaseDueRetries(deps.db);
       const generation = await readGeneration(deps.db);
       const [{ consider }, capacity] = await Promise.all([live.refresh(deps.db), deps.capacity()]);

@@ -11,7 +11,8 @@ import { TEST_BOT } from "./github-replies.ts";
 import { droverOctokit } from "../../src/github/octokit.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/job-catalog.ts";
-import { WorkQueue, startWorkers, type LaneWorkers, type ProcessJob } from "../../src/queue/queue.ts";
+import { Queue } from "bullmq";
+import { LANES, WorkQueue, startWorkers, type LaneWorkers, type ProcessJob } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "./db.ts";
 import { makeGitSandbox, type GitSandbox } from "./git-sandbox.ts";
@@ -49,10 +50,17 @@ export type Harness = {
   receive: (name: string, payload: object, id?: string) => Promise<void>;
   /** Starts a worker process's lanes: `agents` agent runs at once, plus the quick-job lane. */
   startWorker: (agents?: number) => LaneWorkers;
-  /** Resolves when the queue has nothing waiting, delayed or running. */
+  /**
+   * Resolves when the queue has nothing waiting or running, and nothing delayed that is due within
+   * `timeoutMs` (a failed task's retry an hour away is not this test's to wait for).
+   */
   drain: (timeoutMs?: number) => Promise<void>;
+  /** Jobs waiting out a delay, with when each is due (ms since the epoch). */
+  delayed: () => Promise<DelayedJob[]>;
   close: () => Promise<void>;
 };
+
+export type DelayedJob = { name: string; id: string; data: unknown; queuedAt: number; dueAt: number };
 
 export function createHarness(options: {
   database: Database;
@@ -75,6 +83,17 @@ export function createHarness(options: {
   connection.on("error", (error) => log.debug({ err: error }, "redis connection error"));
   const queue = new WorkQueue(connection, prefix, (error) => log.debug({ err: error }, "queue error"));
   const enqueue = enqueuer(queue);
+  // BullMQ's own view of the lanes, for what WorkQueue does not tell (delayed jobs and when they are due).
+  const lanes = Object.values(LANES).map((name) => new Queue(name, { connection, prefix }));
+  for (const lane of lanes) lane.on("error", (error) => log.debug({ err: error }, "queue error"));
+  const delayed = async (): Promise<DelayedJob[]> =>
+    (await Promise.all(lanes.map((lane) => lane.getDelayed()))).flat().map((job) => ({
+      name: job.name,
+      id: job.id ?? "",
+      data: job.data,
+      queuedAt: job.timestamp,
+      dueAt: job.timestamp + job.delay,
+    }));
   const probot = new Probot({
     appId: 1,
     privateKey: TEST_PRIVATE_KEY,
@@ -118,11 +137,13 @@ export function createHarness(options: {
       workers.push({ worker, connection: workerConnection });
       return worker;
     },
+    delayed,
     async drain(timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const counts = await queue.counts();
-        if ((counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0) {
+        const later = (await delayed()).filter((job) => job.dueAt > deadline).length;
+        if ((counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) - later === 0) {
           const failed = await queue.failures();
           if (failed.length > 0) {
             throw new Error(`jobs failed: ${failed.map((f) => `${f.name} ${f.id}: ${f.reason}`).join("; ")}`);
@@ -141,6 +162,15 @@ export function createHarness(options: {
         await c.quit().catch(() => c.disconnect());
       }
       await queue.close();
+      // Each lane is closed once it has started, as WorkQueue's are (see WorkQueue.close).
+      await Promise.all(
+        lanes.map((lane) =>
+          lane.waitUntilReady().then(
+            () => lane.close(),
+            () => lane.close(),
+          ),
+        ),
+      );
       await connection.quit().catch(() => connection.disconnect());
     },
   };

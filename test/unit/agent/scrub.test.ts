@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { scrubSecrets, secretValues, stripAnsi } from "../../../src/agent/scrub.ts";
+import fc from "fast-check";
+import {
+  relativizePaths,
+  scrubSecrets,
+  secretValues,
+  serverPaths,
+  stripAnsi,
+} from "../../../src/agent/scrub.ts";
 
 const GHS = `ghs_${"a1B2".repeat(9)}`;
 const GHP = `ghp_${"Zz09".repeat(9)}`;
@@ -78,5 +85,73 @@ describe("secretValues", () => {
 describe("stripAnsi", () => {
   it("drops colour and cursor codes", () => {
     expect(stripAnsi("\u001b[1;32mok\u001b[0m \u001b[2K")).toBe("ok ");
+  });
+});
+
+describe("relativizePaths", () => {
+  const paths = serverPaths({
+    worktree: "/srv/drover/worktrees/7-12-1-1",
+    runDir: "/srv/drover/runs/7-12-1-1",
+    droverHome: "/srv/drover",
+    workerHome: "/home/worker",
+  });
+
+  it("shows the worktree as `.`, and paths inside it relative to it", () => {
+    expect(relativizePaths("cwd=/srv/drover/worktrees/7-12-1-1", paths)).toBe("cwd=.");
+    expect(relativizePaths("FAIL /srv/drover/worktrees/7-12-1-1/src/a.test.ts:3:9", paths)).toBe(
+      "FAIL ./src/a.test.ts:3:9",
+    );
+  });
+
+  it("shows the run directory and DROVER_HOME as placeholders, and the worker's HOME as ~", () => {
+    expect(relativizePaths("HOME=/srv/drover/runs/7-12-1-1/home", paths)).toBe("HOME=<run>/home");
+    expect(relativizePaths("fatal: /srv/drover/mirrors/octo/app.git is locked", paths)).toBe(
+      "fatal: <drover-home>/mirrors/octo/app.git is locked",
+    );
+    expect(relativizePaths("reading /home/worker/.npmrc", paths)).toBe("reading ~/.npmrc");
+  });
+
+  it("replaces the longest path first: a worktree under DROVER_HOME, DROVER_HOME under HOME", () => {
+    const nested = serverPaths({
+      worktree: "/home/w/.drover/pool/octo/app/ab12cd34",
+      droverHome: "/home/w/.drover",
+      workerHome: "/home/w",
+    });
+    expect(
+      relativizePaths("/home/w/.drover/pool/octo/app/ab12cd34/x /home/w/.drover/cache /home/w/y", nested),
+    ).toBe("./x <drover-home>/cache ~/y");
+  });
+
+  it("replaces only whole paths, not a prefix of a longer name or the tail of another path", () => {
+    const wt = serverPaths({ worktree: "/work/wt", workerHome: "/root" });
+    expect(relativizePaths("/work/wtx/a /work/wt-2 /work/wt.old /old/work/wt /chroot /var/root", wt)).toBe(
+      "/work/wtx/a /work/wt-2 /work/wt.old /old/work/wt /chroot /var/root",
+    );
+    expect(relativizePaths("'/work/wt' \"/work/wt/\" (/work/wt) /work/wt: /root", wt)).toBe(
+      "'.' \"./\" (.) .: ~",
+    );
+  });
+
+  it("leaves out paths that would mangle every path: the root, relative ones, none given", () => {
+    expect(serverPaths({ worktree: "/", droverHome: "drover", workerHome: "" })).toEqual([]);
+    expect(serverPaths({ worktree: "/a/b/" })).toEqual([{ path: "/a/b", shownAs: "." }]);
+    expect(relativizePaths("/etc/passwd /a/b", [])).toBe("/etc/passwd /a/b");
+  });
+
+  it("never leaves a given path in the text, whatever surrounds it", () => {
+    const wt = serverPaths({ worktree: "/w/t", droverHome: "/w", workerHome: "/h" });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom("/w/t", "/w", "/h", "/", " ", ":", "'", "\n"), fc.string()), {
+          maxLength: 12,
+        }),
+        (parts) => {
+          const out = relativizePaths(parts.join(""), wt);
+          // None of the paths is left where a path starts (the text's start, after a space, a colon, a
+          // quote or a newline) and ends (the text's end, or anything but a name character).
+          expect(out).not.toMatch(/(^|[\s:'])\/(w|w\/t|h)(?![A-Za-z0-9._~+@-])/);
+        },
+      ),
+    );
   });
 });

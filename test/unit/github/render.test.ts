@@ -2,11 +2,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fence } from "../../../src/lib/markdown.ts";
 import {
+  renderCheckSummary,
   renderPullRequestBody,
   renderRefusal,
   renderReviewAnswer,
   renderReworkLimit,
   renderStatus,
+  renderTimings,
+  runFactsOf,
   statusViewOf,
   type StatusView,
 } from "../../../src/github/render.ts";
@@ -351,5 +354,68 @@ describe("pull requests following their base branch", () => {
     expect(text).toContain("**Why:** #31 conflicts with `main`");
     expect(text).toContain("comment `/drover retry`");
     expect(text).toContain("merge the base branch into `drover/12-add-a-changelog` yourself and push");
+  });
+});
+
+describe("where an attempt's time went", () => {
+  const task = {
+    state: "failed" as const,
+    branch: "drover/12-add-a-changelog",
+    modifiedBy: "mona",
+    attemptCount: 1,
+    stateReason: null,
+    prNumber: null,
+    completedBy: null,
+  };
+  const run = {
+    summary: "Tried.",
+    reason: "check `npm test` failed (exit 1)",
+    durationMs: 252_000,
+    diffStat: null,
+    logTail: null,
+    agent: "claude",
+    timings: {
+      waitingMs: 2_000,
+      worktreeMs: 400,
+      setupMs: 31_000,
+      agentMs: 252_000,
+      checksMs: 48_000,
+      pushMs: 1_000,
+    },
+  };
+
+  it("shows every phase on one line, in the order they happen", () => {
+    expect(renderTimings(run.timings)).toBe(
+      "waiting 2s · worktree 400ms · setup 31s · agent 4m 12s · checks 48s · push 1s",
+    );
+  });
+
+  it("shows only the phases the attempt reached, and nothing when none was measured", () => {
+    expect(renderTimings({ agentMs: 3_000, waitingMs: 0 })).toBe("waiting 0ms · agent 3s");
+    expect(renderTimings({})).toBeNull();
+  });
+
+  it("is on the status comment of a finished attempt", () => {
+    const text = renderStatus(statusViewOf(task, run));
+    expect(text).toContain(
+      "**Time:** waiting 2s · worktree 400ms · setup 31s · agent 4m 12s · checks 48s · push 1s",
+    );
+  });
+
+  it("is on the check run's summary", () => {
+    const summary = renderCheckSummary({
+      reason: run.reason,
+      summary: run.summary,
+      durationMs: run.durationMs,
+      diffStat: null,
+      logTail: null,
+      ...runFactsOf({ agent: "claude", timings: { waitingMs: 1_000, agentMs: 60_000, pushMs: 900 } }),
+    });
+    expect(summary).toContain("**Time:** waiting 1s · agent 1m · push 900ms");
+  });
+
+  it("is left out for an attempt recorded before timings were, and while a task runs", () => {
+    expect(renderStatus(statusViewOf(task, { ...run, timings: null }))).not.toContain("**Time:**");
+    expect(renderStatus(statusViewOf({ ...task, state: "running" }, run))).not.toContain("**Time:**");
   });
 });
