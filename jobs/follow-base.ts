@@ -26,6 +26,7 @@ import { pullBase, stackOf } from "../src/db/stacks.ts";
 import { DROVER_BRANCH_PREFIX } from "../src/git/branch.ts";
 import type { JobDeps } from "./deps.ts";
 import { showTask } from "./show-task.ts";
+import { warmAfterPush } from "./warm-pool.ts";
 
 /**
  * What a delivery moved under Drover's pull requests: a base branch (a push to it: every open pull
@@ -75,7 +76,11 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   const repository = await getRepository(deps.db, moved.repoId);
   if (!repository) return done("no task in this repository");
   // Tasks still at work from this base are looked at once their pull request is published (followPull).
-  if (moved.base) await markBaseMoved(deps.db, repository.id, moved.base, repository.defaultBranch);
+  if (moved.base) {
+    await markBaseMoved(deps.db, repository.id, moved.base, repository.defaultBranch);
+    // The pool's base moved: recorded, and the mirror fetched in the background (jobs/warm-pool.ts).
+    await warmAfterPush(deps, delivery, repository);
+  }
   const followed = (await followedTasks(deps, moved, repository)).filter((task) => {
     // One task's unreadable drover.yml must not hold up the others on the base; its next trigger records it.
     if (readableConfig(task)) return true;

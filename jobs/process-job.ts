@@ -17,6 +17,7 @@ import { announce } from "./announce.ts";
 import { reconcile } from "./reconcile.ts";
 import { retryDue, schedule } from "./schedule.ts";
 import { syncIssueJob } from "./sync-issue.ts";
+import { warmPool } from "./warm-pool.ts";
 
 type Handler<N extends JobName> = (
   deps: JobDeps,
@@ -39,6 +40,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "retry-due": (deps, payload) => retryDue(deps, payload),
   announce: (deps, payload) => announce(deps, payload),
   reconcile: (deps, payload) => reconcile(deps, payload),
+  "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),
   canary: async () => {},
 };
 

@@ -13,6 +13,7 @@ import { requestSchedule } from "../src/scheduler/request.ts";
 import { showAndTrigger, startStory } from "./trigger-task.ts";
 import { withIssueLock } from "../src/db/issue-lock.ts";
 import { issueFromPayload, syncIssue, syncIssueJob } from "./sync-issue.ts";
+import { warmForTasks } from "./warm-pool/triggers.ts";
 
 /**
  * A label was added to an issue by a person. If it is the repository's Drover label and they may start
@@ -122,6 +123,8 @@ export async function startTask(deps: JobDeps, payload: { deliveryId: string }):
     by: event.sender.login,
   });
   await requestSchedule(deps);
+  // The repository's mirror and pool made ready in the background (a no-op when they are).
+  await warmForTasks(deps, repository.id);
   log.info({ taskId: trigger.task.id, kind: trigger.kind }, "task started");
   await done(trigger.kind);
 }

@@ -107,12 +107,30 @@ export type PullRequestClosed = z.infer<typeof PullRequestClosed>;
 /** A commit's SHA as webhooks give it (SHA-1, or SHA-256 repositories); all zeros for a deleted ref. */
 const CommitSha = z.string().regex(/^[0-9a-f]{40,64}$/, "must be a commit SHA");
 
+/**
+ * When GitHub says a repository was pushed to: seconds since the epoch in push webhooks, an ISO time in
+ * other events (and in the sandbox's). Only the order of pushes hangs on it, so a time that cannot be
+ * read is taken as none (the delivery's arrival stands in), rather than refusing the push.
+ */
+const PushedAt = z
+  .union([z.number(), z.string().max(100)])
+  .nullish()
+  .transform((value): Date | null => {
+    if (value === null || value === undefined) return null;
+    const at = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+    return Number.isNaN(at.getTime()) ? null : at;
+  })
+  .catch(null);
+
 /** push: a ref moved (a base branch Drover's pull requests follow, perhaps). */
 export const PushEvent = z.object({
   ref: z.string().min(1).max(1_000),
+  /** Where the ref was before (all zeros for a new branch): orders two pushes of the same second. */
+  before: CommitSha.nullish(),
   after: CommitSha,
   deleted: z.boolean().nullish(),
   ...InRepository,
+  repository: Repository.extend({ pushed_at: PushedAt }),
 });
 export type PushEvent = z.infer<typeof PushEvent>;
 
@@ -128,14 +146,29 @@ export const PullRequestSynchronize = z.object({
 });
 export type PullRequestSynchronize = z.infer<typeof PullRequestSynchronize>;
 
+/** A repository as installation webhooks list it: no clone URL or default branch (read from GitHub later). */
+const InstalledRepository = z.object({ id: GitHubId, full_name: RepoFullName });
+export type InstalledRepository = z.infer<typeof InstalledRepository>;
+
 export const InstallationEvent = z.object({
   action: Action,
   installation: z.object({
     id: GitHubId,
     account: z.object({ login: Login, type: AccountType }).nullable(),
   }),
+  /** installation.created: the repositories it was installed on. */
+  repositories: z.array(InstalledRepository).nullish(),
 });
 export type InstallationEvent = z.infer<typeof InstallationEvent>;
+
+/** installation_repositories.added / removed: the app put on, or taken off, some repositories. */
+export const InstallationRepositoriesEvent = z.object({
+  action: z.enum(["added", "removed"]),
+  installation: z.object({ id: GitHubId }),
+  repositories_added: z.array(InstalledRepository).default([]),
+  repositories_removed: z.array(InstalledRepository).default([]),
+});
+export type InstallationRepositoriesEvent = z.infer<typeof InstallationRepositoriesEvent>;
 
 /** Any issues.* event: which issue changed. */
 export const IssueChanged = z.object({

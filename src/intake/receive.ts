@@ -7,9 +7,16 @@ import {
   recordDelivery,
   unfinishedDeliveryIds,
 } from "../db/deliveries.ts";
-import { setInstallationStatus, upsertInstallation } from "../db/repositories.ts";
+import {
+  markInstallationRepositoriesRemoved,
+  markRepositoriesAdded,
+  markRepositoriesRemoved,
+  setInstallationStatus,
+  upsertInstallation,
+} from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
+import type { InstalledRepository } from "./payloads.ts";
 import { routeWebhook, type Route } from "./route.ts";
 
 export type IntakeDeps = {
@@ -85,8 +92,23 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       } else {
         const status = action === "deleted" ? "deleted" : action === "suspend" ? "suspended" : "active";
         await retryTransient(() => setInstallationStatus(deps.db, installation.id, status));
+        if (action === "deleted")
+          await retryTransient(() => markInstallationRepositoriesRemoved(deps.db, installation.id));
       }
+      // Installed again after an uninstall: its repositories are no longer removed.
+      await retryTransient(() => markRepositoriesAdded(deps.db, idsOf(route.added)));
+      await warmInstalled(deps, log, delivery.id, installation.id, route.added);
       log.info({ installationId: installation.id, action }, "installation recorded");
+      return { outcome: "installation" };
+    }
+    case "repositories": {
+      await retryTransient(() => markRepositoriesRemoved(deps.db, idsOf(route.removed)));
+      await retryTransient(() => markRepositoriesAdded(deps.db, idsOf(route.added)));
+      await warmInstalled(deps, log, delivery.id, route.installationId, route.added);
+      log.info(
+        { installationId: route.installationId, added: route.added.length, removed: route.removed.length },
+        "installation's repositories recorded",
+      );
       return { outcome: "installation" };
     }
     case "dispatch": {
@@ -120,6 +142,49 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       log.info({ jobs: route.jobs, syncs: route.syncs.length, repo: route.repoFullName }, "delivery queued");
       return { outcome: "queued" };
     }
+  }
+}
+
+/** BullMQ's priority for the mirrors of repositories just installed: after anything queued without one. */
+const INSTALLED_PRIORITY = 10;
+
+function idsOf(repositories: InstalledRepository[]): number[] {
+  return repositories.map((repository) => repository.id);
+}
+
+/**
+ * The app installed on `repositories`: each one's mirror is made in the background (warm-pool), so its
+ * first task does not wait for a clone. Not recorded as a delivery, so Redis out of reach loses these
+ * jobs; that costs only the head start (a repository's first task queues the same job), so intake answers
+ * anyway.
+ */
+async function warmInstalled(
+  deps: IntakeDeps,
+  log: Logger,
+  deliveryId: string,
+  installationId: number,
+  repositories: InstalledRepository[],
+): Promise<void> {
+  if (repositories.length === 0) return;
+  // After the warm lane's other work: an organisation's hundreds of first clones must not hold up a push
+  // to a repository with tasks, or the refill after a claim.
+  const queue = async () => {
+    for (const repository of repositories)
+      await deps.enqueue(
+        "warm-pool",
+        {
+          repoId: repository.id,
+          cause: `install-${deliveryId}`,
+          installationId,
+          repoFullName: repository.full_name,
+        },
+        { priority: INSTALLED_PRIORITY },
+      );
+  };
+  try {
+    await withTimeout(queue(), deps.dispatchTimeoutMs ?? DISPATCH_TIMEOUT_MS);
+  } catch (error) {
+    log.warn({ err: error }, "installed repositories' mirrors not queued; their first tasks queue them");
   }
 }
 

@@ -6,6 +6,7 @@ import { isBot } from "../lib/bots.ts";
 import {
   DependencyChanged,
   InstallationEvent,
+  InstallationRepositoriesEvent,
   IssueChanged,
   IssueClosed,
   IssueCommentCreated,
@@ -17,6 +18,7 @@ import {
   ReviewCommentCreated,
   ReviewSubmitted,
   SubIssueChanged,
+  type InstalledRepository,
 } from "./payloads.ts";
 import { repoOfUrl } from "../github/read-issues.ts";
 
@@ -50,7 +52,19 @@ export type Route =
       /** Issues whose place in the task graph may have changed. */
       syncs: SyncTarget[];
     }
-  | { kind: "installation"; event: InstallationEvent }
+  | {
+      kind: "installation";
+      event: Omit<InstallationEvent, "repositories">;
+      /** installation.created: the repositories it was installed on (their mirrors are made at once). */
+      added: InstalledRepository[];
+    }
+  | {
+      /** installation_repositories.*: the app put on, or taken off, some of the installation's repositories. */
+      kind: "repositories";
+      installationId: number;
+      added: InstalledRepository[];
+      removed: InstalledRepository[];
+    }
   | { kind: "ignore"; why: string }
   | { kind: "invalid"; why: string };
 
@@ -178,7 +192,19 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
     case "installation.suspend":
     case "installation.unsuspend":
     case "installation.new_permissions_accepted":
-      return parse(InstallationEvent, payload, (p) => ({ kind: "installation", event: p }));
+      return parse(InstallationEvent, payload, ({ repositories, ...event }) => ({
+        kind: "installation",
+        event,
+        added: event.action === "created" ? (repositories ?? []) : [],
+      }));
+    case "installation_repositories.added":
+    case "installation_repositories.removed":
+      return parse(InstallationRepositoriesEvent, payload, (p) => ({
+        kind: "repositories",
+        installationId: p.installation.id,
+        added: p.repositories_added,
+        removed: p.repositories_removed,
+      }));
   }
   if (name === "issues" && typeof action === "string" && GRAPH_ACTIONS.has(action)) {
     return parse(IssueChanged, payload, (p) =>

@@ -14,7 +14,12 @@ import { GitHubApp } from "../github/app.ts";
 import { droverOctokit } from "../github/octokit.ts";
 import { redispatchUnfinished } from "../intake/receive.ts";
 import { canaryRoundTrip, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
-import { MAIN_LANE_CONCURRENCY, WorkQueue, startWorkers as startLaneWorkers } from "../queue/queue.ts";
+import {
+  MAIN_LANE_CONCURRENCY,
+  WARM_LANE_CONCURRENCY,
+  WorkQueue,
+  startWorkers as startLaneWorkers,
+} from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 import { startWatchdog } from "../scheduler/watchdog.ts";
 
@@ -38,10 +43,11 @@ export function createLogger(): Logger {
  * wrote on it, src/db/issue-lock.ts) keeps one connection for it and needs another for its work, and a
  * main-lane job can hold both locks at once: with fewer connections than the jobs of both lanes can hold,
  * every connection is held by a job waiting for one, and the worker stops (8 agent slots and 4 main-lane
- * jobs did, on a pool of 10). So: two for every job the lanes run at once, and two to spare.
+ * jobs did, on a pool of 10). So: two for every job the main and agents lanes run at once, one for each
+ * warm-pool job (it takes no advisory lock: one query at a time, between its git work), and two to spare.
  */
 export function poolSize(agentSlots: number): number {
-  return 2 * (MAIN_LANE_CONCURRENCY + agentSlots) + 2;
+  return 2 * (MAIN_LANE_CONCURRENCY + agentSlots) + WARM_LANE_CONCURRENCY + 2;
 }
 
 /** PostgreSQL (migrated) and Redis (checked), or one line saying what is wrong and exit 1. */

@@ -116,6 +116,27 @@ export const JOBS = {
     jobId: (p: { at: number }) => `reconcile-${p.at}`,
     options: { lane: "main", attempts: 3, backoffMs: 30_000 },
   },
+  /**
+   * A repository's mirror and its pool of ready worktrees, on the worker machine that takes the job, made
+   * or brought up to date in the background, never inside an attempt (jobs/warm-pool.ts). `cause` says
+   * what asked and is part of the job id, so one cause never queues it twice: `install-<delivery>` (the app
+   * installed on it), `push-<delivery>` (its base branch moved), `start-<repoId>` (a task was labelled in
+   * it), `claim-<attemptId>` (an attempt took a ready worktree). A repository Drover has no row for yet
+   * (just installed) comes with its installation and name, to read it from GitHub with.
+   */
+  "warm-pool": {
+    payload: z.object({
+      repoId: z.number().int().positive(),
+      cause: z.string().regex(/^(install|push|start|claim)-[\w.-]{1,200}$/),
+      installationId: z.number().int().positive().optional(),
+      repoFullName: z
+        .string()
+        .regex(/^[^/\s]+\/[^/\s]+$/)
+        .optional(),
+    }),
+    jobId: (p: { repoId: number; cause: string }) => `warm-${p.repoId}-${p.cause}`,
+    options: { lane: "warm", attempts: 3, backoffMs: 30_000 },
+  },
   /** `/readyz`: a job that does nothing, to prove workers take jobs from the queue. */
   canary: {
     payload: z.object({ id: z.string().min(1) }),
@@ -131,7 +152,7 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,
-  options?: { delayMs?: number },
+  options?: { delayMs?: number; priority?: number },
 ) => Promise<void>;
 
 export function enqueuer(queue: WorkQueue): Enqueue {

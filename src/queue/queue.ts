@@ -4,10 +4,12 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
 /**
- * Two lanes, so that agent runs (minutes each) never hold up the quick jobs (intake, publishing) behind
- * them: each lane has its own BullMQ queue and its own concurrency in every worker process.
+ * Three lanes, so that slow work never holds up the quick jobs (intake, publishing) behind it: agent runs
+ * (minutes each) in `agents`, and keeping mirrors and pools of ready worktrees warm (a clone, a repository's
+ * `setup`: minutes too) in `warm`, which also takes no agent slot. Each lane has its own BullMQ queue and its
+ * own concurrency in every worker process.
  */
-export const LANES = { main: "drover", agents: "drover-agents" } as const;
+export const LANES = { main: "drover", agents: "drover-agents", warm: "drover-warm" } as const;
 export type Lane = keyof typeof LANES;
 
 /**
@@ -24,6 +26,11 @@ export type JobOptions = {
   keep?: boolean;
   /** Run it no sooner than this long from now. */
   delayMs?: number;
+  /**
+   * Run it after the lane's jobs queued without one (BullMQ takes those first), lowest first: for bulk work
+   * that must not hold up the lane's own (the mirrors of a whole organisation, just installed).
+   */
+  priority?: number;
 };
 
 export type ProcessJob = (
@@ -50,6 +57,7 @@ export class WorkQueue {
     this.#queues = {
       main: new Queue(LANES.main, { connection, prefix }),
       agents: new Queue(LANES.agents, { connection, prefix }),
+      warm: new Queue(LANES.warm, { connection, prefix }),
     };
     for (const queue of Object.values(this.#queues)) queue.on("error", onError);
   }
@@ -62,6 +70,7 @@ export class WorkQueue {
     await this.#queues[options.lane].add(name, data, {
       jobId,
       ...(options.delayMs ? { delay: options.delayMs } : {}),
+      ...(options.priority ? { priority: options.priority } : {}),
       attempts: options.attempts,
       backoff: { type: "exponential", delay: options.backoffMs },
       removeOnComplete: options.keep ? false : options.singleFlight ? true : { age: 3600, count: 1000 },
@@ -97,12 +106,24 @@ export class WorkQueue {
     await this.#queues[lane].remove(jobId);
   }
 
-  /** Jobs not yet finished, by state: for status output and tests. */
+  /**
+   * Jobs not yet finished, by state: for status output and tests. Jobs queued with a priority wait in a
+   * set of their own (BullMQ's "prioritized"): counted as waiting, which they are.
+   */
   async counts(): Promise<Record<string, number>> {
     const total: Record<string, number> = {};
     for (const queue of Object.values(this.#queues)) {
-      const counts = await queue.getJobCounts("wait", "active", "delayed", "completed", "failed");
-      for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+      const counts = await queue.getJobCounts(
+        "wait",
+        "prioritized",
+        "active",
+        "delayed",
+        "completed",
+        "failed",
+      );
+      const { prioritized = 0, ...rest } = counts;
+      rest.wait = (rest.wait ?? 0) + prioritized;
+      for (const [state, n] of Object.entries(rest)) total[state] = (total[state] ?? 0) + n;
     }
     return total;
   }
@@ -146,6 +167,17 @@ export class PermanentJobError extends UnrecoverableError {
 /** Quick jobs (intake, publishing) one worker process runs at once, besides its agent runs. */
 export const MAIN_LANE_CONCURRENCY = 4;
 
+/**
+ * Warm-pool jobs one worker process runs at once: one, since they share the machine's disk and cores with
+ * the agents (a clone, a repository's `setup`), and one repository's are serialised anyway.
+ */
+export const WARM_LANE_CONCURRENCY = 1;
+
+/** How many jobs of `lane` one worker process runs at once; `agents`: its agent runs. */
+export function laneConcurrency(lane: Lane, agents: number): number {
+  return lane === "agents" ? agents : lane === "warm" ? WARM_LANE_CONCURRENCY : MAIN_LANE_CONCURRENCY;
+}
+
 /** The reason a job's signal carries when its worker process is shutting down (SIGTERM). */
 export const SHUTDOWN = "shutdown";
 /** The reason a job's signal carries when its worker lost the job's lock (it stalled past lockDuration). */
@@ -169,7 +201,7 @@ export function startWorkers(options: {
     startWorker({
       ...options,
       lane,
-      concurrency: lane === "agents" ? options.agents : MAIN_LANE_CONCURRENCY,
+      concurrency: laneConcurrency(lane, options.agents),
     }),
   );
   return {

@@ -12,7 +12,7 @@ import { droverOctokit } from "../../src/github/octokit.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
 import { enqueuer, type Enqueue } from "../../src/queue/job-catalog.ts";
 import { Queue } from "bullmq";
-import { LANES, WorkQueue, startWorkers, type LaneWorkers } from "../../src/queue/queue.ts";
+import { LANES, WorkQueue, startWorkers, type LaneWorkers, type ProcessJob } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "./db.ts";
 import { makeGitSandbox, type GitSandbox } from "./git-sandbox.ts";
@@ -68,6 +68,12 @@ export function createHarness(options: {
   agentEnv?: string[];
   /** How long a started task waits to be shown as queued (production: 10 s); 0, so drain() need not wait. */
   queuedShownAfterMs?: number;
+  /**
+   * Run warm-pool jobs (mirrors and pools kept warm in the background, jobs/warm-pool.ts). Off unless a
+   * test is about them: they fetch from the repository's clone URL, github.com's in most tests' payloads,
+   * which no test can reach. Off, they are taken from the queue and dropped.
+   */
+  warmPool?: boolean;
 }): Harness {
   const prefix = `drover-test-${randomBytes(4).toString("hex")}`;
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -125,7 +131,7 @@ export function createHarness(options: {
         connection: workerConnection,
         prefix,
         agents,
-        process: processJob(deps),
+        process: options.warmPool ? processJob(deps) : withoutWarmPool(processJob(deps)),
         log,
       });
       workers.push({ worker, connection: workerConnection });
@@ -170,11 +176,19 @@ export function createHarness(options: {
   };
 }
 
+function withoutWarmPool(process: ProcessJob): ProcessJob {
+  return async (name, data, context) => {
+    if (name !== "warm-pool") await process(name, data, context);
+  };
+}
+
 export type DroverOptions = {
   /** DROVER_AGENT_ENV of every harness: the variables passed through to agents. */
   agentEnv?: string[];
   /** How long a started task waits to be shown as queued; 0 unless a test is about that wait. */
   queuedShownAfterMs?: number;
+  /** Run warm-pool jobs (see createHarness). */
+  warmPool?: boolean;
 };
 
 /** What `useDrover` gives a test; each accessor throws if used before its hook has run. */
@@ -215,6 +229,7 @@ export function useDrover(options: DroverOptions = {}): Drover {
       home: present(sandbox, "sandbox").home,
       agentEnv: options.agentEnv ?? [],
       ...(options.queuedShownAfterMs === undefined ? {} : { queuedShownAfterMs: options.queuedShownAfterMs }),
+      ...(options.warmPool === undefined ? {} : { warmPool: options.warmPool }),
     });
     harness.startWorker();
   });

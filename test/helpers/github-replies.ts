@@ -373,3 +373,23 @@ export function labeledEventReply(input: {
 /** The app the job tests act as, and its bot user. */
 export const TEST_APP = { id: 1, slug: "drover-test", name: "Drover test", botId: 555 };
 export const TEST_BOT: TestUser = { login: `${TEST_APP.slug}[bot]`, id: TEST_APP.botId, type: "Bot" };
+
+/** GET /repos/{owner}/{repo}: the repository `fullName` (id `id`), cloned from `cloneUrl`. */
+export function repositoryReply(input: {
+  fullName: string;
+  id: number;
+  cloneUrl: string;
+  defaultBranch?: string;
+}): shapes.Json {
+  const record = {
+    ...repoRecord(input.fullName),
+    id: input.id,
+    defaultBranch: input.defaultBranch ?? "main",
+  };
+  return {
+    ...shapes.repository(URLS, record, 0),
+    clone_url: input.cloneUrl,
+    network_count: 0,
+    subscribers_count: 0,
+  };
+}

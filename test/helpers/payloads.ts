@@ -290,17 +290,32 @@ export function issueUnlabeled(input: {
   return { ...p, action: "unlabeled" };
 }
 
-/** push: `ref` moved to `after` (GitHub's example with these fields), pushed by `by`. */
-export function pushed(input: { repo?: TestRepo; ref: string; after: string; by?: TestUser }): Json {
+/**
+ * push: `ref` moved from `before` to `after` (GitHub's example with these fields), pushed by `by` at
+ * `pushedAt` (the repository's `pushed_at`, seconds since 1970 as push webhooks give it).
+ */
+export function pushed(input: {
+  repo?: TestRepo;
+  ref: string;
+  after: string;
+  before?: string;
+  pushedAt?: Date;
+  by?: TestUser;
+}): Json {
   const p = example("push", undefined);
   const repo = input.repo ?? OCTO_REPO;
   const pusher = input.by ?? MAINTAINER;
+  const base = repository(p.repository as Json, repo);
   return {
     ...p,
     ref: input.ref,
+    ...(input.before === undefined ? {} : { before: input.before }),
     after: input.after,
     deleted: /^0+$/.test(input.after),
-    repository: repository(p.repository as Json, repo),
+    repository: {
+      ...base,
+      ...(input.pushedAt === undefined ? {} : { pushed_at: Math.floor(input.pushedAt.getTime() / 1000) }),
+    },
     sender: user(p.sender, pusher),
     installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
   };
@@ -331,5 +346,43 @@ export function pullRequestSynchronized(input: {
     repository: repository(p.repository as Json, repo),
     sender: user(p.sender, by),
     installation: { id: repo.installationId, node_id: INSTALLATION_NODE },
+  };
+}
+
+/** A repository as installation webhooks list it (GitHub's example's fields, this repository's values). */
+function installedRepository(base: unknown, repo: TestRepo): Json {
+  const [, name] = repo.fullName.split("/");
+  return { ...(base as Json), id: repo.id, name, full_name: repo.fullName };
+}
+
+/** installation.created: the app installed (on installation `repos[0]`'s id) on `repos`. */
+export function installationCreated(input: { repos: TestRepo[] }): Json {
+  const p = example("installation", "created");
+  const [first] = (p.repositories as Json[] | undefined) ?? [];
+  const installationId = input.repos[0]?.installationId ?? OCTO_REPO.installationId;
+  return {
+    ...p,
+    installation: { ...(p.installation as Json), id: installationId },
+    repositories: input.repos.map((repo) => installedRepository(first, repo)),
+  };
+}
+
+/** installation_repositories.added / removed: the app put on `added` and taken off `removed`. */
+export function installationRepositories(input: {
+  action: "added" | "removed";
+  installationId?: number;
+  added?: TestRepo[];
+  removed?: TestRepo[];
+}): Json {
+  const p = example("installation_repositories", input.action);
+  const sample = [
+    ...((p.repositories_added as Json[]) ?? []),
+    ...((p.repositories_removed as Json[]) ?? []),
+  ][0];
+  return {
+    ...p,
+    installation: { ...(p.installation as Json), id: input.installationId ?? OCTO_REPO.installationId },
+    repositories_added: (input.added ?? []).map((repo) => installedRepository(sample, repo)),
+    repositories_removed: (input.removed ?? []).map((repo) => installedRepository(sample, repo)),
   };
 }

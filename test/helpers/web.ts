@@ -178,9 +178,9 @@ export function useWeb(): WebHandle {
 }
 
 function recording(enqueue: Enqueue, into: { name: JobName; payload: unknown }[]): Enqueue {
-  return (async (name, payload) => {
+  return (async (name, payload, options) => {
     into.push({ name, payload });
-    await enqueue(name, payload);
+    await enqueue(name, payload, options);
   }) as Enqueue;
 }
 

@@ -66,7 +66,8 @@ describe("follow-base while GitHub works out mergeability", () => {
     const task = await getTask(db(), trigger.task.id);
     expect(task).toMatchObject({ state: "ready" });
     expect(task?.nextStart).toMatchObject({ cause: "conflict", merge: { branch: "main", sha } });
-    expect(enqueued).toEqual(["schedule"]);
+    // The base's new tip recorded: its mirror fetched in the background; the task scheduled.
+    expect(enqueued).toEqual(["warm-pool", "schedule"]);
     expect(sent.comments.at(-1)?.body).toContain("Conflicts with `main`: waiting for a worker");
     expect(await getDelivery(db(), deliveryId)).toMatchObject({ outcome: "resolve" });
     // Asked twice, for the base's pull requests (not one request a pull request).

@@ -184,6 +184,7 @@ describe("start-task", () => {
     // label (the mock helper fails on any).
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();
     expect(await outcomeOf("d-bug")).toBe("not the drover label");
+    expect(await harness().queue.state("warm", `warm-${repo().id}-start-${repo().id}`)).toBe("unknown");
   });
 
   it("starts a task on the configured custom label", async () => {
@@ -225,6 +226,8 @@ describe("start-task", () => {
     expect(sent.comments.at(-1)?.body).toContain("❌ Failed");
     expect(addedOnce(sent)).toEqual(["drover:failed"]);
     expect([...labels].sort()).toEqual(["ai-task", "drover:failed"]);
+    // The repository's mirror and pool were asked for in the background, once for the repository.
+    expect(await harness().queue.state("warm", `warm-${repo().id}-start-${repo().id}`)).toBe("completed");
   });
 
   it("acts once on a delivery that arrives twice at once and again after it was processed", async () => {
