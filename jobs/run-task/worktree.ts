@@ -22,6 +22,7 @@ import { pinAgentConfig, unpinAgentConfig } from "../../src/git/worktree.ts";
 import { failpoint } from "../../src/lib/failpoint.ts";
 import { PermanentJobError } from "../../src/queue/queue.ts";
 import type { JobDeps } from "../deps.ts";
+import { refillAfterClaim } from "../warm-pool/triggers.ts";
 import { failed, type Outcome, type Run } from "./run.ts";
 
 /** Where an attempt works: its worktree in DROVER_HOME, from the repository's mirror. */
@@ -136,6 +137,8 @@ export async function openWorktree(
   const worktreeMs = Math.max(0, Math.round(performance.now() - started) - claimed.setupMs);
   const { baseSha, startSha, slot } = claimed;
   run.log.info({ warm: claimed.warm, worktreeMs, setupMs, slot: slot.id }, "worktree claimed");
+  // The pool gave one up (or had none): filled again in the background, never in this attempt.
+  await refillAfterClaim(deps, repository.id, attempt.id);
   failpoint("after-worktree", repository.fullName);
   const work = {
     home,

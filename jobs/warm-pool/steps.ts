@@ -7,15 +7,14 @@ import { exists } from "../../src/git/fs-util.ts";
 import { DEFAULT_FETCH_TIMEOUT_MS, ensureMirror, mirrorPath } from "../../src/git/mirror.ts";
 import { withPathLock } from "../../src/git/path-lock.ts";
 import { runGit } from "../../src/git/run-git.ts";
+import { advancePool, fillPool } from "../../src/git/pool.ts";
 import type { JobDeps } from "../deps.ts";
+import { poolSetup } from "../run-task/worktree.ts";
 
 /**
  * What the warm-pool job does to the disk, behind one seam: the mirror (src/git/mirror.ts) and the pool of
  * ready worktrees (src/git/pool.ts, written alongside this job). The job decides; these do.
  *
- * SEAM for the integrator: `POOL` below is a stand-in that does nothing until src/git/pool.ts is merged.
- * Then replace its two bodies with the pool's `advancePool` and `fillPool` (mapping `PoolTarget` onto their
- * arguments), and nothing else here or in jobs/warm-pool.ts changes.
  */
 
 /**
@@ -47,20 +46,30 @@ export type PoolSteps = {
 };
 
 /**
- * The pool as this job reaches it. A stand-in until src/git/pool.ts lands: the job keeps mirrors warm
- * and the pool steps are skipped (see the seam note above).
+ * The pool as this job reaches it (src/git/pool.ts), `setup` run as run-task runs it (poolSetup: the
+ * agent's environment and user, the repository's HOME and package caches).
  */
 export const POOL: PoolSteps = {
   advance: async (target) => {
-    target.log.debug({ repo: target.repoFullName, sha: target.sha }, "pool not built yet: not advanced");
+    const setup = await poolSetup(target.deps, target.repository, target.config);
+    const moved = await advancePool({ ...poolOf(target), setup });
+    target.log.info({ sha: target.sha, ...moved }, "pool advanced");
   },
   fill: async (target) => {
-    target.log.debug(
-      { repo: target.repoFullName, min: target.config.pool.min },
-      "pool not built yet: not filled",
-    );
+    const setup = await poolSetup(target.deps, target.repository, target.config);
+    const filled = await fillPool({ ...poolOf(target), pool: target.config.pool, setup });
+    if (filled.setupFailed.length > 0)
+      target.log.warn(
+        { slots: filled.setupFailed },
+        "setup failed in new pooled worktrees; a claim runs it again",
+      );
+    target.log.info({ made: filled.made.length, recycled: filled.recycled }, "pool filled");
   },
 };
+
+function poolOf(target: PoolTarget) {
+  return { home: target.home, repoFullName: target.repoFullName, base: target.base, signal: target.signal };
+}
 
 /**
  * The tip of `base` in the repository's mirror on this machine; null when there is no mirror yet, or it
