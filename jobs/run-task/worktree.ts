@@ -137,8 +137,11 @@ export async function openWorktree(
   const worktreeMs = Math.max(0, Math.round(performance.now() - started) - claimed.setupMs);
   const { baseSha, startSha, slot } = claimed;
   run.log.info({ warm: claimed.warm, worktreeMs, setupMs, slot: slot.id }, "worktree claimed");
-  // The pool gave one up (or had none): filled again in the background, never in this attempt.
-  await refillAfterClaim(deps, repository.id, attempt.id);
+  // The pool gave one up (or had none): filled again in the background, never in this attempt. A refill
+  // that cannot be queued is the next push's or claim's to do; the attempt (holding its slot) goes on.
+  await refillAfterClaim(deps, repository.id, attempt.id).catch((error: unknown) =>
+    run.log.warn({ err: error }, "could not queue the pool's refill"),
+  );
   failpoint("after-worktree", repository.fullName);
   const work = {
     home,
