@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run: () => Promise<void> | void
   graph: () => import("./graph.ts"),
   intake: () => import("./intake.ts"),
   api: () => import("./api.ts"),
+  "warm-start": () => import("./warm-start.ts"),
 };
 
 const names = process.argv.slice(2);
