@@ -174,8 +174,11 @@ function expandHome(file: string, workerHome: string): string {
 
 let cachedAgentUser: Promise<AgentUser | undefined> | undefined;
 
-/** DROVER_AGENT_USER, resolved once per process; a bad value fails the attempt with what to fix. */
-async function agentUser(deps: JobDeps): Promise<AgentUser | undefined> {
+/**
+ * DROVER_AGENT_USER, resolved once per process, for the agent, its checks and the repository's setup; a
+ * bad value fails the attempt with what to fix.
+ */
+export async function agentUser(deps: JobDeps): Promise<AgentUser | undefined> {
   const spec = deps.env.DROVER_AGENT_USER;
   if (!spec) return undefined;
   cachedAgentUser ??= resolveAgentUser(spec);

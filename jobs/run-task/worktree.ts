@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { resolveAgentUser, chownTree, type AgentUser } from "../../src/agent/os-user.ts";
+import { chownTree } from "../../src/agent/os-user.ts";
 import {
   prepareRepoCaches,
   runSetup,
@@ -24,6 +24,7 @@ import { PermanentJobError } from "../../src/queue/queue.ts";
 import type { JobDeps } from "../deps.ts";
 import { refillAfterClaim } from "../warm-pool/triggers.ts";
 import { failed, type Outcome, type Run } from "./run.ts";
+import { agentUser } from "./agent.ts";
 
 /** Where an attempt works: its worktree in DROVER_HOME, from the repository's mirror. */
 export type Workspace = {
@@ -248,23 +249,8 @@ export async function setupSurroundings(deps: JobDeps, repository: Repository): 
     passEnv: deps.env.DROVER_AGENT_ENV,
     registryFiles: deps.env.DROVER_REGISTRY_FILES ?? [],
     workerHome: os.homedir(),
-    runAs: await setupUser(deps),
+    runAs: await agentUser(deps),
   };
-}
-
-let cachedSetupUser: Promise<AgentUser | undefined> | undefined;
-
-/** DROVER_AGENT_USER, resolved once per process; a bad value fails the attempt with what to fix. */
-async function setupUser(deps: JobDeps): Promise<AgentUser | undefined> {
-  const spec = deps.env.DROVER_AGENT_USER;
-  if (!spec) return undefined;
-  cachedSetupUser ??= resolveAgentUser(spec);
-  try {
-    return await cachedSetupUser;
-  } catch (error) {
-    cachedSetupUser = undefined;
-    throw new PermanentJobError((error as Error).message);
-  }
 }
 
 /**

@@ -97,7 +97,8 @@ export const DroverEnv = z.object({
     }),
   /**
    * Comma-separated registry settings of the worker's user (e.g. ~/.npmrc, ~/.config/pip/pip.conf), copied
-   * read-only into the HOME that `setup` and agents run with, at the same place.
+   * read-only into the HOME the repository's `setup` runs with, at the same place. (Agents get files through
+   * DROVER_AGENT_CREDENTIALS.)
    */
   DROVER_REGISTRY_FILES: commaList(),
   /** Namespace of Drover's queues in Redis; processes that work together share it. */

@@ -33,6 +33,15 @@ export function credentialEnv(token: string | undefined): Record<string, string>
   };
 }
 
+/** A fetch carrying the token: its safe flags, quiet, no tags, no FETCH_HEAD (mirrors are shared). */
+export const QUIET_FETCH: readonly string[] = [
+  ...TOKEN_SAFE_FLAGS,
+  "fetch",
+  "--quiet",
+  "--no-tags",
+  "--no-write-fetch-head",
+];
+
 /** A clone URL must not be readable as an option, use a command transport, or embed credentials. */
 export function assertCredentialFreeUrl(url: string): void {
   const fail = (why: string): never => {

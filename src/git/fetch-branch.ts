@@ -1,5 +1,5 @@
 import { isSafeRefName } from "./branch.ts";
-import { assertCredentialFreeUrl, credentialEnv, TOKEN_SAFE_FLAGS } from "./credentials.ts";
+import { assertCredentialFreeUrl, credentialEnv, QUIET_FETCH } from "./credentials.ts";
 import { assertMirrorUntouched } from "./mirror.ts";
 import { remoteBranchSha } from "./push.ts";
 import { GitError, runGit } from "./run-git.ts";
@@ -36,24 +36,12 @@ export async function fetchBranch(opts: FetchBranchOptions): Promise<string | nu
   // Asked first, so a missing branch is an answer rather than a failed fetch to read git's words from.
   if ((await remoteBranchSha(opts)) === null) return null;
   const ref = fetchedRef(opts.branch);
-  await runGit(
-    [
-      ...TOKEN_SAFE_FLAGS,
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      "--no-write-fetch-head",
-      "--end-of-options",
-      opts.cloneUrl,
-      `+refs/heads/${opts.branch}:${ref}`,
-    ],
-    {
-      cwd: opts.mirror,
-      env: credentialEnv(opts.token),
-      ...signal,
-      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    },
-  );
+  await runGit([...QUIET_FETCH, "--end-of-options", opts.cloneUrl, `+refs/heads/${opts.branch}:${ref}`], {
+    cwd: opts.mirror,
+    env: credentialEnv(opts.token),
+    ...signal,
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+  });
   // The ref, not ls-remote's answer: someone may have pushed in between, and this is what was fetched.
   return runGit(["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`], {
     cwd: opts.mirror,

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { DROVER_BRANCH_PREFIX, isSafeRefName } from "./branch.ts";
-import { assertCredentialFreeUrl, credentialEnv, TOKEN_SAFE_FLAGS } from "./credentials.ts";
+import { assertCredentialFreeUrl, credentialEnv, QUIET_FETCH } from "./credentials.ts";
 import { exists, isErrno } from "./fs-util.ts";
 import { withPathLock } from "./path-lock.ts";
 import { GitError, runGit } from "./run-git.ts";
@@ -160,11 +160,7 @@ export async function ensureMirror(opts: EnsureMirrorOptions): Promise<string> {
       const shallow = made || state === null ? await hasNoCommits(mirror) : false;
       await runGit(
         [
-          ...TOKEN_SAFE_FLAGS,
-          "fetch",
-          "--quiet",
-          "--no-tags",
-          "--no-write-fetch-head",
+          ...QUIET_FETCH,
           ...(shallow ? [`--depth=${opts.depth ?? MIRROR_DEPTH}`] : []),
           "origin",
           ...branches.map((branch) => `+refs/heads/${branch}:refs/heads/${branch}`),
@@ -210,16 +206,7 @@ export async function deepenToMergeBase(
       for (let n = 0; (await shallow()) && !(await joined()); n += 1) {
         const deepen = n < MAX_DEEPENINGS ? [`--deepen=${opts.depth ?? MIRROR_DEPTH}`] : ["--unshallow"];
         await runGit(
-          [
-            ...TOKEN_SAFE_FLAGS,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            ...deepen,
-            "origin",
-            `+refs/heads/${opts.base}:refs/heads/${opts.base}`,
-          ],
+          [...QUIET_FETCH, ...deepen, "origin", `+refs/heads/${opts.base}:refs/heads/${opts.base}`],
           { cwd: mirror, env: credentialEnv(opts.token), timeoutMs, ...signal },
         );
         await writeMirrorState(mirror, before, [opts.base], opts.signal);
