@@ -50,7 +50,7 @@ export async function reconcile(
     for (const { issue, updatedAt } of changed) {
       const task = await findTask(deps.db, repository.id, issue.number);
       const row = await getIssue(deps.db, issue.key);
-      if (row && appliedSince(row.githubUpdatedAt, updatedAt)) continue;
+      if (row && holdsListedCopy(row, issue, updatedAt)) continue;
       if (task || row) {
         await deps.enqueue("sync-issue", {
           installationId: repository.installationId,
@@ -85,12 +85,34 @@ export async function reconcile(
 }
 
 /**
- * Whether the change listed is recorded already: the issue's row holds that copy or a newer one (its
- * webhook brought it, or an earlier pass synced it). A link changed with no issues.* webhook, lost too,
- * is read at the issue's revisit.
+ * Whether the change listed is recorded already: the issue's row holds a newer copy, or one of the same
+ * second that says the same (its webhook brought it, or an earlier pass synced it). GitHub's times have
+ * whole seconds, so a change made in the second of the copy recorded (a label taken off just after
+ * Drover's own comment) lists with the same time: what the listing says is compared then. A link changed
+ * with no issues.* webhook, lost too, is read at the issue's revisit.
  */
-function appliedSince(recorded: Date | null, listed: Date): boolean {
-  return recorded !== null && recorded.getTime() >= listed.getTime();
+export function holdsListedCopy(
+  row: {
+    githubUpdatedAt: Date | null;
+    state: string;
+    title: string;
+    labels: readonly string[];
+    milestone: string | null;
+  },
+  listed: Pick<IssueFacts, "state" | "title" | "labels" | "milestone">,
+  updatedAt: Date,
+): boolean {
+  const recorded = row.githubUpdatedAt?.getTime() ?? null;
+  if (recorded === null || recorded < updatedAt.getTime()) return false;
+  if (recorded > updatedAt.getTime()) return true;
+  const sameLabels =
+    row.labels.length === listed.labels.length && listed.labels.every((label) => row.labels.includes(label));
+  return (
+    row.state === listed.state &&
+    row.title === listed.title &&
+    row.milestone === listed.milestone &&
+    sameLabels
+  );
 }
 
 /** An open labelled issue with no task, whose label webhook never came: started as that webhook would. */
