@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { DROVER_BRANCH_PREFIX, isSafeRefName } from "./branch.ts";
 import { assertCredentialFreeUrl, credentialEnv, QUIET_FETCH } from "./credentials.ts";
-import { exists, isErrno } from "./fs-util.ts";
+import { exists, isErrno, readJsonFile } from "./fs-util.ts";
 import { withPathLock } from "./path-lock.ts";
 import { GitError, runGit } from "./run-git.ts";
 
@@ -78,19 +78,7 @@ export function mirrorStatePath(mirror: string): string {
 
 /** The mirror's state file, or null when it has none (never fetched by this version) or it is damaged. */
 export async function readMirrorState(mirror: string): Promise<MirrorState | null> {
-  let text: string;
-  try {
-    text = await readFile(mirrorStatePath(mirror), "utf8");
-  } catch (error) {
-    if (isErrno(error, "ENOENT")) return null;
-    throw error;
-  }
-  try {
-    const parsed = MirrorState.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return readJsonFile(mirrorStatePath(mirror), MirrorState);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { exists, isErrno } from "./fs-util.ts";
+import { exists, isErrno, readJsonFile } from "./fs-util.ts";
 import { mirrorPath } from "./mirror.ts";
 import { removeWorktree } from "./worktree.ts";
 
@@ -261,22 +261,5 @@ function isStale(claim: Claim): boolean {
     return false;
   } catch (error) {
     return isErrno(error, "ESRCH");
-  }
-}
-
-async function readJsonFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | null> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    if (isErrno(error, "ENOENT")) return null;
-    throw error;
-  }
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    // A claim file caught between create and write, or a meta file damaged: not a claim/meta to trust.
-    return null;
   }
 }

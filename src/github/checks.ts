@@ -8,6 +8,15 @@ export type CheckConclusion = "success" | "failure" | "neutral" | "action_requir
 /** GitHub caps a check run's summary at 65535 characters. */
 const MAX_SUMMARY = 65_000;
 
+/** A completed check run as Drover posts it. */
+export type CompletedCheck = {
+  headSha: string;
+  conclusion: CheckConclusion;
+  title: string;
+  summary: string;
+  detailsUrl?: string;
+};
+
 /**
  * The `Drover` check run on `headSha`: the one already there (made by a worker that died before recording
  * it), or a new one. GitHub has no idempotency keys; the commit is Drover's own, so a check of this name
@@ -16,29 +25,13 @@ const MAX_SUMMARY = 65_000;
 export async function createCheckRun(
   octokit: Octokit,
   repo: RepoRef,
-  check: {
-    headSha: string;
-    conclusion: CheckConclusion;
-    title: string;
-    summary: string;
-    detailsUrl?: string;
-  },
+  check: CompletedCheck,
 ): Promise<number> {
   const made = await findCheckRun(octokit, repo, check.headSha);
   return made ? made.id : makeCheckRun(octokit, repo, check);
 }
 
-async function makeCheckRun(
-  octokit: Octokit,
-  repo: RepoRef,
-  check: {
-    headSha: string;
-    conclusion: CheckConclusion;
-    title: string;
-    summary: string;
-    detailsUrl?: string;
-  },
-): Promise<number> {
+async function makeCheckRun(octokit: Octokit, repo: RepoRef, check: CompletedCheck): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     ...repo,
     name: CHECK_NAME,
