@@ -93,16 +93,14 @@ export async function followBase(deps: JobDeps, payload: { deliveryId: string })
   const pulls = await readFollowed(deps, octokit, repository, moved, followed);
   const outcomes: FollowDecision["kind"][] = [];
   for (const task of followed) {
-    const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
-      followPullRequest(deps, {
-        octokit,
-        repository,
-        taskId: task.id,
-        pulls,
-        by: moved.by,
-        ...(moved.base ? { base: moved.base } : {}),
-      }),
-    );
+    const outcome = await followPullRequest(deps, {
+      octokit,
+      repository,
+      task,
+      pulls,
+      by: moved.by,
+      ...(moved.base ? { base: moved.base } : {}),
+    });
     outcomes.push(outcome);
   }
   if (outcomes.some((kind) => kind === "update" || kind === "resolve")) await requestSchedule(deps);
@@ -129,15 +127,13 @@ export async function followPull(deps: JobDeps, payload: { taskId: number }): Pr
   const pull = await readPull(octokit, repoRef(repository.fullName), task.prNumber);
   const base = await baseOfTask(deps, task, repository);
   const pulls = new Map(pull.state === "open" && pull.baseRef === base ? [[pull.number, pull]] : []);
-  const outcome = await withIssueLock(deps.db, task.repoId, task.issueNumber, () =>
-    followPullRequest(deps, {
-      octokit,
-      repository,
-      taskId: task.id,
-      pulls,
-      by: task.modifiedBy ?? task.createdBy,
-    }),
-  );
+  const outcome = await followPullRequest(deps, {
+    octokit,
+    repository,
+    task,
+    pulls,
+    by: task.modifiedBy ?? task.createdBy,
+  });
   if (outcome === "update" || outcome === "resolve") await requestSchedule(deps);
   if (outcome === "ask-again")
     throw new Error(`GitHub has not worked out whether #${task.prNumber} merges into ${base}`);
@@ -189,20 +185,29 @@ async function baseOfTask(deps: JobDeps, task: Task, repository: Repository): Pr
 /**
  * One task's pull request, decided on from what GitHub said of it (`pulls`, by number). `base`: the push
  * to its base branch this follows; without it, its own branch moved (the base did not). Run under the
- * issue's lock. Returns what was decided ("ask-again" when GitHub had not worked it out: nothing done).
+ * issue's lock, which it takes. Returns what was decided ("ask-again" when GitHub had not worked it out:
+ * nothing done).
  */
 export async function followPullRequest(
   deps: JobDeps,
   run: {
     octokit: Octokit;
     repository: Repository;
-    taskId: number;
+    task: Pick<Task, "id" | "repoId" | "issueNumber">;
     pulls: ReadonlyMap<number, PullMergeability>;
     by: string;
     base?: { branch: string; sha: string };
   },
 ): Promise<FollowDecision["kind"]> {
-  const task = await getTask(deps.db, run.taskId);
+  // Under the issue's lock, read again: a command or publish may have moved the task since it was listed.
+  return withIssueLock(deps.db, run.task.repoId, run.task.issueNumber, () => followLocked(deps, run));
+}
+
+async function followLocked(
+  deps: JobDeps,
+  run: Parameters<typeof followPullRequest>[1],
+): Promise<FollowDecision["kind"]> {
+  const task = await getTask(deps.db, run.task.id);
   if (!task || !isFollowed(task)) return "nothing";
   const repo = repoRef(run.repository.fullName);
   const log = deps.log.child({ taskId: task.id, pr: task.prNumber });
