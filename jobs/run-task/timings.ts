@@ -17,7 +17,7 @@ export type TimingsRecorder = {
    * Runs `open` (a worktree made or claimed) as the `worktree` phase. A workspace that says how long the
    * repository's `setup` took in it (`setupMs`) has that counted as `setup`, and not as `worktree` too.
    */
-  worktree: <T extends object>(open: () => Promise<T>) => Promise<T>;
+  worktree: <T extends { setupMs?: number | undefined }>(open: () => Promise<T>) => Promise<T>;
   /** What was measured so far, in whole ms; phases not reached are absent. */
   read: () => AttemptTimings;
 };
@@ -56,7 +56,7 @@ export function timingsRecorder(
         add("worktree", clock() - started);
         throw error;
       });
-      const setupMs = setupOf(work);
+      const { setupMs } = work;
       add("worktree", clock() - started - (setupMs ?? 0));
       if (setupMs !== undefined) add("setup", setupMs);
       return work;
@@ -67,11 +67,6 @@ export function timingsRecorder(
       return timings;
     },
   };
-}
-
-/** How long the repository's `setup` took in a workspace that says so (`setupMs`). */
-function setupOf(work: object): number | undefined {
-  return "setupMs" in work && typeof work.setupMs === "number" ? work.setupMs : undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ describe("an attempt's timings", () => {
   it("records each phase around its step, and only the phases reached", async () => {
     const clock = manualClock();
     const timings = timingsRecorder(2_000, clock.read);
-    await timings.worktree(async () => (clock.advance(400), { path: "/w" }));
+    await timings.worktree(async () => (clock.advance(400), { path: "/w", setupMs: undefined }));
     const out = await timings.time("agent", async () => (clock.advance(252_000), "ran"));
     expect(out).toBe("ran");
     expect(timings.read()).toEqual({ waitingMs: 2_000, worktreeMs: 400, agentMs: 252_000 });
