@@ -97,7 +97,7 @@ const layers = [
   ["src/agent", "src/git", "src/queue", "src/report"],
   ["src/github", "src/sandbox"],
   ["src/scheduler"],
-  ["src/intake"],
+  ["src/intake", "src/web"],
   ["jobs"],
   ["src/app.ts", "src/demo"],
   ["src/main", "bench"],

@@ -15,7 +15,14 @@ import type { JobDeps } from "./deps.ts";
 import { requestSchedule } from "../src/scheduler/request.ts";
 import { showTask } from "./show-task.ts";
 
-type Closing = { task: Task; to: TaskState; by: string; reason: string; event: string };
+/** `pr`: the pull request whose merge or close this is (its own event beside the task's). */
+type Closing = {
+  task: Task;
+  to: TaskState;
+  by: string;
+  reason: string;
+  pr?: { number: number; merged: boolean };
+};
 
 /**
  * An issue was closed, a pull request on a Drover branch was closed, or a label was taken off an issue. A
@@ -43,7 +50,12 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
         closing.to === "done"
           ? { completedBy: closing.by, doneAt: new Date(), stateReason: closing.reason }
           : { modifiedBy: closing.by, stateReason: closing.reason },
-        { type: closing.event, actor: closing.by },
+        {
+          by: closing.by,
+          ...(closing.pr
+            ? { also: closing.pr.merged ? "pr.merged" : "pr.closed", data: { pr: closing.pr.number } }
+            : {}),
+        },
         delivery.id,
       );
   if (!moved) return markDeliveryProcessed(deps.db, delivery.id, `already ${task.state}`);
@@ -51,7 +63,7 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   const repository = await getRepository(deps.db, task.repoId);
   if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
   const octokit = await deps.github.installation(repository.installationId);
-  if (closing.event === "pr.merged") await retargetStacked(deps, octokit, repository, moved);
+  if (closing.pr?.merged) await retargetStacked(deps, octokit, repository, moved);
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
   await showTask(deps, octokit, repoRef(repository.fullName), moved.id);
   await requestSchedule(deps);
@@ -103,14 +115,14 @@ async function whatCloses(
           to: "done",
           by: p.pull_request.merged_by?.login ?? p.sender.login,
           reason: `pull request #${n} merged`,
-          event: "pr.merged",
+          pr: { number: n, merged: true },
         }
       : {
           task,
           to: "cancelled",
           by: p.sender.login,
           reason: `pull request #${n} was closed without merging; add the label again to retry`,
-          event: "task.cancelled",
+          pr: { number: n, merged: false },
         };
   }
   if (action === "unlabeled") {
@@ -123,7 +135,6 @@ async function whatCloses(
       to: "cancelled",
       by: p.sender.login,
       reason: `the \`${p.label.name}\` label was removed by @${p.sender.login}`,
-      event: "task.cancelled",
     };
   }
   const p = IssueClosed.parse(payload);
@@ -135,7 +146,6 @@ async function whatCloses(
         to: "cancelled",
         by: p.sender.login,
         reason: "issue closed as not planned",
-        event: "task.cancelled",
       }
-    : { task, to: "done", by: p.sender.login, reason: "issue closed as completed", event: "task.completed" };
+    : { task, to: "done", by: p.sender.login, reason: "issue closed as completed" };
 }

@@ -135,7 +135,6 @@ async function finishClosed(
     done
       ? { doneAt: new Date(), stateReason: "issue closed as completed" }
       : { stateReason: "issue closed as not planned" },
-    { type: done ? "task.completed" : "task.cancelled" },
   );
   if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
 }
@@ -156,16 +155,9 @@ async function recordTaskFacts(
     ["waiting", "ready"].includes(task.state) &&
     !(await closeDeliveryPending(deps.db, issue.repoFullName, issue.number, "unlabeled", ownDelivery))
   ) {
-    const moved = await transitionTask(
-      deps.db,
-      task.id,
-      ["waiting", "ready"],
-      "cancelled",
-      {
-        stateReason: `the \`${label}\` label was removed`,
-      },
-      { type: "task.cancelled" },
-    );
+    const moved = await transitionTask(deps.db, task.id, ["waiting", "ready"], "cancelled", {
+      stateReason: `the \`${label}\` label was removed`,
+    });
     // `task` was read before the issue was: announce only a move that happened.
     if (moved) await deps.enqueue("announce", { taskId: task.id, at: Date.now() });
   }

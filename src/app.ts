@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { receiveWebhook, type IntakeDeps } from "./intake/receive.ts";
 import { answer, webhookEndpoint } from "./intake/webhook-endpoint.ts";
+import type { Route } from "./web/viewer.ts";
 
 export type Readiness = { ready: boolean } & Record<string, unknown>;
 
@@ -12,6 +13,8 @@ export type WebDeps = {
   /** Whether Drover can do work now (`/readyz`). */
   readiness: () => Promise<Readiness>;
   log: Logger;
+  /** The API, the dashboard, metrics (src/web/routes.ts), tried in order after health. */
+  routes?: readonly Route[];
 };
 
 /**
@@ -32,6 +35,8 @@ export function droverWeb(deps: WebDeps): (request: IncomingMessage, response: S
       const { ready, ...detail } = await deps.readiness();
       return answer(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready", ...detail });
     }
+    const url = new URL(request.url ?? "/", "http://drover.invalid");
+    for (const route of deps.routes ?? []) if (await route(request, response, url)) return;
     answer(response, 404, { error: "not found" });
   };
   return (request, response) => {

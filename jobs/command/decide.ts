@@ -52,7 +52,7 @@ export function decide(
             completedBy: null,
             doneAt: null,
           },
-          event: { type: "task.ready", actor: by, data: { command: "retry", fresh: command.fresh } },
+          cause: { by, data: { command: "retry", fresh: command.fresh } },
         },
       };
     case "hint":
@@ -67,7 +67,7 @@ export function decide(
             stateReason: `cancelled by @${by}${command.reason ? `: ${command.reason}` : ""}`,
             nextAttemptAt: null,
           },
-          event: { type: "task.cancelled", actor: by, data: { reason: command.reason } },
+          cause: { by, data: { reason: command.reason } },
         },
       };
     case "pause":
@@ -76,7 +76,7 @@ export function decide(
         move: {
           to: "paused",
           fields: { modifiedBy: by, stateReason: `paused by @${by}`, nextAttemptAt: null },
-          event: { type: "task.paused", actor: by },
+          cause: { by },
         },
       };
     case "resume":
@@ -88,7 +88,7 @@ export function decide(
         move: {
           to: "ready",
           fields: { modifiedBy: by, stateReason: `resumed by @${by}`, nextStart: start("branch", "resume") },
-          event: { type: "task.ready", actor: by, data: { command: "resume" } },
+          cause: { by, data: { command: "resume" } },
         },
         hints: command.hint ? [hintRow(source, index, command.hint)] : [],
       };
@@ -110,7 +110,7 @@ export function decide(
             stateReason: `resolved by @${by}`,
             nextAttemptAt: null,
           },
-          event: { type: "task.resolved", actor: by, data: { note: command.note } },
+          cause: { by, data: { note: command.note } },
         },
       };
   }
@@ -140,7 +140,7 @@ function retryConflict(task: Task, source: CommentSource, prBase: string | undef
         nextStart,
         nextAttemptAt: null,
       },
-      event: { type: "task.ready", actor: by, data: { command: "retry", cause: "conflict" } },
+      cause: { by, data: { command: "retry", cause: "conflict" } },
     },
   };
 }
@@ -174,7 +174,7 @@ function decideHint(
           completedBy: null,
           doneAt: null,
         },
-        event: { type: "task.ready", actor: by, data: { command: "hint", restart: true } },
+        cause: { by, data: { command: "hint", restart: true } },
       },
       hints,
     };

@@ -1,6 +1,6 @@
 import { liveHintMessage } from "../../src/agent/prompt.ts";
 import { hintsAfter, markGivenLive } from "../../src/db/hints.ts";
-import { recordEvent } from "../../src/db/attempts.ts";
+import { recordEvent } from "../../src/db/events.ts";
 import type { JobDeps } from "../deps.ts";
 import type { Run } from "./run.ts";
 

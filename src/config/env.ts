@@ -115,6 +115,30 @@ export const DroverEnv = z.object({
   /** "off" stops pacing writes to GitHub; only for the sandbox, which has no secondary rate limits. */
   GITHUB_THROTTLE: z.enum(["on", "off"]).default("on"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * Where people reach this Drover (https://drover.example.com): the dashboard's sign-in comes back here
+   * (`/drover/auth/callback`), and outgoing webhooks link to it. Unset: the address the request came to.
+   */
+  DROVER_PUBLIC_URL: z.url().optional(),
+  /** The GitHub App's OAuth client (its settings page): people sign in to the dashboard with it. */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  /** GitHub's web address, for sign-in: https://github.com, https://HOST for Enterprise (and the sandbox). */
+  GITHUB_WEB_URL: z.url().default("https://github.com"),
+  /**
+   * Outgoing webhooks for every repository, beside each drover.yml's `notify`: the same list, as JSON or
+   * YAML (`[{url: https://hooks.slack.com/..., events: [task.failed], format: slack}]`).
+   */
+  DROVER_NOTIFY: z.string().optional(),
+  /** Signs outgoing webhooks (X-Drover-Signature-256: HMAC-SHA256 of the body, as GitHub signs its own). */
+  DROVER_NOTIFY_SECRET: z.string().min(1).optional(),
+  /**
+   * "allow": outgoing webhooks may go to private and loopback addresses (a receiver on the same network).
+   * Unset: refused, so a repository's drover.yml cannot make Drover call into its network.
+   */
+  DROVER_NOTIFY_PRIVATE: z.enum(["allow", "refuse"]).default("refuse"),
+  /** Bearer token `/metrics` asks for. Unset: `/metrics` answers only requests from this machine (loopback). */
+  DROVER_METRICS_TOKEN: z.string().min(1).optional(),
 });
 export type DroverEnv = z.infer<typeof DroverEnv>;
 

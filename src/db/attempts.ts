@@ -9,7 +9,8 @@ import {
 } from "./attempt-record.ts";
 import type { Db } from "./client.ts";
 import { attemptJobParked } from "./dead-letters.ts";
-import { attempts, events, steps, tasks, type TaskState } from "./schema.ts";
+import { recordEvent, withCause, type Cause } from "./events.ts";
+import { attempts, steps, tasks, type TaskState } from "./schema.ts";
 import type { Task } from "./tasks.ts";
 import { assertTransition } from "./transition.ts";
 
@@ -88,6 +89,8 @@ export async function claimAttempt(
         ? { kind: "busy", retryInMs: held.remainingMs + 250 }
         : { kind: "gone" };
     }
+    // task.started (the trigger's event) names who asked for this attempt.
+    await withCause(tx, { by: attempt.triggeredBy, data: { attempt: attempt.number } });
     const [task] = await tx
       .update(tasks)
       .set({ state: "running", stateReason: null, updatedAt: sql`now()` })
@@ -111,14 +114,6 @@ export async function claimAttempt(
         .set({ state: "abandoned", finishedAt: sql`now()` })
         .where(eq(attempts.id, attemptId));
       return { kind: "abandoned" };
-    }
-    if (attempt.leaseEpoch === 1) {
-      await tx.insert(events).values({
-        taskId: task.id,
-        type: "task.started",
-        actor: attempt.triggeredBy,
-        data: { attempt: attempt.number },
-      });
     }
     return {
       kind: "claimed",
@@ -199,7 +194,7 @@ export async function concludeStopped(db: Db, lease: Lease, outcome: AttemptOutc
       .where(runningUnder(lease))
       .returning({ taskId: attempts.taskId, number: attempts.number });
     if (!attempt) return false;
-    await tx.insert(events).values({
+    await recordEvent(tx, {
       taskId: attempt.taskId,
       type: "attempt.stopped",
       data: { attempt: attempt.number, reason: outcome.reason ?? null, headSha: outcome.headSha ?? null },
@@ -220,7 +215,7 @@ export async function lapseLease(db: Db, lease: Lease, reason = "shutdown"): Pro
     .where(runningUnder(lease))
     .returning({ id: attempts.id, taskId: attempts.taskId });
   if (rows[0]) {
-    await db.insert(events).values({
+    await recordEvent(db, {
       taskId: rows[0].taskId,
       type: "task.interrupted",
       data: { reason, attemptId: lease.attemptId, epoch: lease.epoch },
@@ -293,7 +288,8 @@ export type TaskMove = {
   from: readonly TaskState[];
   to: TaskState;
   fields: Partial<typeof tasks.$inferInsert>;
-  event: { type: string; data: Record<string, unknown> };
+  /** Added to the data of the event the move writes (src/db/events.ts). */
+  cause: Cause;
 };
 
 /**
@@ -315,12 +311,11 @@ export async function concludeAttempt(
       .where(runningUnder(lease))
       .returning({ taskId: attempts.taskId });
     if (!attempt) return false;
-    const [task] = await tx
+    await withCause(tx, move.cause);
+    await tx
       .update(tasks)
       .set({ ...move.fields, state: move.to, updatedAt: sql`now()` })
-      .where(and(eq(tasks.id, attempt.taskId), inArray(tasks.state, [...move.from])))
-      .returning({ id: tasks.id });
-    if (task) await tx.insert(events).values({ taskId: task.id, ...move.event });
+      .where(and(eq(tasks.id, attempt.taskId), inArray(tasks.state, [...move.from])));
     return true;
   });
 }
@@ -416,15 +411,6 @@ export async function recordStep(db: Db, attemptId: number, name: string, result
     .insert(steps)
     .values({ attemptId, name, result })
     .onConflictDoUpdate({ target: [steps.attemptId, steps.name], set: { result, doneAt: sql`now()` } });
-}
-
-export async function recordEvent(
-  db: Db,
-  event: { taskId: number | null; type: string; actor?: string | null; data?: Record<string, unknown> },
-): Promise<void> {
-  await db
-    .insert(events)
-    .values({ taskId: event.taskId, type: event.type, actor: event.actor ?? null, data: event.data ?? {} });
 }
 
 /** The task's finished attempts before `number`, oldest first: for failover and the budget. */

@@ -4,7 +4,8 @@ import type { TaskState } from "../graph/model.ts";
 import type { Db } from "./client.ts";
 import type { Tx } from "./deliveries.ts";
 import type { NewHint } from "./hints.ts";
-import { commandRuns, events, hints, tasks } from "./schema.ts";
+import { withCause, type Cause } from "./events.ts";
+import { commandRuns, hints, tasks } from "./schema.ts";
 import type { Task, TaskFields } from "./tasks.ts";
 import { assertTransition } from "./transition.ts";
 
@@ -92,7 +93,8 @@ export type Steering = {
   move?: {
     to: TaskState;
     fields?: TaskFields;
-    event: { type: string; actor: string; data?: Record<string, unknown> };
+    /** Who (the command's author) and what to add to the move's event. */
+    cause: Cause;
   };
   /** Fields to set without a state change (`modified_by` for a hint). */
   fields?: TaskFields;
@@ -128,6 +130,7 @@ export async function steerTask(
     let row = task;
     const { move } = steering;
     if (move) assertTransition(task.state, move.to);
+    await withCause(tx, move?.cause);
     const fields = { ...steering.fields, ...move?.fields, ...(move ? { state: move.to } : {}) };
     if (Object.keys(fields).length > 0) {
       const [updated] = await tx
@@ -137,14 +140,6 @@ export async function steerTask(
         .returning();
       if (!updated) throw new Error(`task ${taskId} moved while it was locked`);
       row = updated;
-    }
-    if (move) {
-      await tx.insert(events).values({
-        taskId,
-        type: move.event.type,
-        actor: move.event.actor,
-        data: move.event.data ?? {},
-      });
     }
     if (steering.hints && steering.hints.length > 0) {
       await tx

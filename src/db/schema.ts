@@ -254,19 +254,104 @@ export const deliveries = pgTable("deliveries", {
   outcome: text("outcome"),
 });
 
-/** Append-only history of what happened to tasks. */
+/**
+ * Append-only history of what happened to tasks (src/db/events.ts has the types). A task's state change, a
+ * hint, a resolution and a pull request opened are written by triggers on `tasks` and `hints` (migration
+ * 0016), in the transaction that made the change, so no writer can forget one; other events are written
+ * by their writers in their own transaction. `seq` is given at commit, in commit order (a deferred trigger
+ * under one lock), so a reader that has seen `seq` N has seen every event committed before it: the
+ * stream's cursor (`Last-Event-ID`). Each commit notifies the `drover_events` channel.
+ */
 export const events = pgTable(
   "events",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Null until the writing transaction commits. */
+    seq: bigint("seq", { mode: "number" }),
     taskId: integer("task_id").references(() => tasks.id),
     type: text("type").notNull(),
+    /** The GitHub user who caused it; null: Drover itself. */
     actor: text("actor"),
+    /** "owner/name", the issue's number, its story's key ("owner/name#N"), the attempt's number. */
+    repo: text("repo"),
+    issue: integer("issue"),
+    story: text("story"),
+    attempt: integer("attempt"),
     data: jsonb("data").notNull().default({}),
     at: at("at").notNull().defaultNow(),
   },
-  (t) => [index("events_task").on(t.taskId)],
+  (t) => [
+    index("events_task").on(t.taskId),
+    uniqueIndex("events_seq").on(t.seq),
+    index("events_repo_seq").on(t.repo, t.seq),
+  ],
 );
+
+/** Where a reader that must see every event once (the notify dispatcher) got to, by `events.seq`. */
+export const eventCursors = pgTable("event_cursors", {
+  name: text("name").primaryKey(),
+  seq: bigint("seq", { mode: "number" }).notNull(),
+  updatedAt: at("updated_at").notNull().defaultNow(),
+});
+
+/**
+ * Each outgoing webhook (drover.yml `notify`, or the deployment's DROVER_NOTIFY) owed for an event: one row
+ * per target and event, made before the job that sends it, so a delivery that keeps failing stays visible
+ * (dashboard, logs) and none is lost between the queue and the receiver.
+ */
+export const notifyDeliveries = pgTable(
+  "notify_deliveries",
+  {
+    id: serial("id").primaryKey(),
+    /** A hash of the target's url and format: the same target in two files is one target. */
+    targetKey: text("target_key").notNull(),
+    /** The url without its query or credentials, for showing. */
+    target: text("target").notNull(),
+    format: text("format").$type<"json" | "slack" | "discord">().notNull(),
+    eventSeq: bigint("event_seq", { mode: "number" }).notNull(),
+    repo: text("repo"),
+    state: text("state").$type<"pending" | "delivered" | "failed">().notNull().default("pending"),
+    tries: integer("tries").notNull().default(0),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    deliveredAt: at("delivered_at"),
+    updatedAt: at("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("notify_deliveries_target_event").on(t.targetKey, t.eventSeq),
+    index("notify_deliveries_state").on(t.state),
+  ],
+);
+
+/** API tokens an operator issued (`drover token create`): only a hash is kept. */
+export const apiTokens = pgTable("api_tokens", {
+  id: serial("id").primaryKey(),
+  name: text("name").notNull(),
+  /** sha256 of the token, hex. */
+  tokenHash: text("token_hash").notNull().unique(),
+  /** Repositories ("owner/name") it may read; null: every repository. */
+  repos: jsonb("repos").$type<string[] | null>(),
+  /** Whether it may use the controls (retry, hint, ...), acting as `name`. */
+  canWrite: boolean("can_write").notNull().default(false),
+  createdAt: createdAt(),
+  lastUsedAt: at("last_used_at"),
+  revokedAt: at("revoked_at"),
+});
+
+/**
+ * People signed in to the dashboard with GitHub (the App's OAuth client): a hash of the cookie's value, who
+ * they are, and the repositories GitHub said they can read when they signed in. The user's GitHub token is
+ * not kept.
+ */
+export const webSessions = pgTable("web_sessions", {
+  idHash: text("id_hash").primaryKey(),
+  login: text("login").notNull(),
+  userId: id("user_id").notNull(),
+  repos: jsonb("repos").$type<string[]>().notNull(),
+  createdAt: createdAt(),
+  expiresAt: at("expires_at").notNull(),
+});
 
 /**
  * GitHub's view of every issue in a task graph: tasks, their blockers (also in other repositories of the

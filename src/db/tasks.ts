@@ -5,7 +5,8 @@ import { taskConfigOrDefaults } from "../config/stored.ts";
 import type { Db } from "./client.ts";
 import type { AttemptStart } from "./attempt-start.ts";
 import { claimDelivery, type Tx } from "./deliveries.ts";
-import { attempts, events, repositories, tasks, type TaskState } from "./schema.ts";
+import { recordAlso, withCause, type Cause } from "./events.ts";
+import { attempts, repositories, tasks, type TaskState } from "./schema.ts";
 import { ACTIVE, TRIGGERABLE } from "../graph/transitions.ts";
 import { assertTransition } from "./transition.ts";
 
@@ -93,6 +94,7 @@ export async function triggerTask(
     if (input.deliveryId !== undefined && !(await claimDelivery(tx, input.deliveryId)))
       return { kind: "applied-before" };
     if (input.claim && !(await input.claim(tx))) return { kind: "applied-before" };
+    await withCause(tx, { by: input.triggeredBy });
     const [inserted] = await tx
       .insert(tasks)
       .values({
@@ -109,10 +111,7 @@ export async function triggerTask(
       })
       .onConflictDoNothing()
       .returning();
-    if (inserted) {
-      await tx.insert(events).values({ taskId: inserted.id, type: "task.ready", actor: input.triggeredBy });
-      return { kind: "created", task: inserted };
-    }
+    if (inserted) return { kind: "created", task: inserted };
     const existing = await tx.query.tasks.findFirst({
       where: and(eq(tasks.repoId, input.repoId), eq(tasks.issueNumber, input.issueNumber)),
     });
@@ -142,7 +141,6 @@ export async function triggerTask(
       .where(and(eq(tasks.id, existing.id), inArray(tasks.state, [...TRIGGERABLE])))
       .returning();
     if (!restarted) return { kind: "already-active", task: existing };
-    await tx.insert(events).values({ taskId: existing.id, type: "task.ready", actor: input.triggeredBy });
     return { kind: "restarted", task: restarted, previous: existing.state };
   });
 }
@@ -157,23 +155,21 @@ export async function transitionTask(
   from: readonly TaskState[],
   to: TaskState,
   fields: TaskFields = {},
-  event?: { type: string; actor?: string | null; data?: Record<string, unknown> },
+  /** Who moved it, and what to add to the move's event (src/db/events.ts). */
+  cause?: Cause,
   /** The webhook delivery asking for it: claimed in the same transaction; nothing moves if it was before. */
   deliveryId?: string,
 ): Promise<Task | undefined> {
   for (const state of from) assertTransition(state, to);
   return db.transaction(async (tx) => {
     if (deliveryId !== undefined && !(await claimDelivery(tx, deliveryId))) return undefined;
+    await withCause(tx, cause);
     const [row] = await tx
       .update(tasks)
       .set({ ...fields, state: to, updatedAt: sql`now()` })
       .where(and(eq(tasks.id, id), inArray(tasks.state, [...from])))
       .returning();
-    if (row && event) {
-      await tx
-        .insert(events)
-        .values({ taskId: id, type: event.type, actor: event.actor ?? null, data: event.data ?? {} });
-    }
+    if (row) await recordAlso(tx, id, cause);
     return row;
   });
 }

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { answer } from "../lib/http.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { readBoundedBody } from "./read-body.ts";
@@ -201,10 +202,4 @@ function rootCause(error: unknown): { name: string; message: string; code?: stri
   };
 }
 
-/** A JSON answer with its length. */
-export function answer(response: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  response
-    .writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
-    .end(text);
-}
+export { answer };

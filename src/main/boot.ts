@@ -6,6 +6,8 @@ import pino, { type Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { processJob } from "../../jobs/process-job.ts";
 import { droverWeb } from "../app.ts";
+import { EventFeed } from "../db/event-feed.ts";
+import { webRoutes } from "../web/routes.ts";
 import { readEnv, type DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
@@ -151,7 +153,21 @@ export function createProbot(credentials: AppCredentials, log: Logger): Probot {
 
 /** The web process: webhooks into intake, plus health. */
 export async function startWeb(services: Services, credentials: AppCredentials): Promise<WebServer> {
-  const botLogin = await ownBotLogin(new GitHubApp(createProbot(credentials, services.log)), services);
+  const github = new GitHubApp(createProbot(credentials, services.log));
+  const botLogin = await ownBotLogin(github, services);
+  // Every worker's events, live, for the API and the dashboard (one LISTEN connection per web process).
+  const feed = new EventFeed(services.database.db, services.database.sql, (error) =>
+    services.log.warn({ err: error.message }, "event feed read failed"),
+  );
+  await feed.start();
+  const routes = webRoutes({
+    db: services.database.db,
+    env: services.env,
+    log: services.log,
+    feed,
+    github,
+    enqueue: services.enqueue,
+  });
   const server = createServer(
     // GitHub gives up on a delivery after 10 s: a body still coming after this holds memory for nothing.
     { requestTimeout: WEB_REQUEST_TIMEOUT_MS },
@@ -165,6 +181,7 @@ export async function startWeb(services: Services, credentials: AppCredentials):
       secret: credentials.secret,
       readiness: () => readiness(services),
       log: services.log,
+      routes,
     }),
   );
   const host = process.env.HOST ?? "0.0.0.0";
@@ -176,7 +193,13 @@ export async function startWeb(services: Services, credentials: AppCredentials):
   services.log.info({ host, port }, "web listening");
   return {
     port,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Live streams hold their connections open: the feed ends them, then idle connections close.
+      await feed.close();
+      server.closeIdleConnections();
+      await closed;
+    },
   };
 }
 

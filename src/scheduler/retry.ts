@@ -78,10 +78,7 @@ export function taskMoveAfter(
         nextAttemptAt,
         ...(end.startedFrom?.from === "branch" ? { nextStart: end.startedFrom } : {}),
       },
-      event: {
-        type: "task.retrying",
-        data: { reason: end.reason, attempt: policy.attemptNumber, nextAttemptAt },
-      },
+      cause: { data: { attempt: policy.attemptNumber, nextAttemptAt } },
     };
   }
   const reason =
@@ -92,6 +89,6 @@ export function taskMoveAfter(
     from: ["running"],
     to: end.state,
     fields: { stateReason: reason, nextAttemptAt: null },
-    event: { type: `task.${end.state === "review" ? "completed" : end.state}`, data: { reason } },
+    cause: {},
   };
 }

@@ -39,7 +39,7 @@ const TO_REVIEW: TaskMove = {
   from: ["running"],
   to: "review",
   fields: { stateReason: "the agent reported success" },
-  event: { type: "task.completed", data: { reason: "the agent reported success" } },
+  cause: { data: { note: "from the test" } },
 };
 
 /**
@@ -125,7 +125,10 @@ describe("attempt leases", () => {
         state: "review",
         stateReason: "the agent reported success",
       });
-      expect((await history(taskId)).at(-1)).toMatchObject(TO_REVIEW.event);
+      expect((await history(taskId)).at(-1)).toMatchObject({
+        type: "task.review",
+        data: { from: "running", to: "review", reason: "the agent reported success", note: "from the test" },
+      });
     });
 
     it("changes nothing for a worker whose lease was taken over", async () => {
@@ -138,7 +141,7 @@ describe("attempt leases", () => {
       const attempt = await getAttempt(db(), lease.attemptId);
       expect(attempt).toMatchObject({ state: "running", leaseEpoch: 2, conclusion: null, finishedAt: null });
       expect(await getTask(db(), taskId)).toMatchObject({ state: "running" });
-      expect(await eventTypes(taskId)).not.toContain("task.completed");
+      expect(await eventTypes(taskId)).not.toContain("task.review");
     });
 
     it("finishes the attempt but leaves a task that moved on meanwhile where it is", async () => {
@@ -152,7 +155,7 @@ describe("attempt leases", () => {
         state: "cancelled",
         stateReason: "cancelled by mona",
       });
-      expect(await eventTypes(taskId)).not.toContain("task.completed");
+      expect(await eventTypes(taskId)).not.toContain("task.review");
     });
   });
 

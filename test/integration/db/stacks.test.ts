@@ -29,7 +29,7 @@ describe("stacked pull requests", () => {
       db(),
       lease,
       { conclusion: "success", reason: "passed", summary: "Done." },
-      { from: ["running"], to: "review", fields: { prNumber: issue + 100 }, event: { type: "x", data: {} } },
+      { from: ["running"], to: "review", fields: { prNumber: issue + 100 }, cause: {} },
     );
     return taskId;
   }

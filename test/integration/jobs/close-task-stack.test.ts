@@ -33,7 +33,7 @@ describe("close-task with pull requests stacked on the merged one", () => {
       db(),
       lease,
       { conclusion: "success", reason: "the agent reported success", summary: "Done." },
-      { from: ["running"], to: "review", fields: { prNumber: pr }, event: { type: "pr.opened", data: {} } },
+      { from: ["running"], to: "review", fields: { prNumber: pr }, cause: {} },
     );
     return taskId;
   }

@@ -67,7 +67,7 @@ describe("close-task", () => {
         from: ["running"],
         to: "review",
         fields: { stateReason: null, prNumber: issue + 1 },
-        event: { type: "pr.opened", data: { number: issue + 1 } },
+        cause: {},
       },
     );
     if (!concluded) throw new Error("task did not move to review");
@@ -94,7 +94,7 @@ describe("close-task", () => {
       ["review"],
       "done",
       { completedBy: closer.login, doneAt: new Date(), stateReason: "issue closed as completed" },
-      { type: "task.completed", actor: closer.login },
+      { by: closer.login },
       deliveryId,
     );
   }

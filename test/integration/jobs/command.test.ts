@@ -400,7 +400,8 @@ describe("command", () => {
     expect(talk.replies).toHaveLength(1);
     expect(await hintsOf(db(), taskId!)).toHaveLength(1);
     const history = await db().select().from(events).where(eq(events.taskId, taskId!));
-    expect(history.filter((e) => e.type === "task.ready")).toHaveLength(2); // created, then the retry
+    expect(history.filter((e) => e.type === "task.ready")).toHaveLength(1); // created
+    expect(history.filter((e) => e.type === "task.retried")).toMatchObject([{ actor: MAINTAINER.login }]);
     expect((await getDelivery(db(), deliveryId))?.outcome).toBe("2 of 2 applied");
   });
 
@@ -417,7 +418,7 @@ describe("command", () => {
     expect(await stateOf(taskId)).toBe("running");
     expect(reactionsOf(talk)).toEqual(["eyes", "rocket", "rocket"]);
     const history = await db().select().from(events).where(eq(events.taskId, taskId!));
-    expect(history.filter((e) => e.type === "task.ready")).toHaveLength(2);
+    expect(history.filter((e) => e.type === "task.retried")).toHaveLength(1);
   });
 
   /**

@@ -88,7 +88,7 @@ describe("retries at the time the status comment says", () => {
         from: ["running"] as const,
         to: "retrying" as const,
         fields: { stateReason: "agent exited with code 3", nextAttemptAt },
-        event: { type: "task.retrying", data: {} },
+        cause: {},
       };
       await concludeAttempt(db(), lease, { conclusion: "failure" }, { ...move, from: [...move.from] });
       return taskId;

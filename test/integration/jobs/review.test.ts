@@ -57,7 +57,7 @@ describe("review", () => {
         from: ["running"],
         to: "review",
         fields: { stateReason: null, prNumber: issue + 1 },
-        event: { type: "pr.opened", data: { number: issue + 1 } },
+        cause: {},
       },
     );
     if (!moved) throw new Error("task did not move to review");

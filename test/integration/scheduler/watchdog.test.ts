@@ -55,7 +55,7 @@ describe("the watchdog", () => {
       db(),
       lease,
       { conclusion: "success" },
-      { from: ["running"], to: "review", fields: {}, event: { type: "task.completed", data: {} } },
+      { from: ["running"], to: "review", fields: {}, cause: {} },
     );
     if (!moved) throw new Error("not concluded");
     await db()

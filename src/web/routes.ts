@@ -1,0 +1,8 @@
+import type { Route, WebContext } from "./viewer.ts";
+
+/**
+ * Drover's web beyond webhooks and health, in the order they are tried: each route answers its own paths.
+ */
+export function webRoutes(_context: WebContext): Route[] {
+  return [];
+}
