@@ -23,10 +23,19 @@ export async function authenticate(db: Db, request: IncomingMessage): Promise<Vi
   const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1];
   if (bearer) {
     const token = await findApiToken(db, bearer);
-    return token ? { login: `token:${token.name}`, kind: "token", repos: token.repos ?? undefined } : null;
+    return token
+      ? {
+          login: `token:${token.name}`,
+          kind: "token",
+          repos: token.repos ?? undefined,
+          mayWrite: token.canWrite,
+        }
+      : null;
   }
   const cookie = cookieOf(request, SESSION_COOKIE);
   if (!cookie) return null;
   const session = await findSession(db, cookie);
-  return session ? { login: session.login, kind: "person", repos: session.repos } : null;
+  return session
+    ? { login: session.login, kind: "person", repos: session.repos, mayWrite: "ask-github" }
+    : null;
 }

@@ -16,6 +16,11 @@ export type Viewer = {
   kind: "person" | "token";
   /** Repositories ("owner/name", lower-case) this viewer may read; undefined: every repository (an operator's token). */
   repos: readonly string[] | undefined;
+  /**
+   * Whether the controls (retry, hint, pause, ...) are theirs: a token as issued; a person as GitHub says
+   * per repository (write, maintain or admin, the same check as a `/drover` command's author).
+   */
+  mayWrite: boolean | "ask-github";
 };
 
 /** Whether `viewer` may read `repo` ("owner/name", any case). */
