@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { concludeAttempt, type AttemptOutcome } from "../../../src/db/attempts.ts";
+import type { AttemptOutcome } from "../../../src/db/attempt-record.ts";
+import { concludeAttempt } from "../../../src/db/attempts.ts";
 import { EventFeed } from "../../../src/db/event-feed.ts";
 import { readEvents, recordEvent, type DroverEvent } from "../../../src/db/events.ts";
 import { upsertIssue } from "../../../src/db/graph-rows.ts";
