@@ -1,3 +1,4 @@
+import { eventsApi } from "./events-api.ts";
 import { signInRoutes } from "./sign-in.ts";
 import type { Route, WebContext } from "./viewer.ts";
 
@@ -5,5 +6,5 @@ import type { Route, WebContext } from "./viewer.ts";
  * Drover's web beyond webhooks and health, in the order they are tried: each route answers its own paths.
  */
 export function webRoutes(context: WebContext): Route[] {
-  return [signInRoutes(context)];
+  return [eventsApi(context), signInRoutes(context)];
 }
