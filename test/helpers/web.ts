@@ -124,9 +124,9 @@ export type WebHandle = {
 
 /**
  * Drover's web (startWeb, a real HTTP server) in this process for one test file, on a fresh database and
- * a queue prefix of its own, its log kept in memory.
+ * a queue prefix of its own, its log kept in memory. `env` adds to its environment (read in beforeAll).
  */
-export function useWeb(): WebHandle {
+export function useWeb(options: { env?: () => Record<string, string> } = {}): WebHandle {
   const testDb = useTestDatabase();
   const lines: string[] = [];
   const queued: { name: JobName; payload: unknown }[] = [];
@@ -144,7 +144,13 @@ export function useWeb(): WebHandle {
       }),
     );
     const prefix = `drover-test-web-${randomBytes(4).toString("hex")}`;
-    const env = readEnv({ DATABASE_URL: testDb.url(), REDIS_URL: TEST_REDIS_URL, PORT: "0" });
+    const env = readEnv({
+      DATABASE_URL: testDb.url(),
+      REDIS_URL: TEST_REDIS_URL,
+      PORT: "0",
+      // Read once the hooks before this one ran: a sandbox's URLs, sign-in's client.
+      ...options.env?.(),
+    });
     connection = connectRedis(TEST_REDIS_URL);
     connection.on("error", () => {});
     queue = new WorkQueue(connection, prefix, () => {});
