@@ -279,6 +279,7 @@ switch (command) {
       );
     const render = json ? eventJson : eventLine;
     feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
+    process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
     const stop = () =>
       void feed
         .close()

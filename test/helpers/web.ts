@@ -116,6 +116,8 @@ export type WebHandle = {
   /** http://127.0.0.1:port */
   url: () => string;
   db: () => Db;
+  /** Its database's URL, for a CLI run against the same data. */
+  databaseUrl: () => string;
   /** The web's log lines since it started (pino JSON). */
   logs: () => string[];
   /** Names and payloads of the jobs intake queued so far. */
@@ -178,6 +180,7 @@ export function useWeb(options: { env?: () => Record<string, string> } = {}): We
   return {
     url: () => `http://127.0.0.1:${present(web).port}`,
     db: () => testDb.database().db,
+    databaseUrl: () => testDb.url(),
     logs: () => lines,
     queued: () => queued,
   };
