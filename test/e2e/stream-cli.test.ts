@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { recordEvent } from "../../src/db/events.ts";
 import { upsertRepository } from "../../src/db/repositories.ts";
@@ -26,7 +26,7 @@ function drover(...args: string[]) {
 
 /** A running `drover stream`: what it printed so far, and a wait for a line. */
 function stream(...args: string[]) {
-  const child: ResultPromise<{ reject: false; env: Record<string, string> }> = drover("stream", ...args);
+  const child = drover("stream", ...args);
   let out = "";
   let err = "";
   child.stdout?.on("data", (part: Buffer) => (out += part.toString("utf8")));
