@@ -26,8 +26,7 @@ export function eventDetail(data: Record<string, unknown>): string {
     if (value === undefined || value === null || value === "") continue;
     parts.push(key === "reason" ? printable(value) : `${key}: ${printable(value)}`);
   }
-  const pr = data.pr ?? data.prNumber;
-  if (typeof pr === "number") parts.push(`PR #${pr}`);
+  if (typeof data.pr === "number") parts.push(`PR #${data.pr}`);
   if (typeof data.base === "string") parts.push(`base ${printable(data.base, 60)}`);
   if (typeof data.nextAttemptAt === "string") parts.push(`next try ${printable(data.nextAttemptAt, 40)}`);
   return parts.join("  ");

@@ -42,7 +42,7 @@ describe("an event on a terminal", () => {
   });
 
   it("names a pull request, a new base and the next try", () => {
-    expect(eventDetail({ prNumber: 9, base: "main", nextAttemptAt: "2026-12-06T08:00:00Z" })).toBe(
+    expect(eventDetail({ pr: 9, base: "main", nextAttemptAt: "2026-12-06T08:00:00Z" })).toBe(
       "PR #9  base main  next try 2026-12-06T08:00:00Z",
     );
     expect(eventDetail({ command: "retry", note: "flaky" })).toBe("note: flaky  command: retry");
