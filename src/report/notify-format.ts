@@ -152,7 +152,7 @@ function slackBody(notification: Notification) {
   const { subject, headline, reason, title } = summary(notification);
   const { links } = notification;
   const name = links.issue ? `<${links.issue}|${slackEscape(title)}>` : `*${slackEscape(title)}*`;
-  const lines = [`${name} (${slackEscape(subject)}) ${headline}.`];
+  const lines = [`${name}${title === subject ? "" : ` (${slackEscape(subject)})`} ${headline}.`];
   if (reason) lines.push(`> ${slackEscape(reason)}`);
   const more = [
     links.pullRequest ? `<${links.pullRequest}|Pull request>` : null,
@@ -160,7 +160,7 @@ function slackBody(notification: Notification) {
   ].filter(Boolean);
   if (more.length > 0) lines.push(more.join(" · "));
   return {
-    text: `${title} (${subject}) ${headline}.`,
+    text: `${title}${title === subject ? "" : ` (${subject})`} ${headline}.`,
     blocks: [{ type: "section", text: { type: "mrkdwn", text: cut(lines.join("\n"), SLACK_SECTION_MAX) } }],
   };
 }
