@@ -162,7 +162,8 @@ export async function taskEvents(db: Db, taskId: number, limit = 500): Promise<D
   return rows.map(toEvent);
 }
 
-function toEvent(row: typeof events.$inferSelect): DroverEvent {
+/** An `events` row as it is read (other readers of the table, src/db/notify.ts, share it). */
+export function toEvent(row: typeof events.$inferSelect): DroverEvent {
   return {
     seq: row.seq ?? 0,
     type: row.type,

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
 import type { NotifyFormat } from "../config/notify.ts";
 import type { Db } from "./client.ts";
-import type { DroverEvent } from "./events.ts";
+import { toEvent, type DroverEvent } from "./events.ts";
 import { eventCursors, events, notifyDeliveries, tasks } from "./schema.ts";
 
 /** The cursor of the notify dispatcher in `event_cursors`. */
@@ -53,7 +53,7 @@ export async function dispatchEvents(
     const last = rows.at(-1)?.event.seq;
     if (last === undefined || last === null) return { created: [], more: false };
     const owed = rows.flatMap(({ event, taskConfig }) =>
-      targetsOf({ ...readEvent(event), taskConfig }).map((target) => ({
+      targetsOf({ ...toEvent(event), taskConfig }).map((target) => ({
         targetKey: target.key,
         target: target.shown,
         format: target.format,
@@ -126,7 +126,7 @@ export async function deliveryToSend(db: Db, id: number): Promise<DeliveryToSend
     format: row.delivery.format,
     state: row.delivery.state,
     tries: row.delivery.tries,
-    event: readEvent(row.event),
+    event: toEvent(row.event),
     task: row.task ? { title: row.task.title, state: row.task.state, prNumber: row.task.prNumber } : null,
     taskConfig: row.task?.config ?? null,
   };
@@ -231,18 +231,4 @@ export async function notifyProblems(
     lastError: delivery.lastError,
     updatedAt: delivery.updatedAt,
   }));
-}
-
-function readEvent(row: typeof events.$inferSelect): DroverEvent {
-  return {
-    seq: row.seq ?? 0,
-    type: row.type,
-    at: row.at.toISOString(),
-    repo: row.repo,
-    issue: row.issue,
-    story: row.story,
-    attempt: row.attempt,
-    actor: row.actor,
-    data: (row.data ?? {}) as Record<string, unknown>,
-  };
 }

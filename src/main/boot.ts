@@ -249,7 +249,7 @@ const READY_TIMEOUT_MS = 5_000;
 
 /** The worker: requeue what PostgreSQL says is pending, then take jobs. */
 export async function startWorkers(services: Services, credentials: AppCredentials) {
-  const targets = notifyTargets(services);
+  const targets = notifyTargets(services.env);
   const deps = {
     db: services.database.db,
     enqueue: services.enqueue,
@@ -296,9 +296,9 @@ export async function startWorkers(services: Services, credentials: AppCredentia
 }
 
 /** DROVER_NOTIFY read, or one line naming what is wrong and exit 1 (the same rules as drover.yml's `notify`). */
-function notifyTargets(services: Services) {
+function notifyTargets(env: DroverEnv) {
   try {
-    return parseNotifyEnv(services.env.DROVER_NOTIFY, services.env.DROVER_NOTIFY_PRIVATE === "allow");
+    return parseNotifyEnv(env.DROVER_NOTIFY, env.DROVER_NOTIFY_PRIVATE === "allow");
   } catch (error) {
     exit((error as Error).message);
   }
@@ -334,11 +334,15 @@ export function exit(message: string): never {
 
 /** The validated environment, or one line naming what is wrong. */
 export function environment(): DroverEnv {
+  let env: DroverEnv;
   try {
-    return readEnv();
+    env = readEnv();
   } catch (error) {
     exit((error as Error).message);
   }
+  // Checked before anything starts, so a bad target list stops the process with one line, not a worker later.
+  notifyTargets(env);
+  return env;
 }
 
 /** Reads `.env` from the working directory when there is one (as Probot does). */
