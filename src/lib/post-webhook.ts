@@ -60,6 +60,8 @@ export async function postWebhook(
         response.on("data", () => {});
         response.on("end", () => resolve({ status: response.statusCode ?? 0 }));
         response.on("error", reject);
+        // Closed before its end (the timeout, a reset): settled as no answer, never left hanging.
+        response.on("close", () => reject(new Error("the answer was cut off")));
       },
     );
     request.on("error", (error) => {

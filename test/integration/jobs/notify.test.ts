@@ -253,6 +253,39 @@ describe("notify", () => {
     await harness().queue.remove("main", `notify-${row?.id}`);
   });
 
+  it("shows a delivery waiting for its next try as retrying, and queues again one whose job was lost", async () => {
+    const hook = await receiver((n) => (n === 0 ? 502 : 200));
+    const targets = useEnv([{ url: `${hook.url}/hook`, events: ["task.completed"] }]);
+    await notifyPass(notifier(targets));
+    const taskId = await task(13);
+    await move(taskId, "done");
+    // Its first try fails; the next one is a minute away.
+    await notifyPass(notifier(targets), { retryBackoffMs: 60_000 });
+    await until("the first try", () => hook.requests.length === 1);
+    let [row] = await rows();
+    for (let i = 0; i < 100 && row?.tries !== 1; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      [row] = await rows();
+    }
+    expect(await notifyProblems(db(), [OCTO_REPO.fullName])).toMatchObject([
+      { id: row?.id, state: "retrying", tries: 1, lastStatus: 502, lastError: "the receiver answered 502" },
+    ]);
+
+    // Redis loses the job (emptied, or failed over without it): the row is still pending.
+    await harness().queue.remove("main", `notify-${row?.id}`);
+    expect(await notifyPass(notifier(targets))).toEqual({ queued: 0, requeued: 0 }); // touched too recently
+    await db()
+      .update(notifyDeliveries)
+      .set({ updatedAt: new Date(Date.now() - 2 * 60_000) })
+      .where(eq(notifyDeliveries.id, row?.id ?? 0));
+    expect(await notifyPass(notifier(targets))).toEqual({ queued: 0, requeued: 1 });
+    await harness().drain();
+
+    expect(hook.requests).toHaveLength(2);
+    expect(await rows()).toMatchObject([{ state: "delivered", tries: 2, lastStatus: 200 }]);
+    expect(await notifyProblems(db(), undefined)).toEqual([]);
+  });
+
   it("delivers events committed while no dispatcher ran once it starts, and new ones as they commit", async () => {
     const hook = await receiver();
     const targets = useEnv([{ url: `${hook.url}/hook`, events: ["task"] }]);
