@@ -118,6 +118,7 @@ const HEADLINES: Record<string, string> = {
   "task.interrupted": "was interrupted",
   "attempt.stopped": "had its attempt stopped",
   "pr.opened": "opened a pull request",
+  "pr.updated": "has its pull request updated",
   "pr.merged": "had its pull request merged",
   "pr.closed": "had its pull request closed",
   "pr.approved": "had its pull request approved",
