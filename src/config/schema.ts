@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { notifyTargets } from "./notify.ts";
 import { parseDuration, parseSize } from "./units.ts";
@@ -187,16 +186,13 @@ const agents = z
 
 /**
  * A key Drover does not act on yet. A file that sets it is refused with what Drover does instead, because
- * a key accepted and ignored tells its writer it works. `noop`, the value that only says what Drover does
- * anyway, is accepted (earlier docs listed it as the default). Never in the parsed config.
+ * a key accepted and ignored tells its writer it works. Never in the parsed config.
  */
-function notSupportedYet(instead: string, noop?: false | []) {
-  const allowed = noop === undefined ? "" : ` (or set it to ${JSON.stringify(noop)})`;
+function notSupportedYet(instead: string) {
   return z
     .unknown()
-    .superRefine((value, ctx) => {
-      if (noop !== undefined && isDeepStrictEqual(value, noop)) return;
-      ctx.addIssue({ code: "custom", message: `is not supported yet: ${instead}. Remove it${allowed}` });
+    .superRefine((_, ctx) => {
+      ctx.addIssue({ code: "custom", message: `is not supported yet: ${instead}. Remove it` });
     })
     .optional();
 }
