@@ -12,6 +12,9 @@ export const NOTIFY_EVERY_MS = 30_000;
 /** A pending delivery untouched this long may have lost its job (Redis emptied): queued again. */
 export const NOTIFY_STALE_MS = 60_000;
 
+/** How soon a pass that found another worker dispatching looks again. */
+const BUSY_RETRY_MS = 1_000;
+
 export type NotifierDeps = {
   db: Db;
   /** The client to LISTEN with (one connection for the process's notifier). */
@@ -102,7 +105,10 @@ export async function startNotifier(
     again = false;
     running = notifyPass(deps, options)
       .then((result) => {
-        if (result && result.queued + result.requeued > 0) deps.log.debug(result, "outgoing webhooks queued");
+        // Another worker was dispatching, perhaps from before the commit that woke this one: look again soon
+        // rather than at the next timer.
+        if (!result) setTimeout(wake, BUSY_RETRY_MS).unref();
+        else if (result.queued + result.requeued > 0) deps.log.debug(result, "outgoing webhooks queued");
       })
       .catch((error: unknown) => deps.log.warn({ err: error }, "notify pass failed; trying again later"))
       .finally(() => {
