@@ -18,6 +18,7 @@ import { reconcile } from "./reconcile.ts";
 import { retryDue, schedule } from "./schedule.ts";
 import { syncIssueJob } from "./sync-issue.ts";
 import { warmPool } from "./warm-pool.ts";
+import { notify } from "./notify.ts";
 
 type Handler<N extends JobName> = (
   deps: JobDeps,
@@ -42,6 +43,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   reconcile: (deps, payload) => reconcile(deps, payload),
   "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),
   canary: async () => {},
+  notify: (deps, payload, context) => notify(deps, payload, context),
 };
 
 /** How long a job that found its issue busy waits before it tries the lock again. */

@@ -137,6 +137,15 @@ export const JOBS = {
     jobId: (p: { repoId: number; cause: string }) => `warm-${p.repoId}-${p.cause}`,
     options: { lane: "warm", attempts: 3, backoffMs: 30_000 },
   },
+  /**
+   * One outgoing webhook owed for one event (a notify_deliveries row the dispatcher made,
+   * src/scheduler/notifier.ts): sent, and tried again while the receiver fails: 8 tries over about an hour.
+   */
+  notify: {
+    payload: z.object({ notifyDeliveryId: z.number().int().positive() }),
+    jobId: (p: { notifyDeliveryId: number }) => `notify-${p.notifyDeliveryId}`,
+    options: { lane: "main", attempts: 8, backoffMs: 30_000 },
+  },
   /** `/readyz`: a job that does nothing, to prove workers take jobs from the queue. */
   canary: {
     payload: z.object({ id: z.string().min(1) }),
@@ -148,11 +157,14 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 
-/** `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore it). */
+/**
+ * `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore
+ * it). `backoffMs`: the first retry's wait instead of the catalog's (tests keep retries short with it).
+ */
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,
-  options?: { delayMs?: number; priority?: number },
+  options?: { delayMs?: number; priority?: number; backoffMs?: number },
 ) => Promise<void>;
 
 export function enqueuer(queue: WorkQueue): Enqueue {
