@@ -58,6 +58,8 @@ export type LaneFigures = {
 export class WorkQueue {
   readonly #queues: Record<Lane, Queue>;
   readonly #connection: Redis;
+  /** The deployment's key prefix (DROVER_QUEUE_PREFIX): figures kept beside the queues go under it too. */
+  readonly prefix: string;
 
   /**
    * `onError`: what the queues report of their own (a Redis error while they start, say). A queue with no
@@ -65,6 +67,7 @@ export class WorkQueue {
    */
   constructor(connection: Redis, prefix: string, onError: (error: Error) => void) {
     this.#connection = connection;
+    this.prefix = prefix;
     this.#queues = {
       main: new Queue(LANES.main, { connection, prefix }),
       agents: new Queue(LANES.agents, { connection, prefix }),
@@ -145,7 +148,10 @@ export class WorkQueue {
    */
   async agentCapacity(): Promise<number | undefined> {
     const clients = await this.#queues.agents.getWorkers().catch(() => []);
-    const slots = clients.map((client) => /:w:agents-(\d+)$/.exec(client.name ?? "")?.[1]).filter(Boolean);
+    // BullMQ lists each client with `name` set to the queue's name and the client's own as `rawname`.
+    const slots = clients
+      .map((client) => /:w:agents-(\d+)$/.exec(client.rawname ?? client.name ?? "")?.[1])
+      .filter(Boolean);
     return slots.length === 0 ? undefined : slots.reduce((sum, n) => sum + Number(n), 0);
   }
 

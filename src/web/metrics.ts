@@ -96,7 +96,7 @@ export function isLoopback(address: string | undefined): boolean {
  * The figures, read and written in one step per scrape. Scrapes arriving while one is read share its
  * answer: two at once would otherwise interleave resetting and filling the same metrics.
  */
-function scraper(context: Pick<WebContext, "db" | "env" | "queue">) {
+function scraper(context: Pick<WebContext, "db" | "queue">) {
   const metrics = deploymentMetrics();
   let inFlight: Promise<{ text: string; contentType: string }> | null = null;
   const once = async () => {
@@ -111,9 +111,9 @@ function scraper(context: Pick<WebContext, "db" | "env" | "queue">) {
 
 type Figures = Awaited<ReturnType<typeof readFigures>>;
 
-async function readFigures(context: Pick<WebContext, "db" | "env" | "queue">) {
+async function readFigures(context: Pick<WebContext, "db" | "queue">) {
   const redis = context.queue.connection;
-  const prefix = context.env.DROVER_QUEUE_PREFIX;
+  const prefix = context.queue.prefix;
   const [tasks, attempts, usage, lanes, capacity, budgets, requests] = await Promise.all([
     taskCounts(context.db),
     attemptFigures(context.db, ATTEMPT_BUCKETS),
@@ -134,8 +134,12 @@ class ComputedHistogram extends Histogram<"outcome" | "agent"> {
   figures: AttemptFigures[] = [];
 
   override async get() {
-    const base = await super.get();
-    const name = "drover_attempt_duration_seconds";
+    return (await this.getForPromString()) as unknown as Awaited<ReturnType<Histogram["get"]>>;
+  }
+
+  /** What prom-client's registry writes a histogram's text from (not in its typings; see lib/histogram.js). */
+  async getForPromString() {
+    const name = ATTEMPT_DURATION;
     const values = this.figures.flatMap((row) => {
       const labels = { outcome: row.outcome, agent: row.agent };
       return [
@@ -149,9 +153,12 @@ class ComputedHistogram extends Histogram<"outcome" | "agent"> {
         { metricName: `${name}_count`, labels, value: row.attempts },
       ];
     });
-    return { ...base, values };
+    return { name, help: ATTEMPT_DURATION_HELP, type: "histogram", values, aggregator: "sum" };
   }
 }
+
+const ATTEMPT_DURATION = "drover_attempt_duration_seconds";
+const ATTEMPT_DURATION_HELP = "Finished attempts' time from start to end, by outcome and agent.";
 
 function deploymentMetrics() {
   const registry = new Registry();
@@ -170,8 +177,8 @@ function deploymentMetrics() {
     registers,
   });
   const durations = new ComputedHistogram({
-    name: "drover_attempt_duration_seconds",
-    help: "Finished attempts' time from start to end, by outcome and agent.",
+    name: ATTEMPT_DURATION,
+    help: ATTEMPT_DURATION_HELP,
     labelNames: ["outcome", "agent"] as const,
     buckets: ATTEMPT_BUCKETS,
     registers,
