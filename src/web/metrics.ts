@@ -72,7 +72,8 @@ export function refusalOf(
   return {
     status: 403,
     error:
-      "/metrics answers only this machine while DROVER_METRICS_TOKEN is unset: set it, and scrape with Authorization: Bearer <token>",
+      "/metrics answers only requests from this machine: to scrape it from another, set DROVER_METRICS_TOKEN " +
+      "and send Authorization: Bearer <that token>",
   };
 }
 
