@@ -112,19 +112,57 @@ function scraper(context: Pick<WebContext, "db" | "queue">) {
 
 type Figures = Awaited<ReturnType<typeof readFigures>>;
 
+/**
+ * Everything a scrape shows, from PostgreSQL and from Redis at once. A source that fails or does not answer
+ * within `SOURCE_TIMEOUT_MS` (a Redis away makes its client wait, not fail) leaves its figures out and says
+ * so in `drover_metrics_source_up`, so the other's figures still reach the scraper.
+ */
 async function readFigures(context: Pick<WebContext, "db" | "queue">) {
   const redis = context.queue.connection;
   const prefix = context.queue.prefix;
-  const [tasks, attempts, usage, lanes, capacity, budgets, requests] = await Promise.all([
-    taskCounts(context.db),
-    attemptFigures(context.db, ATTEMPT_BUCKETS),
-    agentUsage(context.db),
-    context.queue.lanes(),
-    context.queue.agentCapacity(),
-    readBudgets(redis, prefix),
-    readRequestTotals(redis, prefix),
+  const [postgresql, queue] = await Promise.all([
+    settled(() =>
+      Promise.all([
+        taskCounts(context.db),
+        attemptFigures(context.db, ATTEMPT_BUCKETS),
+        agentUsage(context.db),
+      ]),
+    ),
+    settled(() =>
+      Promise.all([
+        context.queue.lanes(),
+        context.queue.agentCapacity(),
+        readBudgets(redis, prefix),
+        readRequestTotals(redis, prefix),
+      ]),
+    ),
   ]);
-  return { tasks, attempts, usage, lanes, capacity, budgets, requests, now: Date.now() };
+  const [tasks = [], attempts = [], usage = []] = postgresql ?? [];
+  const [lanes = [], capacity, budgets = [], requests = []] = queue ?? [];
+  return {
+    up: { postgresql: postgresql !== null, redis: queue !== null },
+    tasks,
+    attempts,
+    usage,
+    lanes,
+    capacity,
+    budgets,
+    requests,
+    now: Date.now(),
+  };
+}
+
+const SOURCE_TIMEOUT_MS = 5_000;
+
+/** What `read` gives, or null when it fails or takes longer than SOURCE_TIMEOUT_MS. */
+async function settled<T>(read: () => Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), SOURCE_TIMEOUT_MS)));
+  try {
+    return await Promise.race([read().catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -220,6 +258,12 @@ function deploymentMetrics() {
     labelNames: ["state"] as const,
     registers,
   });
+  const up = new Gauge({
+    name: "drover_metrics_source_up",
+    help: "Whether this scrape read its figures from the source (postgresql, redis): 0 leaves them out.",
+    labelNames: ["source"] as const,
+    registers,
+  });
   const requests = new Counter({
     name: "drover_github_requests_total",
     help: "Requests Drover sent to GitHub's API, by installation and kind (read, write, content-write).",
@@ -254,6 +298,8 @@ function deploymentMetrics() {
       limit,
     ])
       metric.reset();
+    up.set({ source: "postgresql" }, figures.up.postgresql ? 1 : 0);
+    up.set({ source: "redis" }, figures.up.redis ? 1 : 0);
     for (const row of figures.tasks) tasks.set({ repo: row.repo, state: row.state }, row.tasks);
     for (const row of figures.attempts)
       attempts.inc({ outcome: row.outcome, agent: row.agent }, row.attempts);
@@ -270,10 +316,12 @@ function deploymentMetrics() {
       const age = lane.oldestWaitingAt === null ? 0 : Math.max(0, figures.now - lane.oldestWaitingAt) / 1000;
       oldest.set({ lane: lane.lane }, age);
     }
-    const busy = figures.lanes.find((lane) => lane.lane === "agents")?.active ?? 0;
-    slots.set({ state: "busy" }, busy);
-    // No worker reports its capacity (none connected, or Redis hides client names): idle is unknown.
-    if (figures.capacity !== undefined) slots.set({ state: "idle" }, Math.max(0, figures.capacity - busy));
+    if (figures.up.redis) {
+      const busy = figures.lanes.find((lane) => lane.lane === "agents")?.active ?? 0;
+      slots.set({ state: "busy" }, busy);
+      // No worker reports its capacity (none connected, or Redis hides client names): idle is unknown.
+      if (figures.capacity !== undefined) slots.set({ state: "idle" }, Math.max(0, figures.capacity - busy));
+    }
     for (const row of figures.requests)
       requests.inc({ installation: String(row.installationId), kind: row.kind }, row.requests);
     for (const row of figures.budgets) {

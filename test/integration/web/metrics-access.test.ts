@@ -116,6 +116,29 @@ describe("/metrics", () => {
     });
   });
 
+  it("still shows PostgreSQL's figures when Redis does not answer, and says which source is missing", async () => {
+    const away = connectRedis("redis://127.0.0.1:1");
+    away.on("error", () => {});
+    const unreachable = new WorkQueue(away, "drover-test-metrics-away", () => {});
+    const env = readEnv({ DATABASE_URL: testDb.url(), REDIS_URL: "redis://127.0.0.1:1" });
+    const route = metricsRoute({ db: testDb.database().db, env, queue: unreachable });
+    const server = createServer((request, response) => {
+      void route(request, response, new URL(request.url ?? "/", "http://drover.invalid"));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const metrics = await scrape((server.address() as AddressInfo).port);
+      expect(byLabel(metrics, "drover_metrics_source_up", "source")).toEqual({ postgresql: 1, redis: 0 });
+      expect(family(metrics, "drover_tasks").type).toBe("GAUGE");
+      expect(family(metrics, "drover_queue_depth").metrics).toEqual([]);
+      expect(family(metrics, "drover_agent_slots").metrics).toEqual([]);
+    } finally {
+      await unreachable.close(100);
+      away.disconnect();
+    }
+  }, 20_000);
+
   it("shows the jobs waiting in each lane and how long the oldest has waited", async () => {
     const port = await serve();
     const enqueue = enqueuer(queue);

@@ -97,6 +97,7 @@ describe("/metrics after tasks ran", () => {
     expect(passed.task?.state).toBe("review");
     const metrics = await scrape();
 
+    expect(byLabel(metrics, "drover_metrics_source_up", "source")).toEqual({ postgresql: 1, redis: 1 });
     // Tasks by repository and state.
     expect(byLabel(metrics, "drover_tasks", "state", { repo: repo().fullName })).toEqual({
       failed: 1,
