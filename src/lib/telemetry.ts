@@ -44,5 +44,11 @@ async function otlpHttp(env: NodeJS.ProcessEnv) {
   const protocol = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
   if (exporter !== "otlp" || (protocol !== undefined && protocol !== "http/json")) return undefined;
   const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-  return { traceExporter: new OTLPTraceExporter() };
+  // The endpoint from `env` (the exporter would read process.env's); headers, timeouts from process.env.
+  const url =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ||
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim()
+      ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.trim().replace(/\/+$/, "")}/v1/traces`
+      : undefined);
+  return { traceExporter: new OTLPTraceExporter(url ? { url } : {}) };
 }
