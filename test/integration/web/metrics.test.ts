@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readEnv } from "../../../src/config/env.ts";
@@ -46,6 +48,7 @@ describe("/metrics after tasks ran", () => {
 
   /** The route served on loopback, reading the harness's database and queue. */
   async function scrape(): Promise<Scrape> {
+    if (server) await new Promise((resolve) => server!.close(resolve));
     const env = readEnv({ DATABASE_URL: "postgres://127.0.0.1:5432/unused", REDIS_URL: TEST_REDIS_URL });
     const route = metricsRoute({ db: db(), env, queue: harness().queue });
     server = createServer((request, response) => {
@@ -142,5 +145,33 @@ describe("/metrics after tasks ran", () => {
       warm: 0,
     });
     expect(byLabel(metrics, "drover_agent_slots", "state")).toEqual({ busy: 0, idle: 2 });
+  });
+
+  it("shows an agent slot busy while an agent runs, and idle again after", async () => {
+    const go = path.join(await mkdtemp(path.join(tmpdir(), "drover-metrics-")), "go");
+    mockLabelledRun(github, recorder(), {
+      issue: { number: 33, title: "Take your time", labels: ["drover"] },
+      commentId: 9033,
+      config: agentConfig("wait-for-file.mjs", { args: [go] }),
+      installationId: repo().installationId,
+      passes: { branch: "drover/33-take-your-time", pr: 133 },
+    });
+    await harness().receive("issues", issueLabeled({ repo: repo(), number: 33, title: "Take your time" }));
+
+    // The agent waits for the go-ahead: one of the worker's two slots is busy meanwhile.
+    let metrics = await scrape();
+    for (const started = Date.now(); valueOf(metrics, "drover_agent_slots", { state: "busy" }) !== 1;) {
+      if (Date.now() - started > 15_000) throw new Error(`no slot became busy:\n${metrics.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      metrics = await scrape();
+    }
+    expect(byLabel(metrics, "drover_agent_slots", "state")).toEqual({ busy: 1, idle: 1 });
+    expect(byLabel(metrics, "drover_tasks", "state", { repo: repo().fullName })).toMatchObject({
+      running: 1,
+    });
+
+    await writeFile(go, "");
+    await harness().drain();
+    expect(byLabel(await scrape(), "drover_agent_slots", "state")).toEqual({ busy: 0, idle: 2 });
   });
 });
