@@ -1,11 +1,11 @@
 import type { z } from "zod";
 import { JOBS, isJobName, traceparentOf, type JobName } from "../src/queue/job-catalog.ts";
-import { SpanKind, traced, underTraceparent } from "../src/lib/trace.ts";
+import { SpanKind, annotate, traced, underTraceparent } from "../src/lib/trace.ts";
 import { recordDeadLetter } from "../src/db/dead-letters.ts";
 import { IssueBusyError } from "../src/db/issue-lock.ts";
 import { UnreadableConfigError } from "../src/config/stored.ts";
 import { classifyGitHubError } from "../src/github/errors.ts";
-import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
+import { PermanentJobError, isPutBack, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
 import { followBase, followPull } from "./follow-base.ts";
@@ -62,6 +62,7 @@ export function processJob(deps: JobDeps): ProcessJob {
         { "drover.job": name, "drover.job_id": context.jobId, "drover.try": context.attemptsMade + 1 },
         () => run(name, data, context),
         SpanKind.CONSUMER,
+        isPutBack,
       ),
     );
 }
@@ -86,6 +87,7 @@ function runJob(deps: JobDeps): ProcessJob {
       const decided = fate(error);
       if (decided.kind === "wait") {
         log.warn({ waitMs: decided.ms, err: (error as Error).message }, "the job waits");
+        annotate({ "drover.waits_ms": decided.ms });
         await context.delay(decided.ms);
       }
       if (decided.kind === "final") {

@@ -19,18 +19,21 @@ export { SpanKind };
 
 /**
  * Runs `work` inside a span named `name` with `attributes`, ended when `work` settles; an error is recorded
- * on it (and thrown on). Spans started inside are its children, across awaits.
+ * on it (and thrown on), unless `notAnError` says it is an outcome (a job put back to wait). Spans started
+ * inside are its children, across awaits.
  */
 export function traced<T>(
   name: string,
   attributes: Attributes,
   work: () => Promise<T>,
   kind: SpanKind = SpanKind.INTERNAL,
+  notAnError: (error: unknown) => boolean = () => false,
 ): Promise<T> {
   return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await work();
     } catch (error) {
+      if (notAnError(error)) throw error;
       span.recordException(error as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message?.slice(0, 200) });
       throw error;

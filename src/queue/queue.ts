@@ -207,6 +207,11 @@ export class WorkQueue {
   }
 }
 
+/** Whether a job's error is its being put back to run later (`delay`), which is not a failure. */
+export function isPutBack(error: unknown): boolean {
+  return error instanceof DelayedError;
+}
+
 /** A job that must not be retried (bad payload, a state that will not change by waiting). */
 export class PermanentJobError extends UnrecoverableError {
   override name = "PermanentJobError";

@@ -1,6 +1,8 @@
+import { SpanStatusCode } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTracing, type Tracing } from "../../src/lib/telemetry.ts";
+import { SpanKind, traced } from "../../src/lib/trace.ts";
 import { useDrover } from "../helpers/drover.ts";
 import { agentConfig, mockLabelledRun, recorder, taskOf } from "../helpers/github-flows.ts";
 import { issueLabeled } from "../helpers/payloads.ts";
@@ -79,6 +81,32 @@ describe("a trace from webhook to pull request", () => {
     const pull = only(trace, (span) => span.name === "drover.pull_request");
     expect(pull.parentSpanContext?.spanId).toBe(publish.spanContext().spanId);
     expect(pull.attributes).toMatchObject({ "drover.pr_number": 161, "drover.branch": branch });
+  });
+});
+
+describe("a span's status", () => {
+  it("marks a failure as an error, with what was thrown, and a job put back to wait as none", async () => {
+    exporter.reset();
+    const failing = traced("drover.job", { "drover.job": "fails" }, async () => {
+      throw new Error("GitHub refused: 422");
+    });
+    await expect(failing).rejects.toThrow("GitHub refused: 422");
+    const waiting = traced(
+      "drover.job",
+      { "drover.job": "waits" },
+      async () => {
+        throw new Error("put back");
+      },
+      SpanKind.CONSUMER,
+      () => true,
+    );
+    await expect(waiting).rejects.toThrow("put back");
+
+    const [failed, waited] = exporter.getFinishedSpans();
+    expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: "GitHub refused: 422" });
+    expect(failed?.events.map((event) => event.name)).toEqual(["exception"]);
+    expect(waited?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(waited?.events).toEqual([]);
   });
 });
 
