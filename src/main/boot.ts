@@ -169,6 +169,7 @@ export async function startWeb(services: Services, credentials: AppCredentials):
     feed,
     github,
     enqueue: services.enqueue,
+    queue: services.queue,
   });
   const server = createServer(
     // GitHub gives up on a delivery after 10 s: a body still coming after this holds memory for nothing.

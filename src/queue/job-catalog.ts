@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { currentTraceparent } from "../lib/trace.ts";
 import type { JobOptions, WorkQueue } from "./queue.ts";
 
 /**
@@ -167,11 +168,32 @@ export type Enqueue = <N extends JobName>(
   options?: { delayMs?: number; priority?: number; backoffMs?: number },
 ) => Promise<void>;
 
+/**
+ * A field any job's data may carry besides its payload: the W3C `traceparent` of the span that queued it
+ * (src/lib/trace.ts), so the job's span continues that trace (webhook → jobs → agent → pull request).
+ * Set by the enqueuer only while tracing is on; it names a trace, never a secret, and is not part of the
+ * job id (the same work queued from two traces is still one job).
+ */
+export const Traced = z.object({
+  traceparent: z
+    .string()
+    .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/)
+    .optional(),
+});
+
+/** The traceparent a job's data carries, if it is a well-formed one. */
+export function traceparentOf(data: unknown): string | undefined {
+  const parsed = Traced.safeParse(data);
+  return parsed.success ? parsed.data.traceparent : undefined;
+}
+
 export function enqueuer(queue: WorkQueue): Enqueue {
   return async (name, payload, options) => {
     const job = JOBS[name];
-    const data = job.payload.parse(payload);
-    await queue.add(name, data, jobIdOf(name, data as JobPayload<typeof name>), {
+    const parsed = job.payload.parse(payload);
+    const traceparent = currentTraceparent();
+    const data = traceparent ? { ...parsed, traceparent } : parsed;
+    await queue.add(name, data, jobIdOf(name, parsed as JobPayload<typeof name>), {
       ...job.options,
       ...options,
     });
