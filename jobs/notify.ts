@@ -36,8 +36,8 @@ export async function notify(
   const delivery = await deliveryToSend(deps.db, payload.notifyDeliveryId);
   if (!delivery || delivery.state === "delivered") return;
   const log = deps.log.child({ notifyDelivery: delivery.id, event: delivery.event.type });
-  const url = targetUrl(deps, delivery);
-  if (!url) {
+  const target = targetUrl(deps, delivery);
+  if (!target) {
     await recordTry(deps.db, delivery.id, {
       kind: "failed",
       status: null,
@@ -55,7 +55,7 @@ export async function notify(
       publicUrl: deps.env.DROVER_PUBLIC_URL,
     }),
   });
-  const sent = await send(deps, url, body, delivery, context.signal);
+  const sent = await send(deps, target, body, delivery, context.signal);
   if (typeof sent === "number") {
     await recordTry(deps.db, delivery.id, { kind: "delivered", status: sent });
     return;
@@ -71,7 +71,7 @@ export async function notify(
   if (final)
     log.warn(
       {
-        target: loggedTarget(url),
+        target: loggedTarget(target.url),
         status: failure instanceof NotifyFailedError ? failure.answered : null,
         tries: delivery.tries + 1,
         err: failure.message,
@@ -84,14 +84,16 @@ export async function notify(
 /** Posts the body: the receiver's 2xx status when it took it, else the error to record and throw. */
 async function send(
   deps: JobDeps,
-  url: string,
+  target: { url: string; fromDeployment: boolean },
   body: string,
   delivery: DeliveryToSend,
   signal: AbortSignal | undefined,
 ): Promise<number | Error> {
   try {
-    const answer = await postWebhook(url, body, headers(deps, delivery, body), {
-      allowPrivate: deps.env.DROVER_NOTIFY_PRIVATE === "allow",
+    const answer = await postWebhook(target.url, body, headers(deps, delivery, body), {
+      // Only the operator's own list may reach private addresses: a repository's drover.yml never does,
+      // whatever the deployment allows its own receivers.
+      allowPrivate: target.fromDeployment && deps.env.DROVER_NOTIFY_PRIVATE === "allow",
       timeoutMs: NOTIFY_TIMEOUT_MS,
       signal,
     });
@@ -133,11 +135,15 @@ function headers(deps: JobDeps, delivery: DeliveryToSend, body: string): Record<
   };
 }
 
-/** The row's url, found by its key among the targets its event has now (DROVER_NOTIFY's, the task's). */
-function targetUrl(deps: JobDeps, delivery: DeliveryToSend): string | null {
+/**
+ * The row's url, found by its key among the targets its event has now (DROVER_NOTIFY's, the task's), and
+ * whether the deployment's list names it (the same target in both counts as the deployment's).
+ */
+function targetUrl(deps: JobDeps, delivery: DeliveryToSend): { url: string; fromDeployment: boolean } | null {
   const envTargets = parseNotifyEnv(deps.env.DROVER_NOTIFY, deps.env.DROVER_NOTIFY_PRIVATE === "allow");
   const target = eventTargets(delivery.event, delivery.taskConfig, envTargets).find(
     (candidate) => targetKey(candidate) === delivery.targetKey,
   );
-  return target?.url ?? null;
+  if (!target) return null;
+  return { url: target.url, fromDeployment: envTargets.some((own) => targetKey(own) === delivery.targetKey) };
 }

@@ -47,6 +47,11 @@ export class EventFeed {
     private readonly onError: (error: Error) => void = () => {},
   ) {}
 
+  /** The last event read: a reader that wants only what happens from now starts after it. */
+  get seen(): number {
+    return this.position;
+  }
+
   /** Starts listening from the newest event committed now. */
   async start(): Promise<void> {
     this.position = await latestSeq(this.db);
@@ -65,6 +70,10 @@ export class EventFeed {
     push: (event: DroverEvent) => void,
     end: () => void = () => {},
   ): () => void {
+    if (this.closed) {
+      end();
+      return () => {};
+    }
     const subscriber: Subscriber = {
       filter,
       last: afterSeq ?? this.position,
@@ -96,7 +105,10 @@ export class EventFeed {
         if (page.length < PAGE || !this.subscribers.has(subscriber)) break;
       }
     } catch (error) {
+      // Going live now would skip the rest of the history: end the reader instead; it resumes by its cursor.
       this.onError(error as Error);
+      if (this.subscribers.delete(subscriber)) subscriber.end();
+      return;
     }
     subscriber.live = true;
     const held = subscriber.held;

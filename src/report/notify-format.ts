@@ -161,7 +161,7 @@ function slackBody(notification: Notification) {
   ].filter(Boolean);
   if (more.length > 0) lines.push(more.join(" · "));
   return {
-    text: `${title}${title === subject ? "" : ` (${subject})`} ${headline}.`,
+    text: slackEscape(`${title}${title === subject ? "" : ` (${subject})`} ${headline}.`),
     blocks: [{ type: "section", text: { type: "mrkdwn", text: cut(lines.join("\n"), SLACK_SECTION_MAX) } }],
   };
 }

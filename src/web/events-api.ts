@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readEvents, type DroverEvent, type EventFilter } from "../db/events.ts";
 import { answer } from "../lib/http.ts";
@@ -22,7 +23,7 @@ export const SIGN_IN_HINT =
  * story and time; history from `since` or after a cursor, then live (every worker's events, through the
  * process's EventFeed). A viewer sees only the repositories they can read.
  */
-export function eventsApi(context: WebContext): Route {
+export function eventsApi(context: WebContext, options: { keepaliveMs?: number } = {}): Route {
   return async (request, response, url) => {
     if (url.pathname !== EVENTS_PATH) return false;
     if (request.method !== "GET") {
@@ -50,7 +51,13 @@ export function eventsApi(context: WebContext): Route {
     }
     const filter: EventFilter = { ...query.filter, ...(viewer.repos ? { visible: viewer.repos } : {}) };
     startStream(response, query);
-    if (query.follow) follow(context, request, response, query, filter, viewer);
+    if (query.follow)
+      follow(context, request, response, {
+        query,
+        filter,
+        viewer,
+        keepaliveMs: options.keepaliveMs ?? KEEPALIVE_MS,
+      });
     else await dump(context, response, query, filter);
     return true;
   };
@@ -77,7 +84,7 @@ async function dump(context: WebContext, response: ServerResponse, query: EventQ
     if (page.length < PAGE || response.destroyed) break;
     after = page.at(-1)?.seq ?? after;
     if (response.writableLength > MAX_BUFFERED)
-      await new Promise((resolve) => response.once("drain", resolve));
+      await Promise.race([once(response, "drain"), once(response, "close")]);
   }
   response.end();
 }
@@ -87,23 +94,36 @@ function follow(
   context: WebContext,
   request: IncomingMessage,
   response: ServerResponse,
-  query: EventQuery,
-  filter: EventFilter,
-  viewer: Viewer,
+  {
+    query,
+    filter,
+    viewer,
+    keepaliveMs,
+  }: { query: EventQuery; filter: EventFilter; viewer: Viewer; keepaliveMs: number },
 ): void {
   const line = render(query);
-  const keepalive = setInterval(
-    () => response.write(query.format === "sse" ? ": keepalive\n\n" : "\n"),
-    KEEPALIVE_MS,
-  );
+  // Each keepalive also asks again who this is: a token revoked, or a session ended or expired, ends the
+  // stream within one interval.
+  const keepalive = setInterval(() => {
+    authenticate(context.db, request)
+      .then((still) => {
+        if (!still) stop();
+        else response.write(query.format === "sse" ? ": keepalive\n\n" : "\n");
+      })
+      .catch(() => {});
+  }, keepaliveMs);
+  // A live-only browser learns where "now" was, so reconnecting before its first event loses nothing.
+  const from = query.afterSeq ?? context.feed.seen;
+  if (query.format === "sse" && query.afterSeq === null) response.write(`id: ${from}\n\n`);
+  let unsubscribe = () => {};
   const stop = () => {
     clearInterval(keepalive);
     unsubscribe();
     if (!response.writableEnded) response.end();
   };
-  const unsubscribe = context.feed.subscribe(
+  unsubscribe = context.feed.subscribe(
     filter,
-    query.afterSeq,
+    from,
     (event: DroverEvent) => {
       if (response.writableLength > MAX_BUFFERED) {
         context.log.info(

@@ -68,7 +68,9 @@ export function refusalOf(
     if (given !== undefined && sameSecret(given, token)) return null;
     return { status: 401, error: "/metrics needs the header Authorization: Bearer <DROVER_METRICS_TOKEN>" };
   }
-  if (isLoopback(request.socket.remoteAddress)) return null;
+  // A reverse proxy on this machine makes every visitor loopback: a forwarded request is not this machine's.
+  const forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"].some((name) => request.headers[name]);
+  if (isLoopback(request.socket.remoteAddress) && !forwarded) return null;
   return {
     status: 403,
     error:

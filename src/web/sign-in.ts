@@ -19,14 +19,18 @@ import type { Route, WebContext } from "./viewer.ts";
  * Signing in with GitHub, through the app's own OAuth client (the user-to-server flow):
  *   GET  /drover/auth/login[?login=&next=]  to GitHub, with a random state kept in a cookie for 10 minutes
  *   GET  /drover/auth/callback?code&state   checks the state, asks GitHub who this is and what they can read
- *                                           through the app, starts an 8-hour session, goes to `next`
+ *                                           through the app, starts a one-hour session, goes to `next`
  *   POST /drover/auth/logout                ends the session
  * The person's GitHub token is used for those reads and dropped: never stored, never logged.
  */
 
 const STATE_COOKIE = "drover_sign_in";
 const STATE_TTL_S = 10 * 60;
-export const SESSION_TTL_MS = 8 * 60 * 60_000;
+/**
+ * A session keeps the repositories GitHub said the person can read when they signed in: an hour, so access
+ * taken away on GitHub stops here within the hour (signing in again is a redirect, GitHub remembers them).
+ */
+export const SESSION_TTL_MS = 60 * 60_000;
 const SESSION_COOKIE_PATH = "/drover";
 
 export function signInRoutes(context: WebContext): Route {

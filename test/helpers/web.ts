@@ -5,7 +5,7 @@ import pino from "pino";
 import { ProbotOctokit } from "probot";
 import { afterAll, beforeAll } from "vitest";
 import { readEnv } from "../../src/config/env.ts";
-import type { Db } from "../../src/db/client.ts";
+import type { Database, Db } from "../../src/db/client.ts";
 import { startWeb, type Services, type WebServer } from "../../src/main/boot.ts";
 import { enqueuer, type Enqueue, type JobName } from "../../src/queue/job-catalog.ts";
 import { WorkQueue } from "../../src/queue/queue.ts";
@@ -118,6 +118,8 @@ export type WebHandle = {
   db: () => Db;
   /** Its database's URL, for a CLI run against the same data. */
   databaseUrl: () => string;
+  /** Its database's pool (for a reader of its own, such as an EventFeed). */
+  database: () => Database;
   /** The web's log lines since it started (pino JSON). */
   logs: () => string[];
   /** Names and payloads of the jobs intake queued so far. */
@@ -181,6 +183,7 @@ export function useWeb(options: { env?: () => Record<string, string> } = {}): We
     url: () => `http://127.0.0.1:${present(web).port}`,
     db: () => testDb.database().db,
     databaseUrl: () => testDb.url(),
+    database: () => testDb.database(),
     logs: () => lines,
     queued: () => queued,
   };

@@ -173,7 +173,7 @@ describe("notify", () => {
       },
     });
     const slack = byPath("slack").body;
-    expect(slack.text).toContain("Fix the <thing> #7");
+    expect(slack.text).toContain("Fix the &lt;thing&gt; #7");
     expect(slack.blocks).toEqual([
       {
         type: "section",
@@ -370,5 +370,26 @@ describe("notify", () => {
       );
       await harness().queue.remove("main", `notify-${row.id}`);
     }
+  });
+
+  it("never lets a repository's drover.yml reach a private address, even where the deployment's list may", async () => {
+    const hook = await receiver();
+    // The deployment allows private receivers (its own list has none here); the task names a loopback one.
+    const targets = useEnv([]);
+    await notifyPass(notifier(targets));
+    const taskId = await task(14, [
+      { url: `https://localhost:${hook.port}/from-repo`, events: ["task.failed"], format: "json" },
+    ]);
+    await move(taskId, "failed");
+    await notifyPass(notifier(targets));
+    await settled(harness());
+
+    expect(hook.connections()).toBe(0);
+    const [row] = await rows().then((all) =>
+      all.filter((r) => r.eventSeq > 0 && r.target.includes("localhost")),
+    );
+    expect(row).toMatchObject({ state: "failed", tries: 1 });
+    expect(row?.lastError).toMatch(/^refused: the target's address is private/);
+    if (row) await harness().queue.remove("main", `notify-${row.id}`);
   });
 });

@@ -1,7 +1,12 @@
 import http from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApiToken, createSession, revokeApiToken } from "../../../src/db/access.ts";
+import { EventFeed } from "../../../src/db/event-feed.ts";
 import { recordEvent, type DroverEvent } from "../../../src/db/events.ts";
+import { eventsApi } from "../../../src/web/events-api.ts";
+import type { WebContext } from "../../../src/web/viewer.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
 import { OCTO_REPO, type TestRepo } from "../../helpers/payloads.ts";
 import { taskTrigger, triggerShownTask } from "../../helpers/tasks.ts";
@@ -178,5 +183,56 @@ describe("GET /drover/api/events", () => {
     await until(() => second.events.some((event) => event.data.n === 4));
     second.close();
     expect(second.events.map((event) => event.data.n)).toEqual([2, 3, 4]);
+  });
+});
+
+describe("a live stream and its viewer", () => {
+  it("ends a stream within a keepalive once its token is revoked, and at once when Drover stops", async () => {
+    const db = web.db();
+    const feed = new EventFeed(db, web.database().sql);
+    await feed.start();
+    const context = { db, feed, log: pino({ level: "silent" }) } as unknown as WebContext;
+    const route = eventsApi(context, { keepaliveMs: 100 });
+    const server = http.createServer((request, response) => {
+      void route(request, response, new URL(request.url ?? "/", "http://drover.test"));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const issued = await createApiToken(db, { name: "soon-revoked", repos: null, canWrite: false });
+    const ended = (headers: Record<string, string>) =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get(
+            `http://127.0.0.1:${port}/drover/api/events`,
+            { headers: { accept: "text/event-stream", ...headers } },
+            (response) => {
+              let body = "";
+              response.setEncoding("utf8");
+              response.on("data", (part: string) => (body += part));
+              response.on("end", () => resolve(body));
+            },
+          )
+          .on("error", reject);
+      });
+    try {
+      const revoked = ended({ authorization: `Bearer ${issued.token}` });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await revokeApiToken(db, issued.id);
+      const body = await revoked;
+      // It had started live-only: its first frame says where "now" was, so a reconnect would lose nothing.
+      expect(body).toMatch(/^retry: 3000\n\nid: \d+\n\n/);
+
+      const operator = await createApiToken(db, { name: "stays", repos: null, canWrite: false });
+      const open = ended({ authorization: `Bearer ${operator.token}` });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await feed.close();
+      await open;
+      // A stream asked for after the feed closed ends at once instead of hanging on.
+      expect(await ended({ authorization: `Bearer ${operator.token}` })).toMatch(/^retry: 3000\n\n/);
+    } finally {
+      await feed.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -77,7 +77,8 @@ describe("renderNotification", () => {
       ),
     );
     expect(Object.keys(body).sort()).toEqual(["blocks", "text"]);
-    expect(body.text).toBe("Fix <!channel> & <x|y> (octo/widgets#7) failed.");
+    // The fallback text (notifications) is parsed for mentions too: escaped like the section.
+    expect(body.text).toBe("Fix &lt;!channel&gt; &amp; &lt;x|y&gt; (octo/widgets#7) failed.");
     expect(body.blocks).toHaveLength(1);
     expect(body.blocks[0]).toMatchObject({ type: "section", text: { type: "mrkdwn" } });
     const text: string = body.blocks[0].text.text;
