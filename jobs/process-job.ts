@@ -7,6 +7,7 @@ import { classifyGitHubError } from "../src/github/errors.ts";
 import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
+import { controlJob } from "./control.ts";
 import { followBase, followPull } from "./follow-base.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
@@ -41,6 +42,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   announce: (deps, payload) => announce(deps, payload),
   reconcile: (deps, payload) => reconcile(deps, payload),
   "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),
+  control: (deps, payload) => controlJob(deps, payload),
   canary: async () => {},
 };
 

@@ -1,8 +1,9 @@
+import { dashboardRoute } from "./dashboard/routes.ts";
 import type { Route, WebContext } from "./viewer.ts";
 
 /**
  * Drover's web beyond webhooks and health, in the order they are tried: each route answers its own paths.
  */
-export function webRoutes(_context: WebContext): Route[] {
-  return [];
+export function webRoutes(context: WebContext): Route[] {
+  return [dashboardRoute(context)];
 }
