@@ -56,7 +56,10 @@ UPDATE "events" e SET "repo" = r."full_name", "issue" = t."issue_number"
 --> statement-breakpoint
 CREATE SEQUENCE "events_seq_order" AS bigint;
 --> statement-breakpoint
-UPDATE "events" SET "seq" = nextval('events_seq_order') WHERE "id" IN (SELECT "id" FROM "events" ORDER BY "id");
+UPDATE "events" e SET "seq" = o."n" FROM (SELECT "id", row_number() OVER (ORDER BY "id") AS "n" FROM "events") o
+  WHERE e."id" = o."id";
+--> statement-breakpoint
+SELECT setval('events_seq_order', coalesce((SELECT max("seq") FROM "events"), 0) + 1, false);
 --> statement-breakpoint
 -- Every event names its task's repository, issue, story and attempt, and who caused it: the writer's
 -- values, else the task's, else the transaction's `drover.actor` (src/db/events.ts withCause).

@@ -1,9 +1,10 @@
 import { dashboardRoute } from "./dashboard/routes.ts";
+import { eventsApi } from "./events-api.ts";
 import type { Route, WebContext } from "./viewer.ts";
 
 /**
  * Drover's web beyond webhooks and health, in the order they are tried: each route answers its own paths.
  */
 export function webRoutes(context: WebContext): Route[] {
-  return [dashboardRoute(context)];
+  return [eventsApi(context), dashboardRoute(context)];
 }
