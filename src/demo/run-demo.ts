@@ -19,6 +19,7 @@ import {
   type DemoSummary,
 } from "./progress.ts";
 import { DEMO_ISSUES } from "./scenario.ts";
+import { dashboardLink } from "./dashboard-link.ts";
 import { startStack, type Stack } from "./stack.ts";
 
 export interface DemoOptions {
@@ -38,7 +39,28 @@ export interface DemoOptions {
   /** The throwaway database made on that server (dropped at the end unless `keep`). Default drover_demo. */
   databaseName?: string;
   out: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * Keep Drover up after the tasks finish (`--dashboard`): the dashboard's URL and a signed-in link for the
+   * sandbox's maintainer are printed, then this is awaited (the CLI: until Ctrl-C) before everything stops.
+   */
+  dashboard?: (dashboard: DemoDashboard) => Promise<void>;
 }
+
+/** What `--dashboard` keeps up, for whoever looks at it. */
+export type DemoDashboard = {
+  /** The dashboard (`/drover/`). */
+  url: string;
+  /** The same, signed in as the sandbox's maintainer. */
+  signedIn: string;
+  /** "owner/name" of the demo's repository. */
+  repo: string;
+  /** The demo's database (its sessions, its tasks). */
+  databaseUrl: string;
+  /** The sandbox's people and their tokens, to act as them. */
+  sandbox: Stack["sandbox"];
+  /** The maintainer's client on the sandbox. */
+  maintainer: ReturnType<typeof personClient>;
+};
 
 export const SCRIPTED_AGENT = fileURLToPath(new URL("./agent.mjs", import.meta.url));
 
@@ -128,6 +150,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const summary = summarise(tasks, startedAt, Date.now());
     if (options.json) options.out.write(jsonLines(tasks, summary));
     else say(`\n${renderSummary(tasks, summary)}`);
+    if (options.dashboard) {
+      const webUrl = `http://127.0.0.1:${stack.env.PORT}`;
+      await keepDashboard(options, options.dashboard, say, {
+        webUrl,
+        repo: `${repo.owner}/${repo.repo}`,
+        databaseUrl: databaseUrl.toString(),
+        sandbox,
+        maintainer,
+      });
+    }
     if (options.keep)
       say(
         `Kept: ${dir} (sandbox repositories, Drover's home, logs) and database ${databaseUrl.pathname.slice(1)}\n`,
@@ -139,5 +171,37 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await rm(dir, { recursive: true, force: true });
       await dropDatabase(databaseUrl.toString()).catch(() => {});
     }
+  }
+}
+
+/** `--dashboard`: prints where to look, and keeps Drover up until `options.dashboard` resolves. */
+async function keepDashboard(
+  options: DemoOptions,
+  until: NonNullable<DemoOptions["dashboard"]>,
+  say: (text: string) => void,
+  parts: Omit<DemoDashboard, "url" | "signedIn"> & { webUrl: string },
+): Promise<void> {
+  const database = openDatabase(parts.databaseUrl, { max: 2 });
+  try {
+    const { data: me } = await parts.maintainer.rest.users.getAuthenticated();
+    const link = await dashboardLink(database.db, {
+      webUrl: parts.webUrl,
+      login: me.login,
+      userId: me.id,
+      repos: [parts.repo],
+    });
+    try {
+      say(
+        `\nDrover stays up. Dashboard: ${link.url}\nSigned in as ${me.login} (the sandbox's maintainer): ${link.signedIn}\nCtrl-C stops it.\n`,
+      );
+      if (options.json)
+        options.out.write(`${JSON.stringify({ dashboard: { url: link.url, signedIn: link.signedIn } })}\n`);
+      const { webUrl: _webUrl, ...rest } = parts;
+      await until({ ...rest, url: link.url, signedIn: link.signedIn });
+    } finally {
+      await link.close();
+    }
+  } finally {
+    await database.close();
   }
 }

@@ -2,7 +2,7 @@ import dagre from "@dagrejs/dagre";
 import type { GraphNode, RepoGraph } from "../../db/dashboard.ts";
 import { h, raw, taskHref, type Html } from "./html.ts";
 
-const NODE_WIDTH = 210;
+const NODE_WIDTH = 230;
 const NODE_HEIGHT = 54;
 const TITLE_CHARS = 26;
 

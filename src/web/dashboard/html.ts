@@ -64,8 +64,6 @@ export type PageOptions = {
     issue?: number;
     /** The newest event the page was drawn with: live updates start after it, so none is missed. */
     after: number;
-    /** Every event type (named server-sent events reach only listeners for their name). */
-    types: readonly string[];
   };
   /** Breadcrumbs after "Drover". */
   crumbs?: { label: string; href?: string }[];
@@ -82,13 +80,14 @@ export function page(options: PageOptions, main: Html): string {
     h`<html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · Drover</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${DASHBOARD}/assets/dashboard.css">
 <script src="${DASHBOARD}/assets/dashboard.js" defer></script>
 </head><body${
       live
         ? h` data-live="1"${live.repo ? h` data-repo="${live.repo}"` : ""}${
             live.issue !== undefined ? h` data-issue="${live.issue}"` : ""
-          } data-after="${live.after}" data-event-types="${live.types.join(" ")}"`
+          } data-after="${live.after}"`
         : ""
     }>
 <header><nav><a class="brand" href="${DASHBOARD}/">Drover</a>${crumbs}</nav>${

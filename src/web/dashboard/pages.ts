@@ -1,6 +1,8 @@
 import type { DroverEvent } from "../../db/events.ts";
 import type { RepoGraph, TaskPage } from "../../db/dashboard.ts";
-import { TASK_STATES } from "../../graph/model.ts";
+import { appliesIn } from "../../graph/commands.ts";
+import { TASK_STATES, type TaskState } from "../../graph/model.ts";
+import type { ControlName } from "./control-command.ts";
 import { graphSvg } from "./graph-svg.ts";
 import { ago, badge, DASHBOARD, duration, h, raw, repoHref, taskHref, type Html } from "./html.ts";
 import type { Bucket, Cost, FailureCluster, Rate, RepoQueue, Utilisation } from "./stats.ts";
@@ -162,7 +164,7 @@ export type ControlView = {
   result: { ok: boolean; text: string } | null;
 };
 
-const CONTROLS: { name: string; label: string; text?: string }[] = [
+const CONTROLS: { name: ControlName; label: string; text?: string }[] = [
   { name: "retry", label: "Retry" },
   { name: "pause", label: "Pause" },
   { name: "resume", label: "Resume" },
@@ -214,7 +216,10 @@ function controlsForm(state: string, c: ControlView, repo: string, number: numbe
   if (c.csrf === null)
     return h`${result}${c.refusal ? h`<p class="read-only" id="read-only">${c.refusal}</p>` : ""}`;
   const action = `${taskHref(repo, number)}/control`;
-  const buttons = CONTROLS.map((control) =>
+  const usable = CONTROLS.filter((control) => appliesIn(control.name, state as TaskState));
+  if (usable.length === 0)
+    return h`${result}<p class="read-only" id="controls" data-state="${state}">No control applies to a ${state} task.</p>`;
+  const buttons = usable.map((control) =>
     control.text
       ? h`<form method="post" action="${action}" class="control control-text"><input type="hidden" name="csrf" value="${c.csrf!}"><input type="hidden" name="control" value="${control.name}"><input name="text" placeholder="${control.text}" aria-label="${control.text}"${
           control.name === "hint" ? " required" : ""
@@ -228,14 +233,14 @@ function attemptsTable(p: TaskPage): Html {
   if (p.attempts.length === 0) return h`<p class="empty">No attempt yet.</p>`;
   return h`<div class="table-scroll"><table class="attempts"><thead><tr><th>#</th><th>Agent</th><th>State</th><th>Outcome</th><th>Verdict</th><th>Duration</th><th>Cost</th><th>Timings</th><th>Checks</th></tr></thead><tbody>${p.attempts.map(
     (a) => {
-      const verdict = a.verdict as { verdict?: string; summary?: string } | null;
+      const verdict = a.verdict as { status?: string; summary?: string } | null;
       const timings = (a.timings ?? {}) as Record<string, unknown>;
       const checks = Array.isArray(a.checks)
         ? (a.checks as { command?: string; outcome?: string; exitCode?: number | null }[])
         : [];
       return h`<tr><td>${a.number}</td><td>${a.agent ?? "–"}</td><td>${a.state}</td><td>${a.conclusion ?? a.agentOutcome ?? "–"}${
         a.reason ? h`<div class="reason">${a.reason}</div>` : ""
-      }</td><td>${verdict?.verdict ?? "–"}${verdict?.summary ? h`<div class="reason">${verdict.summary}</div>` : ""}</td><td>${duration(
+      }</td><td>${verdict?.status ?? "–"}${verdict?.summary ? h`<div class="reason">${verdict.summary}</div>` : ""}</td><td>${duration(
         a.durationMs,
       )}</td><td>${a.costUsd ? `$${Number(a.costUsd).toFixed(2)}` : "–"}${
         a.inputTokens || a.outputTokens
@@ -243,7 +248,7 @@ function attemptsTable(p: TaskPage): Html {
           : ""
       }</td><td>${Object.entries(timings)
         .filter(([, v]) => typeof v === "number")
-        .map(([k, v]) => h`<div>${k}: ${duration(v as number)}</div>`)}</td><td>${
+        .map(([k, v]) => h`<div>${k.replace(/Ms$/, "")}: ${duration(v as number)}</div>`)}</td><td>${
         checks.length === 0
           ? "–"
           : checks.map(

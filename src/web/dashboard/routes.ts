@@ -12,7 +12,7 @@ import {
   repoGraph,
   taskPage,
 } from "../../db/dashboard.ts";
-import { EVENT_TYPES, latestSeq } from "../../db/events.ts";
+import { latestSeq } from "../../db/events.ts";
 import { authenticate, cookieOf, SESSION_COOKIE } from "../auth.ts";
 import { canRead, type Route, type Viewer, type WebContext } from "../viewer.ts";
 import { controlCommand, CONTROL_NAMES, type ControlName } from "./control-command.ts";
@@ -197,7 +197,7 @@ async function showTask(
 
 /** What a page's live updates start from. */
 function live(after: number) {
-  return { after, types: EVENT_TYPES };
+  return { after };
 }
 
 /** The controls as this viewer gets them: drawn (with the form's token) for a writer, absent otherwise. */

@@ -150,10 +150,6 @@
   if (after) params.set("after", after);
   var source = new EventSource("/drover/api/events?" + params.toString());
   source.onmessage = onEvent;
-  // Named events (`event: task.started`) do not reach onmessage: listen for each type the page names.
-  (body.getAttribute("data-event-types") || "").split(" ").forEach(function (type) {
-    if (type) source.addEventListener(type, onEvent);
-  });
   source.onopen = function () {
     if (status) status.className = "live on";
     body.setAttribute("data-connected", "1");
