@@ -35,6 +35,7 @@ import {
   successByAgent,
   successByStory,
   utilisation,
+  utilisationWindow,
 } from "./stats.ts";
 import { crossSiteProblem, csrfTokenOf, WriteAccessCache } from "./write-access.ts";
 
@@ -116,7 +117,7 @@ async function showOverview(context: WebContext, response: ServerResponse, url: 
     byStory: successByStory(taskRows),
     byAgent: successByAgent(attemptRows),
     histogram: completionHistogram(taskRows),
-    utilisation: utilisation(attemptRows, now),
+    utilisation: utilisation(attemptRows, now, utilisationWindow(attemptRows, now)),
     costs: costs(attemptRows),
     failures: failureClusters(attemptRows),
     // TODO(issue 18): outgoing-webhook problems, from src/db/notify.ts `notifyProblems` once it lands.

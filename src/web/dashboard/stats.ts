@@ -97,6 +97,29 @@ export function completionHistogram(rows: readonly RepoTaskRow[]): Bucket[] {
 
 export type Utilisation = { from: Date; stepMs: number; busy: number[] };
 
+const MINUTE = 60_000;
+
+/**
+ * The span the utilisation chart covers: back to the oldest attempt started in the last `maxMs`, rounded
+ * up to whole 10 minutes, so a young deployment's few minutes of work fill the chart rather than its edge.
+ */
+export function utilisationWindow(
+  rows: readonly AttemptStatRow[],
+  now: Date,
+  maxMs = 6 * 60 * MINUTE,
+): number {
+  const oldest = Math.min(
+    ...rows
+      .map((row) => row.startedAt?.getTime() ?? Number.POSITIVE_INFINITY)
+      .filter((t) => t >= now.getTime() - maxMs),
+  );
+  if (!Number.isFinite(oldest)) return maxMs;
+  return Math.min(
+    maxMs,
+    Math.max(10 * MINUTE, Math.ceil((now.getTime() - oldest) / (10 * MINUTE)) * 10 * MINUTE),
+  );
+}
+
 /**
  * Busy agent slots over the last `windowMs`, in `steps` slices: in each slice, the most attempts running
  * at once (an attempt still running counts to `now`).
