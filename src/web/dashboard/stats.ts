@@ -146,10 +146,11 @@ export function utilisation(
     const end = start + stepMs;
     const marks: [number, number][] = [];
     for (const span of spans) {
-      if (span.end < start || span.start >= end) continue;
+      if (span.end <= start || span.start >= end) continue;
       marks.push([Math.max(span.start, start), 1], [Math.max(span.end, span.start), -1]);
     }
-    marks.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    // One attempt ending as the next starts is a slot handed on, not two busy: ends first.
+    marks.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let now = 0;
     for (const [, delta] of marks) {
       now += delta;
