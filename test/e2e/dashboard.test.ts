@@ -94,6 +94,9 @@ describe("the dashboard, in Chromium", () => {
       // A writer pauses #2 on its page: the page says so, and the graph open beside it changes live.
       const task = await writer.newPage();
       await task.goto(`${dashboard.url}tasks/${repo}/2`);
+      expect(await task.locator(".facts a").first().getAttribute("href")).toBe(
+        `${dashboard.sandbox.urls.web}/${repo}/issues/2`,
+      );
       await task.locator('button[data-control="pause"]').click();
       await expect
         .poll(() => task.locator("#control-result").textContent())
