@@ -277,7 +277,7 @@ async function apply(deps: JobDeps, followed: Followed, decision: FollowDecision
         {
           stateReason: renderFollowReason(task.prNumber, move, { kind: decision.kind, maxConflictAttempts }),
         },
-        { by: move.by, data: { prNumber: task.prNumber, base: move.base } },
+        { by: move.by, data: { base: move.base } },
       );
       return moved !== undefined;
     }
@@ -288,7 +288,7 @@ async function apply(deps: JobDeps, followed: Followed, decision: FollowDecision
         ["conflict"],
         "review",
         { stateReason: renderFollowReason(task.prNumber, move, decision) },
-        { by: move.by, data: { prNumber: task.prNumber, base: move.base } },
+        { by: move.by, data: { base: move.base } },
       );
       return moved !== undefined;
     }
@@ -319,7 +319,7 @@ async function requeue(
     ["review"],
     "ready",
     { stateReason: reason, nextStart, nextAttemptAt: null },
-    { by: move.by, data: { cause, prNumber: task.prNumber, base: move.base } },
+    { by: move.by, data: { cause, base: move.base } },
   );
   return moved !== undefined;
 }

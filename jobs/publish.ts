@@ -232,11 +232,9 @@ async function pullRequestOf(
   // GitHub has had a moment to work out whether it still merges.
   if (attempt.startedAt && (await baseMovedSince(deps.db, task.id, attempt.startedAt)))
     await deps.enqueue("follow-pull", { taskId: task.id, at: Date.now() }, { delayMs: FOLLOW_AFTER_MS });
-  await recordEvent(deps.db, {
-    taskId: task.id,
-    type: pr.created ? "pr.opened" : "pr.updated",
-    data: { number: pr.number },
-  });
+  // A pull request opened is an event by the trigger on `tasks` (its number set above); one updated is not a move.
+  if (!pr.created)
+    await recordEvent(deps.db, { taskId: task.id, type: "pr.updated", data: { pr: pr.number } });
   return step;
 }
 
@@ -259,7 +257,7 @@ async function autoMerge(
     : ({ kind: "refused", reason: "the pull request's node id was not recorded" } as const);
   if (enabled.kind === "enabled") {
     await recordStep(deps.db, attempt.id, AUTO_MERGE.name, { outcome: "enabled" });
-    await recordEvent(deps.db, { taskId: task.id, type: "pr.auto-merge", data: { number: pr.number } });
+    await recordEvent(deps.db, { taskId: task.id, type: "pr.auto-merge", data: { pr: pr.number } });
     return;
   }
   deps.log.info({ taskId: task.id, reason: enabled.reason }, "auto-merge refused by GitHub; Drover merges");
@@ -300,7 +298,7 @@ export async function mergeByDrover(
     await recordEvent(deps.db, {
       taskId: task.id,
       type: "pr.merged-by-drover",
-      data: { number: prNumber, sha: merged.sha },
+      data: { pr: prNumber, sha: merged.sha },
     });
   else deps.log.info({ taskId: task.id, ...step }, "Drover did not merge");
 }

@@ -41,6 +41,8 @@ CREATE TABLE "web_sessions" (
 	"expires_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "events" DROP CONSTRAINT "events_task_id_tasks_id_fk";
+--> statement-breakpoint
 ALTER TABLE "events" ADD COLUMN "seq" bigint;--> statement-breakpoint
 ALTER TABLE "events" ADD COLUMN "repo" text;--> statement-breakpoint
 ALTER TABLE "events" ADD COLUMN "issue" integer;--> statement-breakpoint
@@ -48,6 +50,7 @@ ALTER TABLE "events" ADD COLUMN "story" text;--> statement-breakpoint
 ALTER TABLE "events" ADD COLUMN "attempt" integer;--> statement-breakpoint
 CREATE UNIQUE INDEX "notify_deliveries_target_event" ON "notify_deliveries" USING btree ("target_key","event_seq");--> statement-breakpoint
 CREATE INDEX "notify_deliveries_state" ON "notify_deliveries" USING btree ("state");--> statement-breakpoint
+ALTER TABLE "events" ADD CONSTRAINT "events_task_id_tasks_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "events_seq" ON "events" USING btree ("seq");--> statement-breakpoint
 CREATE INDEX "events_repo_seq" ON "events" USING btree ("repo","seq");--> statement-breakpoint
 -- Events written before this migration: their task's repository and issue, and a seq in id order.

@@ -16,7 +16,7 @@ import { events } from "./schema.ts";
  *   task.blocked     the agent needs a person                 task.retrying   another attempt after backoff
  *   task.retried     a person started it again (retry, label) task.cancelled / task.paused / task.resumed
  *   task.conflict    its pull request conflicts with the base
- * Others: task.hinted, task.resolved, pr.opened, pr.merged, pr.closed, pr.approved, task.rework,
+ * Others: task.hinted, task.resolved, pr.opened, pr.updated, pr.merged, pr.closed, pr.approved, task.rework,
  * attempt.stopped, task.interrupted, base.moved, pr.auto-merge, pr.merged-by-drover.
  */
 export const EVENT_TYPES = [
@@ -41,6 +41,7 @@ export const EVENT_TYPES = [
   "task.interrupted",
   "attempt.stopped",
   "pr.opened",
+  "pr.updated",
   "pr.merged",
   "pr.closed",
   "pr.approved",

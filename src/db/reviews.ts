@@ -62,7 +62,7 @@ export async function startRework(
       taskId: task.id,
       type: "task.rework",
       actor: input.by,
-      data: { reviewId: input.reviewId, prNumber: input.prNumber, round: task.reworkCount },
+      data: { reviewId: input.reviewId, pr: input.prNumber, round: task.reworkCount },
     });
     return { kind: "reworking", task };
   });
@@ -86,7 +86,7 @@ export async function recordApproval(
       taskId: input.taskId,
       type: "pr.approved",
       actor: input.by,
-      data: { reviewId: input.reviewId, prNumber: input.prNumber },
+      data: { reviewId: input.reviewId, pr: input.prNumber },
     });
     return true;
   });

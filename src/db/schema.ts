@@ -268,7 +268,8 @@ export const events = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     /** Null until the writing transaction commits. */
     seq: bigint("seq", { mode: "number" }),
-    taskId: integer("task_id").references(() => tasks.id),
+    /** Kept (null) if the task row goes: the event still names its repository and issue. */
+    taskId: integer("task_id").references(() => tasks.id, { onDelete: "set null" }),
     type: text("type").notNull(),
     /** The GitHub user who caused it; null: Drover itself. */
     actor: text("actor"),

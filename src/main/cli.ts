@@ -19,6 +19,12 @@ import { startSandbox } from "../sandbox/server.ts";
 import { formatBytes, renderPrune } from "../git/disk-plan.ts";
 import { housekeepDisk } from "../scheduler/housekeeping.ts";
 import { environment, exit, loadDotEnv } from "./boot.ts";
+import { createApiToken, listApiTokens, revokeApiToken } from "../db/access.ts";
+import { EventFeed } from "../db/event-feed.ts";
+import type { EventFilter } from "../db/events.ts";
+import { renderTokenCreated, renderTokens } from "../report/api-tokens.ts";
+import { eventJson, eventLine } from "../report/event-line.ts";
+import { parseEventQuery } from "../web/event-query.ts";
 
 const USAGE = `Usage: drover <command>
 
@@ -48,6 +54,18 @@ Commands:
                                       idle pooled worktree, finished run directory and package cache,
                                       and mirrors of repositories Drover left (never a claimed worktree
                                       or a running attempt's directory)
+  stream [--type completed,failed] [--repo owner/name] [--story N] [--since ISO-time] [--json]
+                                      what happens to tasks, a line per event, live until Ctrl-C;
+                                      --since first shows what happened from then; --type takes
+                                      event types (task.failed), short names (failed) or families
+                                      (pr); --story N (with --repo) a story's sub-issues and its
+                                      own; --json: NDJSON, as GET /drover/api/events sends
+  token create --name NAME [--repo owner/name ...] [--write]
+                                      issue an API token for /drover/api/... and the dashboard:
+                                      shown once; --repo limits what it reads (default: every
+                                      repository), --write lets it use the controls
+  token list                          the tokens issued (never their secrets) and their last use
+  token revoke ID                     stop honouring token ID at once
   help                                this text
 `;
 
@@ -258,6 +276,56 @@ switch (command) {
     }
     break;
   }
+  case "stream": {
+    const { filter, afterSeq, json } = streamArgs(rest);
+    const env = environment();
+    await migrate(env.DATABASE_URL);
+    const database = openDatabase(env.DATABASE_URL, { max: 2 });
+    const feed = new EventFeed(database.db, database.sql, (error) =>
+      process.stderr.write(`drover: reading events failed: ${error.message}\n`),
+    );
+    await feed
+      .start()
+      .catch((error: unknown) =>
+        exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+      );
+    const render = json ? eventJson : eventLine;
+    feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
+    process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
+    const stop = () =>
+      void feed
+        .close()
+        .then(() => database.close())
+        .finally(() => process.exit(0));
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    // Piped into `head`: the reader left, which is the end of the stream, not an error.
+    process.stdout.on("error", stop);
+    break;
+  }
+  case "token": {
+    const action = tokenArgs(rest);
+    const env = environment();
+    await migrate(env.DATABASE_URL);
+    const database = openDatabase(env.DATABASE_URL, { max: 2 });
+    try {
+      if (action.kind === "create") {
+        const issued = await createApiToken(database.db, action.token);
+        process.stdout.write(renderTokenCreated({ ...action.token, ...issued }));
+      } else if (action.kind === "list") {
+        process.stdout.write(renderTokens(await listApiTokens(database.db)));
+      } else {
+        if (!(await revokeApiToken(database.db, action.id)))
+          exit(`no live token ${action.id}: \`drover token list\` shows the tokens and which are revoked`);
+        process.stdout.write(
+          `drover: token ${action.id} is revoked; requests with it are refused from now on\n`,
+        );
+      }
+    } finally {
+      await database.close();
+    }
+    break;
+  }
   case "help":
   case "--help":
     process.stdout.write(USAGE);
@@ -277,6 +345,88 @@ function pruneArgs(args: string[]): boolean {
     return values.all;
   } catch (error) {
     exit(`worktree prune: ${(error as Error).message}; usage: drover worktree prune [--all]`);
+  }
+}
+
+/** `stream`'s options, read by the same rules as the events API's query; anything else is refused. */
+function streamArgs(args: string[]): { filter: EventFilter; afterSeq: number | null; json: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        type: { type: "string", multiple: true },
+        repo: { type: "string", multiple: true },
+        story: { type: "string" },
+        since: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    exit(`stream: ${(error as Error).message}\n\n${USAGE}`);
+  }
+  const query = new URLSearchParams();
+  for (const type of values.type ?? []) query.append("type", type);
+  for (const repo of values.repo ?? []) query.append("repo", repo);
+  if (values.story !== undefined) query.set("story", values.story);
+  if (values.since !== undefined) query.set("since", values.since);
+  const parsed = parseEventQuery(new URL(`http://drover.invalid/?${query.toString()}`), {});
+  // The API's errors name its parameters ("type: ..."); here they are options.
+  if ("error" in parsed) exit(`--${parsed.error}`);
+  return { filter: parsed.filter, afterSeq: parsed.afterSeq, json: values.json };
+}
+
+/** `token create`'s options: a name, the repositories it may read (none given: every one), and --write. */
+function tokenCreateArgs(args: string[]): { name: string; repos: string[] | null; canWrite: boolean } {
+  const usage = "usage: drover token create --name NAME [--repo owner/name ...] [--write]";
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        name: { type: "string" },
+        repo: { type: "string", multiple: true },
+        write: { type: "boolean", default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    exit(`token create: ${(error as Error).message}; ${usage}`);
+  }
+  const name = values.name?.trim() ?? "";
+  if (!name) exit(`token create needs --name, saying who or what holds it (e.g. --name grafana); ${usage}`);
+  if (name.length > 100) exit("--name is longer than 100 characters");
+  const repos = values.repo ?? [];
+  const bad = repos.find((repo) => !/^[\w.-]+\/[\w.-]+$/.test(repo));
+  if (bad !== undefined) exit(`--repo "${bad}" is not a repository; use owner/name`);
+  return { name, repos: repos.length > 0 ? repos : null, canWrite: values.write };
+}
+
+/** `token`'s subcommand and its arguments, checked before the database is opened. */
+function tokenArgs(
+  rest: string[],
+):
+  | { kind: "create"; token: ReturnType<typeof tokenCreateArgs> }
+  | { kind: "list" }
+  | { kind: "revoke"; id: number } {
+  const [subcommand, ...args] = rest;
+  switch (subcommand) {
+    case "create":
+      return { kind: "create", token: tokenCreateArgs(args) };
+    case "list":
+      if (args.length > 0) exit(`token list takes no arguments (got ${args.join(" ")})`);
+      return { kind: "list" };
+    case "revoke":
+      if (args.length !== 1 || !/^\d{1,9}$/.test(args[0] ?? ""))
+        exit(
+          "token revoke takes a token's id: drover token revoke ID (ids as `drover token list` shows them)",
+        );
+      return { kind: "revoke", id: Number(args[0]) };
+    default:
+      exit(
+        `${subcommand === undefined ? "token needs a subcommand" : `unknown token subcommand "${subcommand}"`}: drover token create --name NAME [--repo owner/name ...] [--write] | list | revoke ID`,
+      );
   }
 }
 

@@ -1,17 +1,21 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
+import { OAuthGrants } from "./oauth.ts";
 import { SandboxError, type Account, type AppRecord, type InstallationRecord, type World } from "./world.ts";
 
 /** Who is calling: the app (JWT), an installation (its token acts as the app's bot), a person, or nobody. */
 export type Actor =
   | { kind: "app"; app: AppRecord }
   | { kind: "installation"; installation: InstallationRecord; account: Account }
-  | { kind: "person"; account: Account }
+  /** `userToServer`: a token the app's OAuth client was given (`ghu_…`), not the person's own (`ghp_…`). */
+  | { kind: "person"; account: Account; userToServer?: true }
   | { kind: "anonymous" };
 
 const TOKEN_LIFETIME_MS = 60 * 60_000;
 
 /** Installation access tokens (`ghs_…`), issued to the app and honoured until they expire. */
 export class InstallationTokens {
+  /** The app's OAuth client: codes, and the user-to-server tokens given for them. */
+  readonly oauth = new OAuthGrants();
   readonly #tokens = new Map<string, { installationId: number; expiresAt: number }>();
 
   issue(installationId: number): { token: string; expiresAt: string } {
@@ -60,6 +64,10 @@ export function authenticate(world: World, tokens: InstallationTokens, header: s
     const installation = world.installations.get(installationId);
     if (installation && world.app) return { kind: "installation", installation, account: world.app.bot };
   }
+  const signedIn = tokens.oauth.accountOf(credential);
+  const viaApp =
+    signedIn === undefined ? undefined : [...world.accounts.values()].find((a) => a.id === signedIn);
+  if (viaApp) return { kind: "person", account: viaApp, userToServer: true };
   const person = world.accountByToken(credential);
   if (person) return { kind: "person", account: person };
   throw new SandboxError(401, "Bad credentials");

@@ -11,6 +11,7 @@ import {
 } from "./shapes.ts";
 import type { WebhookSender } from "./webhooks.ts";
 import {
+  RANK,
   SandboxError,
   type Account,
   type Happening,
@@ -18,8 +19,6 @@ import {
   type RepoRecord,
   type World,
 } from "./world.ts";
-
-const RANK: Record<Permission, number> = { none: 0, read: 1, triage: 2, write: 3, maintain: 4, admin: 5 };
 
 /** Everything a handler needs: the world, where the sandbox answers, tokens, and the webhook sender. */
 export class SandboxContext {

@@ -23,6 +23,7 @@ import { authenticate, InstallationTokens, type Actor } from "./auth.ts";
 import { SandboxContext } from "./context.ts";
 import { isGitRequest, serveGitRequest } from "./git/serve-request.ts";
 import { answerGraphql } from "./graphql.ts";
+import { OAUTH_PATHS, oauthClientId, serveOAuth } from "./oauth.ts";
 import { Router, type ApiResponse } from "./router.ts";
 import { seedWorld, type SandboxUser, type Seeded } from "./seed.ts";
 import { WebhookSender, type Delivery } from "./webhooks.ts";
@@ -156,11 +157,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const pathname = new URL(request.url ?? "/", web).pathname;
     const handled = isGitRequest(pathname)
       ? serveGit(ctx, request, response, pushLocks, accounting)
-      : pathname.startsWith("/api/v3/") && !GRAPHQL_PATHS.has(pathname)
-        ? serveApi(ctx, router, request, response, options.onResponse, accounting)
-        : GRAPHQL_PATHS.has(pathname) && request.method === "POST"
-          ? serveGraphql(ctx, request, response, accounting)
-          : Promise.resolve(void notFound(response));
+      : OAUTH_PATHS.has(pathname)
+        ? serveOAuth(ctx.world, ctx.tokens.oauth, request, response, new URL(request.url ?? "/", web))
+        : pathname.startsWith("/api/v3/") && !GRAPHQL_PATHS.has(pathname)
+          ? serveApi(ctx, router, request, response, options.onResponse, accounting)
+          : GRAPHQL_PATHS.has(pathname) && request.method === "POST"
+            ? serveGraphql(ctx, request, response, accounting)
+            : Promise.resolve(void notFound(response));
     handled.catch((error: unknown) => {
       log(`sandbox error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!response.headersSent) sendJson(response, 500, { message: "Sandbox error" });
@@ -209,6 +212,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       APP_ID: String(app.id),
       PRIVATE_KEY_PATH: seeded.privateKeyPath,
       WEBHOOK_SECRET: secret,
+      GITHUB_WEB_URL: web,
+      GITHUB_CLIENT_ID: oauthClientId(app),
+      GITHUB_CLIENT_SECRET: ctx.tokens.oauth.clientSecret,
     }),
     describe: () => ({
       apiUrl: urls.api,
@@ -221,6 +227,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       privateKeyPath: seeded.privateKeyPath,
       webhookSecret: secret,
       webhookUrl: hooks.url,
+      oauth: { clientId: oauthClientId(app), clientSecret: ctx.tokens.oauth.clientSecret, webUrl: web },
       users: seeded.users.map(({ login, permission, token }) => ({ login, permission, token })),
     }),
     close: async () => {

@@ -1,3 +1,4 @@
+import { oauthClientId } from "./oauth.ts";
 import type {
   Account,
   AppRecord,
@@ -488,7 +489,7 @@ export function app(urls: Urls, record: AppRecord): Json {
   return {
     id: record.id,
     slug: record.slug,
-    client_id: `Iv1.sandbox${record.id}`,
+    client_id: oauthClientId(record),
     node_id: nodeId("App", record.id),
     owner: user(urls, record.owner),
     name: record.name,

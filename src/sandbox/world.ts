@@ -8,6 +8,16 @@ import { randomBytes } from "node:crypto";
 
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
+/** Permissions from least to most. */
+export const RANK: Record<Permission, number> = {
+  none: 0,
+  read: 1,
+  triage: 2,
+  write: 3,
+  maintain: 4,
+  admin: 5,
+};
+
 export interface Account {
   id: number;
   login: string;
@@ -198,6 +208,8 @@ export interface RepoRecord {
   allowAutoMerge: boolean;
   /** Issues and pull requests, by number. */
   issues: Map<number, IssueRecord>;
+  /** People given access to this repository alone (account id → permission), beside their organisation-wide one. */
+  collaborators: Map<number, Permission>;
   checkRuns: CheckRunRecord[];
 }
 
@@ -289,17 +301,28 @@ export class World {
       labels: [],
       allowAutoMerge: true,
       issues: new Map(),
+      collaborators: new Map(),
       checkRuns: [],
     };
     this.repos.set(repo.fullName.toLowerCase(), repo);
     return repo;
   }
 
-  /** What `login` may do in `repo`: the owner's members by their permission, the app's bot writes. */
+  /**
+   * What `login` may do in `repo`: the owner's members by their permission, or more where the repository
+   * names them a collaborator; anyone reads a public one. The app's bot writes.
+   */
   permission(repo: RepoRecord, who: Account): Permission {
     if (who.type === "Bot") return this.installationFor(repo) ? "write" : "none";
     if (who.id === repo.owner.id) return "admin";
-    return who.permission;
+    const own = repo.collaborators.get(who.id) ?? "none";
+    const most = RANK[own] > RANK[who.permission] ? own : who.permission;
+    return !repo.private && most === "none" ? "read" : most;
+  }
+
+  /** Gives `who` `permission` in `repo` alone (as a repository's "Collaborators" settings do). */
+  addCollaborator(repo: RepoRecord, who: Account, permission: Permission): void {
+    repo.collaborators.set(who.id, permission);
   }
 
   installationFor(repo: RepoRecord): InstallationRecord | undefined {

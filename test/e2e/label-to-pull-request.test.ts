@@ -127,6 +127,14 @@ describe("a labelled issue becomes a pull request", () => {
     expect(sent.added.slice(before.added)).toEqual([]);
     expect([...labels]).toEqual(["drover"]);
     const types = (await db().select().from(events).where(eq(events.taskId, task!.id))).map((e) => e.type);
-    expect(types).toEqual(["task.ready", "task.started", "task.completed", "pr.opened", "pr.merged"]);
+    expect(types).toEqual([
+      "task.ready",
+      "task.queued",
+      "task.started",
+      "task.review",
+      "pr.opened",
+      "task.completed",
+      "pr.merged",
+    ]);
   });
 });

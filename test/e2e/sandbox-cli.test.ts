@@ -23,6 +23,7 @@ describe("drover sandbox", () => {
         webhookSecret: string;
         webhookUrl: string;
         users: { login: string; permission: string; token: string }[];
+        oauth: { clientId: string; clientSecret: string; webUrl: string };
         env: Record<string, string>;
       };
       expect(described.users.map((u) => `${u.login}:${u.permission}`)).toEqual([
@@ -38,6 +39,9 @@ describe("drover sandbox", () => {
         APP_ID: String(described.appId),
         PRIVATE_KEY_PATH: described.privateKeyPath,
         WEBHOOK_SECRET: described.webhookSecret,
+        GITHUB_WEB_URL: described.apiUrl.replace("/api/v3", ""),
+        GITHUB_CLIENT_ID: described.oauth.clientId,
+        GITHUB_CLIENT_SECRET: described.oauth.clientSecret,
       });
 
       const token = described.users.find((u) => u.login === "maintainer")!.token;

@@ -63,6 +63,7 @@ function repoRecord(fullName = OCTO_REPO.fullName): RepoRecord {
     labels: [],
     allowAutoMerge: true,
     issues: new Map(),
+    collaborators: new Map(),
     checkRuns: [],
   };
 }

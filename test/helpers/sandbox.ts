@@ -47,6 +47,11 @@ export interface TestSandbox {
   as(login: string): Person;
   /** A client authenticated as the app, with a JWT signed by the app's key. */
   app(): Promise<Person>;
+  /**
+   * Signs `login` in through the app's OAuth client (authorize, then exchange the code) as Drover's sign-in
+   * does: a client acting as them with the user-to-server token, the token, and the code (used up).
+   */
+  signIn(login: string): Promise<{ client: Person; token: string; code: string }>;
   /** A client with a new installation access token, and the token. */
   installation(): Promise<{ client: Person; token: string }>;
   /**
@@ -153,6 +158,27 @@ export async function startTestSandbox(): Promise<TestSandbox> {
         installation_id: sandbox.installationId,
       });
       return { client: recorded(personClient(api, data.token)), token: data.token };
+    },
+    signIn: async (login) => {
+      const { clientId, clientSecret, webUrl } = sandbox.describe().oauth as Record<string, string>;
+      const authorize = new URL(`${webUrl}/login/oauth/authorize`);
+      authorize.search = new URLSearchParams({
+        client_id: clientId ?? "",
+        redirect_uri: "http://127.0.0.1:9/callback",
+        state: "s1",
+        login,
+      }).toString();
+      const approved = await fetch(authorize, { redirect: "manual" });
+      const back = new URL(approved.headers.get("location") ?? "");
+      if (back.searchParams.get("state") !== "s1") throw new Error("the sandbox lost the state");
+      const code = back.searchParams.get("code") ?? "";
+      const exchanged = await fetch(`${webUrl}/login/oauth/access_token`, {
+        method: "POST",
+        headers: { accept: "application/json", "content-type": "application/json" },
+        body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, code }),
+      });
+      const { access_token: token } = (await exchanged.json()) as { access_token: string };
+      return { client: recorded(personClient(api, token)), token, code };
     },
     call: async (token, method, apiPath, body, headers = {}) => {
       const response = await fetch(`${api}${apiPath}`, {

@@ -116,6 +116,8 @@ export type WebHandle = {
   /** http://127.0.0.1:port */
   url: () => string;
   db: () => Db;
+  /** Its database's URL, for a CLI run against the same data. */
+  databaseUrl: () => string;
   /** The web's log lines since it started (pino JSON). */
   logs: () => string[];
   /** Names and payloads of the jobs intake queued so far. */
@@ -124,9 +126,9 @@ export type WebHandle = {
 
 /**
  * Drover's web (startWeb, a real HTTP server) in this process for one test file, on a fresh database and
- * a queue prefix of its own, its log kept in memory.
+ * a queue prefix of its own, its log kept in memory. `env` adds to its environment (read in beforeAll).
  */
-export function useWeb(): WebHandle {
+export function useWeb(options: { env?: () => Record<string, string> } = {}): WebHandle {
   const testDb = useTestDatabase();
   const lines: string[] = [];
   const queued: { name: JobName; payload: unknown }[] = [];
@@ -144,7 +146,13 @@ export function useWeb(): WebHandle {
       }),
     );
     const prefix = `drover-test-web-${randomBytes(4).toString("hex")}`;
-    const env = readEnv({ DATABASE_URL: testDb.url(), REDIS_URL: TEST_REDIS_URL, PORT: "0" });
+    const env = readEnv({
+      DATABASE_URL: testDb.url(),
+      REDIS_URL: TEST_REDIS_URL,
+      PORT: "0",
+      // Read once the hooks before this one ran: a sandbox's URLs, sign-in's client.
+      ...options.env?.(),
+    });
     connection = connectRedis(TEST_REDIS_URL);
     connection.on("error", () => {});
     queue = new WorkQueue(connection, prefix, () => {});
@@ -172,6 +180,7 @@ export function useWeb(): WebHandle {
   return {
     url: () => `http://127.0.0.1:${present(web).port}`,
     db: () => testDb.database().db,
+    databaseUrl: () => testDb.url(),
     logs: () => lines,
     queued: () => queued,
   };

@@ -1,8 +1,8 @@
 import { actingAccount } from "../auth.ts";
 import type { SandboxContext } from "../context.ts";
-import { positiveInt, type ApiRequest, type Router } from "../router.ts";
+import { paginate, positiveInt, type ApiRequest, type Router } from "../router.ts";
 import { APP_PERMISSIONS, app as appJson, installation as installationJson } from "../shapes.ts";
-import { SandboxError, type AppRecord, type InstallationRecord } from "../world.ts";
+import { SandboxError, type Account, type AppRecord, type InstallationRecord } from "../world.ts";
 
 /** The app (JWT-authenticated), its installation, and installation access tokens. */
 export function appRoutes(router: Router, ctx: SandboxContext): void {
@@ -57,6 +57,67 @@ export function appRoutes(router: Router, ctx: SandboxContext): void {
         total_count: repos.length,
         repository_selection: "all",
         repositories: repos.map((r) => ctx.repoJson(r)),
+      },
+    };
+  });
+
+  // What a person signed in through the app's OAuth client may reach through it: the installations
+  // holding a repository they can read, and those repositories.
+  const signedIn = (request: ApiRequest): Account => {
+    const { actor } = request;
+    if (actor.kind === "person" && actor.userToServer) return actor.account;
+    if (actor.kind === "person")
+      throw new SandboxError(
+        403,
+        "You must authenticate with an access token authorized to a GitHub App in order to list installations",
+      );
+    if (actor.kind === "anonymous") throw new SandboxError(401, "Requires authentication");
+    throw new SandboxError(403, "Resource not accessible by integration");
+  };
+  const readable = (installation: InstallationRecord, who: Account) =>
+    [...ctx.world.repos.values()].filter(
+      (r) => r.owner.id === installation.account.id && ctx.has(r, who, "read"),
+    );
+  router.add("GET", "/user/installations", (request) => {
+    const who = signedIn(request);
+    const app = ctx.world.app;
+    const mine = [...ctx.world.installations.values()].filter((i) => readable(i, who).length > 0);
+    const { page, headers } = paginate(mine, request.query, `${ctx.urls.api}/user/installations`);
+    return {
+      status: 200,
+      headers,
+      body: {
+        total_count: mine.length,
+        installations: app ? page.map((i) => installationJson(ctx.urls, app, i)) : [],
+      },
+    };
+  });
+  router.add("GET", "/user/installations/{installation_id}/repositories", (request) => {
+    const who = signedIn(request);
+    const installation = installationOf(request);
+    const repos = readable(installation, who);
+    if (repos.length === 0) throw new SandboxError(404, "Not Found");
+    const { page, headers } = paginate(
+      repos,
+      request.query,
+      `${ctx.urls.api}/user/installations/${installation.id}/repositories`,
+    );
+    return {
+      status: 200,
+      headers,
+      body: {
+        total_count: repos.length,
+        repository_selection: "all",
+        repositories: page.map((r) => ({
+          ...ctx.repoJson(r),
+          permissions: {
+            admin: ctx.has(r, who, "admin"),
+            maintain: ctx.has(r, who, "maintain"),
+            push: ctx.has(r, who, "write"),
+            triage: ctx.has(r, who, "triage"),
+            pull: true,
+          },
+        })),
       },
     };
   });

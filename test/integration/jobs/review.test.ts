@@ -281,7 +281,7 @@ describe("review", () => {
       .select()
       .from(events)
       .where(and(eq(events.taskId, taskId), eq(events.type, "pr.approved")));
-    expect(approvals).toMatchObject([{ actor: MAINTAINER.login, data: { reviewId: 509, prNumber: pr } }]);
+    expect(approvals).toMatchObject([{ actor: MAINTAINER.login, data: { reviewId: 509, pr } }]);
   });
 
   it("does nothing for a comment-only review", async () => {

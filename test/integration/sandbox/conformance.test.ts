@@ -693,6 +693,54 @@ describe("the sandbox against GitHub's descriptions", () => {
     expect(bad.status).toBe(422);
   });
 
+  it("signs people in through the app's OAuth client, and lists what they can read through it", async () => {
+    const installation_id = t.sandbox.installationId;
+    await t.newRepo("conformance-second", { autoInit: false });
+    const { client: signedIn, code } = await t.signIn("reader");
+    expect((await signedIn.rest.users.getAuthenticated()).data.login).toBe("reader");
+    const { data } = await signedIn.rest.apps.listInstallationsForAuthenticatedUser();
+    expect(data.installations.map((i) => i.id)).toEqual([installation_id]);
+    const first = await signedIn.rest.apps.listInstallationReposForAuthenticatedUser({
+      installation_id,
+      per_page: 1,
+    });
+    expect(first.data.repositories).toHaveLength(1);
+    expect(first.headers.link).toContain('rel="next"');
+    const all = await signedIn.paginate(signedIn.rest.apps.listInstallationReposForAuthenticatedUser, {
+      installation_id,
+    });
+    expect(all.length).toBe(first.data.total_count);
+
+    // Outsiders see what they were given, and nothing else.
+    const { client: outsiderSignedIn } = await t.signIn("outsider");
+    const none = await outsiderSignedIn.rest.apps.listInstallationsForAuthenticatedUser();
+    expect(none.data.installations).toEqual([]);
+    expect(
+      await statusOf(
+        outsiderSignedIn.rest.apps.listInstallationReposForAuthenticatedUser({ installation_id }),
+      ),
+    ).toBe(404);
+    const given = t.sandbox.world.repo(ORG, repo.repo)!;
+    t.sandbox.world.addCollaborator(given, t.sandbox.world.account("outsider")!, "read");
+    const theirs = await outsiderSignedIn.paginate(
+      outsiderSignedIn.rest.apps.listInstallationReposForAuthenticatedUser,
+      { installation_id },
+    );
+    expect(theirs.map((r) => r.full_name)).toEqual([`${ORG}/${repo.repo}`]);
+    given.collaborators.clear();
+
+    // Only a token the app's client was given lists installations; a code is exchanged once.
+    expect(await statusOf(reader.rest.apps.listInstallationsForAuthenticatedUser())).toBe(403);
+    expect((await t.call(null, "GET", "/user/installations")).status).toBe(401);
+    const { oauth } = t.sandbox.describe() as { oauth: Record<string, string> };
+    const again = await fetch(`${oauth.webUrl}/login/oauth/access_token`, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json" },
+      body: JSON.stringify({ client_id: oauth.clientId, client_secret: oauth.clientSecret, code }),
+    });
+    expect(await again.json()).toMatchObject({ error: "bad_verification_code" });
+  });
+
   describe("everything it said", () => {
     it("calls every operation it implements, with success", () => {
       const succeeded = new Set(

@@ -50,7 +50,7 @@ describe("taskMoveAfter", () => {
       from: ["running"],
       to: "retrying",
       fields: { stateReason: "agent exited with code 3", nextAttemptAt: new Date(45_000) },
-      event: { type: "task.retrying", data: { attempt: 1, nextAttemptAt: new Date(45_000) } },
+      cause: { data: { attempt: 1, nextAttemptAt: new Date(45_000) } },
     });
   });
 
@@ -66,15 +66,14 @@ describe("taskMoveAfter", () => {
         stateReason: "agent exited with code 3 (attempt 3 of 3; no tries left)",
         nextAttemptAt: null,
       },
-      event: { type: "task.failed" },
     });
     const spent = taskMoveAfter({ ...failedRun, reason: "the budget is spent", final: true }, policy);
     expect(spent).toMatchObject({ to: "failed", fields: { stateReason: "the budget is spent" } });
   });
 
-  it("moves a passing attempt to review as completed", () => {
+  it("moves a passing attempt to review", () => {
     const move = taskMoveAfter({ state: "review", reason: "the agent reported success" }, policy);
-    expect(move).toMatchObject({ to: "review", event: { type: "task.completed" } });
+    expect(move).toMatchObject({ to: "review", fields: { stateReason: "the agent reported success" } });
   });
 
   it("moves a merge left in conflict to conflict, with tries left and no retry", () => {
@@ -84,7 +83,6 @@ describe("taskMoveAfter", () => {
       from: ["running"],
       to: "conflict",
       fields: { stateReason: reason, nextAttemptAt: null },
-      event: { type: "task.conflict" },
     });
   });
 });
