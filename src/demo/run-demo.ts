@@ -19,7 +19,6 @@ import {
   type DemoSummary,
 } from "./progress.ts";
 import { DEMO_ISSUES } from "./scenario.ts";
-import { dashboardLink } from "./dashboard-link.ts";
 import { startStack, type Stack } from "./stack.ts";
 
 export interface DemoOptions {
@@ -52,10 +51,10 @@ export type DemoDashboard = {
   url: string;
   /** The same, signed in as the sandbox's maintainer. */
   signedIn: string;
+  /** A link that signs in as another of the sandbox's people (`reader`, `outsider`, ...). */
+  signInAs: (login: string) => string;
   /** "owner/name" of the demo's repository. */
   repo: string;
-  /** The demo's database (its sessions, its tasks). */
-  databaseUrl: string;
   /** The sandbox's people and their tokens, to act as them. */
   sandbox: Stack["sandbox"];
   /** The maintainer's client on the sandbox. */
@@ -155,7 +154,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await keepDashboard(options, options.dashboard, say, {
         webUrl,
         repo: `${repo.owner}/${repo.repo}`,
-        databaseUrl: databaseUrl.toString(),
         sandbox,
         maintainer,
       });
@@ -174,34 +172,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-/** `--dashboard`: prints where to look, and keeps Drover up until `options.dashboard` resolves. */
+/** `--dashboard`: prints where to look, and keeps Drover up until `until` resolves. */
 async function keepDashboard(
   options: DemoOptions,
   until: NonNullable<DemoOptions["dashboard"]>,
   say: (text: string) => void,
-  parts: Omit<DemoDashboard, "url" | "signedIn"> & { webUrl: string },
+  parts: Omit<DemoDashboard, "url" | "signedIn" | "signInAs"> & { webUrl: string },
 ): Promise<void> {
-  const database = openDatabase(parts.databaseUrl, { max: 2 });
-  try {
-    const { data: me } = await parts.maintainer.rest.users.getAuthenticated();
-    const link = await dashboardLink(database.db, {
-      webUrl: parts.webUrl,
-      login: me.login,
-      userId: me.id,
-      repos: [parts.repo],
-    });
-    try {
-      say(
-        `\nDrover stays up. Dashboard: ${link.url}\nSigned in as ${me.login} (the sandbox's maintainer): ${link.signedIn}\nCtrl-C stops it.\n`,
-      );
-      if (options.json)
-        options.out.write(`${JSON.stringify({ dashboard: { url: link.url, signedIn: link.signedIn } })}\n`);
-      const { webUrl: _webUrl, ...rest } = parts;
-      await until({ ...rest, url: link.url, signedIn: link.signedIn });
-    } finally {
-      await link.close();
-    }
-  } finally {
-    await database.close();
-  }
+  const { data: me } = await parts.maintainer.rest.users.getAuthenticated();
+  const url = `${parts.webUrl}/drover/`;
+  // Drover's own sign-in, through the sandbox's OAuth client, which approves at once as the login named.
+  const signInAs = (login: string) =>
+    `${parts.webUrl}/drover/auth/login?${new URLSearchParams({ login, next: "/drover/" }).toString()}`;
+  const signedIn = signInAs(me.login);
+  say(
+    `\nDrover stays up. Dashboard: ${url}\nSigned in as ${me.login} (the sandbox's maintainer): ${signedIn}\nCtrl-C stops it.\n`,
+  );
+  if (options.json) options.out.write(`${JSON.stringify({ dashboard: { url, signedIn } })}\n`);
+  const { webUrl: _webUrl, ...rest } = parts;
+  await until({ ...rest, url, signedIn, signInAs });
 }

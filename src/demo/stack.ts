@@ -44,8 +44,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await mkdir(home, { recursive: true });
   const env = {
     ...sandbox.droverEnv(),
-    // Links on the dashboard go to the sandbox's pages, not github.com's.
-    GITHUB_WEB_URL: sandbox.urls.web,
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
     DROVER_QUEUE_PREFIX: options.queuePrefix,

@@ -3,9 +3,6 @@ import { mkdir } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSession } from "../../src/db/access.ts";
-import { openDatabase } from "../../src/db/client.ts";
-import { personClient } from "../../src/demo/maintainer.ts";
 import { runDemo, type DemoDashboard } from "../../src/demo/run-demo.ts";
 import { DEMO_ISSUES } from "../../src/demo/scenario.ts";
 import { launchChromium } from "../helpers/browser.ts";
@@ -61,7 +58,8 @@ describe("the dashboard, in Chromium", () => {
         .toContain("/drover/auth/login?next=");
       await stranger.close();
 
-      // The maintainer, through the demo's signed-in link: their repository and its queue.
+      // The maintainer, through the demo's signed-in link (Drover's sign-in, with the sandbox's OAuth): their
+      // repository and its queue.
       const writer = await browser.newContext({ viewport: DESKTOP });
       const overview = await writer.newPage();
       await overview.goto(dashboard.signedIn);
@@ -132,8 +130,10 @@ describe("the dashboard, in Chromium", () => {
       await phone.close();
 
       // A reader (GitHub says "read"): the same task, no controls, and why.
-      const reader = await signedIn(browser, dashboard, "reader");
+      const reader = await browser.newContext({ viewport: DESKTOP });
       const readerTask = await reader.newPage();
+      await readerTask.goto(dashboard.signInAs("reader"));
+      await expect.poll(() => readerTask.locator("header .who").textContent()).toBe("reader");
       await readerTask.goto(`${dashboard.url}tasks/${repo}/2`);
       await expect.poll(() => readerTask.locator("#read-only").textContent()).toContain('"read"');
       expect(await readerTask.locator("button[data-control]").count()).toBe(0);
@@ -144,19 +144,3 @@ describe("the dashboard, in Chromium", () => {
     expect(looked).toBe(true);
   }, 240_000);
 });
-
-/** A browser signed in as a sandbox user, by a session made in the demo's database. */
-async function signedIn(browser: Browser, dashboard: DemoDashboard, login: string) {
-  const person = personClient(dashboard.sandbox.urls.api, dashboard.sandbox.token(login));
-  const { data: me } = await person.rest.users.getAuthenticated();
-  const database = openDatabase(dashboard.databaseUrl, { max: 1 });
-  const secret = await createSession(
-    database.db,
-    { login: me.login, userId: me.id, repos: [dashboard.repo] },
-    3_600_000,
-  );
-  await database.close();
-  const context = await browser.newContext({ viewport: DESKTOP });
-  await context.addCookies([{ name: "drover_session", value: secret, url: dashboard.url }]);
-  return context;
-}
