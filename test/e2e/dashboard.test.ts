@@ -95,6 +95,9 @@ describe("the dashboard, in Chromium", () => {
       expect(await task.locator(".facts a").first().getAttribute("href")).toBe(
         `${dashboard.sandbox.urls.web}/${repo}/issues/2`,
       );
+      const stalePause = await task.evaluate<string>(
+        "document.querySelector('button[data-control=pause]').form.outerHTML",
+      );
       await task.locator('button[data-control="pause"]').click();
       await expect
         .poll(() => task.locator("#control-result").textContent())
@@ -106,6 +109,14 @@ describe("the dashboard, in Chromium", () => {
       await expect.poll(() => graph.locator("#feed li .ev-paused").count()).toBe(1);
       expect(await graph.evaluate("window.notReloaded")).toBe(true);
       await shot(task, "desktop-task");
+
+      // The same pause from a page drawn before it (another tab): refused, and the page says why.
+      await task.evaluate(
+        `document.body.insertAdjacentHTML("beforeend", ${JSON.stringify(stalePause)}); document.body.lastElementChild.submit()`,
+      );
+      await expect
+        .poll(() => task.locator("#control-result.refused").textContent())
+        .toContain("pause was not applied");
 
       // And resumes it: the control that applies now is offered.
       await task.locator('button[data-control="resume"]').click();
