@@ -116,7 +116,7 @@ describe("the dashboard, in Chromium", () => {
       );
       await expect
         .poll(() => task.locator("#control-result.refused").textContent())
-        .toContain("pause was not applied");
+        .toContain("/drover pause did nothing: the task is paused");
 
       // And resumes it: the control that applies now is offered.
       await task.locator('button[data-control="resume"]').click();

@@ -204,6 +204,11 @@ ${logTail(p)}
 </div>`;
 }
 
+/** Text as the command answers write it, its `code` spans shown as code. */
+function withCode(text: string): Html {
+  return h`${text.split("`").map((part, i) => (i % 2 === 1 ? h`<code>${part}</code>` : part))}`;
+}
+
 function blockerLink(key: string): Html {
   const [repo, number] = key.split("#");
   return h`<a href="${taskHref(repo!, Number(number))}">${key}</a>`;
@@ -211,7 +216,7 @@ function blockerLink(key: string): Html {
 
 function controlsForm(state: string, c: ControlView, repo: string, number: number): Html {
   const result = c.result
-    ? h`<p class="control-result ${c.result.ok ? "ok" : "refused"}" id="control-result" role="status">${c.result.text}</p>`
+    ? h`<p class="control-result ${c.result.ok ? "ok" : "refused"}" id="control-result" role="status">${withCode(c.result.text)}</p>`
     : "";
   if (c.csrf === null)
     return h`${result}${c.refusal ? h`<p class="read-only" id="read-only">${c.refusal}</p>` : ""}`;

@@ -242,7 +242,7 @@ async function resultOf(context: WebContext, controlId: string): Promise<Control
       ok: true,
       text: `${row.command} applied, by ${row.author}.${outcome.say ? ` ${outcome.say}` : ""}`,
     };
-  return { ok: false, text: `${row.command} was not applied: ${outcome.say ?? "Drover refused it."}` };
+  return { ok: false, text: outcome.say ?? `${row.command} was not applied: Drover refused it.` };
 }
 
 async function useControl(
