@@ -13,6 +13,12 @@
     var group = label.closest("g.story");
     if (!group) return;
     var collapsed = group.classList.toggle("collapsed");
+    // Folded, the story's box shrinks to its label; its place in the layout stays, so nothing jumps.
+    var box = group.querySelector("rect.story-box");
+    if (box) {
+      if (!box.getAttribute("data-height")) box.setAttribute("data-height", box.getAttribute("height"));
+      box.setAttribute("height", collapsed ? "28" : box.getAttribute("data-height"));
+    }
     label.textContent = (collapsed ? "▸" : "▾") + label.textContent.slice(1);
     var hidden = {};
     document.querySelectorAll('.node[data-story="' + CSS.escape(story) + '"]').forEach(function (node) {
