@@ -4,13 +4,18 @@ import type { Db } from "../src/db/client.ts";
 import type { GitHubApp } from "../src/github/app.ts";
 import type { Enqueue } from "../src/queue/job-catalog.ts";
 
+/** What the notify job reads (jobs/notify.ts): targets, signing, private receivers, links. */
+type NotifyEnv =
+  "DROVER_NOTIFY" | "DROVER_NOTIFY_SECRET" | "DROVER_NOTIFY_PRIVATE" | "DROVER_PUBLIC_URL" | "GITHUB_WEB_URL";
+
 /** What every job handler is given: explicit, so tests build it from real parts. */
 export type JobDeps = {
   db: Db;
   enqueue: Enqueue;
   github: GitHubApp;
   env: Pick<DroverEnv, "DROVER_HOME" | "DROVER_AGENT_ENV"> &
-    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS" | "DROVER_REGISTRY_FILES">>;
+    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS" | "DROVER_REGISTRY_FILES">> &
+    Partial<Pick<DroverEnv, NotifyEnv>>;
   log: Logger;
   /** Names this worker process in attempt leases. */
   workerId: string;

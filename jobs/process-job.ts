@@ -1,10 +1,11 @@
 import type { z } from "zod";
-import { JOBS, isJobName, type JobName } from "../src/queue/job-catalog.ts";
+import { JOBS, isJobName, traceparentOf, type JobName } from "../src/queue/job-catalog.ts";
+import { SpanKind, annotate, traced, underTraceparent } from "../src/lib/trace.ts";
 import { recordDeadLetter } from "../src/db/dead-letters.ts";
 import { IssueBusyError } from "../src/db/issue-lock.ts";
 import { UnreadableConfigError } from "../src/config/stored.ts";
 import { classifyGitHubError } from "../src/github/errors.ts";
-import { PermanentJobError, type ProcessJob } from "../src/queue/queue.ts";
+import { PermanentJobError, isPutBack, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
 import { controlJob } from "./control.ts";
@@ -19,6 +20,7 @@ import { reconcile } from "./reconcile.ts";
 import { retryDue, schedule } from "./schedule.ts";
 import { syncIssueJob } from "./sync-issue.ts";
 import { warmPool } from "./warm-pool.ts";
+import { notify } from "./notify.ts";
 
 type Handler<N extends JobName> = (
   deps: JobDeps,
@@ -44,6 +46,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),
   control: (deps, payload) => controlJob(deps, payload),
   canary: async () => {},
+  notify: (deps, payload, context) => notify(deps, payload, context),
 };
 
 /** How long a job that found its issue busy waits before it tries the lock again. */
@@ -54,6 +57,21 @@ const ISSUE_BUSY_RETRY_MS = 5_000;
  * A job that fails for good is parked as a dead letter here, and only here.
  */
 export function processJob(deps: JobDeps): ProcessJob {
+  const run = runJob(deps);
+  // Each job is a span continuing the trace that queued it (its data's traceparent), when tracing is on.
+  return (name, data, context) =>
+    underTraceparent(traceparentOf(data), () =>
+      traced(
+        "drover.job",
+        { "drover.job": name, "drover.job_id": context.jobId, "drover.try": context.attemptsMade + 1 },
+        () => run(name, data, context),
+        SpanKind.CONSUMER,
+        isPutBack,
+      ),
+    );
+}
+
+function runJob(deps: JobDeps): ProcessJob {
   return async (name, data, context) => {
     const log = deps.log.child({ job: name, jobId: context.jobId });
     const lastTry = !isJobName(name) || context.attemptsMade + 1 >= JOBS[name].options.attempts;
@@ -73,6 +91,7 @@ export function processJob(deps: JobDeps): ProcessJob {
       const decided = fate(error);
       if (decided.kind === "wait") {
         log.warn({ waitMs: decided.ms, err: (error as Error).message }, "the job waits");
+        annotate({ "drover.waits_ms": decided.ms });
         await context.delay(decided.ms);
       }
       if (decided.kind === "final") {

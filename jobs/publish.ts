@@ -27,6 +27,7 @@ import {
   statusViewOf,
 } from "../src/github/render.ts";
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
+import { annotate, traced } from "../src/lib/trace.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobDeps } from "./deps.ts";
 import { STEPS } from "./run-task/run.ts";
@@ -43,6 +44,7 @@ import { showStatus } from "./show-status.ts";
 export async function publish(deps: JobDeps, payload: { attemptId: number }): Promise<void> {
   const attempt = await getAttempt(deps.db, payload.attemptId);
   const task = attempt && (await getTask(deps.db, attempt.taskId));
+  if (attempt) annotate({ "drover.task_id": attempt.taskId, "drover.attempt": attempt.number });
   // One publisher per issue at a time: the same job delivered twice (a stalled job run again beside the
   // original) would otherwise both find no pull request step and both make one.
   if (task) return withIssueLock(deps.db, task.repoId, task.issueNumber, () => publishAttempt(deps, payload));
@@ -199,25 +201,35 @@ async function pullRequestOf(
   const stack = await stackOf(deps.db, task.id);
   const base = pullBase(stack, config.base_branch ?? repository.defaultBranch);
   const stacked = stack && base === stack.onto.branch ? stackedNote(stack.onto) : "";
-  const pr = await openOrUpdatePullRequest(octokit, repoRef(repository.fullName), {
-    head: task.branch,
-    base,
-    title: task.title,
-    body: renderPullRequestBody({
-      issueNumber: task.issueNumber,
-      summary: attempt.summary ?? "",
-      reason: attempt.reason ?? "",
-      diffStat: attempt.diffStat,
-      attempt: attempt.number,
-      people: {
-        createdBy: task.createdBy,
-        steeredBy: task.modifiedBy,
-        completedBy: task.completedBy,
-        coAuthors,
-      },
-    }).concat(stacked),
-    draft: config.draft_prs,
-  });
+  const open = () =>
+    openOrUpdatePullRequest(octokit, repoRef(repository.fullName), {
+      head: task.branch,
+      base,
+      title: task.title,
+      body: renderPullRequestBody({
+        issueNumber: task.issueNumber,
+        summary: attempt.summary ?? "",
+        reason: attempt.reason ?? "",
+        diffStat: attempt.diffStat,
+        attempt: attempt.number,
+        people: {
+          createdBy: task.createdBy,
+          steeredBy: task.modifiedBy,
+          completedBy: task.completedBy,
+          coAuthors,
+        },
+      }).concat(stacked),
+      draft: config.draft_prs,
+    });
+  const pr = await traced(
+    "drover.pull_request",
+    { "drover.repo": repository.fullName, "drover.branch": task.branch },
+    async () => {
+      const opened = await open();
+      annotate({ "drover.pr_number": opened.number });
+      return opened;
+    },
+  );
   failpoint("after-pull-request", repository.fullName);
   const step: PullRequestStep = {
     number: pr.number,

@@ -4,6 +4,7 @@ import { earlierAttempts, lapseLease, leaseHeld } from "../src/db/attempts.ts";
 import { readIssueFacts, type IssueFacts } from "../src/github/read-issues.ts";
 import { statusViewOf } from "../src/github/render.ts";
 import { repoRef, type Octokit } from "../src/github/types.ts";
+import { annotate } from "../src/lib/trace.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { runAgentIn } from "./run-task/agent.ts";
@@ -41,6 +42,11 @@ export async function runTask(
 ): Promise<void> {
   const run = await takeLease(deps, payload.attemptId, context.signal);
   if (!run) return;
+  annotate({
+    "drover.task_id": run.task.id,
+    "drover.attempt": run.attempt.number,
+    "drover.repo": run.repository.fullName,
+  });
   // Where the attempt's time goes, shown with its result: measured around each step below.
   const timings = timingsRecorder(waitingOf(run.attempt));
   const concludeTimed = (outcome: Outcome) => conclude(deps, run, withTimings(outcome, timings.read()));

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { receiveWebhook, type IntakeDeps } from "./intake/receive.ts";
 import { answer, webhookEndpoint } from "./intake/webhook-endpoint.ts";
+import { observeIntake } from "./web/metrics.ts";
 import type { Route } from "./web/viewer.ts";
 
 export type Readiness = { ready: boolean } & Record<string, unknown>;
@@ -26,7 +27,12 @@ export function droverWeb(deps: WebDeps): (request: IncomingMessage, response: S
   const webhooks = webhookEndpoint({
     secret: deps.secret,
     log: deps.log,
-    receive: (delivery) => receiveWebhook(deps.intake, delivery),
+    receive: async (delivery) => {
+      const started = performance.now();
+      const received = await receiveWebhook(deps.intake, delivery);
+      observeIntake(delivery.name, received.outcome, (performance.now() - started) / 1000);
+      return received;
+    },
   });
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     if (await webhooks(request, response)) return;

@@ -1,3 +1,4 @@
+import { annotate, traced } from "../../src/lib/trace.ts";
 import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -80,29 +81,36 @@ export async function runAgentIn(
   const timeoutMs = Math.min(config.task_timeout, brief.budgetMs ?? Infinity);
   log.info({ agents: config.agent, agent, timeoutMs }, "agent starting");
   let stopHints = () => {};
-  const result = await runAgent({
-    agent: config.agent,
-    previousAttempts,
-    agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
-    agentArgs: config.agent_args,
-    prompt,
-    cwd: work.path,
-    workDir,
-    timeoutMs,
-    idleTimeoutMs: config.agent_idle_timeout,
-    signal,
-    killGraceMs: KILL_GRACE_MS,
-    env,
-    runAs,
-    onSpawn: (pid) =>
-      void recordStep(deps.db, attempt.id, STEPS.agentProcess(lease.epoch).name, {
-        host: os.hostname(),
-        pid,
-      }).catch(() => {}),
-    onLive: (deliver) => (stopHints = giveHintsLive(deps, run, deliver, hintsBefore)),
-  }).finally(async () => {
-    stopHints();
-    await home.cleanup();
+  const ran = () =>
+    runAgent({
+      agent: config.agent,
+      previousAttempts,
+      agentCommand: config.agent_command === undefined ? undefined : parseArgv(config.agent_command),
+      agentArgs: config.agent_args,
+      prompt,
+      cwd: work.path,
+      workDir,
+      timeoutMs,
+      idleTimeoutMs: config.agent_idle_timeout,
+      signal,
+      killGraceMs: KILL_GRACE_MS,
+      env,
+      runAs,
+      onSpawn: (pid) =>
+        void recordStep(deps.db, attempt.id, STEPS.agentProcess(lease.epoch).name, {
+          host: os.hostname(),
+          pid,
+        }).catch(() => {}),
+      onLive: (deliver) => (stopHints = giveHintsLive(deps, run, deliver, hintsBefore)),
+    }).finally(async () => {
+      stopHints();
+      await home.cleanup();
+    });
+  // The agent that ran may be a later one of a failover list than the one first picked.
+  const result = await traced("drover.agent", { "drover.agent": agent }, async () => {
+    const ended = await ran();
+    annotate({ "drover.agent": ended.agent, "drover.outcome": ended.outcome });
+    return ended;
   });
   log.info(
     { agent: result.agent, outcome: result.outcome, exitCode: result.exitCode, ms: result.durationMs },

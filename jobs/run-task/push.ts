@@ -1,3 +1,4 @@
+import { traced } from "../../src/lib/trace.ts";
 import path from "node:path";
 import { getStep, leaseHeld, recordStep, recordStepUnderLease } from "../../src/db/attempts.ts";
 import { BranchMovedError, pushBranch, remoteBranchSha } from "../../src/git/push.ts";
@@ -61,15 +62,18 @@ export async function pushWork(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const { task, repository } = run;
-  await pushBranch({
-    mirror: work.mirror,
-    cloneUrl: repository.cloneUrl,
-    branch: task.branch,
-    sha,
-    token: work.token,
-    ...(work.fromBranch === null ? {} : { expectedSha: work.fromBranch }),
-    ...(signal ? { signal } : {}),
-  });
+  const attributes = { "drover.branch": task.branch, "drover.sha": sha };
+  await traced("drover.push", attributes, () =>
+    pushBranch({
+      mirror: work.mirror,
+      cloneUrl: repository.cloneUrl,
+      branch: task.branch,
+      sha,
+      token: work.token,
+      ...(work.fromBranch === null ? {} : { expectedSha: work.fromBranch }),
+      ...(signal ? { signal } : {}),
+    }),
+  );
   await recordStep(deps.db, run.attempt.id, STEPS.push.name, { sha, branch: task.branch });
 }
 

@@ -1,5 +1,5 @@
-import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
+import { notifyTargets } from "./notify.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 /** Where drover.yml lives in a repository (and in the org's `.github` repository for `_extends`). */
@@ -186,16 +186,13 @@ const agents = z
 
 /**
  * A key Drover does not act on yet. A file that sets it is refused with what Drover does instead, because
- * a key accepted and ignored tells its writer it works. `noop`, the value that only says what Drover does
- * anyway, is accepted (earlier docs listed it as the default). Never in the parsed config.
+ * a key accepted and ignored tells its writer it works. Never in the parsed config.
  */
-function notSupportedYet(instead: string, noop?: false | []) {
-  const allowed = noop === undefined ? "" : ` (or set it to ${JSON.stringify(noop)})`;
+function notSupportedYet(instead: string) {
   return z
     .unknown()
-    .superRefine((value, ctx) => {
-      if (noop !== undefined && isDeepStrictEqual(value, noop)) return;
-      ctx.addIssue({ code: "custom", message: `is not supported yet: ${instead}. Remove it${allowed}` });
+    .superRefine((_, ctx) => {
+      ctx.addIssue({ code: "custom", message: `is not supported yet: ${instead}. Remove it` });
     })
     .optional();
 }
@@ -205,10 +202,6 @@ function notSupportedYet(instead: string, noop?: false | []) {
  * makes one work, it moves into `DroverConfig` with its own schema, default and doc comment.
  */
 const NOT_SUPPORTED_YET = {
-  notify: notSupportedYet(
-    "Drover sends no outgoing webhooks; it reports on the issue and on the pull request's check run",
-    [],
-  ),
   max_diff_size: notSupportedYet(
     "the prompt shows a blocker's diff stat and the `git diff` command for its changes, never the patch itself",
   ),
@@ -310,6 +303,11 @@ export const DroverConfig = z
     setup: setup.optional(),
     /** Ready worktrees kept per repository on each worker machine: `{ min, max }`. [{ min: 1, max: 3 }] */
     pool,
+    /**
+     * Outgoing webhooks for this repository's task events: `[{ url, events?, format? }]`, https only; events
+     * default to `DEFAULT_NOTIFY_EVENTS`, format to json (or slack, discord). See src/config/notify.ts. [[]]
+     */
+    notify: notifyTargets({ allowHttp: false }),
     ...NOT_SUPPORTED_YET,
   })
   .strict()

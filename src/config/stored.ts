@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./units.ts";
+import { NOTIFY_FORMATS } from "./notify.ts";
 import { AGENTS, DroverConfig } from "./schema.ts";
 
 /**
@@ -85,6 +86,15 @@ const fields = {
   pool: z
     .object({ min: z.number().int().nonnegative(), max: z.number().int().positive() })
     .default(DEFAULTS.pool),
+  notify: z
+    .array(
+      z.object({
+        url: z.string(),
+        events: z.array(z.string()),
+        format: z.enum(NOTIFY_FORMATS),
+      }),
+    )
+    .default(DEFAULTS.notify),
 } satisfies { [K in keyof DroverConfig]-?: z.ZodType<DroverConfig[K], unknown> };
 
 /** The stored shape; unknown keys (those older versions had) are dropped. */

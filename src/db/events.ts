@@ -3,52 +3,8 @@ import type postgres from "postgres";
 import type { Db } from "./client.ts";
 import { events } from "./schema.ts";
 
-/**
- * What happened to tasks, as people and programs read it (the API, `drover stream`, the dashboard, outgoing
- * webhooks). Written in the transaction of the change it records: a task's state changes, its pull request
- * opened, its resolution and its hints by triggers (migration 0016), everything else by `recordEvent`.
- *
- * State moves are named by where they go (and, into `ready`, where from):
- *   task.ready       new, relabelled, or its retry is due     task.waiting    a blocker is open
- *   task.unblocked   waiting → ready (its blockers are done)  task.queued     on the queue
- *   task.started     an attempt is running                    task.review     its pull request is open
- *   task.completed   done (merged, or closed as completed)    task.failed     attempts used up
- *   task.blocked     the agent needs a person                 task.retrying   another attempt after backoff
- *   task.retried     a person started it again (retry, label) task.cancelled / task.paused / task.resumed
- *   task.conflict    its pull request conflicts with the base
- * Others: task.hinted, task.resolved, pr.opened, pr.updated, pr.merged, pr.closed, pr.approved, task.rework,
- * attempt.stopped, task.interrupted, base.moved, pr.auto-merge, pr.merged-by-drover.
- */
-export const EVENT_TYPES = [
-  "task.ready",
-  "task.waiting",
-  "task.unblocked",
-  "task.queued",
-  "task.started",
-  "task.review",
-  "task.completed",
-  "task.failed",
-  "task.blocked",
-  "task.retrying",
-  "task.retried",
-  "task.cancelled",
-  "task.paused",
-  "task.resumed",
-  "task.conflict",
-  "task.hinted",
-  "task.resolved",
-  "task.rework",
-  "task.interrupted",
-  "attempt.stopped",
-  "pr.opened",
-  "pr.updated",
-  "pr.merged",
-  "pr.closed",
-  "pr.approved",
-  "pr.auto-merge",
-  "pr.merged-by-drover",
-  "base.moved",
-] as const;
+/** The event types (src/lib/event-types.ts), here beside the events they name. */
+export { EVENT_TYPES } from "../lib/event-types.ts";
 
 /** One event as it is read: `seq` is its place in commit order (the stream's cursor). */
 export type DroverEvent = {
@@ -206,7 +162,8 @@ export async function taskEvents(db: Db, taskId: number, limit = 500): Promise<D
   return rows.map(toEvent);
 }
 
-function toEvent(row: typeof events.$inferSelect): DroverEvent {
+/** An `events` row as it is read (other readers of the table, src/db/notify.ts, share it). */
+export function toEvent(row: typeof events.$inferSelect): DroverEvent {
   return {
     seq: row.seq ?? 0,
     type: row.type,

@@ -112,6 +112,8 @@ class InstallationBudget {
  */
 export class RequestBudget {
   readonly #installations = new Map<number, InstallationBudget>();
+  /** Requests counted since they were last added to the deployment's totals in Redis (`shareBudgets`). */
+  #untallied = new Map<string, number>();
 
   /** Counts one response GitHub sent (a 304 included) and keeps its x-ratelimit-* headers. */
   record(installationId: number, seen: Seen, log?: BudgetLog, now = Date.now()): void {
@@ -121,6 +123,8 @@ export class RequestBudget {
     const budget = this.#of(installationId);
     const kind = requestKind(seen.method, path, seen.body);
     budget.add(now, kind, seen.status === 304);
+    const tally = `${installationId}:${kind}`;
+    this.#untallied.set(tally, (this.#untallied.get(tally) ?? 0) + 1);
     const rate = rateOf(seen.headers);
     if (rate) budget.rate = rate;
     if (!log) return;
@@ -177,6 +181,20 @@ export class RequestBudget {
   absorb(installationId: number, others: readonly SharedBudget[]): void {
     const budget = this.#of(installationId);
     budget.shared = others.length === 0 ? null : combine(others);
+  }
+
+  /**
+   * The requests counted since the last call, by "installation:kind", handed over for the deployment's
+   * totals (and forgotten here: `untally` gives them back when they could not be added).
+   */
+  takeTally(): Map<string, number> {
+    const taken = this.#untallied;
+    this.#untallied = new Map();
+    return taken;
+  }
+
+  untally(taken: ReadonlyMap<string, number>): void {
+    for (const [key, n] of taken) this.#untallied.set(key, (this.#untallied.get(key) ?? 0) + n);
   }
 
   /** Forgets everything (tests). */
@@ -364,6 +382,7 @@ export function shareBudgets(
     const rows = budget.budgets(now);
     if (rows.length === 0) return;
     const client = redis();
+    await addToTotals(client, budget, options.queuePrefix);
     for (const { installationId } of rows) {
       const key = `${budgetKeyPrefix(options.queuePrefix)}${installationId}`;
       const own = budget.own(installationId, now);
@@ -388,6 +407,44 @@ export function shareBudgets(
   const timer = setInterval(tick, options.everyMs ?? SHARE_EVERY_MS);
   timer.unref();
   return { flush: () => flush(), stop: () => clearInterval(timer) };
+}
+
+/**
+ * Redis hash of the deployment's GitHub requests since it began ("installation:kind" → count), which every
+ * process adds its own to as it shares its budget: `/metrics` reads it as counters. Kept apart from the
+ * rolling hour above, which forgets.
+ */
+export function requestTotalsKey(queuePrefix: string): string {
+  return `${queuePrefix}:github-requests`;
+}
+
+/** Adds what this process counted since its last flush to the deployment's totals; kept for the next one on failure. */
+async function addToTotals(client: Redis, budget: RequestBudget, queuePrefix: string): Promise<void> {
+  const taken = budget.takeTally();
+  if (taken.size === 0) return;
+  try {
+    const pipeline = client.multi();
+    for (const [field, n] of taken) pipeline.hincrby(requestTotalsKey(queuePrefix), field, n);
+    await pipeline.exec();
+  } catch (error) {
+    budget.untally(taken);
+    throw error;
+  }
+}
+
+export type RequestTotal = { installationId: number; kind: RequestKind; requests: number };
+
+/** The deployment's GitHub requests since it began, by installation and kind (see `requestTotalsKey`). */
+export async function readRequestTotals(redis: Redis, queuePrefix: string): Promise<RequestTotal[]> {
+  const hash = await redis.hgetall(requestTotalsKey(queuePrefix));
+  const totals: RequestTotal[] = [];
+  for (const [field, value] of Object.entries(hash)) {
+    const match = /^(\d+):(read|write|content-write)$/.exec(field);
+    const requests = Number(value);
+    if (!match || !Number.isSafeInteger(requests)) continue;
+    totals.push({ installationId: Number(match[1]), kind: match[2] as RequestKind, requests });
+  }
+  return totals.sort((a, b) => a.installationId - b.installationId || a.kind.localeCompare(b.kind));
 }
 
 /** Every installation's budget as the worker processes last shared it (for `drover status`). */

@@ -15,6 +15,7 @@ import {
   upsertInstallation,
 } from "../db/repositories.ts";
 import { retryTransient } from "../db/transient.ts";
+import { SpanKind, annotate, traced } from "../lib/trace.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
 import type { InstalledRepository } from "./payloads.ts";
 import { routeWebhook, type Route } from "./route.ts";
@@ -70,6 +71,21 @@ export type Received = { outcome: IntakeOutcome; why?: string };
  * unprocessed, and the workers' watchdog (every 10 s) queues it; GitHub still gets its 2xx.
  */
 export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery): Promise<Received> {
+  // The trace's root when tracing is on: the jobs queued here carry it on (src/queue/job-catalog.ts).
+  const attributes = { "drover.delivery_id": delivery.id, "drover.event": delivery.name };
+  return traced(
+    "drover.intake",
+    attributes,
+    async () => {
+      const received = await receive(deps, delivery);
+      annotate({ "drover.outcome": received.outcome });
+      return received;
+    },
+    SpanKind.SERVER,
+  );
+}
+
+async function receive(deps: IntakeDeps, delivery: WebhookDelivery): Promise<Received> {
   const log = deps.log.child({ deliveryId: delivery.id, event: delivery.name });
   const route = routeWebhook(delivery.name, delivery.payload, { botLogin: deps.botLogin });
   switch (route.kind) {
@@ -112,6 +128,7 @@ export async function receiveWebhook(deps: IntakeDeps, delivery: WebhookDelivery
       return { outcome: "installation" };
     }
     case "dispatch": {
+      annotate({ "drover.repo": route.repoFullName });
       // PostgreSQL restarting (a second or two) delays the answer rather than failing it: GitHub waits 10 s.
       const fresh = await retryTransient(
         () =>

@@ -24,6 +24,8 @@ import {
 } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 import { startWatchdog } from "../scheduler/watchdog.ts";
+import { parseNotifyEnv } from "../config/notify.ts";
+import { startNotifier } from "../scheduler/notifier.ts";
 
 /** Wiring shared by the entry points. No decisions about tasks live here. */
 
@@ -167,6 +169,7 @@ export async function startWeb(services: Services, credentials: AppCredentials):
     feed,
     github,
     enqueue: services.enqueue,
+    queue: services.queue,
   });
   const server = createServer(
     // GitHub gives up on a delivery after 10 s: a body still coming after this holds memory for nothing.
@@ -247,6 +250,7 @@ const READY_TIMEOUT_MS = 5_000;
 
 /** The worker: requeue what PostgreSQL says is pending, then take jobs. */
 export async function startWorkers(services: Services, credentials: AppCredentials) {
+  const targets = notifyTargets(services.env);
   const deps = {
     db: services.database.db,
     enqueue: services.enqueue,
@@ -275,13 +279,30 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     log: services.log,
   });
   services.log.info({ concurrency: services.env.DROVER_WORKERS }, "worker started");
+  const notifier = await startNotifier({
+    db: services.database.db,
+    sqlClient: services.database.sql,
+    enqueue: services.enqueue,
+    log: services.log,
+    targets,
+  });
   return {
     close: async () => {
+      await notifier.stop();
       watchdog.stop();
       await worker.close();
       redis.disconnect();
     },
   };
+}
+
+/** DROVER_NOTIFY read, or one line naming what is wrong and exit 1 (the same rules as drover.yml's `notify`). */
+function notifyTargets(env: DroverEnv) {
+  try {
+    return parseNotifyEnv(env.DROVER_NOTIFY, env.DROVER_NOTIFY_PRIVATE === "allow");
+  } catch (error) {
+    exit((error as Error).message);
+  }
 }
 
 /** Stops on SIGTERM/SIGINT: stop taking jobs, let running ones finish within the grace period. */
@@ -314,11 +335,15 @@ export function exit(message: string): never {
 
 /** The validated environment, or one line naming what is wrong. */
 export function environment(): DroverEnv {
+  let env: DroverEnv;
   try {
-    return readEnv();
+    env = readEnv();
   } catch (error) {
     exit((error as Error).message);
   }
+  // Checked before anything starts, so a bad target list stops the process with one line, not a worker later.
+  notifyTargets(env);
+  return env;
 }
 
 /** Reads `.env` from the working directory when there is one (as Probot does). */

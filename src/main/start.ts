@@ -10,9 +10,12 @@ import {
   startWeb,
   startWorkers,
 } from "./boot.ts";
+import { startTracing } from "../lib/telemetry.ts";
 import { startHousekeeping } from "../scheduler/housekeeping.ts";
 
 loadDotEnv();
+// First, so every span is recorded: on only when the OTEL_* variables ask for traces.
+const tracing = await startTracing();
 const env = environment();
 const log = createLogger();
 const credentials = appCredentials(env);
@@ -24,5 +27,11 @@ if (!credentials) {
   const web = await startWeb(services, credentials);
   const worker = await startWorkers(services, credentials);
   const housekeeping = startHousekeeping({ db: services.database.db, env, log });
-  onShutdown(log, [() => web.stop(), housekeeping.stop, worker.close, services.close]);
+  onShutdown(log, [
+    () => web.stop(),
+    housekeeping.stop,
+    worker.close,
+    services.close,
+    async () => tracing?.shutdown(),
+  ]);
 }

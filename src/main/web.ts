@@ -9,8 +9,11 @@ import {
   openServices,
   startWeb,
 } from "./boot.ts";
+import { startTracing } from "../lib/telemetry.ts";
 
 loadDotEnv();
+// First, so every span is recorded: on only when the OTEL_* variables ask for traces.
+const tracing = await startTracing();
 const env = environment();
 const log = createLogger();
 const credentials =
@@ -18,4 +21,4 @@ const credentials =
   exit("APP_ID and PRIVATE_KEY are required; `npm start` shows the setup page without them.");
 const services = await openServices(env, log);
 const web = await startWeb(services, credentials);
-onShutdown(log, [() => web.stop(), services.close]);
+onShutdown(log, [() => web.stop(), services.close, async () => tracing?.shutdown()]);

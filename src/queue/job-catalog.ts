@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { currentTraceparent } from "../lib/trace.ts";
 import type { JobOptions, WorkQueue } from "./queue.ts";
 
 /**
@@ -138,6 +139,15 @@ export const JOBS = {
     options: { lane: "warm", attempts: 3, backoffMs: 30_000 },
   },
   /**
+   * One outgoing webhook owed for one event (a notify_deliveries row the dispatcher made,
+   * src/scheduler/notifier.ts): sent, and tried again while the receiver fails: 8 tries over about an hour.
+   */
+  notify: {
+    payload: z.object({ notifyDeliveryId: z.number().int().positive() }),
+    jobId: (p: { notifyDeliveryId: number }) => `notify-${p.notifyDeliveryId}`,
+    options: { lane: "main", attempts: 8, backoffMs: 30_000 },
+  },
+  /**
    * A control used on the dashboard (retry, hint, pause, resume, cancel, resolve): applied as the same
    * `/drover` command by the person who used it, once per `controlId` (jobs/control.ts).
    */
@@ -166,18 +176,42 @@ export const JOBS = {
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 
-/** `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore it). */
+/**
+ * `delayMs`: run it no sooner than this long from now (BullMQ holds it meanwhile; recorders in tests ignore
+ * it). `backoffMs`: the first retry's wait instead of the catalog's (tests keep retries short with it).
+ */
 export type Enqueue = <N extends JobName>(
   name: N,
   payload: JobPayload<N>,
-  options?: { delayMs?: number; priority?: number },
+  options?: { delayMs?: number; priority?: number; backoffMs?: number },
 ) => Promise<void>;
+
+/**
+ * A field any job's data may carry besides its payload: the W3C `traceparent` of the span that queued it
+ * (src/lib/trace.ts), so the job's span continues that trace (webhook → jobs → agent → pull request).
+ * Set by the enqueuer only while tracing is on; it names a trace, never a secret, and is not part of the
+ * job id (the same work queued from two traces is still one job).
+ */
+export const Traced = z.object({
+  traceparent: z
+    .string()
+    .regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/)
+    .optional(),
+});
+
+/** The traceparent a job's data carries, if it is a well-formed one. */
+export function traceparentOf(data: unknown): string | undefined {
+  const parsed = Traced.safeParse(data);
+  return parsed.success ? parsed.data.traceparent : undefined;
+}
 
 export function enqueuer(queue: WorkQueue): Enqueue {
   return async (name, payload, options) => {
     const job = JOBS[name];
-    const data = job.payload.parse(payload);
-    await queue.add(name, data, jobIdOf(name, data as JobPayload<typeof name>), {
+    const parsed = job.payload.parse(payload);
+    const traceparent = currentTraceparent();
+    const data = traceparent ? { ...parsed, traceparent } : parsed;
+    await queue.add(name, data, jobIdOf(name, parsed as JobPayload<typeof name>), {
       ...job.options,
       ...options,
     });

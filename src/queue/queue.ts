@@ -45,15 +45,29 @@ export type ProcessJob = (
   },
 ) => Promise<void>;
 
+/** One lane as `/metrics` shows it (see `WorkQueue.lanes`). */
+export type LaneFigures = {
+  lane: Lane;
+  waiting: number;
+  active: number;
+  delayed: number;
+  oldestWaitingAt: number | null;
+};
+
 /** The only place Drover puts work on the queue. */
 export class WorkQueue {
   readonly #queues: Record<Lane, Queue>;
+  readonly #connection: Redis;
+  /** The deployment's key prefix (DROVER_QUEUE_PREFIX): figures kept beside the queues go under it too. */
+  readonly prefix: string;
 
   /**
    * `onError`: what the queues report of their own (a Redis error while they start, say). A queue with no
    * listener would throw it from inside BullMQ, where nothing catches it.
    */
   constructor(connection: Redis, prefix: string, onError: (error: Error) => void) {
+    this.#connection = connection;
+    this.prefix = prefix;
     this.#queues = {
       main: new Queue(LANES.main, { connection, prefix }),
       agents: new Queue(LANES.agents, { connection, prefix }),
@@ -134,8 +148,42 @@ export class WorkQueue {
    */
   async agentCapacity(): Promise<number | undefined> {
     const clients = await this.#queues.agents.getWorkers().catch(() => []);
-    const slots = clients.map((client) => /:w:agents-(\d+)$/.exec(client.name ?? "")?.[1]).filter(Boolean);
+    // BullMQ lists each client with `name` set to the queue's name and the client's own as `rawname`.
+    const slots = clients
+      .map((client) => /:w:agents-(\d+)$/.exec(client.rawname ?? client.name ?? "")?.[1])
+      .filter(Boolean);
     return slots.length === 0 ? undefined : slots.reduce((sum, n) => sum + Number(n), 0);
+  }
+
+  /**
+   * Each lane's jobs waiting (prioritized ones included), running and delayed, and when the oldest waiting
+   * one was queued (ms since the epoch; null when none waits): for `/metrics`.
+   */
+  async lanes(): Promise<LaneFigures[]> {
+    return Promise.all(
+      (Object.keys(this.#queues) as Lane[]).map(async (lane) => {
+        const queue = this.#queues[lane];
+        const counts = await queue.getJobCounts("wait", "prioritized", "active", "delayed");
+        // The wait list's far end is its oldest job; prioritized jobs are ordered by priority, not age, so
+        // the first few are looked at (a lane's prioritized jobs are bulk work, queued together).
+        const [oldest] = await queue.getJobs(["wait"], 0, 0, true);
+        const prioritized =
+          (counts.prioritized ?? 0) > 0 ? await queue.getJobs(["prioritized"], 0, 49, true) : [];
+        const queuedAt = [oldest, ...prioritized].flatMap((job) => (job ? [job.timestamp] : []));
+        return {
+          lane,
+          waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          oldestWaitingAt: queuedAt.length === 0 ? null : Math.min(...queuedAt),
+        };
+      }),
+    );
+  }
+
+  /** The Redis connection the queues use, for figures kept beside them (the shared GitHub request counts). */
+  get connection(): Redis {
+    return this.#connection;
   }
 
   /** Jobs that failed for good, with the reason: for status output and tests. */
@@ -157,6 +205,11 @@ export class WorkQueue {
     ]);
     await Promise.all(queues.map((queue) => queue.close()));
   }
+}
+
+/** Whether a job's error is its being put back to run later (`delay`), which is not a failure. */
+export function isPutBack(error: unknown): boolean {
+  return error instanceof DelayedError;
 }
 
 /** A job that must not be retried (bad payload, a state that will not change by waiting). */

@@ -5,6 +5,7 @@ import type { Db } from "../db/client.ts";
 import type { EventFeed } from "../db/event-feed.ts";
 import type { GitHubApp } from "../github/app.ts";
 import type { Enqueue } from "../queue/job-catalog.ts";
+import type { WorkQueue } from "../queue/queue.ts";
 
 /**
  * Who is asking, for the API and the dashboard: a person signed in with GitHub, or an API token an
@@ -36,6 +37,8 @@ export type WebContext = {
   feed: EventFeed;
   github: GitHubApp;
   enqueue: Enqueue;
+  /** The queue's lanes, for `/metrics` (its depth, the agent slots busy, the figures kept in its Redis). */
+  queue: WorkQueue;
 };
 
 /**

@@ -174,6 +174,19 @@ describe("starting Drover", () => {
     expect(started.stderr()).not.toMatch(/^\s+at /m);
   });
 
+  it("exits with one line naming what is wrong with DROVER_NOTIFY", async () => {
+    const started = startDrover({
+      ...APP,
+      DATABASE_URL: testDb.url(),
+      REDIS_URL: TEST_REDIS_URL,
+      DROVER_NOTIFY: "[{url: 'http://hooks.example.com/drover', events: [task.failed]}]",
+    });
+
+    expect(await exitWithin(started, 15_000)).not.toBe(0);
+    const line = expectOneLine(started.stderr());
+    expect(line).toMatch(/^drover: DROVER_NOTIFY\.0\.url must use https .*DROVER_NOTIFY_PRIVATE=allow/);
+  });
+
   it("exits with one line when PostgreSQL refuses the user", async () => {
     const url = new URL(testDb.url());
     url.username = "no_such_drover_role";

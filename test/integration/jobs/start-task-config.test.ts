@@ -14,10 +14,10 @@ import {
 import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
 
 /**
- * A drover.yml that sets the keys Drover does not act on yet, through the real config-error path: the
- * label event is answered on the issue with each key named, and nothing starts.
+ * A drover.yml that sets the keys Drover does not act on yet, and a plain-http notify target, through the
+ * real config-error path: the label event is answered on the issue with each key named, and nothing starts.
  */
-describe("start-task with keys Drover does not act on yet", () => {
+describe("start-task with keys Drover does not act on yet, and a notify target it refuses", () => {
   const { db, harness, sandbox, repo, github } = useDrover();
 
   it("answers with each key, its value, what Drover does instead and that it should go; starts nothing", async () => {
@@ -28,7 +28,7 @@ describe("start-task with keys Drover does not act on yet", () => {
       api,
       [
         "notify:",
-        "  - url: https://hooks.example/drover",
+        "  - url: http://hooks.example/drover",
         "max_diff_size: 250KB",
         "max_file_size: 100KB",
         "",
@@ -47,10 +47,8 @@ describe("start-task with keys Drover does not act on yet", () => {
     expect(sent.comments).toHaveLength(1);
     const body = sent.comments[0]?.body ?? "";
     expect(body).toContain("`.github/drover.yml` is not valid");
-    expect(body).toMatch(
-      /- `notify` \(got .*\): is not supported yet: Drover sends no outgoing webhooks; .*\. Remove it/,
-    );
-    for (const key of ["notify", "max_diff_size", "max_file_size"]) {
+    expect(body).toMatch(/- `notify.0.url` \(got `"http:\/\/hooks.example\/drover"`\): must use https/);
+    for (const key of ["max_diff_size", "max_file_size"]) {
       expect(body).toMatch(new RegExp(`- \`${key}\` \\(got .*\\): is not supported yet: .*\\. Remove it`));
     }
     expect((await taskOf(db(), repo(), 5)).task).toBeUndefined();

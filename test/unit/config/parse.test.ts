@@ -32,6 +32,7 @@ describe("parseConfig", () => {
         max_conflict_attempts: 2,
         stack: false,
         pool: { min: 1, max: 3 },
+        notify: [],
       },
     });
     expect(parseConfig(undefined)).toEqual(parseConfig(null));
@@ -164,7 +165,6 @@ describe("parseConfig", () => {
   // Keys the docs once listed that Drover does not act on yet: a file setting one is refused, naming the
   // key, what Drover does instead and what to do, rather than accepted and ignored.
   it.each([
-    ["notify", [{ url: "https://hooks.example/drover" }], "Drover sends no outgoing webhooks"],
     ["max_diff_size", "250KB", "never the patch itself"],
     ["max_file_size", "100KB", "the prompt shows no files"],
   ])("refuses %s: %j, saying it is not supported yet and what Drover does instead", (key, value, instead) => {
@@ -178,23 +178,16 @@ describe("parseConfig", () => {
     expect(problem?.message).toContain(instead);
   });
 
-  it("accepts the value of a not-yet-supported key that says what Drover does anyway, and keeps none of them", () => {
-    const result = parseConfig({ notify: [] });
-    expect(result).toEqual(parseConfig(null));
-    expect(problems(parseConfig({ notify: null }))[0]?.message).toContain("(or set it to [])");
-    expect(problems(parseConfig({ notify: "" }))[0]?.message).toMatch(/\(or set it to \[\]\)$/);
-  });
-
-  it("refuses every not-yet-supported key at once, with the other problems", () => {
+  it("refuses every not-yet-supported key at once, with the other problems (a plain-http notify among them)", () => {
     const keys = problems(
       parseConfig({
-        notify: [{ url: "https://hooks.example" }],
+        notify: [{ url: "http://hooks.example" }],
         max_diff_size: "1MB",
         max_file_size: "1MB",
         task_timeout: "later",
       }),
     ).map((p) => p.key);
-    expect(keys.sort()).toEqual(["max_diff_size", "max_file_size", "notify", "task_timeout"]);
+    expect(keys.sort()).toEqual(["max_diff_size", "max_file_size", "notify.0.url", "task_timeout"]);
   });
 
   it("reads setup as a command with its limit: 20 minutes unless it says otherwise", () => {
@@ -281,12 +274,9 @@ describe("renderConfigProblems", () => {
   });
 
   it("names a not-yet-supported key, its value and that it should go", () => {
-    const text = renderConfigProblems(
-      problems(parseConfig({ notify: [{ url: "x" }] })),
-      ".github/drover.yml",
-    );
+    const text = renderConfigProblems(problems(parseConfig({ max_file_size: "1MB" })), ".github/drover.yml");
     expect(text).toContain(
-      '- `notify` (got `[{"url":"x"}]`): is not supported yet: Drover sends no outgoing webhooks; it reports on the issue and on the pull request\'s check run. Remove it (or set it to [])',
+      '- `max_file_size` (got `"1MB"`): is not supported yet: the prompt shows no files (the agent reads them in its worktree). Remove it',
     );
   });
 
