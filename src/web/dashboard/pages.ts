@@ -5,7 +5,7 @@ import { TASK_STATES, type TaskState } from "../../graph/model.ts";
 import type { ControlName } from "./control-command.ts";
 import { graphSvg } from "./graph-svg.ts";
 import { ago, badge, DASHBOARD, duration, h, raw, repoHref, taskHref, type Html } from "./html.ts";
-import type { Bucket, Cost, FailureCluster, Rate, RepoQueue, Utilisation } from "./stats.ts";
+import type { Bucket, Cost, FailureCluster, NotifyCluster, Rate, RepoQueue, Utilisation } from "./stats.ts";
 
 /** One event as a line of the activity feed (the client script draws live ones the same way). */
 export function feedItem(event: DroverEvent): Html {
@@ -34,8 +34,8 @@ export type Overview = {
   utilisation: Utilisation;
   costs: { tasks: Cost[]; repos: Cost[] };
   failures: FailureCluster[];
-  /** Outgoing webhooks that keep failing, if the deployment sends any. */
-  notify: { target: string; problem: string; count: number }[] | null;
+  /** Outgoing webhooks that failed or are being retried. */
+  notify: NotifyCluster[];
   now: Date;
 };
 
@@ -50,7 +50,7 @@ ${feed(o.events)}
 <section class="card"><h2>Worker utilisation</h2>${utilisationChart(o.utilisation)}</section>
 <section class="card"><h2>Cost</h2>${costTables(o.costs)}</section>
 <section class="card wide"><h2>Failures by cause</h2>${failureTable(o.failures)}</section>
-<section class="card wide"><h2>Outgoing webhooks</h2>${notifyProblems(o.notify)}</section>
+<section class="card wide" id="notify-problems"><h2>Outgoing webhooks</h2>${notifyProblems(o.notify, o.now)}</section>
 </div>`;
 }
 
@@ -141,12 +141,16 @@ function failureTable(list: readonly FailureCluster[]): Html {
   )}</tbody></table></div>`;
 }
 
-function notifyProblems(list: Overview["notify"]): Html {
-  if (list === null) return h`<p class="empty">No outgoing webhook deliveries are recorded here yet.</p>`;
-  if (list.length === 0) return h`<p class="empty">Every outgoing webhook was delivered.</p>`;
-  return h`<table><thead><tr><th>Target</th><th>Problem</th><th>Deliveries</th></tr></thead><tbody>${list.map(
-    (p) => h`<tr><td>${p.target}</td><td>${p.problem}</td><td class="num">${p.count}</td></tr>`,
-  )}</tbody></table>`;
+function notifyProblems(list: readonly NotifyCluster[], now: Date): Html {
+  if (list.length === 0) return h`<p class="empty">No outgoing webhook is failing.</p>`;
+  return h`<div class="table-scroll"><table class="notify"><thead><tr><th>Target</th><th>State</th><th>Problem</th><th>Deliveries</th><th>Latest</th></tr></thead><tbody>${list.map(
+    (p) =>
+      h`<tr><td>${p.target}</td><td>${p.state}</td><td><code>${p.problem}</code></td><td class="num">${p.count}</td><td>${p.latest.eventType}${
+        p.latest.repo && p.latest.issue !== null
+          ? h` <a href="${taskHref(p.latest.repo, p.latest.issue)}">${p.latest.repo}#${p.latest.issue}</a>`
+          : ""
+      } ${ago(p.latest.at, now)}</td></tr>`,
+  )}</tbody></table></div>`;
 }
 
 /** `/drover/repos/<owner>/<name>`: the task graph, a legend and the repository's feed. */

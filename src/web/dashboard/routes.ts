@@ -13,6 +13,7 @@ import {
   taskPage,
 } from "../../db/dashboard.ts";
 import { latestSeq } from "../../db/events.ts";
+import { notifyProblems } from "../../db/notify.ts";
 import { authenticate, cookieOf, SESSION_COOKIE } from "../auth.ts";
 import { canRead, type Route, type Viewer, type WebContext } from "../viewer.ts";
 import { controlCommand, CONTROL_NAMES, type ControlName } from "./control-command.ts";
@@ -31,6 +32,7 @@ import {
   completionHistogram,
   costs,
   failureClusters,
+  notifyClusters,
   repoQueues,
   successByAgent,
   successByStory,
@@ -120,8 +122,7 @@ async function showOverview(context: WebContext, response: ServerResponse, url: 
     utilisation: utilisation(attemptRows, now, utilisationWindow(attemptRows, now)),
     costs: costs(attemptRows),
     failures: failureClusters(attemptRows),
-    // TODO(issue 18): outgoing-webhook problems, from src/db/notify.ts `notifyProblems` once it lands.
-    notify: null,
+    notify: notifyClusters(await notifyProblems(context.db, viewer.repos)),
     now,
   };
   return sendPage(

@@ -1,4 +1,5 @@
 import type { AttemptStatRow, RepoTaskRow } from "../../db/dashboard.ts";
+import type { NotifyProblem } from "../../db/notify.ts";
 import { TASK_STATES, type TaskState } from "../../graph/model.ts";
 
 /**
@@ -229,4 +230,37 @@ function failingCheck(checks: unknown): string | null {
     if (typeof command === "string" && outcome !== "passed") return command;
   }
   return null;
+}
+
+export type NotifyCluster = {
+  target: string;
+  state: "failed" | "retrying";
+  /** What the receiver answered (its status), or why there was no answer, as a signature. */
+  problem: string;
+  count: number;
+  /** The newest delivery of the kind: its event, and when it was last tried. */
+  latest: { eventType: string; repo: string | null; issue: number | null; at: Date };
+};
+
+/** Outgoing webhooks that failed or are being retried, by target, state and problem, most frequent first. */
+export function notifyClusters(problems: readonly NotifyProblem[]): NotifyCluster[] {
+  const clusters = new Map<string, NotifyCluster>();
+  for (const p of problems) {
+    const error = p.lastError ? errorSignature(p.lastError) : null;
+    const problem =
+      p.lastStatus !== null ? `HTTP ${p.lastStatus}${error ? `: ${error}` : ""}` : (error ?? "no answer");
+    const key = `${p.target}\0${p.state}\0${problem}`;
+    const cluster = clusters.get(key) ?? {
+      target: p.target,
+      state: p.state,
+      problem,
+      count: 0,
+      latest: { eventType: p.eventType, repo: p.repo, issue: p.issue, at: p.updatedAt },
+    };
+    cluster.count += 1;
+    if (p.updatedAt > cluster.latest.at)
+      cluster.latest = { eventType: p.eventType, repo: p.repo, issue: p.issue, at: p.updatedAt };
+    clusters.set(key, cluster);
+  }
+  return [...clusters.values()].sort((a, b) => b.count - a.count || a.target.localeCompare(b.target));
 }

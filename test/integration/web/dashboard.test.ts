@@ -1,7 +1,9 @@
+import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApiToken, createSession } from "../../../src/db/access.ts";
 import { addEdge, upsertIssue } from "../../../src/db/graph-rows.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
+import { events, notifyDeliveries } from "../../../src/db/schema.ts";
 import { triggerTask } from "../../../src/db/tasks.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
@@ -37,6 +39,18 @@ describe("dashboard (over HTTP)", () => {
     tokens.reader = (await createApiToken(db, { name: "reader", repos: [REPO], canWrite: false })).token;
     tokens.writer = (await createApiToken(db, { name: "ops", repos: [REPO], canWrite: true })).token;
     session = await createSession(db, { login: "mona", userId: 101, repos: [REPO] }, 60_000);
+    // An outgoing webhook that keeps failing for one of this repository's events.
+    const [event] = await db.select().from(events).where(eq(events.repo, REPO)).limit(1);
+    await db.insert(notifyDeliveries).values({
+      targetKey: "k1",
+      target: "hooks.example/team",
+      format: "slack",
+      eventSeq: event!.seq!,
+      repo: REPO,
+      state: "failed",
+      tries: 8,
+      lastStatus: 500,
+    });
   });
 
   const get = (path: string, token?: string) =>
@@ -64,11 +78,20 @@ describe("dashboard (over HTTP)", () => {
   it("shows a viewer only the repositories they may read", async () => {
     const overview = await (await get("/drover/", tokens.other)).text();
     expect(overview).not.toContain(REPO);
+    expect(overview).not.toContain("hooks.example/team");
     for (const path of [`/drover/repos/${REPO}`, taskPath(1)]) {
       const answer = await get(path, tokens.other);
       expect(answer.status).toBe(404);
       expect(await answer.text()).toContain("no such task or repository, or you cannot read it");
     }
+  });
+
+  it("shows a reader their repository's queue and its failing outgoing webhooks", async () => {
+    const html = await (await get("/drover/", tokens.reader)).text();
+    expect(html).toContain(`<tr data-repo="${REPO}">`);
+    expect(html).toMatch(
+      /<td>hooks\.example\/team<\/td><td>failed<\/td><td><code>HTTP 500<\/code><\/td><td class="num">1<\/td>/,
+    );
   });
 
   it("draws the repository's graph with its tasks, escaped, and the blocked-by edge", async () => {

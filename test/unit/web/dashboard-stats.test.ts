@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { AttemptStatRow, RepoTaskRow } from "../../../src/db/dashboard.ts";
+import type { NotifyProblem } from "../../../src/db/notify.ts";
 import {
   completionHistogram,
   costs,
   errorSignature,
   failureClusters,
+  notifyClusters,
   repoQueues,
   successByAgent,
   successByStory,
@@ -184,6 +186,52 @@ describe("failures by error signature", () => {
         tasks: ["acme/notes#1", "acme/notes#2"],
       },
       { signature: "checks failed", check: "npm test", count: 1, tasks: ["acme/notes#3"] },
+    ]);
+  });
+});
+
+describe("outgoing webhook problems", () => {
+  it("group deliveries by target, state and what went wrong, with the newest one's event", () => {
+    const problem = (id: number, fields: Partial<NotifyProblem>): NotifyProblem => ({
+      id,
+      target: "hooks.slack.com/services",
+      format: "slack",
+      eventType: "task.failed",
+      eventSeq: id,
+      repo: "acme/notes",
+      issue: id,
+      state: "failed",
+      tries: 8,
+      lastStatus: 500,
+      lastError: null,
+      updatedAt: at(id),
+      ...fields,
+    });
+    const clusters = notifyClusters([
+      problem(1, {}),
+      problem(2, {}),
+      problem(3, {
+        state: "retrying",
+        tries: 2,
+        lastStatus: null,
+        lastError: "connect ECONNREFUSED 10.0.0.1:443",
+      }),
+    ]);
+    expect(clusters).toEqual([
+      {
+        target: "hooks.slack.com/services",
+        state: "failed",
+        problem: "HTTP 500",
+        count: 2,
+        latest: { eventType: "task.failed", repo: "acme/notes", issue: 2, at: at(2) },
+      },
+      {
+        target: "hooks.slack.com/services",
+        state: "retrying",
+        problem: "connect ECONNREFUSED <n>.<n>:<n>",
+        count: 1,
+        latest: { eventType: "task.failed", repo: "acme/notes", issue: 3, at: at(3) },
+      },
     ]);
   });
 });
