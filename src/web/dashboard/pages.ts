@@ -59,7 +59,7 @@ export function queuesTable(queues: readonly RepoQueue[], now: Date): Html {
     return h`<h2>Repositories</h2><p class="empty">No repository you can read has Drover tasks yet.</p>`;
   const shown = TASK_STATES.filter((state) => queues.some((q) => q.counts[state] > 0));
   return h`<h2>Repositories</h2><div class="table-scroll"><table class="queues"><thead><tr><th>Repository</th>${shown.map(
-    (state) => h`<th>${badge(state)}</th>`,
+    (state) => h`<th class="num">${badge(state)}</th>`,
   )}<th>Running now</th><th>Waiting longest</th></tr></thead><tbody>${queues.map(
     (q) =>
       h`<tr data-repo="${q.repo}"><td><a href="${repoHref(q.repo)}">${q.repo}</a></td>${shown.map(
