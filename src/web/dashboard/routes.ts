@@ -79,7 +79,8 @@ export function dashboardRoute(context: WebContext): Route {
     }
     if (task) {
       const [, owner, name, number, control] = task;
-      const fullName = `${decodeURIComponent(owner!)}/${decodeURIComponent(name!)}`;
+      const fullName = repoName(owner!, name!);
+      if (!fullName) return notFound(response, viewer);
       if (control) {
         if (request.method !== "POST")
           return sendProblem(
@@ -96,11 +97,22 @@ export function dashboardRoute(context: WebContext): Route {
     if (request.method !== "GET")
       return sendProblem(response, 405, viewer, "Not here", "This page is only read.");
     if (repo) {
-      const fullName = `${decodeURIComponent(repo[1]!)}/${decodeURIComponent(repo[2]!)}`;
+      const fullName = repoName(repo[1]!, repo[2]!);
+      if (!fullName) return notFound(response, viewer);
       return showRepo(context, response, url, viewer, fullName);
     }
     return showOverview(context, response, url, viewer);
   };
+}
+
+/** "owner/name" from a path's two segments; null when they are not a repository's (bad escapes, a slash). */
+function repoName(owner: string, name: string): string | null {
+  try {
+    const full = `${decodeURIComponent(owner)}/${decodeURIComponent(name)}`;
+    return /^[\w.-]+\/[\w.-]+$/.test(full) ? full : null;
+  } catch {
+    return null;
+  }
 }
 
 async function showOverview(context: WebContext, response: ServerResponse, url: URL, viewer: Viewer) {

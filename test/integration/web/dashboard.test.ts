@@ -79,7 +79,12 @@ describe("dashboard (over HTTP)", () => {
     const overview = await (await get("/drover/", tokens.other)).text();
     expect(overview).not.toContain(REPO);
     expect(overview).not.toContain("hooks.example/team");
-    for (const path of [`/drover/repos/${REPO}`, taskPath(1)]) {
+    for (const path of [
+      `/drover/repos/${REPO}`,
+      taskPath(1),
+      "/drover/repos/%E0%A4%A/x",
+      "/drover/tasks/a%2Fb/c/1",
+    ]) {
       const answer = await get(path, tokens.other);
       expect(answer.status).toBe(404);
       expect(await answer.text()).toContain("no such task or repository, or you cannot read it");
