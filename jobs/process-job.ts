@@ -8,6 +8,7 @@ import { classifyGitHubError } from "../src/github/errors.ts";
 import { PermanentJobError, isPutBack, type ProcessJob } from "../src/queue/queue.ts";
 import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
+import { controlJob } from "./control.ts";
 import { followBase, followPull } from "./follow-base.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
@@ -43,6 +44,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   announce: (deps, payload) => announce(deps, payload),
   reconcile: (deps, payload) => reconcile(deps, payload),
   "warm-pool": (deps, payload, context) => warmPool(deps, payload, context.signal),
+  control: (deps, payload) => controlJob(deps, payload),
   canary: async () => {},
   notify: (deps, payload, context) => notify(deps, payload, context),
 };

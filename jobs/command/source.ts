@@ -8,7 +8,8 @@ import type { ReactionTarget } from "../../src/github/reactions.ts";
 
 /** Where a comment with `/drover` commands was written, and by whom: the three kinds read alike. */
 export type CommentSource = {
-  kind: "comment" | "review-comment" | "review";
+  /** `dashboard`: a control used on the dashboard (jobs/control.ts), which has no comment to react to. */
+  kind: "comment" | "review-comment" | "review" | "dashboard";
   id: number;
   body: string;
   author: { login: string; id: number; type: string };

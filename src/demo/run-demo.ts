@@ -38,7 +38,28 @@ export interface DemoOptions {
   /** The throwaway database made on that server (dropped at the end unless `keep`). Default drover_demo. */
   databaseName?: string;
   out: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * Keep Drover up after the tasks finish (`--dashboard`): the dashboard's URL and a signed-in link for the
+   * sandbox's maintainer are printed, then this is awaited (the CLI: until Ctrl-C) before everything stops.
+   */
+  dashboard?: (dashboard: DemoDashboard) => Promise<void>;
 }
+
+/** What `--dashboard` keeps up, for whoever looks at it. */
+export type DemoDashboard = {
+  /** The dashboard (`/drover/`). */
+  url: string;
+  /** The same, signed in as the sandbox's maintainer. */
+  signedIn: string;
+  /** A link that signs in as another of the sandbox's people (`reader`, `outsider`, ...). */
+  signInAs: (login: string) => string;
+  /** "owner/name" of the demo's repository. */
+  repo: string;
+  /** The sandbox's people and their tokens, to act as them. */
+  sandbox: Stack["sandbox"];
+  /** The maintainer's client on the sandbox. */
+  maintainer: ReturnType<typeof personClient>;
+};
 
 export const SCRIPTED_AGENT = fileURLToPath(new URL("./agent.mjs", import.meta.url));
 
@@ -128,6 +149,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const summary = summarise(tasks, startedAt, Date.now());
     if (options.json) options.out.write(jsonLines(tasks, summary));
     else say(`\n${renderSummary(tasks, summary)}`);
+    if (options.dashboard) {
+      const webUrl = `http://127.0.0.1:${stack.env.PORT}`;
+      await keepDashboard(options, options.dashboard, say, {
+        webUrl,
+        repo: `${repo.owner}/${repo.repo}`,
+        sandbox,
+        maintainer,
+      });
+    }
     if (options.keep)
       say(
         `Kept: ${dir} (sandbox repositories, Drover's home, logs) and database ${databaseUrl.pathname.slice(1)}\n`,
@@ -140,4 +170,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await dropDatabase(databaseUrl.toString()).catch(() => {});
     }
   }
+}
+
+/** `--dashboard`: prints where to look, and keeps Drover up until `until` resolves. */
+async function keepDashboard(
+  options: DemoOptions,
+  until: NonNullable<DemoOptions["dashboard"]>,
+  say: (text: string) => void,
+  parts: Omit<DemoDashboard, "url" | "signedIn" | "signInAs"> & { webUrl: string },
+): Promise<void> {
+  const { data: me } = await parts.maintainer.rest.users.getAuthenticated();
+  const url = `${parts.webUrl}/drover/`;
+  // Drover's own sign-in, through the sandbox's OAuth client, which approves at once as the login named.
+  const signInAs = (login: string) =>
+    `${parts.webUrl}/drover/auth/login?${new URLSearchParams({ login, next: "/drover/" }).toString()}`;
+  const signedIn = signInAs(me.login);
+  say(
+    `\nDrover stays up. Dashboard: ${url}\nSigned in as ${me.login} (the sandbox's maintainer): ${signedIn}\nCtrl-C stops it.\n`,
+  );
+  if (options.json) options.out.write(`${JSON.stringify({ dashboard: { url, signedIn } })}\n`);
+  const { webUrl: _webUrl, ...rest } = parts;
+  await until({ ...rest, url, signedIn, signInAs });
 }

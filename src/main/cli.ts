@@ -36,9 +36,11 @@ Commands:
   retry --delivery ID | --job ID      run parked work again after a fix: the delivery's parked jobs,
                                       or one parked job (ids as \`drover status\` shows them)
   migrate                             create the database if needed and apply migrations
-  demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep]
+  demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep] [--dashboard]
                                       the whole loop on this machine against a local stand-in for
-                                      GitHub, with no credentials (needs PostgreSQL and Redis)
+                                      GitHub, with no credentials (needs PostgreSQL and Redis);
+                                      --dashboard keeps Drover up after the tasks finish and prints
+                                      the dashboard's URL and a signed-in link (Ctrl-C stops it)
   chaos [--runs N] [--seed S] [--kills N] [--flushall] [--pg-restart] [--timeout SECONDS]
                                       the demo under random faults (workers killed, queue emptied,
                                       webhooks duplicated and reordered); one JSON line of what was
@@ -66,6 +68,14 @@ Commands:
   token revoke ID                     stop honouring token ID at once
   help                                this text
 `;
+
+/** `demo --dashboard`: Drover stays up until Ctrl-C (or a SIGTERM), then the demo stops it as usual. */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}
 
 /** How long `worktree prune` waits for a worker's housekeeping pass on the same DROVER_HOME to end. */
 const PRUNE_WAIT_MS = 5 * 60_000;
@@ -142,6 +152,7 @@ switch (command) {
         "agent-command": { type: "string" },
         timeout: { type: "string", default: "300" },
         keep: { type: "boolean", default: false },
+        dashboard: { type: "boolean", default: false },
       },
     });
     const workers = Number(values.workers);
@@ -167,6 +178,7 @@ switch (command) {
       databaseUrl: env.DATABASE_URL,
       redisUrl: env.REDIS_URL,
       out: process.stdout,
+      ...(values.dashboard ? { dashboard: untilInterrupted } : {}),
     }).catch((error: unknown) => exit((error as Error).message));
     process.exit(summary.ok ? 0 : 1);
     break;

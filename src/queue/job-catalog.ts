@@ -147,6 +147,24 @@ export const JOBS = {
     jobId: (p: { notifyDeliveryId: number }) => `notify-${p.notifyDeliveryId}`,
     options: { lane: "main", attempts: 8, backoffMs: 30_000 },
   },
+  /**
+   * A control used on the dashboard (retry, hint, pause, resume, cancel, resolve): applied as the same
+   * `/drover` command by the person who used it, once per `controlId` (jobs/control.ts).
+   */
+  control: {
+    payload: z.object({
+      controlId: z.string().regex(/^dashboard-[\w-]{8,64}$/),
+      repoFullName: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+      number: z.number().int().positive(),
+      /** The command as a person would write it: `/drover pause`, `/drover hint <text>`. */
+      command: z.string().min(1).max(21_000),
+      author: z.object({ login: z.string().min(1), id: z.number().int().nonnegative() }),
+      /** A person is asked about on GitHub again; an operator's token with write access was issued it. */
+      via: z.enum(["person", "token"]),
+    }),
+    jobId: (p: { controlId: string }) => p.controlId,
+    options: { lane: "main", attempts: 5, backoffMs: 2_000 },
+  },
   /** `/readyz`: a job that does nothing, to prove workers take jobs from the queue. */
   canary: {
     payload: z.object({ id: z.string().min(1) }),
