@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runDemo, type DemoDashboard } from "../../src/demo/run-demo.ts";
 import { DEMO_ISSUES } from "../../src/demo/scenario.ts";
 import { launchChromium } from "../helpers/browser.ts";
+import { byLabel, parseMetrics, rawGet, samples } from "../helpers/prometheus.ts";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../helpers/services.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -150,6 +151,16 @@ describe("the dashboard, in Chromium", () => {
       expect(await readerTask.locator("button[data-control]").count()).toBe(0);
       await reader.close();
       await writer.close();
+
+      // What Prometheus would scrape from the demo's Drover now, read by a Prometheus text parser: the
+      // demo's tasks by state, and the six failed attempts of its two roots (three tries each).
+      const web = new URL(dashboard.url);
+      const scraped = await rawGet(web.hostname, Number(web.port), "/metrics");
+      expect(scraped.status).toBe(200);
+      const metrics = parseMetrics(scraped.body);
+      expect(byLabel(metrics, "drover_tasks", "state", { repo })).toMatchObject({ failed: 2, waiting: 6 });
+      const attempts = samples(metrics, "drover_attempts_total", { agent: "command" });
+      expect(attempts.reduce((sum, sample) => sum + Number(sample.value), 0)).toBe(6);
       looked = true;
     });
     expect(looked).toBe(true);
