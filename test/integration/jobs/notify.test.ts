@@ -311,7 +311,11 @@ describe("notify", () => {
       await second.stop();
     }
     await harness().drain();
-    const types = hook.requests.map((r) => r.headers["x-drover-event"]);
+    // Sent by jobs in parallel, so they may arrive in any order: each carries its seq to put them back in.
+    const types = hook.requests
+      .map((r) => ({ seq: (JSON.parse(r.body) as { seq: number }).seq, type: r.headers["x-drover-event"] }))
+      .sort((x, y) => x.seq - y.seq)
+      .map((r) => r.type);
     expect(types).toEqual(["task.ready", "task.failed", "task.cancelled"]);
     expect(await rows()).toHaveLength(3);
   });
