@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
 import { issueKey, type TaskState } from "../graph/model.ts";
 import type { Db } from "./client.ts";
-import { taskEvents, type DroverEvent } from "./events.ts";
+import { taskEvents, toEvent, type DroverEvent } from "./events.ts";
 import { attempts, commandRuns, dependencies, events, hints, issues, repositories, tasks } from "./schema.ts";
 
 /**
@@ -105,17 +105,7 @@ export async function recentEvents(
     .where(and(...where))
     .orderBy(desc(events.seq))
     .limit(limit);
-  return rows.map((row) => ({
-    seq: row.seq ?? 0,
-    type: row.type,
-    at: row.at.toISOString(),
-    repo: row.repo,
-    issue: row.issue,
-    story: row.story,
-    attempt: row.attempt,
-    actor: row.actor,
-    data: (row.data ?? {}) as Record<string, unknown>,
-  }));
+  return rows.map(toEvent);
 }
 
 export type RepoRef = {
