@@ -274,7 +274,7 @@ export async function releaseWorktree(
     const now = new Date().toISOString();
     await writeSlotMeta(home, opts.repoFullName, slot.id, metaOf(slot, opts.base, tip, now));
     await dropClaim(home, opts.repoFullName, slot.id);
-    return "returned";
+    return await trimIdle(home, opts.repoFullName, opts.max, slot.id);
   } catch {
     await evictSlot(home, slot, { held: true });
     return "evicted";
@@ -301,6 +301,24 @@ export async function strayFiles(worktree: string, signal?: AbortSignal): Promis
 
 function isKeptCache(file: string): boolean {
   return file.split("/").some((part) => KEPT_CACHES.includes(part));
+}
+
+/**
+ * Releases at once (workers sharing DROVER_HOME) each counted the others' slots as held, so more than `max`
+ * can be idle: the idle slots past `max` go, the same ones whoever looks (by id), each removed by one
+ * evictor only (its claim). Whether `mine` was among them.
+ */
+async function trimIdle(
+  home: string,
+  repoFullName: string,
+  max: number,
+  mine: string,
+): Promise<"returned" | "evicted"> {
+  const idle = (await listSlots(home, repoFullName)).filter(isIdle).sort((a, b) => a.id.localeCompare(b.id));
+  let fate: "returned" | "evicted" = "returned";
+  for (const extra of idle.slice(max))
+    if ((await evictSlot(home, extra)) && extra.id === mine) fate = "evicted";
+  return fate;
 }
 
 /** Ready and nobody holds it. */
