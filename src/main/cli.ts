@@ -1,5 +1,8 @@
 // `drover <command>`: the command line. Wiring only; each command's work lives in its module.
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { CONFIG_PATH } from "../config/schema.ts";
+import { checkConfigText } from "../github/config-check.ts";
 import { openDatabase } from "../db/client.ts";
 import { loadGraph } from "../db/graph-rows.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
@@ -66,6 +69,9 @@ Commands:
                                       repository), --write lets it use the controls
   token list                          the tokens issued (never their secrets) and their last use
   token revoke ID                     stop honouring token ID at once
+  config check [path]                 check a drover.yml (default .github/drover.yml) as the app does,
+                                      with the messages it would post; exit 1 when it is not valid,
+                                      2 when the named file is missing
   help                                this text
 `;
 
@@ -324,6 +330,34 @@ switch (command) {
     } finally {
       await database.close();
     }
+    break;
+  }
+  case "config": {
+    const [subcommand, ...args] = rest;
+    if (subcommand !== "check")
+      exit(
+        `${subcommand === undefined ? "config needs a subcommand" : `unknown config subcommand "${subcommand}"`}: drover config check [path]`,
+      );
+    if (args.length > 1 || args.some((arg) => arg.startsWith("-")))
+      exit(`config check takes one path at most, got ${args.join(" ")}: drover config check [path]`);
+    const named = args[0];
+    const file = named ?? CONFIG_PATH;
+    const text = await readFile(file, "utf8").catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+        exit(`cannot read ${file}: ${(error as Error).message}`);
+      return null;
+    });
+    if (text === null) {
+      if (named !== undefined) {
+        process.stderr.write(`drover: no file at ${named}\n`);
+        process.exit(2);
+      }
+      process.stdout.write(`No ${CONFIG_PATH} here: Drover uses its defaults for this repository.\n`);
+      break;
+    }
+    const checked = checkConfigText(text, file);
+    process.stdout.write(checked.output.endsWith("\n") ? checked.output : `${checked.output}\n`);
+    if (!checked.ok) process.exitCode = 1;
     break;
   }
   case "help":
