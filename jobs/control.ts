@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { commandRunsOf, recordCommandRun } from "../src/db/commands.ts";
-import { findRepository } from "../src/db/dashboard.ts";
+import { findRepository } from "../src/db/repositories.ts";
 import { getIssue } from "../src/db/graph-rows.ts";
 import { findTask } from "../src/db/tasks.ts";
 import { webUrlOf } from "../src/github/discussion.ts";

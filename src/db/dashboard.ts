@@ -1,8 +1,11 @@
 import { and, asc, desc, eq, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
 import { issueKey, type TaskState } from "../graph/model.ts";
 import type { Db } from "./client.ts";
-import { taskEvents, toEvent, type DroverEvent } from "./events.ts";
-import { attempts, commandRuns, dependencies, events, hints, issues, repositories, tasks } from "./schema.ts";
+import { taskEvents, type DroverEvent } from "./events.ts";
+import { hintsOf } from "./hints.ts";
+import { findRepository, type RepoRef } from "./repositories.ts";
+import { findTask } from "./tasks.ts";
+import { attempts, commandRuns, dependencies, hints, issues, repositories, tasks } from "./schema.ts";
 
 /**
  * What the dashboard reads (src/web/dashboard): every read takes the repositories the viewer may see
@@ -86,49 +89,6 @@ export async function dashboardAttempts(db: Db, visible: Visible, limit = 5_000)
     .where(and(visibleRepos(visible), isNotNull(attempts.startedAt)))
     .orderBy(desc(attempts.startedAt))
     .limit(limit);
-}
-
-/** The newest events of the visible repositories, newest first: the activity feed as the page opens. */
-export async function recentEvents(
-  db: Db,
-  visible: Visible,
-  repo?: string,
-  limit = 40,
-): Promise<DroverEvent[]> {
-  const where: SQL[] = [isNotNull(events.seq)];
-  if (visible !== undefined)
-    where.push(visible.length === 0 ? sql`false` : inArray(sql`lower(${events.repo})`, [...visible]));
-  if (repo) where.push(eq(sql`lower(${events.repo})`, repo.toLowerCase()));
-  const rows = await db
-    .select()
-    .from(events)
-    .where(and(...where))
-    .orderBy(desc(events.seq))
-    .limit(limit);
-  return rows.map(toEvent);
-}
-
-export type RepoRef = {
-  id: number;
-  fullName: string;
-  installationId: number;
-  defaultBranch: string;
-  cloneUrl: string;
-};
-
-/** A repository by name (any case), if Drover knows it. */
-export async function findRepository(db: Db, fullName: string): Promise<RepoRef | undefined> {
-  const [row] = await db
-    .select({
-      id: repositories.id,
-      fullName: repositories.fullName,
-      installationId: repositories.installationId,
-      defaultBranch: repositories.defaultBranch,
-      cloneUrl: repositories.cloneUrl,
-    })
-    .from(repositories)
-    .where(eq(sql`lower(${repositories.fullName})`, fullName.toLowerCase()));
-  return row;
 }
 
 export type GraphNode = {
@@ -231,15 +191,12 @@ export type TaskPage = {
 export async function taskPage(db: Db, fullName: string, number: number): Promise<TaskPage | undefined> {
   const repo = await findRepository(db, fullName);
   if (!repo) return undefined;
-  const [task] = await db
-    .select()
-    .from(tasks)
-    .where(and(eq(tasks.repoId, repo.id), eq(tasks.issueNumber, number)));
+  const task = await findTask(db, repo.id, number);
   if (!task) return undefined;
   const key = issueKey(repo.fullName, number);
   const [attemptRows, hintRows, eventRows, edgeRows, issueRow] = await Promise.all([
     db.select().from(attempts).where(eq(attempts.taskId, task.id)).orderBy(desc(attempts.number)),
-    db.select().from(hints).where(eq(hints.taskId, task.id)).orderBy(asc(hints.id)),
+    hintsOf(db, task.id),
     taskEvents(db, task.id),
     db.select({ blocker: dependencies.blocker }).from(dependencies).where(eq(dependencies.dependent, key)),
     db.select({ parentKey: issues.parentKey }).from(issues).where(eq(issues.key, key)),

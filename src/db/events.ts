@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, sql, type SQL } from "drizzle-orm";
 import type postgres from "postgres";
 import type { Db } from "./client.ts";
 import { events } from "./schema.ts";
@@ -121,6 +121,17 @@ export async function readEvents(
     .from(events)
     .where(and(...conditions(filter, afterSeq)))
     .orderBy(asc(events.seq))
+    .limit(limit);
+  return rows.map(toEvent);
+}
+
+/** The newest events that match, newest first, at most `limit`: a feed as a page opens. */
+export async function newestEvents(db: Db, filter: EventFilter, limit = 40): Promise<DroverEvent[]> {
+  const rows = await db
+    .select()
+    .from(events)
+    .where(and(...conditions(filter, 0)))
+    .orderBy(desc(events.seq))
     .limit(limit);
   return rows.map(toEvent);
 }

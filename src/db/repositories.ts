@@ -28,6 +28,29 @@ export async function getRepository(db: Db, id: number): Promise<Repository | un
   return db.query.repositories.findFirst({ where: eq(repositories.id, id) });
 }
 
+export type RepoRef = {
+  id: number;
+  fullName: string;
+  installationId: number;
+  defaultBranch: string;
+  cloneUrl: string;
+};
+
+/** A repository by name (any case), if Drover knows it. */
+export async function findRepository(db: Db, fullName: string): Promise<RepoRef | undefined> {
+  const [row] = await db
+    .select({
+      id: repositories.id,
+      fullName: repositories.fullName,
+      installationId: repositories.installationId,
+      defaultBranch: repositories.defaultBranch,
+      cloneUrl: repositories.cloneUrl,
+    })
+    .from(repositories)
+    .where(eq(sql`lower(${repositories.fullName})`, fullName.toLowerCase()));
+  return row;
+}
+
 export async function upsertInstallation(
   db: Db,
   installation: { id: number; accountLogin: string; accountType: string },

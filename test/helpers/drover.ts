@@ -60,6 +60,17 @@ export type Harness = {
   close: () => Promise<void>;
 };
 
+/** Resolves once the queue runs nothing and holds nothing waiting or delayed (failed jobs may stay). */
+export async function settled(harness: Harness, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await harness.queue.counts();
+    if ((counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`queue did not settle: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 export type DelayedJob = { name: string; id: string; data: unknown; queuedAt: number; dueAt: number };
 
 export function createHarness(options: {

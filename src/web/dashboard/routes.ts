@@ -7,12 +7,11 @@ import {
   controlOutcome,
   dashboardAttempts,
   dashboardTasks,
-  findRepository,
-  recentEvents,
   repoGraph,
   taskPage,
 } from "../../db/dashboard.ts";
-import { latestSeq } from "../../db/events.ts";
+import { latestSeq, newestEvents } from "../../db/events.ts";
+import { findRepository } from "../../db/repositories.ts";
 import { notifyProblems } from "../../db/notify.ts";
 import { authenticate, cookieOf, SESSION_COOKIE } from "../auth.ts";
 import { canRead, type Route, type Viewer, type WebContext } from "../viewer.ts";
@@ -127,7 +126,7 @@ async function showOverview(context: WebContext, response: ServerResponse, url: 
     return send(response, 200, queuesTable(queues, now).html);
   const overview: Overview = {
     queues,
-    events: await recentEvents(context.db, viewer.repos),
+    events: await newestEvents(context.db, viewer.repos ? { visible: viewer.repos } : {}),
     byStory: successByStory(taskRows),
     byAgent: successByAgent(attemptRows),
     histogram: completionHistogram(taskRows),
@@ -160,7 +159,10 @@ async function showRepo(
   }
   const [after, events] = await Promise.all([
     latestSeq(context.db),
-    recentEvents(context.db, viewer.repos, repository.fullName),
+    newestEvents(context.db, {
+      repos: [repository.fullName],
+      ...(viewer.repos ? { visible: viewer.repos } : {}),
+    }),
   ]);
   return sendPage(
     response,

@@ -9,7 +9,7 @@ import { redispatchUnfinished } from "../../../src/intake/receive.ts";
 import { JOBS, type Enqueue } from "../../../src/queue/job-catalog.ts";
 import { retryDeadLetters } from "../../../src/scheduler/retry-dead-letters.ts";
 import { requeuePending } from "../../../src/scheduler/watchdog.ts";
-import { useDrover, type Harness } from "../../helpers/drover.ts";
+import { settled, useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import {
   agentConfig,
@@ -25,17 +25,6 @@ import {
 import { MAINTAINER, issueLabeled } from "../../helpers/payloads.ts";
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-
-/** Resolves once the queue runs nothing and holds nothing waiting or delayed (failed jobs may stay). */
-async function settled(harness: Harness, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await harness.queue.counts();
-    if ((counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0) return;
-    if (Date.now() > deadline) throw new Error(`queue did not settle: ${JSON.stringify(counts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * Poison work is parked, not looped: a job that fails for good is recorded once as a dead letter with its

@@ -12,7 +12,7 @@ import { eventCursors, notifyDeliveries, tasks, type TaskState } from "../../../
 import { triggerTask } from "../../../src/db/tasks.ts";
 import { notifyPass, startNotifier } from "../../../src/scheduler/notifier.ts";
 import type { JobDeps } from "../../../jobs/deps.ts";
-import { useDrover, type Harness } from "../../helpers/drover.ts";
+import { settled, useDrover } from "../../helpers/drover.ts";
 import { taskTrigger } from "../../helpers/tasks.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
 
@@ -51,17 +51,6 @@ const servers: ReturnType<typeof createServer>[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
-
-/** Resolves once the queue runs nothing and holds nothing waiting or delayed (failed jobs may stay). */
-async function settled(harness: Harness, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await harness.queue.counts();
-    if ((counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) === 0) return;
-    if (Date.now() > deadline) throw new Error(`queue did not settle: ${JSON.stringify(counts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
