@@ -28,8 +28,10 @@ import type { EventFilter } from "../db/events.ts";
 import { renderTokenCreated, renderTokens } from "../report/api-tokens.ts";
 import { eventJson, eventLine } from "../report/event-line.ts";
 import { parseEventQuery } from "../web/event-query.ts";
+import { wantsHelp } from "./command.ts";
+import { COMMANDS } from "./commands/index.ts";
 
-const USAGE = `Usage: drover <command>
+const USAGE = `Usage: drover <command>   (drover <command> --help for its options)
 
 Commands:
   status [--repo owner/name] [--tree] the repository's tasks, their states and what they wait for
@@ -75,6 +77,11 @@ Commands:
   help                                this text
 `;
 
+/** The whole usage: the commands still written here, then those in modules of their own. */
+function usage(): string {
+  return USAGE.replace(/ {2}help {2,}/, (line) => `${COMMANDS.map((entry) => entry.usage).join("")}${line}`);
+}
+
 /** `demo --dashboard`: Drover stays up until Ctrl-C (or a SIGTERM), then the demo stops it as usual. */
 function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => {
@@ -88,285 +95,293 @@ const PRUNE_WAIT_MS = 5 * 60_000;
 
 loadDotEnv();
 const [command = "help", ...rest] = process.argv.slice(2);
-switch (command) {
-  case "status": {
-    const { values } = parseArgs({
-      args: rest,
-      options: { repo: { type: "string" }, tree: { type: "boolean", default: false } },
-    });
-    const repo = values.repo;
-    if (repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(repo)) exit(`--repo must be owner/name\n\n${USAGE}`);
-    const env = environment();
-    await migrate(env.DATABASE_URL);
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
-      if (repo !== undefined) {
-        const { rows, edges } = reportRows(await loadGraph(database.db));
-        process.stdout.write(renderTaskReport({ repoFullName: repo, rows, edges, tree: values.tree }));
+const registered = COMMANDS.find((entry) => entry.name === command);
+if (registered) {
+  if (wantsHelp(rest)) process.stdout.write(registered.help);
+  else await registered.run(rest);
+} else
+  switch (command) {
+    case "status": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { repo: { type: "string" }, tree: { type: "boolean", default: false } },
+      });
+      const repo = values.repo;
+      if (repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(repo))
+        exit(`--repo must be owner/name\n\n${USAGE}`);
+      const env = environment();
+      await migrate(env.DATABASE_URL);
+      const database = openDatabase(env.DATABASE_URL, { max: 2 });
+      try {
+        if (repo !== undefined) {
+          const { rows, edges } = reportRows(await loadGraph(database.db));
+          process.stdout.write(renderTaskReport({ repoFullName: repo, rows, edges, tree: values.tree }));
+        }
+        const parked = await parkedDeadLetters(database.db, repo === undefined ? {} : { repoFullName: repo });
+        process.stdout.write(renderDeadLetters(parked));
+        process.stdout.write(renderBudgets(await budgetsFromRedis(env.REDIS_URL, env.DROVER_QUEUE_PREFIX)));
+      } catch (error) {
+        exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
+      } finally {
+        await database.close();
       }
-      const parked = await parkedDeadLetters(database.db, repo === undefined ? {} : { repoFullName: repo });
-      process.stdout.write(renderDeadLetters(parked));
-      process.stdout.write(renderBudgets(await budgetsFromRedis(env.REDIS_URL, env.DROVER_QUEUE_PREFIX)));
-    } catch (error) {
-      exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`);
-    } finally {
-      await database.close();
-    }
-    break;
-  }
-  case "retry": {
-    const { values } = parseArgs({
-      args: rest,
-      options: { delivery: { type: "string" }, job: { type: "string" } },
-    });
-    const target =
-      values.delivery !== undefined && values.job === undefined
-        ? { deliveryId: values.delivery }
-        : values.job !== undefined && values.delivery === undefined
-          ? { jobId: values.job }
-          : exit(`retry needs one of --delivery ID or --job ID\n\n${USAGE}`);
-    const env = environment();
-    await migrate(env.DATABASE_URL);
-    await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const redis = connectRedis(env.REDIS_URL);
-    const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
-      process.stderr.write(`drover: queue error: ${error.message}\n`),
-    );
-    try {
-      const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target));
-      (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
-      process.exitCode = ok ? 0 : 1;
-    } finally {
-      await queue.close();
-      redis.disconnect();
-      await database.close();
-    }
-    break;
-  }
-  case "migrate": {
-    await migrate(environment().DATABASE_URL);
-    process.stdout.write("drover: database is up to date\n");
-    break;
-  }
-  case "demo": {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        json: { type: "boolean", default: false },
-        workers: { type: "string", default: "3" },
-        "agent-command": { type: "string" },
-        timeout: { type: "string", default: "300" },
-        keep: { type: "boolean", default: false },
-        dashboard: { type: "boolean", default: false },
-      },
-    });
-    const workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 16)
-      exit("--workers must be a whole number from 1 to 16");
-    const timeout = Number(values.timeout);
-    if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
-    let agentCommand: string[] | undefined;
-    try {
-      agentCommand = values["agent-command"] === undefined ? undefined : parseArgv(values["agent-command"]);
-    } catch (error) {
-      exit(`--agent-command: ${(error as Error).message}`);
-    }
-    if (agentCommand?.length === 0)
-      exit('--agent-command is empty; give a program, e.g. --agent-command "node my-agent.mjs"');
-    const env = environment();
-    const summary = await runDemo({
-      json: values.json,
-      agentCommand,
-      workers,
-      timeoutMs: timeout * 1000,
-      keep: values.keep,
-      databaseUrl: env.DATABASE_URL,
-      redisUrl: env.REDIS_URL,
-      out: process.stdout,
-      ...(values.dashboard ? { dashboard: untilInterrupted } : {}),
-    }).catch((error: unknown) => exit((error as Error).message));
-    process.exit(summary.ok ? 0 : 1);
-    break;
-  }
-  case "chaos": {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        runs: { type: "string", default: "1" },
-        seed: { type: "string" },
-        flushall: { type: "boolean", default: false },
-        "pg-restart": { type: "boolean", default: false },
-        kills: { type: "string", default: String(DEFAULT_FAULTS.kills) },
-        timeout: { type: "string", default: String(DEFAULT_CHAOS_TIMEOUT_MS / 1000) },
-      },
-    });
-    const runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1) exit("--runs must be a whole number above 0");
-    const seed = values.seed === undefined ? undefined : Number(values.seed);
-    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32))
-      exit("--seed must be a whole number from 0 to 4294967295");
-    const timeout = Number(values.timeout);
-    if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
-    const kills = Number(values.kills);
-    if (!Number.isInteger(kills) || kills < 0) exit("--kills must be a whole number (0 or more)");
-    const env = environment();
-    const report = await runChaos({
-      runs,
-      seed,
-      databaseUrl: env.DATABASE_URL,
-      redisUrl: env.REDIS_URL,
-      faults: {
-        ...DEFAULT_FAULTS,
-        kills,
-        flushAll: values.flushall,
-        pgRestarts: values["pg-restart"] ? 1 : 0,
-      },
-      timeoutMs: timeout * 1000,
-      out: process.stdout,
-      log: (line) => process.stderr.write(`${line}\n`),
-    }).catch((error: unknown) => exit((error as Error).message));
-    process.exit(report.ok ? 0 : 1);
-    break;
-  }
-  case "sandbox": {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        port: { type: "string", default: "0" },
-        "webhook-url": { type: "string", default: "http://127.0.0.1:3000/api/github/webhooks" },
-        "webhook-secret": { type: "string" },
-        quiet: { type: "boolean", default: false },
-      },
-    });
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      exit("--port must be a port number (0 picks a free one)");
-    const sandbox = await startSandbox({
-      port,
-      webhookUrl: values["webhook-url"],
-      ...(values["webhook-secret"] ? { webhookSecret: values["webhook-secret"] } : {}),
-      ...(values.quiet ? {} : { log: (line: string) => process.stderr.write(`sandbox: ${line}\n`) }),
-    }).catch((error: unknown) => exit(`the sandbox could not start: ${(error as Error).message}`));
-    process.stdout.write(`${JSON.stringify({ ...sandbox.describe(), env: sandbox.droverEnv() })}\n`);
-    const stop = () => void sandbox.close().then(() => process.exit(0));
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    break;
-  }
-  case "worktree": {
-    const [subcommand, ...args] = rest;
-    if (subcommand !== "prune")
-      exit(
-        `${subcommand === undefined ? "worktree needs a subcommand" : `unknown worktree subcommand "${subcommand}"`}: drover worktree prune [--all]`,
-      );
-    const all = pruneArgs(args);
-    const env = environment();
-    await migrate(env.DATABASE_URL);
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
-      const result = await housekeepDisk(
-        { db: database.db, env },
-        { all, measure: true, waitMs: PRUNE_WAIT_MS },
-      ).catch((error: unknown) => exit(`could not prune DROVER_HOME: ${(error as Error).message}`));
-      if (result === null)
-        exit("another Drover process has been cleaning DROVER_HOME for 5 minutes; try again when it is done");
-      process.stdout.write(renderPrune(result));
-      if (result.overBudget && result.usage !== null && result.budget !== undefined)
-        process.stderr.write(
-          `drover: DROVER_HOME still holds ${formatBytes(result.usage)}, over DROVER_DISK_BUDGET ` +
-            `(${formatBytes(result.budget)}); the rest is in use or belongs to repositories Drover is installed on\n`,
-        );
-    } finally {
-      await database.close();
-    }
-    break;
-  }
-  case "stream": {
-    const { filter, afterSeq, json } = streamArgs(rest);
-    const env = environment();
-    await migrate(env.DATABASE_URL);
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const feed = new EventFeed(database.db, database.sql, (error) =>
-      process.stderr.write(`drover: reading events failed: ${error.message}\n`),
-    );
-    await feed
-      .start()
-      .catch((error: unknown) =>
-        exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
-      );
-    const render = json ? eventJson : eventLine;
-    feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
-    process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
-    const stop = () =>
-      void feed
-        .close()
-        .then(() => database.close())
-        .finally(() => process.exit(0));
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    // Piped into `head`: the reader left, which is the end of the stream, not an error.
-    process.stdout.on("error", stop);
-    break;
-  }
-  case "token": {
-    const action = tokenArgs(rest);
-    const env = environment();
-    await migrate(env.DATABASE_URL);
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
-      if (action.kind === "create") {
-        const issued = await createApiToken(database.db, action.token);
-        process.stdout.write(renderTokenCreated({ ...action.token, ...issued }));
-      } else if (action.kind === "list") {
-        process.stdout.write(renderTokens(await listApiTokens(database.db)));
-      } else {
-        if (!(await revokeApiToken(database.db, action.id)))
-          exit(`no live token ${action.id}: \`drover token list\` shows the tokens and which are revoked`);
-        process.stdout.write(
-          `drover: token ${action.id} is revoked; requests with it are refused from now on\n`,
-        );
-      }
-    } finally {
-      await database.close();
-    }
-    break;
-  }
-  case "config": {
-    const [subcommand, ...args] = rest;
-    if (subcommand !== "check")
-      exit(
-        `${subcommand === undefined ? "config needs a subcommand" : `unknown config subcommand "${subcommand}"`}: drover config check [path]`,
-      );
-    if (args.length > 1 || args.some((arg) => arg.startsWith("-")))
-      exit(`config check takes one path at most, got ${args.join(" ")}: drover config check [path]`);
-    const named = args[0];
-    const file = named ?? CONFIG_PATH;
-    const text = await readFile(file, "utf8").catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-        exit(`cannot read ${file}: ${(error as Error).message}`);
-      return null;
-    });
-    if (text === null) {
-      if (named !== undefined) {
-        process.stderr.write(`drover: no file at ${named}\n`);
-        process.exit(2);
-      }
-      process.stdout.write(`No ${CONFIG_PATH} here: Drover uses its defaults for this repository.\n`);
       break;
     }
-    const checked = checkConfigText(text, file);
-    process.stdout.write(checked.output.endsWith("\n") ? checked.output : `${checked.output}\n`);
-    if (!checked.ok) process.exitCode = 1;
-    break;
+    case "retry": {
+      const { values } = parseArgs({
+        args: rest,
+        options: { delivery: { type: "string" }, job: { type: "string" } },
+      });
+      const target =
+        values.delivery !== undefined && values.job === undefined
+          ? { deliveryId: values.delivery }
+          : values.job !== undefined && values.delivery === undefined
+            ? { jobId: values.job }
+            : exit(`retry needs one of --delivery ID or --job ID\n\n${USAGE}`);
+      const env = environment();
+      await migrate(env.DATABASE_URL);
+      await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
+      const database = openDatabase(env.DATABASE_URL, { max: 2 });
+      const redis = connectRedis(env.REDIS_URL);
+      const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
+        process.stderr.write(`drover: queue error: ${error.message}\n`),
+      );
+      try {
+        const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target));
+        (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
+        process.exitCode = ok ? 0 : 1;
+      } finally {
+        await queue.close();
+        redis.disconnect();
+        await database.close();
+      }
+      break;
+    }
+    case "migrate": {
+      await migrate(environment().DATABASE_URL);
+      process.stdout.write("drover: database is up to date\n");
+      break;
+    }
+    case "demo": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          json: { type: "boolean", default: false },
+          workers: { type: "string", default: "3" },
+          "agent-command": { type: "string" },
+          timeout: { type: "string", default: "300" },
+          keep: { type: "boolean", default: false },
+          dashboard: { type: "boolean", default: false },
+        },
+      });
+      const workers = Number(values.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 16)
+        exit("--workers must be a whole number from 1 to 16");
+      const timeout = Number(values.timeout);
+      if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
+      let agentCommand: string[] | undefined;
+      try {
+        agentCommand = values["agent-command"] === undefined ? undefined : parseArgv(values["agent-command"]);
+      } catch (error) {
+        exit(`--agent-command: ${(error as Error).message}`);
+      }
+      if (agentCommand?.length === 0)
+        exit('--agent-command is empty; give a program, e.g. --agent-command "node my-agent.mjs"');
+      const env = environment();
+      const summary = await runDemo({
+        json: values.json,
+        agentCommand,
+        workers,
+        timeoutMs: timeout * 1000,
+        keep: values.keep,
+        databaseUrl: env.DATABASE_URL,
+        redisUrl: env.REDIS_URL,
+        out: process.stdout,
+        ...(values.dashboard ? { dashboard: untilInterrupted } : {}),
+      }).catch((error: unknown) => exit((error as Error).message));
+      process.exit(summary.ok ? 0 : 1);
+      break;
+    }
+    case "chaos": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          runs: { type: "string", default: "1" },
+          seed: { type: "string" },
+          flushall: { type: "boolean", default: false },
+          "pg-restart": { type: "boolean", default: false },
+          kills: { type: "string", default: String(DEFAULT_FAULTS.kills) },
+          timeout: { type: "string", default: String(DEFAULT_CHAOS_TIMEOUT_MS / 1000) },
+        },
+      });
+      const runs = Number(values.runs);
+      if (!Number.isInteger(runs) || runs < 1) exit("--runs must be a whole number above 0");
+      const seed = values.seed === undefined ? undefined : Number(values.seed);
+      if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32))
+        exit("--seed must be a whole number from 0 to 4294967295");
+      const timeout = Number(values.timeout);
+      if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
+      const kills = Number(values.kills);
+      if (!Number.isInteger(kills) || kills < 0) exit("--kills must be a whole number (0 or more)");
+      const env = environment();
+      const report = await runChaos({
+        runs,
+        seed,
+        databaseUrl: env.DATABASE_URL,
+        redisUrl: env.REDIS_URL,
+        faults: {
+          ...DEFAULT_FAULTS,
+          kills,
+          flushAll: values.flushall,
+          pgRestarts: values["pg-restart"] ? 1 : 0,
+        },
+        timeoutMs: timeout * 1000,
+        out: process.stdout,
+        log: (line) => process.stderr.write(`${line}\n`),
+      }).catch((error: unknown) => exit((error as Error).message));
+      process.exit(report.ok ? 0 : 1);
+      break;
+    }
+    case "sandbox": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: "string", default: "0" },
+          "webhook-url": { type: "string", default: "http://127.0.0.1:3000/api/github/webhooks" },
+          "webhook-secret": { type: "string" },
+          quiet: { type: "boolean", default: false },
+        },
+      });
+      const port = Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        exit("--port must be a port number (0 picks a free one)");
+      const sandbox = await startSandbox({
+        port,
+        webhookUrl: values["webhook-url"],
+        ...(values["webhook-secret"] ? { webhookSecret: values["webhook-secret"] } : {}),
+        ...(values.quiet ? {} : { log: (line: string) => process.stderr.write(`sandbox: ${line}\n`) }),
+      }).catch((error: unknown) => exit(`the sandbox could not start: ${(error as Error).message}`));
+      process.stdout.write(`${JSON.stringify({ ...sandbox.describe(), env: sandbox.droverEnv() })}\n`);
+      const stop = () => void sandbox.close().then(() => process.exit(0));
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      break;
+    }
+    case "worktree": {
+      const [subcommand, ...args] = rest;
+      if (subcommand !== "prune")
+        exit(
+          `${subcommand === undefined ? "worktree needs a subcommand" : `unknown worktree subcommand "${subcommand}"`}: drover worktree prune [--all]`,
+        );
+      const all = pruneArgs(args);
+      const env = environment();
+      await migrate(env.DATABASE_URL);
+      const database = openDatabase(env.DATABASE_URL, { max: 2 });
+      try {
+        const result = await housekeepDisk(
+          { db: database.db, env },
+          { all, measure: true, waitMs: PRUNE_WAIT_MS },
+        ).catch((error: unknown) => exit(`could not prune DROVER_HOME: ${(error as Error).message}`));
+        if (result === null)
+          exit(
+            "another Drover process has been cleaning DROVER_HOME for 5 minutes; try again when it is done",
+          );
+        process.stdout.write(renderPrune(result));
+        if (result.overBudget && result.usage !== null && result.budget !== undefined)
+          process.stderr.write(
+            `drover: DROVER_HOME still holds ${formatBytes(result.usage)}, over DROVER_DISK_BUDGET ` +
+              `(${formatBytes(result.budget)}); the rest is in use or belongs to repositories Drover is installed on\n`,
+          );
+      } finally {
+        await database.close();
+      }
+      break;
+    }
+    case "stream": {
+      const { filter, afterSeq, json } = streamArgs(rest);
+      const env = environment();
+      await migrate(env.DATABASE_URL);
+      const database = openDatabase(env.DATABASE_URL, { max: 2 });
+      const feed = new EventFeed(database.db, database.sql, (error) =>
+        process.stderr.write(`drover: reading events failed: ${error.message}\n`),
+      );
+      await feed
+        .start()
+        .catch((error: unknown) =>
+          exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+        );
+      const render = json ? eventJson : eventLine;
+      feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
+      process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
+      const stop = () =>
+        void feed
+          .close()
+          .then(() => database.close())
+          .finally(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      // Piped into `head`: the reader left, which is the end of the stream, not an error.
+      process.stdout.on("error", stop);
+      break;
+    }
+    case "token": {
+      const action = tokenArgs(rest);
+      const env = environment();
+      await migrate(env.DATABASE_URL);
+      const database = openDatabase(env.DATABASE_URL, { max: 2 });
+      try {
+        if (action.kind === "create") {
+          const issued = await createApiToken(database.db, action.token);
+          process.stdout.write(renderTokenCreated({ ...action.token, ...issued }));
+        } else if (action.kind === "list") {
+          process.stdout.write(renderTokens(await listApiTokens(database.db)));
+        } else {
+          if (!(await revokeApiToken(database.db, action.id)))
+            exit(`no live token ${action.id}: \`drover token list\` shows the tokens and which are revoked`);
+          process.stdout.write(
+            `drover: token ${action.id} is revoked; requests with it are refused from now on\n`,
+          );
+        }
+      } finally {
+        await database.close();
+      }
+      break;
+    }
+    case "config": {
+      const [subcommand, ...args] = rest;
+      if (subcommand !== "check")
+        exit(
+          `${subcommand === undefined ? "config needs a subcommand" : `unknown config subcommand "${subcommand}"`}: drover config check [path]`,
+        );
+      if (args.length > 1 || args.some((arg) => arg.startsWith("-")))
+        exit(`config check takes one path at most, got ${args.join(" ")}: drover config check [path]`);
+      const named = args[0];
+      const file = named ?? CONFIG_PATH;
+      const text = await readFile(file, "utf8").catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+          exit(`cannot read ${file}: ${(error as Error).message}`);
+        return null;
+      });
+      if (text === null) {
+        if (named !== undefined) {
+          process.stderr.write(`drover: no file at ${named}\n`);
+          process.exit(2);
+        }
+        process.stdout.write(`No ${CONFIG_PATH} here: Drover uses its defaults for this repository.\n`);
+        break;
+      }
+      const checked = checkConfigText(text, file);
+      process.stdout.write(checked.output.endsWith("\n") ? checked.output : `${checked.output}\n`);
+      if (!checked.ok) process.exitCode = 1;
+      break;
+    }
+    case "help":
+    case "--help":
+      process.stdout.write(usage());
+      break;
+    default:
+      exit(`unknown command "${command}"\n\n${USAGE}`);
   }
-  case "help":
-  case "--help":
-    process.stdout.write(USAGE);
-    break;
-  default:
-    exit(`unknown command "${command}"\n\n${USAGE}`);
-}
 
 /** `prune`'s arguments: `--all` or nothing; anything else is refused, saying what is accepted. */
 function pruneArgs(args: string[]): boolean {

@@ -1,0 +1,4 @@
+import type { CliCommand } from "../command.ts";
+
+/** The commands that live in modules of their own, in the order `drover help` lists them. */
+export const COMMANDS: readonly CliCommand[] = [];
