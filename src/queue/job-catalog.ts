@@ -148,19 +148,24 @@ export const JOBS = {
     options: { lane: "main", attempts: 8, backoffMs: 30_000 },
   },
   /**
-   * A control used on the dashboard (retry, hint, pause, resume, cancel, resolve): applied as the same
-   * `/drover` command by the person who used it, once per `controlId` (jobs/control.ts).
+   * A control used on the dashboard (retry, hint, pause, resume, cancel, resolve), or an operator's
+   * command line (`drover retry --failed`, `drover import-jsonl` starting what it created): applied as the
+   * same `/drover` command by the person who used it, once per `controlId` (jobs/control.ts).
    */
   control: {
     payload: z.object({
-      controlId: z.string().regex(/^dashboard-[\w-]{8,64}$/),
+      controlId: z.string().regex(/^(dashboard|operator)-[\w-]{8,64}$/),
       repoFullName: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
       number: z.number().int().positive(),
       /** The command as a person would write it: `/drover pause`, `/drover hint <text>`. */
       command: z.string().min(1).max(21_000),
       author: z.object({ login: z.string().min(1), id: z.number().int().nonnegative() }),
-      /** A person is asked about on GitHub again; an operator's token with write access was issued it. */
-      via: z.enum(["person", "token"]),
+      /**
+       * person: asked about on GitHub again; token: an operator's token with write access was issued it;
+       * operator: the `drover` command line, run where Drover runs (it holds the database and the queue),
+       * acting as the App's installation (`author` is the App's bot).
+       */
+      via: z.enum(["person", "token", "operator"]),
     }),
     jobId: (p: { controlId: string }) => p.controlId,
     options: { lane: "main", attempts: 5, backoffMs: 2_000 },
