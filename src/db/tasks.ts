@@ -269,7 +269,19 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
     .innerJoin(repositories, eq(repositories.id, tasks.repoId))
     .where(eq(sql`lower(${repositories.fullName})`, repoFullName.toLowerCase()))
     .orderBy(tasks.issueNumber);
-  if (rows.length === 0) return [];
+  const latest = await latestVerdicts(
+    db,
+    rows.map((row) => row.id),
+  );
+  return rows.map(({ id, ...row }) => ({ ...row, ...(latest.get(id) ?? { verdict: null, summary: null }) }));
+}
+
+/** Each task's latest attempt: its verdict status (or its conclusion when it gave none) and summary. */
+async function latestVerdicts(
+  db: Db,
+  taskIds: readonly number[],
+): Promise<Map<number, { verdict: string | null; summary: string | null }>> {
+  if (taskIds.length === 0) return new Map();
   const latest = await db
     .selectDistinctOn([attempts.taskId], {
       taskId: attempts.taskId,
@@ -278,23 +290,63 @@ export async function taskSummaries(db: Db, repoFullName: string): Promise<TaskS
       summary: attempts.summary,
     })
     .from(attempts)
-    .where(
-      inArray(
-        attempts.taskId,
-        rows.map((row) => row.id),
-      ),
-    )
+    .where(inArray(attempts.taskId, [...taskIds]))
     .orderBy(attempts.taskId, desc(attempts.number));
-  const byTask = new Map(latest.map((row) => [row.taskId, row]));
-  return rows.map(({ id, ...row }) => {
-    const attempt = byTask.get(id);
-    const verdict = AgentVerdict.pick({ status: true }).safeParse(attempt?.verdict);
-    return {
-      ...row,
-      verdict: (verdict.success ? verdict.data.status : undefined) ?? attempt?.conclusion ?? null,
-      summary: attempt?.summary ?? null,
-    };
-  });
+  return new Map(
+    latest.map((attempt) => {
+      const verdict = AgentVerdict.pick({ status: true }).safeParse(attempt.verdict);
+      return [
+        attempt.taskId,
+        {
+          verdict: (verdict.success ? verdict.data.status : undefined) ?? attempt.conclusion ?? null,
+          summary: attempt.summary ?? null,
+        },
+      ];
+    }),
+  );
+}
+
+/** A task in `state`, with what a person deciding to start it again wants to see. */
+export type StuckTask = {
+  taskId: number;
+  number: number;
+  title: string;
+  /** Why it is in its state (`attempts used up: ...`). */
+  reason: string | null;
+  attempts: number;
+  verdict: string | null;
+  summary: string | null;
+  /**
+   * The seq of the event that put it in this state last (null before events were recorded): the same
+   * failure keeps it, a later one changes it, so an operator's retry is keyed by it.
+   */
+  since: number | null;
+};
+
+/** A repository's tasks in `state` (by name as GitHub spells it, any case), by issue number. */
+export async function tasksInState(db: Db, repoFullName: string, state: TaskState): Promise<StuckTask[]> {
+  const rows = await db
+    .select({
+      taskId: tasks.id,
+      number: tasks.issueNumber,
+      title: tasks.title,
+      reason: tasks.stateReason,
+      attempts: tasks.attemptCount,
+      since: sql<
+        number | null
+      >`(select max(e.seq) from events e where e.task_id = ${tasks.id} and e.type = ${`task.${state}`})`.mapWith(
+        (value: unknown) => (value === null ? null : Number(value)),
+      ),
+    })
+    .from(tasks)
+    .innerJoin(repositories, eq(repositories.id, tasks.repoId))
+    .where(and(eq(sql`lower(${repositories.fullName})`, repoFullName.toLowerCase()), eq(tasks.state, state)))
+    .orderBy(tasks.issueNumber);
+  const latest = await latestVerdicts(
+    db,
+    rows.map((row) => row.taskId),
+  );
+  return rows.map((row) => ({ ...row, ...(latest.get(row.taskId) ?? { verdict: null, summary: null }) }));
 }
 
 /** Retrying tasks whose time has come, moved back to `ready` for the scheduler; returns their ids. */

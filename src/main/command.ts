@@ -1,3 +1,7 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
+import { exit } from "./boot.ts";
+
 /**
  * One `drover` subcommand: its line in the usage, its whole `--help`, and what it does. Each lives in
  * src/main/commands/<name>.ts and is listed in src/main/commands/index.ts; src/main/cli.ts only dispatches.
@@ -18,4 +22,55 @@ export type CliCommand = {
 /** True when the arguments ask for the command's help (`--help` or `-h` anywhere). */
 export function wantsHelp(args: readonly string[]): boolean {
   return args.includes("--help") || args.includes("-h");
+}
+
+/**
+ * The command's flags read strictly (node:util parseArgs, strict by default): an unknown flag, a missing value or a stray
+ * argument ends the command with one line naming it and giving the synopsis (`synopsis` starts "drover "),
+ * and exit 1.
+ */
+export function readFlags<const T extends ParseArgsConfig>(
+  name: string,
+  synopsis: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    exit(`${name}: ${(error as Error).message}; usage: ${synopsis}`);
+  }
+}
+
+/** "owner/name", or exit 1 naming the flag. */
+export function repoFlag(value: string | undefined, synopsis: string): string | undefined {
+  if (value !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(value))
+    exit(`--repo must be owner/name (got "${value}"); usage: ${synopsis}`);
+  return value;
+}
+
+/** The database migrated, or the one line saying PostgreSQL does not answer. */
+export async function migrateOrExit(url: string): Promise<void> {
+  try {
+    await migrateDatabase(url);
+  } catch (error) {
+    if (error instanceof DatabaseUnreachableError) exit(error.message);
+    throw error;
+  }
+}
+
+/** Resolves on the first Ctrl-C (SIGINT) or SIGTERM: the end of a command that runs until stopped. */
+export function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}
+
+/** `drover help`: every command's entry, in the order given. */
+export function usage(commands: readonly CliCommand[]): string {
+  return (
+    "Usage: drover <command>   (drover <command> --help for its options)\n\nCommands:\n" +
+    commands.map((command) => command.usage).join("") +
+    "  help                                this text\n"
+  );
 }

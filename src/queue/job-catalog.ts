@@ -163,7 +163,8 @@ export const JOBS = {
       /**
        * person: asked about on GitHub again; token: an operator's token with write access was issued it;
        * operator: the `drover` command line, run where Drover runs (it holds the database and the queue),
-       * acting as the App's installation (`author` is the App's bot).
+       * acting as the App's installation: the job credits the App's bot; `author` says who ran the command
+       * (the login of the machine's user, id 0), for the log.
        */
       via: z.enum(["person", "token", "operator"]),
     }),

@@ -1,4 +1,29 @@
 import type { CliCommand } from "../command.ts";
+import { chaos } from "./chaos.ts";
+import { config } from "./config.ts";
+import { demo } from "./demo.ts";
+import { migrate } from "./migrate.ts";
+import { start, web, worker } from "./processes.ts";
+import { retry } from "./retry.ts";
+import { sandbox } from "./sandbox.ts";
+import { status } from "./status.ts";
+import { stream } from "./stream.ts";
+import { token } from "./token.ts";
+import { worktree } from "./worktree.ts";
 
-/** The commands that live in modules of their own, in the order `drover help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [];
+/** Every `drover` command, in the order `drover help` lists them. */
+export const COMMANDS: readonly CliCommand[] = [
+  start,
+  web,
+  worker,
+  migrate,
+  status,
+  stream,
+  retry,
+  token,
+  config,
+  worktree,
+  sandbox,
+  demo,
+  chaos,
+];
