@@ -37,7 +37,9 @@ export function readFlags<const T extends ParseArgsConfig>(
   try {
     return parseArgs(config);
   } catch (error) {
-    exit(`${name}: ${(error as Error).message}; usage: ${synopsis}`);
+    // node's message may run over lines ("...is ambiguous.\nDid you forget..."): one line here.
+    const message = (error as Error).message.replace(/\s*\n\s*/g, " ").replace(/\.$/, "");
+    exit(`${name}: ${message}; usage: ${synopsis}`);
   }
 }
 

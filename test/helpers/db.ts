@@ -32,3 +32,19 @@ export function useTestDatabase(): { url: () => string; database: () => Database
     },
   };
 }
+
+/**
+ * PostgreSQL refusing connections to the database at `url` (those it has are ended), or taking them again:
+ * the database gone and back, as a process using it sees it.
+ */
+export async function setConnectable(url: string, connectable: boolean): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`alter database "${name}" allow_connections ${connectable ? "true" : "false"}`);
+    if (!connectable)
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+  } finally {
+    await admin.end();
+  }
+}

@@ -205,6 +205,8 @@ export type DroverOptions = {
 /** What `useDrover` gives a test; each accessor throws if used before its hook has run. */
 export type Drover = {
   database: () => Database;
+  /** The test database's URL, for a process the test starts (the `drover` command line). */
+  databaseUrl: () => string;
   db: () => Db;
   /** This test's harness, its worker started. */
   harness: () => Harness;
@@ -261,6 +263,7 @@ export function useDrover(options: DroverOptions = {}): Drover {
   const sandboxOf = () => present(sandbox, "sandbox");
   return {
     database: testDb.database,
+    databaseUrl: testDb.url,
     db: () => testDb.database().db,
     harness: () => present(harness, "harness"),
     sandbox: sandboxOf,
