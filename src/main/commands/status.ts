@@ -130,9 +130,13 @@ async function watch(read: () => Promise<string>, seconds: number, out: Out, err
   const tty = out.isTTY === true;
   let stopped = false;
   let wake = () => {};
+  let interrupt = () => {};
+  // Ctrl-C does not wait for a read in flight (connecting to a PostgreSQL that is gone can take 30 s).
+  const interrupted = new Promise<null>((resolve) => (interrupt = () => resolve(null)));
   const stop = () => {
     stopped = true;
     wake();
+    interrupt();
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
@@ -144,7 +148,8 @@ async function watch(read: () => Promise<string>, seconds: number, out: Out, err
     while (!stopped) {
       const at = new Date();
       try {
-        const report = await read();
+        const report = await Promise.race([read(), interrupted]);
+        if (report === null) break;
         if (tty) out.write(watchFrame(report, readAtLine(at, seconds)));
         else {
           if (failing) err.write("drover: PostgreSQL answers again\n");
