@@ -8,7 +8,7 @@ import { processJob } from "../../jobs/process-job.ts";
 import { droverWeb } from "../app.ts";
 import { EventFeed } from "../db/event-feed.ts";
 import { webRoutes } from "../web/routes.ts";
-import { readEnv, type DroverEnv } from "../config/env.ts";
+import type { DroverEnv } from "../config/env.ts";
 import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
@@ -24,8 +24,12 @@ import {
 } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 import { startWatchdog } from "../scheduler/watchdog.ts";
-import { parseNotifyEnv } from "../config/notify.ts";
 import { startNotifier } from "../scheduler/notifier.ts";
+import { exit, notifyTargets } from "./env.ts";
+
+// What every entry point reads first, kept in a module of its own so `drover help` and a command's
+// argument errors need not load Probot and the jobs.
+export { environment, exit, loadDotEnv } from "./env.ts";
 
 /** Wiring shared by the entry points. No decisions about tasks live here. */
 
@@ -296,15 +300,6 @@ export async function startWorkers(services: Services, credentials: AppCredentia
   };
 }
 
-/** DROVER_NOTIFY read, or one line naming what is wrong and exit 1 (the same rules as drover.yml's `notify`). */
-function notifyTargets(env: DroverEnv) {
-  try {
-    return parseNotifyEnv(env.DROVER_NOTIFY, env.DROVER_NOTIFY_PRIVATE === "allow");
-  } catch (error) {
-    exit((error as Error).message);
-  }
-}
-
 /** Stops on SIGTERM/SIGINT: stop taking jobs, let running ones finish within the grace period. */
 export function onShutdown(log: Logger, steps: (() => Promise<void>)[], graceMs = 10_000): void {
   let stopping = false;
@@ -325,32 +320,4 @@ export function onShutdown(log: Logger, steps: (() => Promise<void>)[], graceMs 
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
-}
-
-/** One clear line and a non-zero exit: for a person starting Drover, not a stack trace. */
-export function exit(message: string): never {
-  process.stderr.write(`drover: ${message}\n`);
-  process.exit(1);
-}
-
-/** The validated environment, or one line naming what is wrong. */
-export function environment(): DroverEnv {
-  let env: DroverEnv;
-  try {
-    env = readEnv();
-  } catch (error) {
-    exit((error as Error).message);
-  }
-  // Checked before anything starts, so a bad target list stops the process with one line, not a worker later.
-  notifyTargets(env);
-  return env;
-}
-
-/** Reads `.env` from the working directory when there is one (as Probot does). */
-export function loadDotEnv(): void {
-  try {
-    process.loadEnvFile();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
 }

@@ -1,5 +1,5 @@
 // `drover <command>`: the command line. Dispatch only; each command lives in src/main/commands/<name>.ts.
-import { loadDotEnv } from "./boot.ts";
+import { loadDotEnv } from "./env.ts";
 import { usage, wantsHelp } from "./command.ts";
 import { COMMANDS } from "./commands/index.ts";
 

@@ -1,6 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
-import { exit } from "./boot.ts";
+import { exit } from "./env.ts";
 
 /**
  * One `drover` subcommand: its line in the usage, its whole `--help`, and what it does. Each lives in
@@ -52,6 +51,7 @@ export function repoFlag(value: string | undefined, synopsis: string): string | 
 
 /** The database migrated, or the one line saying PostgreSQL does not answer. */
 export async function migrateOrExit(url: string): Promise<void> {
+  const { DatabaseUnreachableError, migrateDatabase } = await import("../db/migrate.ts");
   try {
     await migrateDatabase(url);
   } catch (error) {

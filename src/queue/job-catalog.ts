@@ -156,7 +156,8 @@ export const JOBS = {
   /**
    * A control used on the dashboard (retry, hint, pause, resume, cancel, resolve), or an operator's
    * command line (`drover retry --failed`, `drover import-jsonl` starting what it created): applied as the
-   * same `/drover` command by the person who used it, once per `controlId` (jobs/control.ts).
+   * same `/drover` command by the person who used it (the command line's: by the App's bot), once per
+   * `controlId` (jobs/control.ts).
    */
   control: {
     payload: z.object({
@@ -169,8 +170,8 @@ export const JOBS = {
       /**
        * person: asked about on GitHub again; token: an operator's token with write access was issued it;
        * operator: the `drover` command line, run where Drover runs (it holds the database and the queue),
-       * acting as the App's installation: the job credits the App's bot; `author` says who ran the command
-       * (the login of the machine's user, id 0), for the log.
+       * acting as the App's installation: the job credits the App's bot, and `author` (who asked: for
+       * `drover retry --failed`, the machine's user name, id 0) goes to the log only.
        */
       via: z.enum(["person", "token", "operator"]),
     }),

@@ -118,10 +118,12 @@ describe("drover retry --failed", () => {
     expect(new Set(after.map((c) => c.controlId)).size).toBe(3);
   }, 120_000);
 
-  it("says so when nothing failed, and refuses a bad repository", async () => {
-    const none = await drover("retry", "--failed", "--repo", "octo/other");
-    expect(none.exitCode).toBe(0);
-    expect(none.stdout).toBe("octo/other: no failed tasks; nothing to retry.");
+  it("refuses a repository Drover has no record of, and a name that is none", async () => {
+    const unknown = await drover("retry", "--failed", "--repo", "octo/other");
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toBe(
+      "drover: Drover has no record of octo/other: check the name, and that the App is installed there",
+    );
     const bad = await drover("retry", "--failed", "--repo", "other");
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('--repo must be owner/name (got "other")');

@@ -17,29 +17,9 @@ import type { Stack } from "../stack.ts";
 export type FaultKind = "kill" | "queue-flush" | "flushall" | "pg-restart" | "duplicate" | "reorder";
 
 /** How many of each fault a run gets (at random moments in its first seconds, while its tasks run). */
-export interface ChaosFaults {
-  /** kill -9 of a worker process while it runs an agent; a replacement is started at once. Default 1. */
-  kills: number;
-  /** The run's queue emptied, as after a Redis restart without persistence. Default 1. */
-  queueFlushes: number;
-  /** Empty the queue with FLUSHALL: every key on that Redis goes, not only the run's. Default false. */
-  flushAll: boolean;
-  /** PostgreSQL restarted with pg_ctlcluster (skipped, with a note, where there is none). Default 0. */
-  pgRestarts: number;
-  /** Past deliveries sent again with their own ids (GitHub's "Redeliver"). Default 4. */
-  duplicates: number;
-  /** Chance that a delivery is held back and sent after the next one. Default 0.15. */
-  reorderChance: number;
-}
-
-export const DEFAULT_FAULTS: ChaosFaults = {
-  kills: 1,
-  queueFlushes: 1,
-  flushAll: false,
-  pgRestarts: 0,
-  duplicates: 4,
-  reorderChance: 0.15,
-};
+// The faults' shape and defaults live apart, light, for `drover chaos --help`.
+import type { ChaosFaults } from "./defaults.ts";
+export { DEFAULT_FAULTS, type ChaosFaults } from "./defaults.ts";
 
 /** Faults land within this long of the labelling: the scenario alone takes about ten seconds. */
 const FAULT_WINDOW_MS = 8_000;

@@ -16,6 +16,7 @@ import { planFaults, type ChaosFaults, type RunContext } from "./faults.ts";
 import { footprints, onGitHub } from "./footprints.ts";
 import { describeRun, held, summarise, type ChaosReport, type RunResult } from "./report.ts";
 import { startRelay, type Relay } from "./webhook-relay.ts";
+import { DEFAULT_CHAOS_TIMEOUT_MS } from "./defaults.ts";
 
 /**
  * `drover chaos`: the demo's scenario run again and again while things go wrong at random moments, then
@@ -23,9 +24,8 @@ import { startRelay, type Relay } from "./webhook-relay.ts";
  * Drover resumed within MAX_RECOVERY_SECONDS of each fault.
  */
 
-/** ChaosOptions.timeoutMs when none is given, and the CLI's --timeout default. */
-export const DEFAULT_CHAOS_TIMEOUT_MS = 180_000;
-
+// ChaosOptions.timeoutMs when none is given, and the CLI's --timeout default.
+export { DEFAULT_CHAOS_TIMEOUT_MS } from "./defaults.ts";
 export interface ChaosOptions {
   runs: number;
   /** Seeds the faults' moments and choices; run i uses seed + i. Default: random (printed). */

@@ -1,6 +1,5 @@
-import { DEFAULT_FAULTS } from "../../demo/chaos/faults.ts";
-import { DEFAULT_CHAOS_TIMEOUT_MS, runChaos } from "../../demo/chaos/run-chaos.ts";
-import { environment, exit } from "../boot.ts";
+import { DEFAULT_CHAOS_TIMEOUT_MS, DEFAULT_FAULTS } from "../../demo/chaos/defaults.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { readFlags } from "../command.ts";
 
@@ -75,6 +74,7 @@ Example:
   async run(args) {
     const options = chaosOptions(args);
     const env = environment();
+    const { runChaos } = await import("../../demo/chaos/run-chaos.ts");
     const report = await runChaos({
       runs: options.runs,
       seed: options.seed,

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { CONFIG_PATH } from "../../config/schema.ts";
-import { checkConfigText } from "../../github/config-check.ts";
-import { exit } from "../boot.ts";
+import { exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 
 const SYNOPSIS = "drover config check [path]";
@@ -58,6 +57,7 @@ Example:
       process.stdout.write(`No ${CONFIG_PATH} here: Drover uses its defaults for this repository.\n`);
       return;
     }
+    const { checkConfigText } = await import("../../github/config-check.ts");
     const checked = checkConfigText(text, file);
     process.stdout.write(checked.output.endsWith("\n") ? checked.output : `${checked.output}\n`);
     if (!checked.ok) process.exitCode = 1;

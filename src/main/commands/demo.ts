@@ -1,6 +1,5 @@
 import { parseArgv } from "../../agent/parse-argv.ts";
-import { runDemo } from "../../demo/run-demo.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { readFlags, untilInterrupted } from "../command.ts";
 
@@ -89,6 +88,7 @@ Example:
   async run(args) {
     const options = demoOptions(args);
     const env = environment();
+    const { runDemo } = await import("../../demo/run-demo.ts");
     const summary = await runDemo({
       json: options.json,
       agentCommand: options.agentCommand,

@@ -1,6 +1,6 @@
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags } from "../command.ts";
-import { environment } from "../boot.ts";
+import { environment } from "../env.ts";
 
 const SYNOPSIS = "drover migrate";
 

@@ -1,14 +1,7 @@
 import os from "node:os";
-import { openDatabase } from "../../db/client.ts";
-import { tasksInState, type StuckTask } from "../../db/tasks.ts";
-import { enqueuer, type JobPayload } from "../../queue/job-catalog.ts";
-import { WorkQueue } from "../../queue/queue.ts";
-import { assertRedisUsable, connectRedis } from "../../queue/redis.ts";
-import { renderRetry } from "../../report/dead-letters.ts";
-import { renderRetryPlan, renderRetryQueued } from "../../report/bulk-retry.ts";
-import { progress } from "../../report/progress.ts";
-import { retryDeadLetters } from "../../scheduler/retry-dead-letters.ts";
-import { environment, exit } from "../boot.ts";
+import type { StuckTask } from "../../db/tasks.ts";
+import type { JobPayload } from "../../queue/job-catalog.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags, repoFlag } from "../command.ts";
 
@@ -103,7 +96,8 @@ Options:
 
 Exit codes:
   0  queued (or listed, with --dry-run; no failed task is not an error)
-  1  a bad option, nothing parked under that id, or PostgreSQL or Redis did not answer
+  1  a bad option, nothing parked under that id, a repository Drover has no record of, or PostgreSQL or
+     Redis did not answer
 
 Examples:
   drover retry --failed --repo octo/widgets --dry-run
@@ -114,6 +108,16 @@ Examples:
     const target = retryTarget(args);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
+    const { openDatabase } = await import("../../db/client.ts");
+    const { findRepository } = await import("../../db/repositories.ts");
+    const { tasksInState } = await import("../../db/tasks.ts");
+    const { enqueuer } = await import("../../queue/job-catalog.ts");
+    const { WorkQueue } = await import("../../queue/queue.ts");
+    const { assertRedisUsable, connectRedis } = await import("../../queue/redis.ts");
+    const { renderRetry } = await import("../../report/dead-letters.ts");
+    const { renderRetryPlan, renderRetryQueued } = await import("../../report/bulk-retry.ts");
+    const { progress } = await import("../../report/progress.ts");
+    const { retryDeadLetters } = await import("../../scheduler/retry-dead-letters.ts");
     await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     const redis = connectRedis(env.REDIS_URL);
@@ -127,7 +131,13 @@ Examples:
         process.exitCode = ok ? 0 : 1;
         return;
       }
-      const { repoFullName, dryRun } = target;
+      const { dryRun } = target;
+      const repository = await findRepository(database.db, target.repoFullName);
+      if (!repository)
+        exit(
+          `Drover has no record of ${target.repoFullName}: check the name, and that the App is installed there`,
+        );
+      const repoFullName = repository.fullName;
       const failed = await tasksInState(database.db, repoFullName, "failed");
       const blocked = await tasksInState(database.db, repoFullName, "blocked");
       process.stdout.write(renderRetryPlan({ repoFullName, failed, blocked: blocked.length, dryRun }));

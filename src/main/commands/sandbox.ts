@@ -1,5 +1,4 @@
-import { startSandbox } from "../../sandbox/server.ts";
-import { exit } from "../boot.ts";
+import { exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { readFlags } from "../command.ts";
 
@@ -45,6 +44,7 @@ Example:
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       exit("--port must be a port number (0 picks a free one)");
+    const { startSandbox } = await import("../../sandbox/server.ts");
     const started = await startSandbox({
       port,
       webhookUrl: values["webhook-url"],

@@ -1,10 +1,4 @@
-import { openDatabase, type Database } from "../../db/client.ts";
-import { parkedDeadLetters } from "../../db/dead-letters.ts";
-import { loadGraph } from "../../db/graph-rows.ts";
-import { budgetsFromRedis } from "../../github/budget.ts";
-import { renderBudgets } from "../../report/budget.ts";
-import { renderDeadLetters } from "../../report/dead-letters.ts";
-import { renderTaskReport, reportRows } from "../../report/task-report.ts";
+import type { Database } from "../../db/client.ts";
 import {
   CLEAR_SCREEN,
   HIDE_CURSOR,
@@ -14,7 +8,7 @@ import {
   watchFrame,
 } from "../../report/watch.ts";
 import type { DroverEnv } from "../../config/env.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags, repoFlag } from "../command.ts";
 
@@ -88,6 +82,7 @@ Examples:
     const options = statusOptions(args);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
+    const { openDatabase } = await import("../../db/client.ts");
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     const read = () => readStatus(database, env, options);
     try {
@@ -106,6 +101,12 @@ Examples:
 
 /** The whole report, as `drover status` prints it. Throws when PostgreSQL cannot be read. */
 async function readStatus(database: Database, env: DroverEnv, options: StatusOptions): Promise<string> {
+  const { parkedDeadLetters } = await import("../../db/dead-letters.ts");
+  const { loadGraph } = await import("../../db/graph-rows.ts");
+  const { budgetsFromRedis } = await import("../../github/budget.ts");
+  const { renderBudgets } = await import("../../report/budget.ts");
+  const { renderDeadLetters } = await import("../../report/dead-letters.ts");
+  const { renderTaskReport, reportRows } = await import("../../report/task-report.ts");
   let text = "";
   if (options.repo !== undefined) {
     const { rows, edges } = reportRows(await loadGraph(database.db));

@@ -1,9 +1,6 @@
-import { openDatabase } from "../../db/client.ts";
-import { EventFeed } from "../../db/event-feed.ts";
 import type { EventFilter } from "../../db/events.ts";
-import { eventJson, eventLine } from "../../report/event-line.ts";
 import { parseEventQuery } from "../../web/event-query.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags } from "../command.ts";
 
@@ -68,6 +65,9 @@ Example:
     const { filter, afterSeq, json } = streamArgs(args);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
+    const { openDatabase } = await import("../../db/client.ts");
+    const { EventFeed } = await import("../../db/event-feed.ts");
+    const { eventJson, eventLine } = await import("../../report/event-line.ts");
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     const feed = new EventFeed(database.db, database.sql, (error) =>
       process.stderr.write(`drover: reading events failed: ${error.message}\n`),

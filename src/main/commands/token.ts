@@ -1,7 +1,4 @@
-import { createApiToken, listApiTokens, revokeApiToken } from "../../db/access.ts";
-import { openDatabase } from "../../db/client.ts";
-import { renderTokenCreated, renderTokens } from "../../report/api-tokens.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags } from "../command.ts";
 
@@ -95,6 +92,9 @@ Example:
     const action = tokenArgs(rest);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
+    const { openDatabase } = await import("../../db/client.ts");
+    const { createApiToken, listApiTokens, revokeApiToken } = await import("../../db/access.ts");
+    const { renderTokenCreated, renderTokens } = await import("../../report/api-tokens.ts");
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
       if (action.kind === "create") {

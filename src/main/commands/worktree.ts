@@ -1,7 +1,4 @@
-import { openDatabase } from "../../db/client.ts";
-import { formatBytes, renderPrune } from "../../git/disk-plan.ts";
-import { housekeepDisk } from "../../scheduler/housekeeping.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags } from "../command.ts";
 
@@ -64,6 +61,9 @@ Example:
     const { all } = pruneArgs(rest);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
+    const { openDatabase } = await import("../../db/client.ts");
+    const { formatBytes, renderPrune } = await import("../../git/disk-plan.ts");
+    const { housekeepDisk } = await import("../../scheduler/housekeeping.ts");
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
     try {
       const result = await housekeepDisk(
