@@ -1,4 +1,6 @@
 import type { CliCommand } from "../command.ts";
+import { exportCommand } from "./export.ts";
+import { importJsonl } from "./import-jsonl.ts";
 
 /** The commands that live in modules of their own, in the order `drover help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [importJsonl, exportCommand];
