@@ -126,9 +126,11 @@ export async function createBacklog(
     }
     made.set(item.id, issue);
 
+    // In a dry run a parent still to be made is known by its id only: the link is counted all the same.
+    const hasParent = item.parent === null ? under !== null : made.has(item.parent);
     const parent = item.parent === null ? under : (made.get(item.parent) ?? null);
-    if (parent !== null && (issue === null || issue.parent === null)) {
-      if (!options.dryRun && issue !== null)
+    if (hasParent && (issue === null || issue.parent === null)) {
+      if (!options.dryRun && issue !== null && parent !== null)
         await octokit.rest.issues.addSubIssue({
           ...repo,
           issue_number: parent.number,

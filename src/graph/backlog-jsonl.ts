@@ -35,25 +35,34 @@ export type JsonlRead = { ok: true; items: BacklogItem[] } | { ok: false; proble
 export function readBacklogJsonl(text: string): JsonlRead {
   const items: BacklogItem[] = [];
   const problems: string[] = [];
+  const badIds = new Set<string>();
+  let unreadableId = false;
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
     if (raw.trim() === "") return;
     const read = readRecord(raw, line);
-    if (read.ok) items.push(read.item);
-    else problems.push(...read.problems.map((problem) => `line ${line}: ${problem}`));
+    if (read.ok) {
+      items.push(read.item);
+      return;
+    }
+    problems.push(...read.problems.map((problem) => `line ${line}: ${problem}`));
+    if (read.id === null) unreadableId = true;
+    else badIds.add(read.id);
   });
   if (items.length === 0 && problems.length === 0) problems.push("the file has no records");
-  // The graph is judged on the lines that read well. While some lines are bad, a reference to an id that
-  // is missing may be to one of them, so only the other graph problems (cycles, duplicates) are added.
-  const badLines = problems.length > 0;
+  // The graph is judged on the lines that read well. A reference to a bad line's id is not missing, only
+  // unreadable; while a bad line's id cannot be read at all, any missing reference may be to it.
+  const maybeMissing = (problem: string) =>
+    unreadableId || [...badIds].some((id) => problem.endsWith(` ${id}, which is not in the backlog`));
   for (const found of checkBacklog(items)) {
-    if (badLines && found.problem.endsWith("which is not in the backlog")) continue;
+    if (found.problem.endsWith("which is not in the backlog") && maybeMissing(found.problem)) continue;
     problems.push(found.line === null ? found.problem : `line ${found.line}: ${found.problem}`);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, items };
 }
 
-type RecordRead = { ok: true; item: BacklogItem } | { ok: false; problems: string[] };
+/** A bad record says its id when it has a readable one, so references to it are not called missing. */
+type RecordRead = { ok: true; item: BacklogItem } | { ok: false; problems: string[]; id: string | null };
 
 /** One line: a JSON object with the keys above, or the reasons it is not one. */
 export function readRecord(raw: string, line: number): RecordRead {
@@ -61,10 +70,10 @@ export function readRecord(raw: string, line: number): RecordRead {
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return { ok: false, problems: [`not valid JSON (${(error as Error).message})`] };
+    return { ok: false, problems: [`not valid JSON (${(error as Error).message})`], id: null };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
-    return { ok: false, problems: ["a record must be a JSON object ({...})"] };
+    return { ok: false, problems: ["a record must be a JSON object ({...})"], id: null };
   const record = value as Record<string, unknown>;
   const problems: string[] = [];
   const known = new Set<string>([...JSONL_KEYS, ...EXPORT_ONLY_KEYS]);
@@ -87,7 +96,7 @@ export function readRecord(raw: string, line: number): RecordRead {
   const blockedBy = blockersOf(record.blocked_by, problems);
 
   if (problems.length > 0 || id === null || title === null || kind === null || !priority.ok)
-    return { ok: false, problems };
+    return { ok: false, problems, id };
   return {
     ok: true,
     item: { id, kind, title, description, priority: priority.priority, parent, blockedBy, line },

@@ -141,15 +141,29 @@ describe("the JSONL backlog reader", () => {
     });
   });
 
-  it("with bad lines, still names cycles but not references that may be to the bad lines", () => {
+  it("with bad lines, names cycles and missing ids but not references to a bad line's id", () => {
     const read = readBacklogJsonl(
       lines(
-        { id: "A", type: "task", title: "A", blocked_by: ["B", "X"] },
+        { id: "A", type: "task", title: "A", blocked_by: ["B", "X", "GONE"] },
         { id: "B", type: "task", title: "B", blocked_by: ["A"] },
         { id: "X", type: "task" },
       ),
     );
-    expect(read).toEqual({ ok: false, problems: ['line 3: missing "title"', "line 1: cycle: A → B → A"] });
+    expect(read).toEqual({
+      ok: false,
+      problems: [
+        'line 3: missing "title"',
+        "line 1: A is blocked by GONE, which is not in the backlog",
+        "line 1: cycle: A → B → A",
+      ],
+    });
+  });
+
+  it("while a line's id cannot be read at all, leaves missing references unsaid (they may be to it)", () => {
+    const read = readBacklogJsonl(
+      lines({ id: "A", type: "task", title: "A", blocked_by: ["GONE"] }, "{oops"),
+    );
+    expect(read).toEqual({ ok: false, problems: [expect.stringMatching(/^line 2: not valid JSON/)] });
   });
 
   it("refuses an empty file", () => {
