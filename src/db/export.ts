@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql, type AnyColumn } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "./client.ts";
 import { AgentVerdict, CheckResult } from "./run-results.ts";
@@ -72,6 +72,10 @@ export type ExportRows = {
   events: ExportEvent[];
 };
 
+/** GitHub's repository names ignore case; `--repo acme/app` finds what Drover recorded as `Acme/App`. */
+const sameRepo = (column: AnyColumn, repoFullName: string) =>
+  sql`lower(${column}) = ${repoFullName.toLowerCase()}`;
+
 export async function readRepositoryExport(db: Db, repoFullName: string): Promise<ExportRows> {
   const issueRows = await db
     .select({
@@ -85,7 +89,7 @@ export async function readRepositoryExport(db: Db, repoFullName: string): Promis
       subOrder: issues.subOrder,
     })
     .from(issues)
-    .where(eq(issues.repoFullName, repoFullName))
+    .where(sameRepo(issues.repoFullName, repoFullName))
     .orderBy(asc(issues.number));
   const keys = issueRows.map((row) => row.key);
   const edgeRows =
@@ -113,7 +117,7 @@ export async function readRepositoryExport(db: Db, repoFullName: string): Promis
     })
     .from(tasks)
     .innerJoin(repositories, eq(repositories.id, tasks.repoId))
-    .where(eq(repositories.fullName, repoFullName))
+    .where(sameRepo(repositories.fullName, repoFullName))
     .orderBy(asc(tasks.issueNumber));
   const taskIds = taskRows.map((row) => row.id);
   const [attemptRows, hintRows, commandRows] =
@@ -137,7 +141,7 @@ export async function readRepositoryExport(db: Db, repoFullName: string): Promis
       at: events.at,
     })
     .from(events)
-    .where(eq(events.repo, repoFullName))
+    .where(sameRepo(events.repo, repoFullName))
     .orderBy(asc(events.id));
 
   return {

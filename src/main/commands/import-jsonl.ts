@@ -14,6 +14,9 @@ import type { CliCommand } from "../command.ts";
 import { environment, exit } from "../boot.ts";
 import { actAsInstallation } from "../installation.ts";
 
+/** GitHub's secondary limit on content-creating requests (issues, links) per installation and hour. */
+const HOURLY_WRITES = 500;
+
 const SYNOPSIS = "import-jsonl <file> --repo owner/name [--dry-run] [--no-label]";
 
 export type ImportArgs = { file: string; repo: string; dryRun: boolean; label: boolean };
@@ -64,8 +67,13 @@ export function renderImport(result: CreateBacklogResult, dryRun: boolean): stri
         item.created ? (dryRun ? "would be created" : "created") : "already there"
       }${item.url ? `  ${item.url}` : ""}`,
   );
+  const writes = result.created + result.linked;
   const head = dryRun
-    ? `Dry run, nothing written: would create ${result.created}, already there ${result.reused}, links to add ${result.linked}`
+    ? `Dry run, nothing written: would create ${result.created}, already there ${result.reused}, links to add ${result.linked}` +
+      (writes > HOURLY_WRITES
+        ? ` (${writes} writes: GitHub allows an installation ${HOURLY_WRITES} an hour, so the import waits or stops` +
+          " at the limit; running it again goes on where it stopped)"
+        : "")
     : `Created ${result.created}, already there ${result.reused}, links added ${result.linked}`;
   return `${head}\n${lines.join("\n")}\n`;
 }

@@ -131,8 +131,8 @@ describe("creating a backlog on GitHub", () => {
     expect(again.items.map((item) => item.number)).toEqual(made.items.map((item) => item.number));
     expect(issueCount(sandbox, repo)).toBe(7);
     expect(issueGraph(sandbox, repo)).toEqual(EXPECTED);
-    // The listing, and the blocker lists of the two issues that have some; no write.
-    expect(count(second())).toEqual({ [LIST]: 1, [READ_BLOCKERS]: 2 });
+    // The listing says it all (markers, labels, parents, how many blockers): nothing else is asked.
+    expect(count(second())).toEqual({ [LIST]: 1 });
   });
 
   it("a run stopped after some items, then run again, finishes the graph without making anything twice", async () => {
@@ -155,28 +155,73 @@ describe("creating a backlog on GitHub", () => {
     expect(count(all())).toMatchObject({ [ISSUES]: 7, [SUB]: 6, [BLOCK]: 3 });
   });
 
-  it("a run that failed between an issue and its links leaves the links to the next run", async () => {
-    const repo = await sandbox.newRepo("backlog-broken", { autoInit: false });
-    const octokit = await installation();
-    const failing = await installation();
-    let failed = false;
-    failing.hook.before("request", (request) => {
-      if (!failed && request.method === "POST" && request.url.endsWith("/dependencies/blocked_by")) {
-        failed = true;
-        throw Object.assign(new Error("connection reset"), { status: 502 });
-      }
-    });
-    const all = watch();
-    await expect(createBacklog(failing as Octokit, repo, items, options)).rejects.toThrow("connection reset");
-    // Sign-up form was made and put in its story; its "blocked by" link was not.
-    const broken = issueGraph(sandbox, repo).find((node) => node.title === "Sign-up form");
-    expect(broken).toMatchObject({ parent: "Accounts", blockedBy: [] });
+  it.each([
+    {
+      failing: 1,
+      broken: { title: "Sign-up form", blockedBy: [] },
+      // Sign-up form's link, then Invoices (its story and two blockers) and Deploy script (its epic).
+      rest: { created: 2, reused: 5, linked: 5 },
+      // Sign-up form had no link at all: nothing to read.
+      reads: 0,
+    },
+    {
+      failing: 3,
+      broken: { title: "Invoices", blockedBy: ["User table"] },
+      // Invoices' second link, then Deploy script in its epic.
+      rest: { created: 1, reused: 6, linked: 2 },
+      // Invoices had one of its two links: its list is read once to find which.
+      reads: 1,
+    },
+  ])(
+    "a run that failed on blocked-by link $failing leaves the links to the next run, which reads only what it must",
+    async ({ failing, broken, rest, reads }) => {
+      const repo = await sandbox.newRepo(`backlog-broken-${failing}`, { autoInit: false });
+      const octokit = await installation();
+      const flaky = await installation();
+      let links = 0;
+      flaky.hook.before("request", (request) => {
+        if (
+          request.method === "POST" &&
+          request.url.endsWith("/dependencies/blocked_by") &&
+          ++links === failing
+        )
+          throw Object.assign(new Error("connection reset"), { status: 502 });
+      });
+      const all = watch();
+      await expect(createBacklog(flaky as Octokit, repo, items, options)).rejects.toThrow("connection reset");
+      expect(issueGraph(sandbox, repo).find((node) => node.title === broken.title)).toMatchObject(broken);
 
-    const rest = await createBacklog(octokit, repo, items, options);
-    // Sign-up form's link, then Invoices (its story and two blockers) and Deploy script (its epic).
-    expect(rest).toMatchObject({ created: 2, reused: 5, linked: 5 });
-    expect(issueGraph(sandbox, repo)).toEqual(EXPECTED);
-    expect(count(all())).toMatchObject({ [ISSUES]: 7, [SUB]: 6, [BLOCK]: 3 });
+      const second = watch();
+      expect(await createBacklog(octokit, repo, items, options)).toMatchObject(rest);
+      expect(issueGraph(sandbox, repo)).toEqual(EXPECTED);
+      expect(count(second())[READ_BLOCKERS] ?? 0).toBe(reads);
+      expect(count(all())).toMatchObject({ [ISSUES]: 7, [SUB]: 6, [BLOCK]: 3 });
+    },
+  );
+
+  it("a backlog past one page of the listing: each page read once on a rerun, nothing else", async () => {
+    const repo = await sandbox.newRepo("backlog-long", { autoInit: false });
+    const octokit = await installation();
+    const chain: BacklogItem[] = Array.from({ length: 150 }, (_, i) => ({
+      id: `T-${i}`,
+      kind: "task",
+      title: `Step ${i}`,
+      description: "",
+      priority: null,
+      parent: null,
+      blockedBy: i === 0 ? [] : [`T-${i - 1}`],
+      line: i + 1,
+    }));
+    const first = watch();
+    expect(await createBacklog(octokit, repo, chain, options)).toMatchObject({ created: 150, linked: 149 });
+    expect(count(first())).toEqual({ [LIST]: 1, [ISSUES]: 150, [BLOCK]: 149 });
+    const second = watch();
+    expect(await createBacklog(octokit, repo, chain, options)).toMatchObject({
+      created: 0,
+      reused: 150,
+      linked: 0,
+    });
+    expect(count(second())).toEqual({ [LIST]: 2 });
   });
 
   it("a dry run reads and writes nothing; `under` puts the items without a parent under an existing issue", async () => {

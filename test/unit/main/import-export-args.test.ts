@@ -64,6 +64,13 @@ describe("the import's summary", () => {
         "  TASK-1  #4  created  https://github.com/acme/app/issues/4\n",
     );
   });
+  it("in a dry run past GitHub's hourly writes, says the import will wait or stop there and a rerun goes on", () => {
+    const big = { ...result, created: 300, linked: 250, items: [] };
+    expect(renderImport(big, true)).toMatch(
+      /^Dry run, nothing written: would create 300, already there 1, links to add 250 \(550 writes: GitHub allows an installation 500 an hour, .*running it again goes on where it stopped\)\n/,
+    );
+    expect(renderImport(big, false)).toMatch(/^Created 300, already there 1, links added 250\n/);
+  });
   it("in a dry run, says nothing was written and what would be", () => {
     const dry = { ...result, items: [{ id: "TASK-1", number: null, created: true, url: null }] };
     expect(renderImport(dry, true)).toBe(
