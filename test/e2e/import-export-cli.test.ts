@@ -51,15 +51,20 @@ describe("drover import-jsonl and drover export", () => {
   });
 
   function drover(...args: string[]) {
+    return droverWith({}, ...args);
+  }
+  function droverWith(env: Record<string, string>, ...args: string[]) {
     return execa(process.execPath, ["--import", import.meta.resolve("tsx"), CLI, ...args], {
       reject: false,
       cwd: dir,
+      timeout: 60_000,
       env: {
         ...sandbox.sandbox.droverEnv(),
         GITHUB_THROTTLE: "off",
         DATABASE_URL: testDb.url(),
         REDIS_URL: TEST_REDIS_URL,
         DROVER_QUEUE_PREFIX: prefix,
+        ...env,
       },
     });
   }
@@ -118,12 +123,35 @@ describe("drover import-jsonl and drover export", () => {
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toBe(`drover: no file at ${path.join(dir, "nope.jsonl")}`);
 
-    const noRepo = await drover("import-jsonl", cycle);
-    expect(noRepo.exitCode).toBe(1);
-    expect(noRepo.stderr).toContain("import-jsonl needs --repo owner/name");
-
     expect(issueCount(sandbox, repo)).toBe(0);
     expect(wrote()).toEqual([]);
+
+    const help = await drover("import-jsonl", "--help");
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(
+      /^Usage: drover import-jsonl <file> --repo owner\/name \[--dry-run\] \[--no-label\]\n/,
+    );
+    const exportHelp = await drover("export", "-h");
+    expect(exportHelp.exitCode).toBe(0);
+    expect(exportHelp.stdout).toContain("--format jsonl|json");
+  });
+
+  it("without Drover's queue, creates the issues and says how the tasks start instead", async () => {
+    const repo = await sandbox.newRepo("import-no-queue", { autoInit: false });
+    const backlog = await file("no-queue.jsonl", `${BACKLOG_JSONL}\n`);
+    // Nothing listens on port 9 (discard): the queue is not reachable.
+    const imported = await droverWith(
+      { REDIS_URL: "redis://127.0.0.1:9" },
+      "import-jsonl",
+      backlog,
+      "--repo",
+      `${repo.owner}/${repo.repo}`,
+    );
+    expect(imported.exitCode).toBe(0);
+    expect(imported.stdout.split("\n")[0]).toBe("Created 7, already there 0, links added 9");
+    expect(imported.stderr).toContain("the 4 task(s) were not started: Drover's queue is not reachable");
+    expect(imported.stderr).toContain("Start them with `/drover run` on each issue");
+    expect(issueCount(sandbox, repo)).toBe(7);
   });
 
   it("imports a backlog, starts its tasks once, creates nothing on a rerun; the export imports elsewhere as the same graph", async () => {
