@@ -26,6 +26,13 @@ export const EXPORT_ONLY_KEYS = ["state", "history"] as const;
 
 const MAX_ID_LENGTH = 200;
 
+/**
+ * What GitHub refuses, checked here so an import does not stop half-way on it: a title of more than 256
+ * characters, a body of more than 65,536 (the marker needs some), more than 50 "blocked by" links on an
+ * issue, more than 100 sub-issues under one parent.
+ */
+export const GITHUB_LIMITS = { title: 256, description: 65_000, blockedBy: 50, subIssues: 100 } as const;
+
 export type JsonlRead = { ok: true; items: BacklogItem[] } | { ok: false; problems: string[] };
 
 /**
@@ -50,6 +57,7 @@ export function readBacklogJsonl(text: string): JsonlRead {
     else badIds.add(read.id);
   });
   if (items.length === 0 && problems.length === 0) problems.push("the file has no records");
+  problems.push(...crowdedParents(items));
   // The graph is judged on the lines that read well. A reference to a bad line's id is not missing, only
   // unreadable; while a bad line's id cannot be read at all, any missing reference may be to it.
   const maybeMissing = (problem: string) =>
@@ -89,6 +97,12 @@ export function readRecord(raw: string, line: number): RecordRead {
     problems.push(`id is longer than ${MAX_ID_LENGTH} characters`);
   const title = text(record, "title", problems, { required: true });
   const description = text(record, "description", problems, { required: false }) ?? "";
+  if (title !== null && title.length > GITHUB_LIMITS.title)
+    problems.push(`title is ${title.length} characters; GitHub takes at most ${GITHUB_LIMITS.title}`);
+  if (description.length > GITHUB_LIMITS.description)
+    problems.push(
+      `description is ${description.length} characters; an issue body takes at most ${GITHUB_LIMITS.description} here`,
+    );
   const kind = kindOf(record.type, problems);
   const priority = readPriority(record.priority);
   if (!priority.ok) problems.push(priority.problem);
@@ -165,5 +179,25 @@ function blockersOf(value: unknown, problems: string[]): string[] {
     problems.push(`"blocked_by" must be a list of ids, e.g. ["TASK-001"], not ${JSON.stringify(value)}`);
     return [];
   }
-  return [...new Set((value as string[]).map((id) => id.trim()))];
+  const ids = [...new Set((value as string[]).map((id) => id.trim()))];
+  if (ids.length > GITHUB_LIMITS.blockedBy)
+    problems.push(
+      `blocked by ${ids.length} items; GitHub links an issue to at most ${GITHUB_LIMITS.blockedBy} blockers`,
+    );
+  return ids;
+}
+
+/** Parents with more sub-issues than GitHub allows under one issue, named on the parent's line. */
+function crowdedParents(items: readonly BacklogItem[]): string[] {
+  const children = new Map<string, number>();
+  for (const item of items)
+    if (item.parent !== null) children.set(item.parent, (children.get(item.parent) ?? 0) + 1);
+  return items.flatMap((item) => {
+    const count = children.get(item.id) ?? 0;
+    return count > GITHUB_LIMITS.subIssues
+      ? [
+          `line ${item.line}: ${item.id} has ${count} sub-items; GitHub allows at most ${GITHUB_LIMITS.subIssues} under one issue`,
+        ]
+      : [];
+  });
 }

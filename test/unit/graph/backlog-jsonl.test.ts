@@ -166,6 +166,34 @@ describe("the JSONL backlog reader", () => {
     expect(read).toEqual({ ok: false, problems: [expect.stringMatching(/^line 2: not valid JSON/)] });
   });
 
+  it("refuses what GitHub would refuse half-way: long titles and bodies, too many blockers or sub-issues", () => {
+    const blockers = Array.from({ length: 51 }, (_, i) => ({ id: `B-${i}`, type: "task", title: `B ${i}` }));
+    const children = Array.from({ length: 101 }, (_, i) => ({
+      id: `C-${i}`,
+      type: "task",
+      title: `C ${i}`,
+      epic_id: "E",
+    }));
+    const read = readBacklogJsonl(
+      lines(
+        { id: "E", type: "epic", title: "E" },
+        { id: "LONG", type: "task", title: "x".repeat(257), description: "y".repeat(65_001) },
+        { id: "MANY", type: "task", title: "Many", blocked_by: blockers.map((b) => b.id) },
+        ...blockers,
+        ...children,
+      ),
+    );
+    expect(read).toEqual({
+      ok: false,
+      problems: [
+        "line 2: title is 257 characters; GitHub takes at most 256",
+        "line 2: description is 65001 characters; an issue body takes at most 65000 here",
+        "line 3: blocked by 51 items; GitHub links an issue to at most 50 blockers",
+        "line 1: E has 101 sub-items; GitHub allows at most 100 under one issue",
+      ],
+    });
+  });
+
   it("refuses an empty file", () => {
     expect(readBacklogJsonl("\n\n")).toEqual({ ok: false, problems: ["the file has no records"] });
   });
