@@ -34,7 +34,8 @@ export function importedFiles(entries: string[] = ENTRY_POINTS): string[] {
     seen.add(file);
     for (const specifier of relativeImports(readFileSync(file, "utf8"))) {
       const target = path.resolve(path.dirname(file), specifier);
-      if (!existsSync(target)) throw new Error(`${path.relative(ROOT, file)} imports ${specifier}, not found`);
+      if (!existsSync(target))
+        throw new Error(`${path.relative(ROOT, file)} imports ${specifier}, not found`);
       queue.push(target);
     }
   }
