@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { freePort } from "../../src/demo/drover-process.ts";
@@ -93,7 +93,7 @@ async function startGitHubStandIn() {
 }
 
 /** `npm start` in `cwd`, as a person would run it there (only PATH, HOME and what is given inherited). */
-function start(cwd: string, env: Record<string, string>): ResultPromise<{ all: true; reject: false }> {
+function start(cwd: string, env: Record<string, string>) {
   return execa(process.execPath, ["--import", TSX, START], {
     cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? cwd, LOG_LEVEL: "info", ...env },
@@ -105,7 +105,7 @@ function start(cwd: string, env: Record<string, string>): ResultPromise<{ all: t
   });
 }
 
-async function stop(child: ResultPromise<{ all: true; reject: false }>) {
+async function stop(child: ReturnType<typeof start>) {
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
   await child;
