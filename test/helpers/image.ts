@@ -54,6 +54,35 @@ export function relativeImports(source: string): string[] {
   return patterns.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1]!));
 }
 
+/**
+ * The npm packages the entry points' files import at run time (type-only imports are erased), by package
+ * name: the image installs only `dependencies`, so each must be one.
+ */
+export function importedPackages(files: string[] = importedFiles()): string[] {
+  const patterns = [
+    /^\s*import\s+(?!type\s)[^;]*?\sfrom\s+["']([^."'][^"']*)["']/gm,
+    /^\s*export\s+(?!type\s)[^;]*?\sfrom\s+["']([^."'][^"']*)["']/gm,
+    /^\s*import\s+["']([^."'][^"']*)["']/gm,
+    /\bimport\(\s*["']([^."'][^"']*)["']\s*\)/g,
+  ];
+  const names = files.flatMap((file) => {
+    const source = readFileSync(path.join(ROOT, file), "utf8");
+    return patterns.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1]!));
+  });
+  return [
+    ...new Set(
+      names
+        .filter((name) => !name.startsWith("node:"))
+        .map((name) =>
+          name
+            .split("/")
+            .slice(0, name.startsWith("@") ? 2 : 1)
+            .join("/"),
+        ),
+    ),
+  ].sort();
+}
+
 /** The top-level files and directories the image must hold for its processes to run. */
 export function runtimeRoots(): string[] {
   const imported = importedFiles().map((file) => file.split("/")[0]!);

@@ -7,6 +7,7 @@ import {
   dockerfile,
   dockerignorePatterns,
   dockerignored,
+  importedPackages,
   missingFromImage,
   parseDockerfile,
   relativeImports,
@@ -30,6 +31,15 @@ describe("the Dockerfile", () => {
     expect(roots).toEqual(expect.arrayContaining(["src", "jobs", "bin", "migrations", "app.yml"]));
     const copied = copiedPaths(instructions);
     expect(roots.filter((root) => !copied.has(root))).toEqual([]);
+  });
+
+  it("installs every package those files import (the image leaves out devDependencies)", () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const imported = importedPackages();
+    expect(imported).toEqual(expect.arrayContaining(["probot", "bullmq", "tsx"]));
+    expect(imported.filter((name) => !(name in pkg.dependencies))).toEqual([]);
   });
 
   it("notices a runtime directory the image leaves out", () => {
