@@ -2,8 +2,10 @@
 #   docker build -t drover .
 #   docker run --env-file .env drover drover migrate                                 # migrations only
 #   docker run -p 3000:3000 --env-file .env -v drover-data:/data drover              # web + worker
-#   docker run --env-file .env -v drover-data:/data drover npm run web              # web only
-#   docker run --env-file .env -v drover-data:/data drover npm run worker           # worker only
+#   docker run -p 3000:3000 --env-file .env drover node --import tsx src/main/web.ts    # web only
+#   docker run --env-file .env -v drover-data:/data drover node --import tsx src/main/worker.ts  # worker only
+# Processes start as `node --import tsx ...`, not `npm start`: npm exits on SIGTERM without passing it on,
+# so Drover would never hear `docker stop` (or a deploy) and be killed mid-job when the grace period ends.
 # Every start migrates PostgreSQL first (under a lock, so processes starting together are safe);
 # `drover migrate` does only that, for a release step that runs before new code takes traffic.
 # The image needs APP_ID/PRIVATE_KEY/WEBHOOK_SECRET: register the app first (`npm start` on your
@@ -78,4 +80,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 ENTRYPOINT ["/usr/local/bin/drover-entrypoint"]
-CMD ["npm", "start"]
+CMD ["node", "--import", "tsx", "src/main/start.ts"]

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { freePort } from "../../src/demo/drover-process.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.ts";
-import { ROOT } from "../helpers/image.ts";
+import { ROOT, copiedPaths, dockerfile } from "../helpers/image.ts";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../helpers/services.ts";
 import { eventually } from "../helpers/stack.ts";
 
@@ -74,11 +74,127 @@ describe.skipIf("missing" in compose)("compose.yaml through Compose", () => {
   }, 60_000);
 });
 
+/** A database name of its own, for a process under test to create and migrate; dropped by `drop`. */
+function freshDatabase() {
+  const name = `drover_image_${randomBytes(6).toString("hex")}`;
+  return {
+    url: Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${name}` }).toString(),
+    drop: async () => {
+      const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/** How many migrations `url`'s database has applied, against how many the repository has. */
+async function migrationsApplied(url: string): Promise<{ applied: number; shipped: number }> {
+  const shipped = (await readdir(path.join(ROOT, "migrations"))).filter((f) => f.endsWith(".sql")).length;
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select count(*)::int as applied from drizzle.__drizzle_migrations`;
+    return { applied: Number(row?.applied), shipped };
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Polls /readyz on `port` until it answers 200 "ready"; returns what it said (status, database, queue). */
+const readyz = (port: number) =>
+  eventually(
+    "/readyz to say ready",
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      const body = (await response?.json().catch(() => undefined)) as { status?: string } | undefined;
+      return response?.ok === true && body?.status === "ready" && body;
+    },
+    120_000,
+  );
+
+/**
+ * Without an engine, the next best thing: a directory holding exactly what the Dockerfile copies, with the
+ * repository's node_modules standing in for `npm ci --omit=dev` (test/unit/deploy checks that every
+ * package the code imports is a dependency). It runs the release command and the image's own command.
+ */
+describe("the image's files, run without Docker", () => {
+  const database = freshDatabase();
+  let dir = "";
+  let sandbox: Sandbox | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "drover-image-files-"));
+    for (const source of copiedPaths(dockerfile()))
+      await cp(path.join(ROOT, source), path.join(dir, source), { recursive: true });
+    await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    sandbox = await startSandbox({ webhookUrl: null });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("migrates with `drover migrate`, then the image's command answers /readyz and stops on SIGTERM", async () => {
+    const base = { PATH: process.env.PATH ?? "", HOME: dir, DATABASE_URL: database.url };
+    const migrate = await execa(process.execPath, [path.join(dir, "bin/drover.js"), "migrate"], {
+      cwd: dir,
+      env: base,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
+    expect(migrate.exitCode, migrate.all).toBe(0);
+    const { applied, shipped } = await migrationsApplied(database.url);
+    expect(applied).toBe(shipped);
+
+    const port = await freePort();
+    const cmd = JSON.parse(dockerfile().findLast((i) => i.keyword === "CMD")!.args) as string[];
+    expect(cmd.slice(0, 3)).toEqual(["node", "--import", "tsx"]);
+    const start = execa(process.execPath, cmd.slice(1), {
+      cwd: dir,
+      env: {
+        ...base,
+        ...sandbox!.droverEnv(),
+        REDIS_URL: TEST_REDIS_URL,
+        DROVER_QUEUE_PREFIX: `drover-image-files-${randomBytes(4).toString("hex")}`,
+        DROVER_HOME: path.join(dir, "data"),
+        GITHUB_THROTTLE: "off",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        NODE_ENV: "production",
+      },
+      extendEnv: false,
+      reject: false,
+      all: true,
+      stdin: "ignore",
+      cleanup: true,
+    });
+    try {
+      const ready = await readyz(port).catch(async (error: Error) => {
+        start.kill("SIGKILL");
+        throw new Error(`${error.message}\n${(await start).all}`);
+      });
+      expect(ready).toMatchObject({ status: "ready", database: "ok", queue: "ok" });
+    } finally {
+      start.kill("SIGTERM");
+      const timer = setTimeout(() => start.kill("SIGKILL"), 15_000);
+      await start;
+      clearTimeout(timer);
+    }
+    // Drover itself heard SIGTERM (what `docker stop` and a deploy send) and shut down in good order.
+    const stopped = await start;
+    expect(stopped.all).toContain('"msg":"shutting down"');
+    expect({ exitCode: stopped.exitCode, signal: stopped.signal }).toEqual({
+      exitCode: 0,
+      signal: undefined,
+    });
+  }, 150_000);
+});
+
 describe.skipIf(engineMissing !== null)("the Docker image", () => {
   const tag = `drover-test:${randomBytes(4).toString("hex")}`;
   const container = `drover-test-${randomBytes(4).toString("hex")}`;
-  const databaseName = `drover_image_${randomBytes(6).toString("hex")}`;
-  const databaseUrl = Object.assign(new URL(TEST_DATABASE_URL), { pathname: `/${databaseName}` }).toString();
+  const database = freshDatabase();
   let sandbox: Sandbox | undefined;
   let port = 0;
 
@@ -88,7 +204,7 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
     const app = sandbox.droverEnv();
     port = await freePort();
     const env = {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: database.url,
       REDIS_URL: TEST_REDIS_URL,
       DROVER_QUEUE_PREFIX: `drover-image-${randomBytes(4).toString("hex")}`,
       APP_ID: app.APP_ID!,
@@ -118,31 +234,13 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
     await execa("docker", ["rm", "--force", container], { reject: false });
     await execa("docker", ["rmi", "--force", tag], { reject: false });
     await sandbox?.close();
-    const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
-    await admin.end();
+    await database.drop();
   }, 60_000);
 
   it("starts, migrates its database and answers /readyz", async () => {
-    const ready = await eventually(
-      "/readyz to say ready",
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        const body = (await response?.json().catch(() => undefined)) as { ready?: boolean } | undefined;
-        return body?.ready === true && body;
-      },
-      120_000,
-    );
-    expect(ready).toMatchObject({ ready: true, database: "ok", queue: "ok" });
-
-    const migrations = (await readdir(path.join(ROOT, "migrations"))).filter((f) => f.endsWith(".sql"));
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    try {
-      const [row] = await sql`select count(*)::int as applied from drizzle.__drizzle_migrations`;
-      expect(row?.applied).toBe(migrations.length);
-    } finally {
-      await sql.end();
-    }
+    expect(await readyz(port)).toMatchObject({ status: "ready", database: "ok", queue: "ok" });
+    const { applied, shipped } = await migrationsApplied(database.url);
+    expect(applied).toBe(shipped);
   }, 150_000);
 
   it("runs Drover as a user other than root, and carries git", async () => {

@@ -17,7 +17,7 @@ const ENTRY_POINTS = ["src/main/start.ts", "src/main/web.ts", "src/main/worker.t
 
 /** Read at run time by path rather than imported, so no import leads to them. */
 export const READ_AT_RUN_TIME = [
-  // npm reads the scripts (`npm run web`); Probot reads the name and description for its setup page.
+  // `"type": "module"` makes bin/drover.js an ES module; Probot's setup page reads the name and description.
   "package.json",
   // src/db/migrate.ts finds them next to itself, at ../../migrations.
   "migrations",
@@ -158,19 +158,23 @@ function droverCommands(): Set<string> {
 }
 
 /**
- * Why `command` (a shell-style line, as fly.toml and compose.yaml give it) would fail in the image, or
- * null when the image has it: an npm script that package.json defines, a `drover` subcommand (with the
- * `drover` link on the PATH), or a TypeScript entry point the image copies, through tsx.
+ * Why `command` (a shell-style line, as fly.toml gives it, or an argv list) would not run Drover properly in
+ * the image, or null when it would: `node --import tsx <entry>` with an entry the image copies, or a
+ * `drover` subcommand (with the `drover` link on the PATH). Not `npm start` or `npm run ...`: npm exits on
+ * SIGTERM without passing it on, so Drover would never hear `docker stop` or a deploy, and be killed
+ * mid-job when the grace period ends (seen with npm 11: npm exits, Drover runs on as an orphan).
  */
-export function missingFromImage(command: string | string[], instructions = dockerfile()): string | null {
+export function whyNotRunnable(command: string | string[], instructions = dockerfile()): string | null {
   const words = typeof command === "string" ? command.trim().split(/\s+/) : command;
-  const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts;
   const copied = copiedPaths(instructions);
-  const [program, first, second] = words;
-  if (program === "npm") {
-    const script = first === "start" ? "start" : first === "run" ? second : undefined;
-    if (!script) return `\`${words.join(" ")}\`: only \`npm start\` and \`npm run <script>\` are checked`;
-    return scripts[script] ? null : `package.json has no script "${script}"`;
+  const [program, first, second, third] = words;
+  if (program === "npm")
+    return `\`${words.join(" ")}\`: npm does not pass SIGTERM on to Drover; start it with node --import tsx`;
+  if (program === "node") {
+    if (first !== "--import" || second !== "tsx" || !third || words.length !== 4)
+      return `\`${words.join(" ")}\`: expected node --import tsx <entry point>`;
+    if (!existsSync(path.join(ROOT, third))) return `${third} does not exist`;
+    return copied.has(third.split("/")[0]!) ? null : `the image does not copy ${third}`;
   }
   if (program === "drover") {
     const linked = instructions.some(
@@ -179,8 +183,5 @@ export function missingFromImage(command: string | string[], instructions = dock
     if (!linked || !copied.has("bin")) return "the image puts no `drover` command on the PATH";
     return first && droverCommands().has(first) ? null : `\`drover ${first ?? ""}\` is not a command`;
   }
-  if (program === "npx" && first === "tsx" && second) {
-    return copied.has(second.split("/")[0]!) ? null : `the image does not copy ${second}`;
-  }
-  return `\`${words.join(" ")}\` is none of npm start, npm run, drover or npx tsx`;
+  return `\`${words.join(" ")}\` is neither node --import tsx <entry point> nor drover <command>`;
 }

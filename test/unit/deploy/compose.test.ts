@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ROOT, missingFromImage } from "../../helpers/image.ts";
+import { ROOT, whyNotRunnable } from "../../helpers/image.ts";
 
 /**
  * compose.yaml read as Compose would read it (YAML merge keys, `${VAR:-default}` with nothing set);
@@ -36,9 +36,9 @@ describe("compose.yaml", () => {
       expect(drover?.image).toBe(web?.image);
       expect(drover?.env_file).toBe(".env");
     }
-    expect(web?.command).toEqual(["npm", "run", "web"]);
-    expect(worker?.command).toEqual(["npm", "run", "worker"]);
-    for (const drover of [web, worker]) expect(missingFromImage(drover!.command!)).toBeNull();
+    expect(web?.command).toEqual(["node", "--import", "tsx", "src/main/web.ts"]);
+    expect(worker?.command).toEqual(["node", "--import", "tsx", "src/main/worker.ts"]);
+    for (const drover of [web, worker]) expect(whyNotRunnable(drover!.command!)).toBeNull();
   });
 
   it("starts Drover only once PostgreSQL and Redis answer their health checks", () => {

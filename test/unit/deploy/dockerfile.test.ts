@@ -8,7 +8,7 @@ import {
   dockerignorePatterns,
   dockerignored,
   importedPackages,
-  missingFromImage,
+  whyNotRunnable,
   parseDockerfile,
   relativeImports,
   runtimeRoots,
@@ -104,11 +104,12 @@ describe("the Dockerfile", () => {
     expect(instructions.filter((i) => i.keyword === "USER" && /^(root|0)\b/.test(i.args))).toEqual([]);
   });
 
-  it("starts a command the image has, and puts `drover` on the PATH", () => {
+  it("starts Drover directly with node (so it hears SIGTERM), and puts `drover` on the PATH", () => {
     const cmd = instructions.filter((i) => i.keyword === "CMD").at(-1);
-    expect(missingFromImage(JSON.parse(cmd?.args ?? "[]") as string[], instructions)).toBeNull();
-    expect(missingFromImage("drover migrate", instructions)).toBeNull();
-    expect(missingFromImage("drover no-such-command", instructions)).toMatch(/is not a command/);
-    expect(missingFromImage("npm run no-such-script", instructions)).toMatch(/no script "no-such-script"/);
+    expect(whyNotRunnable(JSON.parse(cmd?.args ?? "[]") as string[], instructions)).toBeNull();
+    expect(whyNotRunnable("drover migrate", instructions)).toBeNull();
+    expect(whyNotRunnable("drover no-such-command", instructions)).toMatch(/is not a command/);
+    expect(whyNotRunnable("node --import tsx src/main/nothing.ts", instructions)).toMatch(/does not exist/);
+    expect(whyNotRunnable("npm start", instructions)).toMatch(/npm does not pass SIGTERM on/);
   });
 });

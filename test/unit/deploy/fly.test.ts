@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { ROOT, missingFromImage } from "../../helpers/image.ts";
+import { ROOT, whyNotRunnable } from "../../helpers/image.ts";
 
 /** fly.toml: what Fly runs from the image, checked against what the image has (no flyctl needed). */
 
@@ -23,12 +23,15 @@ const fly = parse(readFileSync(path.join(ROOT, "fly.toml"), "utf8")) as unknown 
 describe("fly.toml", () => {
   it("runs migrations as the release command, before any machine runs new code", () => {
     expect(fly.deploy?.release_command).toBe("drover migrate");
-    expect(missingFromImage(fly.deploy!.release_command!)).toBeNull();
+    expect(whyNotRunnable(fly.deploy!.release_command!)).toBeNull();
   });
 
   it("runs a web and a worker process group with commands the image has", () => {
-    expect(fly.processes).toEqual({ web: "npm run web", worker: "npm run worker" });
-    for (const command of Object.values(fly.processes)) expect(missingFromImage(command)).toBeNull();
+    expect(fly.processes).toEqual({
+      web: "node --import tsx src/main/web.ts",
+      worker: "node --import tsx src/main/worker.ts",
+    });
+    for (const command of Object.values(fly.processes)) expect(whyNotRunnable(command)).toBeNull();
   });
 
   it("sends HTTP to the web group on the port it listens on, and checks /healthz", () => {
