@@ -14,7 +14,7 @@
 # Agent CLIs are not in this image (each is large, and you choose yours). Add them in a derived image:
 #
 #   FROM drover
-#   RUN npm install -g @anthropic-ai/claude-code@<version>     # or @openai/codex, @sourcegraph/amp, opencode-ai
+#   RUN npm install -g @anthropic-ai/claude-code@<version>     # or @openai/codex, @ampcode/cli, opencode-ai
 #
 # (Build steps run as root; containers still start as root only for the entrypoint, which hands
 # DROVER_HOME to `drover` and runs Drover, and so the agents, as that user.)

@@ -215,7 +215,7 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
       PORT: String(port),
       HOST: "127.0.0.1",
     };
-    // The image's own command (`npm start`: web and worker), against a database it has to create.
+    // The image's own command (src/main/start.ts: web and worker), against a database it has to create.
     await execa("docker", [
       "run",
       "--detach",

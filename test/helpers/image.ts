@@ -12,7 +12,7 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
-/** The programs the image starts: the entry points of `npm start|web|worker` and the `drover` command. */
+/** The programs the image starts: src/main/start|web|worker.ts and the `drover` command. */
 const ENTRY_POINTS = ["src/main/start.ts", "src/main/web.ts", "src/main/worker.ts", "bin/drover.js"];
 
 /** Read at run time by path rather than imported, so no import leads to them. */
