@@ -228,9 +228,9 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
     ]);
   }, 660_000);
 
+  const logs = async () => (await execa("docker", ["logs", container], { reject: false, all: true })).all;
+
   afterAll(async () => {
-    const logs = await execa("docker", ["logs", container], { reject: false, all: true });
-    if (logs.exitCode === 0 && process.env.DROVER_TEST_SHOW_IMAGE_LOGS) console.log(logs.all);
     await execa("docker", ["rm", "--force", container], { reject: false });
     await execa("docker", ["rmi", "--force", tag], { reject: false });
     await sandbox?.close();
@@ -238,7 +238,10 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
   }, 60_000);
 
   it("starts, migrates its database and answers /readyz", async () => {
-    expect(await readyz(port)).toMatchObject({ status: "ready", database: "ok", queue: "ok" });
+    const ready = await readyz(port).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await logs()}`);
+    });
+    expect(ready).toMatchObject({ status: "ready", database: "ok", queue: "ok" });
     const { applied, shipped } = await migrationsApplied(database.url);
     expect(applied).toBe(shipped);
   }, 150_000);
@@ -265,5 +268,12 @@ describe.skipIf(engineMissing !== null)("the Docker image", () => {
     expect(git).toMatch(/^git version \d+\.\d+/);
     const { stdout: drover } = await execa("docker", ["exec", container, "drover", "--help"]);
     expect(drover).toContain("migrate");
+  }, 60_000);
+
+  it("shuts down in good order on `docker stop`", async () => {
+    await execa("docker", ["stop", "--time", "20", container]);
+    const { stdout } = await execa("docker", ["inspect", "--format", "{{.State.ExitCode}}", container]);
+    expect(stdout.trim()).toBe("0");
+    expect(await logs()).toContain('"msg":"shutting down"');
   }, 60_000);
 });
