@@ -1,0 +1,124 @@
+import path from "node:path";
+import { redactUrl } from "../lib/redact-url.ts";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.ts";
+import { startLocalRedis, type LocalRedis } from "./local-redis.ts";
+import { answers } from "./server-process.ts";
+
+/**
+ * Nothing to install for the demo and the tests: when no PostgreSQL answers where Drover looks by default,
+ * an embedded one starts (src/demo/embedded-postgres.ts); when no Redis answers, redis-server from the
+ * PATH. A server the person named (DATABASE_URL, REDIS_URL) is never replaced: if it does not answer, the
+ * usual one-line error follows. Production commands (start, web, worker, migrate) never come here.
+ */
+export interface LocalServicesOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  /** DATABASE_URL was set (environment or .env): used as it is, whether it answers or not. */
+  databaseNamed: boolean;
+  /** REDIS_URL was set: used as it is. */
+  redisNamed: boolean;
+  /** DROVER_HOME: the embedded cluster in postgres/, Redis's log in redis/. */
+  home: string;
+  /** One line for each server started. */
+  say: (line: string) => void;
+}
+
+export interface LocalServices {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Stops what was started here (nothing when both were already running). */
+  stop(): Promise<void>;
+  /** The same from an exit handler. */
+  stopNow(): void;
+}
+
+export class LocalServiceError extends Error {
+  override name = "LocalServiceError";
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/** Whether to start a server of our own for `url`: not named, on this machine, and nothing answering. */
+export async function wantsLocal(url: URL, named: boolean, defaultPort: number): Promise<boolean> {
+  if (named || !LOOPBACK.has(url.hostname)) return false;
+  return !(await answers(url.hostname, Number(url.port || defaultPort)));
+}
+
+export async function localServices(options: LocalServicesOptions): Promise<LocalServices> {
+  const started: (EmbeddedPostgres | LocalRedis)[] = [];
+  const stop = async () => {
+    for (const server of [...started].reverse()) await server.stop();
+  };
+  const home = path.resolve(options.home);
+  // DROVER_HOME as the person wrote it when under the working directory (".drover/postgres"), else in full.
+  const shown = (dir: string) => {
+    const relative = path.relative(process.cwd(), dir);
+    return relative.startsWith("..") || path.isAbsolute(relative) ? dir : relative;
+  };
+  try {
+    const database = new URL(options.databaseUrl);
+    let databaseUrl = options.databaseUrl;
+    if (await wantsLocal(database, options.databaseNamed, 5432)) {
+      const where = `${database.hostname}:${database.port || 5432}`;
+      const postgres = await startEmbeddedPostgres(path.join(home, "postgres")).catch((error: unknown) => {
+        throw new LocalServiceError(
+          `no PostgreSQL answers at ${where} and DATABASE_URL is unset; starting an embedded one failed: ${(error as Error).message}`,
+        );
+      });
+      started.push(postgres);
+      databaseUrl = `postgres://postgres@127.0.0.1:${postgres.port}${database.pathname}`;
+      const made =
+        postgres.initialisedMs === null
+          ? ""
+          : `, made now in ${(postgres.initialisedMs / 1000).toFixed(1)} s`;
+      options.say(
+        `no PostgreSQL answers at ${where} and DATABASE_URL is unset: started an embedded PostgreSQL ${postgres.version} on 127.0.0.1:${postgres.port} (data in ${shown(path.join(home, "postgres"))}${made}); it stops when this command ends`,
+      );
+    }
+    const redis = new URL(options.redisUrl);
+    let redisUrl = options.redisUrl;
+    if (await wantsLocal(redis, options.redisNamed, 6379)) {
+      const where = redactUrl(options.redisUrl);
+      const local = await startLocalRedis(path.join(home, "redis")).catch((error: unknown) => {
+        throw new LocalServiceError(
+          `no Redis answers at ${where} and REDIS_URL is unset; ${(error as Error).message}`,
+        );
+      });
+      started.push(local);
+      redisUrl = local.url;
+      options.say(
+        `no Redis answers at ${where} and REDIS_URL is unset: started redis-server from the PATH (${local.program}) on 127.0.0.1:${local.port} (it keeps nothing on disk); it stops when this command ends`,
+      );
+    }
+    return {
+      databaseUrl,
+      redisUrl,
+      stop,
+      stopNow: () => {
+        for (const server of [...started].reverse()) server.stopNow();
+      },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * For `drover demo` and `drover chaos`: the environment with DATABASE_URL and REDIS_URL pointing at servers
+ * that answer, started here when needed (and stopped when the process exits). Rejects with one line.
+ */
+export async function withLocalServices<
+  E extends { DATABASE_URL: string; REDIS_URL: string; DROVER_HOME: string },
+>(env: E, source: NodeJS.ProcessEnv = process.env): Promise<E> {
+  const services = await localServices({
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    databaseNamed: source.DATABASE_URL !== undefined,
+    redisNamed: source.REDIS_URL !== undefined,
+    home: env.DROVER_HOME,
+    say: (line) => process.stderr.write(`drover: ${line}\n`),
+  });
+  process.once("exit", () => services.stopNow());
+  return { ...env, DATABASE_URL: services.databaseUrl, REDIS_URL: services.redisUrl };
+}
