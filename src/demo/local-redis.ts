@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { assertRedisUsable } from "../queue/redis.ts";
-import { freePort } from "./drover-process.ts";
-import { answers, onPath, startServer, waitUntil, type ServerProcess } from "./server-process.ts";
+import { answers, freePort, onPath, startServer, waitUntil, type ServerProcess } from "./server-process.ts";
 
 /** `redis-server` from the PATH, for the demo and the tests on a machine with no Redis running. */
 export interface LocalRedis {

@@ -21,6 +21,10 @@ export interface LocalServicesOptions {
   home: string;
   /** One line for each server started. */
   say: (line: string) => void;
+  /** The variables that name the servers, as the lines call them. Default DATABASE_URL and REDIS_URL. */
+  names?: { database: string; redis: string };
+  /** Where to look for redis-server. Default: the PATH. */
+  path?: string | undefined;
 }
 
 export interface LocalServices {
@@ -50,6 +54,7 @@ export async function localServices(options: LocalServicesOptions): Promise<Loca
     for (const server of [...started].reverse()) await server.stop();
   };
   const home = path.resolve(options.home);
+  const names = options.names ?? { database: "DATABASE_URL", redis: "REDIS_URL" };
   // DROVER_HOME as the person wrote it when under the working directory (".drover/postgres"), else in full.
   const shown = (dir: string) => {
     const relative = path.relative(process.cwd(), dir);
@@ -62,7 +67,7 @@ export async function localServices(options: LocalServicesOptions): Promise<Loca
       const where = `${database.hostname}:${database.port || 5432}`;
       const postgres = await startEmbeddedPostgres(path.join(home, "postgres")).catch((error: unknown) => {
         throw new LocalServiceError(
-          `no PostgreSQL answers at ${where} and DATABASE_URL is unset; starting an embedded one failed: ${(error as Error).message}`,
+          `no PostgreSQL answers at ${where} and ${names.database} is unset; starting an embedded one failed: ${(error as Error).message}`,
         );
       });
       started.push(postgres);
@@ -72,22 +77,24 @@ export async function localServices(options: LocalServicesOptions): Promise<Loca
           ? ""
           : `, made now in ${(postgres.initialisedMs / 1000).toFixed(1)} s`;
       options.say(
-        `no PostgreSQL answers at ${where} and DATABASE_URL is unset: started an embedded PostgreSQL ${postgres.version} on 127.0.0.1:${postgres.port} (data in ${shown(path.join(home, "postgres"))}${made}); it stops when this command ends`,
+        `no PostgreSQL answers at ${where} and ${names.database} is unset: started an embedded PostgreSQL ${postgres.version} on 127.0.0.1:${postgres.port} (data in ${shown(path.join(home, "postgres"))}${made}); it stops when this command ends`,
       );
     }
     const redis = new URL(options.redisUrl);
     let redisUrl = options.redisUrl;
     if (await wantsLocal(redis, options.redisNamed, 6379)) {
       const where = redactUrl(options.redisUrl);
-      const local = await startLocalRedis(path.join(home, "redis")).catch((error: unknown) => {
-        throw new LocalServiceError(
-          `no Redis answers at ${where} and REDIS_URL is unset; ${(error as Error).message}`,
-        );
-      });
+      const local = await startLocalRedis(path.join(home, "redis"), options.path ?? process.env.PATH).catch(
+        (error: unknown) => {
+          throw new LocalServiceError(
+            `no Redis answers at ${where} and ${names.redis} is unset; ${(error as Error).message}`,
+          );
+        },
+      );
       started.push(local);
       redisUrl = local.url;
       options.say(
-        `no Redis answers at ${where} and REDIS_URL is unset: started redis-server from the PATH (${local.program}) on 127.0.0.1:${local.port} (it keeps nothing on disk); it stops when this command ends`,
+        `no Redis answers at ${where} and ${names.redis} is unset: started redis-server from the PATH (${local.program}) on 127.0.0.1:${local.port} (it keeps nothing on disk); it stops when this command ends`,
       );
     }
     return {
