@@ -10,6 +10,7 @@ import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
 import { controlJob } from "./control.ts";
 import { followBase, followPull } from "./follow-base.ts";
+import { configCheck } from "./config-check.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
 import { publish } from "./publish.ts";
@@ -36,6 +37,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   review: (deps, payload) => reviewJob(deps, payload),
   "follow-base": (deps, payload) => followBase(deps, payload),
   "follow-pull": (deps, payload) => followPull(deps, payload),
+  "config-check": (deps, payload) => configCheck(deps, payload),
   "run-task": runTask,
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
