@@ -53,50 +53,9 @@ export async function localServices(options: LocalServicesOptions): Promise<Loca
   const stop = async () => {
     for (const server of [...started].reverse()) await server.stop();
   };
-  const home = path.resolve(options.home);
-  const names = options.names ?? { database: "DATABASE_URL", redis: "REDIS_URL" };
-  // DROVER_HOME as the person wrote it when under the working directory (".drover/postgres"), else in full.
-  const shown = (dir: string) => {
-    const relative = path.relative(process.cwd(), dir);
-    return relative.startsWith("..") || path.isAbsolute(relative) ? dir : relative;
-  };
   try {
-    const database = new URL(options.databaseUrl);
-    let databaseUrl = options.databaseUrl;
-    if (await wantsLocal(database, options.databaseNamed, 5432)) {
-      const where = `${database.hostname}:${database.port || 5432}`;
-      const postgres = await startEmbeddedPostgres(path.join(home, "postgres")).catch((error: unknown) => {
-        throw new LocalServiceError(
-          `no PostgreSQL answers at ${where} and ${names.database} is unset; starting an embedded one failed: ${(error as Error).message}`,
-        );
-      });
-      started.push(postgres);
-      databaseUrl = `postgres://postgres@127.0.0.1:${postgres.port}${database.pathname}`;
-      const made =
-        postgres.initialisedMs === null
-          ? ""
-          : `, made now in ${(postgres.initialisedMs / 1000).toFixed(1)} s`;
-      options.say(
-        `no PostgreSQL answers at ${where} and ${names.database} is unset: started an embedded PostgreSQL ${postgres.version} on 127.0.0.1:${postgres.port} (data in ${shown(path.join(home, "postgres"))}${made}); it stops when this command ends`,
-      );
-    }
-    const redis = new URL(options.redisUrl);
-    let redisUrl = options.redisUrl;
-    if (await wantsLocal(redis, options.redisNamed, 6379)) {
-      const where = redactUrl(options.redisUrl);
-      const local = await startLocalRedis(path.join(home, "redis"), options.path ?? process.env.PATH).catch(
-        (error: unknown) => {
-          throw new LocalServiceError(
-            `no Redis answers at ${where} and ${names.redis} is unset; ${(error as Error).message}`,
-          );
-        },
-      );
-      started.push(local);
-      redisUrl = local.url;
-      options.say(
-        `no Redis answers at ${where} and ${names.redis} is unset: started redis-server from the PATH (${local.program}) on 127.0.0.1:${local.port} (it keeps nothing on disk); it stops when this command ends`,
-      );
-    }
+    const databaseUrl = await postgresFor(options, started);
+    const redisUrl = await redisFor(options, started);
     return {
       databaseUrl,
       redisUrl,
@@ -109,6 +68,57 @@ export async function localServices(options: LocalServicesOptions): Promise<Loca
     await stop();
     throw error;
   }
+}
+
+/** The PostgreSQL URL to use: the one given, or an embedded server's (added to `started`) with its database name. */
+async function postgresFor(
+  options: LocalServicesOptions,
+  started: (EmbeddedPostgres | LocalRedis)[],
+): Promise<string> {
+  const given = new URL(options.databaseUrl);
+  if (!(await wantsLocal(given, options.databaseNamed, 5432))) return options.databaseUrl;
+  const variable = options.names?.database ?? "DATABASE_URL";
+  const where = `${given.hostname}:${given.port || 5432}`;
+  const root = path.join(path.resolve(options.home), "postgres");
+  const postgres = await startEmbeddedPostgres(root).catch((error: unknown) => {
+    throw new LocalServiceError(
+      `no PostgreSQL answers at ${where} and ${variable} is unset; starting an embedded one failed: ${(error as Error).message}`,
+    );
+  });
+  started.push(postgres);
+  const made =
+    postgres.initialisedMs === null ? "" : `, made now in ${(postgres.initialisedMs / 1000).toFixed(1)} s`;
+  options.say(
+    `no PostgreSQL answers at ${where} and ${variable} is unset: started an embedded PostgreSQL ${postgres.version} on 127.0.0.1:${postgres.port} (data in ${shown(root)}${made}); it stops when this command ends`,
+  );
+  return `postgres://postgres@127.0.0.1:${postgres.port}${given.pathname}`;
+}
+
+/** The Redis URL to use: the one given, or a redis-server's from the PATH (added to `started`). */
+async function redisFor(
+  options: LocalServicesOptions,
+  started: (EmbeddedPostgres | LocalRedis)[],
+): Promise<string> {
+  if (!(await wantsLocal(new URL(options.redisUrl), options.redisNamed, 6379))) return options.redisUrl;
+  const variable = options.names?.redis ?? "REDIS_URL";
+  const where = redactUrl(options.redisUrl);
+  const root = path.join(path.resolve(options.home), "redis");
+  const redis = await startLocalRedis(root, options.path ?? process.env.PATH).catch((error: unknown) => {
+    throw new LocalServiceError(
+      `no Redis answers at ${where} and ${variable} is unset; ${(error as Error).message}`,
+    );
+  });
+  started.push(redis);
+  options.say(
+    `no Redis answers at ${where} and ${variable} is unset: started redis-server from the PATH (${redis.program}) on 127.0.0.1:${redis.port} (it keeps nothing on disk); it stops when this command ends`,
+  );
+  return redis.url;
+}
+
+/** A directory as the person wrote DROVER_HOME when under the working directory (".drover/postgres"), else in full. */
+function shown(dir: string): string {
+  const relative = path.relative(process.cwd(), dir);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? dir : relative;
 }
 
 /**
