@@ -46,14 +46,16 @@ export const chaos: CliCommand = {
   usage: `  chaos [--runs N] [--seed S] [--kills N] [--flushall] [--pg-restart] [--timeout SECONDS]
                                       the demo under random faults (workers killed, queue emptied,
                                       webhooks duplicated and reordered); one JSON line of what was
-                                      lost or made twice (needs PostgreSQL and Redis)
+                                      lost or made twice (starts PostgreSQL and Redis when none run)
 `,
   help: `Usage: ${SYNOPSIS}
 
 Runs the demo's loop under random faults: worker processes killed mid-job, the queue emptied, webhooks
 delivered twice and out of order (and, when asked, all of Redis flushed or PostgreSQL restarted), then
 checks that every task still finished once: nothing lost, nothing made twice (pull requests, comments,
-attempts). Prints one JSON line on stdout for all the runs; progress on stderr. Needs PostgreSQL and Redis.
+attempts). Prints one JSON line on stdout for all the runs; progress on stderr.
+PostgreSQL and Redis: those at DATABASE_URL and REDIS_URL; when one is not named and none answers on this
+machine, an embedded PostgreSQL starts under DROVER_HOME, and redis-server from the PATH (said on stderr).
 
 Options:
   --runs N           runs, each with its own faults (default 1)
@@ -73,7 +75,10 @@ Example:
 `,
   async run(args) {
     const options = chaosOptions(args);
-    const env = environment();
+    const { withLocalServices } = await import("../../demo/local-services.ts");
+    const env = await withLocalServices(environment()).catch((error: unknown) =>
+      exit((error as Error).message),
+    );
     const { runChaos } = await import("../../demo/chaos/run-chaos.ts");
     const report = await runChaos({
       runs: options.runs,

@@ -55,16 +55,19 @@ export const demo: CliCommand = {
   name: "demo",
   usage: `  demo [--json] [--workers N] [--agent-command "<cmd>"] [--timeout SECONDS] [--keep] [--dashboard]
                                       the whole loop on this machine against a local stand-in for
-                                      GitHub, with no credentials (needs PostgreSQL and Redis);
-                                      --dashboard keeps Drover up after the tasks finish and prints
-                                      the dashboard's URL and a signed-in link (Ctrl-C stops it)
+                                      GitHub, with no credentials (starts PostgreSQL and Redis
+                                      when none run); --dashboard keeps Drover up after the tasks
+                                      finish and prints the dashboard's URL and a signed-in link
+                                      (Ctrl-C stops it)
 `,
   help: `Usage: ${SYNOPSIS}
 
 Runs Drover's whole loop on this machine against the sandbox, a local stand-in for GitHub: a repository
 with a small graph of issues, labelled for Drover; workers run an agent on each ready task, open pull
-requests, merge them, and the tasks they blocked start. Needs no GitHub credentials; needs PostgreSQL
-and Redis (DATABASE_URL, REDIS_URL). Prints what happened to each task and a summary.
+requests, merge them, and the tasks they blocked start. Needs no GitHub credentials. Prints what
+happened to each task and a summary.
+PostgreSQL and Redis: those at DATABASE_URL and REDIS_URL; when one is not named and none answers on this
+machine, an embedded PostgreSQL starts under DROVER_HOME, and redis-server from the PATH (said on stderr).
 
 Options:
   --json                   one JSON line per task and one for the run, instead of live progress
@@ -87,7 +90,11 @@ Example:
 `,
   async run(args) {
     const options = demoOptions(args);
-    const env = environment();
+    // No PostgreSQL or Redis running (and none named): local ones are started, and that is said.
+    const { withLocalServices } = await import("../../demo/local-services.ts");
+    const env = await withLocalServices(environment()).catch((error: unknown) =>
+      exit((error as Error).message),
+    );
     const { runDemo } = await import("../../demo/run-demo.ts");
     const summary = await runDemo({
       json: options.json,

@@ -2,6 +2,8 @@ import type { CliCommand } from "../command.ts";
 import { chaos } from "./chaos.ts";
 import { config } from "./config.ts";
 import { demo } from "./demo.ts";
+import { exportCommand } from "./export.ts";
+import { importJsonl } from "./import-jsonl.ts";
 import { migrate } from "./migrate.ts";
 import { start, web, worker } from "./processes.ts";
 import { retry } from "./retry.ts";
@@ -20,6 +22,8 @@ export const COMMANDS: readonly CliCommand[] = [
   status,
   stream,
   retry,
+  importJsonl,
+  exportCommand,
   token,
   config,
   worktree,
