@@ -6,7 +6,7 @@ import { DatabaseUnreachableError, migrateDatabase } from "../../db/migrate.ts";
 import { exportJson, exportJsonl, exportRecords } from "../../report/backlog-export.ts";
 import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
-import { environment, exit } from "../boot.ts";
+import { environment, exit } from "../env.ts";
 
 const SYNOPSIS = "export --repo owner/name [--format jsonl|json] [--out FILE]";
 

@@ -11,8 +11,8 @@ import { WorkQueue } from "../../queue/queue.ts";
 import { assertRedisUsable, connectRedis } from "../../queue/redis.ts";
 import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
-import { environment, exit } from "../boot.ts";
-import { actAsInstallation } from "../installation.ts";
+import { environment, exit } from "../env.ts";
+import type { ActingInstallation } from "../installation.ts";
 
 /** GitHub's secondary limit on content-creating requests (issues, links) per installation and hour. */
 const HOURLY_WRITES = 500;
@@ -132,6 +132,8 @@ Example:
     if ("error" in parsed) exit(parsed.error);
     const items = await readBacklogFile(parsed.file);
     const env = environment();
+    // Loaded here, not for every `drover` command: it brings Probot.
+    const { actAsInstallation } = await import("../installation.ts");
     const acting = await actAsInstallation(env, parsed.repo);
     const label = parsed.label ? await droverLabel(acting) : null;
     const bar = progress(process.stderr, parsed.dryRun ? "checking" : "importing", items.length);
@@ -181,7 +183,7 @@ async function readBacklogFile(file: string): Promise<BacklogItem[]> {
 }
 
 /** The repository's Drover label (drover.yml `label`), or the default when it has none. */
-async function droverLabel(acting: Awaited<ReturnType<typeof actAsInstallation>>): Promise<string> {
+async function droverLabel(acting: ActingInstallation): Promise<string> {
   const config = await loadRepoConfig(acting.octokit, acting.repo).catch((error: unknown) =>
     exit(`could not read the repository's drover.yml: ${(error as Error).message}`),
   );
