@@ -12,6 +12,7 @@ import { controlJob } from "./control.ts";
 import { followBase, followPull } from "./follow-base.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
+import { planJob } from "./plan.ts";
 import { publish } from "./publish.ts";
 import { runTask } from "./run-task.ts";
 import { startTask } from "./start-task.ts";
@@ -37,6 +38,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "follow-base": (deps, payload) => followBase(deps, payload),
   "follow-pull": (deps, payload) => followPull(deps, payload),
   "run-task": runTask,
+  plan: (deps, payload, context) => planJob(deps, payload, context.signal),
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
   schedule: (deps) => schedule(deps),

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { getAdapter } from "../src/agent/adapters/index.ts";
+import { agentEnvironment } from "../src/agent/env.ts";
+import { AgentCredentialsError, prepareAgentHome } from "../src/agent/home.ts";
+import { chownTree } from "../src/agent/os-user.ts";
+import { buildPlanPrompt, specFileLinks } from "../src/agent/plan-prompt.ts";
+import { secretValues, serverPaths } from "../src/agent/scrub.ts";
+import { loadRepoConfig } from "../src/config/load.ts";
+import { CONFIG_PATH, type DroverConfig } from "../src/config/schema.ts";
+import { getDelivery } from "../src/db/deliveries.ts";
+import { planRunOf, shownProposal, recordPlanComment, recordPlanRun, type PlanRun } from "../src/db/plans.ts";
+import { getRepository, type Repository } from "../src/db/repositories.ts";
+import { closeReadOnlyCheckout, openReadOnlyCheckout } from "../src/git/read-only.ts";
+import { reply, writeMarkedComment } from "../src/github/comments.ts";
+import { renderConfigProblems } from "../src/github/render.ts";
+import { renderPlanFailure, renderProposal } from "../src/github/render-plan.ts";
+import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
+import type { JobPayload } from "../src/queue/job-catalog.ts";
+import { PermanentJobError } from "../src/queue/queue.ts";
+import { commentSourceOf, type CommentSource } from "./command/source.ts";
+import type { JobDeps } from "./deps.ts";
+import { runPlanner, readSpecFiles, type PlanOutcome } from "./plan/planner.ts";
+import { agentUser } from "./run-task/agent.ts";
+import { baseBranchOf, freshMirror } from "./run-task/worktree.ts";
+
+/** Marks the one proposal comment per spec issue, edited by each new proposal. */
+export const PLAN_MARKER = "<!-- drover:plan -->";
+
+/** The run's key: the `/drover plan` command's delivery and its place in the comment. */
+export function planRunKey(deliveryId: string, index: number): string {
+  return `${deliveryId}#${index}`;
+}
+
+/**
+ * `/drover plan` on a spec issue, on the agents lane (it runs an agent for minutes): the issue's body and
+ * the repository files it links, the configured agent in a read-only checkout of the base branch, its
+ * proposal checked and recorded, then shown in the issue's one proposal comment (a new proposal edits
+ * it). A run that gives no plan says why in a reply, and the earlier proposal stands. Once per command:
+ * a job run again posts what the first run recorded.
+ */
+export async function planJob(
+  deps: JobDeps,
+  payload: JobPayload<"plan">,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const delivery = await getDelivery(deps.db, payload.deliveryId);
+  if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
+  const source = commentSourceOf(delivery.event, delivery.payload);
+  const repository = await getRepository(deps.db, source.repository.id);
+  if (!repository) throw new PermanentJobError(`repository ${source.repository.full_name} is not recorded`);
+  const runKey = planRunKey(payload.deliveryId, payload.index);
+  const octokit = await deps.github.installation(source.installationId);
+  const repo = repoRef(repository.fullName);
+  const log = deps.log.child({ repo: repository.fullName, on: source.number, runKey });
+
+  let run = await planRunOf(deps.db, runKey);
+  if (run?.commentId) return;
+  if (!run) {
+    const config = await loadRepoConfig(octokit, repo);
+    const outcome: Outcome = config.ok
+      ? await plan(deps, { repository, octokit, repo, source, config: config.config }, signal)
+      : { ok: false, body: renderConfigProblems(config.problems, CONFIG_PATH) };
+    log.info({ proposed: outcome.ok }, "planning finished");
+    run = await recordPlanRun(deps.db, {
+      runKey,
+      repoId: repository.id,
+      issueNumber: source.number,
+      requestedBy: source.author.login,
+      body: outcome.body,
+      outcome: outcome.ok ? { items: outcome.items } : { problem: outcome.body },
+    });
+  }
+  await show(deps, octokit, repo, run);
+}
+
+type Outcome = { ok: true; items: PlanRun["items"] & {}; body: string } | { ok: false; body: string };
+
+/** The comment: a proposal in the issue's proposal comment (made, or edited), a failure as a reply. */
+async function show(deps: JobDeps, octokit: Octokit, repo: RepoRef, run: PlanRun): Promise<void> {
+  if (run.version === null) {
+    const id = await reply(octokit, repo, run.issueNumber, run.body);
+    await recordPlanComment(deps.db, run.id, id, null);
+    return;
+  }
+  // The comment the issue's earlier proposal is shown in: this one replaces it there.
+  const earlier = await shownProposal(deps.db, run.repoId, run.issueNumber, run.version);
+  const written = await writeMarkedComment(
+    octokit,
+    repo,
+    run.issueNumber,
+    run.body,
+    { id: earlier?.commentId ?? null, hash: earlier?.commentHash ?? null },
+    { marker: PLAN_MARKER },
+  );
+  await recordPlanComment(deps.db, run.id, written.id, written.hash);
+}
+
+type PlanContext = {
+  repository: Repository;
+  octokit: Octokit;
+  repo: RepoRef;
+  source: CommentSource;
+  config: DroverConfig;
+};
+
+/** Read the spec, run the planner in a read-only checkout, and render what came of it. */
+async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undefined): Promise<Outcome> {
+  const { repository, octokit, repo, source, config } = ctx;
+  const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: source.number });
+  const home = path.resolve(deps.env.DROVER_HOME);
+  const token = await deps.github.token(repository.installationId);
+  const mirror = await freshMirror(home, repository, token, signal);
+  const name = `${repository.id}-${source.number}-${randomBytes(4).toString("hex")}`;
+  const checkoutPath = path.join(home, "plans", name);
+  const workDir = path.join(home, "runs", `plan-${name}`);
+  await mkdir(path.dirname(checkoutPath), { recursive: true });
+  const checkout = await openReadOnlyCheckout({
+    mirror,
+    base: baseBranchOf(repository, config),
+    path: checkoutPath,
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    const body = issue.body ?? "";
+    const files = await readSpecFiles(checkout.path, specFileLinks(body, repository.fullName), {
+      perFile: config.max_description_size,
+      total: config.max_description_size,
+    });
+    const prompt = buildPlanPrompt({ repository: repository.fullName, title: issue.title, body, files });
+    const agent = config.agent[0] ?? "command";
+    const env = {
+      ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV),
+      HOME: path.join(workDir, "home"),
+    };
+    const runAs = await agentUser(deps);
+    const agentHome = await prepareAgentHome({
+      home: env.HOME,
+      cacheDirs: getAdapter(agent)?.cacheDirs ?? [],
+      cacheRoot: path.join(home, "agent-cache", agent),
+      credentials: (deps.env.DROVER_AGENT_CREDENTIALS ?? []).map((file) =>
+        file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : path.resolve(file),
+      ),
+      workerHome: os.homedir(),
+      runAs,
+    }).catch((error: unknown) => {
+      if (error instanceof AgentCredentialsError) throw new PermanentJobError(error.message);
+      throw error;
+    });
+    if (runAs) await chownTree(workDir, runAs.uid, runAs.gid);
+    let outcome: PlanOutcome;
+    try {
+      outcome = await runPlanner({
+        config,
+        prompt,
+        checkout,
+        workDir,
+        env,
+        runAs,
+        signal,
+        secrets: [token, ...secretValues(process.env), ...secretValues(env), ...agentHome.secrets],
+        paths: serverPaths({
+          worktree: checkout.path,
+          runDir: workDir,
+          droverHome: home,
+          workerHome: os.homedir(),
+        }),
+      });
+    } finally {
+      await agentHome.cleanup();
+    }
+    if (!outcome.ok) return { ok: false, body: renderPlanFailure(outcome) };
+    return {
+      ok: true,
+      items: outcome.items,
+      body: renderProposal({
+        items: outcome.items,
+        by: source.author.login,
+        label: config.label,
+        discarded: outcome.discarded,
+      }),
+    };
+  } finally {
+    await closeReadOnlyCheckout(mirror, checkout.path);
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,235 @@
+import { creationOrder, priorityLevel, type BacklogItem } from "../graph/backlog.ts";
+import { priorityLabel } from "../graph/commands.ts";
+import { issueRefOfUrl } from "./read-issues.ts";
+import type { Octokit, RepoRef } from "./types.ts";
+
+/**
+ * A backlog (src/graph/backlog.ts) made into GitHub issues: epics and stories as parent issues, tasks
+ * labelled for Drover, priority labels, sub-issue links and native "blocked by" links. Used by
+ * `drover import-jsonl` and `/drover plan accept`.
+ *
+ * Each issue's body ends with its source id in a hidden marker, so a rerun finds what an earlier run made
+ * (one listing of the repository's issues) and only finishes what is missing: issues, labels, links.
+ * The items must have passed `checkBacklog`.
+ */
+
+export type CreateBacklogOptions = {
+  /** The Drover label put on tasks (the repo's drover.yml `label`, default "drover"); null: none. */
+  label: string | null;
+  /** An existing issue that every item without a parent becomes a sub-issue of (plan accept); null: none. */
+  under: number | null;
+  /** Read GitHub, write nothing, report what would be made. */
+  dryRun: boolean;
+  /** Called once per item done. */
+  progress?: (note: string) => void;
+};
+/** One item's issue: `created` when this run made it (or, dry, would); `number` null when dry and new. */
+export type BacklogOutcome = { id: string; number: number | null; created: boolean; url: string | null };
+export type CreateBacklogResult = {
+  items: BacklogOutcome[];
+  created: number;
+  reused: number;
+  linked: number;
+};
+
+const MARKER = /<!-- drover-source: (.+?) -->/;
+
+/**
+ * The hidden marker carrying `id`. An HTML comment ends at the first `--` followed by `>` and cannot hold
+ * `--` at all, so `%`, `<`, `>`, line breaks and every second `-` of a run are percent-escaped.
+ */
+export function sourceMarker(id: string): string {
+  const escaped = id
+    .replace(/%/g, "%25")
+    .replace(/</g, "%3C")
+    .replace(/>/g, "%3E")
+    .replace(/\r/g, "%0D")
+    .replace(/\n/g, "%0A")
+    .replace(/--/g, "-%2D");
+  return `<!-- drover-source: ${escaped} -->`;
+}
+
+/** The source id an issue body carries, or null. */
+export function sourceIdOf(body: string | null | undefined): string | null {
+  const match = MARKER.exec(body ?? "");
+  if (!match?.[1]) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** The issue body: the item's description, then its marker. */
+export function backlogBody(item: BacklogItem): string {
+  const description = item.description.trim();
+  return `${description}${description ? "\n\n" : ""}${sourceMarker(item.id)}\n`;
+}
+
+/** The labels an item's issue carries: the Drover label on tasks, and its priority's label. */
+export function backlogLabels(item: BacklogItem, label: string | null): string[] {
+  return [
+    ...(item.kind === "task" && label !== null ? [label] : []),
+    ...(item.priority === null ? [] : [priorityLabel(priorityLevel(item.priority))]),
+  ];
+}
+
+/** An issue as the repository listing shows it: what a rerun needs to know without reading further. */
+type Existing = {
+  number: number;
+  /** GitHub's id of the issue, which links name it by. */
+  issueId: number;
+  url: string;
+  labels: string[];
+  parent: number | null;
+  /** How many issues block it (null where the host does not say: read the list). */
+  blockedByCount: number | null;
+  /** Made by an earlier run (its links may be missing), not this one. */
+  before: boolean;
+};
+
+type ListedIssue = {
+  number: number;
+  id: number;
+  html_url: string;
+  body?: string | null;
+  labels?: (string | { name?: string })[];
+  pull_request?: unknown;
+  parent_issue_url?: string | null;
+  issue_dependencies_summary?: { total_blocked_by?: number } | null;
+};
+
+export async function createBacklog(
+  octokit: Octokit,
+  repo: RepoRef,
+  items: readonly BacklogItem[],
+  options: CreateBacklogOptions,
+): Promise<CreateBacklogResult> {
+  const { byNumber, bySource } = await listIssues(octokit, repo);
+  const under = options.under === null ? null : (byNumber.get(options.under) ?? null);
+  if (options.under !== null && under === null)
+    throw new Error(`issue #${options.under} is not an issue of ${repo.owner}/${repo.repo}`);
+  const result: CreateBacklogResult = { items: [], created: 0, reused: 0, linked: 0 };
+  const made = new Map<string, Existing | null>();
+
+  for (const item of creationOrder(items)) {
+    let issue = bySource.get(item.id) ?? null;
+    const wanted = backlogLabels(item, options.label);
+    if (issue === null) {
+      issue = options.dryRun ? null : await createIssue(octokit, repo, item, wanted);
+      result.created++;
+    } else {
+      result.reused++;
+      const missing = wanted.filter((name) => !issue!.labels.includes(name));
+      if (missing.length > 0 && !options.dryRun)
+        await octokit.rest.issues.addLabels({ ...repo, issue_number: issue.number, labels: missing });
+    }
+    made.set(item.id, issue);
+
+    const parent = item.parent === null ? under : (made.get(item.parent) ?? null);
+    if (parent !== null && (issue === null || issue.parent === null)) {
+      if (!options.dryRun && issue !== null)
+        await octokit.rest.issues.addSubIssue({
+          ...repo,
+          issue_number: parent.number,
+          sub_issue_id: issue.issueId,
+        });
+      result.linked++;
+    }
+    const blockers = await missingBlockers(octokit, repo, issue, item, made);
+    for (const blocker of blockers) {
+      if (!options.dryRun && issue !== null && blocker !== null)
+        await octokit.rest.issues.addBlockedByDependency({
+          ...repo,
+          issue_number: issue.number,
+          issue_id: blocker.issueId,
+        });
+      result.linked++;
+    }
+    const created = issue === null || !issue.before;
+    result.items.push({ id: item.id, number: issue?.number ?? null, created, url: issue?.url ?? null });
+    options.progress?.(
+      `${item.id} ${issue === null ? "would be created" : `#${issue.number} ${created ? "created" : "already there"}`}`,
+    );
+  }
+  return result;
+}
+
+/** Every issue of the repository, open and closed, once: by number, and by the source id its body carries. */
+async function listIssues(
+  octokit: Octokit,
+  repo: RepoRef,
+): Promise<{ byNumber: Map<number, Existing>; bySource: Map<string, Existing> }> {
+  const listed = (await octokit.paginate(octokit.rest.issues.listForRepo, {
+    ...repo,
+    state: "all",
+    sort: "created",
+    direction: "asc",
+    per_page: 100,
+  })) as ListedIssue[];
+  const byNumber = new Map<number, Existing>();
+  const bySource = new Map<string, Existing>();
+  for (const raw of listed) {
+    if (raw.pull_request !== undefined) continue;
+    const existing: Existing = {
+      number: raw.number,
+      issueId: raw.id,
+      url: raw.html_url,
+      labels: (raw.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
+      parent: raw.parent_issue_url ? (issueRefOfUrl(raw.parent_issue_url)?.number ?? null) : null,
+      blockedByCount: raw.issue_dependencies_summary?.total_blocked_by ?? null,
+      before: true,
+    };
+    byNumber.set(raw.number, existing);
+    const source = sourceIdOf(raw.body);
+    // The oldest issue with a marker is the item's; a later copy (pasted by hand) is left alone.
+    if (source !== null && !bySource.has(source)) bySource.set(source, existing);
+  }
+  return { byNumber, bySource };
+}
+
+async function createIssue(
+  octokit: Octokit,
+  repo: RepoRef,
+  item: BacklogItem,
+  labels: string[],
+): Promise<Existing> {
+  // Labels given here are made in the repository on first use, so no label is created apart.
+  const { data } = await octokit.rest.issues.create({
+    ...repo,
+    title: item.title,
+    body: backlogBody(item),
+    labels,
+  });
+  return {
+    number: data.number,
+    issueId: data.id,
+    url: data.html_url,
+    labels,
+    parent: null,
+    blockedByCount: 0,
+    before: false,
+  };
+}
+
+/**
+ * The item's blockers not yet linked. An issue this run made has none; one an earlier run made is read
+ * only when the listing says it has some links (and then once).
+ */
+async function missingBlockers(
+  octokit: Octokit,
+  repo: RepoRef,
+  issue: Existing | null,
+  item: BacklogItem,
+  made: ReadonlyMap<string, Existing | null>,
+): Promise<(Existing | null)[]> {
+  const blockers = item.blockedBy.map((id) => made.get(id) ?? null);
+  if (issue === null || !issue.before || issue.blockedByCount === 0 || blockers.length === 0) return blockers;
+  const linked = await octokit.paginate(octokit.rest.issues.listDependenciesBlockedBy, {
+    ...repo,
+    issue_number: issue.number,
+    per_page: 100,
+  });
+  const ids = new Set(linked.map((other) => other.id));
+  return blockers.filter((blocker) => blocker === null || !ids.has(blocker.issueId));
+}
