@@ -58,7 +58,7 @@ export const MAX_SPEC_FILES = 10;
 /**
  * The repository files a spec's body links: relative links (`[spec](docs/spec.md)`, `./docs/spec.md`) and
  * GitHub's URLs of its own files (`https://github.com/owner/name/blob/main/docs/spec.md`), as paths inside
- * the repository, each once, in order, up to MAX_SPEC_FILES. Paths that climb out (`..`) are left out.
+ * the repository, each once (blob URLs, then links, then bare paths), up to MAX_SPEC_FILES. Paths that climb out (`..`) are left out.
  * Pure; whether each exists is the checkout's to say.
  */
 export function specFileLinks(body: string, repoFullName: string): string[] {

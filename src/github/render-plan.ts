@@ -17,11 +17,16 @@ export function renderPlanTree(items: readonly BacklogItem[]): string {
   const lines: string[] = [];
   const walk = (parent: string | null, depth: number) => {
     for (const item of children.get(parent) ?? []) {
-      lines.push(`${"  ".repeat(depth)}- ${itemLine(item)}`);
       const pad = "  ".repeat(depth + 1);
-      if (item.description) lines.push(`${pad}${plain(item.description)}`);
-      if (item.blockedBy.length > 0)
-        lines.push(`${pad}blocked by ${item.blockedBy.map((id) => `\`${plain(id)}\``).join(", ")}`);
+      // One list item: the title, then its description and blockers on lines of their own (hard breaks).
+      const block = [
+        itemLine(item),
+        ...(item.description ? [plain(item.description)] : []),
+        ...(item.blockedBy.length > 0
+          ? [`blocked by ${item.blockedBy.map((id) => `\`${plain(id)}\``).join(", ")}`]
+          : []),
+      ];
+      lines.push(`${"  ".repeat(depth)}- ${block.join(`\\\n${pad}`)}`);
       walk(item.id, depth + 1);
     }
   };
@@ -38,6 +43,7 @@ function itemLine(item: BacklogItem): string {
 /** Text from an agent shown as text: no HTML, no mentions that ping, no links it did not mean. */
 function plain(text: string): string {
   return text
+    .replaceAll("\\", "\\\\")
     .replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;"))
     .replace(/@(?=[A-Za-z0-9])/g, "@\u200b")
     .replaceAll("`", "'");
@@ -63,7 +69,7 @@ export function renderProposal(input: {
   return [
     `### Drover: proposed plan (${counts(input.items)})`,
     "",
-    `Asked for by @${input.by}; the agent read the spec and the repository, and changed nothing.`,
+    `Asked for by @${input.by}: epics, stories and tasks, each with its priority (1–10) and what blocks it.`,
     "",
     renderPlanTree(input.items),
     "",
@@ -131,7 +137,7 @@ export function renderAccepted(input: {
     "",
     ...input.created.map(
       (item) =>
-        `- ${item.kind}: ${item.number === null ? plain(item.title) : `#${item.number}`}${item.created ? "" : " (already there)"}`,
+        `- ${item.kind} ${item.number === null ? "" : `#${item.number} `}${plain(item.title)}${item.created ? "" : " (already there)"}`,
     ),
     "",
     input.labelled
