@@ -7,7 +7,11 @@ import { fence } from "../lib/markdown.ts";
  * tasks; items without a parent at the top), each with its kind, id, title, priority, one-line description
  * and what blocks it. Pure.
  */
-export function renderPlanTree(items: readonly BacklogItem[]): string {
+export function renderPlanTree(
+  items: readonly BacklogItem[],
+  /** How a line under an item's title ends: a Markdown hard break, or nothing (a terminal). */
+  lineEnd: "\\" | "" = "\\",
+): string {
   const children = new Map<string | null, BacklogItem[]>();
   const ids = new Set(items.map((item) => item.id));
   for (const item of items) {
@@ -26,7 +30,7 @@ export function renderPlanTree(items: readonly BacklogItem[]): string {
           ? [`blocked by ${item.blockedBy.map((id) => `\`${plain(id)}\``).join(", ")}`]
           : []),
       ];
-      lines.push(`${"  ".repeat(depth)}- ${block.join(`\\\n${pad}`)}`);
+      lines.push(`${"  ".repeat(depth)}- ${block.join(`${lineEnd}\n${pad}`)}`);
       walk(item.id, depth + 1);
     }
   };

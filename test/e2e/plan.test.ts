@@ -50,7 +50,6 @@ describe("/drover plan", () => {
     // 1. A proposal: the tree with its blockers, the linked file's task, and the writes discarded.
     await maintainer.rest.issues.createComment({ ...repo, issue_number: spec.number, body: "/drover plan" });
     const first = await eventually("the proposal", () => proposals(name, spec.number)[0], 60_000);
-    console.log("FIRST>>>\n" + first.body);
     expect(first.body).toContain("**epic** `E1` Greeting · priority 7 (high)");
     expect(first.body).toContain("  - **story** `S1` Say hello");
     expect(first.body).toContain("    - **task** `T2` Use the greeting · priority 5 (normal)");
@@ -99,7 +98,6 @@ describe("/drover plan", () => {
     expect(t2.blockedBy.map((i) => i.number)).toEqual([t1.number]);
     expect(t1.labels.map((l) => l.name)).toContain("drover");
     expect(epic.labels.map((l) => l.name)).not.toContain("drover");
-    console.log("ACCEPTED>>>\n" + accepted.body);
     expect(accepted.body).toContain(`#${t1.number}`);
     expect(accepted.body).toContain("2 started");
     const tasks = await eventually("the tasks recorded", async () => {
@@ -147,7 +145,6 @@ describe("/drover plan", () => {
       () => botComments(name, spec.number).find((c) => c.body.includes("Drover: no plan")),
       60_000,
     );
-    console.log("FAILURE>>>\n" + failure.body);
     expect(failure.body).toContain('kind must be one of epic, story, task (got "chore")');
     expect(failure.body).toContain("title must be a non-empty string");
     expect(failure.body).toContain("I read the spec in . with [REDACTED:github-token]");

@@ -1,4 +1,5 @@
 import type { CliCommand } from "../command.ts";
+import { spec } from "./spec.ts";
 
 /** The commands that live in modules of their own, in the order `drover help` lists them. */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [spec];
