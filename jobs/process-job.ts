@@ -10,6 +10,7 @@ import { closeTask } from "./close-task.ts";
 import { commandJob } from "./command.ts";
 import { controlJob } from "./control.ts";
 import { followBase, followPull } from "./follow-base.ts";
+import { configCheck } from "./config-check.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
 import { planJob } from "./plan.ts";
@@ -37,6 +38,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   review: (deps, payload) => reviewJob(deps, payload),
   "follow-base": (deps, payload) => followBase(deps, payload),
   "follow-pull": (deps, payload) => followPull(deps, payload),
+  "config-check": (deps, payload) => configCheck(deps, payload),
   "run-task": runTask,
   plan: (deps, payload, context) => planJob(deps, payload, context.signal),
   publish: (deps, payload) => publish(deps, payload),

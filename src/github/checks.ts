@@ -1,6 +1,8 @@
 import type { Octokit, RepoRef } from "./types.ts";
 
 export const CHECK_NAME = "Drover";
+/** The check run on a pushed commit that changed `.github/drover.yml`: is the file valid. */
+export const CONFIG_CHECK_NAME = "Drover config";
 
 /** `action_required`: a pull request that cannot merge into its base (conflicts) until a person acts. */
 export type CheckConclusion = "success" | "failure" | "neutral" | "action_required";
@@ -15,6 +17,8 @@ export type CompletedCheck = {
   title: string;
   summary: string;
   detailsUrl?: string;
+  /** Default `Drover` (CHECK_NAME). */
+  name?: string;
 };
 
 /**
@@ -27,14 +31,14 @@ export async function createCheckRun(
   repo: RepoRef,
   check: CompletedCheck,
 ): Promise<number> {
-  const made = await findCheckRun(octokit, repo, check.headSha);
+  const made = await findCheckRun(octokit, repo, check.headSha, check.name);
   return made ? made.id : makeCheckRun(octokit, repo, check);
 }
 
 async function makeCheckRun(octokit: Octokit, repo: RepoRef, check: CompletedCheck): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     ...repo,
-    name: CHECK_NAME,
+    name: check.name ?? CHECK_NAME,
     head_sha: check.headSha,
     status: "completed",
     conclusion: check.conclusion,
@@ -45,16 +49,20 @@ async function makeCheckRun(octokit: Octokit, repo: RepoRef, check: CompletedChe
   return data.id;
 }
 
-/** The `Drover` check run on `headSha`, the latest one if there are several; undefined when there is none. */
+/**
+ * The `Drover` check run (or the one named `name`) on `headSha`, the latest if there are several;
+ * undefined when there is none.
+ */
 export async function findCheckRun(
   octokit: Octokit,
   repo: RepoRef,
   headSha: string,
+  name = CHECK_NAME,
 ): Promise<{ id: number; status: string; conclusion: string | null } | undefined> {
   const { data } = await octokit.rest.checks.listForRef({
     ...repo,
     ref: headSha,
-    check_name: CHECK_NAME,
+    check_name: name,
     filter: "latest",
   });
   return data.check_runs.find((run) => run.head_sha === headSha);

@@ -1,5 +1,5 @@
 import { parse, YAMLParseError } from "yaml";
-import { parseConfig } from "../config/parse.ts";
+import { parseConfig, type ConfigResult } from "../config/parse.ts";
 import { renderConfigProblems } from "./render.ts";
 
 /** What `drover config check` says of a drover.yml, and whether the app would take it. */
@@ -32,7 +32,11 @@ export function checkConfigText(text: string, shownPath: string): ConfigCheck {
       `\`_extends: ${String(extendsFrom)}\` is followed by the app on GitHub, not here: only this file's own keys were checked.`,
     );
   }
-  const result = parseConfig(raw);
+  return describeConfig(parseConfig(raw), shownPath, notes);
+}
+
+/** What a checked drover.yml comes to: the app's own messages when it is not valid, a summary when it is. */
+export function describeConfig(result: ConfigResult, shownPath: string, notes: string[] = []): ConfigCheck {
   if (!result.ok)
     return { ok: false, output: [renderConfigProblems(result.problems, shownPath), ...notes].join("\n") };
   const { config } = result;
@@ -45,5 +49,27 @@ export function checkConfigText(text: string, shownPath: string): ConfigCheck {
       ...notes,
       "",
     ].join("\n"),
+  };
+}
+
+/** The `Drover config` check run on a pushed commit: success or failure, with `describeConfig`'s words. */
+export function configCheckRun(
+  result: ConfigResult | null,
+  shownPath: string,
+): { conclusion: "success" | "failure"; title: string; summary: string } {
+  if (result === null)
+    return {
+      conclusion: "success",
+      title: `No ${shownPath}: Drover uses its defaults`,
+      summary: `This commit has no \`${shownPath}\`: Drover uses its defaults for this repository.`,
+    };
+  const checked = describeConfig(result, shownPath);
+  const problems = result.ok ? 0 : result.problems.length;
+  return {
+    conclusion: checked.ok ? "success" : "failure",
+    title: checked.ok
+      ? `${shownPath} is valid`
+      : `${shownPath} is not valid: ${problems} problem${problems === 1 ? "" : "s"}`,
+    summary: checked.output,
   };
 }

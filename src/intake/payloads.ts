@@ -129,6 +129,17 @@ export const PushEvent = z.object({
   before: CommitSha.nullish(),
   after: CommitSha,
   deleted: z.boolean().nullish(),
+  /** The pushed commits with the files each touched (GitHub lists up to 2,048; more are left out). */
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).nullish(),
+        removed: z.array(z.string()).nullish(),
+        modified: z.array(z.string()).nullish(),
+      }),
+    )
+    .max(5_000)
+    .nullish(),
   ...InRepository,
   repository: Repository.extend({ pushed_at: PushedAt }),
 });

@@ -21,11 +21,12 @@ import {
   type InstalledRepository,
 } from "./payloads.ts";
 import { repoOfUrl } from "../github/read-issues.ts";
+import { CONFIG_PATH } from "../config/schema.ts";
 
 /** The jobs that act on a delivery itself. */
 export type DeliveryJob = Extract<
   JobName,
-  "start-task" | "close-task" | "command" | "review" | "follow-base"
+  "start-task" | "close-task" | "command" | "review" | "follow-base" | "config-check"
 >;
 
 /**
@@ -256,12 +257,25 @@ export function routeWebhook(name: string, payload: unknown, options: RouteOptio
 /**
  * A push to a branch: the base of Drover's open pull requests, perhaps (the follow-base job looks), a task
  * branch included: pull requests stacked on it (drover.yml `stack: true`) follow it. Not a tag, not a
- * deleted branch.
+ * deleted branch. One that changes `.github/drover.yml` also gets the file checked on its head commit
+ * (the `Drover config` check run), so a broken file shows on the commit, not first on some issue.
  */
 function pushRoute(p: PushEvent): Route {
   if (!p.ref.startsWith("refs/heads/")) return { kind: "ignore", why: "a push of a tag" };
   if (p.deleted === true || /^0+$/.test(p.after)) return { kind: "ignore", why: "a deleted branch" };
-  return dispatch(p, ["follow-base"], []);
+  return dispatch(p, configChange(p) ? ["follow-base", "config-check"] : ["follow-base"], []);
+}
+
+/**
+ * What a push did to `.github/drover.yml`, by the last pushed commit that touched it: removed it, added or
+ * changed it, or nothing (null).
+ */
+export function configChange(p: Pick<PushEvent, "commits">): "changed" | "removed" | null {
+  const last = (p.commits ?? []).findLast((commit) =>
+    [commit.added, commit.modified, commit.removed].some((files) => files?.includes(CONFIG_PATH) === true),
+  );
+  if (!last) return null;
+  return last.removed?.includes(CONFIG_PATH) === true ? "removed" : "changed";
 }
 
 /**

@@ -42,6 +42,12 @@ export const JOBS = {
     jobId: (p: { deliveryId: string }) => `follow-${p.deliveryId}`,
     options: { lane: "main", attempts: 5, backoffMs: 5_000 },
   },
+  /** A push that changed `.github/drover.yml`: the file checked at the pushed commit, as a check run. */
+  "config-check": {
+    payload: z.object({ deliveryId: z.string().min(1) }),
+    jobId: (p: { deliveryId: string }) => `config-check-${p.deliveryId}`,
+    options: { lane: "main", attempts: 5, backoffMs: 5_000 },
+  },
   /**
    * A Drover pull request whose base moved while its agent ran (the push found it in flight, not in
    * review): read once, and decided on as that push would have (left alone, to the agent, to a person).
