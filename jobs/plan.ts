@@ -7,7 +7,7 @@ import { agentEnvironment } from "../src/agent/env.ts";
 import { AgentCredentialsError, prepareAgentHome } from "../src/agent/home.ts";
 import { chownTree } from "../src/agent/os-user.ts";
 import { buildPlanPrompt, specFileLinks } from "../src/agent/plan-prompt.ts";
-import { secretValues, serverPaths } from "../src/agent/scrub.ts";
+import { relativizePaths, scrubSecrets, secretValues, serverPaths } from "../src/agent/scrub.ts";
 import { loadRepoConfig } from "../src/config/load.ts";
 import { CONFIG_PATH, type DroverConfig } from "../src/config/schema.ts";
 import { getDelivery } from "../src/db/deliveries.ts";
@@ -16,12 +16,13 @@ import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { closeReadOnlyCheckout, openReadOnlyCheckout } from "../src/git/read-only.ts";
 import { reply, writeMarkedComment } from "../src/github/comments.ts";
 import { renderConfigProblems } from "../src/github/render.ts";
-import { renderPlanFailure, renderProposal } from "../src/github/render-plan.ts";
+import { renderPlanError, renderPlanFailure, renderProposal } from "../src/github/render-plan.ts";
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
 import type { JobPayload } from "../src/queue/job-catalog.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import { commentSourceOf, type CommentSource } from "./command/source.ts";
-import type { JobDeps } from "./deps.ts";
+import type { JobContext, JobDeps } from "./deps.ts";
+import { homePaths } from "./run-task/paths.ts";
 import { runPlanner, readSpecFiles, type PlanOutcome } from "./plan/planner.ts";
 import { agentUser } from "./run-task/agent.ts";
 import { baseBranchOf, freshMirror } from "./run-task/worktree.ts";
@@ -44,7 +45,7 @@ export function planRunKey(deliveryId: string, index: number): string {
 export async function planJob(
   deps: JobDeps,
   payload: JobPayload<"plan">,
-  signal: AbortSignal | undefined,
+  context: Pick<JobContext, "signal" | "fate">,
 ): Promise<void> {
   const delivery = await getDelivery(deps.db, payload.deliveryId);
   if (!delivery) throw new PermanentJobError(`delivery ${payload.deliveryId} is not recorded`);
@@ -60,9 +61,21 @@ export async function planJob(
   if (run?.commentId) return;
   if (!run) {
     const config = await loadRepoConfig(octokit, repo);
-    const outcome: Outcome = config.ok
-      ? await plan(deps, { repository, octokit, repo, source, config: config.config }, signal)
-      : { ok: false, body: renderConfigProblems(config.problems, CONFIG_PATH) };
+    let outcome: Outcome;
+    try {
+      outcome = config.ok
+        ? await plan(deps, { repository, octokit, repo, source, config: config.config }, context.signal)
+        : { ok: false, body: renderConfigProblems(config.problems, CONFIG_PATH) };
+    } catch (error) {
+      // Tried for the last time (or never to work): the person who asked hears why, not silence.
+      if (context.fate(error).kind !== "final") throw error;
+      log.error({ err: error }, "planning failed for good");
+      const message = relativizePaths(
+        scrubSecrets((error as Error).message, secretValues(process.env)),
+        await homePaths(deps.env.DROVER_HOME),
+      );
+      outcome = { ok: false, body: renderPlanError(message) };
+    }
     log.info({ proposed: outcome.ok }, "planning finished");
     run = await recordPlanRun(deps.db, {
       runKey,

@@ -40,7 +40,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "follow-pull": (deps, payload) => followPull(deps, payload),
   "config-check": (deps, payload) => configCheck(deps, payload),
   "run-task": runTask,
-  plan: (deps, payload, context) => planJob(deps, payload, context.signal),
+  plan: (deps, payload, context) => planJob(deps, payload, context),
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
   schedule: (deps) => schedule(deps),

@@ -111,6 +111,19 @@ export function renderPlanFailure(input: {
   ].join("\n");
 }
 
+/** The comment for a planning run that could not run at all (the checkout, the agent's home). */
+export function renderPlanError(message: string): string {
+  return [
+    "### Drover: no plan",
+    "",
+    "Drover could not run the planning agent, and gave up after trying again:",
+    "",
+    fence(message),
+    "",
+    "Nothing was proposed; any earlier proposal stands. `/drover plan` tries again.",
+  ].join("\n");
+}
+
 function discardedNote(discarded: readonly string[]): string[] {
   if (discarded.length === 0) return [];
   const shown = discarded.slice(0, 10).map((file) => `\`${plain(file)}\``);
