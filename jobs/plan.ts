@@ -13,7 +13,7 @@ import { CONFIG_PATH, type DroverConfig } from "../src/config/schema.ts";
 import { getDelivery } from "../src/db/deliveries.ts";
 import { planRunOf, shownProposal, recordPlanComment, recordPlanRun, type PlanRun } from "../src/db/plans.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
-import { closeReadOnlyCheckout, openReadOnlyCheckout } from "../src/git/read-only.ts";
+import { closeReadOnlyCheckout, openReadOnlyCheckout, sweepCheckouts } from "../src/git/read-only.ts";
 import { reply, writeMarkedComment } from "../src/github/comments.ts";
 import { renderConfigProblems } from "../src/github/render.ts";
 import { renderPlanError, renderPlanFailure, renderProposal } from "../src/github/render-plan.ts";
@@ -26,6 +26,9 @@ import { homePaths } from "./run-task/paths.ts";
 import { runPlanner, readSpecFiles, type PlanOutcome } from "./plan/planner.ts";
 import { agentUser } from "./run-task/agent.ts";
 import { baseBranchOf, freshMirror } from "./run-task/worktree.ts";
+
+/** Past the task_timeout, how long before a planning checkout left behind is taken for a crash's. */
+const STALE_MARGIN_MS = 60 * 60_000;
 
 /** Marks the one proposal comment per spec issue, edited by each new proposal. */
 export const PLAN_MARKER = "<!-- drover:plan -->";
@@ -130,6 +133,8 @@ async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undef
   const checkoutPath = path.join(home, "plans", name);
   const workDir = path.join(home, "runs", `plan-${name}`);
   await mkdir(path.dirname(checkoutPath), { recursive: true });
+  // A crashed worker's checkout: its agent was stopped long before (task_timeout), so it is nobody's now.
+  await sweepCheckouts(path.dirname(checkoutPath), config.task_timeout + STALE_MARGIN_MS);
   const checkout = await openReadOnlyCheckout({
     mirror,
     base: baseBranchOf(repository, config),

@@ -99,3 +99,21 @@ export async function closeReadOnlyCheckout(mirror: string | null, dir: string):
   if (mirror !== null) await removeWorktree(mirror, dir);
   else await rm(dir, { recursive: true, force: true });
 }
+
+/**
+ * Checkouts under `dir` made more than `olderThanMs` ago: left by a planning run whose worker crashed (a
+ * run that ends removes its own). Given back their write permission and removed; their registrations in
+ * the mirror go with the next `git worktree prune`. Returns how many went.
+ */
+export async function sweepCheckouts(dir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const full = path.join(dir, name);
+    const info = await lstat(full).catch(() => null);
+    if (!info?.isDirectory() || now - info.birthtimeMs < olderThanMs || now - info.ctimeMs < olderThanMs)
+      continue;
+    await closeReadOnlyCheckout(null, full);
+    removed += 1;
+  }
+  return removed;
+}
