@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
 
 const CLI = new URL("../../src/main/cli.ts", import.meta.url).pathname;
 const TSX = import.meta.resolve("tsx");
@@ -69,5 +70,53 @@ describe("drover spec", { timeout: 120_000 }, () => {
     const missing = await drover(["nowhere.md", "--dry-run", ...withPlanner]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toBe("drover: cannot read the spec nowhere.md: ENOENT");
+  });
+});
+
+/** `drover spec` creating its proposal in the sandbox as the App's installation, twice. */
+describe("drover spec, creating", { timeout: 120_000 }, () => {
+  let sandbox: TestSandbox;
+  let dir: string;
+  beforeAll(async () => {
+    sandbox = await startTestSandbox();
+    dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-make-"));
+    await writeFile(path.join(dir, "spec.md"), "# Greeting\n\nWe greet people.\n");
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates the tree with its links, and a second run with the same proposal creates nothing", async () => {
+    const repo = await sandbox.newRepo("specced", { autoInit: false });
+    const config = `agent: command\nagent_command: ${JSON.stringify([process.execPath, PLANNER])}\n`;
+    await sandbox.as("maintainer").rest.repos.createOrUpdateFileContents({
+      ...repo,
+      path: ".github/drover.yml",
+      message: "Configure Drover",
+      content: Buffer.from(config).toString("base64"),
+    });
+    const spec = () =>
+      execa(process.execPath, ["--import", TSX, CLI, "spec", "spec.md", "--repo", "acme/specced"], {
+        cwd: dir,
+        reject: false,
+        env: { ...sandbox.sandbox.droverEnv(), GITHUB_THROTTLE: "off" },
+      });
+    const first = await spec();
+    expect(first.stderr).not.toContain("drover: no plan");
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("- **epic** `E1` Greeting");
+    expect(first.stdout.match(/^created #\d+/gm)).toHaveLength(4);
+    expect(first.stderr).toContain("Drover starts nothing from its own App's labels");
+    const issues = [...sandbox.sandbox.world.repo("acme", "specced")!.issues.values()];
+    const byTitle = (title: string) => issues.find((issue) => issue.title === title)!;
+    expect(byTitle("Greeting").subIssues.map((i) => i.title)).toEqual(["Say hello"]);
+    expect(byTitle("Use the greeting").blockedBy.map((i) => i.title)).toEqual(["Write the greeting"]);
+    expect(byTitle("Write the greeting").labels.map((l) => l.name)).toContain("drover");
+
+    const second = await spec();
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout.match(/^found {3}#\d+/gm)).toHaveLength(4);
+    expect(sandbox.sandbox.world.repo("acme", "specced")!.issues.size).toBe(issues.length);
   });
 });

@@ -96,6 +96,11 @@ Example:
       progress: (note) => bar.tick(1, note),
     });
     bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);
+    if (label !== null)
+      process.stderr.write(
+        `drover: the tasks carry the \`${label}\` label, but Drover starts nothing from its own App's labels: ` +
+          "comment `/drover run` on each task (or label it yourself) to start it\n",
+      );
     for (const outcome of result.items)
       process.stdout.write(
         `${outcome.created ? "created" : "found  "} #${outcome.number ?? "?"} ${outcome.url ?? ""}\n`,
