@@ -24,7 +24,7 @@ import { commentSourceOf, type CommentSource } from "./command/source.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { homePaths } from "./run-task/paths.ts";
 import { runPlanner, readSpecFiles, type PlanOutcome } from "./plan/planner.ts";
-import { agentUser } from "./run-task/agent.ts";
+import { agentUser, expandHome } from "./run-task/agent.ts";
 import { baseBranchOf, freshMirror } from "./run-task/worktree.ts";
 
 /** Past the task_timeout, how long before a planning checkout left behind is taken for a crash's. */
@@ -114,6 +114,32 @@ async function show(deps: JobDeps, octokit: Octokit, repo: RepoRef, run: PlanRun
   await recordPlanComment(deps.db, run.id, written.id, written.hash);
 }
 
+/**
+ * The planning agent's environment (allowlisted, a HOME of its own in `workDir` with the credential
+ * files DROVER_AGENT_CREDENTIALS names) and the OS user it runs as, as an attempt's agent has them.
+ */
+async function planningSurroundings(deps: JobDeps, home: string, workDir: string, agent = "command") {
+  const env = {
+    ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV),
+    HOME: path.join(workDir, "home"),
+  };
+  const runAs = await agentUser(deps);
+  const workerHome = os.homedir();
+  const agentHome = await prepareAgentHome({
+    home: env.HOME,
+    cacheDirs: getAdapter(agent)?.cacheDirs ?? [],
+    cacheRoot: path.join(home, "agent-cache", agent),
+    credentials: (deps.env.DROVER_AGENT_CREDENTIALS ?? []).map((file) => expandHome(file, workerHome)),
+    workerHome,
+    runAs,
+  }).catch((error: unknown) => {
+    if (error instanceof AgentCredentialsError) throw new PermanentJobError(error.message);
+    throw error;
+  });
+  if (runAs) await chownTree(workDir, runAs.uid, runAs.gid);
+  return { env, runAs, agentHome };
+}
+
 type PlanContext = {
   repository: Repository;
   octokit: Octokit;
@@ -148,26 +174,7 @@ async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undef
       total: config.max_description_size,
     });
     const prompt = buildPlanPrompt({ repository: repository.fullName, title: issue.title, body, files });
-    const agent = config.agent[0] ?? "command";
-    const env = {
-      ...agentEnvironment(process.env, deps.env.DROVER_AGENT_ENV),
-      HOME: path.join(workDir, "home"),
-    };
-    const runAs = await agentUser(deps);
-    const agentHome = await prepareAgentHome({
-      home: env.HOME,
-      cacheDirs: getAdapter(agent)?.cacheDirs ?? [],
-      cacheRoot: path.join(home, "agent-cache", agent),
-      credentials: (deps.env.DROVER_AGENT_CREDENTIALS ?? []).map((file) =>
-        file === "~" || file.startsWith("~/") ? path.join(os.homedir(), file.slice(1)) : path.resolve(file),
-      ),
-      workerHome: os.homedir(),
-      runAs,
-    }).catch((error: unknown) => {
-      if (error instanceof AgentCredentialsError) throw new PermanentJobError(error.message);
-      throw error;
-    });
-    if (runAs) await chownTree(workDir, runAs.uid, runAs.gid);
+    const { env, runAs, agentHome } = await planningSurroundings(deps, home, workDir, config.agent[0]);
     let outcome: PlanOutcome;
     try {
       outcome = await runPlanner({
