@@ -126,9 +126,11 @@ export async function createBacklog(
     }
     made.set(item.id, issue);
 
+    // In a dry run a parent still to be made is known by its id only: the link is counted all the same.
+    const hasParent = item.parent === null ? under !== null : made.has(item.parent);
     const parent = item.parent === null ? under : (made.get(item.parent) ?? null);
-    if (parent !== null && (issue === null || issue.parent === null)) {
-      if (!options.dryRun && issue !== null)
+    if (hasParent && (issue === null || issue.parent === null)) {
+      if (!options.dryRun && issue !== null && parent !== null)
         await octokit.rest.issues.addSubIssue({
           ...repo,
           issue_number: parent.number,
@@ -213,8 +215,10 @@ async function createIssue(
 }
 
 /**
- * The item's blockers not yet linked. An issue this run made has none; one an earlier run made is read
- * only when the listing says it has some links (and then once).
+ * The item's blockers not yet linked. An issue this run made has none. For one an earlier run made, the
+ * listing says how many links it has: none, and all are missing; as many as the item names or more, and
+ * none is (what an interrupted run leaves is fewer; a link a person swapped for another is their choice);
+ * in between, its list is read once to add only the missing ones.
  */
 async function missingBlockers(
   octokit: Octokit,
@@ -225,6 +229,7 @@ async function missingBlockers(
 ): Promise<(Existing | null)[]> {
   const blockers = item.blockedBy.map((id) => made.get(id) ?? null);
   if (issue === null || !issue.before || issue.blockedByCount === 0 || blockers.length === 0) return blockers;
+  if (issue.blockedByCount !== null && issue.blockedByCount >= blockers.length) return [];
   const linked = await octokit.paginate(octokit.rest.issues.listDependenciesBlockedBy, {
     ...repo,
     issue_number: issue.number,

@@ -102,14 +102,16 @@ export function checkBacklog(items: readonly BacklogItem[]): BacklogProblem[] {
   const successors = (id: string) => (byId.get(id)?.blockedBy ?? []).filter((b) => b !== id && byId.has(b));
   for (const component of cyclicComponents(byId.keys(), successors, (id) => byId.has(id))) {
     if (component.length < 2) continue;
-    const first = byId.get(component[0]!)!;
-    problems.push({ id: first.id, line: first.line, problem: `cycle: ${cycleOrder(component, successors)}` });
+    const path = cycleOrder(component, successors);
+    // Named on the line of the member the cycle is written from, so the line and the text agree.
+    const first = byId.get(path[0]!)!;
+    problems.push({ id: first.id, line: first.line, problem: `cycle: ${path.join(" → ")}` });
   }
   return problems;
 }
 
 /** A shortest cycle through the component's first id (by name), in edge order: `A → B → A`. */
-function cycleOrder(component: string[], successors: (id: string) => string[]): string {
+function cycleOrder(component: string[], successors: (id: string) => string[]): string[] {
   const members = new Set(component);
   const start = [...component].sort()[0]!;
   const cameFrom = new Map<string, string>();
@@ -130,7 +132,7 @@ function cycleOrder(component: string[], successors: (id: string) => string[]): 
   }
   const path = [start];
   for (let at = last; at !== undefined && at !== start; at = cameFrom.get(at)) path.splice(1, 0, at);
-  return [...path, start].join(" → ");
+  return [...path, start];
 }
 
 /** Items in an order where every parent and every blocker comes before the items that need it. */

@@ -1,0 +1,234 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { loadRepoConfig } from "../../config/load.ts";
+import { readBacklogJsonl } from "../../graph/backlog-jsonl.ts";
+import type { BacklogItem } from "../../graph/backlog.ts";
+import { createBacklog, type CreateBacklogResult } from "../../github/backlog-create.ts";
+import { classifyGitHubError } from "../../github/errors.ts";
+import { enqueuer } from "../../queue/job-catalog.ts";
+import { WorkQueue } from "../../queue/queue.ts";
+import { assertRedisUsable, connectRedis } from "../../queue/redis.ts";
+import { progress } from "../../report/progress.ts";
+import type { CliCommand } from "../command.ts";
+import { environment, exit } from "../boot.ts";
+import { actAsInstallation } from "../installation.ts";
+
+/** GitHub's secondary limit on content-creating requests (issues, links) per installation and hour. */
+const HOURLY_WRITES = 500;
+
+const SYNOPSIS = "import-jsonl <file> --repo owner/name [--dry-run] [--no-label]";
+
+export type ImportArgs = { file: string; repo: string; dryRun: boolean; label: boolean };
+
+/** The command's arguments, or one line saying what is wrong (with the synopsis). Pure. */
+export function importArgs(args: string[]): ImportArgs | { error: string } {
+  const usage = `usage: drover ${SYNOPSIS}`;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        repo: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+        "no-label": { type: "boolean", default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    return { error: `import-jsonl: ${(error as Error).message}; ${usage}` };
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1)
+    return {
+      error: `import-jsonl takes one file (got ${positionals.length === 0 ? "none" : positionals.join(" ")}); ${usage}`,
+    };
+  if (values.repo === undefined) return { error: `import-jsonl needs --repo owner/name; ${usage}` };
+  if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo))
+    return { error: `--repo "${values.repo}" is not a repository; use owner/name` };
+  return { file: positionals[0]!, repo: values.repo, dryRun: values["dry-run"], label: !values["no-label"] };
+}
+
+/**
+ * The control job's id that starts an imported task: the same for the same issue of the same repository
+ * however often the import runs, so a task is started once (jobs/control.ts applies an id once).
+ */
+export function startControlId(repoFullName: string, number: number): string {
+  const repo = createHash("sha256").update(repoFullName.toLowerCase()).digest("hex").slice(0, 12);
+  return `operator-import-${repo}-${number}`;
+}
+
+/** What the import did, for stdout: the counts, then each item's issue. Pure. */
+export function renderImport(result: CreateBacklogResult, dryRun: boolean): string {
+  const lines = result.items.map(
+    (item) =>
+      `  ${item.id}  ${item.number === null ? "(new)" : `#${item.number}`}  ${
+        item.created ? (dryRun ? "would be created" : "created") : "already there"
+      }${item.url ? `  ${item.url}` : ""}`,
+  );
+  const writes = result.created + result.linked;
+  const head = dryRun
+    ? `Dry run, nothing written: would create ${result.created}, already there ${result.reused}, links to add ${result.linked}` +
+      (writes > HOURLY_WRITES
+        ? ` (${writes} writes: GitHub allows an installation ${HOURLY_WRITES} an hour, so the import waits or stops` +
+          " at the limit; running it again goes on where it stopped)"
+        : "")
+    : `Created ${result.created}, already there ${result.reused}, links added ${result.linked}`;
+  return `${head}\n${lines.join("\n")}\n`;
+}
+
+export const importJsonl: CliCommand = {
+  name: "import-jsonl",
+  usage: `  ${SYNOPSIS}
+                                      create a JSON Lines backlog (epics, stories, tasks,
+                                      priorities, blocked_by) as GitHub issues with sub-issues and
+                                      "blocked by" links, then start its tasks; a rerun creates
+                                      nothing twice and finishes what an earlier run left
+`,
+  help: `Usage: drover ${SYNOPSIS}
+
+Creates the backlog in <file> as issues of owner/name, acting as the App's installation (the
+credentials the app runs with: APP_ID and PRIVATE_KEY, GITHUB_API_URL for GitHub Enterprise):
+epics and stories become parent issues with their sub-issues, tasks are labelled with the
+repository's Drover label (drover.yml \`label\`, default "drover"), priorities become
+"priority: <level>" labels, and blocked_by becomes GitHub's native "blocked by" links.
+
+The file holds one record a line (blank lines are skipped):
+  {"id": "EPIC-1", "type": "epic", "title": "Foundation", "description": "..."}
+  {"id": "STORY-1", "type": "story", "epic_id": "EPIC-1", "title": "Sign-in", "priority": "high"}
+  {"id": "TASK-1", "type": "task", "story_id": "STORY-1", "title": "Login form", "priority": 5,
+   "blocked_by": ["TASK-0"]}
+priority is 1-10 (higher is more urgent) or critical, high, normal, low. A task may name its epic
+with epic_id instead of a story. Records from \`drover export\` (with "state" and "history")
+read as they are.
+
+Every line is checked, and the graph (unknown ids, parents, cycles), before anything is made: a
+bad file is reported, every problem with its line number, and nothing is created.
+
+Each issue carries its record's id in a hidden marker, so running the import again creates
+nothing twice: it adds what an interrupted run left out (issues, labels, links) and nothing else.
+
+Issues the App makes do not start Drover by themselves (Drover ignores its own events), so each
+task is then started as an operator's \`/drover run\`, queued where Drover runs (REDIS_URL), once
+per issue however often the import runs. When the queue cannot be reached, the import says so:
+start the tasks with \`/drover run\` on each, or run the import again once the queue is up.
+
+Options:
+  --repo owner/name   the repository to create the issues in (the App must be installed there)
+  --dry-run           read GitHub and say what would be made; write nothing, start nothing
+  --no-label          leave the Drover label off the tasks (nothing starts)
+
+Progress goes to stderr; the summary and each item's issue URL to stdout.
+
+Exit codes: 0 done (or nothing to do), 1 a problem in the file (nothing created) or GitHub
+refused, 2 the file does not exist.
+
+Example:
+  drover import-jsonl backlog.jsonl --repo acme/app --dry-run
+`,
+  async run(args) {
+    const parsed = importArgs(args);
+    if ("error" in parsed) exit(parsed.error);
+    const items = await readBacklogFile(parsed.file);
+    const env = environment();
+    const acting = await actAsInstallation(env, parsed.repo);
+    const label = parsed.label ? await droverLabel(acting) : null;
+    const bar = progress(process.stderr, parsed.dryRun ? "checking" : "importing", items.length);
+    let result: CreateBacklogResult;
+    try {
+      result = await createBacklog(acting.octokit, acting.repo, items, {
+        label,
+        under: null,
+        dryRun: parsed.dryRun,
+        progress: (note) => bar.tick(1, note),
+      });
+    } catch (error) {
+      bar.end();
+      const failure = classifyGitHubError(error);
+      exit(
+        `${failure?.kind === "refused" ? failure.message : `GitHub failed: ${(error as Error).message}`}; ` +
+          "what was made is kept: run the import again to finish it",
+      );
+    }
+    bar.end();
+    process.stdout.write(renderImport(result, parsed.dryRun));
+    if (parsed.dryRun || label === null) return;
+    const taskIds = new Set(items.filter((item) => item.kind === "task").map((item) => item.id));
+    const taskNumbers = result.items.flatMap((outcome) =>
+      taskIds.has(outcome.id) && outcome.number !== null ? [outcome.number] : [],
+    );
+    await startTasks(env, parsed.repo, acting.botLogin, taskNumbers);
+  },
+};
+
+/** The file's items, or every problem (exit 1), or exit 2 when there is no such file. */
+async function readBacklogFile(file: string): Promise<BacklogItem[]> {
+  const text = await readFile(file, "utf8").catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      process.stderr.write(`drover: no file at ${file}\n`);
+      process.exit(2);
+    }
+    exit(`cannot read ${file}: ${(error as Error).message}`);
+  });
+  const read = readBacklogJsonl(text);
+  if (read.ok) return read.items;
+  process.stderr.write(
+    `drover: ${file} has ${read.problems.length} problem${read.problems.length > 1 ? "s" : ""}; nothing was created:\n` +
+      read.problems.map((problem) => `  ${problem}\n`).join(""),
+  );
+  process.exit(1);
+}
+
+/** The repository's Drover label (drover.yml `label`), or the default when it has none. */
+async function droverLabel(acting: Awaited<ReturnType<typeof actAsInstallation>>): Promise<string> {
+  const config = await loadRepoConfig(acting.octokit, acting.repo).catch((error: unknown) =>
+    exit(`could not read the repository's drover.yml: ${(error as Error).message}`),
+  );
+  return config.ok ? config.config.label : config.label;
+}
+
+/**
+ * Queues `/drover run` for each task issue, as the App's bot through the operator's way in. When Redis
+ * cannot be reached nothing is queued and the import says how the tasks start instead.
+ */
+async function startTasks(
+  env: ReturnType<typeof environment>,
+  repoFullName: string,
+  botLogin: string,
+  numbers: number[],
+): Promise<void> {
+  if (numbers.length === 0) return;
+  try {
+    await assertRedisUsable(env.REDIS_URL);
+  } catch (error) {
+    process.stderr.write(
+      `drover: the ${numbers.length} task(s) were not started: Drover's queue is not reachable (${(error as Error).message}). ` +
+        "Start them with `/drover run` on each issue, or run this import again where Drover's REDIS_URL answers " +
+        "(it creates nothing twice and starts each task once)\n",
+    );
+    return;
+  }
+  const redis = connectRedis(env.REDIS_URL);
+  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
+    process.stderr.write(`drover: queue error: ${error.message}\n`),
+  );
+  const enqueue = enqueuer(queue);
+  try {
+    for (const number of numbers)
+      await enqueue("control", {
+        controlId: startControlId(repoFullName, number),
+        repoFullName,
+        number,
+        command: "/drover run",
+        author: { login: botLogin, id: 0 },
+        via: "operator",
+      });
+    process.stderr.write(
+      `drover: queued /drover run for ${numbers.length} task(s); Drover's workers start them (a task already started is left as it is)\n`,
+    );
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
