@@ -67,7 +67,11 @@ export async function planJob(
     let outcome: Outcome;
     try {
       outcome = config.ok
-        ? await plan(deps, { repository, octokit, repo, source, config: config.config }, context.signal)
+        ? await plan(
+            deps,
+            { repository, octokit, repo, source, config: config.config, askedAt: delivery.receivedAt },
+            context.signal,
+          )
         : { ok: false, body: renderConfigProblems(config.problems, CONFIG_PATH) };
     } catch (error) {
       // Tried for the last time (or never to work): the person who asked hears why, not silence.
@@ -141,6 +145,8 @@ async function planningSurroundings(deps: JobDeps, home: string, workDir: string
 }
 
 type PlanContext = {
+  /** When `/drover plan` was received: the base branch is planned from as it was then, or later. */
+  askedAt: Date;
   repository: Repository;
   octokit: Octokit;
   repo: RepoRef;
@@ -154,7 +160,8 @@ async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undef
   const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: source.number });
   const home = path.resolve(deps.env.DROVER_HOME);
   const token = await deps.github.token(repository.installationId);
-  const mirror = await freshMirror(home, repository, token, signal);
+  const base = baseBranchOf(repository, config);
+  const mirror = await freshMirror(home, repository, token, signal, { base, since: ctx.askedAt });
   const name = `${repository.id}-${source.number}-${randomBytes(4).toString("hex")}`;
   const checkoutPath = path.join(home, "plans", name);
   const workDir = path.join(home, "runs", `plan-${name}`);
@@ -163,7 +170,7 @@ async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undef
   await sweepCheckouts(path.dirname(checkoutPath), config.task_timeout + STALE_MARGIN_MS);
   const checkout = await openReadOnlyCheckout({
     mirror,
-    base: baseBranchOf(repository, config),
+    base,
     path: checkoutPath,
     ...(signal ? { signal } : {}),
   });

@@ -61,11 +61,20 @@ describe("/drover plan", () => {
     expect(await readdir(path.join(drover.stack().env.DROVER_HOME!, "plans")).catch(() => [])).toEqual([]);
     expect(await resolveRef(drover.stack().sandbox.bareRepository("acme", name), "main")).toBe(headBefore);
 
-    // 2. Planning again replaces it: the same comment, edited.
+    // 2. Planning again replaces it: the same comment, edited; planned from the base branch as it is now
+    // (the linked file lost its marker since the first plan).
+    const { data: linked } = await maintainer.rest.repos.getContent({ ...repo, path: "docs/spec.md" });
+    await maintainer.rest.repos.createOrUpdateFileContents({
+      ...repo,
+      path: "docs/spec.md",
+      message: "The spec, without the marker",
+      content: Buffer.from("# Greeting\n\nNothing more.\n").toString("base64"),
+      sha: (linked as { sha: string }).sha,
+    });
     await maintainer.rest.issues.update({
       ...repo,
       issue_number: spec.number,
-      body: "We greet people. PLAN-SECOND",
+      body: "We greet people, see [the spec](docs/spec.md). PLAN-SECOND",
     });
     await maintainer.rest.issues.createComment({ ...repo, issue_number: spec.number, body: "/drover plan" });
     await eventually(
