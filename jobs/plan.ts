@@ -18,6 +18,7 @@ import { reply, writeMarkedComment } from "../src/github/comments.ts";
 import { renderConfigProblems } from "../src/github/render.ts";
 import { renderPlanError, renderPlanFailure, renderProposal } from "../src/github/render-plan.ts";
 import { repoRef, type Octokit, type RepoRef } from "../src/github/types.ts";
+import type { BacklogItem } from "../src/graph/backlog.ts";
 import type { JobPayload } from "../src/queue/job-catalog.ts";
 import { PermanentJobError } from "../src/queue/queue.ts";
 import { commentSourceOf, type CommentSource } from "./command/source.ts";
@@ -96,7 +97,7 @@ export async function planJob(
   await show(deps, octokit, repo, run);
 }
 
-type Outcome = { ok: true; items: PlanRun["items"] & {}; body: string } | { ok: false; body: string };
+type Outcome = { ok: true; items: BacklogItem[]; body: string } | { ok: false; body: string };
 
 /** The comment: a proposal in the proposal comment (made, or edited), a failure as a reply. */
 async function show(deps: JobDeps, octokit: Octokit, repo: RepoRef, run: PlanRun): Promise<void> {
