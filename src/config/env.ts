@@ -41,7 +41,7 @@ export const DroverEnv = z.object({
     ["postgres:", "postgresql:"],
     "postgres://user:password@127.0.0.1:5432/drover",
     true,
-  ).default("postgres://postgres@127.0.0.1:5432/drover"),
+  ),
   REDIS_URL: serviceUrl(["redis:", "rediss:"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379"),
   /** Where mirrors, worktrees and agent logs live. */
   DROVER_HOME: z.string().min(1).default(".drover"),
@@ -142,8 +142,30 @@ export const DroverEnv = z.object({
 });
 export type DroverEnv = z.infer<typeof DroverEnv>;
 
+/**
+ * DATABASE_URL when none is set: postgres://postgres@127.0.0.1:5432/drover, on libpq's PGHOST and PGPORT
+ * when they are set (a host name or address; a socket directory is refused: Drover connects over TCP).
+ */
+export function defaultDatabaseUrl(source: NodeJS.ProcessEnv): { url: string } | { error: string } {
+  const host = source.PGHOST?.trim() || "127.0.0.1";
+  const port = source.PGPORT?.trim() || "5432";
+  if (host.startsWith("/") || host.includes(","))
+    return { error: `PGHOST=${host}: Drover connects over TCP to one host; set DATABASE_URL instead` };
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    return { error: `PGPORT=${port} is not a port number (1-65535)` };
+  const url = new URL("postgres://postgres@127.0.0.1/drover");
+  url.hostname = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  url.port = port;
+  return URL.canParse(url.toString()) && url.hostname !== ""
+    ? { url: url.toString() }
+    : { error: `PGHOST=${host} is not a host name or address` };
+}
+
 export function readEnv(source: NodeJS.ProcessEnv = process.env): DroverEnv {
-  const result = DroverEnv.safeParse(source);
+  const fallback = source.DATABASE_URL === undefined ? defaultDatabaseUrl(source) : undefined;
+  if (fallback && "error" in fallback)
+    throw new Error(`Invalid environment:\n  DATABASE_URL is unset, and ${fallback.error}`);
+  const result = DroverEnv.safeParse(fallback ? { ...source, DATABASE_URL: fallback.url } : source);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new Error(`Invalid environment:\n  ${lines.join("\n  ")}\nSee .env.example for every variable.`);

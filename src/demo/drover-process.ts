@@ -145,16 +145,4 @@ export function startDroverProcess(options: StartDroverOptions): DroverProcess {
   };
 }
 
-/** A port nobody listens on now (the OS picks it; a short race remains, fine for local runs). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./server-process.ts";

@@ -21,6 +21,11 @@ export interface StackOptions {
   workerProcesses?: number;
   /** Added to every Drover process's environment. */
   env?: Record<string, string>;
+  /**
+   * Each worker process gets a DROVER_HOME of its own (`home-<n>`), as workers on separate machines have;
+   * default false: one home for all, as processes on one machine may share.
+   */
+  homePerWorker?: boolean;
 }
 
 export interface Stack {
@@ -57,22 +62,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...options.env,
   };
   let count = 0;
-  const start = (role: DroverRole) =>
-    startDroverProcess({
+  const start = async (role: DroverRole) => {
+    const n = count++;
+    const ownHome = options.homePerWorker && role === "worker" ? path.join(options.dir, `home-${n}`) : null;
+    if (ownHome) await mkdir(ownHome, { recursive: true });
+    return startDroverProcess({
       role,
-      env,
+      env: ownHome ? { ...env, DROVER_HOME: ownHome } : env,
       cwd: options.dir,
-      logFile: path.join(options.dir, `${role}-${count++}.log`),
+      logFile: path.join(options.dir, `${role}-${n}.log`),
     });
-  const web = start("web");
-  const workers = Array.from({ length: options.workerProcesses ?? 1 }, () => start("worker"));
+  };
+  const web = await start("web");
+  const workers = await Promise.all(
+    Array.from({ length: options.workerProcesses ?? 1 }, () => start("worker")),
+  );
   const stack: Stack = {
     sandbox,
     web,
     workers,
     env,
     startWorker: async () => {
-      const worker = start("worker");
+      const worker = await start("worker");
       workers.push(worker);
       await worker.ready;
       return worker;

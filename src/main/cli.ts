@@ -10,6 +10,7 @@ import { parseArgv } from "../agent/parse-argv.ts";
 import { DEFAULT_FAULTS } from "../demo/chaos/faults.ts";
 import { DEFAULT_CHAOS_TIMEOUT_MS, runChaos } from "../demo/chaos/run-chaos.ts";
 import { runDemo } from "../demo/run-demo.ts";
+import { withLocalServices } from "../demo/local-services.ts";
 import { parkedDeadLetters } from "../db/dead-letters.ts";
 import { WorkQueue } from "../queue/queue.ts";
 import { assertRedisUsable, connectRedis } from "../queue/redis.ts";
@@ -187,7 +188,9 @@ if (registered) {
       }
       if (agentCommand?.length === 0)
         exit('--agent-command is empty; give a program, e.g. --agent-command "node my-agent.mjs"');
-      const env = environment();
+      const env = await withLocalServices(environment()).catch((error: unknown) =>
+        exit((error as Error).message),
+      );
       const summary = await runDemo({
         json: values.json,
         agentCommand,
@@ -223,7 +226,9 @@ if (registered) {
       if (!(timeout > 0)) exit("--timeout must be a number of seconds above 0");
       const kills = Number(values.kills);
       if (!Number.isInteger(kills) || kills < 0) exit("--kills must be a whole number (0 or more)");
-      const env = environment();
+      const env = await withLocalServices(environment()).catch((error: unknown) =>
+        exit((error as Error).message),
+      );
       const report = await runChaos({
         runs,
         seed,

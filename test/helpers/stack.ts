@@ -25,7 +25,7 @@ export type StackHandle = {
  * the thrown error or in `stack().web.output()`.
  */
 export function useStack(
-  options: Partial<Pick<StackOptions, "workers" | "workerProcesses" | "env">> & {
+  options: Partial<Pick<StackOptions, "workers" | "workerProcesses" | "env" | "homePerWorker">> & {
     /** The URL Drover's processes reach the test database by (e.g. through a proxy); default as is. */
     databaseUrl?: (url: string) => string;
   } = {},
@@ -43,6 +43,7 @@ export function useStack(
       workers: options.workers ?? 2,
       ...(options.workerProcesses ? { workerProcesses: options.workerProcesses } : {}),
       ...(options.env ? { env: options.env } : {}),
+      ...(options.homePerWorker ? { homePerWorker: true } : {}),
     });
   }, 90_000);
   afterAll(async () => {

@@ -43,6 +43,31 @@ describe("readEnv", () => {
     expect(() => readEnv({ DROVER_RECONCILE_EVERY_MS: value })).toThrow(message);
   });
 
+  it("looks for PostgreSQL at libpq's PGHOST and PGPORT when DATABASE_URL is unset", () => {
+    expect(readEnv({ PGPORT: "5433" }).DATABASE_URL).toBe("postgres://postgres@127.0.0.1:5433/drover");
+    expect(readEnv({ PGHOST: "db.internal", PGPORT: "6000" }).DATABASE_URL).toBe(
+      "postgres://postgres@db.internal:6000/drover",
+    );
+    expect(readEnv({ PGHOST: "::1" }).DATABASE_URL).toBe("postgres://postgres@[::1]:5432/drover");
+    // A DATABASE_URL that was set wins; PGHOST and PGPORT only move the default.
+    expect(
+      readEnv({ DATABASE_URL: "postgres://u@127.0.0.1:5432/x", PGHOST: "/var/run/postgresql", PGPORT: "1" })
+        .DATABASE_URL,
+    ).toBe("postgres://u@127.0.0.1:5432/x");
+  });
+
+  it.each([
+    [
+      { PGHOST: "/var/run/postgresql" },
+      /DATABASE_URL is unset, and PGHOST=\/var\/run\/postgresql: Drover connects over TCP/,
+    ],
+    [{ PGHOST: "a,b" }, /PGHOST=a,b: Drover connects over TCP to one host; set DATABASE_URL instead/],
+    [{ PGPORT: "postgres" }, /DATABASE_URL is unset, and PGPORT=postgres is not a port number \(1-65535\)/],
+    [{ PGPORT: "70000" }, /PGPORT=70000 is not a port number/],
+  ])("refuses %j for the default DATABASE_URL, saying why", (source, message) => {
+    expect(() => readEnv(source)).toThrow(message);
+  });
+
   it("splits DROVER_AGENT_ENV into names", () => {
     expect(readEnv({ DROVER_AGENT_ENV: " ANTHROPIC_API_KEY, ,OPENAI_API_KEY" }).DROVER_AGENT_ENV).toEqual([
       "ANTHROPIC_API_KEY",
