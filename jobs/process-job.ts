@@ -13,6 +13,7 @@ import { followBase, followPull } from "./follow-base.ts";
 import { configCheck } from "./config-check.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
+import { planJob } from "./plan.ts";
 import { publish } from "./publish.ts";
 import { runTask } from "./run-task.ts";
 import { startTask } from "./start-task.ts";
@@ -39,6 +40,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "follow-pull": (deps, payload) => followPull(deps, payload),
   "config-check": (deps, payload) => configCheck(deps, payload),
   "run-task": runTask,
+  plan: (deps, payload, context) => planJob(deps, payload, context),
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
   schedule: (deps) => schedule(deps),

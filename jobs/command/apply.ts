@@ -23,6 +23,7 @@ import type { JobDeps } from "../deps.ts";
 import { syncIssue } from "../sync-issue.ts";
 import { showAndTrigger, startStory } from "../trigger-task.ts";
 import { decide, refused } from "./decide.ts";
+import { planCommand } from "./plan.ts";
 import { baseBranchOf } from "../../src/db/base-pulls.ts";
 import { pullBase, stackOf } from "../../src/db/stacks.ts";
 import { showTask } from "../show-task.ts";
@@ -73,6 +74,8 @@ export async function applyCommand(ctx: CommandContext, parsed: ParsedCommand): 
       return setPriority(ctx, run, task, command.level);
     case "status":
       return linkStatus(ctx, run, task);
+    case "plan":
+      return planCommand(ctx, run, command, (outcome) => record(ctx, run, task, outcome));
     default: {
       if (!task) return record(ctx, run, task, refused(command.name, "none"));
       // A closed issue's task is finished: starting it again would run work nobody wants merged.

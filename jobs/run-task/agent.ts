@@ -176,7 +176,7 @@ export async function checkSurroundings(
 }
 
 /** `~/x` as a path under the worker's HOME. */
-function expandHome(file: string, workerHome: string): string {
+export function expandHome(file: string, workerHome: string): string {
   return file === "~" || file.startsWith("~/") ? path.join(workerHome, file.slice(1)) : path.resolve(file);
 }
 

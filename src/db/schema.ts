@@ -498,3 +498,36 @@ export const reconcileMarks = pgTable("reconcile_marks", {
   since: at("since"),
   passedAt: at("passed_at").notNull().defaultNow(),
 });
+
+/**
+ * `/drover plan` runs on a spec issue, one row per run (`run_key`: the command's delivery and index, so a
+ * job run again finds its own): the proposal it made (`items`, exactly what its comment shows, so an
+ * accept creates what people read, whatever is edited on GitHub), or why it made none (`problem`). The
+ * proposal comment is one per issue, edited by each new proposal (`comment_id` and `comment_hash` carry
+ * over); the issue's latest proposal (highest `version`) is the one accepted.
+ */
+export const planRuns = pgTable(
+  "plan_runs",
+  {
+    id: serial("id").primaryKey(),
+    runKey: text("run_key").notNull().unique(),
+    repoId: id("repo_id")
+      .notNull()
+      .references(() => repositories.id),
+    issueNumber: integer("issue_number").notNull(),
+    requestedBy: text("requested_by").notNull(),
+    /** 1, 2, ... for the issue's proposals; null for a run that proposed nothing. */
+    version: integer("version"),
+    /** BacklogItem[] (src/graph/backlog.ts), read back through its schema. */
+    items: jsonb("items"),
+    problem: text("problem"),
+    /** The comment as rendered when the run ended: what a job run again posts, unchanged. */
+    body: text("body").notNull(),
+    commentId: id("comment_id"),
+    commentHash: text("comment_hash"),
+    acceptedBy: text("accepted_by"),
+    acceptedAt: at("accepted_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("plan_runs_issue_version").on(t.repoId, t.issueNumber, t.version)],
+);

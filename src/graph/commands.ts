@@ -22,6 +22,7 @@ export type Command =
   | { name: "resolve"; note: string }
   | { name: "priority"; level: PriorityName }
   | { name: "status" }
+  | { name: "plan"; accept: boolean; label: boolean }
   | { name: "help" };
 export type CommandName = Command["name"];
 
@@ -40,6 +41,7 @@ export const COMMAND_NAMES: readonly CommandName[] = [
   "resolve",
   "priority",
   "status",
+  "plan",
   "help",
 ];
 
@@ -72,6 +74,10 @@ export const COMMAND_USAGE: Record<CommandName, { usage: string; does: string }>
     does: "sets the task's priority label",
   },
   status: { usage: "/drover status", does: "refreshes the status comment and links to it" },
+  plan: {
+    usage: "/drover plan [accept [--no-label]]",
+    does: "on an issue holding a spec: the agent proposes epics, stories and tasks (read-only); `accept` creates them as sub-issues and starts the tasks (`--no-label`: created, not started)",
+  },
   help: { usage: "/drover help", does: "this list" },
 };
 
@@ -128,6 +134,8 @@ export const APPLIES_IN: Record<CommandName, readonly TaskStateOrNone[]> = {
   resolve: ["blocked", "failed", "cancelled"],
   priority: EVERY,
   status: EVERY.filter((state) => state !== "none"),
+  // A spec issue is planned whatever its own task (if it has one) is doing.
+  plan: EVERY,
   help: EVERY,
 };
 
@@ -259,9 +267,23 @@ function parseOne(rest: string, following: string): One {
         problem: `\`/drover priority\` takes one of ${PRIORITIES.join(", ")} (got \`${clip(argText) || "nothing"}\`)`,
       };
     }
+    case "plan":
+      return parsePlanCommand(words, argText);
     default:
       return { ok: false, problem: `\`${clip(rawName)}\` is not a Drover command` };
   }
+}
+
+/** `/drover plan`, `/drover plan accept`, `/drover plan accept --no-label`. */
+function parsePlanCommand(words: readonly string[], argText: string): One {
+  const [first, ...rest] = words.map((word) => word.toLowerCase());
+  if (first === undefined) return { ok: true, command: { name: "plan", accept: false, label: true } };
+  if (first === "accept" && rest.every((flag) => flag === "--no-label") && rest.length <= 1)
+    return { ok: true, command: { name: "plan", accept: true, label: rest.length === 0 } };
+  return {
+    ok: false,
+    problem: `\`/drover plan\` takes nothing, \`accept\` or \`accept --no-label\` (got \`${clip(argText)}\`)`,
+  };
 }
 
 /** True when `body` holds a command line: such a comment is a command, not discussion for the agent. */

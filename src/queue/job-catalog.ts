@@ -68,6 +68,16 @@ export const JOBS = {
       p.epoch === undefined ? `run-${p.attemptId}` : `run-${p.attemptId}-e${p.epoch}`,
     options: { lane: "agents", attempts: 3, backoffMs: 10_000 },
   },
+  /**
+   * `/drover plan` on a spec issue: the configured agent proposes a task graph from a read-only checkout
+   * (jobs/plan.ts). On the agents lane, since it runs for minutes; once per command (its delivery and its
+   * place in the comment), whatever runs it again.
+   */
+  plan: {
+    payload: z.object({ deliveryId: z.string().min(1), index: z.number().int().nonnegative() }),
+    jobId: (p: { deliveryId: string; index: number }) => `plan-${p.deliveryId}-${p.index}`,
+    options: { lane: "agents", attempts: 2, backoffMs: 10_000 },
+  },
   /** The attempt's result on GitHub: pull request, check run, status comment, labels. */
   publish: {
     payload: z.object({ attemptId: z.number().int().positive() }),

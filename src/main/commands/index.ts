@@ -8,6 +8,7 @@ import { migrate } from "./migrate.ts";
 import { start, web, worker } from "./processes.ts";
 import { retry } from "./retry.ts";
 import { sandbox } from "./sandbox.ts";
+import { spec } from "./spec.ts";
 import { status } from "./status.ts";
 import { stream } from "./stream.ts";
 import { token } from "./token.ts";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CliCommand[] = [
   retry,
   importJsonl,
   exportCommand,
+  spec,
   token,
   config,
   worktree,

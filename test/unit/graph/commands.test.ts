@@ -149,10 +149,25 @@ describe("parseCommands", () => {
     ["/drover priority", "got `nothing`"],
     ["/drover priority urgent", "takes one of critical, high, normal, low"],
     ["/drover priority high low", "takes one of"],
+    ["/drover plan now", "`/drover plan` takes nothing, `accept` or `accept --no-label` (got `now`)"],
+    ["/drover plan accept --label", "(got `accept --label`)"],
+    ["/drover plan accept --no-label --no-label", "takes nothing, `accept`"],
   ])("says what is wrong with %j", (body, problem) => {
     const [parsed] = parseCommands(body);
     expect(parsed?.ok).toBe(false);
     expect(parsed && !parsed.ok ? parsed.problem : "").toContain(problem);
+  });
+
+  it("reads `/drover plan`, `accept` and `accept --no-label`", () => {
+    expect(
+      parseCommands("/drover plan\n/drover plan accept\n/drover PLAN Accept --No-Label").map((p) =>
+        p.ok ? p.command : p.problem,
+      ),
+    ).toEqual([
+      { name: "plan", accept: false, label: true },
+      { name: "plan", accept: true, label: true },
+      { name: "plan", accept: true, label: false },
+    ]);
   });
 
   it("keeps a malformed command's place among good ones", () => {
@@ -208,10 +223,11 @@ describe("which commands apply where", () => {
       "resolve",
       "priority",
       "status",
+      "plan",
       "help",
     ]);
-    expect(commandsFor("paused")).toEqual(["hint", "cancel", "resume", "priority", "status", "help"]);
-    expect(commandsFor("none")).toEqual(["run", "priority", "help"]);
+    expect(commandsFor("paused")).toEqual(["hint", "cancel", "resume", "priority", "status", "plan", "help"]);
+    expect(commandsFor("none")).toEqual(["run", "priority", "plan", "help"]);
   });
 });
 

@@ -1,0 +1,277 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, writeFile, copyFile, mkdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { parse } from "yaml";
+import { agentEnvironment } from "../../agent/env.ts";
+import { parseArgv } from "../../agent/parse-argv.ts";
+import { buildPlanPrompt, specFileLinks } from "../../agent/plan-prompt.ts";
+import { secretValues, serverPaths } from "../../agent/scrub.ts";
+import { loadRepoConfig } from "../../config/load.ts";
+import { parseConfig } from "../../config/parse.ts";
+import { CONFIG_PATH, type DroverConfig } from "../../config/schema.ts";
+import { closeReadOnlyCheckout, lockDirectory } from "../../git/read-only.ts";
+import { createBacklog } from "../../github/backlog-create.ts";
+import { renderConfigProblems } from "../../github/render.ts";
+import { renderPlanTree } from "../../github/render-plan.ts";
+import type { BacklogItem } from "../../graph/backlog.ts";
+import { progress } from "../../report/progress.ts";
+import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
+import { environment, exit, loadDotEnv } from "../env.ts";
+import type { CliCommand } from "../command.ts";
+import type { ActingInstallation } from "../installation.ts";
+
+const SYNOPSIS =
+  "spec <path> --repo owner/name [--dry-run] [--no-label] [--agent NAME] [--agent-command CMD]";
+
+/** The most characters of the spec and of the files it links that go into the prompt. */
+const SPEC_LIMIT = 250 * 1024;
+
+export const spec: CliCommand = {
+  name: "spec",
+  usage: `  ${SYNOPSIS}
+                                      plan a spec file with the repository's agent (read-only), print
+                                      the proposed epics, stories and tasks, and create them as
+                                      issues with their links (--dry-run: print only)
+`,
+  help: `Usage: drover ${SYNOPSIS}
+
+Runs the coding agent on a spec (a design document) to plan its work, as \`/drover plan\` does on an
+issue: the agent reads the spec, and the files of the repository it links (found beside the spec),
+in a read-only copy, and proposes epics, stories and tasks with priorities and "blocked by" links.
+The proposal is checked (no cycles, no dangling references) and printed as a tree; then, unless
+--dry-run, created in the repository as the App's installation: epics and stories as parent issues,
+tasks labelled for Drover, with sub-issue and "blocked by" links. Running it again with the same
+proposal creates nothing twice.
+
+Options:
+  --repo owner/name     the repository the plan is for (its .github/drover.yml names the agent and
+                        the label; with --dry-run, .github/drover.yml here is read if there is one)
+  --dry-run             print the proposal and create nothing (no GitHub credentials needed)
+  --no-label            create the tasks without Drover's label (nothing starts until labelled)
+  --agent NAME          the agent to run instead of the configured one (claude, codex, amp,
+                        opencode, command)
+  --agent-command CMD   the program for --agent command (or the named agent's executable), split
+                        like a shell would; "{prompt_file}" names the prompt file
+
+Needs APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) as the app runs with, unless --dry-run.
+
+Exit codes: 0 planned (and created), 1 the agent gave no usable plan or something failed, 2 the
+spec file does not exist.
+
+Example:
+  drover spec docs/design.md --repo acme/shop --dry-run
+`,
+  async run(args) {
+    const options = readSpecArgs(args);
+    if ("problem" in options) exit(`${options.problem}\nusage: drover ${SYNOPSIS}`);
+    const text = await readFile(options.path, "utf8").catch((error: NodeJS.ErrnoException) => {
+      process.stderr.write(`drover: cannot read the spec ${options.path}: ${error.code ?? error.message}\n`);
+      process.exit(2);
+    });
+    loadDotEnv();
+    const env = environment();
+    // Loaded here, not for every `drover` command: it brings Probot.
+    const { actAsInstallation } = await import("../installation.ts");
+    const acting = options.dryRun ? null : await actAsInstallation(env, options.repo);
+    const config = withAgent(await configFor(acting), options);
+
+    const items = await planSpec({
+      config,
+      specPath: options.path,
+      text,
+      repo: options.repo,
+      passEnv: env.DROVER_AGENT_ENV,
+    });
+    process.stdout.write(`${renderPlanTree(items, "")}\n`);
+    if (!acting) {
+      process.stderr.write(`drover: --dry-run: ${items.length} items proposed, nothing created\n`);
+      return;
+    }
+    const label = options.label ? config.label : null;
+    const bar = progress(process.stderr, "creating", items.length);
+    const result = await createBacklog(acting.octokit, acting.repo, specItems(items), {
+      label,
+      under: null,
+      dryRun: false,
+      progress: (note) => bar.tick(1, note),
+    });
+    bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);
+    if (label !== null)
+      process.stderr.write(
+        `drover: the tasks carry the \`${label}\` label, but Drover starts nothing from its own App's labels: ` +
+          "comment `/drover run` on each task (or label it yourself) to start it\n",
+      );
+    for (const outcome of result.items)
+      process.stdout.write(
+        `${outcome.created ? "created" : "found  "} #${outcome.number ?? "?"} ${outcome.url ?? ""}\n`,
+      );
+  },
+};
+
+export type SpecArgs = {
+  path: string;
+  repo: string;
+  dryRun: boolean;
+  label: boolean;
+  agent: string | undefined;
+  agentCommand: string[] | undefined;
+};
+
+/** The command's arguments, or what is wrong with them (one line). Pure. */
+export function readSpecArgs(args: readonly string[]): SpecArgs | { problem: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        repo: { type: "string" },
+        "dry-run": { type: "boolean", default: false },
+        "no-label": { type: "boolean", default: false },
+        agent: { type: "string" },
+        "agent-command": { type: "string" },
+      },
+    });
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1)
+    return {
+      problem: positionals.length === 0 ? "name the spec file" : `one spec file, not ${positionals.length}`,
+    };
+  if (!values.repo) return { problem: "--repo owner/name is required" };
+  if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo)) return { problem: `--repo ${values.repo} is not owner/name` };
+  let agentCommand: string[] | undefined;
+  if (values["agent-command"] !== undefined) {
+    try {
+      agentCommand = parseArgv(values["agent-command"]);
+    } catch (error) {
+      return { problem: `--agent-command: ${(error as Error).message}` };
+    }
+  }
+  return {
+    path: positionals[0]!,
+    repo: values.repo,
+    dryRun: values["dry-run"],
+    label: !values["no-label"],
+    agent: values.agent,
+    agentCommand,
+  };
+}
+
+/** The repository's drover.yml when acting on it; else the one here, if any; else the defaults. */
+async function configFor(acting: ActingInstallation | null): Promise<DroverConfig> {
+  if (acting) {
+    const loaded = await loadRepoConfig(acting.octokit, acting.repo);
+    if (!loaded.ok) exit(renderConfigProblems(loaded.problems, CONFIG_PATH));
+    return loaded.config;
+  }
+  const local = await readFile(CONFIG_PATH, "utf8").catch(() => null);
+  const loaded = parseConfig(local === null ? {} : parse(local));
+  if (!loaded.ok) exit(renderConfigProblems(loaded.problems, CONFIG_PATH));
+  return loaded.config;
+}
+
+/** `--agent` and `--agent-command` over the configured agent, checked as drover.yml would be. */
+function withAgent(config: DroverConfig, options: SpecArgs): DroverConfig {
+  if (options.agent === undefined && options.agentCommand === undefined) return config;
+  const read = parseConfig({
+    agent: options.agent ?? config.agent,
+    ...((options.agentCommand ?? config.agent_command)
+      ? { agent_command: options.agentCommand ?? config.agent_command }
+      : {}),
+  });
+  if (!read.ok) exit(`--agent: ${read.problems.map((p) => `${p.key} ${p.message}`).join("; ")}`);
+  return {
+    ...config,
+    agent: read.config.agent,
+    agent_command: read.config.agent_command,
+    // The configured agent's own arguments are not the one named here.
+    agent_args: options.agent === undefined ? config.agent_args : [],
+  };
+}
+
+/**
+ * The agent on the spec, in a temporary directory holding a read-only copy of it and the files it links
+ * (found beside it); the proposal, or one line and the problems on stderr, exit 1.
+ */
+async function planSpec(input: {
+  config: DroverConfig;
+  specPath: string;
+  text: string;
+  repo: string;
+  passEnv: readonly string[];
+}): Promise<BacklogItem[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-"));
+  const copy = path.join(dir, "spec");
+  const workDir = path.join(dir, "run");
+  try {
+    await mkdir(copy);
+    await writeFile(path.join(copy, path.basename(input.specPath)), input.text);
+    const links = specFileLinks(input.text, input.repo);
+    const files = await readSpecFiles(path.dirname(path.resolve(input.specPath)), links, {
+      perFile: SPEC_LIMIT,
+      total: SPEC_LIMIT,
+    });
+    for (const file of files) {
+      await mkdir(path.dirname(path.join(copy, file.path)), { recursive: true });
+      await copyFile(
+        path.join(path.dirname(path.resolve(input.specPath)), file.path),
+        path.join(copy, file.path),
+      );
+    }
+    const title = /^#\s+(.+)$/m.exec(input.text)?.[1]?.trim() ?? path.basename(input.specPath);
+    const prompt = buildPlanPrompt({
+      repository: input.repo,
+      title,
+      body: input.text.slice(0, SPEC_LIMIT),
+      files,
+    });
+    const env = agentEnvironment(process.env, input.passEnv);
+    const checkout = await lockDirectory(copy);
+    const outcome = await runPlanner({
+      config: input.config,
+      prompt,
+      checkout,
+      workDir,
+      env,
+      secrets: [...secretValues(process.env)],
+      paths: serverPaths({ worktree: copy, runDir: workDir, workerHome: os.homedir() }),
+    });
+    if (outcome.discarded.length > 0)
+      process.stderr.write(
+        `drover: the agent changed ${outcome.discarded.join(", ")} in its read-only copy; discarded\n`,
+      );
+    if (!outcome.ok) {
+      process.stderr.write(
+        [
+          outcome.what,
+          ...outcome.problems.map((p) => `  - ${p}`),
+          "The end of its output:",
+          outcome.tail,
+        ].join("\n") + "\n",
+      );
+      exit("no plan: nothing was created");
+    }
+    return outcome.items;
+  } finally {
+    await closeReadOnlyCheckout(null, copy).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Ids unique to this proposal: running it again finds what the first run made, another plan does not. */
+function specItems(items: readonly BacklogItem[]): BacklogItem[] {
+  const tag = createHash("sha256").update(JSON.stringify(items)).digest("hex").slice(0, 8);
+  const id = (raw: string) => `spec-${tag}-${raw}`;
+  return items.map((item) => ({
+    ...item,
+    id: id(item.id),
+    parent: item.parent === null ? null : id(item.parent),
+    blockedBy: item.blockedBy.map(id),
+  }));
+}
