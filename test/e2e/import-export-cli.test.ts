@@ -14,7 +14,7 @@ import { triggerTask } from "../../src/db/tasks.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
 import { droverOctokit } from "../../src/github/octokit.ts";
-import { startControlId } from "../../src/main/commands/import-jsonl.ts";
+import { startControlId } from "../../src/main/start-tasks.ts";
 import type { Enqueue } from "../../src/queue/job-catalog.ts";
 import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis, deleteQueueKeys } from "../../src/queue/redis.ts";

@@ -3,7 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
 import { startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
+import { TEST_REDIS_URL } from "../helpers/services.ts";
+import { WorkQueue } from "../../src/queue/queue.ts";
+import { connectRedis, deleteQueueKeys } from "../../src/queue/redis.ts";
+import { startControlId } from "../../src/main/start-tasks.ts";
 
 const CLI = new URL("../../src/main/cli.ts", import.meta.url).pathname;
 const TSX = import.meta.resolve("tsx");
@@ -77,17 +82,23 @@ describe("drover spec", { timeout: 120_000 }, () => {
 describe("drover spec, creating", { timeout: 120_000 }, () => {
   let sandbox: TestSandbox;
   let dir: string;
+  const prefix = `drover-test-${randomBytes(4).toString("hex")}`;
+  const connection = connectRedis(TEST_REDIS_URL);
+  const queue = new WorkQueue(connection, prefix, () => {});
   beforeAll(async () => {
     sandbox = await startTestSandbox();
     dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-make-"));
     await writeFile(path.join(dir, "spec.md"), "# Greeting\n\nWe greet people.\n");
   });
   afterAll(async () => {
+    await queue.close();
+    connection.disconnect();
+    await deleteQueueKeys(TEST_REDIS_URL, prefix);
     await sandbox?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("creates the tree with its links, and a second run with the same proposal creates nothing", async () => {
+  it("creates the tree with its links, starts its tasks once, and a second run with the same proposal creates nothing", async () => {
     const repo = await sandbox.newRepo("specced", { autoInit: false });
     const config = `agent: command\nagent_command: ${JSON.stringify([process.execPath, PLANNER])}\n`;
     await sandbox.as("maintainer").rest.repos.createOrUpdateFileContents({
@@ -100,15 +111,25 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
       execa(process.execPath, ["--import", TSX, CLI, "spec", "spec.md", "--repo", "acme/specced"], {
         cwd: dir,
         reject: false,
-        env: { ...sandbox.sandbox.droverEnv(), GITHUB_THROTTLE: "off" },
+        env: {
+          ...sandbox.sandbox.droverEnv(),
+          GITHUB_THROTTLE: "off",
+          REDIS_URL: TEST_REDIS_URL,
+          DROVER_QUEUE_PREFIX: prefix,
+        },
       });
     const first = await spec();
     expect(first.stderr).not.toContain("drover: no plan");
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain("- **epic** `E1` Greeting");
     expect(first.stdout.match(/^created #\d+/gm)).toHaveLength(4);
-    expect(first.stderr).toContain("Drover starts nothing from its own App's labels");
     const issues = [...sandbox.sandbox.world.repo("acme", "specced")!.issues.values()];
+    // Drover ignores its own App's labels: each task is started by an operator's `/drover run`, queued once.
+    const tasks = issues.filter((issue) => issue.labels.some((label) => label.name === "drover"));
+    expect(tasks.length).toBeGreaterThan(0);
+    expect(first.stderr).toContain(`queued /drover run for ${tasks.length} task(s)`);
+    for (const task of tasks)
+      expect(await queue.state("main", startControlId("acme/specced", task.number))).toBe("waiting");
     const byTitle = (title: string) => issues.find((issue) => issue.title === title)!;
     expect(byTitle("Greeting").subIssues.map((i) => i.title)).toEqual(["Say hello"]);
     expect(byTitle("Use the greeting").blockedBy.map((i) => i.title)).toEqual(["Write the greeting"]);
@@ -118,5 +139,6 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
     expect(second.exitCode).toBe(0);
     expect(second.stdout.match(/^found {3}#\d+/gm)).toHaveLength(4);
     expect(sandbox.sandbox.world.repo("acme", "specced")!.issues.size).toBe(issues.length);
+    expect(await queue.counts()).toMatchObject({ wait: tasks.length });
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadRepoConfig } from "../../config/load.ts";
@@ -6,9 +5,6 @@ import { readBacklogJsonl } from "../../graph/backlog-jsonl.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
 import { createBacklog, type CreateBacklogResult } from "../../github/backlog-create.ts";
 import { classifyGitHubError } from "../../github/errors.ts";
-import { enqueuer } from "../../queue/job-catalog.ts";
-import { WorkQueue } from "../../queue/queue.ts";
-import { assertRedisUsable, connectRedis } from "../../queue/redis.ts";
 import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
 import { environment, exit } from "../env.ts";
@@ -48,15 +44,6 @@ export function importArgs(args: string[]): ImportArgs | { error: string } {
   if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo))
     return { error: `--repo "${values.repo}" is not a repository; use owner/name` };
   return { file: positionals[0]!, repo: values.repo, dryRun: values["dry-run"], label: !values["no-label"] };
-}
-
-/**
- * The control job's id that starts an imported task: the same for the same issue of the same repository
- * however often the import runs, so a task is started once (jobs/control.ts applies an id once).
- */
-export function startControlId(repoFullName: string, number: number): string {
-  const repo = createHash("sha256").update(repoFullName.toLowerCase()).digest("hex").slice(0, 12);
-  return `operator-import-${repo}-${number}`;
 }
 
 /** What the import did, for stdout: the counts, then each item's issue. Pure. */
@@ -156,11 +143,9 @@ Example:
     bar.end();
     process.stdout.write(renderImport(result, parsed.dryRun));
     if (parsed.dryRun || label === null) return;
-    const taskIds = new Set(items.filter((item) => item.kind === "task").map((item) => item.id));
-    const taskNumbers = result.items.flatMap((outcome) =>
-      taskIds.has(outcome.id) && outcome.number !== null ? [outcome.number] : [],
-    );
-    await startTasks(env, parsed.repo, acting.botLogin, taskNumbers);
+    // Loaded here, not for every `drover` command: it brings the queue.
+    const { startTasks, taskNumbers } = await import("../start-tasks.ts");
+    await startTasks(env, parsed.repo, acting.botLogin, taskNumbers(items, result));
   },
 };
 
@@ -188,49 +173,4 @@ async function droverLabel(acting: ActingInstallation): Promise<string> {
     exit(`could not read the repository's drover.yml: ${(error as Error).message}`),
   );
   return config.ok ? config.config.label : config.label;
-}
-
-/**
- * Queues `/drover run` for each task issue, as the App's bot through the operator's way in. When Redis
- * cannot be reached nothing is queued and the import says how the tasks start instead.
- */
-async function startTasks(
-  env: ReturnType<typeof environment>,
-  repoFullName: string,
-  botLogin: string,
-  numbers: number[],
-): Promise<void> {
-  if (numbers.length === 0) return;
-  try {
-    await assertRedisUsable(env.REDIS_URL);
-  } catch (error) {
-    process.stderr.write(
-      `drover: the ${numbers.length} task(s) were not started: Drover's queue is not reachable (${(error as Error).message}). ` +
-        "Start them with `/drover run` on each issue, or run this import again where Drover's REDIS_URL answers " +
-        "(it creates nothing twice and starts each task once)\n",
-    );
-    return;
-  }
-  const redis = connectRedis(env.REDIS_URL);
-  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
-    process.stderr.write(`drover: queue error: ${error.message}\n`),
-  );
-  const enqueue = enqueuer(queue);
-  try {
-    for (const number of numbers)
-      await enqueue("control", {
-        controlId: startControlId(repoFullName, number),
-        repoFullName,
-        number,
-        command: "/drover run",
-        author: { login: botLogin, id: 0 },
-        via: "operator",
-      });
-    process.stderr.write(
-      `drover: queued /drover run for ${numbers.length} task(s); Drover's workers start them (a task already started is left as it is)\n`,
-    );
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
 }

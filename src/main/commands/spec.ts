@@ -42,8 +42,10 @@ issue: the agent reads the spec, and the files of the repository it links (found
 in a read-only copy, and proposes epics, stories and tasks with priorities and "blocked by" links.
 The proposal is checked (no cycles, no dangling references) and printed as a tree; then, unless
 --dry-run, created in the repository as the App's installation: epics and stories as parent issues,
-tasks labelled for Drover, with sub-issue and "blocked by" links. Running it again with the same
-proposal creates nothing twice.
+tasks labelled for Drover, with sub-issue and "blocked by" links. The tasks are then started by
+an operator's \`/drover run\` each, queued where Drover runs (REDIS_URL); when the queue does not
+answer, it says so. Running it again with the same proposal creates nothing twice and starts each
+task once.
 
 Options:
   --repo owner/name     the repository the plan is for (its .github/drover.yml names the agent and
@@ -91,22 +93,22 @@ Example:
     }
     const label = options.label ? config.label : null;
     const bar = progress(process.stderr, "creating", items.length);
-    const result = await createBacklog(acting.octokit, acting.repo, specItems(items), {
+    const backlog = specItems(items);
+    const result = await createBacklog(acting.octokit, acting.repo, backlog, {
       label,
       under: null,
       dryRun: false,
       progress: (note) => bar.tick(1, note),
     });
     bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);
-    if (label !== null)
-      process.stderr.write(
-        `drover: the tasks carry the \`${label}\` label, but Drover starts nothing from its own App's labels: ` +
-          "comment `/drover run` on each task (or label it yourself) to start it\n",
-      );
     for (const outcome of result.items)
       process.stdout.write(
         `${outcome.created ? "created" : "found  "} #${outcome.number ?? "?"} ${outcome.url ?? ""}\n`,
       );
+    if (label !== null) {
+      const { startTasks, taskNumbers } = await import("../start-tasks.ts");
+      await startTasks(env, options.repo, acting.botLogin, taskNumbers(backlog, result));
+    }
   },
 };
 

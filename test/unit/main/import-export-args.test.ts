@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exportArgs } from "../../../src/main/commands/export.ts";
-import { importArgs, renderImport, startControlId } from "../../../src/main/commands/import-jsonl.ts";
+import { importArgs, renderImport } from "../../../src/main/commands/import-jsonl.ts";
+import { startControlId } from "../../../src/main/start-tasks.ts";
 
 describe("import-jsonl's arguments", () => {
   it("takes one file, --repo, --dry-run and --no-label", () => {

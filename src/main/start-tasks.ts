@@ -1,0 +1,76 @@
+import { createHash } from "node:crypto";
+import type { DroverEnv } from "../config/env.ts";
+import type { BacklogItem } from "../graph/backlog.ts";
+import type { CreateBacklogResult } from "../github/backlog-create.ts";
+import { enqueuer } from "../queue/job-catalog.ts";
+import { WorkQueue } from "../queue/queue.ts";
+import { assertRedisUsable, connectRedis } from "../queue/redis.ts";
+
+/**
+ * Starting the tasks a command made on GitHub (`drover import-jsonl`, `drover spec`). Drover ignores what
+ * its own App does on GitHub, so the labels these commands put on issues start nothing by themselves: each
+ * task is started by an operator's `/drover run`, queued where Drover runs and applied by a worker as the
+ * App's installation (jobs/control.ts), once per issue however often the command runs.
+ */
+
+/**
+ * The control job's id that starts a task made by a command: the same for the same issue of the same
+ * repository however often it runs, so a task is started once (jobs/control.ts applies an id once).
+ */
+export function startControlId(repoFullName: string, number: number): string {
+  const repo = createHash("sha256").update(repoFullName.toLowerCase()).digest("hex").slice(0, 12);
+  return `operator-import-${repo}-${number}`;
+}
+
+/** The issue numbers of the tasks (not epics or stories) among what was created or found. Pure. */
+export function taskNumbers(items: readonly BacklogItem[], result: CreateBacklogResult): number[] {
+  const taskIds = new Set(items.filter((item) => item.kind === "task").map((item) => item.id));
+  return result.items.flatMap((outcome) =>
+    taskIds.has(outcome.id) && outcome.number !== null ? [outcome.number] : [],
+  );
+}
+
+/**
+ * Queues `/drover run` for each task issue, as the App's bot through the operator's way in. When Redis
+ * cannot be reached nothing is queued, and the command says how the tasks start instead.
+ */
+export async function startTasks(
+  env: DroverEnv,
+  repoFullName: string,
+  botLogin: string,
+  numbers: number[],
+): Promise<void> {
+  if (numbers.length === 0) return;
+  try {
+    await assertRedisUsable(env.REDIS_URL);
+  } catch (error) {
+    process.stderr.write(
+      `drover: the ${numbers.length} task(s) were not started: Drover's queue is not reachable (${(error as Error).message}). ` +
+        "Start them with `/drover run` on each issue, or run this command again where Drover's REDIS_URL answers " +
+        "(it creates nothing twice and starts each task once)\n",
+    );
+    return;
+  }
+  const redis = connectRedis(env.REDIS_URL);
+  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
+    process.stderr.write(`drover: queue error: ${error.message}\n`),
+  );
+  const enqueue = enqueuer(queue);
+  try {
+    for (const number of numbers)
+      await enqueue("control", {
+        controlId: startControlId(repoFullName, number),
+        repoFullName,
+        number,
+        command: "/drover run",
+        author: { login: botLogin, id: 0 },
+        via: "operator",
+      });
+    process.stderr.write(
+      `drover: queued /drover run for ${numbers.length} task(s); Drover's workers start them (a task already started is left as it is)\n`,
+    );
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
