@@ -69,6 +69,7 @@ async function accept(
     label: labelled ? label : null,
     under: issueNumber,
     dryRun: false,
+    botLogin: await deps.github.botLogin(),
   });
   await markPlanAccepted(deps.db, proposal.id, source.author.login);
   const byId = new Map(items.map((item) => [item.id, item]));

@@ -4,3 +4,11 @@ export function fence(text: string, info = "text"): string {
   const ticks = "`".repeat(longest + 1);
   return `${ticks}${info}\n${text.replace(/\n+$/, "")}\n${ticks}`;
 }
+
+/**
+ * Text someone else wrote, posted by the App, that pings no one: a zero-width space after each `@` that
+ * would start a mention (`@user`, `@org/team`), which reads the same.
+ */
+export function noMentions(text: string): string {
+  return text.replace(/@(?=[A-Za-z0-9])/g, "@\u200b");
+}

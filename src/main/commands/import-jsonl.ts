@@ -130,6 +130,7 @@ Example:
         label,
         under: null,
         dryRun: parsed.dryRun,
+        botLogin: acting.botLogin,
         progress: (note) => bar.tick(1, note),
       });
     } catch (error) {

@@ -98,6 +98,7 @@ Example:
       label,
       under: null,
       dryRun: false,
+      botLogin: acting.botLogin,
       progress: (note) => bar.tick(1, note),
     });
     bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);

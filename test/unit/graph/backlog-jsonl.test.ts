@@ -117,6 +117,42 @@ describe("the JSONL backlog reader", () => {
     expect(read).toMatchObject({ ok: true, items: [{ id: "acme/app#3", kind: "task", title: "T" }] });
   });
 
+  it("keeps each record's state (open, closed, not_planned) and whether a task is Drover's", () => {
+    const read = readBacklogJsonl(
+      lines(
+        { id: "A", type: "task", title: "A", state: "closed" },
+        { id: "B", type: "task", title: "B", state: "not_planned", drover: false },
+        { id: "C", type: "epic", title: "C", state: "open" },
+        { id: "D", type: "task", title: "D", drover: true },
+      ),
+    );
+    if (!read.ok) throw new Error(read.problems.join("\n"));
+    expect(read.items.map(({ id, state, drover }) => ({ id, state, drover }))).toEqual([
+      { id: "A", state: "closed", drover: undefined },
+      { id: "B", state: "not_planned", drover: false },
+      { id: "C", state: "open", drover: undefined },
+      { id: "D", state: undefined, drover: undefined },
+    ]);
+  });
+
+  it("refuses a state or a drover flag it cannot honour", () => {
+    const read = readBacklogJsonl(
+      lines(
+        { id: "A", type: "task", title: "A", state: "done" },
+        { id: "B", type: "task", title: "B", drover: "no" },
+        { id: "C", type: "story", title: "C", drover: false },
+      ),
+    );
+    expect(read).toEqual({
+      ok: false,
+      problems: [
+        'line 1: state "done" is not one of open, closed, not_planned',
+        'line 2: "drover" must be true or false, not "no"',
+        'line 3: "drover" is for tasks: a story is never labelled for Drover',
+      ],
+    });
+  });
+
   it("checks the graph after the lines: unknown ids, bad parents, duplicates, and each cycle named in order", () => {
     const read = readBacklogJsonl(
       lines(
