@@ -92,7 +92,7 @@ describe("the JSONL backlog reader", () => {
       'line 4: missing "title"',
       'line 5: missing "type" (one of epic, story, task)',
       'line 6: unknown type "bug" (one of epic, story, task)',
-      'line 7: unknown keys "blocked_on", "colour" (known: id, type, title, description, priority, epic_id, story_id, blocked_by)',
+      'line 7: unknown keys "blocked_on", "colour" (known: id, type, title, description, priority, epic_id, story_id, blocked_by, state, drover)',
       "line 8: priority 11 must be a whole number 1–10 or a name (critical, high, normal, low)",
       'line 9: priority "urgent" is not one of critical, high, normal, low or a number 1–10',
       'line 10: "blocked_by" must be a list of ids, e.g. ["TASK-001"], not "T-1"',
