@@ -181,13 +181,14 @@ export async function createBacklog(
 
 /**
  * The issues the App's bot opened, open and closed, once, by the source id their bodies carry. Anyone who
- * can open an issue can write a marker; only the bot's are an earlier run's. The listing asks for the bot's
- * issues only (fewer pages in a busy repository), and each is checked again in case a host ignores that.
+ * can open an issue can write a marker; only the bot's are an earlier run's, so each issue's author is
+ * checked here. The listing is not narrowed with `creator=<bot login>`: whether GitHub matches an App's
+ * `[bot]` login there is not documented, and a filter that matched nothing would make a rerun create
+ * everything twice. A busy repository costs a page per 100 issues instead.
  */
 async function listIssues(octokit: Octokit, repo: RepoRef, botLogin: string): Promise<Map<string, Existing>> {
   const listed = (await octokit.paginate(octokit.rest.issues.listForRepo, {
     ...repo,
-    creator: botLogin,
     state: "all",
     sort: "created",
     direction: "asc",
