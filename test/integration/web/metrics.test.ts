@@ -158,10 +158,15 @@ describe("/metrics after tasks ran", () => {
     });
     await harness().receive("issues", issueLabeled({ repo: repo(), number: 33, title: "Take your time" }));
 
-    // The agent waits for the go-ahead: one of the worker's two slots is busy meanwhile.
+    // The agent waits for the go-ahead: one of the worker's two slots is busy meanwhile. The slot is busy
+    // from the moment the worker takes the job, the task running once its attempt is leased a moment
+    // later (a busy machine shows the gap): both are waited for.
+    const agentRunning = (text: Scrape) =>
+      valueOf(text, "drover_agent_slots", { state: "busy" }) === 1 &&
+      valueOf(text, "drover_tasks", { repo: repo().fullName, state: "running" }) === 1;
     let metrics = await scrape();
-    for (const started = Date.now(); valueOf(metrics, "drover_agent_slots", { state: "busy" }) !== 1;) {
-      if (Date.now() - started > 15_000) throw new Error(`no slot became busy:\n${metrics.text}`);
+    for (const started = Date.now(); !agentRunning(metrics);) {
+      if (Date.now() - started > 15_000) throw new Error(`no agent came to run:\n${metrics.text}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       metrics = await scrape();
     }
