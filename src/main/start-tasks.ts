@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import type { DroverEnv } from "../config/env.ts";
 import { isOpenDroverTask, type BacklogItem } from "../graph/backlog.ts";
 import type { CreateBacklogResult } from "../github/backlog-create.ts";
-import { enqueuer } from "../queue/job-catalog.ts";
-import { WorkQueue } from "../queue/queue.ts";
-import { assertRedisUsable, connectRedis } from "../queue/redis.ts";
+import { assertRedisUsable } from "../queue/redis.ts";
+import { noWorkerNote, withOperatorQueue } from "./operator-queue.ts";
 
 /**
  * Starting the tasks a command made on GitHub (`drover import-jsonl`, `drover spec`). Drover ignores what
@@ -55,12 +54,7 @@ export async function startTasks(
     );
     return;
   }
-  const redis = connectRedis(env.REDIS_URL);
-  const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
-    process.stderr.write(`drover: queue error: ${error.message}\n`),
-  );
-  const enqueue = enqueuer(queue);
-  try {
+  await withOperatorQueue(env, async (queue, enqueue) => {
     for (const number of numbers)
       await enqueue("control", {
         controlId: startControlId(repoFullName, number),
@@ -73,8 +67,7 @@ export async function startTasks(
     process.stderr.write(
       `drover: queued /drover run for ${numbers.length} task(s); Drover's workers start them (a task already started is left as it is)\n`,
     );
-  } finally {
-    await queue.close();
-    redis.disconnect();
-  }
+    const note = await noWorkerNote(queue, env);
+    if (note) process.stderr.write(note);
+  });
 }

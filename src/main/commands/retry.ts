@@ -111,49 +111,45 @@ Examples:
     const { openDatabase } = await import("../../db/client.ts");
     const { findRepository } = await import("../../db/repositories.ts");
     const { tasksInState } = await import("../../db/tasks.ts");
-    const { enqueuer } = await import("../../queue/job-catalog.ts");
-    const { WorkQueue } = await import("../../queue/queue.ts");
-    const { assertRedisUsable, connectRedis } = await import("../../queue/redis.ts");
+    const { withOperatorQueue, noWorkerNote } = await import("../operator-queue.ts");
+    const { assertRedisUsable } = await import("../../queue/redis.ts");
     const { renderRetry } = await import("../../report/dead-letters.ts");
     const { renderRetryPlan, renderRetryQueued } = await import("../../report/bulk-retry.ts");
     const { progress } = await import("../../report/progress.ts");
     const { retryDeadLetters } = await import("../../scheduler/retry-dead-letters.ts");
     await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
     const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const redis = connectRedis(env.REDIS_URL);
-    const queue = new WorkQueue(redis, env.DROVER_QUEUE_PREFIX, (error) =>
-      process.stderr.write(`drover: queue error: ${error.message}\n`),
-    );
     try {
-      if (target.kind === "parked") {
-        const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target.target));
-        (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
-        process.exitCode = ok ? 0 : 1;
-        return;
-      }
-      const { dryRun } = target;
-      const repository = await findRepository(database.db, target.repoFullName);
-      if (!repository)
-        exit(
-          `Drover has no record of ${target.repoFullName}: check the name, and that the App is installed there`,
-        );
-      const repoFullName = repository.fullName;
-      const failed = await tasksInState(database.db, repoFullName, "failed");
-      const blocked = await tasksInState(database.db, repoFullName, "blocked");
-      process.stdout.write(renderRetryPlan({ repoFullName, failed, blocked: blocked.length, dryRun }));
-      if (dryRun || failed.length === 0) return;
-      const enqueue = enqueuer(queue);
-      const requestedBy = operatorName();
-      const bar = progress(process.stderr, "queueing retries", failed.length);
-      for (const task of failed) {
-        await enqueue("control", retryControl(repoFullName, task, requestedBy));
-        bar.tick(1, `#${task.number}`);
-      }
-      bar.end();
-      process.stdout.write(renderRetryQueued(repoFullName, failed));
+      await withOperatorQueue(env, async (queue, enqueue) => {
+        if (target.kind === "parked") {
+          const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target.target));
+          (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
+          process.exitCode = ok ? 0 : 1;
+          return;
+        }
+        const { dryRun } = target;
+        const repository = await findRepository(database.db, target.repoFullName);
+        if (!repository)
+          exit(
+            `Drover has no record of ${target.repoFullName}: check the name, and that the App is installed there`,
+          );
+        const repoFullName = repository.fullName;
+        const failed = await tasksInState(database.db, repoFullName, "failed");
+        const blocked = await tasksInState(database.db, repoFullName, "blocked");
+        process.stdout.write(renderRetryPlan({ repoFullName, failed, blocked: blocked.length, dryRun }));
+        if (dryRun || failed.length === 0) return;
+        const requestedBy = operatorName();
+        const bar = progress(process.stderr, "queueing retries", failed.length);
+        for (const task of failed) {
+          await enqueue("control", retryControl(repoFullName, task, requestedBy));
+          bar.tick(1, `#${task.number}`);
+        }
+        bar.end();
+        process.stdout.write(renderRetryQueued(repoFullName, failed));
+        const note = await noWorkerNote(queue, env);
+        if (note) process.stderr.write(note);
+      });
     } finally {
-      await queue.close();
-      redis.disconnect();
       await database.close();
     }
   },
