@@ -6,7 +6,7 @@ import { createBacklog } from "../../src/github/backlog-create.ts";
 import { renderConfigProblems } from "../../src/github/render.ts";
 import { renderAccepted } from "../../src/github/render-plan.ts";
 import type { Command } from "../../src/graph/commands.ts";
-import { itemsToCreate } from "../../src/graph/plan.ts";
+import { proposalPrefix, withIdPrefix } from "../../src/graph/plan.ts";
 import { showAndTrigger } from "../trigger-task.ts";
 import type { CommandContext } from "./apply.ts";
 
@@ -64,7 +64,7 @@ async function accept(
   if (!config.ok) return record(said(false, renderConfigProblems(config.problems, CONFIG_PATH)));
   const label = config.config.label;
 
-  const items = itemsToCreate(proposal.items, issueNumber, proposal.version);
+  const items = withIdPrefix(proposal.items, proposalPrefix(issueNumber, proposal.version));
   const result = await createBacklog(octokit, repo, items, {
     label: labelled ? label : null,
     under: issueNumber,
