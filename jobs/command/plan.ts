@@ -7,6 +7,7 @@ import { renderConfigProblems } from "../../src/github/render.ts";
 import { renderAccepted } from "../../src/github/render-plan.ts";
 import type { Command } from "../../src/graph/commands.ts";
 import { proposalPrefix, withIdPrefix } from "../../src/graph/plan.ts";
+import { findTask } from "../../src/db/tasks.ts";
 import { showAndTrigger } from "../trigger-task.ts";
 import type { CommandContext } from "./apply.ts";
 
@@ -46,12 +47,11 @@ export async function planCommand(
       ),
     );
   }
-  return accept(ctx, run, command.label, record);
+  return accept(ctx, command.label, record);
 }
 
 async function accept(
   ctx: CommandContext,
-  run: CommandRunKey,
   labelled: boolean,
   record: (outcome: CommandOutcome) => Promise<CommandOutcome>,
 ): Promise<CommandOutcome> {
@@ -82,29 +82,37 @@ async function accept(
       created: outcome.created,
     };
   });
-  const started = labelled ? await startTasks(ctx, run, created, config.config) : 0;
-  return record(said(true, renderAccepted({ created, started, labelled, label })));
+  const { started, left } = labelled
+    ? await startTasks(ctx, created, config.config)
+    : { started: 0, left: 0 };
+  return record(said(true, renderAccepted({ created, started, left, labelled, label })));
 }
 
 /**
- * The created tasks, started as `/drover run` by the person who accepted would start them: the App's own
- * label starts nothing (Drover drops its own webhooks), and this person asked for them. Each once, whatever
- * runs the job again (a command run per task, keyed by this accept and the issue's number).
+ * The plan's tasks, started as `/drover run` by the person who accepted would start them: the App's own
+ * label starts nothing (Drover drops its own webhooks), and this person asked for them. A task is started
+ * by an accept at most once ever, whoever accepts again and whatever runs the job again: one that is a
+ * Drover task already (started by an earlier accept, or by a person) is left as it is, in review, done or
+ * failed alike, and the start is claimed per repository and issue (a command run keyed by both), so an
+ * accept interrupted between its claim and the task row is not started twice either.
  */
 async function startTasks(
   ctx: CommandContext,
-  run: CommandRunKey,
   created: readonly { kind: string; number: number | null; title: string }[],
   config: Parameters<typeof showAndTrigger>[1]["config"],
-): Promise<number> {
+): Promise<{ started: number; left: number }> {
   const { deps, octokit, source } = ctx;
-  const startKey = `${run.deliveryId}#${run.index}:plan-accept`;
   const applied = said(true, null);
   let started = 0;
+  let left = 0;
   for (const task of created) {
     if (task.kind !== "task" || task.number === null) continue;
     const number = task.number;
-    const key = { deliveryId: startKey, index: number, command: "run", author: source.author.login };
+    if (await findTask(deps.db, source.repository.id, number)) {
+      left += 1;
+      continue;
+    }
+    const key = { ...acceptStartKey(source.repository.id, number), author: source.author.login };
     const trigger = await showAndTrigger(deps, {
       installationId: source.installationId,
       repoFullName: source.repository.full_name,
@@ -117,7 +125,13 @@ async function startTasks(
       cause: "run",
       claim: { tx: (tx) => recordCommandRun(tx, key, null, applied) },
     });
-    if (trigger.kind !== "already-active") started += 1;
+    if (trigger.kind === "created" || trigger.kind === "restarted") started += 1;
+    else left += 1;
   }
-  return started;
+  return { started, left };
+}
+
+/** The command run that claims starting issue `number` of repository `repoId` from an accepted plan: one per issue, ever. */
+export function acceptStartKey(repoId: number, number: number): Omit<CommandRunKey, "author"> {
+  return { deliveryId: `plan-accept-start:${repoId}`, index: number, command: "run" };
 }

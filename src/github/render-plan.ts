@@ -144,6 +144,8 @@ export function renderAccepted(input: {
     created: boolean;
   }[];
   started: number;
+  /** Tasks already Drover's (started before, by an accept or a person): left as they are. */
+  left: number;
   labelled: boolean;
   label: string;
 }): string {
@@ -158,7 +160,7 @@ export function renderAccepted(input: {
     ),
     "",
     input.labelled
-      ? `Tasks labelled \`${input.label}\`: ${input.started} started.`
+      ? `Tasks labelled \`${input.label}\`: ${input.started} started${input.left > 0 ? `, ${input.left} started before and left as they are` : ""}.`
       : `The tasks are not labelled (\`--no-label\`): \`/drover run\` on one, or the \`${input.label}\` label, starts it.`,
   ].join("\n");
 }

@@ -115,7 +115,32 @@ describe("/drover plan", () => {
     });
     expect(tasks.map((t) => t.number).sort()).toEqual([t1.number, t2.number].sort());
 
-    // Accepting again creates nothing twice, and starts nothing more (without the label).
+    // Accepting again, labelled, creates nothing twice and starts nothing again: a task finished since
+    // (closed as completed) stays done.
+    await maintainer.rest.issues.update({
+      ...repo,
+      issue_number: t1.number,
+      state: "closed",
+      state_reason: "completed",
+    });
+    const stateOf = async (number: number) =>
+      (await taskSummaries(drover.database().db, `acme/${name}`)).find((t) => t.number === number)?.state;
+    await eventually("the finished task done", async () => (await stateOf(t1.number)) === "done", 60_000);
+    await maintainer.rest.issues.createComment({
+      ...repo,
+      issue_number: spec.number,
+      body: "/drover plan accept",
+    });
+    const labelledAgain = await eventually(
+      "the labelled second accept's reply",
+      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[1],
+      60_000,
+    );
+    expect(labelledAgain.body).toContain("0 issues created, 4 found from an earlier accept");
+    expect(labelledAgain.body).toContain("0 started, 2 started before and left as they are");
+    expect(await stateOf(t1.number)).toBe("done");
+
+    // And without the label: nothing created, nothing started.
     await maintainer.rest.issues.createComment({
       ...repo,
       issue_number: spec.number,
@@ -123,13 +148,13 @@ describe("/drover plan", () => {
     });
     const again = await eventually(
       "the second accept's reply",
-      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[1],
+      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[2],
       60_000,
     );
     expect(again.body).toContain("0 issues created, 4 found from an earlier accept");
     for (const title of ["Greeting, second take", "Say hello", "Write the greeting", "Use the greeting"])
       expect([...world(name).issues.values()].filter((i) => i.title === title)).toHaveLength(1);
-  }, 180_000);
+  }, 240_000);
 
   it("answers an agent's garbage with what was wrong, scrubbed, and keeps no proposal", async () => {
     const maintainer = drover.as("maintainer");
