@@ -24,6 +24,12 @@ function read(row: typeof planRuns.$inferSelect): PlanRun {
   return { ...row, items: row.items === null ? null : StoredItems.parse(row.items) };
 }
 
+/** The run recorded with id `id`, if any. */
+export async function planRunById(db: Db, id: number): Promise<PlanRun | undefined> {
+  const [row] = await db.select().from(planRuns).where(eq(planRuns.id, id));
+  return row && read(row);
+}
+
 /** The run recorded under `runKey` (a `/drover plan` command's delivery and index), if any. */
 export async function planRunOf(db: Db, runKey: string): Promise<PlanRun | undefined> {
   const [row] = await db.select().from(planRuns).where(eq(planRuns.runKey, runKey));

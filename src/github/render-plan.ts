@@ -135,6 +135,18 @@ function discardedNote(discarded: readonly string[]): string[] {
 }
 
 /** The reply to `/drover plan accept`: what was created, with links. */
+export function renderAcceptError(message: string): string {
+  return [
+    "### Drover: the plan was not created",
+    "",
+    "Drover could not create the accepted plan, and gave up after trying again:",
+    "",
+    fence(message),
+    "",
+    "What was made is kept: `/drover plan accept` again finishes it, creating nothing twice.",
+  ].join("\n");
+}
+
 export function renderAccepted(input: {
   created: readonly {
     title: string;
