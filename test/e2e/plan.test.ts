@@ -1,6 +1,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { like } from "drizzle-orm";
+import { commandRuns } from "../../src/db/schema.ts";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../src/github/comments.ts";
 import { resolveRef } from "../../src/sandbox/git/refs.ts";
@@ -97,6 +99,13 @@ describe("/drover plan", () => {
       () => botComments(name, spec.number).find((c) => c.body.includes("Plan accepted")),
       60_000,
     );
+    // Created by the accept's own job (plan-accept), which records its one reply, not by the command's.
+    const replies = await drover
+      .database()
+      .db.select({ deliveryId: commandRuns.deliveryId })
+      .from(commandRuns)
+      .where(like(commandRuns.deliveryId, "%:plan-accepted"));
+    expect(replies).toHaveLength(1);
     const byTitle = (title: string) => [...world(name).issues.values()].find((i) => i.title === title);
     const epic = byTitle("Greeting, second take")!;
     const story = byTitle("Say hello")!;
