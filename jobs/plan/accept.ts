@@ -62,6 +62,7 @@ export async function acceptJob(
         label: payload.label ? label : null,
         under: issueNumber,
         dryRun: false,
+        botLogin: await deps.github.botLogin(),
       });
       await markPlanAccepted(deps.db, proposal.id, payload.by.login);
       const byId = new Map(items.map((item) => [item.id, item]));

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { chown, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -214,13 +215,20 @@ function ownsServer(data: string): boolean {
   return pid !== undefined && running(pid) && isPostgresOf(pid, data);
 }
 
-/** Whether `pid` is a postgres serving `data` (by its command line where /proc shows it). */
+/**
+ * Whether `pid` is a postgres serving `data`, by its command line: from /proc, or from `ps` where there is
+ * none (macOS). A pid file outlives a reboot, and its pid may then be anyone's: when neither can tell, the
+ * process is not taken for the server, so nothing unrelated is ever signalled.
+ */
 function isPostgresOf(pid: number, data: string): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(data);
   } catch {
-    // No /proc (macOS): a live process with that pid is taken for the server, as PostgreSQL itself does.
-    return true;
+    try {
+      return execFileSync("ps", ["-o", "command=", "-p", String(pid)], { encoding: "utf8" }).includes(data);
+    } catch {
+      return false;
+    }
   }
 }
 

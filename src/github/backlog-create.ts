@@ -1,5 +1,6 @@
 import { creationOrder, priorityLevel, type BacklogItem } from "../graph/backlog.ts";
 import { priorityLabel } from "../graph/commands.ts";
+import { noMentions } from "../lib/markdown.ts";
 import { issueRefOfUrl } from "./read-issues.ts";
 import type { Octokit, RepoRef } from "./types.ts";
 
@@ -9,8 +10,13 @@ import type { Octokit, RepoRef } from "./types.ts";
  * `drover import-jsonl` and `/drover plan accept`.
  *
  * Each issue's body ends with its source id in a hidden marker, so a rerun finds what an earlier run made
- * (one listing of the repository's issues) and only finishes what is missing: issues, labels, links.
- * The items must have passed `checkBacklog`.
+ * (one listing of the issues the App's bot opened: a marker on anyone else's issue is only text) and only
+ * finishes what is missing. The rule for a rerun: what goes in the request that makes an issue (title, body,
+ * labels) is never set again, since no interrupted run can have left it out, so a label a person removed
+ * or a priority changed in the file since stays as the issue has it; what takes requests of its own
+ * (closing, sub-issue and "blocked by" links) is added where missing, except that an issue a person
+ * reopened stays open. Closed items (an export's finished work) are made and then closed with their
+ * reason. The items must have passed `checkBacklog`.
  */
 
 export type CreateBacklogOptions = {
@@ -20,6 +26,11 @@ export type CreateBacklogOptions = {
   under: number | null;
   /** Read GitHub, write nothing, report what would be made. */
   dryRun: boolean;
+  /**
+   * The App's bot login (`my-app[bot]`): only issues it opened are taken as an earlier run's, so a marker
+   * someone else plants (`TASK-001` is easy to guess) does not get their issue labelled and started.
+   */
+  botLogin: string;
   /** Called once per item done. */
   progress?: (note: string) => void;
 };
@@ -32,7 +43,7 @@ export type CreateBacklogResult = {
   linked: number;
 };
 
-const MARKER = /<!-- drover-source: (.+?) -->/;
+const MARKER = /<!-- drover-source: (.+?) -->/g;
 
 /**
  * The hidden marker carrying `id`. An HTML comment ends at the first `--` followed by `>` and cannot hold
@@ -49,9 +60,9 @@ export function sourceMarker(id: string): string {
   return `<!-- drover-source: ${escaped} -->`;
 }
 
-/** The source id an issue body carries, or null. */
+/** The source id an issue body carries: its last marker, the one written after the description; or null. */
 export function sourceIdOf(body: string | null | undefined): string | null {
-  const match = MARKER.exec(body ?? "");
+  const match = [...(body ?? "").matchAll(MARKER)].at(-1);
   if (!match?.[1]) return null;
   try {
     return decodeURIComponent(match[1]);
@@ -60,16 +71,19 @@ export function sourceIdOf(body: string | null | undefined): string | null {
   }
 }
 
-/** The issue body: the item's description, then its marker. */
+/**
+ * The issue body: the item's description, then its marker. The description comes from a file or an agent:
+ * it opens no HTML comment (so it hides nothing and carries no marker of its own) and pings no one.
+ */
 export function backlogBody(item: BacklogItem): string {
-  const description = item.description.trim();
+  const description = noMentions(item.description.trim().replaceAll("<!--", "&lt;!--"));
   return `${description}${description ? "\n\n" : ""}${sourceMarker(item.id)}\n`;
 }
 
-/** The labels an item's issue carries: the Drover label on tasks, and its priority's label. */
+/** The labels an item's issue carries: the Drover label on Drover's tasks, and its priority's label. */
 export function backlogLabels(item: BacklogItem, label: string | null): string[] {
   return [
-    ...(item.kind === "task" && label !== null ? [label] : []),
+    ...(item.kind === "task" && item.drover !== false && label !== null ? [label] : []),
     ...(item.priority === null ? [] : [priorityLabel(priorityLevel(item.priority))]),
   ];
 }
@@ -80,7 +94,8 @@ type Existing = {
   /** GitHub's id of the issue, which links name it by. */
   issueId: number;
   url: string;
-  labels: string[];
+  /** Open and never closed, closed, or open again after a person reopened it. */
+  state: "open" | "closed" | "reopened";
   parent: number | null;
   /** How many issues block it (null where the host does not say: read the list). */
   blockedByCount: number | null;
@@ -93,7 +108,9 @@ type ListedIssue = {
   id: number;
   html_url: string;
   body?: string | null;
-  labels?: (string | { name?: string })[];
+  user?: { login: string } | null;
+  state?: string;
+  state_reason?: string | null;
   pull_request?: unknown;
   parent_issue_url?: string | null;
   issue_dependencies_summary?: { total_blocked_by?: number } | null;
@@ -105,26 +122,31 @@ export async function createBacklog(
   items: readonly BacklogItem[],
   options: CreateBacklogOptions,
 ): Promise<CreateBacklogResult> {
-  const { byNumber, bySource } = await listIssues(octokit, repo);
-  const under = options.under === null ? null : (byNumber.get(options.under) ?? null);
-  if (options.under !== null && under === null)
-    throw new Error(`issue #${options.under} is not an issue of ${repo.owner}/${repo.repo}`);
+  const bySource = await listIssues(octokit, repo, options.botLogin);
+  const under = options.under === null ? null : await parentIssue(octokit, repo, options.under);
   const result: CreateBacklogResult = { items: [], created: 0, reused: 0, linked: 0 };
   const made = new Map<string, Existing | null>();
 
   for (const item of creationOrder(items)) {
     let issue = bySource.get(item.id) ?? null;
-    const wanted = backlogLabels(item, options.label);
     if (issue === null) {
-      issue = options.dryRun ? null : await createIssue(octokit, repo, item, wanted);
+      issue = options.dryRun
+        ? null
+        : await createIssue(octokit, repo, item, backlogLabels(item, options.label));
       result.created++;
-    } else {
-      result.reused++;
-      const missing = wanted.filter((name) => !issue!.labels.includes(name));
-      if (missing.length > 0 && !options.dryRun)
-        await octokit.rest.issues.addLabels({ ...repo, issue_number: issue.number, labels: missing });
-    }
+    } else result.reused++;
     made.set(item.id, issue);
+    // Closed right after it is made; an issue an interrupted run left open is closed now.
+    const closed = item.state ?? "open";
+    if (closed !== "open" && issue?.state === "open" && !options.dryRun) {
+      await octokit.rest.issues.update({
+        ...repo,
+        issue_number: issue.number,
+        state: "closed",
+        state_reason: closed === "not_planned" ? "not_planned" : "completed",
+      });
+      issue.state = "closed";
+    }
 
     // In a dry run a parent still to be made is known by its id only: the link is counted all the same.
     const hasParent = item.parent === null ? under !== null : made.has(item.parent);
@@ -157,37 +179,54 @@ export async function createBacklog(
   return result;
 }
 
-/** Every issue of the repository, open and closed, once: by number, and by the source id its body carries. */
-async function listIssues(
-  octokit: Octokit,
-  repo: RepoRef,
-): Promise<{ byNumber: Map<number, Existing>; bySource: Map<string, Existing> }> {
+/**
+ * The issues the App's bot opened, open and closed, once, by the source id their bodies carry. Anyone who
+ * can open an issue can write a marker; only the bot's are an earlier run's. The listing asks for the bot's
+ * issues only (fewer pages in a busy repository), and each is checked again in case a host ignores that.
+ */
+async function listIssues(octokit: Octokit, repo: RepoRef, botLogin: string): Promise<Map<string, Existing>> {
   const listed = (await octokit.paginate(octokit.rest.issues.listForRepo, {
     ...repo,
+    creator: botLogin,
     state: "all",
     sort: "created",
     direction: "asc",
     per_page: 100,
   })) as ListedIssue[];
-  const byNumber = new Map<number, Existing>();
+  const bot = botLogin.toLowerCase();
   const bySource = new Map<string, Existing>();
   for (const raw of listed) {
-    if (raw.pull_request !== undefined) continue;
+    if (raw.pull_request !== undefined || raw.user?.login.toLowerCase() !== bot) continue;
     const existing: Existing = {
       number: raw.number,
       issueId: raw.id,
       url: raw.html_url,
-      labels: (raw.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))),
+      state: raw.state === "closed" ? "closed" : raw.state_reason === "reopened" ? "reopened" : "open",
       parent: raw.parent_issue_url ? (issueRefOfUrl(raw.parent_issue_url)?.number ?? null) : null,
       blockedByCount: raw.issue_dependencies_summary?.total_blocked_by ?? null,
       before: true,
     };
-    byNumber.set(raw.number, existing);
     const source = sourceIdOf(raw.body);
-    // The oldest issue with a marker is the item's; a later copy (pasted by hand) is left alone.
+    // The oldest issue with a marker is the item's; a later copy is left alone.
     if (source !== null && !bySource.has(source)) bySource.set(source, existing);
   }
-  return { byNumber, bySource };
+  return bySource;
+}
+
+/** The issue every item without a parent goes under (a plan's spec issue, opened by a person): read once. */
+async function parentIssue(
+  octokit: Octokit,
+  repo: RepoRef,
+  number: number,
+): Promise<{ number: number; issueId: number }> {
+  const missing = new Error(`issue #${number} is not an issue of ${repo.owner}/${repo.repo}`);
+  const { data } = await octokit.rest.issues
+    .get({ ...repo, issue_number: number })
+    .catch((error: unknown) => {
+      throw (error as { status?: number }).status === 404 ? missing : error;
+    });
+  if (data.pull_request) throw missing;
+  return { number: data.number, issueId: data.id };
 }
 
 async function createIssue(
@@ -207,7 +246,7 @@ async function createIssue(
     number: data.number,
     issueId: data.id,
     url: data.html_url,
-    labels,
+    state: "open",
     parent: null,
     blockedByCount: 0,
     before: false,

@@ -1,6 +1,6 @@
 import type { BacklogItem } from "../graph/backlog.ts";
 import { priorityLevel } from "../graph/backlog.ts";
-import { fence } from "../lib/markdown.ts";
+import { fence, noMentions } from "../lib/markdown.ts";
 
 /**
  * What `/drover plan` posts, and `drover spec` prints: the proposal as a tree (epics, their stories, their
@@ -46,11 +46,9 @@ function itemLine(item: BacklogItem): string {
 
 /** Text from an agent shown as text: no HTML, no mentions that ping, no links it did not mean. */
 function plain(text: string): string {
-  return text
-    .replaceAll("\\", "\\\\")
-    .replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;"))
-    .replace(/@(?=[A-Za-z0-9])/g, "@\u200b")
-    .replaceAll("`", "'");
+  return noMentions(
+    text.replaceAll("\\", "\\\\").replace(/[<>]/g, (c) => (c === "<" ? "&lt;" : "&gt;")),
+  ).replaceAll("`", "'");
 }
 
 function counts(items: readonly BacklogItem[]): string {

@@ -1,4 +1,12 @@
-import { BACKLOG_KINDS, checkBacklog, readPriority, type BacklogItem, type BacklogKind } from "./backlog.ts";
+import {
+  BACKLOG_KINDS,
+  BACKLOG_STATES,
+  checkBacklog,
+  readPriority,
+  type BacklogItem,
+  type BacklogKind,
+  type BacklogState,
+} from "./backlog.ts";
 
 /**
  * The earlier orchestrator's backlog format, JSON Lines: one epic, story or task a line, e.g.
@@ -16,13 +24,15 @@ export const JSONL_KEYS = [
   "epic_id",
   "story_id",
   "blocked_by",
+  "state",
+  "drover",
 ] as const;
 
 /**
- * Keys `drover export` writes beside the graph (what happened to each task, its state on GitHub):
- * accepted and set aside, so an export imports into another repository as it is.
+ * What `drover export` writes beside the graph (what happened to each task): accepted and set aside, so an
+ * export imports into another repository as it is.
  */
-export const EXPORT_ONLY_KEYS = ["state", "history"] as const;
+export const EXPORT_ONLY_KEYS = ["history"] as const;
 
 const MAX_ID_LENGTH = 200;
 
@@ -108,13 +118,49 @@ export function readRecord(raw: string, line: number): RecordRead {
   if (!priority.ok) problems.push(priority.problem);
   const parent = kind === null ? null : parentOf(record, kind, problems);
   const blockedBy = blockersOf(record.blocked_by, problems);
+  const state = stateOf(record.state, problems);
+  const drover = kind === null ? undefined : droverOf(record.drover, kind, problems);
 
   if (problems.length > 0 || id === null || title === null || kind === null || !priority.ok)
     return { ok: false, problems, id };
   return {
     ok: true,
-    item: { id, kind, title, description, priority: priority.priority, parent, blockedBy, line },
+    item: {
+      id,
+      kind,
+      title,
+      description,
+      priority: priority.priority,
+      parent,
+      blockedBy,
+      line,
+      ...(state === undefined ? {} : { state }),
+      ...(drover === false ? { drover } : {}),
+    },
   };
+}
+
+/** `state`: the issue is made open (the default), closed as completed, or closed as not planned. */
+function stateOf(value: unknown, problems: string[]): BacklogState | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string" && (BACKLOG_STATES as readonly string[]).includes(value))
+    return value as BacklogState;
+  problems.push(`state ${JSON.stringify(value)} is not one of ${BACKLOG_STATES.join(", ")}`);
+  return undefined;
+}
+
+/** `drover: false` keeps a task a plain issue: no Drover label, never started. Epics and stories never are. */
+function droverOf(value: unknown, kind: BacklogKind, problems: string[]): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "boolean") {
+    problems.push(`"drover" must be true or false, not ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  if (kind !== "task") {
+    problems.push(`"drover" is for tasks: a ${kind} is never labelled for Drover`);
+    return undefined;
+  }
+  return value;
 }
 
 /** A string field: trimmed, non-empty when required, or a problem saying what it must be. */

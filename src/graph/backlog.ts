@@ -10,6 +10,10 @@ import { cyclicComponents } from "./scc.ts";
 export const BACKLOG_KINDS = ["epic", "story", "task"] as const;
 export type BacklogKind = (typeof BACKLOG_KINDS)[number];
 
+/** Where an item stands on GitHub, as `drover export` writes it: closed is closed as completed. */
+export const BACKLOG_STATES = ["open", "closed", "not_planned"] as const;
+export type BacklogState = (typeof BACKLOG_STATES)[number];
+
 export type BacklogItem = {
   /** The source's own id (`TASK-001`); kept on the issue in a hidden marker, so a rerun finds it. */
   id: string;
@@ -24,7 +28,19 @@ export type BacklogItem = {
   blockedBy: string[];
   /** Where it came from, for errors: a JSONL line number, or null (a plan's proposal). */
   line: number | null;
+  /** Its issue is made in this state (closed ones with their reason) and only an open one is started. ["open"] */
+  state?: BacklogState;
+  /**
+   * false: a task that is a plain issue of the graph (a blocker filed by hand, say), not Drover's: it gets no
+   * Drover label and is never started. [true]
+   */
+  drover?: boolean;
 };
+
+/** Whether the item is a task Drover should run now: an open task labelled for Drover. */
+export function isOpenDroverTask(item: BacklogItem): boolean {
+  return item.kind === "task" && item.drover !== false && (item.state ?? "open") === "open";
+}
 
 /** Named priorities of the earlier orchestrator's format, as the number each stands for. */
 export const NAMED_PRIORITY: Record<PriorityName, number> = { critical: 10, high: 7, normal: 5, low: 2 };

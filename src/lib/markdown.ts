@@ -22,3 +22,11 @@ export function lastFencedBlock(text: string, tag: string): string | null {
   const closing = /^[ \t]*`{3,}[ \t\r]*$/m.exec(after);
   return closing ? after.slice(0, closing.index) : after;
 }
+
+/**
+ * Text someone else wrote, posted by the App, that pings no one: a zero-width space after each `@` that
+ * would start a mention (`@user`, `@org/team`), which reads the same.
+ */
+export function noMentions(text: string): string {
+  return text.replace(/@(?=[A-Za-z0-9])/g, "@\u200b");
+}

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DroverEnv } from "../config/env.ts";
-import type { BacklogItem } from "../graph/backlog.ts";
+import { isOpenDroverTask, type BacklogItem } from "../graph/backlog.ts";
 import type { CreateBacklogResult } from "../github/backlog-create.ts";
 import { enqueuer } from "../queue/job-catalog.ts";
 import { WorkQueue } from "../queue/queue.ts";
@@ -22,9 +22,13 @@ export function startControlId(repoFullName: string, number: number): string {
   return `operator-import-${repo}-${number}`;
 }
 
-/** The issue numbers of the tasks (not epics or stories) among what was created or found. Pure. */
+/**
+ * The issue numbers of the open Drover tasks among what was created or found: not epics or stories, not
+ * what the backlog says is closed (an export's finished work is history, not work to do again), not plain
+ * issues of the graph (`"drover": false`). Pure.
+ */
 export function taskNumbers(items: readonly BacklogItem[], result: CreateBacklogResult): number[] {
-  const taskIds = new Set(items.filter((item) => item.kind === "task").map((item) => item.id));
+  const taskIds = new Set(items.filter(isOpenDroverTask).map((item) => item.id));
   return result.items.flatMap((outcome) =>
     taskIds.has(outcome.id) && outcome.number !== null ? [outcome.number] : [],
   );

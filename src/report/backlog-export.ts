@@ -1,13 +1,14 @@
-import { checkBacklog, type BacklogItem, type BacklogKind } from "../graph/backlog.ts";
+import { checkBacklog, type BacklogItem, type BacklogKind, type BacklogState } from "../graph/backlog.ts";
 import { issueKey } from "../graph/model.ts";
 import type { ExportAttempt, ExportEvent, ExportRows, ExportTask } from "../db/export.ts";
 
 /**
  * `drover export`'s records: one per issue of the repository's task graph, in the shape
- * `drover import-jsonl` reads (`id`, `type`, `title`, `priority`, `epic_id`/`story_id`, `blocked_by`), so an
- * export imported into another repository makes the same graph; and beside it what happened (`state`,
- * `history`: who created, steered and completed the task, attempts with verdicts and checks, hints,
- * commands, events), which the import accepts and sets aside. Portable: ids are `owner/name#N`, times
+ * `drover import-jsonl` reads (`id`, `type`, `title`, `priority`, `epic_id`/`story_id`, `blocked_by`, `state`,
+ * and `drover: false` on a leaf issue Drover never had as a task), so an export imported into another
+ * repository makes the same graph, closed where it was closed, and starts only the open Drover tasks; and
+ * beside it what happened (`history`: who created, steered and completed the task, attempts with verdicts
+ * and checks, hints, commands, events), which the import accepts and sets aside. Portable: ids are `owner/name#N`, times
  * ISO 8601; no database ids, no paths of the machine Drover ran on, no secrets. Pure.
  */
 
@@ -19,7 +20,9 @@ export type ExportRecord = {
   epic_id?: string;
   story_id?: string;
   blocked_by?: string[];
-  state: "open" | "closed" | "not_planned";
+  state: BacklogState;
+  /** false on a leaf issue Drover has no task for: imported without the Drover label, never started. */
+  drover?: false;
   history: ExportHistory;
 };
 
@@ -86,6 +89,8 @@ export function exportRecords(rows: ExportRows): { records: ExportRecord[]; prob
           : { epic_id: idOf(parent) }),
       ...(inside.length === 0 ? {} : { blocked_by: inside.sort((a, b) => a - b).map(idOf) }),
       state: issue.state === "open" ? "open" : issue.closedAs === "not_planned" ? "not_planned" : "closed",
+      // A leaf is a task by its place in the tree; it was Drover's only if Drover had a task for it.
+      ...(kind === "task" && !task ? { drover: false as const } : {}),
       history: {
         ...(elsewhere.length === 0 ? {} : { blocked_by_elsewhere: elsewhere }),
         ...(task ? { task: taskHistory(task) } : {}),
@@ -203,6 +208,8 @@ function graphProblems(records: readonly ExportRecord[]): string[] {
     parent: record.story_id ?? record.epic_id ?? null,
     blockedBy: record.blocked_by ?? [],
     line: null,
+    state: record.state,
+    ...(record.drover === false ? { drover: false } : {}),
   }));
   return checkBacklog(items).map((problem) => problem.problem);
 }

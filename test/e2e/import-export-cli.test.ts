@@ -104,7 +104,7 @@ describe("drover import-jsonl and drover export", () => {
       `drover: ${bad} has 3 problems; nothing was created:`,
       expect.stringMatching(/^ {2}line 3: not valid JSON \(/),
       '  line 4: unknown type "chore" (one of epic, story, task)',
-      '  line 5: unknown key "blockedby" (known: id, type, title, description, priority, epic_id, story_id, blocked_by)',
+      '  line 5: unknown key "blockedby" (known: id, type, title, description, priority, epic_id, story_id, blocked_by, state, drover)',
       // S-9 may be the id on line 3, which cannot be read: not called missing until line 3 is fixed.
     ]);
 
@@ -154,7 +154,7 @@ describe("drover import-jsonl and drover export", () => {
     expect(issueCount(sandbox, repo)).toBe(7);
   });
 
-  it("imports a backlog, starts its tasks once, creates nothing on a rerun; the export imports elsewhere as the same graph", async () => {
+  it("imports a backlog, starts its tasks once, creates nothing on a rerun; the export imports elsewhere as the same graph, starting only open Drover tasks", async () => {
     const repo = await sandbox.newRepo("import-a", { autoInit: false });
     const full = `${repo.owner}/${repo.repo}`;
     const backlog = await file("backlog.jsonl", `${BACKLOG_JSONL}\n`);
@@ -203,8 +203,21 @@ describe("drover import-jsonl and drover export", () => {
     expect(issueGraph(sandbox, repo)).toEqual(graph);
     expect((await queue.counts()).wait).toBe(4);
 
+    // Work moves on: User table is done, Invoices dropped; Deploy script never became a Drover task.
+    const maintainer = sandbox.as(sandbox.sandbox.users[0]!.login);
+    const numberOf = (title: string) => [...world.issues.values()].find((i) => i.title === title)!.number;
+    await maintainer.rest.issues.update({ ...repo, issue_number: numberOf("User table"), state: "closed" });
+    await maintainer.rest.issues.update({
+      ...repo,
+      issue_number: numberOf("Invoices"),
+      state: "closed",
+      state_reason: "not_planned",
+    });
     // Drover records the repository's issues as its sync job does, and their tasks as a label would start them.
-    await recordAsDrover(repo, taskNumbers);
+    await recordAsDrover(
+      repo,
+      taskNumbers.filter((number) => number !== numberOf("Deploy script")),
+    );
     const exported = path.join(dir, "export.jsonl");
     const exporting = await drover("export", "--repo", full, "--out", exported);
     expect(exporting.exitCode).toBe(0);
@@ -214,7 +227,13 @@ describe("drover import-jsonl and drover export", () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records).toHaveLength(7);
     const invoices = records.find((record) => record.title === "Invoices")!;
-    expect(invoices).toMatchObject({ type: "task", state: "open" });
+    expect(invoices).toMatchObject({ type: "task", state: "not_planned" });
+    expect(records.find((record) => record.title === "User table")).toMatchObject({ state: "closed" });
+    expect(records.find((record) => record.title === "Deploy script")).toMatchObject({
+      type: "task",
+      state: "open",
+      drover: false,
+    });
     expect(invoices.story_id).toMatch(new RegExp(`^${full}#\\d+$`));
     expect(invoices.blocked_by).toHaveLength(2);
     const signUp = records.find((record) => record.title === "Sign-up form")!;
@@ -238,10 +257,32 @@ describe("drover import-jsonl and drover export", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ repository: full, items: expect.any(Array) });
 
     const copy = await sandbox.newRepo("import-b", { autoInit: false });
-    const copied = await drover("import-jsonl", exported, "--repo", `${copy.owner}/${copy.repo}`);
+    const copyFull = `${copy.owner}/${copy.repo}`;
+    const copied = await drover("import-jsonl", exported, "--repo", copyFull);
     expect(copied.exitCode).toBe(0);
     expect(copied.stdout.split("\n")[0]).toBe("Created 7, already there 0, links added 9");
-    expect(issueGraph(sandbox, copy)).toEqual(issueGraph(sandbox, repo));
+    // The same graph; Deploy script, never Drover's, comes without the Drover label.
+    expect(issueGraph(sandbox, copy)).toEqual(
+      issueGraph(sandbox, repo).map((node) =>
+        node.title === "Deploy script" ? { ...node, labels: ["priority: low"] } : node,
+      ),
+    );
+    const copyWorld = sandbox.sandbox.world.repo(copy.owner, copy.repo)!;
+    const states = Object.fromEntries(
+      [...copyWorld.issues.values()].map((issue) => [issue.title, [issue.state, issue.stateReason]]),
+    );
+    expect(states).toMatchObject({
+      "User table": ["closed", "completed"],
+      Invoices: ["closed", "not_planned"],
+      "Sign-up form": ["open", null],
+      "Deploy script": ["open", null],
+    });
+    // Only Sign-up form, the one open Drover task, is started: history is not run again.
+    expect(copied.stderr).toContain("queued /drover run for 1 task(s)");
+    const started = [...copyWorld.issues.values()].filter((issue) => issue.title === "Sign-up form")[0]!
+      .number;
+    expect(await queue.state("main", startControlId(copyFull, started))).toBe("waiting");
+    expect((await queue.counts()).wait).toBe(5);
   });
 
   /** What Drover's jobs would record of `repo`: each issue synced from GitHub, its tasks triggered, a hint. */

@@ -26,11 +26,16 @@ export default async function setup(): Promise<() => Promise<void>> {
     await rm(home, { recursive: true, force: true });
     throw error;
   });
-  process.env.TEST_DATABASE_URL = services.databaseUrl;
-  process.env.TEST_REDIS_URL = services.redisUrl;
-  await assertServicesReachable(services.databaseUrl, services.redisUrl);
-  return async () => {
+  const teardown = async () => {
     await services.stop();
     await rm(home, { recursive: true, force: true });
   };
+  process.env.TEST_DATABASE_URL = services.databaseUrl;
+  process.env.TEST_REDIS_URL = services.redisUrl;
+  // A run that stops here gets no teardown from vitest: what was started is stopped before saying why.
+  await assertServicesReachable(services.databaseUrl, services.redisUrl).catch(async (error: unknown) => {
+    await teardown();
+    throw error;
+  });
+  return teardown;
 }

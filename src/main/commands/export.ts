@@ -57,8 +57,11 @@ events.
 --format jsonl (the default) writes one record a line in the shape \`drover import-jsonl\` reads:
 {"id": "acme/app#12", "type": "task", "story_id": "acme/app#10", "title": "...",
  "priority": "high", "blocked_by": ["acme/app#11"], "state": "open", "history": {...}}
-so importing an export into another repository makes the same graph (the import sets "state"
-and "history" aside). --format json writes one document: {"repository", "exported_at", "items"}.
+so importing an export into another repository makes the same graph: closed issues are made
+closed ("state": closed or not_planned) and only open tasks are started. An issue without
+sub-issues that Drover never had as a task (a blocker filed by hand, say) is written as a task
+with "drover": false: imported without the Drover label and never started. The import sets
+"history" aside. --format json writes one document: {"repository", "exported_at", "items"}.
 
 Portable: ids are owner/name#N and times ISO 8601; no database ids, no paths of the machine
 Drover ran on (check output is left out), no secrets. Issue descriptions are not kept by Drover

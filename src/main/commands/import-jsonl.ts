@@ -87,17 +87,25 @@ The file holds one record a line (blank lines are skipped):
   {"id": "TASK-1", "type": "task", "story_id": "STORY-1", "title": "Login form", "priority": 5,
    "blocked_by": ["TASK-0"]}
 priority is 1-10 (higher is more urgent) or critical, high, normal, low. A task may name its epic
-with epic_id instead of a story. Records from \`drover export\` (with "state" and "history")
-read as they are.
+with epic_id instead of a story. "state" is open (the default), closed or not_planned: a closed
+record's issue is made and closed with that reason, and is not started. "drover": false on a task
+makes it a plain issue of the graph (a blocker that is not Drover's work): no Drover label, not
+started. Descriptions post as written, except that @-mentions are kept from pinging (a zero-width
+space after the @) and "<!--" shows as text. Records from \`drover export\` (with "state",
+"drover" and "history") read as they are; "history" is set aside.
 
 Every line is checked, and the graph (unknown ids, parents, cycles), before anything is made: a
 bad file is reported, every problem with its line number, and nothing is created.
 
 Each issue carries its record's id in a hidden marker, so running the import again creates
-nothing twice: it adds what an interrupted run left out (issues, labels, links) and nothing else.
+nothing twice. Only issues the App opened count (a marker on anyone else's issue is only text).
+A rerun adds what an interrupted run left out: issues, sub-issue and "blocked by" links, the
+closing of a closed record (unless a person reopened the issue). Labels go on with the issue in
+one request, so a rerun leaves them as they are: a label a person removed stays off, and a
+priority changed in the file since is not applied to an issue already made.
 
 Issues the App makes do not start Drover by themselves (Drover ignores its own events), so each
-task is then started as an operator's \`/drover run\`, queued where Drover runs (REDIS_URL), once
+open Drover task is then started as an operator's \`/drover run\`, queued where Drover runs (REDIS_URL), once
 per issue however often the import runs. When the queue cannot be reached, the import says so:
 start the tasks with \`/drover run\` on each, or run the import again once the queue is up.
 
@@ -130,6 +138,7 @@ Example:
         label,
         under: null,
         dryRun: parsed.dryRun,
+        botLogin: acting.botLogin,
         progress: (note) => bar.tick(1, note),
       });
     } catch (error) {

@@ -118,6 +118,7 @@ Example:
         label,
         under: null,
         dryRun: false,
+        botLogin: acting.botLogin,
         progress: (note) => bar.tick(1, note),
       });
     } catch (error) {

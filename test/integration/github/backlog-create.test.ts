@@ -6,6 +6,7 @@ import type { BacklogItem } from "../../../src/graph/backlog.ts";
 import { GitHubApp } from "../../../src/github/app.ts";
 import { createBacklog } from "../../../src/github/backlog-create.ts";
 import { droverOctokit } from "../../../src/github/octokit.ts";
+import { APP_SLUG } from "../../../src/sandbox/seed.ts";
 import type { Octokit } from "../../../src/github/types.ts";
 import { BACKLOG_JSONL, issueCount, issueGraph } from "../../helpers/backlog.ts";
 import { startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
@@ -19,7 +20,7 @@ describe("creating a backlog on GitHub", () => {
     if (!read.ok) throw new Error(read.problems.join("\n"));
     return read.items;
   })();
-  const options = { label: "drover", under: null, dryRun: false };
+  const options = { label: "drover", under: null, dryRun: false, botLogin: `${APP_SLUG}[bot]` };
 
   beforeAll(async () => {
     sandbox = await startTestSandbox();
@@ -105,6 +106,11 @@ describe("creating a backlog on GitHub", () => {
   const SUB = "POST /repos/{owner}/{repo}/issues/{issue_number}/sub_issues";
   const BLOCK = "POST /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by";
   const READ_BLOCKERS = "GET /repos/{owner}/{repo}/issues/{issue_number}/dependencies/blocked_by";
+  const READ_ISSUE = "GET /repos/{owner}/{repo}/issues/{issue_number}";
+  const EDIT = "PATCH /repos/{owner}/{repo}/issues/{issue_number}";
+  const person = () => sandbox.sandbox.users[0]!.login;
+  const issueTitled = (repo: { owner: string; repo: string }, title: string) =>
+    [...sandbox.sandbox.world.repo(repo.owner, repo.repo)!.issues.values()].find((i) => i.title === title)!;
 
   it("makes the issues, sub-issue trees, labels and blocked-by links; a rerun creates nothing and only reads", async () => {
     const repo = await sandbox.newRepo("backlog-once", { autoInit: false });
@@ -241,7 +247,8 @@ describe("creating a backlog on GitHub", () => {
     });
     expect(preview).toMatchObject({ created: 4, reused: 0, linked: 4 + 3 });
     expect(preview.items.every((item) => item.number === null && item.created)).toBe(true);
-    expect(count(dry())).toEqual({ [LIST]: 1 });
+    // The spec issue is a person's, so not in the listing of the App's issues: it is read on its own.
+    expect(count(dry())).toEqual({ [LIST]: 1, [READ_ISSUE]: 1 });
     expect(issueCount(sandbox, repo)).toBe(1);
 
     await createBacklog(octokit, repo, plan, { ...options, label: null, under: spec.number });
@@ -257,5 +264,100 @@ describe("creating a backlog on GitHub", () => {
     await expect(createBacklog(octokit, repo, plan, { ...options, under: 999 })).rejects.toThrow(
       "issue #999 is not an issue of",
     );
+  });
+
+  it("takes no one else's issue for an item, whatever marker it carries, and lists only the App's issues", async () => {
+    const repo = await sandbox.newRepo("backlog-planted", { autoInit: false });
+    const world = sandbox.sandbox.world;
+    const record = world.repo(repo.owner, repo.repo)!;
+    const outsider = world.accounts.get(person().toLowerCase())!;
+    // Someone plants TASK-001's marker with their own text; 150 more issues of theirs make a busy repository.
+    world.createIssue(record, outsider, {
+      title: "Planted",
+      body: "rm -rf /\n\n<!-- drover-source: TASK-001 -->\n",
+    });
+    for (let i = 0; i < 150; i++) world.createIssue(record, outsider, { title: `Chatter ${i}`, body: null });
+    const octokit = await installation();
+
+    const first = watch();
+    const made = await createBacklog(octokit, repo, items, options);
+    expect(made).toMatchObject({ created: 7, reused: 0, linked: 9 });
+    expect(made.items.find((item) => item.id === "TASK-001")?.number).not.toBe(1);
+    expect(issueTitled(repo, "Planted").labels).toEqual([]);
+    expect(issueTitled(repo, "Planted").parent).toBeNull();
+    // 151 of the person's issues and 0 of the App's: one page, not two (the App's 7 are not there yet).
+    expect(count(first())[LIST]).toBe(1);
+
+    const second = watch();
+    expect(await createBacklog(octokit, repo, items, options)).toMatchObject({ created: 0, reused: 7 });
+    // 158 issues in the repository, 7 of them the App's: one page of the listing, not two.
+    expect(count(second())).toEqual({ [LIST]: 1 });
+  });
+
+  it("makes closed items closed with their reason, closes what an interrupted run left open, and leaves a reopened one open", async () => {
+    const repo = await sandbox.newRepo("backlog-closed", { autoInit: false });
+    const octokit = await installation();
+    const flaky = await installation();
+    const history: BacklogItem[] = items.map((item) => ({
+      ...item,
+      ...(item.id === "TASK-001" ? { state: "closed" as const } : {}),
+      ...(item.id === "TASK-002" ? { state: "not_planned" as const } : {}),
+      ...(item.id === "STORY-002" ? { state: "closed" as const } : {}),
+    }));
+    let edits = 0;
+    flaky.hook.before("request", (request) => {
+      if (request.method === "PATCH" && ++edits === 2)
+        throw Object.assign(new Error("connection reset"), { status: 502 });
+    });
+    // STORY-002 closed; TASK-001 made, its closing lost.
+    await expect(createBacklog(flaky as Octokit, repo, history, options)).rejects.toThrow("connection reset");
+    expect(issueTitled(repo, "Billing").state).toBe("closed");
+    expect(issueTitled(repo, "User table").state).toBe("open");
+    // A person reopens the closed story: that is their call.
+    await sandbox.as(person()).rest.issues.update({
+      ...repo,
+      issue_number: issueTitled(repo, "Billing").number,
+      state: "open",
+    });
+
+    const rest = watch();
+    await createBacklog(octokit, repo, history, options);
+    expect(
+      ["Billing", "User table", "Sign-up form", "Invoices"].map((title) => {
+        const issue = issueTitled(repo, title);
+        return [title, issue.state, issue.stateReason];
+      }),
+    ).toEqual([
+      ["Billing", "open", "reopened"],
+      ["User table", "closed", "completed"],
+      ["Sign-up form", "closed", "not_planned"],
+      ["Invoices", "open", null],
+    ]);
+    // One close for the issue left open, one for the new Sign-up form.
+    expect(count(rest())[EDIT]).toBe(2);
+    expect(issueGraph(sandbox, repo)).toEqual(EXPECTED);
+  });
+
+  it("a rerun leaves an issue's labels as people made them, whatever the file now says", async () => {
+    const repo = await sandbox.newRepo("backlog-labels", { autoInit: false });
+    const octokit = await installation();
+    await createBacklog(octokit, repo, items, options);
+    const maintainer = sandbox.as(person());
+    await maintainer.rest.issues.removeLabel({
+      ...repo,
+      issue_number: issueTitled(repo, "User table").number,
+      name: "drover",
+    });
+    const changed = items.map((item) => (item.id === "TASK-002" ? { ...item, priority: 2 } : item));
+
+    const second = watch();
+    expect(await createBacklog(octokit, repo, changed, options)).toMatchObject({ created: 0, reused: 7 });
+    expect(issueTitled(repo, "User table").labels.map((l) => l.name)).toEqual(["priority: normal"]);
+    expect(
+      issueTitled(repo, "Sign-up form")
+        .labels.map((l) => l.name)
+        .sort(),
+    ).toEqual(["drover", "priority: high"]);
+    expect(count(second())).toEqual({ [LIST]: 1 });
   });
 });

@@ -30,6 +30,12 @@ describe("the hidden source marker", () => {
     }
   });
 
+  it("reads the last marker, the one Drover wrote after the description, not one the text carries", () => {
+    expect(sourceIdOf(`See <!-- drover-source: TASK-001 --> here\n\n${sourceMarker("TASK-002")}\n`)).toBe(
+      "TASK-002",
+    );
+  });
+
   it("finds no id in a body without a marker, or with a broken one", () => {
     expect(sourceIdOf(null)).toBeNull();
     expect(sourceIdOf("<!-- drover-source: %E0%A4 -->")).toBeNull();
@@ -45,6 +51,17 @@ describe("an item's issue", () => {
     expect(backlogBody(item({}))).toBe("<!-- drover-source: TASK-001 -->\n");
   });
 
+  it("cannot carry another item's marker, HTML comments or mentions that ping in its description", () => {
+    const body = backlogBody(
+      item({ id: "TASK-009", description: "Ask @octocat and @acme/team <!-- drover-source: TASK-001 -->" }),
+    );
+    expect(body).toBe(
+      "Ask @\u200boctocat and @\u200bacme/team &lt;!-- drover-source: TASK-001 -->\n\n<!-- drover-source: TASK-009 -->\n",
+    );
+    expect(sourceIdOf(body)).toBe("TASK-009");
+    expect(body.match(/<!--/g)).toHaveLength(1);
+  });
+
   it("is labelled for Drover when it is a task, and with its priority's level whatever it is", () => {
     expect(backlogLabels(item({ priority: 10 }), "drover")).toEqual(["drover", "priority: critical"]);
     expect(backlogLabels(item({ priority: 6 }), "drover")).toEqual(["drover", "priority: high"]);
@@ -52,5 +69,7 @@ describe("an item's issue", () => {
     expect(backlogLabels(item({ kind: "story", priority: 1 }), "drover")).toEqual(["priority: low"]);
     expect(backlogLabels(item({ kind: "epic" }), "ai-task")).toEqual([]);
     expect(backlogLabels(item({}), "ai-task")).toEqual(["ai-task"]);
+    // A plain issue in the graph (a blocker that was never a Drover task) keeps only its priority.
+    expect(backlogLabels(item({ drover: false, priority: 7 }), "drover")).toEqual(["priority: high"]);
   });
 });

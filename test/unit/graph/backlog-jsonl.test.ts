@@ -92,7 +92,7 @@ describe("the JSONL backlog reader", () => {
       'line 4: missing "title"',
       'line 5: missing "type" (one of epic, story, task)',
       'line 6: unknown type "bug" (one of epic, story, task)',
-      'line 7: unknown keys "blocked_on", "colour" (known: id, type, title, description, priority, epic_id, story_id, blocked_by)',
+      'line 7: unknown keys "blocked_on", "colour" (known: id, type, title, description, priority, epic_id, story_id, blocked_by, state, drover)',
       "line 8: priority 11 must be a whole number 1–10 or a name (critical, high, normal, low)",
       'line 9: priority "urgent" is not one of critical, high, normal, low or a number 1–10',
       'line 10: "blocked_by" must be a list of ids, e.g. ["TASK-001"], not "T-1"',
@@ -115,6 +115,42 @@ describe("the JSONL backlog reader", () => {
       }),
     );
     expect(read).toMatchObject({ ok: true, items: [{ id: "acme/app#3", kind: "task", title: "T" }] });
+  });
+
+  it("keeps each record's state (open, closed, not_planned) and whether a task is Drover's", () => {
+    const read = readBacklogJsonl(
+      lines(
+        { id: "A", type: "task", title: "A", state: "closed" },
+        { id: "B", type: "task", title: "B", state: "not_planned", drover: false },
+        { id: "C", type: "epic", title: "C", state: "open" },
+        { id: "D", type: "task", title: "D", drover: true },
+      ),
+    );
+    if (!read.ok) throw new Error(read.problems.join("\n"));
+    expect(read.items.map(({ id, state, drover }) => ({ id, state, drover }))).toEqual([
+      { id: "A", state: "closed", drover: undefined },
+      { id: "B", state: "not_planned", drover: false },
+      { id: "C", state: "open", drover: undefined },
+      { id: "D", state: undefined, drover: undefined },
+    ]);
+  });
+
+  it("refuses a state or a drover flag it cannot honour", () => {
+    const read = readBacklogJsonl(
+      lines(
+        { id: "A", type: "task", title: "A", state: "done" },
+        { id: "B", type: "task", title: "B", drover: "no" },
+        { id: "C", type: "story", title: "C", drover: false },
+      ),
+    );
+    expect(read).toEqual({
+      ok: false,
+      problems: [
+        'line 1: state "done" is not one of open, closed, not_planned',
+        'line 2: "drover" must be true or false, not "no"',
+        'line 3: "drover" is for tasks: a story is never labelled for Drover',
+      ],
+    });
   });
 
   it("checks the graph after the lines: unknown ids, bad parents, duplicates, and each cycle named in order", () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { exportArgs } from "../../../src/main/commands/export.ts";
 import { importArgs, renderImport } from "../../../src/main/commands/import-jsonl.ts";
-import { startControlId } from "../../../src/main/start-tasks.ts";
+import { startControlId, taskNumbers } from "../../../src/main/start-tasks.ts";
+import type { BacklogItem } from "../../../src/graph/backlog.ts";
 
 describe("import-jsonl's arguments", () => {
   it("takes one file, --repo, --dry-run and --no-label", () => {
@@ -45,6 +46,35 @@ describe("starting imported tasks", () => {
     expect(id).not.toBe(startControlId("acme/app", 13));
     expect(id).not.toBe(startControlId("acme/other", 12));
     expect(id).toMatch(/^(dashboard|operator)-[\w-]{8,64}$/);
+  });
+
+  it("starts only open Drover tasks: not epics or stories, not closed ones, not plain issues", () => {
+    const item = (id: string, fields: Partial<BacklogItem>): BacklogItem => ({
+      id,
+      kind: "task",
+      title: id,
+      description: "",
+      priority: null,
+      parent: null,
+      blockedBy: [],
+      line: null,
+      ...fields,
+    });
+    const items = [
+      item("E", { kind: "epic" }),
+      item("OPEN", {}),
+      item("SAID-OPEN", { state: "open" }),
+      item("DONE", { state: "closed" }),
+      item("DROPPED", { state: "not_planned" }),
+      item("PLAIN", { drover: false }),
+    ];
+    const result = {
+      created: 6,
+      reused: 0,
+      linked: 0,
+      items: items.map((it, i) => ({ id: it.id, number: i + 1, created: true, url: null })),
+    };
+    expect(taskNumbers(items, result)).toEqual([2, 3]);
   });
 });
 

@@ -116,6 +116,7 @@ describe("the export's records", () => {
         story_id: "Acme/App#2",
         blocked_by: ["Acme/App#3"],
         state: "not_planned",
+        drover: false,
       },
       {
         id: "Acme/App#5",
@@ -124,10 +125,25 @@ describe("the export's records", () => {
         priority: "critical",
         epic_id: "Acme/App#1",
         state: "open",
+        drover: false,
       },
     ]);
     const read = readBacklogJsonl(exportJsonl(records));
     expect(read.ok).toBe(true);
+  });
+
+  it("call a leaf a Drover task only when Drover has a task for it, and import back with states and that flag", () => {
+    // #4 and #5 are leaves Drover never ran (a blocker filed by hand, say): plain issues, whatever their labels.
+    const { records } = exportRecords(ROWS);
+    const read = readBacklogJsonl(exportJsonl(records));
+    if (!read.ok) throw new Error(read.problems.join("\n"));
+    expect(read.items.map(({ id, kind, state, drover }) => ({ id, kind, state, drover }))).toEqual([
+      { id: "Acme/App#1", kind: "epic", state: "open", drover: undefined },
+      { id: "Acme/App#2", kind: "story", state: "open", drover: undefined },
+      { id: "Acme/App#3", kind: "task", state: "closed", drover: undefined },
+      { id: "Acme/App#4", kind: "task", state: "not_planned", drover: false },
+      { id: "Acme/App#5", kind: "task", state: "open", drover: false },
+    ]);
   });
 
   it("carry each task's history: who created, steered and completed it, attempts, hints, commands, events", () => {
