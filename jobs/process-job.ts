@@ -14,6 +14,7 @@ import { configCheck } from "./config-check.ts";
 import { reviewJob } from "./review.ts";
 import type { JobContext, JobDeps, JobFate } from "./deps.ts";
 import { planJob } from "./plan.ts";
+import { acceptJob } from "./plan/accept.ts";
 import { publish } from "./publish.ts";
 import { runTask } from "./run-task.ts";
 import { startTask } from "./start-task.ts";
@@ -41,6 +42,7 @@ const HANDLERS: { [N in JobName]: Handler<N> } = {
   "config-check": (deps, payload) => configCheck(deps, payload),
   "run-task": runTask,
   plan: (deps, payload, context) => planJob(deps, payload, context),
+  "plan-accept": (deps, payload, context) => acceptJob(deps, payload, context),
   publish: (deps, payload) => publish(deps, payload),
   "sync-issue": (deps, payload) => syncIssueJob(deps, payload),
   schedule: (deps) => schedule(deps),

@@ -1,13 +1,6 @@
-import { loadRepoConfig } from "../../src/config/load.ts";
-import { CONFIG_PATH } from "../../src/config/schema.ts";
-import { recordCommandRun, type CommandOutcome, type CommandRunKey } from "../../src/db/commands.ts";
-import { markPlanAccepted, shownProposal } from "../../src/db/plans.ts";
-import { createBacklog } from "../../src/github/backlog-create.ts";
-import { renderConfigProblems } from "../../src/github/render.ts";
-import { renderAccepted } from "../../src/github/render-plan.ts";
+import type { CommandOutcome, CommandRunKey } from "../../src/db/commands.ts";
+import { shownProposal } from "../../src/db/plans.ts";
 import type { Command } from "../../src/graph/commands.ts";
-import { itemsToCreate } from "../../src/graph/plan.ts";
-import { showAndTrigger } from "../trigger-task.ts";
 import type { CommandContext } from "./apply.ts";
 
 const said = (applied: boolean, say: string | null): CommandOutcome => ({
@@ -19,8 +12,9 @@ const said = (applied: boolean, say: string | null): CommandOutcome => ({
 
 /**
  * `/drover plan` and `/drover plan accept [--no-label]` on an issue. Planning runs an agent for minutes,
- * so it is queued on the agents lane (jobs/plan.ts) and answered there; accepting creates the issue's
- * shown proposal as its sub-issues and starts the tasks as `/drover run` by the person who accepted would.
+ * so it is queued on the agents lane (jobs/plan.ts) and answered there; accepting queues the creation of
+ * the issue's shown proposal as its sub-issues, its tasks started as `/drover run` by the person who
+ * accepted would (jobs/plan/accept.ts), answered there too.
  * Returns the outcome to record; `record` keeps the first one recorded.
  */
 export async function planCommand(
@@ -49,76 +43,27 @@ export async function planCommand(
   return accept(ctx, run, command.label, record);
 }
 
+/**
+ * The issue's shown proposal, accepted: created and started by a job of its own (jobs/plan/accept.ts), which
+ * replies with what it made; a large plan is minutes of paced writes, not a command's to hold a slot for.
+ */
 async function accept(
   ctx: CommandContext,
   run: CommandRunKey,
   labelled: boolean,
   record: (outcome: CommandOutcome) => Promise<CommandOutcome>,
 ): Promise<CommandOutcome> {
-  const { deps, octokit, repo, source } = ctx;
-  const issueNumber = source.number;
-  const proposal = await shownProposal(deps.db, source.repository.id, issueNumber);
+  const { deps, source } = ctx;
+  const proposal = await shownProposal(deps.db, source.repository.id, source.number);
   if (!proposal?.items || proposal.version === null)
     return record(said(false, "There is no proposal to accept on this issue: `/drover plan` makes one."));
-  const config = await loadRepoConfig(octokit, repo);
-  if (!config.ok) return record(said(false, renderConfigProblems(config.problems, CONFIG_PATH)));
-  const label = config.config.label;
-
-  const items = itemsToCreate(proposal.items, issueNumber, proposal.version);
-  const result = await createBacklog(octokit, repo, items, {
-    label: labelled ? label : null,
-    under: issueNumber,
-    dryRun: false,
-    botLogin: await deps.github.botLogin(),
+  // Queued before it is recorded: a job run again after a crash here queues the same job id, once.
+  await deps.enqueue("plan-accept", {
+    deliveryId: run.deliveryId,
+    index: run.index,
+    proposalId: proposal.id,
+    label: labelled,
+    by: { login: source.author.login, id: source.author.id },
   });
-  await markPlanAccepted(deps.db, proposal.id, source.author.login);
-  const byId = new Map(items.map((item) => [item.id, item]));
-  const created = result.items.map((outcome) => {
-    const item = byId.get(outcome.id);
-    return {
-      title: item?.title ?? outcome.id,
-      kind: item?.kind ?? ("task" as const),
-      number: outcome.number,
-      url: outcome.url,
-      created: outcome.created,
-    };
-  });
-  const started = labelled ? await startTasks(ctx, run, created, config.config) : 0;
-  return record(said(true, renderAccepted({ created, started, labelled, label })));
-}
-
-/**
- * The created tasks, started as `/drover run` by the person who accepted would start them: the App's own
- * label starts nothing (Drover drops its own webhooks), and this person asked for them. Each once, whatever
- * runs the job again (a command run per task, keyed by this accept and the issue's number).
- */
-async function startTasks(
-  ctx: CommandContext,
-  run: CommandRunKey,
-  created: readonly { kind: string; number: number | null; title: string }[],
-  config: Parameters<typeof showAndTrigger>[1]["config"],
-): Promise<number> {
-  const { deps, octokit, source } = ctx;
-  const startKey = `${run.deliveryId}#${run.index}:plan-accept`;
-  const applied = said(true, null);
-  let started = 0;
-  for (const task of created) {
-    if (task.kind !== "task" || task.number === null) continue;
-    const number = task.number;
-    const key = { deliveryId: startKey, index: number, command: "run", author: source.author.login };
-    const trigger = await showAndTrigger(deps, {
-      installationId: source.installationId,
-      repoFullName: source.repository.full_name,
-      repoId: source.repository.id,
-      octokit,
-      config,
-      // Made by the App for this person: credited to them, as its author.
-      issue: { number, title: task.title, author: { login: source.author.login, id: source.author.id } },
-      by: source.author.login,
-      cause: "run",
-      claim: { tx: (tx) => recordCommandRun(tx, key, null, applied) },
-    });
-    if (trigger.kind !== "already-active") started += 1;
-  }
-  return started;
+  return record(said(true, null));
 }

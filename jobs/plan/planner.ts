@@ -2,13 +2,13 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { formatDuration } from "../../src/agent/format-duration.ts";
 import { parseArgv } from "../../src/agent/parse-argv.ts";
-import type { SpecFile } from "../../src/agent/plan-prompt.ts";
+import { PLAN_EXAMPLE, type SpecFile } from "../../src/agent/plan-prompt.ts";
 import { runAgent, type AgentRunResult } from "../../src/agent/run-agent.ts";
 import { relativizePaths, scrubSecrets, type ServerPath } from "../../src/agent/scrub.ts";
 import type { DroverConfig } from "../../src/config/schema.ts";
 import { changesIn, type ReadOnlyCheckout } from "../../src/git/read-only.ts";
 import type { BacklogItem } from "../../src/graph/backlog.ts";
-import { parsePlan } from "../../src/graph/plan.ts";
+import { parsePlan, type ParsedPlan } from "../../src/graph/plan.ts";
 
 /**
  * One planning run, shared by `/drover plan` (jobs/plan.ts) and `drover spec` (src/main/commands/spec.ts):
@@ -61,7 +61,7 @@ export async function runPlanner(input: PlannerInput): Promise<PlanOutcome> {
   });
   const discarded = await changesIn(input.checkout);
   const clean = (text: string) => relativizePaths(scrubSecrets(text, input.secrets), input.paths);
-  const parsed = parseFrom(result);
+  const parsed = planFrom(result);
   if (parsed.ok && result.outcome === "exited") return { ok: true, items: parsed.items, discarded };
   const tail = clean(result.logTail).slice(-TAIL_CHARS);
   return {
@@ -73,12 +73,33 @@ export async function runPlanner(input: PlannerInput): Promise<PlanOutcome> {
   };
 }
 
-/** The plan in the agent's final message, or else anywhere in its output. */
-function parseFrom(result: AgentRunResult) {
+/**
+ * The plan in the agent's final message, or else anywhere in its output. Read from the output, a plan
+ * identical to the prompt's example is the prompt echoed (as some CLIs print their instructions), and
+ * no plan of the agent's.
+ */
+export function planFrom(result: Pick<AgentRunResult, "finalMessage" | "logTail">): ParsedPlan {
   const fromMessage = parsePlan(result.finalMessage);
   if (fromMessage.ok || result.finalMessage.includes("```drover-plan")) return fromMessage;
   const fromLog = parsePlan(result.logTail);
+  if (fromLog.ok && sameItems(fromLog.items, EXAMPLE_ITEMS))
+    return {
+      ok: false,
+      problems: [
+        "the only drover-plan block in the agent's output is the prompt's example (its instructions echoed), not a plan of its own",
+      ],
+    };
   return fromLog.ok || result.logTail.includes("```drover-plan") ? fromLog : fromMessage;
+}
+
+const EXAMPLE_ITEMS = (() => {
+  const parsed = parsePlan(PLAN_EXAMPLE);
+  if (!parsed.ok) throw new Error(`the prompt's example plan does not parse: ${parsed.problems.join("; ")}`);
+  return parsed.items;
+})();
+
+function sameItems(a: readonly BacklogItem[], b: readonly BacklogItem[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function whatHappened(result: AgentRunResult, timeoutMs: number): string {

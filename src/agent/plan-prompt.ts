@@ -18,6 +18,18 @@ export type PlanBrief = {
   files: readonly SpecFile[];
 };
 
+/**
+ * The example block the prompt shows. An adapter that echoes its prompt into its output puts this block
+ * there too: read from the output, it is the prompt's, not the agent's plan (jobs/plan/planner.ts).
+ */
+export const PLAN_EXAMPLE = [
+  "```drover-plan",
+  '[{"id": "E1", "kind": "epic", "title": "Accounts", "description": "People sign up and sign in", "priority": 7, "parent": null, "blocked_by": []},',
+  ' {"id": "T1", "kind": "task", "title": "User table", "description": "A users table with a migration", "priority": 7, "parent": "E1", "blocked_by": []},',
+  ' {"id": "T2", "kind": "task", "title": "Sign-up form", "description": "A form that creates a user", "priority": 5, "parent": "E1", "blocked_by": ["T1"]}]',
+  "```",
+].join("\n");
+
 export function buildPlanPrompt(brief: PlanBrief): string {
   const files = brief.files.map(
     (file) =>
@@ -43,11 +55,7 @@ export function buildPlanPrompt(brief: PlanBrief): string {
       "",
       "For example:",
       "",
-      "```drover-plan",
-      '[{"id": "E1", "kind": "epic", "title": "Accounts", "description": "People sign up and sign in", "priority": 7, "parent": null, "blocked_by": []},',
-      ' {"id": "T1", "kind": "task", "title": "User table", "description": "A users table with a migration", "priority": 7, "parent": "E1", "blocked_by": []},',
-      ' {"id": "T2", "kind": "task", "title": "Sign-up form", "description": "A form that creates a user", "priority": 5, "parent": "E1", "blocked_by": ["T1"]}]',
-      "```",
+      PLAN_EXAMPLE,
     ].join("\n"),
   ].join("\n\n");
 }

@@ -1,10 +1,9 @@
 import { AgentVerdict } from "../db/run-results.ts";
+import { lastFencedBlock } from "../lib/markdown.ts";
 
 export { AgentVerdict } from "../db/run-results.ts";
 
 export type ParsedVerdict = { verdict: AgentVerdict } | { verdict: null; problem: string };
-
-const OPENING = "```drover-verdict";
 
 /**
  * Finds the last fenced block opened with ```drover-verdict in the agent's final message and validates
@@ -12,14 +11,9 @@ const OPENING = "```drover-verdict";
  * block) before answering.
  */
 export function parseVerdict(text: string): ParsedVerdict {
-  const start = lastOpening(text);
-  if (start === -1) return { verdict: null, problem: "no drover-verdict block found" };
-
-  const lineEnd = text.indexOf("\n", start);
-  const afterOpening = lineEnd === -1 ? "" : text.slice(lineEnd + 1);
-  // An agent cut off mid-block (or one that forgot the closing fence) still gets its JSON read.
-  const closing = /^[ \t]*```/m.exec(afterOpening);
-  const body = (closing ? afterOpening.slice(0, closing.index) : afterOpening).trim();
+  const block = lastFencedBlock(text, "drover-verdict");
+  if (block === null) return { verdict: null, problem: "no drover-verdict block found" };
+  const body = block.trim();
   if (body === "") return { verdict: null, problem: "drover-verdict block is empty" };
 
   let json: unknown;
@@ -32,16 +26,6 @@ export function parseVerdict(text: string): ParsedVerdict {
   const parsed = AgentVerdict.safeParse(json);
   if (parsed.success) return { verdict: parsed.data };
   return { verdict: null, problem: describeProblem(json) };
-}
-
-function lastOpening(text: string): number {
-  // Only an opening fence at the start of a line counts; a mention inside prose does not.
-  for (let index = text.lastIndexOf(OPENING); index !== -1; index = text.lastIndexOf(OPENING, index - 1)) {
-    const lineStart = text.lastIndexOf("\n", index - 1) + 1;
-    if (/^[ \t]*$/.test(text.slice(lineStart, index))) return index;
-    if (index === 0) break;
-  }
-  return -1;
 }
 
 function describeProblem(json: unknown): string {

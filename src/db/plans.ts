@@ -24,10 +24,29 @@ function read(row: typeof planRuns.$inferSelect): PlanRun {
   return { ...row, items: row.items === null ? null : StoredItems.parse(row.items) };
 }
 
+/** The run recorded with id `id`, if any. */
+export async function planRunById(db: Db, id: number): Promise<PlanRun | undefined> {
+  const [row] = await db.select().from(planRuns).where(eq(planRuns.id, id));
+  return row && read(row);
+}
+
 /** The run recorded under `runKey` (a `/drover plan` command's delivery and index), if any. */
 export async function planRunOf(db: Db, runKey: string): Promise<PlanRun | undefined> {
   const [row] = await db.select().from(planRuns).where(eq(planRuns.runKey, runKey));
   return row && read(row);
+}
+
+/** How often a proposal's insert takes the next version before giving up (each try is one round trip). */
+const VERSION_TRIES = 10;
+
+/** PostgreSQL's unique_violation on the issue's version index, however the driver wraps it. */
+function isVersionTaken(error: unknown): boolean {
+  for (let at: unknown = error; at instanceof Error || (typeof at === "object" && at !== null);) {
+    const found = at as { code?: unknown; constraint_name?: unknown; cause?: unknown };
+    if (found.code === "23505" && found.constraint_name === "plan_runs_issue_version") return true;
+    at = found.cause;
+  }
+  return false;
 }
 
 /**
@@ -48,19 +67,31 @@ export async function recordPlanRun(
   const proposal = "items" in run.outcome;
   const nextVersion = sql<number>`(select coalesce(max(${planRuns.version}), 0) + 1 from ${planRuns}
     where ${planRuns.repoId} = ${run.repoId} and ${planRuns.issueNumber} = ${run.issueNumber})`;
-  await db
-    .insert(planRuns)
-    .values({
-      runKey: run.runKey,
-      repoId: run.repoId,
-      issueNumber: run.issueNumber,
-      requestedBy: run.requestedBy,
-      body: run.body,
-      version: proposal ? nextVersion : null,
-      items: "items" in run.outcome ? run.outcome.items : null,
-      problem: "problem" in run.outcome ? run.outcome.problem : null,
-    })
-    .onConflictDoNothing({ target: planRuns.runKey });
+  const insert = () =>
+    db
+      .insert(planRuns)
+      .values({
+        runKey: run.runKey,
+        repoId: run.repoId,
+        issueNumber: run.issueNumber,
+        requestedBy: run.requestedBy,
+        body: run.body,
+        version: proposal ? nextVersion : null,
+        items: "items" in run.outcome ? run.outcome.items : null,
+        problem: "problem" in run.outcome ? run.outcome.problem : null,
+      })
+      .onConflictDoNothing({ target: planRuns.runKey });
+  // Two plans of one issue finishing together read the same latest version; the second to commit is
+  // refused by the issue's version index and takes the next one, rather than its job failing and the
+  // agent running again.
+  for (let tries = 1; ; tries += 1) {
+    try {
+      await insert();
+      break;
+    } catch (error) {
+      if (tries >= VERSION_TRIES || !isVersionTaken(error)) throw error;
+    }
+  }
   const row = await planRunOf(db, run.runKey);
   if (!row) throw new Error(`plan run ${run.runKey} was not recorded`);
   return row;

@@ -133,6 +133,18 @@ function discardedNote(discarded: readonly string[]): string[] {
 }
 
 /** The reply to `/drover plan accept`: what was created, with links. */
+export function renderAcceptError(message: string): string {
+  return [
+    "### Drover: the plan was not created",
+    "",
+    "Drover could not create the accepted plan, and gave up after trying again:",
+    "",
+    fence(message),
+    "",
+    "What was made is kept: `/drover plan accept` again finishes it, creating nothing twice.",
+  ].join("\n");
+}
+
 export function renderAccepted(input: {
   created: readonly {
     title: string;
@@ -142,6 +154,8 @@ export function renderAccepted(input: {
     created: boolean;
   }[];
   started: number;
+  /** Tasks already Drover's (started before, by an accept or a person): left as they are. */
+  left: number;
   labelled: boolean;
   label: string;
 }): string {
@@ -156,7 +170,7 @@ export function renderAccepted(input: {
     ),
     "",
     input.labelled
-      ? `Tasks labelled \`${input.label}\`: ${input.started} started.`
+      ? `Tasks labelled \`${input.label}\`: ${input.started} started${input.left > 0 ? `, ${input.left} started before and left as they are` : ""}.`
       : `The tasks are not labelled (\`--no-label\`): \`/drover run\` on one, or the \`${input.label}\` label, starts it.`,
   ].join("\n");
 }

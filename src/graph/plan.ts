@@ -1,3 +1,4 @@
+import { lastFencedBlock } from "../lib/markdown.ts";
 import { BACKLOG_KINDS, checkBacklog, readPriority, type BacklogItem, type BacklogKind } from "./backlog.ts";
 
 /**
@@ -20,7 +21,7 @@ export type ParsedPlan = { ok: true; items: BacklogItem[] } | { ok: false; probl
 
 /** The last `drover-plan` block of `text` (agents often quote the instructions' example before answering). */
 export function parsePlan(text: string): ParsedPlan {
-  const body = lastBlock(text);
+  const body = lastFencedBlock(text, PLAN_FENCE);
   if (body === null) return fail([`no \`\`\`${PLAN_FENCE} block found in the agent's output`]);
   if (body.trim() === "") return fail([`the ${PLAN_FENCE} block is empty`]);
   let json: unknown;
@@ -102,18 +103,6 @@ function readItem(raw: unknown, position: number): ReadItem {
   };
 }
 
-function lastBlock(text: string): string | null {
-  const opening = new RegExp(`^[ \\t]*\`{3,}${PLAN_FENCE}[ \\t]*$`, "gm");
-  let start = -1;
-  for (let match = opening.exec(text); match !== null; match = opening.exec(text))
-    start = match.index + match[0].length;
-  if (start === -1) return null;
-  const after = text.slice(start + 1);
-  // An agent cut off mid-block still has its JSON read (and found incomplete, if it is).
-  const closing = /^[ \t]*`{3,}[ \t]*$/m.exec(after);
-  return closing ? after.slice(0, closing.index) : after;
-}
-
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
@@ -129,24 +118,48 @@ function clip(text: string): string {
 }
 
 /**
- * The source id an item of a proposal carries on the issue it becomes: unique per spec issue and proposal,
- * so accepting twice finds what the first accept made, and a later proposal's `T1` is not an earlier one's.
+ * The prefix of the source ids a proposal's items carry on the issues they become: unique per spec issue
+ * and proposal, so accepting twice finds what the first accept made, and a later proposal's `T1` is not
+ * an earlier one's.
  */
-export function proposalSourceId(issueNumber: number, version: number, id: string): string {
-  return `spec${issueNumber}v${version}-${id}`;
+export function proposalPrefix(issueNumber: number, version: number): string {
+  return `spec${issueNumber}v${version}-`;
 }
 
-/** The proposal's items under their source ids, ready to be created. */
-export function itemsToCreate(
-  items: readonly BacklogItem[],
-  issueNumber: number,
-  version: number,
-): BacklogItem[] {
-  const sourceId = (id: string) => proposalSourceId(issueNumber, version, id);
+/**
+ * The plan's items under source ids (`prefix` + the agent's id, parents and blockers alike), ready to be
+ * created: `/drover plan accept` and `drover spec` each name theirs so a rerun finds what was made.
+ */
+export function withIdPrefix(items: readonly BacklogItem[], prefix: string): BacklogItem[] {
+  const sourceId = (id: string) => `${prefix}${id}`;
   return items.map((item) => ({
     ...item,
     id: sourceId(item.id),
     parent: item.parent === null ? null : sourceId(item.parent),
     blockedBy: item.blockedBy.map(sourceId),
   }));
+}
+
+/**
+ * The plan as `drover import-jsonl` reads it (src/graph/backlog-jsonl.ts), one record a line, ids as they
+ * are: importing it finds what was created from the same items, and creates the rest. Pure.
+ */
+export function planJsonl(items: readonly BacklogItem[]): string {
+  const kindOf = new Map(items.map((item) => [item.id, item.kind]));
+  return items
+    .map((item) => {
+      const parentKey =
+        item.parent === null ? null : kindOf.get(item.parent) === "story" ? "story_id" : "epic_id";
+      return JSON.stringify({
+        id: item.id,
+        type: item.kind,
+        title: item.title,
+        description: item.description,
+        ...(item.priority === null ? {} : { priority: item.priority }),
+        ...(parentKey === null ? {} : { [parentKey]: item.parent }),
+        blocked_by: item.blockedBy,
+      });
+    })
+    .map((line) => `${line}\n`)
+    .join("");
 }

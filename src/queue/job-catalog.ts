@@ -78,6 +78,25 @@ export const JOBS = {
     jobId: (p: { deliveryId: string; index: number }) => `plan-${p.deliveryId}-${p.index}`,
     options: { lane: "agents", attempts: 2, backoffMs: 10_000 },
   },
+  /**
+   * `/drover plan accept`: the proposal the command found created as sub-issues of its issue and its tasks
+   * started (jobs/plan/accept.ts). A job of its own on the main lane, not the command's: a large plan is
+   * minutes of paced writes. Once per command (its delivery and its place in the comment).
+   */
+  "plan-accept": {
+    payload: z.object({
+      deliveryId: z.string().min(1),
+      index: z.number().int().nonnegative(),
+      /** The plan run (plan_runs.id) whose proposal was accepted: the one shown when the command came. */
+      proposalId: z.number().int().positive(),
+      /** Tasks labelled for Drover and started (false: `--no-label`). */
+      label: z.boolean(),
+      /** Who accepted: the tasks are started as their `/drover run`, and credited to them. */
+      by: z.object({ login: z.string().min(1), id: z.number().int() }),
+    }),
+    jobId: (p: { deliveryId: string; index: number }) => `plan-accept-${p.deliveryId}-${p.index}`,
+    options: { lane: "main", attempts: 5, backoffMs: 5_000 },
+  },
   /** The attempt's result on GitHub: pull request, check run, status comment, labels. */
   publish: {
     payload: z.object({ attemptId: z.number().int().positive() }),

@@ -1,6 +1,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { like } from "drizzle-orm";
+import { commandRuns } from "../../src/db/schema.ts";
 import { taskSummaries } from "../../src/db/tasks.ts";
 import { STATUS_MARKER } from "../../src/github/comments.ts";
 import { resolveRef } from "../../src/sandbox/git/refs.ts";
@@ -97,6 +99,13 @@ describe("/drover plan", () => {
       () => botComments(name, spec.number).find((c) => c.body.includes("Plan accepted")),
       60_000,
     );
+    // Created by the accept's own job (plan-accept), which records its one reply, not by the command's.
+    const replies = await drover
+      .database()
+      .db.select({ deliveryId: commandRuns.deliveryId })
+      .from(commandRuns)
+      .where(like(commandRuns.deliveryId, "%:plan-accepted"));
+    expect(replies).toHaveLength(1);
     const byTitle = (title: string) => [...world(name).issues.values()].find((i) => i.title === title);
     const epic = byTitle("Greeting, second take")!;
     const story = byTitle("Say hello")!;
@@ -115,7 +124,32 @@ describe("/drover plan", () => {
     });
     expect(tasks.map((t) => t.number).sort()).toEqual([t1.number, t2.number].sort());
 
-    // Accepting again creates nothing twice, and starts nothing more (without the label).
+    // Accepting again, labelled, creates nothing twice and starts nothing again: a task finished since
+    // (closed as completed) stays done.
+    await maintainer.rest.issues.update({
+      ...repo,
+      issue_number: t1.number,
+      state: "closed",
+      state_reason: "completed",
+    });
+    const stateOf = async (number: number) =>
+      (await taskSummaries(drover.database().db, `acme/${name}`)).find((t) => t.number === number)?.state;
+    await eventually("the finished task done", async () => (await stateOf(t1.number)) === "done", 60_000);
+    await maintainer.rest.issues.createComment({
+      ...repo,
+      issue_number: spec.number,
+      body: "/drover plan accept",
+    });
+    const labelledAgain = await eventually(
+      "the labelled second accept's reply",
+      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[1],
+      60_000,
+    );
+    expect(labelledAgain.body).toContain("0 issues created, 4 found from an earlier accept");
+    expect(labelledAgain.body).toContain("0 started, 2 started before and left as they are");
+    expect(await stateOf(t1.number)).toBe("done");
+
+    // And without the label: nothing created, nothing started.
     await maintainer.rest.issues.createComment({
       ...repo,
       issue_number: spec.number,
@@ -123,13 +157,13 @@ describe("/drover plan", () => {
     });
     const again = await eventually(
       "the second accept's reply",
-      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[1],
+      () => botComments(name, spec.number).filter((c) => c.body.includes("Plan accepted"))[2],
       60_000,
     );
     expect(again.body).toContain("0 issues created, 4 found from an earlier accept");
     for (const title of ["Greeting, second take", "Say hello", "Write the greeting", "Use the greeting"])
       expect([...world(name).issues.values()].filter((i) => i.title === title)).toHaveLength(1);
-  }, 180_000);
+  }, 240_000);
 
   it("answers an agent's garbage with what was wrong, scrubbed, and keeps no proposal", async () => {
     const maintainer = drover.as("maintainer");

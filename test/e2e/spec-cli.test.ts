@@ -64,17 +64,23 @@ describe("drover spec", { timeout: 120_000 }, () => {
     expect(await readdir(dir)).toEqual(["docs", "spec.md"]);
   });
 
-  it("refuses a plan with a cycle, naming it, and a spec that is not there", async () => {
+  it("refuses a plan with a cycle, naming it and keeping nothing, and a spec that is not there or not a file", async () => {
     await writeFile(path.join(dir, "cycle.md"), "# Cycle\n\nPLAN-CYCLE\n");
     const cycle = await drover(["cycle.md", "--dry-run", ...withPlanner]);
     expect(cycle.exitCode).toBe(1);
     expect(cycle.stdout).toBe("");
     expect(cycle.stderr).toContain("  - cycle: T2 → T3 → T2");
     expect(cycle.stderr).toContain("drover: no plan: nothing was created");
+    // No plan still cleans up: the read-only copy and the agent's unscrubbed log are gone.
+    expect((await readdir(tmp)).filter((name) => name.startsWith("drover-spec-"))).toEqual([]);
 
     const missing = await drover(["nowhere.md", "--dry-run", ...withPlanner]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toBe("drover: cannot read the spec nowhere.md: ENOENT");
+    // There, but not readable as a file: a failure with its reason, not "does not exist".
+    const directory = await drover(["docs", "--dry-run", ...withPlanner]);
+    expect(directory.exitCode).toBe(1);
+    expect(directory.stderr).toMatch(/^drover: cannot read the spec docs: EISDIR/);
   });
 });
 
@@ -98,7 +104,7 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("creates the tree with its links, starts its tasks once, and a second run with the same proposal creates nothing", async () => {
+  it("creates the tree with its links, starts its tasks once, and the proposal it kept (--out) or the same proposal again creates nothing", async () => {
     const repo = await sandbox.newRepo("specced", { autoInit: false });
     const config = `agent: command\nagent_command: ${JSON.stringify([process.execPath, PLANNER])}\n`;
     await sandbox.as("maintainer").rest.repos.createOrUpdateFileContents({
@@ -107,8 +113,8 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
       message: "Configure Drover",
       content: Buffer.from(config).toString("base64"),
     });
-    const spec = () =>
-      execa(process.execPath, ["--import", TSX, CLI, "spec", "spec.md", "--repo", "acme/specced"], {
+    const drover = (...args: string[]) =>
+      execa(process.execPath, ["--import", TSX, CLI, ...args], {
         cwd: dir,
         reject: false,
         env: {
@@ -118,6 +124,7 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
           DROVER_QUEUE_PREFIX: prefix,
         },
       });
+    const spec = () => drover("spec", "spec.md", "--repo", "acme/specced", "--out", "plan.jsonl");
     const first = await spec();
     expect(first.stderr).not.toContain("drover: no plan");
     expect(first.exitCode).toBe(0);
@@ -138,6 +145,16 @@ describe("drover spec, creating", { timeout: 120_000 }, () => {
     const second = await spec();
     expect(second.exitCode).toBe(0);
     expect(second.stdout.match(/^found {3}#\d+/gm)).toHaveLength(4);
+    expect(sandbox.sandbox.world.repo("acme", "specced")!.issues.size).toBe(issues.length);
+    expect(await queue.counts()).toMatchObject({ wait: tasks.length });
+
+    // The proposal it kept: import-jsonl finds all of it (what an interrupted run would finish), starts nothing twice.
+    expect(first.stderr).toContain(
+      "the proposal is in plan.jsonl: `drover import-jsonl plan.jsonl --repo acme/specced`",
+    );
+    const imported = await drover("import-jsonl", "plan.jsonl", "--repo", "acme/specced");
+    expect(imported.exitCode).toBe(0);
+    expect(imported.stdout).toContain("Created 0, already there 4, links added 0");
     expect(sandbox.sandbox.world.repo("acme", "specced")!.issues.size).toBe(issues.length);
     expect(await queue.counts()).toMatchObject({ wait: tasks.length });
   });

@@ -12,10 +12,12 @@ import { loadRepoConfig } from "../../config/load.ts";
 import { parseConfig } from "../../config/parse.ts";
 import { CONFIG_PATH, type DroverConfig } from "../../config/schema.ts";
 import { closeReadOnlyCheckout, lockDirectory } from "../../git/read-only.ts";
-import { createBacklog } from "../../github/backlog-create.ts";
+import { createBacklog, type CreateBacklogResult } from "../../github/backlog-create.ts";
+import { classifyGitHubError } from "../../github/errors.ts";
 import { renderConfigProblems } from "../../github/render.ts";
 import { renderPlanTree } from "../../github/render-plan.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
+import { planJsonl, withIdPrefix } from "../../graph/plan.ts";
 import { progress } from "../../report/progress.ts";
 import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
 import { environment, exit, loadDotEnv } from "../env.ts";
@@ -23,7 +25,7 @@ import type { CliCommand } from "../command.ts";
 import type { ActingInstallation } from "../installation.ts";
 
 const SYNOPSIS =
-  "spec <path> --repo owner/name [--dry-run] [--no-label] [--agent NAME] [--agent-command CMD]";
+  "spec <path> --repo owner/name [--dry-run] [--no-label] [--out FILE] [--agent NAME] [--agent-command CMD]";
 
 /** The most characters of the spec and of the files it links that go into the prompt. */
 const SPEC_LIMIT = 250 * 1024;
@@ -44,14 +46,20 @@ The proposal is checked (no cycles, no dangling references) and printed as a tre
 --dry-run, created in the repository as the App's installation: epics and stories as parent issues,
 tasks labelled for Drover, with sub-issue and "blocked by" links. The tasks are then started by
 an operator's \`/drover run\` each, queued where Drover runs (REDIS_URL); when the queue does not
-answer, it says so. Running it again with the same proposal creates nothing twice and starts each
-task once.
+answer, it says so.
+
+Each run asks the agent again, and an agent seldom proposes the same plan twice: running the command
+again plans anew and creates a second tree. To keep a proposal, give --out FILE: the proposal is
+written there (the JSON Lines format of \`drover import-jsonl\`) before anything is created. Then
+\`drover import-jsonl FILE --repo owner/name\` creates it, or finishes what an interrupted run left:
+it finds what was made (each issue carries its id), creates nothing twice and starts each task once.
 
 Options:
   --repo owner/name     the repository the plan is for (its .github/drover.yml names the agent and
                         the label; with --dry-run, .github/drover.yml here is read if there is one)
   --dry-run             print the proposal and create nothing (no GitHub credentials needed)
   --no-label            create the tasks without Drover's label (nothing starts until labelled)
+  --out FILE            write the proposal to FILE as import-jsonl reads it (also with --dry-run)
   --agent NAME          the agent to run instead of the configured one (claude, codex, amp,
                         opencode, command)
   --agent-command CMD   the program for --agent command (or the named agent's executable), split
@@ -59,8 +67,8 @@ Options:
 
 Needs APP_ID and PRIVATE_KEY (or PRIVATE_KEY_PATH) as the app runs with, unless --dry-run.
 
-Exit codes: 0 planned (and created), 1 the agent gave no usable plan or something failed, 2 the
-spec file does not exist.
+Exit codes: 0 planned (and created), 1 the agent gave no usable plan, the spec could not be read,
+or something failed (what was made is kept: see --out), 2 the spec file does not exist.
 
 Example:
   drover spec docs/design.md --repo acme/shop --dry-run
@@ -68,10 +76,7 @@ Example:
   async run(args) {
     const options = readSpecArgs(args);
     if ("problem" in options) exit(`${options.problem}\nusage: drover ${SYNOPSIS}`);
-    const text = await readFile(options.path, "utf8").catch((error: NodeJS.ErrnoException) => {
-      process.stderr.write(`drover: cannot read the spec ${options.path}: ${error.code ?? error.message}\n`);
-      process.exit(2);
-    });
+    const text = await readSpec(options.path);
     loadDotEnv();
     const env = environment();
     // Loaded here, not for every `drover` command: it brings Probot.
@@ -79,28 +84,54 @@ Example:
     const acting = options.dryRun ? null : await actAsInstallation(env, options.repo);
     const config = withAgent(await configFor(acting), options);
 
-    const items = await planSpec({
+    const planned = await planSpec({
       config,
       specPath: options.path,
       text,
       repo: options.repo,
       passEnv: env.DROVER_AGENT_ENV,
     });
+    if (!planned.ok) {
+      process.stderr.write(planned.report);
+      exit("no plan: nothing was created");
+    }
+    const { items } = planned;
     process.stdout.write(`${renderPlanTree(items, "")}\n`);
+    const backlog = withIdPrefix(items, specPrefix(items));
+    if (options.out !== undefined) {
+      await writeFile(options.out, planJsonl(backlog)).catch((error: Error) =>
+        exit(`cannot write the proposal to ${options.out}: ${error.message}; nothing was created`),
+      );
+      process.stderr.write(
+        `drover: the proposal is in ${options.out}: \`drover import-jsonl ${options.out} --repo ${options.repo}\` creates it or finishes this run\n`,
+      );
+    }
     if (!acting) {
       process.stderr.write(`drover: --dry-run: ${items.length} items proposed, nothing created\n`);
       return;
     }
     const label = options.label ? config.label : null;
     const bar = progress(process.stderr, "creating", items.length);
-    const backlog = specItems(items);
-    const result = await createBacklog(acting.octokit, acting.repo, backlog, {
-      label,
-      under: null,
-      dryRun: false,
-      botLogin: acting.botLogin,
-      progress: (note) => bar.tick(1, note),
-    });
+    let result: CreateBacklogResult;
+    try {
+      result = await createBacklog(acting.octokit, acting.repo, backlog, {
+        label,
+        under: null,
+        dryRun: false,
+        botLogin: acting.botLogin,
+        progress: (note) => bar.tick(1, note),
+      });
+    } catch (error) {
+      bar.end();
+      const failure = classifyGitHubError(error);
+      exit(
+        `${failure?.kind === "refused" ? failure.message : `GitHub failed: ${(error as Error).message}`}; ` +
+          "what was made is kept: run it again to finish " +
+          (options.out === undefined
+            ? "(with --out FILE, so that `drover import-jsonl FILE` can finish a proposal; a new run plans anew)"
+            : `with \`drover import-jsonl ${options.out} --repo ${options.repo}\``),
+      );
+    }
     bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);
     for (const outcome of result.items)
       process.stdout.write(
@@ -113,11 +144,23 @@ Example:
   },
 };
 
+/** The spec's text; exit 2 when there is no such file, 1 with the reason when it cannot be read. */
+async function readSpec(file: string): Promise<string> {
+  return readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") {
+      process.stderr.write(`drover: cannot read the spec ${file}: ENOENT\n`);
+      process.exit(2);
+    }
+    exit(`cannot read the spec ${file}: ${error.message}`);
+  });
+}
+
 export type SpecArgs = {
   path: string;
   repo: string;
   dryRun: boolean;
   label: boolean;
+  out: string | undefined;
   agent: string | undefined;
   agentCommand: string[] | undefined;
 };
@@ -134,6 +177,7 @@ export function readSpecArgs(args: readonly string[]): SpecArgs | { problem: str
         repo: { type: "string" },
         "dry-run": { type: "boolean", default: false },
         "no-label": { type: "boolean", default: false },
+        out: { type: "string" },
         agent: { type: "string" },
         "agent-command": { type: "string" },
       },
@@ -161,6 +205,7 @@ export function readSpecArgs(args: readonly string[]): SpecArgs | { problem: str
     repo: values.repo,
     dryRun: values["dry-run"],
     label: !values["no-label"],
+    out: values.out,
     agent: values.agent,
     agentCommand,
   };
@@ -200,7 +245,8 @@ function withAgent(config: DroverConfig, options: SpecArgs): DroverConfig {
 
 /**
  * The agent on the spec, in a temporary directory holding a read-only copy of it and the files it links
- * (found beside it); the proposal, or one line and the problems on stderr, exit 1.
+ * (found beside it); the proposal, or the report of why there is none. The directory is removed either
+ * way (the caller exits only after).
  */
 async function planSpec(input: {
   config: DroverConfig;
@@ -208,7 +254,7 @@ async function planSpec(input: {
   text: string;
   repo: string;
   passEnv: readonly string[];
-}): Promise<BacklogItem[]> {
+}): Promise<{ ok: true; items: BacklogItem[] } | { ok: false; report: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-"));
   const copy = path.join(dir, "spec");
   const workDir = path.join(dir, "run");
@@ -249,32 +295,25 @@ async function planSpec(input: {
       process.stderr.write(
         `drover: the agent changed ${outcome.discarded.join(", ")} in its read-only copy; discarded\n`,
       );
-    if (!outcome.ok) {
-      process.stderr.write(
-        [
-          outcome.what,
-          ...outcome.problems.map((p) => `  - ${p}`),
-          "The end of its output:",
-          outcome.tail,
-        ].join("\n") + "\n",
-      );
-      exit("no plan: nothing was created");
-    }
-    return outcome.items;
+    if (!outcome.ok)
+      return {
+        ok: false,
+        report:
+          [
+            outcome.what,
+            ...outcome.problems.map((p) => `  - ${p}`),
+            "The end of its output:",
+            outcome.tail,
+          ].join("\n") + "\n",
+      };
+    return { ok: true, items: outcome.items };
   } finally {
     await closeReadOnlyCheckout(null, copy).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Ids unique to this proposal: running it again finds what the first run made, another plan does not. */
-function specItems(items: readonly BacklogItem[]): BacklogItem[] {
-  const tag = createHash("sha256").update(JSON.stringify(items)).digest("hex").slice(0, 8);
-  const id = (raw: string) => `spec-${tag}-${raw}`;
-  return items.map((item) => ({
-    ...item,
-    id: id(item.id),
-    parent: item.parent === null ? null : id(item.parent),
-    blockedBy: item.blockedBy.map(id),
-  }));
+/** Ids unique to this proposal: the same items get the same ids (and so are found again), another plan's not. */
+function specPrefix(items: readonly BacklogItem[]): string {
+  return `spec-${createHash("sha256").update(JSON.stringify(items)).digest("hex").slice(0, 8)}-`;
 }

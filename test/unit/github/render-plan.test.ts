@@ -99,6 +99,7 @@ describe("renderAccepted", () => {
         { title: "Task", kind: "task", number: 3, url: null, created: false },
       ],
       started: 1,
+      left: 0,
       labelled: true,
       label: "drover",
     });
@@ -112,8 +113,11 @@ describe("renderAccepted", () => {
         "Tasks labelled `drover`: 1 started.",
       ].join("\n"),
     );
-    expect(renderAccepted({ created: [], started: 0, labelled: false, label: "drover" })).toContain(
+    expect(renderAccepted({ created: [], started: 0, left: 0, labelled: false, label: "drover" })).toContain(
       "not labelled (`--no-label`)",
+    );
+    expect(renderAccepted({ created: [], started: 0, left: 2, labelled: true, label: "drover" })).toContain(
+      "Tasks labelled `drover`: 0 started, 2 started before and left as they are.",
     );
   });
 });

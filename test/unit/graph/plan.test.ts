@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { itemsToCreate, MAX_PLAN_ITEMS, parsePlan } from "../../../src/graph/plan.ts";
+import type { BacklogItem } from "../../../src/graph/backlog.ts";
+import { readBacklogJsonl } from "../../../src/graph/backlog-jsonl.ts";
+import {
+  MAX_PLAN_ITEMS,
+  parsePlan,
+  planJsonl,
+  proposalPrefix,
+  withIdPrefix,
+} from "../../../src/graph/plan.ts";
 
 const item = (over: Record<string, unknown> = {}) => ({
   id: "T1",
@@ -141,7 +149,7 @@ describe("parsePlan", () => {
   });
 });
 
-describe("itemsToCreate", () => {
+describe("withIdPrefix", () => {
   it("gives every id, parent and blocker the spec issue's and proposal's prefix", () => {
     const parsed = parsePlan(
       block([
@@ -152,11 +160,34 @@ describe("itemsToCreate", () => {
     );
     if (!parsed.ok) throw new Error("not parsed");
     expect(
-      itemsToCreate(parsed.items, 12, 3).map(({ id, parent, blockedBy }) => ({ id, parent, blockedBy })),
+      withIdPrefix(parsed.items, proposalPrefix(12, 3)).map(({ id, parent, blockedBy }) => ({
+        id,
+        parent,
+        blockedBy,
+      })),
     ).toEqual([
       { id: "spec12v3-E1", parent: null, blockedBy: [] },
       { id: "spec12v3-T1", parent: "spec12v3-E1", blockedBy: [] },
       { id: "spec12v3-T2", parent: null, blockedBy: ["spec12v3-T1"] },
     ]);
+  });
+});
+
+describe("planJsonl", () => {
+  it("writes the plan as import-jsonl reads it back, parents by their kind", () => {
+    const parsed = parsePlan(
+      block([
+        item({ id: "E1", kind: "epic", priority: 7 }),
+        item({ id: "S1", kind: "story", parent: "E1" }),
+        item({ id: "T1", parent: "S1", blocked_by: [] }),
+        item({ id: "T2", parent: "E1", blocked_by: ["T1"] }),
+      ]),
+    );
+    if (!parsed.ok) throw new Error("not parsed");
+    const items = withIdPrefix(parsed.items, "spec-ab12-");
+    const read = readBacklogJsonl(planJsonl(items));
+    if (!read.ok) throw new Error(read.problems.join("\n"));
+    const shape = ({ line: _line, ...rest }: BacklogItem) => rest;
+    expect(read.items.map(shape)).toEqual(items.map(shape));
   });
 });

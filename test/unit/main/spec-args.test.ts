@@ -8,6 +8,7 @@ describe("drover spec arguments", () => {
       repo: "acme/app",
       dryRun: false,
       label: true,
+      out: undefined,
       agent: undefined,
       agentCommand: undefined,
     });
@@ -17,12 +18,20 @@ describe("drover spec arguments", () => {
         "--repo=acme/app",
         "--dry-run",
         "--no-label",
+        "--out",
+        "plan.jsonl",
         "--agent",
         "command",
         "--agent-command",
         "node 'my agent.mjs'",
       ]),
-    ).toMatchObject({ dryRun: true, label: false, agent: "command", agentCommand: ["node", "my agent.mjs"] });
+    ).toMatchObject({
+      dryRun: true,
+      label: false,
+      out: "plan.jsonl",
+      agent: "command",
+      agentCommand: ["node", "my agent.mjs"],
+    });
   });
 
   it.each([
