@@ -9,9 +9,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    // The end-to-end files spend most of their time waiting (leases lapsing, workers restarting), so two
+    // The end-to-end files spend most of their time waiting (leases lapsing, workers restarting), so three
     // files at once even on two cores; the default (cores - 1) would run them one by one.
-    maxWorkers: 2,
+    maxWorkers: 3,
     projects: [
       {
         extends: true,
