@@ -44,9 +44,14 @@ export function readFlags<const T extends ParseArgsConfig>(
 
 /** "owner/name", or exit 1 naming the flag. */
 export function repoFlag(value: string | undefined, synopsis: string): string | undefined {
-  if (value !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(value))
+  if (value !== undefined && !isRepoName(value))
     exit(`--repo must be owner/name (got "${value}"); usage: ${synopsis}`);
   return value;
+}
+
+/** Whether `value` is a repository as GitHub names them: owner/name, letters, digits, `-`, `_` and `.`. Pure. */
+export function isRepoName(value: string): boolean {
+  return /^[\w.-]+\/[\w.-]+$/.test(value);
 }
 
 /** The database migrated, or the one line saying PostgreSQL does not answer. */

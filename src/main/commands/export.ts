@@ -6,6 +6,7 @@ import { DatabaseUnreachableError, migrateDatabase } from "../../db/migrate.ts";
 import { exportJson, exportJsonl, exportRecords } from "../../report/backlog-export.ts";
 import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
+import { isRepoName } from "../command.ts";
 import { environment, exit } from "../env.ts";
 
 const SYNOPSIS = "export --repo owner/name [--format jsonl|json] [--out FILE]";
@@ -30,7 +31,7 @@ export function exportArgs(args: string[]): ExportArgs | { error: string } {
     return { error: `export: ${(error as Error).message}; ${usage}` };
   }
   if (values.repo === undefined) return { error: `export needs --repo owner/name; ${usage}` };
-  if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo))
+  if (!isRepoName(values.repo))
     return { error: `--repo "${values.repo}" is not a repository; use owner/name` };
   if (values.format !== "jsonl" && values.format !== "json")
     return { error: `--format must be jsonl or json (got "${values.format}")` };

@@ -7,6 +7,7 @@ import { createBacklog, type CreateBacklogResult } from "../../github/backlog-cr
 import { classifyGitHubError } from "../../github/errors.ts";
 import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
+import { isRepoName } from "../command.ts";
 import { environment, exit } from "../env.ts";
 import type { ActingInstallation } from "../installation.ts";
 
@@ -41,7 +42,7 @@ export function importArgs(args: string[]): ImportArgs | { error: string } {
       error: `import-jsonl takes one file (got ${positionals.length === 0 ? "none" : positionals.join(" ")}); ${usage}`,
     };
   if (values.repo === undefined) return { error: `import-jsonl needs --repo owner/name; ${usage}` };
-  if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo))
+  if (!isRepoName(values.repo))
     return { error: `--repo "${values.repo}" is not a repository; use owner/name` };
   return { file: positionals[0]!, repo: values.repo, dryRun: values["dry-run"], label: !values["no-label"] };
 }

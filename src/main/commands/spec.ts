@@ -22,6 +22,7 @@ import { progress } from "../../report/progress.ts";
 import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
 import { environment, exit, loadDotEnv } from "../env.ts";
 import type { CliCommand } from "../command.ts";
+import { isRepoName } from "../command.ts";
 import type { ActingInstallation } from "../installation.ts";
 
 const SYNOPSIS =
@@ -191,7 +192,7 @@ export function readSpecArgs(args: readonly string[]): SpecArgs | { problem: str
       problem: positionals.length === 0 ? "name the spec file" : `one spec file, not ${positionals.length}`,
     };
   if (!values.repo) return { problem: "--repo owner/name is required" };
-  if (!/^[\w.-]+\/[\w.-]+$/.test(values.repo)) return { problem: `--repo ${values.repo} is not owner/name` };
+  if (!isRepoName(values.repo)) return { problem: `--repo ${values.repo} is not owner/name` };
   let agentCommand: string[] | undefined;
   if (values["agent-command"] !== undefined) {
     try {

@@ -1,6 +1,6 @@
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags } from "../command.ts";
+import { isRepoName, migrateOrExit, readFlags } from "../command.ts";
 
 const CREATE_SYNOPSIS = "drover token create --name NAME [--repo owner/name ...] [--write]";
 const SYNOPSIS = `${CREATE_SYNOPSIS} | list | revoke ID`;
@@ -27,7 +27,7 @@ function tokenCreateArgs(args: string[]): { name: string; repos: string[] | null
     );
   if (name.length > 100) exit("--name is longer than 100 characters");
   const repos = values.repo ?? [];
-  const bad = repos.find((repo) => !/^[\w.-]+\/[\w.-]+$/.test(repo));
+  const bad = repos.find((repo) => !isRepoName(repo));
   if (bad !== undefined) exit(`--repo "${bad}" is not a repository; use owner/name`);
   return { name, repos: repos.length > 0 ? repos : null, canWrite: values.write };
 }
