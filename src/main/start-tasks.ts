@@ -1,9 +1,45 @@
 import { createHash } from "node:crypto";
 import type { DroverEnv } from "../config/env.ts";
 import { isOpenDroverTask, type BacklogItem } from "../graph/backlog.ts";
-import type { CreateBacklogResult } from "../github/backlog-create.ts";
+import { createBacklog, type CreateBacklogResult } from "../github/backlog-create.ts";
+import { classifyGitHubError } from "../github/errors.ts";
+import { progress } from "../report/progress.ts";
+import { exit } from "./env.ts";
+import type { ActingInstallation } from "./installation.ts";
 import { assertRedisUsable } from "../queue/redis.ts";
 import { noWorkerNote, withOperatorQueue } from "./operator-queue.ts";
+
+/**
+ * A command's backlog created on GitHub as the App's installation (`import-jsonl`, `spec`), with progress
+ * on stderr; GitHub refusing or failing part-way is one line that keeps what was made and says, in
+ * `finish`, how to finish it.
+ */
+export async function createOrExit(
+  acting: ActingInstallation,
+  items: readonly BacklogItem[],
+  options: { label: string | null; dryRun: boolean; doing: string; finish: string },
+): Promise<CreateBacklogResult> {
+  const bar = progress(process.stderr, options.doing, items.length);
+  let result: CreateBacklogResult;
+  try {
+    result = await createBacklog(acting.octokit, acting.repo, items, {
+      label: options.label,
+      under: null,
+      dryRun: options.dryRun,
+      botLogin: acting.botLogin,
+      progress: (note) => bar.tick(1, note),
+    });
+  } catch (error) {
+    bar.end();
+    const failure = classifyGitHubError(error);
+    exit(
+      `${failure?.kind === "refused" ? failure.message : `GitHub failed: ${(error as Error).message}`}; ` +
+        `what was made is kept: ${options.finish}`,
+    );
+  }
+  bar.end();
+  return result;
+}
 
 /**
  * Starting the tasks a command made on GitHub (`drover import-jsonl`, `drover spec`). Drover ignores what

@@ -3,9 +3,7 @@ import { parseArgs } from "node:util";
 import { loadRepoConfig } from "../../config/load.ts";
 import { readBacklogJsonl } from "../../graph/backlog-jsonl.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
-import { createBacklog, type CreateBacklogResult } from "../../github/backlog-create.ts";
-import { classifyGitHubError } from "../../github/errors.ts";
-import { progress } from "../../report/progress.ts";
+import type { CreateBacklogResult } from "../../github/backlog-create.ts";
 import type { CliCommand } from "../command.ts";
 import { isRepoName } from "../command.ts";
 import { environment, exit } from "../env.ts";
@@ -132,29 +130,16 @@ Example:
     const { actAsInstallation } = await import("../installation.ts");
     const acting = await actAsInstallation(env, parsed.repo);
     const label = parsed.label ? await droverLabel(acting) : null;
-    const bar = progress(process.stderr, parsed.dryRun ? "checking" : "importing", items.length);
-    let result: CreateBacklogResult;
-    try {
-      result = await createBacklog(acting.octokit, acting.repo, items, {
-        label,
-        under: null,
-        dryRun: parsed.dryRun,
-        botLogin: acting.botLogin,
-        progress: (note) => bar.tick(1, note),
-      });
-    } catch (error) {
-      bar.end();
-      const failure = classifyGitHubError(error);
-      exit(
-        `${failure?.kind === "refused" ? failure.message : `GitHub failed: ${(error as Error).message}`}; ` +
-          "what was made is kept: run the import again to finish it",
-      );
-    }
-    bar.end();
+    // Loaded here, not for every `drover` command: it brings the queue.
+    const { createOrExit, startTasks, taskNumbers } = await import("../start-tasks.ts");
+    const result = await createOrExit(acting, items, {
+      label,
+      dryRun: parsed.dryRun,
+      doing: parsed.dryRun ? "checking" : "importing",
+      finish: "run the import again to finish it",
+    });
     process.stdout.write(renderImport(result, parsed.dryRun));
     if (parsed.dryRun || label === null) return;
-    // Loaded here, not for every `drover` command: it brings the queue.
-    const { startTasks, taskNumbers } = await import("../start-tasks.ts");
     await startTasks(env, parsed.repo, acting.botLogin, taskNumbers(items, result));
   },
 };

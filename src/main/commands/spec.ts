@@ -12,13 +12,10 @@ import { loadRepoConfig } from "../../config/load.ts";
 import { parseConfig } from "../../config/parse.ts";
 import { CONFIG_PATH, type DroverConfig } from "../../config/schema.ts";
 import { closeReadOnlyCheckout, lockDirectory } from "../../git/read-only.ts";
-import { createBacklog, type CreateBacklogResult } from "../../github/backlog-create.ts";
-import { classifyGitHubError } from "../../github/errors.ts";
 import { renderConfigProblems } from "../../github/render.ts";
 import { renderPlanTree } from "../../github/render-plan.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
 import { planJsonl, withIdPrefix } from "../../graph/plan.ts";
-import { progress } from "../../report/progress.ts";
 import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
 import { environment, exit, loadDotEnv } from "../env.ts";
 import type { CliCommand } from "../command.ts";
@@ -112,36 +109,23 @@ Example:
       return;
     }
     const label = options.label ? config.label : null;
-    const bar = progress(process.stderr, "creating", items.length);
-    let result: CreateBacklogResult;
-    try {
-      result = await createBacklog(acting.octokit, acting.repo, backlog, {
-        label,
-        under: null,
-        dryRun: false,
-        botLogin: acting.botLogin,
-        progress: (note) => bar.tick(1, note),
-      });
-    } catch (error) {
-      bar.end();
-      const failure = classifyGitHubError(error);
-      exit(
-        `${failure?.kind === "refused" ? failure.message : `GitHub failed: ${(error as Error).message}`}; ` +
-          "what was made is kept: run it again to finish " +
-          (options.out === undefined
-            ? "(with --out FILE, so that `drover import-jsonl FILE` can finish a proposal; a new run plans anew)"
-            : `with \`drover import-jsonl ${options.out} --repo ${options.repo}\``),
-      );
-    }
-    bar.end(`${result.created} created, ${result.reused} found, ${result.linked} links`);
+    const { createOrExit, startTasks, taskNumbers } = await import("../start-tasks.ts");
+    const result = await createOrExit(acting, backlog, {
+      label,
+      dryRun: false,
+      doing: "creating",
+      finish:
+        "run it again to finish " +
+        (options.out === undefined
+          ? "(with --out FILE, so that `drover import-jsonl FILE` can finish a proposal; a new run plans anew)"
+          : `with \`drover import-jsonl ${options.out} --repo ${options.repo}\``),
+    });
+    process.stderr.write(`${result.created} created, ${result.reused} found, ${result.linked} links\n`);
     for (const outcome of result.items)
       process.stdout.write(
         `${outcome.created ? "created" : "found  "} #${outcome.number ?? "?"} ${outcome.url ?? ""}\n`,
       );
-    if (label !== null) {
-      const { startTasks, taskNumbers } = await import("../start-tasks.ts");
-      await startTasks(env, options.repo, acting.botLogin, taskNumbers(backlog, result));
-    }
+    if (label !== null) await startTasks(env, options.repo, acting.botLogin, taskNumbers(backlog, result));
   },
 };
 
