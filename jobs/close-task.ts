@@ -58,12 +58,16 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
         },
         delivery.id,
       );
-  if (!moved) return markDeliveryProcessed(deps.db, delivery.id, `already ${task.state}`);
+  if (!moved) {
+    // The merge's other event (the issue its pull request closes) may have finished the task first, in
+    // another worker: what stacks on the merged branch must still move.
+    const now = await getTask(deps.db, task.id);
+    if (closing.pr?.merged && now?.state === "done") await retargetStacked(deps, now);
+    return markDeliveryProcessed(deps.db, delivery.id, `already ${now?.state ?? task.state}`);
+  }
 
-  const repository = await getRepository(deps.db, task.repoId);
-  if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
-  const octokit = await deps.github.installation(repository.installationId);
-  if (closing.pr?.merged) await retargetStacked(deps, octokit, repository, moved);
+  const { repository, octokit } = await installationOf(deps, moved);
+  if (closing.pr?.merged) await retargetStacked(deps, moved, { repository, octokit });
   // The latest attempt keeps its verdict on the comment and says who started it (`modifiedBy` is now the closer).
   await showTask(deps, octokit, repoRef(repository.fullName), moved.id);
   await requestSchedule(deps);
@@ -77,12 +81,12 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
  */
 async function retargetStacked(
   deps: JobDeps,
-  octokit: Octokit,
-  repository: Repository,
   merged: Task,
+  known?: { repository: Repository; octokit: Octokit },
 ): Promise<void> {
   const stacked = await tasksStackedOn(deps.db, merged.id);
   if (stacked.length === 0) return;
+  const { repository, octokit } = known ?? (await installationOf(deps, merged));
   const repo = repoRef(repository.fullName);
   const into = new Set(await openPullRequestsInto(octokit, repo, merged.branch));
   const base = pullBase(await stackOf(deps.db, merged.id), baseBranchOf(merged, repository.defaultBranch));
@@ -93,6 +97,15 @@ async function retargetStacked(
     if (result.kind === "retargeted") deps.log.info(fields, "stacked pull request retargeted");
     else deps.log.warn({ ...fields, reason: result.reason }, "stacked pull request not retargeted");
   }
+}
+
+async function installationOf(
+  deps: JobDeps,
+  task: Task,
+): Promise<{ repository: Repository; octokit: Octokit }> {
+  const repository = await getRepository(deps.db, task.repoId);
+  if (!repository) throw new PermanentJobError(`repository ${task.repoId} is not recorded`);
+  return { repository, octokit: await deps.github.installation(repository.installationId) };
 }
 
 async function whatCloses(

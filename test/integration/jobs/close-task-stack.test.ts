@@ -8,7 +8,7 @@ import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { BOT, mockClosed, recorder, REPO_PATH, taskOf } from "../../helpers/github-flows.ts";
 import { pullReply } from "../../helpers/github-replies.ts";
-import { MAINTAINER, OCTO_REPO, pullRequestClosed } from "../../helpers/payloads.ts";
+import { issueClosed, MAINTAINER, OCTO_REPO, pullRequestClosed } from "../../helpers/payloads.ts";
 import { claimedTask } from "../../helpers/tasks.ts";
 
 /**
@@ -77,6 +77,39 @@ describe("close-task with pull requests stacked on the merged one", () => {
     expect((await taskOf(db(), OCTO_REPO, 41)).task?.state).toBe("done");
     expect(retargeted).toEqual([{ pr: 142, body: { base: "main" } }]);
     expect((await taskOf(db(), OCTO_REPO, 42)).task?.state).toBe("review");
+  });
+
+  it("still retargets them when the issue the merge closed finished the task first", async () => {
+    // Merging sends two events, the pull request's close and its issue's ("Closes #46"); two workers may
+    // take them in either order.
+    const blocker = await inReview(46, 146);
+    await inReview(47, 147, onto(blocker, 46));
+
+    const sent = recorder();
+    const retargeted: unknown[] = [];
+    const api = github.api();
+    mockInstallationToken(api.persist(), OCTO_REPO.installationId);
+    mockClosed(api, sent, { issue: 46, commentId: 7046, labels: ["drover:review"] });
+    await harness().receive("issues", issueClosed({ number: 46, stateReason: "completed" }));
+    await harness().drain();
+    expect((await taskOf(db(), OCTO_REPO, 46)).task?.state).toBe("done");
+
+    api
+      .get(`${REPO_PATH}/pulls`)
+      .query((query) => query.base === "drover/46-task-46" && query.state === "open")
+      .reply(200, [pullReply({ number: 147, head: "drover/47-task-47", by: BOT })]);
+    api.patch(`${REPO_PATH}/pulls/147`).reply(200, (_uri, body) => {
+      retargeted.push(body);
+      return pullReply({ number: 147, head: "drover/47-task-47", by: BOT });
+    });
+    await harness().receive(
+      "pull_request",
+      pullRequestClosed({ number: 146, headRef: "drover/46-task-46", merged: true }),
+    );
+    await harness().drain();
+
+    expect(retargeted).toEqual([{ base: "main" }]);
+    expect(api.isDone()).toBe(true);
   });
 
   it("reads nothing of GitHub's pull requests when nothing is stacked on the merged one", async () => {
