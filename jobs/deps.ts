@@ -14,7 +14,12 @@ export type JobDeps = {
   enqueue: Enqueue;
   github: GitHubApp;
   env: Pick<DroverEnv, "DROVER_HOME" | "DROVER_AGENT_ENV"> &
-    Partial<Pick<DroverEnv, "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS" | "DROVER_REGISTRY_FILES">> &
+    Partial<
+      Pick<
+        DroverEnv,
+        "DROVER_AGENT_USER" | "DROVER_AGENT_CREDENTIALS" | "DROVER_REGISTRY_FILES" | "DROVER_LEASE_MS"
+      >
+    > &
     Partial<Pick<DroverEnv, NotifyEnv>>;
   log: Logger;
   /** Names this worker process in attempt leases. */

@@ -5,7 +5,7 @@ import {
   claimAttempt,
   getStep,
   lapseLease,
-  LEASE_MS,
+  leaseMsOf,
   renewLease,
   stopOf,
   type Claim,
@@ -82,9 +82,10 @@ async function claimWhenFree(
   attemptId: number,
   signal: AbortSignal | undefined,
 ): Promise<Claim> {
-  const deadline = Date.now() + 3 * LEASE_MS;
+  const leaseMs = leaseMsOf(deps.env);
+  const deadline = Date.now() + 3 * leaseMs;
   for (;;) {
-    const claim = await claimAttempt(deps.db, attemptId, deps.workerId);
+    const claim = await claimAttempt(deps.db, attemptId, deps.workerId, leaseMs);
     if (claim.kind !== "busy" || Date.now() + claim.retryInMs > deadline || signal?.aborted) return claim;
     await sleep(claim.retryInMs, undefined, signal ? { signal } : {}).catch(() => undefined);
   }
@@ -104,8 +105,9 @@ async function stopEarlierAgents(deps: JobDeps, run: Run): Promise<void> {
 /** Renews the lease every third of its length until `release`; `lost` aborts once renewal fails. */
 export function holdLease(deps: JobDeps, run: Run) {
   const controller = new AbortController();
+  const leaseMs = leaseMsOf(deps.env);
   const timer = setInterval(() => {
-    renewLease(deps.db, run.lease).then(
+    renewLease(deps.db, run.lease, leaseMs).then(
       (held) => {
         if (held) return;
         run.log.warn("lease lost: another worker took the attempt over");
@@ -114,7 +116,7 @@ export function holdLease(deps: JobDeps, run: Run) {
       },
       (error: unknown) => run.log.warn({ err: error }, "lease renewal failed; trying again"),
     );
-  }, LEASE_MS / 3);
+  }, leaseMs / 3);
   timer.unref();
   return { lost: controller.signal, release: () => clearInterval(timer) };
 }

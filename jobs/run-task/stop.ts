@@ -1,5 +1,5 @@
 import type { AttemptOutcome } from "../../src/db/attempt-record.ts";
-import { renewLease, watchAttempt, type AttemptWatch } from "../../src/db/attempts.ts";
+import { leaseMsOf, renewLease, watchAttempt, type AttemptWatch } from "../../src/db/attempts.ts";
 import type { CommitResult } from "../../src/git/commit.ts";
 import { BranchMovedError } from "../../src/git/push.ts";
 import type { JobDeps } from "../deps.ts";
@@ -126,7 +126,8 @@ async function pushStopped(
 ): Promise<string> {
   // The task no longer runs this attempt (a person stopped it), so `leaseHeld` says no: the lease alone
   // decides whether this worker may still push.
-  if (!(await renewLease(deps.db, run.lease))) return "another worker took it over; nothing was pushed";
+  if (!(await renewLease(deps.db, run.lease, leaseMsOf(deps.env))))
+    return "another worker took it over; nothing was pushed";
   try {
     await pushWork(deps, run, work, sha, signal);
   } catch (error) {

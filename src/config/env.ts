@@ -66,6 +66,13 @@ export const DroverEnv = z.object({
    */
   DROVER_RECONCILE_EVERY_MS: milliseconds(60_000, "600000 (10 minutes)").optional(),
   /**
+   * How long (in ms) a worker's hold on a running task lasts unrenewed (it renews every third of it). A
+   * worker that dies (kill -9, a lost machine) has its task taken over within about twice this: the hold
+   * must lapse, and the queue must find the job's lock (a third longer) lapsed too. Unset: 15 s (LEASE_MS in
+   * src/db/attempts.ts). Shorter recovers sooner, at one more PostgreSQL write per running task each time.
+   */
+  DROVER_LEASE_MS: milliseconds(2_000, "15000 (15 seconds)").optional(),
+  /**
    * Most DROVER_HOME may hold (`20GB`): past it, idle pooled worktrees, mirrors of repositories Drover is
    * no longer installed on and old run directories are removed, least recently used first. Unset: no
    * limit (DROVER_KEEP_RUNS still applies).

@@ -24,6 +24,11 @@ export async function getAttempt(db: Db, id: number): Promise<Attempt | undefine
 /** How long a lease holds without renewal; a worker renews it every third of this while it runs. */
 export const LEASE_MS = 15_000;
 
+/** How long a worker's leases last: DROVER_LEASE_MS when set, else LEASE_MS. */
+export function leaseMsOf(env: { DROVER_LEASE_MS?: number | undefined }): number {
+  return env.DROVER_LEASE_MS ?? LEASE_MS;
+}
+
 export type Claim =
   | { kind: "claimed"; attempt: Attempt; task: Task; lease: Lease }
   /** Another worker holds a live lease (it is running the agent now); retry after `retryInMs`. */

@@ -6,6 +6,7 @@ import pino, { type Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import { processJob } from "../../jobs/process-job.ts";
 import { droverWeb } from "../app.ts";
+import { leaseMsOf } from "../db/attempts.ts";
 import { EventFeed } from "../db/event-feed.ts";
 import { webRoutes } from "../web/routes.ts";
 import type { DroverEnv } from "../config/env.ts";
@@ -279,6 +280,7 @@ export async function startWorkers(services: Services, credentials: AppCredentia
     connection: redis,
     prefix: services.env.DROVER_QUEUE_PREFIX,
     agents: services.env.DROVER_WORKERS,
+    leaseMs: leaseMsOf(services.env),
     process: processJob(deps),
     log: services.log,
   });

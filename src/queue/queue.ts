@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 
@@ -247,6 +247,8 @@ export function startWorkers(options: {
   connection: Redis;
   prefix?: string;
   agents: number;
+  /** How long the worker's task leases last (DROVER_LEASE_MS); the job locks are set from it. */
+  leaseMs: number;
   process: ProcessJob;
   log: Logger;
 }): LaneWorkers {
@@ -272,9 +274,11 @@ function startWorker(options: {
   connection: Redis;
   prefix?: string;
   concurrency: number;
+  leaseMs: number;
   process: ProcessJob;
   log: Logger;
 }): Worker {
+  const { leaseMs } = options;
   const worker = new Worker(
     LANES[options.lane],
     async (job: Job, token?: string, signal?: AbortSignal) => {
@@ -294,19 +298,46 @@ function startWorker(options: {
       concurrency: options.concurrency,
       name: `${options.lane}-${options.concurrency}`,
       // The lock is renewed every lockDuration/2 while the process lives; a killed worker's job is found
-      // stalled within lockDuration + stalledInterval (30 s) and handed to another worker. PostgreSQL's
-      // lease (attempts.lease_expires_at) decides who may act; this only decides who gets the job.
-      lockDuration: 20_000,
-      stalledInterval: 10_000,
+      // stalled within lockDuration + stalledInterval (twice the lease: 30 s by default) and handed to
+      // another worker, by when its lease has lapsed. PostgreSQL's lease (attempts.lease_expires_at)
+      // decides who may act; this only decides who gets the job.
+      lockDuration: Math.round((leaseMs * 4) / 3),
+      stalledInterval: Math.round((leaseMs * 2) / 3),
       maxStalledCount: 2,
     },
   );
+  // A lock that could not be renewed: the job stalled and may be another worker's now, so it stops (its
+  // attempt is handed back). A job the queue no longer holds at all (Redis flushed, or restarted empty) is
+  // nobody else's: it runs on under its PostgreSQL lease, and what it queues next is queued afresh.
+  const lost = new Set<string>();
   worker.on("lockRenewalFailed", (jobIds) => {
-    for (const id of jobIds) worker.cancelJob(id, LOCK_LOST);
+    for (const id of jobIds) {
+      if (lost.has(id)) continue;
+      void Job.fromId(worker, id).then(
+        (job) => {
+          if (job) return worker.cancelJob(id, LOCK_LOST);
+          lost.add(id);
+          options.log.warn({ jobId: id }, "the queue lost this running job; it runs on under its lease");
+        },
+        () => worker.cancelJob(id, LOCK_LOST),
+      );
+    }
   });
+
   worker.on("failed", (job, error) => {
     options.log.warn({ jobId: job?.id, job: job?.name, err: error }, "job failed");
   });
-  worker.on("error", (error) => options.log.error({ err: error }, "worker error"));
+  worker.on("error", (error) => {
+    // Said once above for a job the queue lost: its lock cannot be renewed, nor its end written back.
+    const about = /^(?:could not renew lock for job (\S+)$|Missing (?:key|lock) for job (\S+)\. )/.exec(
+      error.message,
+    );
+    const id = about?.[1] ?? about?.[2];
+    if (id !== undefined && lost.has(id)) {
+      if (about?.[2] !== undefined) lost.delete(id); // it ended
+      return;
+    }
+    options.log.error({ err: error }, "worker error");
+  });
   return worker;
 }

@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { attempts } from "../../src/db/schema.ts";
 import { deleteQueueKeys } from "../../src/queue/redis.ts";
 import type { IssueRecord } from "../../src/sandbox/world.ts";
 import { STATUS_MARKER } from "../../src/github/comments.ts";
@@ -16,7 +18,12 @@ import { BOT, eventually, repoWithConfig, useStack } from "../helpers/stack.ts";
 
 const SLOW_AGENT = new URL("../fixtures/agents/slow-edit.mjs", import.meta.url).pathname;
 
-const drover = useStack({ workers: 2 });
+/**
+ * Leases of 6 s (DROVER_LEASE_MS; 15 s unset): a dead worker's task is taken over within about twice that,
+ * so each crash here costs seconds, not half a minute.
+ */
+const LEASE_MS = 6_000;
+const drover = useStack({ workers: 2, env: { DROVER_LEASE_MS: String(LEASE_MS) } });
 let scratch: string;
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), "drover-crash-"));
@@ -82,6 +89,14 @@ describe("crashes and restarts", () => {
     const { repo, runs } = await slowRepo("killed", 4_000);
     const number = await labelNew(repo, "Survive a crash");
     await eventually("the agent to start", async () => (await runs()).length === 1);
+    // The worker holds the task for DROVER_LEASE_MS at a time, not the default 15 s.
+    const [held] = await drover
+      .database()
+      .db.select({ left: sql<number>`extract(epoch from (${attempts.leaseExpiresAt} - now())) * 1000` })
+      .from(attempts)
+      .where(eq(attempts.state, "running"));
+    expect(Number(held?.left)).toBeGreaterThan(0);
+    expect(Number(held?.left)).toBeLessThanOrEqual(LEASE_MS);
 
     const killedAt = Date.now();
     await drover.stack().workers[0]!.kill();
@@ -100,7 +115,8 @@ describe("crashes and restarts", () => {
     await drover.stack().sandbox.webhooksSent();
     expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
     expect((await runs()).length).toBe(2); // the killed run, and the one that finished
-    expect(recoverySeconds).toBeLessThan(60);
+    // Taken over within about twice the lease, plus the agent's second run (4 s) and the publishing.
+    expect(recoverySeconds).toBeLessThan(40);
   }, 150_000);
 
   it("hands a task back on SIGTERM, exits within the grace period, and finishes it after a restart", async () => {
@@ -162,7 +178,8 @@ describe("crashes and restarts", () => {
   }, 150_000);
 
   it("rebuilds a lost queue from PostgreSQL, and runs nothing twice at once", async () => {
-    const { repo, runs } = await slowRepo("flushed", 3_000);
+    // The agent runs past its job's first lock renewal (a third of the lease in), which finds the job gone.
+    const { repo, runs } = await slowRepo("flushed", 8_000);
     const first = await labelNew(repo, "Queued before the flush");
     const second = await labelNew(repo, "Also queued before the flush");
     await eventually("an agent to start", async () => (await runs()).length >= 1);
@@ -175,7 +192,7 @@ describe("crashes and restarts", () => {
     await drover.stack().sandbox.webhooksSent();
     for (const number of [first, second])
       expect(footprint(repo, number)).toEqual({ pulls: 1, statusComments: 1, pushes: 1 });
-    // Each agent started once: the running one kept its lease, the queued one was queued again.
+    // Each agent started once: the running one went on under its lease, the queued one was queued again.
     expect((await runs()).length).toBe(2);
   }, 120_000);
 

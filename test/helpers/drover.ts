@@ -4,6 +4,7 @@ import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { processJob } from "../../jobs/process-job.ts";
 import type { JobDeps } from "../../jobs/deps.ts";
+import { leaseMsOf } from "../../src/db/attempts.ts";
 import type { Database, Db } from "../../src/db/client.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { receiveWebhook } from "../../src/intake/receive.ts";
@@ -142,6 +143,7 @@ export function createHarness(options: {
         connection: workerConnection,
         prefix,
         agents,
+        leaseMs: leaseMsOf(deps.env),
         process: options.warmPool ? processJob(deps) : withoutWarmPool(processJob(deps)),
         log,
       });

@@ -43,6 +43,15 @@ describe("readEnv", () => {
     expect(() => readEnv({ DROVER_RECONCILE_EVERY_MS: value })).toThrow(message);
   });
 
+  it("reads DROVER_LEASE_MS as milliseconds, unset by default (15 s), and refuses one under 2 s", () => {
+    expect(readEnv({}).DROVER_LEASE_MS).toBeUndefined();
+    expect(readEnv({ DROVER_LEASE_MS: "5000" }).DROVER_LEASE_MS).toBe(5_000);
+    expect(() => readEnv({ DROVER_LEASE_MS: "500" })).toThrow(
+      /DROVER_LEASE_MS: must be at least 2000 \(milliseconds\), such as 15000/,
+    );
+    expect(() => readEnv({ DROVER_LEASE_MS: "15s" })).toThrow(/DROVER_LEASE_MS: must be a whole number/);
+  });
+
   it("looks for PostgreSQL at libpq's PGHOST and PGPORT when DATABASE_URL is unset", () => {
     expect(readEnv({ PGPORT: "5433" }).DATABASE_URL).toBe("postgres://postgres@127.0.0.1:5433/drover");
     expect(readEnv({ PGHOST: "db.internal", PGPORT: "6000" }).DATABASE_URL).toBe(
