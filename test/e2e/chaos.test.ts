@@ -20,6 +20,8 @@ describe("drover chaos", () => {
       databaseUrl: TEST_DATABASE_URL,
       databaseName: `drover_chaos_test_${randomBytes(4).toString("hex")}`,
       redisUrl: TEST_REDIS_URL,
+      // A killed worker's task is taken over within about 12 s, not 30 s.
+      leaseMs: 6_000,
       faults: {
         ...DEFAULT_FAULTS,
         kills: 1,

@@ -35,6 +35,8 @@ export interface ChaosOptions {
   redisUrl: string;
   /** The throwaway database made for each run, and dropped after it. Default drover_chaos. */
   databaseName?: string;
+  /** DROVER_LEASE_MS for Drover's processes (how soon a killed worker's task is taken over). Default: unset. */
+  leaseMs?: number | undefined;
   faults: ChaosFaults;
   /** A run that has not settled after this long ends, its unfinished tasks counted lost. Default 180 s. */
   timeoutMs?: number;
@@ -85,6 +87,7 @@ async function chaosRun(options: ChaosOptions, seed: number): Promise<RunResult>
       queuePrefix,
       workers: 2,
       workerProcesses: 2,
+      ...(options.leaseMs === undefined ? {} : { env: { DROVER_LEASE_MS: String(options.leaseMs) } }),
     });
     let reorders = 0;
     relay = await startRelay({

@@ -56,6 +56,8 @@ checks that every task still finished once: nothing lost, nothing made twice (pu
 attempts). Prints one JSON line on stdout for all the runs; progress on stderr.
 PostgreSQL and Redis: those at DATABASE_URL and REDIS_URL; when one is not named and none answers on this
 machine, an embedded PostgreSQL starts under DROVER_HOME, and redis-server from the PATH (said on stderr).
+Drover's processes hold tasks for DROVER_LEASE_MS when it is set (a killed worker's task is taken over
+within about twice that; 15 s unset).
 
 Options:
   --runs N           runs, each with its own faults (default 1)
@@ -85,6 +87,7 @@ Example:
       seed: options.seed,
       databaseUrl: env.DATABASE_URL,
       redisUrl: env.REDIS_URL,
+      leaseMs: env.DROVER_LEASE_MS,
       faults: options.faults,
       timeoutMs: options.timeoutMs,
       out: process.stdout,
