@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import pino from "pino";
 import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
@@ -16,16 +16,14 @@ import { Queue } from "bullmq";
 import { LANES, WorkQueue, startWorkers, type LaneWorkers, type ProcessJob } from "../../src/queue/queue.ts";
 import { connectRedis } from "../../src/queue/redis.ts";
 import { useTestDatabase } from "./db.ts";
+import { newAppKey } from "./app-key.ts";
 import { makeGitSandbox, type GitSandbox } from "./git-sandbox.ts";
 import { GITHUB_API, useGitHubMock } from "./github.ts";
 import { OCTO_REPO, type TestRepo } from "./payloads.ts";
 import { TEST_REDIS_URL } from "./services.ts";
 
-export const TEST_PRIVATE_KEY = generateKeyPairSync("rsa", {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: "pkcs1", format: "pem" },
-  publicKeyEncoding: { type: "spki", format: "pem" },
-}).privateKey;
+/** The App's key: made once a run by the global setup (an RSA key takes a quarter of a second), else here. */
+export const TEST_PRIVATE_KEY = process.env.TEST_APP_PRIVATE_KEY ?? newAppKey();
 export const TEST_WEBHOOK_SECRET = "test-webhook-secret";
 
 /**

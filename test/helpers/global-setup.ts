@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { localServices } from "../../src/demo/local-services.ts";
+import { newAppKey } from "./app-key.ts";
 import { assertServicesReachable, TEST_DATABASE_URL, TEST_REDIS_URL } from "./services.ts";
 
 /**
@@ -31,6 +32,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     await rm(home, { recursive: true, force: true });
   };
   process.env.TEST_DATABASE_URL = services.databaseUrl;
+  // One App key for every test file (test/helpers/drover.ts), instead of one made by each.
+  process.env.TEST_APP_PRIVATE_KEY ??= newAppKey();
   process.env.TEST_REDIS_URL = services.redisUrl;
   // A run that stops here gets no teardown from vitest: what was started is stopped before saying why.
   await assertServicesReachable(services.databaseUrl, services.redisUrl).catch(async (error: unknown) => {
