@@ -1,8 +1,28 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects: `unit` (test/unit/, pure, no services: `npm run test:unit`) and `services` (integration and
- * end-to-end: real PostgreSQL, Redis, git and processes). `npm test` runs both. `agents` (test/agents/: the real agent CLIs) runs alone, with `npm run test:agents`.
+ * Files that change what every module in their process sees (vi.mock of a Drover module, the global
+ * tracer, Prometheus's registry): they run in a module registry of their own, in the `services` project.
+ */
+const OWN_MODULES = [
+  "test/integration/agent/idle.test.ts",
+  "test/integration/jobs/agent-home.test.ts",
+  "test/integration/traces-off.test.ts",
+  "test/integration/web/metrics-access.test.ts",
+];
+
+/** PostgreSQL and Redis for the test files (test/helpers/global-setup.ts): fails early when neither is up. */
+const SERVICES = ["test/helpers/global-setup.ts"];
+
+/**
+ * Projects:
+ * - `unit` (test/unit/: pure, no services; `npm run test:unit`);
+ * - `integration` (test/integration/: real PostgreSQL, Redis, git and processes, Drover in the test's
+ *   process): one module registry per test process, shared by the files it runs one after another
+ *   (isolate: false), so Drover's modules load once per process, not once per file (a second a file);
+ * - `services` (test/e2e/: Drover's own processes; and the OWN_MODULES files), each file loading afresh.
+ * `npm test` runs those three. `agents` (test/agents/: the real agent CLIs) runs alone, with `npm run
+ * test:agents`. Each file gets its own database and key prefix, so files may run in parallel.
  */
 export default defineConfig({
   test: {
@@ -22,13 +42,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          exclude: OWN_MODULES,
+          isolate: false,
+          globalSetup: SERVICES,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "services",
-          include: ["test/**/*.test.ts"],
-          exclude: ["test/unit/**", "test/agents/**"],
-          // Fails the run early, with one clear line, when PostgreSQL or Redis is not reachable.
-          globalSetup: ["test/helpers/global-setup.ts"],
-          // Integration tests share one PostgreSQL server and one Redis; each file gets its own database
-          // and key prefix, so files may run in parallel.
+          include: ["test/e2e/**/*.test.ts", ...OWN_MODULES],
+          globalSetup: SERVICES,
         },
       },
       {
