@@ -216,10 +216,11 @@ describe("start-task", () => {
     });
     expect(task?.config).toMatchObject({ label: "ai-task" });
     expect(attempts).toHaveLength(1);
-    // Announced once its state was known (queued at once: a worker was free), never "ready" first.
+    // Announced once its state was known (queued at once: a worker was free; or running already, when the
+    // worker took it before the comment was posted), never "ready" first.
     expect(sent.comments[0]).toMatchObject({
       how: "post",
-      body: expect.stringContaining("Queued: waiting for a worker"),
+      body: expect.stringMatching(/Queued: waiting for a worker|🔵 Running/),
     });
     expect(sent.comments[0]?.body).toContain("| Started by | @mona |");
     expect(sent.comments.slice(1).map((c) => c.how)).not.toContain("post");
@@ -379,6 +380,6 @@ describe("start-task", () => {
     expect(task?.state).toBe("failed");
     expect(attempts).toHaveLength(1);
     expect(sent.comments.filter((c) => c.how === "post")).toHaveLength(1);
-    expect(sent.comments[0]?.body).toContain("Queued: waiting for a worker");
+    expect(sent.comments[0]?.body).toMatch(/Queued: waiting for a worker|🔵 Running/);
   });
 });
