@@ -328,15 +328,13 @@ function startWorker(options: {
     options.log.warn({ jobId: job?.id, job: job?.name, err: error }, "job failed");
   });
   worker.on("error", (error) => {
-    // Said once above for a job the queue lost: its lock cannot be renewed, nor its end written back.
+    // Said once above for a job the queue lost: its lock cannot be renewed, nor its end written back. (Its
+    // id stays in `lost`: a few bytes a job, and only after Redis lost its data.)
     const about = /^(?:could not renew lock for job (\S+)$|Missing (?:key|lock) for job (\S+)\. )/.exec(
       error.message,
     );
     const id = about?.[1] ?? about?.[2];
-    if (id !== undefined && lost.has(id)) {
-      if (about?.[2] !== undefined) lost.delete(id); // it ended
-      return;
-    }
+    if (id !== undefined && lost.has(id)) return;
     options.log.error({ err: error }, "worker error");
   });
   return worker;

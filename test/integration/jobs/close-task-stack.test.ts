@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AttemptStart } from "../../../src/db/attempt-start.ts";
 import { concludeAttempt } from "../../../src/db/attempts.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
-import { attempts } from "../../../src/db/schema.ts";
+import { attempts, events } from "../../../src/db/schema.ts";
 import { useDrover } from "../../helpers/drover.ts";
 import { mockInstallationToken } from "../../helpers/github.ts";
 import { BOT, mockClosed, recorder, REPO_PATH, taskOf } from "../../helpers/github-flows.ts";
@@ -110,6 +110,12 @@ describe("close-task with pull requests stacked on the merged one", () => {
 
     expect(retargeted).toEqual([{ base: "main" }]);
     expect(api.isDone()).toBe(true);
+    // The merge is in the task's events once, as when the pull request's close comes first.
+    const merged = await db()
+      .select({ actor: events.actor, data: events.data })
+      .from(events)
+      .where(and(eq(events.taskId, blocker), eq(events.type, "pr.merged")));
+    expect(merged).toEqual([{ actor: MAINTAINER.login, data: { pr: 146 } }]);
   });
 
   it("reads nothing of GitHub's pull requests when nothing is stacked on the merged one", async () => {
