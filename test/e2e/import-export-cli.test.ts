@@ -4,23 +4,20 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import pino from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncIssueJob } from "../../jobs/sync-issue.ts";
 import { DroverConfig } from "../../src/config/schema.ts";
 import { recordHints } from "../../src/db/hints.ts";
 import { upsertRepository } from "../../src/db/repositories.ts";
 import { triggerTask } from "../../src/db/tasks.ts";
-import { GitHubApp } from "../../src/github/app.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
-import { droverOctokit } from "../../src/github/octokit.ts";
 import { startControlId } from "../../src/main/start-tasks.ts";
 import type { Enqueue } from "../../src/queue/job-catalog.ts";
 import { WorkQueue } from "../../src/queue/queue.ts";
 import { connectRedis, deleteQueueKeys } from "../../src/queue/redis.ts";
 import { BACKLOG_JSONL, issueCount, issueGraph } from "../helpers/backlog.ts";
 import { useTestDatabase } from "../helpers/db.ts";
-import { startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
+import { droverApp, startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
 import { TEST_REDIS_URL } from "../helpers/services.ts";
 
 const CLI = new URL("../../src/main/cli.ts", import.meta.url).pathname;
@@ -291,15 +288,7 @@ describe("drover import-jsonl and drover export", () => {
     const db = testDb.database().db;
     const world = sandbox.sandbox.world.repo(repo.owner, repo.repo)!;
     const installationId = sandbox.sandbox.installationId;
-    const github = new GitHubApp(
-      new Probot({
-        appId: sandbox.sandbox.appId,
-        privateKey: sandbox.sandbox.privateKey,
-        baseUrl: sandbox.api,
-        log: pino({ level: "silent" }),
-        Octokit: droverOctokit({ pace: false, budget: new RequestBudget() }),
-      }),
-    );
+    const github = droverApp(sandbox, { budget: new RequestBudget() });
     const enqueue: Enqueue = async () => {};
     const deps = {
       db,

@@ -1,4 +1,18 @@
+import type { BacklogItem } from "../../src/graph/backlog.ts";
 import type { TestSandbox } from "./sandbox.ts";
+
+/** A backlog record: a task with no description, priority, parent or blockers, unless `fields` says. */
+export const backlogItem = (id: string, fields: Partial<BacklogItem> = {}): BacklogItem => ({
+  id,
+  kind: "task",
+  title: id,
+  description: "",
+  priority: null,
+  parent: null,
+  blockedBy: [],
+  line: null,
+  ...fields,
+});
 
 /**
  * A repository's issue graph as the sandbox holds it, by title (titles are unique in these tests): each

@@ -6,7 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { createAppAuth } from "@octokit/auth-app";
 import { Webhooks } from "@octokit/webhooks";
+import pino, { type Logger } from "pino";
+import { Probot } from "probot";
 import { personClient, type Person } from "../../src/demo/maintainer.ts";
+import { GitHubApp } from "../../src/github/app.ts";
+import type { RequestBudget } from "../../src/github/budget.ts";
+import { droverOctokit } from "../../src/github/octokit.ts";
 import { credentialEnv } from "../../src/git/credentials.ts";
 import { runGit } from "../../src/git/run-git.ts";
 import { startSandbox, type ApiRecord, type Sandbox } from "../../src/sandbox/server.ts";
@@ -83,6 +88,26 @@ export interface TestSandbox {
    */
   newRepo(name: string, opts?: { autoInit?: boolean }): Promise<{ owner: string; repo: string }>;
   close(): Promise<void>;
+}
+
+/**
+ * Drover's side of the sandbox's App: its GitHubApp with Drover's own Octokit, unpaced as the sandbox runs
+ * it (GITHUB_THROTTLE=off), counting in `budget` when given.
+ */
+export function droverApp(
+  hub: TestSandbox,
+  options: { budget?: RequestBudget; log?: Logger } = {},
+): GitHubApp {
+  return new GitHubApp(
+    new Probot({
+      appId: hub.sandbox.appId,
+      privateKey: hub.sandbox.privateKey,
+      secret: hub.sandbox.webhookSecret,
+      baseUrl: hub.api,
+      Octokit: droverOctokit({ pace: false, ...(options.budget ? { budget: options.budget } : {}) }),
+      log: options.log ?? pino({ level: "silent" }),
+    }),
+  );
 }
 
 export async function startTestSandbox(): Promise<TestSandbox> {

@@ -1,5 +1,4 @@
 import pino from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcile } from "../../jobs/reconcile.ts";
 import { startTask } from "../../jobs/start-task.ts";
@@ -7,12 +6,11 @@ import { syncIssueJob } from "../../jobs/sync-issue.ts";
 import { findTaskByKey } from "../../src/db/tasks.ts";
 import { GitHubApp } from "../../src/github/app.ts";
 import { RequestBudget } from "../../src/github/budget.ts";
-import { droverOctokit } from "../../src/github/octokit.ts";
 import { receiveWebhook } from "../../src/intake/receive.ts";
 import type { Enqueue, JobName, JobPayload } from "../../src/queue/job-catalog.ts";
 import { APP_SLUG } from "../../src/sandbox/seed.ts";
 import { useTestDatabase } from "../helpers/db.ts";
-import { startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
+import { droverApp, startTestSandbox, type TestSandbox } from "../helpers/sandbox.ts";
 
 /**
  * What reconcile costs in requests to GitHub, counted on the sandbox, and what it notices that no webhook
@@ -37,15 +35,8 @@ describe("reconcile's requests", () => {
 
   beforeAll(async () => {
     hub = await startTestSandbox();
-    const probot = new Probot({
-      appId: hub.sandbox.appId,
-      privateKey: hub.sandbox.privateKey,
-      baseUrl: hub.api,
-      log,
-      // Drover's own client: conditional GETs, as in production.
-      Octokit: droverOctokit({ pace: false, budget: new RequestBudget() }),
-    });
-    github = new GitHubApp(probot);
+    // Drover's own client: conditional GETs, as in production.
+    github = droverApp(hub, { budget: new RequestBudget(), log });
     repo = await hub.newRepo("reconciled", { autoInit: false });
   }, 30_000);
   afterAll(async () => hub?.close());

@@ -4,22 +4,11 @@ import { describe, expect, it } from "vitest";
 import type { Db } from "../../../src/db/client.ts";
 import { recordPlanRun } from "../../../src/db/plans.ts";
 import { upsertRepository } from "../../../src/db/repositories.ts";
-import type { BacklogItem } from "../../../src/graph/backlog.ts";
+import { backlogItem } from "../../helpers/backlog.ts";
 import { useTestDatabase } from "../../helpers/db.ts";
 import { OCTO_REPO } from "../../helpers/payloads.ts";
 
-const items: BacklogItem[] = [
-  {
-    id: "T1",
-    kind: "task",
-    title: "Do it",
-    description: "",
-    priority: 5,
-    parent: null,
-    blockedBy: [],
-    line: null,
-  },
-];
+const items = [backlogItem("T1", { title: "Do it", priority: 5 })];
 const proposal = (runKey: string, issueNumber: number) => ({
   runKey,
   repoId: OCTO_REPO.id,

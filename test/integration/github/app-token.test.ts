@@ -1,9 +1,5 @@
-import pino from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GitHubApp } from "../../../src/github/app.ts";
-import { droverOctokit } from "../../../src/github/octokit.ts";
-import { startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
+import { droverApp, startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
 
 /**
  * The installation token git pushes with, asked for on a GitHub other than github.com (GitHub Enterprise
@@ -18,16 +14,7 @@ describe("GitHubApp.token", () => {
   afterAll(() => sandbox.close());
 
   it("is asked of the configured GitHub, not github.com, by a client that made no request before", async () => {
-    const probot = new Probot({
-      appId: sandbox.sandbox.appId,
-      privateKey: sandbox.sandbox.privateKey,
-      secret: sandbox.sandbox.webhookSecret,
-      baseUrl: sandbox.api,
-      Octokit: droverOctokit({ pace: false }),
-      log: pino({ level: "silent" }),
-    });
-
-    const token = await new GitHubApp(probot).token(sandbox.sandbox.installationId);
+    const token = await droverApp(sandbox).token(sandbox.sandbox.installationId);
 
     expect(token).toMatch(/^ghs_/);
     expect(sandbox.responses).toContainEqual(

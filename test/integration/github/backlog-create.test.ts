@@ -1,15 +1,12 @@
-import pino from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBacklogJsonl } from "../../../src/graph/backlog-jsonl.ts";
 import type { BacklogItem } from "../../../src/graph/backlog.ts";
 import { GitHubApp } from "../../../src/github/app.ts";
 import { createBacklog } from "../../../src/github/backlog-create.ts";
-import { droverOctokit } from "../../../src/github/octokit.ts";
 import { APP_SLUG } from "../../../src/sandbox/seed.ts";
 import type { Octokit } from "../../../src/github/types.ts";
 import { BACKLOG_JSONL, issueCount, issueGraph } from "../../helpers/backlog.ts";
-import { startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
+import { droverApp, startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
 
 /** createBacklog against the sandbox, as the App's installation, counting every request it makes. */
 describe("creating a backlog on GitHub", () => {
@@ -24,16 +21,7 @@ describe("creating a backlog on GitHub", () => {
 
   beforeAll(async () => {
     sandbox = await startTestSandbox();
-    github = new GitHubApp(
-      new Probot({
-        appId: sandbox.sandbox.appId,
-        privateKey: sandbox.sandbox.privateKey,
-        secret: sandbox.sandbox.webhookSecret,
-        baseUrl: sandbox.api,
-        Octokit: droverOctokit({ pace: false }),
-        log: pino({ level: "silent" }),
-      }),
-    );
+    github = droverApp(sandbox);
   });
   afterAll(() => sandbox.close());
 

@@ -1,10 +1,6 @@
-import pino from "pino";
-import { Probot } from "probot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GitHubApp } from "../../../src/github/app.ts";
 import { requestBudget } from "../../../src/github/budget.ts";
-import { droverOctokit } from "../../../src/github/octokit.ts";
-import { startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
+import { droverApp, startTestSandbox, type TestSandbox } from "../../helpers/sandbox.ts";
 
 /** Drover's client against the sandbox, which answers conditional requests as GitHub does. */
 describe("conditional requests through the sandbox", () => {
@@ -15,19 +11,11 @@ describe("conditional requests through the sandbox", () => {
   afterAll(() => sandbox.close());
 
   it("a repeated read of an issue, its links and a listing is a 304 GitHub does not charge, with the same data", async () => {
-    const probot = new Probot({
-      appId: sandbox.sandbox.appId,
-      privateKey: sandbox.sandbox.privateKey,
-      secret: sandbox.sandbox.webhookSecret,
-      baseUrl: sandbox.api,
-      Octokit: droverOctokit({ pace: false }),
-      log: pino({ level: "silent" }),
-    });
+    const github = droverApp(sandbox);
     const repo = await sandbox.newRepo("etags", { autoInit: false });
     const maintainer = sandbox.as(sandbox.sandbox.users[0]!.login);
     const { data: created } = await maintainer.rest.issues.create({ ...repo, title: "Cache me" });
     const installationId = sandbox.sandbox.installationId;
-    const github = new GitHubApp(probot);
     requestBudget.clear();
     const before = sandbox.sandbox.requests.length;
 

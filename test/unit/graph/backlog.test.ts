@@ -1,23 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  checkBacklog,
-  creationOrder,
-  priorityLevel,
-  readPriority,
-  type BacklogItem,
-} from "../../../src/graph/backlog.ts";
+import { checkBacklog, creationOrder, priorityLevel, readPriority } from "../../../src/graph/backlog.ts";
+import { backlogItem } from "../../helpers/backlog.ts";
 
-const item = (id: string, fields: Partial<BacklogItem> = {}): BacklogItem => ({
-  id,
-  kind: "task",
-  title: id,
-  description: "",
-  priority: null,
-  parent: null,
-  blockedBy: [],
-  line: null,
-  ...fields,
-});
+const item = backlogItem;
 
 describe("a backlog's priorities", () => {
   it("reads 1–10 and the named ones, and says what is wrong with anything else", () => {

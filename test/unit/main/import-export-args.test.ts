@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { exportArgs } from "../../../src/main/commands/export.ts";
 import { importArgs, renderImport } from "../../../src/main/commands/import-jsonl.ts";
 import { startControlId, taskNumbers } from "../../../src/main/start-tasks.ts";
-import type { BacklogItem } from "../../../src/graph/backlog.ts";
+import { backlogItem } from "../../helpers/backlog.ts";
 
 describe("import-jsonl's arguments", () => {
   it("takes one file, --repo, --dry-run and --no-label", () => {
@@ -49,17 +49,7 @@ describe("starting imported tasks", () => {
   });
 
   it("starts only open Drover tasks: not epics or stories, not closed ones, not plain issues", () => {
-    const item = (id: string, fields: Partial<BacklogItem>): BacklogItem => ({
-      id,
-      kind: "task",
-      title: id,
-      description: "",
-      priority: null,
-      parent: null,
-      blockedBy: [],
-      line: null,
-      ...fields,
-    });
+    const item = backlogItem;
     const items = [
       item("E", { kind: "epic" }),
       item("OPEN", {}),
