@@ -1,5 +1,5 @@
 import { taskConfig } from "../src/config/stored.ts";
-import { getDelivery, markDeliveryProcessed, markDeliveryProcessedWithEvent } from "../src/db/deliveries.ts";
+import { getDelivery, markDeliveryProcessed } from "../src/db/deliveries.ts";
 import { baseBranchOf } from "../src/db/base-pulls.ts";
 import { getRepository, type Repository } from "../src/db/repositories.ts";
 import { pullBase, stackOf, tasksStackedOn } from "../src/db/stacks.ts";
@@ -61,18 +61,10 @@ export async function closeTask(deps: JobDeps, payload: { deliveryId: string }):
   if (!moved) {
     // The merge's other event (the issue its pull request closes) may have finished the task first, in
     // another worker: what stacks on the merged branch must still move.
+    // (The merge's `pr.merged` event was written with the delivery's claim all the same.)
     const now = await getTask(deps.db, task.id);
-    const outcome = `already ${now?.state ?? task.state}`;
-    if (!(closing.pr?.merged && now?.state === "done"))
-      return markDeliveryProcessed(deps.db, delivery.id, outcome);
-    await retargetStacked(deps, now);
-    // The merge is still an event of its own, as when the pull request's close came first.
-    return markDeliveryProcessedWithEvent(deps.db, delivery.id, outcome, {
-      taskId: now.id,
-      type: "pr.merged",
-      actor: closing.by,
-      data: { pr: closing.pr.number },
-    });
+    if (closing.pr?.merged && now?.state === "done") await retargetStacked(deps, now);
+    return markDeliveryProcessed(deps.db, delivery.id, `already ${now?.state ?? task.state}`);
   }
 
   const { repository, octokit } = await installationOf(deps, moved);

@@ -1,6 +1,5 @@
 import { and, eq, isNull, lt, ne, not, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { recordEvent } from "./events.ts";
 import { redispatchHeldBack } from "./requeues.ts";
 import { deliveries } from "./schema.ts";
 
@@ -68,26 +67,6 @@ export async function claimDelivery(tx: Tx, id: string): Promise<boolean> {
 
 export async function markDeliveryProcessed(db: Db, id: string, outcome: string): Promise<void> {
   await db.update(deliveries).set({ processedAt: new Date(), outcome }).where(eq(deliveries.id, id));
-}
-
-/**
- * Processed, with an event the delivery stands for that came with no move of the task's (a merge whose
- * task the issue's close had finished first): written with the claim, so a job run twice writes it once.
- */
-export async function markDeliveryProcessedWithEvent(
-  db: Db,
-  id: string,
-  outcome: string,
-  event: Parameters<typeof recordEvent>[1],
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    const claimed = await tx
-      .update(deliveries)
-      .set({ processedAt: new Date(), outcome })
-      .where(and(eq(deliveries.id, id), isNull(deliveries.processedAt)))
-      .returning({ id: deliveries.id });
-    if (claimed.length > 0) await recordEvent(tx, event);
-  });
 }
 
 /** Its jobs are queued; `processed` too when no job will act on the delivery itself (graph syncs only). */

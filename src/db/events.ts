@@ -37,7 +37,10 @@ export type EventFilter = {
 export type Cause = {
   by?: string | null;
   data?: Record<string, unknown>;
-  /** An event to write beside the move's own, when the move happens (`pr.merged` beside `task.completed`). */
+  /**
+   * An event to write beside the move's own, when the move happens (`pr.merged` beside `task.completed`);
+   * with a delivery, whenever the delivery is claimed (src/db/tasks.ts `transitionTask`).
+   */
   also?: string;
 };
 

@@ -147,7 +147,7 @@ export async function triggerTask(
 
 /**
  * Moves a task to `to` only if it is still in one of `from`; returns the updated row, or undefined when
- * another actor moved it first.
+ * another actor moved it first (or the delivery was claimed before).
  */
 export async function transitionTask(
   db: Db,
@@ -169,7 +169,9 @@ export async function transitionTask(
       .set({ ...fields, state: to, updatedAt: sql`now()` })
       .where(and(eq(tasks.id, id), inArray(tasks.state, [...from])))
       .returning();
-    if (row) await recordAlso(tx, id, cause);
+    // `cause.also` (a merge beside the completion it makes) is the delivery's own event: written once the
+    // delivery is claimed even when the task had moved already (the merge's issue close finished it first).
+    if (row || deliveryId !== undefined) await recordAlso(tx, id, cause);
     return row;
   });
 }

@@ -309,10 +309,19 @@ function startWorker(options: {
   // A lock that could not be renewed: the job stalled and may be another worker's now, so it stops (its
   // attempt is handed back). A job the queue no longer holds at all (Redis flushed, or restarted empty) is
   // nobody else's: it runs on under its PostgreSQL lease, and what it queues next is queued afresh.
+  // `lost`: running jobs the queue no longer holds; `failing`: those whose lock this worker could not renew
+  // (what became of it is said once below, not again by each renewal error). Both forget a job when a
+  // run of it starts again (ids such as `schedule` or `publish-<attempt>` come back).
   const lost = new Set<string>();
+  const failing = new Set<string>();
+  worker.on("active", (job) => {
+    lost.delete(job.id ?? "");
+    failing.delete(job.id ?? "");
+  });
   worker.on("lockRenewalFailed", (jobIds) => {
     for (const id of jobIds) {
-      if (lost.has(id)) continue;
+      if (failing.has(id)) continue;
+      failing.add(id);
       void Job.fromId(worker, id).then(
         (job) => {
           if (job) return worker.cancelJob(id, LOCK_LOST);
@@ -328,13 +337,10 @@ function startWorker(options: {
     options.log.warn({ jobId: job?.id, job: job?.name, err: error }, "job failed");
   });
   worker.on("error", (error) => {
-    // Said once above for a job the queue lost: its lock cannot be renewed, nor its end written back. (Its
-    // id stays in `lost`: a few bytes a job, and only after Redis lost its data.)
-    const about = /^(?:could not renew lock for job (\S+)$|Missing (?:key|lock) for job (\S+)\. )/.exec(
-      error.message,
-    );
-    const id = about?.[1] ?? about?.[2];
-    if (id !== undefined && lost.has(id)) return;
+    // A failed renewal is said once above; a lost job's end cannot be written back either.
+    const renewal = /^could not renew lock for job (\S+)$/.exec(error.message)?.[1];
+    const end = /^Missing (?:key|lock) for job (\S+)\. /.exec(error.message)?.[1];
+    if ((renewal !== undefined && failing.has(renewal)) || (end !== undefined && lost.has(end))) return;
     options.log.error({ err: error }, "worker error");
   });
   return worker;
