@@ -160,10 +160,11 @@ export function defaultDatabaseUrl(source: NodeJS.ProcessEnv): { url: string } |
     return { error: `PGHOST=${host}: Drover connects over TCP to one host; set DATABASE_URL instead` };
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
     return { error: `PGPORT=${port} is not a port number (1-65535)` };
-  const url = new URL("postgres://postgres@127.0.0.1/drover");
-  url.hostname = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  url.port = port;
-  return URL.canParse(url.toString()) && url.hostname !== ""
+  // Written out and read back (setting `hostname` ignores a value it cannot take): a host that would not
+  // parse, or would spill into the port or path ("db/x"), is refused.
+  const text = `postgres://postgres@${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}/drover`;
+  const url = URL.canParse(text) ? new URL(text) : null;
+  return url && url.hostname !== "" && url.port === port && url.pathname === "/drover"
     ? { url: url.toString() }
     : { error: `PGHOST=${host} is not a host name or address` };
 }

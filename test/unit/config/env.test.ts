@@ -73,6 +73,9 @@ describe("readEnv", () => {
     [{ PGHOST: "a,b" }, /PGHOST=a,b: Drover connects over TCP to one host; set DATABASE_URL instead/],
     [{ PGPORT: "postgres" }, /DATABASE_URL is unset, and PGPORT=postgres is not a port number \(1-65535\)/],
     [{ PGPORT: "70000" }, /PGPORT=70000 is not a port number/],
+    // Not quietly 127.0.0.1 instead.
+    [{ PGHOST: "db host" }, /PGHOST=db host is not a host name or address/],
+    [{ PGHOST: "db/x" }, /PGHOST=db\/x is not a host name or address/],
   ])("refuses %j for the default DATABASE_URL, saying why", (source, message) => {
     expect(() => readEnv(source)).toThrow(message);
   });
