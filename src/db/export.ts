@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Db } from "./client.ts";
 import { AgentVerdict, CheckResult } from "./run-results.ts";
 import { attempts, commandRuns, dependencies, events, hints, issues, repositories, tasks } from "./schema.ts";
+import { groupBy } from "../lib/group-by.ts";
 
 /**
  * What `drover export` reads for one repository: its task graph as Drover mirrors it (issues, parents,
@@ -144,53 +145,51 @@ export async function readRepositoryExport(db: Db, repoFullName: string): Promis
     .where(sameRepo(events.repo, repoFullName))
     .orderBy(asc(events.id));
 
+  // Each task's rows, found by key rather than by a scan of all the rows per task.
+  const attemptsOf = groupBy(attemptRows, (row) => row.taskId);
+  const hintsOf = groupBy(hintRows, (row) => row.taskId);
+  const commandsOf = groupBy(commandRows, (row) => row.taskId);
   return {
     repoFullName,
     issues: issueRows.map(({ key: _key, ...row }) => row),
     edges: edgeRows,
     tasks: taskRows.map(({ id, ...task }) => ({
       ...task,
-      attempts: attemptRows
-        .filter((row) => row.taskId === id)
-        .map((row) => ({
-          number: row.number,
-          state: row.state,
-          triggeredBy: row.triggeredBy,
-          startedAt: row.startedAt,
-          finishedAt: row.finishedAt,
-          conclusion: row.conclusion,
-          reason: row.reason,
-          verdict: readOrNull(AgentVerdict, row.verdict),
-          // The output tails stay behind: they can quote paths of the machine the checks ran on.
-          checks:
-            readOrNull(z.array(CheckResult), row.checks)?.map(({ outputTail: _tail, ...check }) => check) ??
-            null,
-          agent: row.agent,
-          agentOutcome: row.agentOutcome,
-          durationMs: row.durationMs,
-          costUsd: row.costUsd,
-          turns: row.turns,
-          diffStat: row.diffStat,
-          headSha: row.headSha,
-        })),
-      hints: hintRows
-        .filter((row) => row.taskId === id)
-        .map((row) => ({
-          kind: row.kind,
-          author: row.author,
-          body: row.body,
-          path: row.path,
-          line: row.line,
-          at: row.createdAt,
-        })),
-      commands: commandRows
-        .filter((row) => row.taskId === id)
-        .map((row) => ({
-          command: row.command,
-          author: row.author,
-          outcome: row.outcome,
-          at: row.appliedAt,
-        })),
+      attempts: (attemptsOf.get(id) ?? []).map((row) => ({
+        number: row.number,
+        state: row.state,
+        triggeredBy: row.triggeredBy,
+        startedAt: row.startedAt,
+        finishedAt: row.finishedAt,
+        conclusion: row.conclusion,
+        reason: row.reason,
+        verdict: readOrNull(AgentVerdict, row.verdict),
+        // The output tails stay behind: they can quote paths of the machine the checks ran on.
+        checks:
+          readOrNull(z.array(CheckResult), row.checks)?.map(({ outputTail: _tail, ...check }) => check) ??
+          null,
+        agent: row.agent,
+        agentOutcome: row.agentOutcome,
+        durationMs: row.durationMs,
+        costUsd: row.costUsd,
+        turns: row.turns,
+        diffStat: row.diffStat,
+        headSha: row.headSha,
+      })),
+      hints: (hintsOf.get(id) ?? []).map((row) => ({
+        kind: row.kind,
+        author: row.author,
+        body: row.body,
+        path: row.path,
+        line: row.line,
+        at: row.createdAt,
+      })),
+      commands: (commandsOf.get(id) ?? []).map((row) => ({
+        command: row.command,
+        author: row.author,
+        outcome: row.outcome,
+        at: row.appliedAt,
+      })),
     })),
     events: eventRows,
   };
