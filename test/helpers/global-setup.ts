@@ -11,7 +11,11 @@ import { assertServicesReachable, TEST_DATABASE_URL, TEST_REDIS_URL } from "./se
  * PATH, under a temporary directory, stopped when the run ends. Their URLs reach the test processes
  * through the same variables. Fails the run early, with one clear line, when neither way works.
  */
+/** Set once the services are up: each project that uses them (integration, services) runs this setup. */
+const READY = "DROVER_TEST_SERVICES_READY";
+
 export default async function setup(): Promise<() => Promise<void>> {
+  if (process.env[READY]) return async () => {};
   const home = await mkdtemp(path.join(os.tmpdir(), "drover-test-services-"));
   // Under root the embedded PostgreSQL runs as nobody, who must be able to enter its directory.
   await chmod(home, 0o755);
@@ -40,5 +44,6 @@ export default async function setup(): Promise<() => Promise<void>> {
     await teardown();
     throw error;
   });
+  process.env[READY] = "1";
   return teardown;
 }

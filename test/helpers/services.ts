@@ -1,5 +1,5 @@
-import net from "node:net";
 import { defaultDatabaseUrl } from "../../src/config/env.ts";
+import { answers } from "../../src/demo/server-process.ts";
 
 /**
  * Where the tests find PostgreSQL and Redis: TEST_DATABASE_URL and TEST_REDIS_URL when set; otherwise
@@ -20,13 +20,7 @@ function defaultTestDatabaseUrl(): string {
 
 function reachable(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port || defaultPort) });
-    socket.setTimeout(2000);
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("timeout", () => (socket.destroy(), resolve(false)));
-    socket.once("error", () => resolve(false));
-  });
+  return answers(hostname, Number(port || defaultPort), 2000);
 }
 
 export async function assertServicesReachable(
