@@ -4,8 +4,8 @@ import { execa } from "execa";
 
 /**
  * Drover as separate processes, as it runs in production (`web` and `worker`, or `start` for both): the
- * demo and the end-to-end tests start them here. The only place outside git/ and agent/ that spawns
- * programs, because starting Drover itself is the demo's job.
+ * demo and the end-to-end tests start them here. (The local PostgreSQL and Redis the demo may need are
+ * started by server-process.ts.)
  */
 
 export type DroverRole = "web" | "worker" | "start";
@@ -144,5 +144,3 @@ export function startDroverProcess(options: StartDroverOptions): DroverProcess {
     },
   };
 }
-
-export { freePort } from "./server-process.ts";

@@ -38,7 +38,7 @@ export interface EmbeddedPostgres {
   stopNow(): void;
 }
 
-export class EmbeddedPostgresError extends Error {
+class EmbeddedPostgresError extends Error {
   override name = "EmbeddedPostgresError";
 }
 
@@ -160,7 +160,7 @@ async function unprivilegedUser(): Promise<RunAs> {
 }
 
 /** The first directory from `/` down to `dir` that `user` may not enter, or undefined. */
-export async function firstUnsearchable(dir: string, user: RunAs): Promise<string | undefined> {
+async function firstUnsearchable(dir: string, user: RunAs): Promise<string | undefined> {
   const parts = path.resolve(dir).split(path.sep).filter(Boolean);
   for (let i = 0; i <= parts.length; i++) {
     const current = path.join(path.sep, ...parts.slice(0, i));
@@ -186,17 +186,19 @@ export function searchable(
  */
 async function clearLeftover(root: string, data: string): Promise<void> {
   const owner = Number((await readFile(path.join(root, "owner"), "utf8").catch(() => "")).trim());
-  if (owner > 0 && owner !== process.pid && running(owner) && ownsServer(data))
+  // The cluster's server, when one runs now: its pid file read, and its command line checked, once.
+  const pid = serverPid(data);
+  const live = pid !== undefined && running(pid) && isPostgresOf(pid, data) ? pid : undefined;
+  if (owner > 0 && owner !== process.pid && running(owner) && live !== undefined)
     throw new EmbeddedPostgresError(
       `another Drover (pid ${owner}) is using the embedded PostgreSQL in ${root}; let it finish, or give this one another DROVER_HOME`,
     );
   const pidFile = path.join(data, "postmaster.pid");
-  const pid = serverPid(data);
-  if (pid !== undefined && running(pid) && isPostgresOf(pid, data)) {
-    process.kill(pid, "SIGINT");
+  if (live !== undefined) {
+    process.kill(live, "SIGINT");
     const until = Date.now() + STOP_GRACE_MS;
-    while (running(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-    if (running(pid)) process.kill(pid, "SIGKILL");
+    while (running(live) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (running(live)) process.kill(live, "SIGKILL");
   }
   await rm(pidFile, { force: true });
 }
@@ -208,11 +210,6 @@ function serverPid(data: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function ownsServer(data: string): boolean {
-  const pid = serverPid(data);
-  return pid !== undefined && running(pid) && isPostgresOf(pid, data);
 }
 
 /**

@@ -14,12 +14,12 @@ export interface LocalRedis {
   stopNow(): void;
 }
 
-export class LocalRedisError extends Error {
+class LocalRedisError extends Error {
   override name = "LocalRedisError";
 }
 
 /** How to get Redis, in the one line said when there is none to start. */
-export const HOW_TO_GET_REDIS =
+const HOW_TO_GET_REDIS =
   "install it (apt install redis-server, or brew install redis) or run one (docker compose up -d redis)";
 
 const START_TIMEOUT_MS = 20_000;

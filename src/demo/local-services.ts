@@ -36,14 +36,14 @@ export interface LocalServices {
   stopNow(): void;
 }
 
-export class LocalServiceError extends Error {
+class LocalServiceError extends Error {
   override name = "LocalServiceError";
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /** Whether to start a server of our own for `url`: not named, on this machine, and nothing answering. */
-export async function wantsLocal(url: URL, named: boolean, defaultPort: number): Promise<boolean> {
+async function wantsLocal(url: URL, named: boolean, defaultPort: number): Promise<boolean> {
   if (named || !LOOPBACK.has(url.hostname)) return false;
   return !(await answers(url.hostname, Number(url.port || defaultPort)));
 }

@@ -2,7 +2,8 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { deleteQueueKeys } from "../queue/redis.ts";
 import { startSandbox, type Sandbox } from "../sandbox/server.ts";
-import { freePort, startDroverProcess, type DroverProcess, type DroverRole } from "./drover-process.ts";
+import { startDroverProcess, type DroverProcess, type DroverRole } from "./drover-process.ts";
+import { freePort } from "./server-process.ts";
 
 /**
  * The sandbox and Drover's processes wired to it: what `drover demo` runs and what the end-to-end tests

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FAULTS } from "../../src/demo/chaos/faults.ts";
+import { DEFAULT_FAULTS } from "../../src/demo/chaos/defaults.ts";
 import { MAX_RECOVERY_SECONDS } from "../../src/demo/chaos/report.ts";
 import { runChaos } from "../../src/demo/chaos/run-chaos.ts";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../helpers/services.ts";

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { freePort } from "../../src/demo/drover-process.ts";
+import { freePort } from "../../src/demo/server-process.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.ts";
 import { ROOT, copiedPaths, dockerfile } from "../helpers/image.ts";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../helpers/services.ts";

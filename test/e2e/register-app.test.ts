@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { freePort } from "../../src/demo/drover-process.ts";
+import { freePort } from "../../src/demo/server-process.ts";
 import { useTestDatabase } from "../helpers/db.ts";
 import { ROOT } from "../helpers/image.ts";
 import { assertMatchesOperation } from "../helpers/openapi.ts";

@@ -19,7 +19,6 @@ export type FaultKind = "kill" | "queue-flush" | "flushall" | "pg-restart" | "du
 /** How many of each fault a run gets (at random moments in its first seconds, while its tasks run). */
 // The faults' shape and defaults live apart, light, for `drover chaos --help`.
 import type { ChaosFaults } from "./defaults.ts";
-export { DEFAULT_FAULTS, type ChaosFaults } from "./defaults.ts";
 
 /** Faults land within this long of the labelling: the scenario alone takes about ten seconds. */
 const FAULT_WINDOW_MS = 8_000;

@@ -12,7 +12,8 @@ import { SCRIPTED_AGENT } from "../run-demo.ts";
 import { DEMO_ISSUES } from "../scenario.ts";
 import { startStack, type Stack } from "../stack.ts";
 import { drive } from "./drive.ts";
-import { planFaults, type ChaosFaults, type RunContext } from "./faults.ts";
+import type { ChaosFaults } from "./defaults.ts";
+import { planFaults, type RunContext } from "./faults.ts";
 import { footprints, onGitHub } from "./footprints.ts";
 import { describeRun, held, summarise, type ChaosReport, type RunResult } from "./report.ts";
 import { startRelay, type Relay } from "./webhook-relay.ts";
@@ -25,7 +26,6 @@ import { DEFAULT_CHAOS_TIMEOUT_MS } from "./defaults.ts";
  */
 
 // ChaosOptions.timeoutMs when none is given, and the CLI's --timeout default.
-export { DEFAULT_CHAOS_TIMEOUT_MS } from "./defaults.ts";
 export interface ChaosOptions {
   runs: number;
   /** Seeds the faults' moments and choices; run i uses seed + i. Default: random (printed). */
