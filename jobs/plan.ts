@@ -35,7 +35,7 @@ const STALE_MARGIN_MS = 60 * 60_000;
 export const PLAN_MARKER = "<!-- drover:plan -->";
 
 /** The run's key: the `/drover plan` command's delivery and its place in the comment. */
-export function planRunKey(deliveryId: string, index: number): string {
+function planRunKey(deliveryId: string, index: number): string {
   return `${deliveryId}#${index}`;
 }
 

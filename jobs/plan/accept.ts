@@ -148,6 +148,6 @@ async function startTasks(
 }
 
 /** The command run that claims starting issue `number` of repository `repoId` from an accepted plan: one per issue, ever. */
-export function acceptStartKey(repoId: number, number: number): Omit<CommandRunKey, "author"> {
+function acceptStartKey(repoId: number, number: number): Omit<CommandRunKey, "author"> {
   return { deliveryId: `plan-accept-start:${repoId}`, index: number, command: "run" };
 }
