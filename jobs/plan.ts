@@ -25,6 +25,7 @@ import { commentSourceOf, type CommentSource } from "./command/source.ts";
 import type { JobContext, JobDeps } from "./deps.ts";
 import { homePaths } from "./run-task/paths.ts";
 import { runPlanner, readSpecFiles, type PlanOutcome } from "./plan/planner.ts";
+import { readSpecIssue } from "./plan/spec-issue.ts";
 import { agentUser, expandHome } from "./run-task/agent.ts";
 import { baseBranchOf, freshMirror } from "./run-task/worktree.ts";
 
@@ -35,7 +36,7 @@ const STALE_MARGIN_MS = 60 * 60_000;
 export const PLAN_MARKER = "<!-- drover:plan -->";
 
 /** The run's key: the `/drover plan` command's delivery and its place in the comment. */
-export function planRunKey(deliveryId: string, index: number): string {
+function planRunKey(deliveryId: string, index: number): string {
   return `${deliveryId}#${index}`;
 }
 
@@ -158,7 +159,7 @@ type PlanContext = {
 /** Read the spec, run the planner in a read-only checkout, and render what came of it. */
 async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undefined): Promise<Outcome> {
   const { repository, octokit, repo, source, config } = ctx;
-  const { data: issue } = await octokit.rest.issues.get({ ...repo, issue_number: source.number });
+  const issue = await readSpecIssue(octokit, repo, source.number);
   const home = path.resolve(deps.env.DROVER_HOME);
   const token = await deps.github.token(repository.installationId);
   const base = baseBranchOf(repository, config);
@@ -176,7 +177,7 @@ async function plan(deps: JobDeps, ctx: PlanContext, signal: AbortSignal | undef
     ...(signal ? { signal } : {}),
   });
   try {
-    const body = issue.body ?? "";
+    const body = issue.body;
     const files = await readSpecFiles(checkout.path, specFileLinks(body, repository.fullName), {
       perFile: config.max_description_size,
       total: config.max_description_size,

@@ -33,6 +33,8 @@ type TriggerRequest = {
    * the issue itself (a story's sub-issue), so only its links are; otherwise both are read.
    */
   known?: { synced: true } | { read: IssueFacts };
+  /** The issue carries the Drover label already (the caller made it with the label): none is added. */
+  labelled?: true;
 };
 
 /**
@@ -49,8 +51,9 @@ export async function showAndTrigger(deps: JobDeps, request: TriggerRequest): Pr
     const existing = await findTask(deps.db, repoId, issue.number);
     if (existing && ACTIVE.includes(existing.state)) return { kind: "already-active", task: existing };
     // Started by `/drover run` or a story: the label goes on first (a sync of the issue that finds a task
-    // without its label cancels the task). Its own webhook starts nothing: the app added it.
-    if (request.cause !== "label")
+    // without its label cancels the task). Its own webhook starts nothing: the app added it. An issue made
+    // with the label (a plan's task, just created) has it already: no second write.
+    if (request.cause !== "label" && !request.labelled)
       await addLabels(octokit, repoRef(request.repoFullName), issue.number, [config.label]);
     if (!request.known || !("synced" in request.known)) {
       await syncIssue(deps, {

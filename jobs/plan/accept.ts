@@ -10,7 +10,7 @@ import {
 import { markPlanAccepted, planRunById } from "../../src/db/plans.ts";
 import { getRepository, type Repository } from "../../src/db/repositories.ts";
 import { findTask } from "../../src/db/tasks.ts";
-import { createBacklog } from "../../src/github/backlog-create.ts";
+import { backlogLabels, createBacklog } from "../../src/github/backlog-create.ts";
 import { reply } from "../../src/github/comments.ts";
 import { renderConfigProblems } from "../../src/github/render.ts";
 import { renderAccepted, renderAcceptError } from "../../src/github/render-plan.ts";
@@ -74,6 +74,12 @@ export async function acceptJob(
           number: outcome.number,
           url: outcome.url,
           created: outcome.created,
+          // Made by this run with the Drover label (backlogLabels): starting it adds the label again to none.
+          labelled:
+            outcome.created &&
+            item !== undefined &&
+            payload.label &&
+            backlogLabels(item, label).includes(label),
         };
       });
       const { started, left } = payload.label
@@ -109,7 +115,7 @@ export async function acceptJob(
 async function startTasks(
   deps: JobDeps,
   on: { repository: Repository; octokit: Octokit; config: DroverConfig; by: { login: string; id: number } },
-  created: readonly { kind: string; number: number | null; title: string }[],
+  created: readonly { kind: string; number: number | null; title: string; labelled: boolean }[],
 ): Promise<{ started: number; left: number }> {
   const { repository, by } = on;
   let started = 0;
@@ -132,6 +138,7 @@ async function startTasks(
       issue: { number, title: task.title, author: by },
       by: by.login,
       cause: "run",
+      ...(task.labelled ? { labelled: true as const } : {}),
       claim: { tx: (tx) => recordCommandRun(tx, key, null, applied) },
     });
     if (trigger.kind === "created" || trigger.kind === "restarted") started += 1;
@@ -141,6 +148,6 @@ async function startTasks(
 }
 
 /** The command run that claims starting issue `number` of repository `repoId` from an accepted plan: one per issue, ever. */
-export function acceptStartKey(repoId: number, number: number): Omit<CommandRunKey, "author"> {
+function acceptStartKey(repoId: number, number: number): Omit<CommandRunKey, "author"> {
   return { deliveryId: `plan-accept-start:${repoId}`, index: number, command: "run" };
 }

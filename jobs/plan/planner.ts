@@ -8,7 +8,8 @@ import { relativizePaths, scrubSecrets, type ServerPath } from "../../src/agent/
 import type { DroverConfig } from "../../src/config/schema.ts";
 import { changesIn, type ReadOnlyCheckout } from "../../src/git/read-only.ts";
 import type { BacklogItem } from "../../src/graph/backlog.ts";
-import { parsePlan, type ParsedPlan } from "../../src/graph/plan.ts";
+import { PLAN_FENCE, parsePlan, type ParsedPlan } from "../../src/graph/plan.ts";
+import { lastFencedBlock } from "../../src/lib/markdown.ts";
 
 /**
  * One planning run, shared by `/drover plan` (jobs/plan.ts) and `drover spec` (src/main/commands/spec.ts):
@@ -80,7 +81,7 @@ export async function runPlanner(input: PlannerInput): Promise<PlanOutcome> {
  */
 export function planFrom(result: Pick<AgentRunResult, "finalMessage" | "logTail">): ParsedPlan {
   const fromMessage = parsePlan(result.finalMessage);
-  if (fromMessage.ok || result.finalMessage.includes("```drover-plan")) return fromMessage;
+  if (fromMessage.ok || hasPlanBlock(result.finalMessage)) return fromMessage;
   const fromLog = parsePlan(result.logTail);
   if (fromLog.ok && sameItems(fromLog.items, EXAMPLE_ITEMS))
     return {
@@ -89,7 +90,12 @@ export function planFrom(result: Pick<AgentRunResult, "finalMessage" | "logTail"
         "the only drover-plan block in the agent's output is the prompt's example (its instructions echoed), not a plan of its own",
       ],
     };
-  return fromLog.ok || result.logTail.includes("```drover-plan") ? fromLog : fromMessage;
+  return fromLog.ok || hasPlanBlock(result.logTail) ? fromLog : fromMessage;
+}
+
+/** Whether `text` opens a plan block (one a mention of the fence in prose does not open), parsed or not. */
+function hasPlanBlock(text: string): boolean {
+  return lastFencedBlock(text, PLAN_FENCE) !== null;
 }
 
 const EXAMPLE_ITEMS = (() => {

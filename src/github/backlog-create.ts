@@ -148,28 +148,27 @@ export async function createBacklog(
       issue.state = "closed";
     }
 
-    // In a dry run a parent still to be made is known by its id only: the link is counted all the same.
+    // A link between this item's issue and `other`, counted in every run and written unless dry: in a dry
+    // run either end may be still to be made (known by its id only, null here).
+    const self = issue;
+    const link = async <T>(other: T | null, write: (self: Existing, other: T) => Promise<unknown>) => {
+      if (!options.dryRun && self !== null && other !== null) await write(self, other);
+      result.linked++;
+    };
     const hasParent = item.parent === null ? under !== null : made.has(item.parent);
     const parent = item.parent === null ? under : (made.get(item.parent) ?? null);
-    if (hasParent && (issue === null || issue.parent === null)) {
-      if (!options.dryRun && issue !== null && parent !== null)
-        await octokit.rest.issues.addSubIssue({
+    if (hasParent && (issue === null || issue.parent === null))
+      await link(parent, (child, to) =>
+        octokit.rest.issues.addSubIssue({ ...repo, issue_number: to.number, sub_issue_id: child.issueId }),
+      );
+    for (const blocker of await missingBlockers(octokit, repo, issue, item, made))
+      await link(blocker, (blocked, to) =>
+        octokit.rest.issues.addBlockedByDependency({
           ...repo,
-          issue_number: parent.number,
-          sub_issue_id: issue.issueId,
-        });
-      result.linked++;
-    }
-    const blockers = await missingBlockers(octokit, repo, issue, item, made);
-    for (const blocker of blockers) {
-      if (!options.dryRun && issue !== null && blocker !== null)
-        await octokit.rest.issues.addBlockedByDependency({
-          ...repo,
-          issue_number: issue.number,
-          issue_id: blocker.issueId,
-        });
-      result.linked++;
-    }
+          issue_number: blocked.number,
+          issue_id: to.issueId,
+        }),
+      );
     const created = issue === null || !issue.before;
     result.items.push({ id: item.id, number: issue?.number ?? null, created, url: issue?.url ?? null });
     options.progress?.(

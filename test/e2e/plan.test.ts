@@ -89,6 +89,7 @@ describe("/drover plan", () => {
     expect(proposals(name, spec.number)[0]!.body).not.toContain("From the linked file");
 
     // 3. Accepted: sub-issues with their parents and "blocked by" links, tasks labelled and started.
+    const requestsBefore = drover.stack().sandbox.requests.length;
     await maintainer.rest.issues.createComment({
       ...repo,
       issue_number: spec.number,
@@ -123,6 +124,18 @@ describe("/drover plan", () => {
       return found.length >= 2 && found;
     });
     expect(tasks.map((t) => t.number).sort()).toEqual([t1.number, t2.number].sort());
+    // The label went on with each task's issue as it was made: starting the tasks adds it to none again.
+    const labelWrites = drover
+      .stack()
+      .sandbox.requests.slice(requestsBefore)
+      .filter(
+        (r) =>
+          r.actor === "installation" &&
+          r.method === "POST" &&
+          r.route === "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+      )
+      .map((r) => r.url);
+    expect(labelWrites).toEqual([]);
 
     // Accepting again, labelled, creates nothing twice and starts nothing again: a task finished since
     // (closed as completed) stays done.

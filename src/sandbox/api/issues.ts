@@ -43,8 +43,6 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
       .map((name) => name.trim().toLowerCase())
       .filter(Boolean);
     const since = sinceOf(query);
-    // GitHub's `creator`: the login of the user who opened the issue, in any case.
-    const creator = query.get("creator")?.toLowerCase();
     const sort = query.get("sort") ?? "created";
     const direction = query.get("direction") ?? "desc";
     const key = (issue: IssueRecord) =>
@@ -53,7 +51,6 @@ export function issueRoutes(router: Router, ctx: SandboxContext): void {
       .filter((issue) => state === "all" || issue.state === state)
       .filter((issue) => wanted.every((name) => issue.labels.some((l) => l.name.toLowerCase() === name)))
       .filter((issue) => updatedSince(issue.updatedAt, since))
-      .filter((issue) => creator === undefined || issue.user.login.toLowerCase() === creator)
       .sort((a, b) => {
         const [x, y] = [key(a), key(b)];
         const order = x < y ? -1 : x > y ? 1 : a.number - b.number;

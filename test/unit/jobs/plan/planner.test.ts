@@ -27,4 +27,11 @@ describe("planFrom", () => {
     const read = planFrom({ finalMessage: `Done.\n${plan}`, logTail: prompt });
     expect(read.ok && read.items.map((item) => item.id)).toEqual(["T9"]);
   });
+
+  it("says what is wrong with the final message's plan block, and reads the output when it only names one", () => {
+    const broken = planFrom({ finalMessage: "```drover-plan\n[oops\n```", logTail: `${prompt}\n${plan}` });
+    expect(broken).toEqual({ ok: false, problems: [expect.stringContaining("is not valid JSON")] });
+    const named = planFrom({ finalMessage: "My plan is the ```drover-plan block above.", logTail: plan });
+    expect(named.ok && named.items.map((item) => item.id)).toEqual(["T9"]);
+  });
 });
