@@ -1,10 +1,5 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../../db/client.ts";
-import { readRepositoryExport } from "../../db/export.ts";
-import { DatabaseUnreachableError, migrateDatabase } from "../../db/migrate.ts";
-import { exportJson, exportJsonl, exportRecords } from "../../report/backlog-export.ts";
-import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
 import { isRepoName } from "../command.ts";
 import { environment, exit } from "../env.ts";
@@ -86,6 +81,11 @@ Example:
     const parsed = exportArgs(args);
     if ("error" in parsed) exit(parsed.error);
     const env = environment();
+    const { openDatabase } = await import("../../db/client.ts");
+    const { readRepositoryExport } = await import("../../db/export.ts");
+    const { DatabaseUnreachableError, migrateDatabase } = await import("../../db/migrate.ts");
+    const { exportJson, exportJsonl, exportRecords } = await import("../../report/backlog-export.ts");
+    const { progress } = await import("../../report/progress.ts");
     try {
       await migrateDatabase(env.DATABASE_URL);
     } catch (error) {

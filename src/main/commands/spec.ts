@@ -11,12 +11,10 @@ import { secretValues, serverPaths } from "../../agent/scrub.ts";
 import { loadRepoConfig } from "../../config/load.ts";
 import { parseConfig } from "../../config/parse.ts";
 import { CONFIG_PATH, type DroverConfig } from "../../config/schema.ts";
-import { closeReadOnlyCheckout, lockDirectory } from "../../git/read-only.ts";
 import { renderConfigProblems } from "../../github/render.ts";
 import { renderPlanTree } from "../../github/render-plan.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
 import { planJsonl, withIdPrefix } from "../../graph/plan.ts";
-import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
 import { environment, exit, loadDotEnv } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { isRepoName } from "../command.ts";
@@ -240,6 +238,10 @@ async function planSpec(input: {
   repo: string;
   passEnv: readonly string[];
 }): Promise<{ ok: true; items: BacklogItem[] } | { ok: false; report: string }> {
+  // Loaded here, not for every `drover` command: the planner and the read-only checkout bring the agent
+  // runner and git (execa).
+  const { readSpecFiles, runPlanner } = await import("../../../jobs/plan/planner.ts");
+  const { closeReadOnlyCheckout, lockDirectory } = await import("../../git/read-only.ts");
   const dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-"));
   const copy = path.join(dir, "spec");
   const workDir = path.join(dir, "run");

@@ -1,5 +1,4 @@
 import type { EventFilter } from "../../db/events.ts";
-import { parseEventQuery } from "../../web/event-query.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { migrateOrExit, readFlags } from "../command.ts";
@@ -8,7 +7,9 @@ const SYNOPSIS =
   "drover stream [--type completed,failed] [--repo owner/name] [--story N] [--since ISO-time] [--json]";
 
 /** `stream`'s options, read by the same rules as the events API's query; anything else is refused. */
-export function streamArgs(args: string[]): { filter: EventFilter; afterSeq: number | null; json: boolean } {
+export async function streamArgs(
+  args: string[],
+): Promise<{ filter: EventFilter; afterSeq: number | null; json: boolean }> {
   const { values } = readFlags("stream", SYNOPSIS, {
     args,
     options: {
@@ -24,6 +25,8 @@ export function streamArgs(args: string[]): { filter: EventFilter; afterSeq: num
   for (const repo of values.repo ?? []) query.append("repo", repo);
   if (values.story !== undefined) query.set("story", values.story);
   if (values.since !== undefined) query.set("since", values.since);
+  // Loaded here, not for every `drover` command: it brings the database's event schema.
+  const { parseEventQuery } = await import("../../web/event-query.ts");
   const parsed = parseEventQuery(new URL(`http://drover.invalid/?${query.toString()}`), {});
   // The API's errors name its parameters ("type: ..."); here they are options.
   if ("error" in parsed) exit(`--${parsed.error}`);
@@ -62,7 +65,7 @@ Example:
   drover stream --repo octo/widgets --type failed,completed --since 2026-12-01T00:00:00Z
 `,
   async run(args) {
-    const { filter, afterSeq, json } = streamArgs(args);
+    const { filter, afterSeq, json } = await streamArgs(args);
     const env = environment();
     await migrateOrExit(env.DATABASE_URL);
     const { openDatabase } = await import("../../db/client.ts");
