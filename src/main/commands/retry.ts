@@ -3,7 +3,7 @@ import type { StuckTask } from "../../db/tasks.ts";
 import type { JobPayload } from "../../queue/job-catalog.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags, repoFlag } from "../command.ts";
+import { readFlags, repoFlag, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS = "drover retry --delivery ID | --job ID | --failed --repo owner/name [--dry-run]";
 
@@ -107,8 +107,6 @@ Examples:
   async run(args) {
     const target = retryTarget(args);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { findRepository } = await import("../../db/repositories.ts");
     const { tasksInState } = await import("../../db/tasks.ts");
     const { withOperatorQueue, noWorkerNote } = await import("../operator-queue.ts");
@@ -118,8 +116,7 @@ Examples:
     const { progress } = await import("../../report/progress.ts");
     const { retryDeadLetters } = await import("../../scheduler/retry-dead-letters.ts");
     await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
+    await withOperatorDatabase(env, async (database) => {
       await withOperatorQueue(env, async (queue, enqueue) => {
         if (target.kind === "parked") {
           const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target.target));
@@ -149,9 +146,7 @@ Examples:
         const note = await noWorkerNote(queue, env);
         if (note) process.stderr.write(note);
       });
-    } finally {
-      await database.close();
-    }
+    });
   },
 };
 

@@ -1,7 +1,7 @@
 import type { EventFilter } from "../../db/events.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags } from "../command.ts";
+import { readFlags, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS =
   "drover stream [--type completed,failed] [--repo owner/name] [--story N] [--since ISO-time] [--json]";
@@ -67,30 +67,29 @@ Example:
   async run(args) {
     const { filter, afterSeq, json } = await streamArgs(args);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { EventFeed } = await import("../../db/event-feed.ts");
     const { eventJson, eventLine } = await import("../../report/event-line.ts");
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const feed = new EventFeed(database.db, database.sql, (error) =>
-      process.stderr.write(`drover: reading events failed: ${error.message}\n`),
-    );
-    await feed
-      .start()
-      .catch((error: unknown) =>
-        exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+    await withOperatorDatabase(env, async (database) => {
+      const feed = new EventFeed(database.db, database.sql, (error) =>
+        process.stderr.write(`drover: reading events failed: ${error.message}\n`),
       );
-    const render = json ? eventJson : eventLine;
-    feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
-    process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
-    const stop = () =>
-      void feed
-        .close()
-        .then(() => database.close())
-        .finally(() => process.exit(0));
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    // Piped into `head`: the reader left, which is the end of the stream, not an error.
-    process.stdout.on("error", stop);
+      await feed
+        .start()
+        .catch((error: unknown) =>
+          exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+        );
+      const render = json ? eventJson : eventLine;
+      feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
+      process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+        // Piped into `head`: the reader left, which is the end of the stream, not an error.
+        process.stdout.on("error", () => resolve());
+      });
+      // Stopping: a feed that fails to close is not the command failing.
+      await feed.close().catch(() => {});
+    });
+    process.exit(0);
   },
 };
