@@ -15,7 +15,7 @@ import { renderConfigProblems } from "../../github/render.ts";
 import { renderPlanTree } from "../../github/render-plan.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
 import { planJsonl, withIdPrefix } from "../../graph/plan.ts";
-import { environment, exit, loadDotEnv } from "../env.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { isRepoName } from "../command.ts";
 import type { ActingInstallation } from "../installation.ts";
@@ -73,7 +73,6 @@ Example:
     const options = readSpecArgs(args);
     if ("problem" in options) exit(`${options.problem}\nusage: drover ${SYNOPSIS}`);
     const text = await readSpec(options.path);
-    loadDotEnv();
     const env = environment();
     // Loaded here, not for every `drover` command: it brings Probot.
     const { actAsInstallation } = await import("../installation.ts");
