@@ -1,9 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
-import { getPrivateKey } from "@probot/get-private-key";
 import pino, { type Logger } from "pino";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { processJob } from "../../jobs/process-job.ts";
 import { droverWeb } from "../app.ts";
 import { leaseMsOf } from "../db/attempts.ts";
@@ -14,7 +13,6 @@ import { openDatabase, type Database } from "../db/client.ts";
 import { DatabaseUnreachableError, migrateDatabase } from "../db/migrate.ts";
 import { isPostgresDriverGlitch, isTransientDbError } from "../db/transient.ts";
 import { GitHubApp } from "../github/app.ts";
-import { droverOctokit } from "../github/octokit.ts";
 import { redispatchUnfinished } from "../intake/receive.ts";
 import { canaryRoundTrip, enqueuer, type Enqueue } from "../queue/job-catalog.ts";
 import {
@@ -26,11 +24,14 @@ import {
 import { assertRedisUsable, connectRedis, RedisUnusableError } from "../queue/redis.ts";
 import { startWatchdog } from "../scheduler/watchdog.ts";
 import { startNotifier } from "../scheduler/notifier.ts";
+import type { AppCredentials } from "./credentials.ts";
 import { exit, notifyTargets } from "./env.ts";
 
 // What every entry point reads first, kept in a module of its own so `drover help` and a command's
 // argument errors need not load Probot and the jobs.
 export { environment, exit, loadDotEnv } from "./env.ts";
+// The credentials too, in a module of their own so `installation.ts` need not load this wiring.
+export { appCredentials, type AppCredentials } from "./credentials.ts";
 
 /** Wiring shared by the entry points. No decisions about tasks live here. */
 
@@ -116,42 +117,6 @@ function surviveDatabaseRestarts(log: Logger): void {
     log.fatal({ err: error }, "uncaught exception; exiting");
     process.exit(1);
   });
-}
-
-export type AppCredentials = {
-  appId: string;
-  privateKey: string;
-  secret: string;
-  baseUrl: string;
-  /** Probot's Octokit pacing writes per installation across processes, or not at all (GITHUB_THROTTLE=off). */
-  Octokit: typeof ProbotOctokit;
-};
-
-/** The app's credentials, or null when none are configured (Probot's setup page is shown instead). */
-export function appCredentials(env: DroverEnv): AppCredentials | null {
-  let privateKey: string | null;
-  try {
-    privateKey = getPrivateKey({
-      env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH },
-    });
-  } catch (error) {
-    exit(`PRIVATE_KEY or PRIVATE_KEY_PATH does not hold a private key: ${(error as Error).message}`);
-  }
-  if (!env.APP_ID && !privateKey) return null;
-  if (!env.APP_ID) exit("PRIVATE_KEY is set but APP_ID is not: set APP_ID to your GitHub App's id.");
-  if (!privateKey) exit("APP_ID is set but no private key: set PRIVATE_KEY or PRIVATE_KEY_PATH.");
-  if (!env.WEBHOOK_SECRET) exit("WEBHOOK_SECRET is not set: use the webhook secret of your GitHub App.");
-  return {
-    appId: env.APP_ID,
-    privateKey,
-    secret: env.WEBHOOK_SECRET,
-    baseUrl: env.GITHUB_API_URL ?? "https://api.github.com",
-    Octokit: droverOctokit({
-      pace: env.GITHUB_THROTTLE !== "off",
-      redisUrl: env.REDIS_URL,
-      queuePrefix: env.DROVER_QUEUE_PREFIX,
-    }),
-  };
 }
 
 export function createProbot(credentials: AppCredentials, log: Logger): Probot {

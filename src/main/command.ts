@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { DroverEnv } from "../config/env.ts";
+import type { Database } from "../db/client.ts";
 import { exit } from "./env.ts";
 
 /**
@@ -62,6 +64,25 @@ export async function migrateOrExit(url: string): Promise<void> {
   } catch (error) {
     if (error instanceof DatabaseUnreachableError) exit(error.message);
     throw error;
+  }
+}
+
+/**
+ * Drover's database, for a command run where Drover runs (`status`, `token`, `retry`, ...): migrated (or
+ * the one line saying PostgreSQL does not answer), opened with two connections, handed to `use`, closed.
+ * The client is loaded here, not for every `drover` command.
+ */
+export async function withOperatorDatabase<T>(
+  env: DroverEnv,
+  use: (database: Database) => Promise<T>,
+): Promise<T> {
+  await migrateOrExit(env.DATABASE_URL);
+  const { openDatabase } = await import("../db/client.ts");
+  const database = openDatabase(env.DATABASE_URL, { max: 2 });
+  try {
+    return await use(database);
+  } finally {
+    await database.close();
   }
 }
 

@@ -2,7 +2,8 @@ import { Probot } from "probot";
 import type { DroverEnv } from "../config/env.ts";
 import { GitHubApp } from "../github/app.ts";
 import { repoRef, type Octokit, type RepoRef } from "../github/types.ts";
-import { appCredentials, exit } from "./boot.ts";
+import { appCredentials } from "./credentials.ts";
+import { exit } from "./env.ts";
 
 /**
  * For commands that act on GitHub (`import-jsonl`, `spec`): the App's installation on one repository,

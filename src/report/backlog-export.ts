@@ -1,5 +1,7 @@
 import { checkBacklog, type BacklogItem, type BacklogKind, type BacklogState } from "../graph/backlog.ts";
+import { PRIORITIES, isPriorityLabel, type PriorityName } from "../graph/commands.ts";
 import { issueKey } from "../graph/model.ts";
+import { priorityFromLabels } from "../graph/order.ts";
 import type { ExportAttempt, ExportEvent, ExportRows, ExportTask } from "../db/export.ts";
 
 /**
@@ -116,17 +118,12 @@ export function exportJson(repoFullName: string, records: readonly ExportRecord[
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** The priority a label names (`priority: high`, or `P0`–`P3`), as the import reads it; null when none. */
-export function priorityOfLabels(labels: readonly string[]): string | null {
-  const NUMBERED = ["critical", "high", "normal", "low"];
-  for (const label of labels) {
-    const text = label.trim().toLowerCase();
-    const named = /^priority\s*:\s*(critical|high|normal|low)$/.exec(text)?.[1];
-    if (named) return named;
-    const numbered = /^p\s*([0-3])$/.exec(text)?.[1];
-    if (numbered !== undefined) return NUMBERED[Number(numbered)] ?? null;
-  }
-  return null;
+/**
+ * The priority the labels name (`priority: high`, or `P0`–`P3`), as the import reads it; null when none.
+ * The scheduler's reading: the most urgent of several wins.
+ */
+export function priorityOfLabels(labels: readonly string[]): PriorityName | null {
+  return labels.some(isPriorityLabel) ? (PRIORITIES[priorityFromLabels(labels)] ?? null) : null;
 }
 
 function taskHistory(task: ExportTask): Record<string, unknown> {

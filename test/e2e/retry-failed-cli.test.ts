@@ -32,9 +32,12 @@ describe("drover retry --failed", () => {
   const tasks: Record<number, number> = {};
 
   function drover(...args: string[]) {
+    return droverWith(TEST_REDIS_URL, ...args);
+  }
+  function droverWith(redisUrl: string, ...args: string[]) {
     return execa(process.execPath, ["--import", "tsx", CLI, ...args], {
       reject: false,
-      env: { DATABASE_URL: databaseUrl(), REDIS_URL: TEST_REDIS_URL, DROVER_QUEUE_PREFIX: prefix },
+      env: { DATABASE_URL: databaseUrl(), REDIS_URL: redisUrl, DROVER_QUEUE_PREFIX: prefix },
     });
   }
   async function queued(): Promise<JobPayload<"control">[]> {
@@ -117,6 +120,17 @@ describe("drover retry --failed", () => {
     expect(after.map((c) => c.number)).toEqual([601, 601, 602]);
     expect(new Set(after.map((c) => c.controlId)).size).toBe(3);
   }, 120_000);
+
+  it("--dry-run reads PostgreSQL alone: it lists while Redis is down; queueing then says Redis does not answer", async () => {
+    const down = "redis://127.0.0.1:1";
+    const dry = await droverWith(down, "retry", "--failed", "--repo", OCTO_REPO.fullName, "--dry-run");
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain("(nothing was changed)");
+    expect(dry.stderr).toBe("");
+    const real = await droverWith(down, "retry", "--failed", "--repo", OCTO_REPO.fullName);
+    expect(real.exitCode).toBe(1);
+    expect(real.stderr).toMatch(/^drover: .*Redis/m);
+  }, 60_000);
 
   it("refuses a repository Drover has no record of, and a name that is none", async () => {
     const unknown = await drover("retry", "--failed", "--repo", "octo/other");

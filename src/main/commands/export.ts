@@ -1,12 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { openDatabase } from "../../db/client.ts";
-import { readRepositoryExport } from "../../db/export.ts";
-import { DatabaseUnreachableError, migrateDatabase } from "../../db/migrate.ts";
-import { exportJson, exportJsonl, exportRecords } from "../../report/backlog-export.ts";
-import { progress } from "../../report/progress.ts";
 import type { CliCommand } from "../command.ts";
-import { isRepoName } from "../command.ts";
+import { isRepoName, withOperatorDatabase } from "../command.ts";
 import { environment, exit } from "../env.ts";
 
 const SYNOPSIS = "export --repo owner/name [--format jsonl|json] [--out FILE]";
@@ -86,16 +81,11 @@ Example:
     const parsed = exportArgs(args);
     if ("error" in parsed) exit(parsed.error);
     const env = environment();
-    try {
-      await migrateDatabase(env.DATABASE_URL);
-    } catch (error) {
-      if (error instanceof DatabaseUnreachableError) exit(error.message);
-      throw error;
-    }
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
+    const { readRepositoryExport } = await import("../../db/export.ts");
+    const { exportJson, exportJsonl, exportRecords } = await import("../../report/backlog-export.ts");
+    const { progress } = await import("../../report/progress.ts");
     const bar = progress(process.stderr, "exporting", 2);
-    let output: string;
-    try {
+    const output = await withOperatorDatabase(env, async (database) => {
       const rows = await readRepositoryExport(database.db, parsed.repo).catch((error: unknown) =>
         exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
       );
@@ -107,12 +97,11 @@ Example:
       const { records, problems } = exportRecords(rows);
       for (const problem of problems)
         process.stderr.write(`drover: warning: importing this export would refuse it: ${problem}\n`);
-      output =
+      const text =
         parsed.format === "jsonl" ? exportJsonl(records) : exportJson(parsed.repo, records, new Date());
       bar.tick(1, `${records.length} records`);
-    } finally {
-      await database.close();
-    }
+      return text;
+    });
     if (parsed.out === null) process.stdout.write(output);
     else
       await writeFile(parsed.out, output).catch((error: unknown) =>

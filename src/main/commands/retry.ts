@@ -3,7 +3,7 @@ import type { StuckTask } from "../../db/tasks.ts";
 import type { JobPayload } from "../../queue/job-catalog.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags, repoFlag } from "../command.ts";
+import { readFlags, repoFlag, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS = "drover retry --delivery ID | --job ID | --failed --repo owner/name [--dry-run]";
 
@@ -107,8 +107,6 @@ Examples:
   async run(args) {
     const target = retryTarget(args);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { findRepository } = await import("../../db/repositories.ts");
     const { tasksInState } = await import("../../db/tasks.ts");
     const { withOperatorQueue, noWorkerNote } = await import("../operator-queue.ts");
@@ -117,27 +115,33 @@ Examples:
     const { renderRetryPlan, renderRetryQueued } = await import("../../report/bulk-retry.ts");
     const { progress } = await import("../../report/progress.ts");
     const { retryDeadLetters } = await import("../../scheduler/retry-dead-letters.ts");
-    await assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
-      await withOperatorQueue(env, async (queue, enqueue) => {
-        if (target.kind === "parked") {
+    // Redis is checked, and the queue opened, only where something will be queued: a dry run reads
+    // PostgreSQL alone, so it works while Redis is down.
+    const redisOrExit = () =>
+      assertRedisUsable(env.REDIS_URL).catch((error: unknown) => exit((error as Error).message));
+    await withOperatorDatabase(env, async (database) => {
+      if (target.kind === "parked") {
+        await redisOrExit();
+        await withOperatorQueue(env, async (queue) => {
           const { text, ok } = renderRetry(await retryDeadLetters({ db: database.db, queue }, target.target));
           (ok ? process.stdout : process.stderr).write(ok ? text : `drover: ${text}`);
           process.exitCode = ok ? 0 : 1;
-          return;
-        }
-        const { dryRun } = target;
-        const repository = await findRepository(database.db, target.repoFullName);
-        if (!repository)
-          exit(
-            `Drover has no record of ${target.repoFullName}: check the name, and that the App is installed there`,
-          );
-        const repoFullName = repository.fullName;
-        const failed = await tasksInState(database.db, repoFullName, "failed");
-        const blocked = await tasksInState(database.db, repoFullName, "blocked");
-        process.stdout.write(renderRetryPlan({ repoFullName, failed, blocked: blocked.length, dryRun }));
-        if (dryRun || failed.length === 0) return;
+        });
+        return;
+      }
+      const { dryRun } = target;
+      const repository = await findRepository(database.db, target.repoFullName);
+      if (!repository)
+        exit(
+          `Drover has no record of ${target.repoFullName}: check the name, and that the App is installed there`,
+        );
+      const repoFullName = repository.fullName;
+      const failed = await tasksInState(database.db, repoFullName, "failed");
+      const blocked = await tasksInState(database.db, repoFullName, "blocked");
+      process.stdout.write(renderRetryPlan({ repoFullName, failed, blocked: blocked.length, dryRun }));
+      if (dryRun || failed.length === 0) return;
+      await redisOrExit();
+      await withOperatorQueue(env, async (queue, enqueue) => {
         const requestedBy = operatorName();
         const bar = progress(process.stderr, "queueing retries", failed.length);
         for (const task of failed) {
@@ -149,9 +153,7 @@ Examples:
         const note = await noWorkerNote(queue, env);
         if (note) process.stderr.write(note);
       });
-    } finally {
-      await database.close();
-    }
+    });
   },
 };
 

@@ -11,13 +11,11 @@ import { secretValues, serverPaths } from "../../agent/scrub.ts";
 import { loadRepoConfig } from "../../config/load.ts";
 import { parseConfig } from "../../config/parse.ts";
 import { CONFIG_PATH, type DroverConfig } from "../../config/schema.ts";
-import { closeReadOnlyCheckout, lockDirectory } from "../../git/read-only.ts";
 import { renderConfigProblems } from "../../github/render.ts";
 import { renderPlanTree } from "../../github/render-plan.ts";
 import type { BacklogItem } from "../../graph/backlog.ts";
 import { planJsonl, withIdPrefix } from "../../graph/plan.ts";
-import { readSpecFiles, runPlanner } from "../../../jobs/plan/planner.ts";
-import { environment, exit, loadDotEnv } from "../env.ts";
+import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
 import { isRepoName } from "../command.ts";
 import type { ActingInstallation } from "../installation.ts";
@@ -75,7 +73,6 @@ Example:
     const options = readSpecArgs(args);
     if ("problem" in options) exit(`${options.problem}\nusage: drover ${SYNOPSIS}`);
     const text = await readSpec(options.path);
-    loadDotEnv();
     const env = environment();
     // Loaded here, not for every `drover` command: it brings Probot.
     const { actAsInstallation } = await import("../installation.ts");
@@ -240,6 +237,10 @@ async function planSpec(input: {
   repo: string;
   passEnv: readonly string[];
 }): Promise<{ ok: true; items: BacklogItem[] } | { ok: false; report: string }> {
+  // Loaded here, not for every `drover` command: the planner and the read-only checkout bring the agent
+  // runner and git (execa).
+  const { readSpecFiles, runPlanner } = await import("../../../jobs/plan/planner.ts");
+  const { closeReadOnlyCheckout, lockDirectory } = await import("../../git/read-only.ts");
   const dir = await mkdtemp(path.join(os.tmpdir(), "drover-spec-"));
   const copy = path.join(dir, "spec");
   const workDir = path.join(dir, "run");

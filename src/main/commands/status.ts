@@ -10,7 +10,7 @@ import {
 import type { DroverEnv } from "../../config/env.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags, repoFlag } from "../command.ts";
+import { readFlags, repoFlag, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS = "drover status [--repo owner/name] [--tree] [--watch [--interval SECONDS]]";
 const DEFAULT_INTERVAL_SECONDS = 2;
@@ -81,11 +81,8 @@ Examples:
   async run(args) {
     const options = statusOptions(args);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const read = () => readStatus(database, env, options);
-    try {
+    await withOperatorDatabase(env, async (database) => {
+      const read = () => readStatus(database, env, options);
       if (options.watchSeconds === null)
         process.stdout.write(
           await read().catch((error: unknown) =>
@@ -93,9 +90,7 @@ Examples:
           ),
         );
       else await watch(read, options.watchSeconds, process.stdout, process.stderr);
-    } finally {
-      await database.close();
-    }
+    });
   },
 };
 

@@ -1,14 +1,15 @@
 import type { EventFilter } from "../../db/events.ts";
-import { parseEventQuery } from "../../web/event-query.ts";
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags } from "../command.ts";
+import { readFlags, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS =
   "drover stream [--type completed,failed] [--repo owner/name] [--story N] [--since ISO-time] [--json]";
 
 /** `stream`'s options, read by the same rules as the events API's query; anything else is refused. */
-export function streamArgs(args: string[]): { filter: EventFilter; afterSeq: number | null; json: boolean } {
+export async function streamArgs(
+  args: string[],
+): Promise<{ filter: EventFilter; afterSeq: number | null; json: boolean }> {
   const { values } = readFlags("stream", SYNOPSIS, {
     args,
     options: {
@@ -24,6 +25,8 @@ export function streamArgs(args: string[]): { filter: EventFilter; afterSeq: num
   for (const repo of values.repo ?? []) query.append("repo", repo);
   if (values.story !== undefined) query.set("story", values.story);
   if (values.since !== undefined) query.set("since", values.since);
+  // Loaded here, not for every `drover` command: it brings the database's event schema.
+  const { parseEventQuery } = await import("../../web/event-query.ts");
   const parsed = parseEventQuery(new URL(`http://drover.invalid/?${query.toString()}`), {});
   // The API's errors name its parameters ("type: ..."); here they are options.
   if ("error" in parsed) exit(`--${parsed.error}`);
@@ -62,32 +65,31 @@ Example:
   drover stream --repo octo/widgets --type failed,completed --since 2026-12-01T00:00:00Z
 `,
   async run(args) {
-    const { filter, afterSeq, json } = streamArgs(args);
+    const { filter, afterSeq, json } = await streamArgs(args);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { EventFeed } = await import("../../db/event-feed.ts");
     const { eventJson, eventLine } = await import("../../report/event-line.ts");
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    const feed = new EventFeed(database.db, database.sql, (error) =>
-      process.stderr.write(`drover: reading events failed: ${error.message}\n`),
-    );
-    await feed
-      .start()
-      .catch((error: unknown) =>
-        exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+    await withOperatorDatabase(env, async (database) => {
+      const feed = new EventFeed(database.db, database.sql, (error) =>
+        process.stderr.write(`drover: reading events failed: ${error.message}\n`),
       );
-    const render = json ? eventJson : eventLine;
-    feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
-    process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
-    const stop = () =>
-      void feed
-        .close()
-        .then(() => database.close())
-        .finally(() => process.exit(0));
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    // Piped into `head`: the reader left, which is the end of the stream, not an error.
-    process.stdout.on("error", stop);
+      await feed
+        .start()
+        .catch((error: unknown) =>
+          exit(`could not read PostgreSQL at DATABASE_URL: ${(error as Error).message}`),
+        );
+      const render = json ? eventJson : eventLine;
+      feed.subscribe(filter, afterSeq, (event) => process.stdout.write(render(event)));
+      process.stderr.write("drover: following events as they happen; Ctrl-C stops\n");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+        // Piped into `head`: the reader left, which is the end of the stream, not an error.
+        process.stdout.on("error", () => resolve());
+      });
+      // Stopping: a feed that fails to close is not the command failing.
+      await feed.close().catch(() => {});
+    });
+    process.exit(0);
   },
 };

@@ -1,6 +1,6 @@
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { isRepoName, migrateOrExit, readFlags } from "../command.ts";
+import { isRepoName, readFlags, withOperatorDatabase } from "../command.ts";
 
 const CREATE_SYNOPSIS = "drover token create --name NAME [--repo owner/name ...] [--write]";
 const SYNOPSIS = `${CREATE_SYNOPSIS} | list | revoke ID`;
@@ -91,12 +91,9 @@ Example:
   async run(rest) {
     const action = tokenArgs(rest);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { createApiToken, listApiTokens, revokeApiToken } = await import("../../db/access.ts");
     const { renderTokenCreated, renderTokens } = await import("../../report/api-tokens.ts");
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
+    await withOperatorDatabase(env, async (database) => {
       if (action.kind === "create") {
         const issued = await createApiToken(database.db, action.token);
         process.stdout.write(renderTokenCreated({ ...action.token, ...issued }));
@@ -109,8 +106,6 @@ Example:
           `drover: token ${action.id} is revoked; requests with it are refused from now on\n`,
         );
       }
-    } finally {
-      await database.close();
-    }
+    });
   },
 };

@@ -1,6 +1,6 @@
 import { environment, exit } from "../env.ts";
 import type { CliCommand } from "../command.ts";
-import { migrateOrExit, readFlags } from "../command.ts";
+import { readFlags, withOperatorDatabase } from "../command.ts";
 
 const SYNOPSIS = "drover worktree prune [--all]";
 
@@ -60,12 +60,9 @@ Example:
   async run(rest) {
     const { all } = pruneArgs(rest);
     const env = environment();
-    await migrateOrExit(env.DATABASE_URL);
-    const { openDatabase } = await import("../../db/client.ts");
     const { formatBytes, renderPrune } = await import("../../git/disk-plan.ts");
     const { housekeepDisk } = await import("../../scheduler/housekeeping.ts");
-    const database = openDatabase(env.DATABASE_URL, { max: 2 });
-    try {
+    await withOperatorDatabase(env, async (database) => {
       const result = await housekeepDisk(
         { db: database.db, env },
         { all, measure: true, waitMs: PRUNE_WAIT_MS },
@@ -78,8 +75,6 @@ Example:
           `drover: DROVER_HOME still holds ${formatBytes(result.usage)}, over DROVER_DISK_BUDGET ` +
             `(${formatBytes(result.budget)}); the rest is in use or belongs to repositories Drover is installed on\n`,
         );
-    } finally {
-      await database.close();
-    }
+    });
   },
 };

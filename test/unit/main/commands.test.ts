@@ -39,6 +39,15 @@ function refusal(parse: () => unknown): string {
   return line;
 }
 
+/** `refusal` for a parser that resolves: what it was refused with. */
+async function refusedAsync(parsed: Promise<unknown>): Promise<string> {
+  await expect(parsed).rejects.toThrow("exit 1");
+  expect(said).toHaveLength(1);
+  const line = said[0] ?? "";
+  said = [];
+  return line;
+}
+
 describe("drover help", () => {
   it("lists every command once, each entry aligned as the others", () => {
     const names = COMMANDS.map((command) => command.name);
@@ -171,7 +180,7 @@ describe("the other commands' arguments", () => {
     }
   });
 
-  it("worktree prune, config check, token, stream, demo and chaos read theirs as before", () => {
+  it("worktree prune, config check, token, stream, demo and chaos read theirs as before", async () => {
     expect(pruneArgs(["prune", "--all"])).toEqual({ all: true });
     expect(refusal(() => pruneArgs(["prune", "--everything"]))).toBe(
       "drover: worktree prune: Unknown option '--everything'; usage: drover worktree prune [--all]\n",
@@ -185,8 +194,8 @@ describe("the other commands' arguments", () => {
     });
     expect(tokenArgs(["revoke", "7"])).toEqual({ kind: "revoke", id: 7 });
     expect(refusal(() => tokenArgs(["create"]))).toContain("needs --name");
-    expect(streamArgs(["--json"])).toMatchObject({ json: true, afterSeq: null });
-    expect(refusal(() => streamArgs(["--type", "exploded"]))).toContain('unknown event type "exploded"');
+    expect(await streamArgs(["--json"])).toMatchObject({ json: true, afterSeq: null });
+    expect(await refusedAsync(streamArgs(["--type", "exploded"]))).toContain('unknown event type "exploded"');
     expect(demoOptions([])).toEqual({
       json: false,
       workers: 3,

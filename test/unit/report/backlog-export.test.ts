@@ -233,4 +233,9 @@ describe("a priority from labels", () => {
     expect(priorityOfLabels(["P3"])).toBe("low");
     expect(priorityOfLabels(["P4", "priority: urgent"])).toBeNull();
   });
+
+  it("takes the most urgent of several, as the scheduler does", () => {
+    expect(priorityOfLabels(["P3", "priority: high"])).toBe("high");
+    expect(priorityOfLabels(["priority: low", "P0"])).toBe("critical");
+  });
 });
