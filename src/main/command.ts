@@ -8,7 +8,7 @@ import { exit } from "./env.ts";
  * src/main/commands/<name>.ts and is listed in src/main/commands/index.ts; src/main/cli.ts only dispatches.
  *
  * `run` reads its own arguments (refusing what it does not take, with the usage), does the work and sets
- * `process.exitCode` (or calls `exit` from boot.ts with one line). Exit codes: 0 done, 1 failed or refused,
+ * `process.exitCode` (or calls `exit` from env.ts with one line). Exit codes: 0 done, 1 failed or refused,
  * 2 only where the command's help says what else 2 means (e.g. a missing file).
  */
 export type CliCommand = {

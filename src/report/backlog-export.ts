@@ -3,6 +3,7 @@ import { PRIORITIES, isPriorityLabel, type PriorityName } from "../graph/command
 import { issueKey } from "../graph/model.ts";
 import { priorityFromLabels } from "../graph/order.ts";
 import type { ExportAttempt, ExportEvent, ExportRows, ExportTask } from "../db/export.ts";
+import { groupBy } from "../lib/group-by.ts";
 
 /**
  * `drover export`'s records: one per issue of the repository's task graph, in the shape
@@ -177,15 +178,6 @@ function attemptHistory(attempt: ExportAttempt): Record<string, unknown> {
 
 function eventHistory(event: ExportEvent) {
   return { type: event.type, actor: event.actor, attempt: event.attempt, at: event.at.toISOString() };
-}
-
-function groupBy<T, K>(list: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of list) {
-    const key = keyOf(item);
-    groups.set(key, [...(groups.get(key) ?? []), item]);
-  }
-  return groups;
 }
 
 /** Epics, then stories, then tasks, each in issue order: a reader sees a parent before its children. */
